@@ -1,0 +1,1 @@
+export type { LlamaConfig, ModelSource, TensorInfo, Tokenizer } from './model-types';

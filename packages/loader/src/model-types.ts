@@ -1,0 +1,83 @@
+/**
+ * The architecture-level description of a Llama-family decoder, whatever file it came from.
+ * Field names follow Hugging Face's config.json, in camelCase.
+ */
+export interface LlamaConfig {
+  /** `'llama'`, `'mistral'` or `'qwen2'` (HF `model_type`); llama2.c checkpoints are `'llama'`. */
+  readonly modelType: 'llama' | 'mistral' | 'qwen2';
+  /** d_model. */
+  readonly hiddenSize: number;
+  /** FFN width (w1/w3 rows, w2 columns). */
+  readonly intermediateSize: number;
+  readonly numHiddenLayers: number;
+  readonly numAttentionHeads: number;
+  /** Grouped-query attention: number of key/value heads (divides numAttentionHeads). */
+  readonly numKeyValueHeads: number;
+  /** hiddenSize / numAttentionHeads unless the config says otherwise. */
+  readonly headDim: number;
+  readonly vocabSize: number;
+  /** Context length the model was trained with (llama2.c `seq_len`, HF `max_position_embeddings`). */
+  readonly maxPositionEmbeddings: number;
+  readonly rmsNormEps: number;
+  readonly ropeTheta: number;
+  /**
+   * How the q/k projection rows pair up for RoPE: `'interleaved'` rotates adjacent pairs (2i, 2i+1) as
+   * llama2.c and Meta's original checkpoints do; `'half'` rotates (i, i + headDim/2) as HF's rotate_half does.
+   */
+  readonly ropeLayout: 'interleaved' | 'half';
+  /** The classifier shares the token-embedding matrix. */
+  readonly tieWordEmbeddings: boolean;
+  /** q/k/v projections carry a bias (Qwen2). */
+  readonly attentionBias: boolean;
+  /** Token ids, when known. */
+  readonly bosTokenId?: number;
+  readonly eosTokenId?: number;
+}
+
+/** One tensor as stored, before conversion: name, dtype and shape, without its data. */
+export interface TensorInfo {
+  readonly name: string;
+  /** Storage dtype in the file. */
+  readonly dtype: 'F32' | 'F16' | 'BF16' | 'I32' | 'I16' | 'U8' | 'I64' | 'F64' | 'U16' | 'I8' | 'U32';
+  /** Row-major shape, outermost first (`[outFeatures, inFeatures]` for a linear weight). */
+  readonly shape: readonly number[];
+}
+
+/**
+ * A model whose tensors are read lazily, one at a time, so a model larger than memory can be walked layer
+ * by layer. Tensor names are Hugging Face Llama names whatever the source format:
+ * `model.embed_tokens.weight`, `model.layers.{i}.input_layernorm.weight`,
+ * `model.layers.{i}.self_attn.{q,k,v,o}_proj.weight`, `model.layers.{i}.post_attention_layernorm.weight`,
+ * `model.layers.{i}.mlp.{gate,up,down}_proj.weight`, `model.norm.weight`, `lm_head.weight` (absent when tied).
+ * llama2.c `w1` is `gate_proj`, `w3` is `up_proj`, `w2` is `down_proj`.
+ */
+export interface ModelSource {
+  /** Where the model came from (a file or directory path), for error messages. */
+  readonly path: string;
+  readonly format: 'llama2c' | 'hf' | 'vptq';
+  readonly config: LlamaConfig;
+  /** Every tensor in the model, in file order. */
+  readonly tensors: readonly TensorInfo[];
+  /**
+   * Reads one tensor and converts it to f32 (F16/BF16 widened exactly).
+   * @throws {LoaderError} naming the file and the tensor when it is missing, truncated or holds NaN/Inf.
+   */
+  readTensor(name: string): Float32Array;
+  /** Releases open file handles. */
+  close(): void;
+}
+
+/** A text tokenizer (llama2.c `.bin` or Hugging Face `tokenizer.json`). */
+export interface Tokenizer {
+  readonly vocabSize: number;
+  /** Beginning-of-sequence id (1 for llama2.c tokenizers). */
+  readonly bosId: number;
+  /** End-of-sequence id (2 for llama2.c tokenizers). */
+  readonly eosId: number;
+  /** Token ids of `text`, with a leading BOS when `options.bos` is true (default false). */
+  encode(text: string, options?: { readonly bos?: boolean; readonly eos?: boolean }): number[];
+  /** The text of `ids`, joined as a streaming decoder would print them. */
+  decode(ids: readonly number[]): string;
+  /** The text printed for `token` when it follows `previous` (llama2.c drops the space after BOS). */
+  decodeToken(previous: number, token: number): string;
+}

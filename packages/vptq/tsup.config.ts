@@ -1,0 +1,13 @@
+import { defineConfig } from 'tsup';
+
+// The facade has three entries: the library, the Node-only device helper, and the CLI.
+export default defineConfig({
+  entry: ['src/index.ts', 'src/node.ts', 'src/cli.ts'],
+  format: 'esm',
+  target: 'es2022',
+  // tsup's dts step sets the deprecated `baseUrl`; TypeScript 6 then needs this to build.
+  dts: { compilerOptions: { ignoreDeprecations: '6.0' } },
+  sourcemap: true,
+  clean: true,
+  external: ['webgpu'],
+});

@@ -1,0 +1,6 @@
+export { fixturePath, sharedDir } from './fixtures';
+export { createTestRng, randomMatrix, randomFloats } from './random';
+export type { Matrix } from './random';
+export { countDifferences, maxAbsDifference, maxRelativeDifference } from './compare';
+export { requestTestDevice, releaseTestDevice } from './gpu';
+export { makeTempDir } from './temp';
