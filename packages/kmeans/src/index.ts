@@ -1,1 +1,15 @@
-export {};
+export { kmeans } from './kmeans';
+export { kmeansAsync } from './kmeans-async';
+export type {
+  AssignFunction,
+  AsyncAssignFunction,
+  KmeansAsyncOptions,
+  KmeansInit,
+  KmeansOptions,
+  KmeansResult,
+} from './kmeans-options';
+export { assignNearest } from './assign-nearest';
+export { nearestCentroid } from './nearest-centroid';
+export { createNearestCentroidSearch } from './create-nearest-centroid-search';
+export type { NearestCentroidSearch } from './create-nearest-centroid-search';
+export type { Matrix } from './matrix';

@@ -1,0 +1,60 @@
+import type { Matrix } from './matrix';
+
+/** Centroid initialization: random observations (as the VPTQ reference with cuML) or weighted k-means++. */
+export type KmeansInit = 'random' | 'kmeans++';
+
+/**
+ * The assignment step: `[count]` u32 nearest-centroid indices of `points` (`[count, dim]` f32) against
+ * `centroids` (`[k, dim]` f32). Every index must be below k.
+ */
+export type AssignFunction = (points: Matrix, centroids: Matrix) => Uint32Array;
+
+/** An assignment step that may run asynchronously (a GPU kernel with a readback). */
+export type AsyncAssignFunction = (points: Matrix, centroids: Matrix) => Uint32Array | Promise<Uint32Array>;
+
+/** Options of {@link kmeans}; every field is optional. */
+export interface KmeansOptions {
+  /**
+   * `[count]` non-negative finite per-point weights (f32 or f64), not all zero. The objective is
+   * Σ wᵢ‖xᵢ − c(xᵢ)‖² and centroids are weighted means. Default: all ones.
+   */
+  readonly weights?: Float32Array | Float64Array;
+  /** Initialization. Default `'random'`, the reference's choice (cuML `init='random'`). */
+  readonly init?: KmeansInit;
+  /** Seed of every random choice (initialization only). Non-negative safe integer. Default 0. */
+  readonly seed?: number;
+  /** Maximum number of Lloyd iterations (centroid updates), ≥ 0. Default 100, as the reference `kiter`. */
+  readonly maxIterations?: number;
+  /**
+   * Stop once the weighted objective changes by at most `tolerance` times its previous value between two
+   * iterations (a relative change of the objective, not a centroid shift). Runs also stop when no
+   * assignment changes. ≥ 0; 0 runs until assignments are stable. Default 1e-5, as the reference `ktol`.
+   */
+  readonly tolerance?: number;
+  /** Starting centroids `[k, dim]` f32 instead of `init`; copied, never modified. */
+  readonly initialCentroids?: Matrix;
+  /** Replaces the assignment step (default {@link assignNearest}), e.g. with a GPU kernel. */
+  readonly assign?: AssignFunction;
+  /** Called after every iteration with its 1-based number and the weighted objective after it. */
+  readonly onIteration?: (iteration: number, objective: number) => void;
+}
+
+/** Options of {@link kmeansAsync}: those of {@link kmeans}, with an assignment step that may be async. */
+export interface KmeansAsyncOptions extends Omit<KmeansOptions, 'assign'> {
+  /** Replaces the assignment step (default {@link assignNearest}); may return a promise. */
+  readonly assign?: AsyncAssignFunction;
+}
+
+/** Result of {@link kmeans}. */
+export interface KmeansResult {
+  /** `[k, dim]` f32 centroids. */
+  readonly centroids: Float32Array;
+  /** `[count]` u32 index of each point's centroid, computed against the returned `centroids`. */
+  readonly assignments: Uint32Array;
+  /** Number of Lloyd iterations (centroid updates) run, ≤ `maxIterations`. */
+  readonly iterations: number;
+  /** Weighted sum of squared distances Σ wᵢ‖xᵢ − c(xᵢ)‖² of the returned centroids and assignments (f64). */
+  readonly objective: number;
+  /** Whether the tolerance or stable assignments stopped the run before `maxIterations`. */
+  readonly converged: boolean;
+}
