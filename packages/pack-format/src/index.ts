@@ -1,1 +1,15 @@
-export {};
+export { PackFormatError } from './pack-format-error';
+export type { PackFormatErrorCode, PackFormatErrorOptions } from './pack-format-error';
+export { createByteSource } from './byte-source';
+export type { ByteSource } from './byte-source';
+export { f16ArrayToF32, f16BitsToF32, f32ToF16Bits } from './f16-bits';
+export { bf16BitsToF32, f32ToBf16Bits } from './bf16-bits';
+export { isSafetensorsDtype, safetensorsDtypeByteSize } from './safetensors-dtype';
+export type { SafetensorsDtype } from './safetensors-dtype';
+export { maxSafetensorsHeaderByteLength, parseSafetensorsHeader } from './parse-safetensors-header';
+export type { SafetensorsHeader, SafetensorsTensorInfo } from './parse-safetensors-header';
+export { readSafetensorsTensor } from './read-safetensors-tensor';
+export { decodeTensorF32 } from './decode-tensor-f32';
+export { decodeTensorIntegers, decodeTensorUint16, decodeTensorUint32 } from './decode-tensor-integers';
+export { encodeSafetensors } from './encode-safetensors';
+export type { SafetensorsTensorInput } from './encode-safetensors';
