@@ -13,3 +13,5 @@ export { decodeTensorF32 } from './decode-tensor-f32';
 export { decodeTensorIntegers, decodeTensorUint16, decodeTensorUint32 } from './decode-tensor-integers';
 export { encodeSafetensors } from './encode-safetensors';
 export type { SafetensorsTensorInput } from './encode-safetensors';
+export { packIndices, packedRowWords, readField, unpackIndices } from './pack-indices';
+export type { PackIndicesOptions, PackedIndexLayout, UnpackedIndices } from './pack-indices';
