@@ -1,1 +1,16 @@
-export {};
+export { createHessianAccumulator, hessianBlockTokens } from './hessian-accumulator';
+export type { HessianAccumulator } from './hessian-accumulator';
+export { accumulateHessian } from './accumulate-hessian';
+export { mergeHessians } from './merge-hessians';
+export { finalizeHessian } from './finalize-hessian';
+export type { FinalizedHessian } from './finalize-hessian';
+export { prepareHessian } from './prepare-hessian';
+export type { HessianOrder, PrepareHessianOptions, PreparedHessian } from './prepare-hessian';
+export { choleskyLower } from './cholesky-lower';
+export { choleskyInverse } from './cholesky-inverse';
+export { upperCholeskyOfInverse } from './upper-cholesky-of-inverse';
+export { proxyError } from './proxy-error';
+export type { WeightLike } from './proxy-error';
+export { HessianError } from './hessian-error';
+export type { HessianErrorCode } from './hessian-error';
+export type { SquareMatrix } from './square-matrix';
