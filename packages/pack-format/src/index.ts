@@ -15,3 +15,13 @@ export { encodeSafetensors } from './encode-safetensors';
 export type { SafetensorsTensorInput } from './encode-safetensors';
 export { packIndices, packedRowWords, readField, unpackIndices } from './pack-indices';
 export type { PackIndicesOptions, PackedIndexLayout, UnpackedIndices } from './pack-indices';
+export { parseVptqLayerConfig, toVptqLayerConfigJson } from './vptq-layer-config';
+export type { VptqLayerConfig, VptqLayerConfigJson } from './vptq-layer-config';
+export { getVptqLayerLayout } from './get-vptq-layer-layout';
+export type { VptqLayerLayout } from './get-vptq-layer-layout';
+export {
+  findVptqLayerConfig,
+  parseVptqQuantizationConfig,
+  toVptqQuantizationConfigJson,
+} from './vptq-quantization-config';
+export type { VptqQuantizationConfig, VptqQuantizationConfigJson } from './vptq-quantization-config';
