@@ -1,0 +1,15 @@
+/** Stable codes of {@link CodebookError}; callers branch on `error.code`. */
+export type CodebookErrorCode =
+  /** The quantized weight or a codebook came out NaN or infinite (for example from a broken Hessian). */
+  'VPTQ_CODEBOOK_NON_FINITE';
+
+/** A quantization failure a caller may handle (bad arguments throw `RangeError`/`TypeError` instead). */
+export class CodebookError extends Error {
+  override readonly name = 'CodebookError';
+  readonly code: CodebookErrorCode;
+
+  constructor(code: CodebookErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
