@@ -4,3 +4,9 @@ export type { LlamaConfig, ModelSource, TensorInfo, Tokenizer } from './model-ty
 export { openLlama2c } from './open-llama2c';
 export { loadLlama2cTokenizer } from './load-llama2c-tokenizer';
 export type { LoadLlama2cTokenizerOptions } from './load-llama2c-tokenizer';
+export { openHfModel } from './open-hf-model';
+export { loadHfTokenizer } from './load-hf-tokenizer';
+export { openModel } from './open-model';
+export { loadTokenizer } from './load-tokenizer';
+export { convertLlama2cToHf } from './convert-llama2c-to-hf';
+export type { ConvertLlama2cToHfOptions, ConvertLlama2cToHfResult } from './convert-llama2c-to-hf';

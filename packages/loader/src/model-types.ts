@@ -38,7 +38,22 @@ export interface LlamaConfig {
 export interface TensorInfo {
   readonly name: string;
   /** Storage dtype in the file. */
-  readonly dtype: 'F32' | 'F16' | 'BF16' | 'I32' | 'I16' | 'U8' | 'I64' | 'F64' | 'U16' | 'I8' | 'U32';
+  readonly dtype:
+    | 'F32'
+    | 'F16'
+    | 'BF16'
+    | 'I32'
+    | 'I16'
+    | 'U8'
+    | 'I64'
+    | 'F64'
+    | 'U16'
+    | 'I8'
+    | 'U32'
+    | 'U64'
+    | 'BOOL'
+    | 'F8_E5M2'
+    | 'F8_E4M3';
   /** Row-major shape, outermost first (`[outFeatures, inFeatures]` for a linear weight). */
   readonly shape: readonly number[];
 }
