@@ -1,0 +1,195 @@
+import { attend } from './causal-attention';
+import type { ForwardOptions, LinearInputCallback, SyncLanguageModel } from './language-model';
+import { listLinearSpecs } from './linear-spec';
+import type { LinearName } from './linear-spec';
+import type { LlamaWeights } from './llama-weights';
+import { rmsNorm } from './rms-norm';
+import { createRopeTable, rotateWithTable } from './rope';
+import { LlamaRuntimeError } from './runtime-error';
+import { validateConfig } from './validate-config';
+
+/** Options of {@link createCpuModel}. */
+export interface CpuModelOptions {
+  /** Positions the KV cache holds. Default `config.maxPositionEmbeddings`. */
+  readonly contextLength?: number;
+}
+
+/** The reference CPU decoder: a {@link SyncLanguageModel} plus a single-token decode step. */
+export interface CpuLlamaModel extends SyncLanguageModel {
+  readonly weights: LlamaWeights;
+  /** Positions cached since the last `reset()`; the next window may start at any position up to this one. */
+  readonly cachedPositions: number;
+  /**
+   * Decodes one token at `position` (the next free cache slot, or earlier to rewind).
+   * @returns `[vocabSize]` f32 logits.
+   */
+  step(token: number, position: number, options?: Pick<ForwardOptions, 'onLinearInput'>): Float32Array;
+}
+
+const qkvProjections: readonly LinearName[] = ['q_proj', 'k_proj', 'v_proj'];
+const outputProjections: readonly LinearName[] = ['o_proj'];
+const upProjections: readonly LinearName[] = ['gate_proj', 'up_proj'];
+const downProjections: readonly LinearName[] = ['down_proj'];
+
+/**
+ * Builds the Llama-family decoder on the CPU over `weights`, with a KV cache of `contextLength` positions
+ * (`2 × layers × contextLength × kvHeads × headDim` f32, allocated here).
+ *
+ * Each layer computes `x += o_proj(attention(rope(q_proj(n)), rope(k_proj(n)), v_proj(n)))` with
+ * `n = rmsNorm(x)`, then `x += down_proj(silu(gate_proj(m)) · up_proj(m))` with `m = rmsNorm(x)`; the final
+ * RMSNorm and the classifier give the logits. A window of tokens runs as matrix–matrix products with causal
+ * attention inside the window, so prefill and perplexity need one call per window.
+ *
+ * @throws {RangeError} if the config is not runnable or `contextLength` is not a positive integer.
+ * @throws {LlamaRuntimeError} VPTQ_RUNTIME_BAD_WEIGHTS when a tensor or linear disagrees with the config.
+ */
+export function createCpuModel(weights: LlamaWeights, options: CpuModelOptions = {}): CpuLlamaModel {
+  const config = weights.config;
+  validateConfig('createCpuModel', config);
+  const contextLength = options.contextLength ?? config.maxPositionEmbeddings;
+  if (!Number.isInteger(contextLength) || contextLength < 1) {
+    throw new RangeError(`createCpuModel: contextLength must be a positive integer (got ${contextLength})`);
+  }
+  checkWeights(weights);
+
+  const hidden = config.hiddenSize;
+  const heads = config.numAttentionHeads;
+  const kvHeads = config.numKeyValueHeads;
+  const headDim = config.headDim;
+  const kvWidth = kvHeads * headDim;
+  const vocab = config.vocabSize;
+  const eps = config.rmsNormEps;
+  const keyCache = weights.layers.map(() => new Float32Array(contextLength * kvWidth));
+  const valueCache = weights.layers.map(() => new Float32Array(contextLength * kvWidth));
+  let cachedPositions = 0;
+
+  function forward(tokens: readonly number[], startPosition: number, forwardOptions: ForwardOptions = {}): Float32Array {
+    if (!Array.isArray(tokens) || tokens.length === 0) {
+      throw new RangeError(`forward: tokens must be a non-empty array of token ids (got ${describeTokens(tokens)})`);
+    }
+    const count = tokens.length;
+    if (!Number.isInteger(startPosition) || startPosition < 0 || startPosition > cachedPositions) {
+      throw new RangeError(
+        `forward: startPosition must be an integer between 0 and the ${cachedPositions} cached positions (got ${startPosition})`,
+      );
+    }
+    if (startPosition + count > contextLength) {
+      throw new RangeError(
+        `forward: startPosition + tokens must not exceed contextLength (got ${startPosition} + ${count} > ${contextLength})`,
+      );
+    }
+    const x = new Float32Array(count * hidden);
+    for (let t = 0; t < count; t++) {
+      const token = tokens[t];
+      if (!Number.isInteger(token) || token < 0 || token >= vocab) {
+        throw new RangeError(`forward: tokens[${t}] must be an integer id in [0, ${vocab}) (got ${token})`);
+      }
+      x.set(weights.embedTokens.subarray(token * hidden, (token + 1) * hidden), t * hidden);
+    }
+    const capture = forwardOptions.onLinearInput;
+    const rope = createRopeTable(startPosition, count, headDim, config.ropeTheta);
+    // Positions past the window stay cached from an earlier, now rewound, sequence; they are invisible to
+    // this window (causal) and overwritten before any later window reads them.
+    cachedPositions = startPosition + count;
+
+    for (let layer = 0; layer < weights.layers.length; layer++) {
+      const { inputNorm, postAttentionNorm, linears } = weights.layers[layer];
+      const normed = rmsNorm(x, inputNorm, eps);
+      if (capture) emit(capture, layer, qkvProjections, normed, count, hidden);
+      const query = linears.q_proj.forward(normed, count);
+      const key = linears.k_proj.forward(normed, count);
+      const value = linears.v_proj.forward(normed, count);
+      rotateWithTable(query, heads, headDim, rope, config.ropeLayout);
+      rotateWithTable(key, kvHeads, headDim, rope, config.ropeLayout);
+      keyCache[layer].set(key, startPosition * kvWidth);
+      valueCache[layer].set(value, startPosition * kvWidth);
+      const attended = attend(query, keyCache[layer], valueCache[layer], count, startPosition, heads, kvHeads, headDim);
+      if (capture) emit(capture, layer, outputProjections, attended, count, heads * headDim);
+      addInPlace(x, linears.o_proj.forward(attended, count));
+
+      const normedForMlp = rmsNorm(x, postAttentionNorm, eps);
+      if (capture) emit(capture, layer, upProjections, normedForMlp, count, hidden);
+      const gate = linears.gate_proj.forward(normedForMlp, count);
+      const up = linears.up_proj.forward(normedForMlp, count);
+      for (let i = 0; i < gate.length; i++) {
+        const g = gate[i];
+        gate[i] = (g / (1 + Math.exp(-g))) * up[i];
+      }
+      if (capture) emit(capture, layer, downProjections, gate, count, config.intermediateSize);
+      addInPlace(x, linears.down_proj.forward(gate, count));
+    }
+
+    if (forwardOptions.allLogits) return weights.lmHead.forward(rmsNorm(x, weights.norm, eps), count);
+    const last = x.subarray((count - 1) * hidden);
+    return weights.lmHead.forward(rmsNorm(last, weights.norm, eps), 1);
+  }
+
+  return {
+    config,
+    contextLength,
+    weights,
+    get cachedPositions(): number {
+      return cachedPositions;
+    },
+    forward,
+    step(token: number, position: number, stepOptions: Pick<ForwardOptions, 'onLinearInput'> = {}): Float32Array {
+      return forward([token], position, { onLinearInput: stepOptions.onLinearInput });
+    },
+    reset(): void {
+      cachedPositions = 0;
+    },
+  };
+}
+
+function emit(
+  capture: LinearInputCallback,
+  layer: number,
+  projections: readonly LinearName[],
+  input: Float32Array,
+  tokens: number,
+  inFeatures: number,
+): void {
+  capture({ layer, projections, input, tokens, inFeatures });
+}
+
+function addInPlace(target: Float32Array, addend: Float32Array): void {
+  for (let i = 0; i < target.length; i++) target[i] += addend[i];
+}
+
+function checkWeights(weights: LlamaWeights): void {
+  const { config } = weights;
+  const fail = (tensor: string, rule: string, layer?: number): never => {
+    throw new LlamaRuntimeError('VPTQ_RUNTIME_BAD_WEIGHTS', `createCpuModel: ${tensor} ${rule}`, { tensor, layer });
+  };
+  if (!(weights.embedTokens instanceof Float32Array) || weights.embedTokens.length !== config.vocabSize * config.hiddenSize) {
+    fail('model.embed_tokens.weight', `must hold vocabSize × hiddenSize = ${config.vocabSize * config.hiddenSize} f32 values`);
+  }
+  if (!(weights.norm instanceof Float32Array) || weights.norm.length !== config.hiddenSize) {
+    fail('model.norm.weight', `must hold hiddenSize = ${config.hiddenSize} f32 values`);
+  }
+  if (weights.lmHead.inFeatures !== config.hiddenSize || weights.lmHead.outFeatures !== config.vocabSize) {
+    fail('lm_head.weight', `must be a Linear of vocabSize × hiddenSize = ${config.vocabSize} × ${config.hiddenSize}`);
+  }
+  if (weights.layers.length !== config.numHiddenLayers) {
+    fail('model.layers', `must hold numHiddenLayers = ${config.numHiddenLayers} layers (got ${weights.layers.length})`);
+  }
+  weights.layers.forEach((layer, index) => {
+    for (const name of ['input_layernorm', 'post_attention_layernorm'] as const) {
+      const gain = name === 'input_layernorm' ? layer.inputNorm : layer.postAttentionNorm;
+      if (!(gain instanceof Float32Array) || gain.length !== config.hiddenSize) {
+        fail(`model.layers.${index}.${name}.weight`, `must hold hiddenSize = ${config.hiddenSize} f32 values`, index);
+      }
+    }
+  });
+  for (const spec of listLinearSpecs(config)) {
+    const linear = weights.layers[spec.layer].linears[spec.name];
+    if (!linear || typeof linear.forward !== 'function' || linear.outFeatures !== spec.outFeatures || linear.inFeatures !== spec.inFeatures) {
+      const got = linear ? `${linear.outFeatures} × ${linear.inFeatures}` : 'missing';
+      fail(spec.prefix, `must be a Linear of ${spec.outFeatures} × ${spec.inFeatures} (got ${got})`, spec.layer);
+    }
+  }
+}
+
+function describeTokens(tokens: unknown): string {
+  return Array.isArray(tokens) ? `an array of ${tokens.length}` : String(tokens);
+}

@@ -1,0 +1,90 @@
+import type { LlamaConfig, ModelSource, TensorInfo, Tokenizer } from '@vptq/loader';
+import { randomFloats } from '@vptq/test-utils';
+
+import { listLinearSpecs } from './linear-spec';
+
+/**
+ * Test helper (not exported from the package): a tiny in-memory Llama config with seeded random tensors.
+ * Every tensor is uniform in ±scale and never zero; norm gains are around 1 so activations stay O(1).
+ */
+export function createSyntheticSource(overrides: Partial<LlamaConfig> = {}, seed = 1): ModelSource & { readonly store: Map<string, Float32Array> } {
+  const config: LlamaConfig = {
+    modelType: 'llama',
+    hiddenSize: 24,
+    intermediateSize: 40,
+    numHiddenLayers: 2,
+    numAttentionHeads: 4,
+    numKeyValueHeads: 2,
+    headDim: 6,
+    vocabSize: 37,
+    maxPositionEmbeddings: 32,
+    rmsNormEps: 1e-5,
+    ropeTheta: 10000,
+    ropeLayout: 'interleaved',
+    tieWordEmbeddings: true,
+    attentionBias: false,
+    bosTokenId: 1,
+    eosTokenId: 2,
+    ...overrides,
+  };
+  const store = new Map<string, Float32Array>();
+  let next = seed * 1000;
+  const put = (name: string, count: number, scale: number, offset = 0): void => {
+    const values = randomFloats(count, next++, scale);
+    if (offset !== 0) for (let i = 0; i < count; i++) values[i] += offset;
+    store.set(name, values);
+  };
+  const hidden = config.hiddenSize;
+  put('model.embed_tokens.weight', config.vocabSize * hidden, 1);
+  for (let layer = 0; layer < config.numHiddenLayers; layer++) {
+    put(`model.layers.${layer}.input_layernorm.weight`, hidden, 0.3, 1);
+    put(`model.layers.${layer}.post_attention_layernorm.weight`, hidden, 0.3, 1);
+  }
+  for (const spec of listLinearSpecs(config)) {
+    put(`${spec.prefix}.weight`, spec.outFeatures * spec.inFeatures, 1 / Math.sqrt(spec.inFeatures));
+    if (spec.bias) put(`${spec.prefix}.bias`, spec.outFeatures, 0.5);
+  }
+  put('model.norm.weight', hidden, 0.3, 1);
+  if (!config.tieWordEmbeddings) put('lm_head.weight', config.vocabSize * hidden, 1);
+
+  const tensors: TensorInfo[] = [...store.entries()].map(([name, values]) => ({ name, dtype: 'F32', shape: [values.length] }));
+  return {
+    path: 'synthetic',
+    format: 'hf',
+    config,
+    tensors,
+    store,
+    readTensor(name: string): Float32Array {
+      const values = store.get(name);
+      if (!values) throw new Error(`synthetic source has no tensor ${name}`);
+      return values.slice();
+    },
+    close(): void {},
+  };
+}
+
+/**
+ * Test helper: a character tokenizer over `alphabet`: id 0 unknown, 1 BOS, 2 EOS, then one id per
+ * character. Encoding has no dummy prefix; decoding a token prints its character.
+ */
+export function createCharTokenizer(alphabet = 'abcdefghijklmnopqrstuvwxyz .,\n'): Tokenizer {
+  const idOf = new Map([...alphabet].map((character, index) => [character, index + 3]));
+  const piece = (id: number): string => (id >= 3 ? alphabet[id - 3] : '');
+  return {
+    vocabSize: alphabet.length + 3,
+    bosId: 1,
+    eosId: 2,
+    encode(text, options = {}): number[] {
+      const ids = [...text].map((character) => idOf.get(character) ?? 0);
+      if (options.bos) ids.unshift(1);
+      if (options.eos) ids.push(2);
+      return ids;
+    },
+    decode(ids): string {
+      return ids.map(piece).join('');
+    },
+    decodeToken(_previous, token): string {
+      return piece(token);
+    },
+  };
+}
