@@ -25,3 +25,10 @@ export {
   toVptqQuantizationConfigJson,
 } from './vptq-quantization-config';
 export type { VptqQuantizationConfig, VptqQuantizationConfigJson } from './vptq-quantization-config';
+export { floatTensorFromF32, floatTensorToF32 } from './float-tensor';
+export type { FloatTensor, FloatTensorDtype } from './float-tensor';
+export { encodeVptqLayerTensors, getVptqLayerTensorSpecs } from './vptq-layer-tensors';
+export type { VptqLayerTensorSpec, VptqLayerTensors } from './vptq-layer-tensors';
+export { createStoredTensorLookup, readVptqLayerTensors } from './read-vptq-layer-tensors';
+export type { StoredTensor, StoredTensorLookup } from './read-vptq-layer-tensors';
+export { dequantizeLayer } from './dequantize-layer';
