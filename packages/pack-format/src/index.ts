@@ -32,3 +32,5 @@ export type { VptqLayerTensorSpec, VptqLayerTensors } from './vptq-layer-tensors
 export { createStoredTensorLookup, readVptqLayerTensors } from './read-vptq-layer-tensors';
 export type { StoredTensor, StoredTensorLookup } from './read-vptq-layer-tensors';
 export { dequantizeLayer } from './dequantize-layer';
+export { computeVptqLayerBits, computeVptqModelBits, sumVptqBits } from './compute-vptq-bits';
+export type { ComputeVptqBitsOptions, VptqBits, VptqStoredBits } from './compute-vptq-bits';
