@@ -1,0 +1,35 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { fixturePath, makeTempDir } from '@vptq/test-utils';
+import { describe, expect, it } from 'vitest';
+
+import { openModel } from './open-model';
+import { writeTinyHfModel } from './write-tiny-hf-model.fixture';
+
+const root = makeTempDir('vptq-loader-open-');
+
+describe('openModel', () => {
+  it('opens a file as a llama2.c checkpoint', () => {
+    const model = openModel(fixturePath('saltyduckegg-llama2xs-model', 'model.bin'));
+    model.close();
+    expect(model.format).toBe('llama2c');
+    expect(model.config.intermediateSize).toBe(192);
+  });
+
+  it('opens a directory with config.json as a Hugging Face model', () => {
+    const { dir } = writeTinyHfModel(join(root, 'hf'), { dtype: 'BF16' });
+    const model = openModel(dir);
+    model.close();
+    expect(model.format).toBe('hf');
+    expect(model.config.ropeLayout).toBe('half');
+  });
+
+  it('rejects a directory without config.json and a missing path', () => {
+    const empty = join(root, 'empty');
+    mkdirSync(empty);
+    expect(() => openModel(empty)).toThrow(expect.objectContaining({ code: 'VPTQ_LOADER_UNKNOWN_FORMAT', path: empty }));
+    expect(() => openModel(join(root, 'absent'))).toThrow(expect.objectContaining({ code: 'VPTQ_LOADER_NOT_FOUND' }));
+    expect(() => openModel('')).toThrow(TypeError);
+  });
+});
