@@ -27,7 +27,10 @@ export interface GenerateOptions {
 
 /** What {@link generate} produced. */
 export interface GenerateResult {
-  /** The printed continuation (without the prompt), as `onToken` pieces joined. */
+  /**
+   * The continuation (without the prompt), decoded as a whole so that characters spread over several byte
+   * tokens come out intact; the `onToken` pieces joined where the tokenizer's decoding is not prefix-stable.
+   */
   readonly text: string;
   /** Sampled token ids, without the prompt and without the stop token. */
   readonly tokens: number[];
@@ -103,7 +106,7 @@ function* decode(
   const tokens: number[] = [];
   let text = '';
   let stopReason: GenerateResult['stopReason'] = 'length';
-  if (maxTokens === 0) return { text, tokens, promptTokens, stopReason };
+  if (maxTokens === 0) return { text: '', tokens, promptTokens, stopReason };
   model.reset();
   let logits = yield { tokens: promptTokens, startPosition: 0, options: {} };
   let position = promptTokens.length;
@@ -127,5 +130,12 @@ function* decode(
     position++;
     previous = next;
   }
-  return { text, tokens, promptTokens, stopReason };
+  return { text: decodeContinuation(tokenizer, promptTokens, tokens, text), tokens, promptTokens, stopReason };
+}
+
+function decodeContinuation(tokenizer: Tokenizer, promptTokens: number[], tokens: number[], pieces: string): string {
+  if (tokens.length === 0) return '';
+  const prompt = tokenizer.decode(promptTokens);
+  const whole = tokenizer.decode([...promptTokens, ...tokens]);
+  return whole.startsWith(prompt) ? whole.slice(prompt.length) : pieces;
 }

@@ -130,8 +130,9 @@ export function* scoreStories(
   let done = 0;
   for (const ids of plan.stories) {
     for (let start = 0; start < ids.length - 1; start += windowLength) {
-      const window = ids.slice(start, start + windowLength);
-      const targets = Math.min(window.length, ids.length - 1 - start);
+      // The story's last token predicts nothing, so it is never fed.
+      const window = ids.slice(start, Math.min(start + windowLength, ids.length - 1));
+      const targets = window.length;
       model.reset();
       if (stepwise) {
         for (let t = 0; t < targets; t++) {

@@ -1,0 +1,262 @@
+import type { LlamaConfig } from '@vptq/loader';
+import { maxAbsDifference } from '@vptq/test-utils';
+import { describe, expect, it } from 'vitest';
+
+import { createCpuModel } from './create-cpu-model';
+import { createDenseLinear } from './dense-linear';
+import type { LinearInputEvent } from './language-model';
+import type { Linear } from './linear';
+import type { LinearName } from './linear-spec';
+import { loadWeights } from './load-weights';
+import { LlamaRuntimeError } from './runtime-error';
+import { createSyntheticSource } from './synthetic-model';
+
+type Store = ReadonlyMap<string, Float32Array>;
+
+/**
+ * A straightforward Llama forward pass over a whole sequence from position 0, written from the HF modeling
+ * code (f64, no cache, explicit loops), independent of the runtime's ops.
+ */
+function referenceLogits(config: LlamaConfig, store: Store, tokens: readonly number[]): Float64Array[] {
+  const get = (name: string): Float32Array => store.get(name) as Float32Array;
+  const { hiddenSize: hidden, numAttentionHeads: heads, numKeyValueHeads: kvHeads, headDim } = config;
+  const linear = (x: Float64Array, prefix: string, outFeatures: number): Float64Array => {
+    const weight = get(`${prefix}.weight`);
+    const bias = store.get(`${prefix}.bias`);
+    const out = new Float64Array(outFeatures);
+    for (let o = 0; o < outFeatures; o++) {
+      let sum = bias ? bias[o] : 0;
+      for (let i = 0; i < x.length; i++) sum += weight[o * x.length + i] * x[i];
+      out[o] = sum;
+    }
+    return out;
+  };
+  const norm = (x: Float64Array, name: string): Float64Array => {
+    const gain = get(name);
+    const rms = Math.sqrt(x.reduce((sum, value) => sum + value * value, 0) / x.length + config.rmsNormEps);
+    return x.map((value, i) => (value / rms) * gain[i]);
+  };
+  const rope = (x: Float64Array, position: number): void => {
+    for (let h = 0; h < x.length / headDim; h++) {
+      for (let j = 0; j < headDim / 2; j++) {
+        const angle = position * config.ropeTheta ** (-(2 * j) / headDim);
+        const [a, b] =
+          config.ropeLayout === 'interleaved' ? [h * headDim + 2 * j, h * headDim + 2 * j + 1] : [h * headDim + j, h * headDim + j + headDim / 2];
+        const [xa, xb] = [x[a], x[b]];
+        x[a] = xa * Math.cos(angle) - xb * Math.sin(angle);
+        x[b] = xa * Math.sin(angle) + xb * Math.cos(angle);
+      }
+    }
+  };
+  const embed = get('model.embed_tokens.weight');
+  let states = tokens.map((token) => Float64Array.from(embed.subarray(token * hidden, (token + 1) * hidden)));
+  for (let layer = 0; layer < config.numHiddenLayers; layer++) {
+    const prefix = `model.layers.${layer}`;
+    const keys: Float64Array[] = [];
+    const values: Float64Array[] = [];
+    const queries: Float64Array[] = [];
+    states.forEach((x, position) => {
+      const n = norm(x, `${prefix}.input_layernorm.weight`);
+      const q = linear(n, `${prefix}.self_attn.q_proj`, heads * headDim);
+      const k = linear(n, `${prefix}.self_attn.k_proj`, kvHeads * headDim);
+      rope(q, position);
+      rope(k, position);
+      queries.push(q);
+      keys.push(k);
+      values.push(linear(n, `${prefix}.self_attn.v_proj`, kvHeads * headDim));
+    });
+    states = states.map((x, position) => {
+      const attended = new Float64Array(heads * headDim);
+      for (let h = 0; h < heads; h++) {
+        const kv = Math.floor(h / (heads / kvHeads));
+        const scores = keys.slice(0, position + 1).map((k) => {
+          let dot = 0;
+          for (let i = 0; i < headDim; i++) dot += queries[position][h * headDim + i] * k[kv * headDim + i];
+          return Math.exp(dot / Math.sqrt(headDim));
+        });
+        const total = scores.reduce((sum, value) => sum + value, 0);
+        scores.forEach((score, p) => {
+          for (let i = 0; i < headDim; i++) attended[h * headDim + i] += (score / total) * values[p][kv * headDim + i];
+        });
+      }
+      const afterAttention = x.map((value, i) => value + linear(attended, `${prefix}.self_attn.o_proj`, hidden)[i]);
+      const m = norm(afterAttention, `${prefix}.post_attention_layernorm.weight`);
+      const gate = linear(m, `${prefix}.mlp.gate_proj`, config.intermediateSize);
+      const up = linear(m, `${prefix}.mlp.up_proj`, config.intermediateSize);
+      const product = gate.map((g, i) => (g / (1 + Math.exp(-g))) * up[i]);
+      const down = linear(product, `${prefix}.mlp.down_proj`, hidden);
+      return afterAttention.map((value, i) => value + down[i]);
+    });
+  }
+  const classifier = config.tieWordEmbeddings ? 'model.embed_tokens' : 'lm_head';
+  return states.map((x) => linear(norm(x, 'model.norm.weight'), classifier, config.vocabSize));
+}
+
+function flatten(rows: Float64Array[]): Float64Array {
+  const out = new Float64Array(rows.reduce((sum, row) => sum + row.length, 0));
+  rows.forEach((row, i) => out.set(row, i * row.length));
+  return out;
+}
+
+const sequence = [1, 5, 9, 3, 30, 12, 7, 7, 21, 4, 33, 18];
+
+describe('createCpuModel', () => {
+  const variants: Array<[string, Partial<LlamaConfig>]> = [
+    ['llama2.c style (interleaved RoPE, tied classifier, grouped-query)', {}],
+    ['HF style (half RoPE, separate lm_head, theta 1e6)', { ropeLayout: 'half', tieWordEmbeddings: false, ropeTheta: 1e6 }],
+    ['Qwen2 style (q/k/v bias)', { attentionBias: true, modelType: 'qwen2', ropeLayout: 'half' }],
+    ['multi-head, three layers', { numKeyValueHeads: 4, numHiddenLayers: 3 }],
+  ];
+  for (const [name, overrides] of variants) {
+    it(`matches a plain reference forward pass: ${name}`, () => {
+      const source = createSyntheticSource(overrides, 3);
+      const model = createCpuModel(loadWeights(source));
+      const got = model.forward(sequence, 0, { allLogits: true });
+      expect(got.length).toBe(sequence.length * source.config.vocabSize);
+      const expected = flatten(referenceLogits(source.config, source.store, sequence));
+      expect(maxAbsDifference(got, expected)).toBeLessThan(1e-4);
+    });
+  }
+
+  it('gives the same logits batched as token by token through step()', () => {
+    const model = createCpuModel(loadWeights(createSyntheticSource({}, 4)));
+    const batched = model.forward(sequence, 0, { allLogits: true });
+    const vocab = model.config.vocabSize;
+    model.reset();
+    sequence.forEach((token, position) => {
+      const logits = model.step(token, position);
+      expect(maxAbsDifference(logits, batched.subarray(position * vocab, (position + 1) * vocab))).toBeLessThan(1e-5);
+    });
+  });
+
+  it('continues a cached prefix with a second window as if run in one', () => {
+    const model = createCpuModel(loadWeights(createSyntheticSource({}, 5)));
+    const whole = model.forward(sequence, 0, { allLogits: true });
+    model.reset();
+    model.forward(sequence.slice(0, 5), 0);
+    const rest = model.forward(sequence.slice(5), 5, { allLogits: true });
+    expect(maxAbsDifference(rest, whole.subarray(5 * model.config.vocabSize))).toBeLessThan(1e-5);
+    expect(model.cachedPositions).toBe(sequence.length);
+  });
+
+  it('returns only the last position unless asked for all', () => {
+    const model = createCpuModel(loadWeights(createSyntheticSource({}, 6)));
+    const all = model.forward(sequence, 0, { allLogits: true });
+    model.reset();
+    const last = model.forward(sequence, 0);
+    expect(last.length).toBe(model.config.vocabSize);
+    expect(maxAbsDifference(last, all.subarray(all.length - last.length))).toBeLessThan(1e-6);
+  });
+
+  it('restarts cleanly after reset() and after rewinding to an earlier position', () => {
+    const source = createSyntheticSource({}, 7);
+    const fresh = createCpuModel(loadWeights(source)).forward([1, 8, 2], 0, { allLogits: true });
+    const model = createCpuModel(loadWeights(source));
+    model.forward(sequence, 0);
+    model.reset();
+    expect(model.cachedPositions).toBe(0);
+    expect(model.forward([1, 8, 2], 0, { allLogits: true })).toEqual(fresh);
+    model.forward(sequence, 0);
+    const rewound = model.forward([8, 2], 1, { allLogits: true });
+    model.reset();
+    model.forward([1], 0);
+    expect(maxAbsDifference(rewound, fresh.subarray(model.config.vocabSize))).toBeLessThan(1e-6);
+    expect(() => model.forward([3], 4)).toThrow(/startPosition must be an integer between 0 and the 1 cached positions \(got 4\)/);
+  });
+
+  it('computes the same function with half-layout RoPE on permuted q/k rows as with interleaved RoPE', () => {
+    const source = createSyntheticSource({}, 8);
+    const interleaved = createCpuModel(loadWeights(source)).forward(sequence, 0, { allLogits: true });
+    const { headDim } = source.config;
+    // HF's conversion from Meta/llama2.c checkpoints: within each head, row 2i + a moves to a·headDim/2 + i.
+    const permuteRows = (weight: Float32Array, inFeatures: number): Float32Array => {
+      const out = new Float32Array(weight.length);
+      const rows = weight.length / inFeatures;
+      for (let head = 0; head < rows / headDim; head++) {
+        for (let i = 0; i < headDim / 2; i++) {
+          for (const a of [0, 1]) {
+            const from = (head * headDim + 2 * i + a) * inFeatures;
+            const to = (head * headDim + a * (headDim / 2) + i) * inFeatures;
+            out.set(weight.subarray(from, from + inFeatures), to);
+          }
+        }
+      }
+      return out;
+    };
+    const permuted = {
+      config: { ...source.config, ropeLayout: 'half' as const },
+      readTensor: (name: string): Float32Array =>
+        /\.(q|k)_proj\.weight$/.test(name) ? permuteRows(source.readTensor(name), source.config.hiddenSize) : source.readTensor(name),
+    };
+    const half = createCpuModel(loadWeights(permuted)).forward(sequence, 0, { allLogits: true });
+    expect(maxAbsDifference(half, interleaved)).toBeLessThan(1e-5);
+  });
+
+  it('reports the input of every projection to onLinearInput, exactly what the linears receive', () => {
+    const seen = new Map<string, Float32Array[]>();
+    const recording = (key: string, linear: Linear): Linear => ({
+      inFeatures: linear.inFeatures,
+      outFeatures: linear.outFeatures,
+      forward(input, tokens) {
+        seen.set(key, [...(seen.get(key) ?? []), input.slice()]);
+        return linear.forward(input, tokens);
+      },
+    });
+    const source = createSyntheticSource({}, 9);
+    const weights = loadWeights(source, {
+      createLinear: (spec) =>
+        recording(
+          `${spec.layer}.${spec.name}`,
+          createDenseLinear(source.readTensor(`${spec.prefix}.weight`), { outFeatures: spec.outFeatures, inFeatures: spec.inFeatures }),
+        ),
+    });
+    const model = createCpuModel(weights);
+    const events: Array<Omit<LinearInputEvent, 'input'> & { input: Float32Array }> = [];
+    model.forward(sequence.slice(0, 6), 0, { onLinearInput: (event) => events.push({ ...event, input: event.input.slice() }) });
+    expect(events.map((event) => `${event.layer}:${event.projections.join(',')}`)).toEqual([
+      '0:q_proj,k_proj,v_proj',
+      '0:o_proj',
+      '0:gate_proj,up_proj',
+      '0:down_proj',
+      '1:q_proj,k_proj,v_proj',
+      '1:o_proj',
+      '1:gate_proj,up_proj',
+      '1:down_proj',
+    ]);
+    for (const event of events) {
+      expect(event.tokens).toBe(6);
+      expect(event.input.length).toBe(6 * event.inFeatures);
+      for (const name of event.projections as LinearName[]) {
+        expect(seen.get(`${event.layer}.${name}`)?.[0]).toEqual(event.input);
+      }
+    }
+    expect(events[3].inFeatures).toBe(source.config.intermediateSize);
+  });
+
+  it('rejects token ids outside the vocabulary and windows past the context', () => {
+    const model = createCpuModel(loadWeights(createSyntheticSource({}, 10)), { contextLength: 8 });
+    expect(model.contextLength).toBe(8);
+    expect(() => model.forward([1, 37], 0)).toThrow(/tokens\[1\] must be an integer id in \[0, 37\) \(got 37\)/);
+    expect(() => model.forward([], 0)).toThrow(/tokens must be a non-empty array/);
+    expect(() => model.forward(new Array(9).fill(3), 0)).toThrow(
+      /startPosition \+ tokens must not exceed contextLength \(got 0 \+ 9 > 8\)/,
+    );
+  });
+
+  it('rejects weights whose shapes disagree with the config', () => {
+    const weights = loadWeights(createSyntheticSource({}, 11));
+    const broken = {
+      ...weights,
+      layers: weights.layers.map((layer, index) =>
+        index === 1 ? { ...layer, linears: { ...layer.linears, up_proj: createDenseLinear(new Float32Array(24 * 39), { outFeatures: 39, inFeatures: 24 }) } } : layer,
+      ),
+    };
+    expect(() => createCpuModel(broken)).toThrow(LlamaRuntimeError);
+    expect(() => createCpuModel(broken)).toThrow(/model\.layers\.1\.mlp\.up_proj must be a Linear of 40 × 24 \(got 39 × 24\)/);
+    try {
+      createCpuModel(broken);
+    } catch (error) {
+      expect(error).toMatchObject({ code: 'VPTQ_RUNTIME_BAD_WEIGHTS', layer: 1 });
+    }
+  });
+});
