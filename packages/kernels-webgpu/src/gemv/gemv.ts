@@ -1,0 +1,129 @@
+import { getPlaceholderBuffer, createUniformBuffer, packParams } from '../buffers';
+import type { BufferBinding } from '../buffers';
+import { ComputeStep, DispatchSequence, flatGrid } from '../dispatch';
+import type { KernelDispatch } from '../dispatch';
+import { uploadWeights } from '../gpu-weights';
+import type { GpuWeights, UploadWeightsOptions, WeightFormat } from '../gpu-weights';
+import { getComputePipeline } from '../pipeline-cache';
+import { runKernel } from '../run-kernel';
+import { assertArray, assertCount } from '../validate';
+import { gemvSubgroupsWgsl, gemvWgsl } from './gemv.wgsl';
+
+const label = 'gemv';
+
+/** The most tokens one GEMV dispatch handles (each invocation keeps one f32 sum per token). */
+export const maxGemvTokens = 8;
+
+/** Buffers of {@link createGemvDispatch}. */
+export interface GemvBuffers {
+  /** `[tokens, xStride]` f32 activations. */
+  readonly x: BufferBinding;
+  /** `[outFeatures, inFeatures]` weights, from {@link uploadWeights}. */
+  readonly weights: GpuWeights;
+  /** Optional `[outFeatures]` f32 bias. */
+  readonly bias?: BufferBinding;
+  /** `[tokens, yStride]` f32 output. */
+  readonly y: BufferBinding;
+}
+
+/** Shape of {@link createGemvDispatch}. */
+export interface GemvShape {
+  /** 1 ≤ tokens ≤ {@link maxGemvTokens}. */
+  readonly tokens: number;
+  /** Elements between tokens in x. Default `weights.cols`. */
+  readonly xStride?: number;
+  /** Elements between tokens in y. Default `weights.rows`. */
+  readonly yStride?: number;
+}
+
+/** Tuning options of the GEMV kernel. */
+export interface GemvOptions {
+  /** Invocations per workgroup (one workgroup per output row), a power of two. Default 256. */
+  readonly workgroupSize?: number;
+  /** Reduce with subgroup operations. Default: whether the device has the `subgroups` feature. */
+  readonly useSubgroups?: boolean;
+}
+
+/**
+ * Records `y[t, o] = Σ_c x[t, c] · W[o, c] + bias[o]` for a few tokens (decode), with W in f32 or f16
+ * (f16 is read as packed u32 pairs, so `shader-f16` is not required); one dispatch per weight window.
+ *
+ * @throws {RangeError} when tokens is outside 1..8, a stride is too small, or the grid exceeds the device limit.
+ */
+export async function createGemvDispatch(
+  device: GPUDevice,
+  buffers: GemvBuffers,
+  shape: GemvShape,
+  options: GemvOptions = {},
+): Promise<KernelDispatch> {
+  const fn = 'createGemvDispatch';
+  const { weights } = buffers;
+  const tokens = assertCount(fn, 'shape.tokens', shape.tokens, 1, maxGemvTokens);
+  const xStride = assertCount(fn, 'shape.xStride', shape.xStride ?? weights.cols, weights.cols);
+  const yStride = assertCount(fn, 'shape.yStride', shape.yStride ?? weights.rows, weights.rows);
+  const workgroupSize = assertPowerOfTwo(fn, options.workgroupSize ?? 256, device);
+  const useSubgroups = options.useSubgroups ?? device.features.has('subgroups');
+  const pipeline = await getComputePipeline(device, {
+    label: useSubgroups ? `${label}/subgroups` : label,
+    code: useSubgroups ? gemvSubgroupsWgsl : gemvWgsl,
+    constants: { workgroupSize, tokenCount: tokens, f16Weights: weights.format === 'f16', hasBias: buffers.bias !== undefined },
+  });
+  const bias = buffers.bias ?? getPlaceholderBuffer(device);
+  const vectorsPerRow = weights.rowStride / (weights.format === 'f16' ? 8 : 4);
+  const steps = weights.windows.map((window) => {
+    const params = createUniformBuffer(
+      device,
+      label,
+      packParams([
+        ['u32', window.rows],
+        ['u32', weights.cols],
+        ['u32', vectorsPerRow],
+        ['u32', window.rowStart],
+        ['u32', xStride],
+        ['u32', yStride],
+      ]),
+    );
+    const grid = flatGrid(fn, device, window.rows);
+    return new ComputeStep(device, label, pipeline, [buffers.x, window.binding, bias, buffers.y, params], grid, [params]);
+  });
+  return new DispatchSequence(label, steps);
+}
+
+/**
+ * `x · Wᵀ + bias` for a few tokens on the GPU (one-shot: uploads W, runs, reads back).
+ *
+ * @param x - `[tokens, cols]` f32.
+ * @param weights - `[rows, cols]`: `Float32Array` for `'f32'`, `Uint16Array` f16 bit patterns for `'f16'`.
+ * @param shape - `rows`, `cols`, `format`, and `tokens` (default 1).
+ * @param options - kernel tuning, `bias` (`[rows]` f32) and upload limits (to force row windows).
+ * @returns `[tokens, rows]` f32.
+ */
+export async function gemv(
+  device: GPUDevice,
+  x: Float32Array,
+  weights: Float32Array | Uint16Array,
+  shape: { readonly rows: number; readonly cols: number; readonly format: WeightFormat; readonly tokens?: number },
+  options: GemvOptions & UploadWeightsOptions & { readonly bias?: Float32Array } = {},
+): Promise<Float32Array> {
+  const tokens = shape.tokens ?? 1;
+  assertArray('gemv', 'x', x, Float32Array, tokens * shape.cols, '[tokens, cols]');
+  if (options.bias !== undefined) assertArray('gemv', 'bias', options.bias, Float32Array, shape.rows, '[rows]');
+  const uploaded = uploadWeights(device, weights, shape, { ...options, label });
+  try {
+    const inputs: ArrayBufferView[] = options.bias ? [x, options.bias] : [x];
+    const [y] = await runKernel(device, label, inputs, [tokens * shape.rows * 4], ([xBuffer, biasBuffer], [yBuffer]) =>
+      createGemvDispatch(device, { x: xBuffer, weights: uploaded, bias: biasBuffer, y: yBuffer }, { tokens }, options),
+    );
+    return new Float32Array(y);
+  } finally {
+    uploaded.destroy();
+  }
+}
+
+function assertPowerOfTwo(fn: string, value: number, device: GPUDevice): number {
+  const limit = device.limits.maxComputeInvocationsPerWorkgroup;
+  if (!Number.isInteger(value) || value < 1 || value > limit || (value & (value - 1)) !== 0) {
+    throw new RangeError(`${fn}: options.workgroupSize must be a power of two ≤ ${limit} (got ${value})`);
+  }
+  return value;
+}
