@@ -179,6 +179,25 @@ describe('convertLlama2cToHf', () => {
     expect(hf.encode('a\nb', { bos: true })).toEqual([1, 3, 5, 0, 23]);
   });
 
+  it('writes lm_head.weight and tie_word_embeddings false for a separate llama2.c classifier', () => {
+    const original = readFileSync(stories260K);
+    const classifier = Buffer.from(original.subarray(28, 28 + 512 * 64 * 4));
+    classifier.writeFloatLE(-3.25, 4 * 100);
+    const untied = Buffer.concat([original, classifier]);
+    untied.writeInt32LE(-512, 20);
+    const binPath = join(root, 'untied.bin');
+    writeFileSync(binPath, untied);
+    const converted = openHfModel(convertLlama2cToHf(binPath, tok512, join(root, 'untied-hf')).outDir);
+    try {
+      expect(converted.config.tieWordEmbeddings).toBe(false);
+      const head = converted.readTensor('lm_head.weight');
+      expect(head[100]).toBe(-3.25);
+      expect(sameBytes(head, new Float32Array(Uint8Array.from(classifier).buffer))).toBe(true);
+    } finally {
+      converted.close();
+    }
+  });
+
   it('is deterministic: a second conversion writes byte-identical files', () => {
     const again = convertLlama2cToHf(stories260K, tok512, join(root, 'again'));
     for (const file of result.files) {
