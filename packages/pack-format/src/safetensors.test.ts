@@ -9,6 +9,7 @@ import { f32ToF16Bits } from './f16-bits';
 import { PackFormatError } from './pack-format-error';
 import { parseSafetensorsHeader } from './parse-safetensors-header';
 import { readSafetensorsTensor } from './read-safetensors-tensor';
+import { safetensorsDtypeByteSize } from './safetensors-dtype';
 
 function concat(chunks: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0));
@@ -80,9 +81,7 @@ describe('encodeSafetensors', () => {
     const header = parseSafetensorsHeader(createByteSource(file), 'ordered');
     expect(header.tensors.map((tensor) => tensor.name)).toEqual(['c', 'a', 'a16', 'b', '10', '2']);
     expect(header.metadata).toEqual({ a: 'b', format: 'pt' });
-    for (const tensor of header.tensors) {
-      expect(tensor.byteOffset % Math.max(1, tensor.byteLength / Math.max(1, tensor.shape.reduce((a, b) => a * b, 1)))).toBe(0);
-    }
+    for (const tensor of header.tensors) expect(tensor.byteOffset % safetensorsDtypeByteSize(tensor.dtype)).toBe(0);
     const json = new TextDecoder().decode(file.subarray(8, header.dataOffset));
     expect(json.indexOf('"__metadata__"')).toBe(1);
     expect(json.indexOf('"10"')).toBeLessThan(json.indexOf('"2"'));
@@ -193,6 +192,8 @@ describe('parseSafetensorsHeader', () => {
       expect.objectContaining({ code: 'VPTQ_PACK_SAFETENSORS_TRUNCATED', tensor: 't', label: 'f' }),
     );
     expect(() => parseSafetensorsHeader(short, 'f')).toThrow(expect.objectContaining({ code: 'VPTQ_PACK_SAFETENSORS_TRUNCATED' }));
+    expect(() => inner.read(-1, 4)).toThrow(RangeError);
+    expect(() => createByteSource([1, 2] as never)).toThrow(/bytes must be a Uint8Array \(got Array\)/);
   });
 
   it('survives hundreds of seeded mutations of valid files with success or PackFormatError only', () => {
