@@ -1,1 +1,18 @@
 #!/usr/bin/env node
+import { Command } from 'commander';
+
+import { registerBench } from './commands/bench';
+import { registerConvert } from './commands/convert';
+import { registerEval } from './commands/eval';
+import { registerGenerate } from './commands/generate';
+import { runCli } from './commands/run-cli';
+
+const program = new Command('vptq')
+  .description('Quantize Llama-family models to ~2 bits with VPTQ and run them on the CPU or WebGPU')
+  .showHelpAfterError();
+registerEval(program);
+registerGenerate(program);
+registerConvert(program);
+registerBench(program);
+
+await runCli(program, process.argv);

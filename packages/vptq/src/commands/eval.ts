@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+
+import type { Command } from 'commander';
+import { perplexity } from '@vptq/runtime';
+
+import { load } from '../load';
+import { createProgress } from '../progress';
+import { integerOption } from './parse-options';
+
+interface EvalFlags {
+  model: string;
+  tokenizer?: string;
+  text: string;
+  json?: boolean;
+  window?: number;
+  maxStories?: number;
+}
+
+/** `vptq eval`: perplexity of a model on a text file, with the fixtures' per-story protocol. */
+export function registerEval(program: Command): void {
+  program
+    .command('eval')
+    .description('perplexity per token on a text (stories split on <|endoftext|>, one BOS each, KV cache restarted every window)')
+    .requiredOption('-m, --model <path>', 'llama2.c .bin, Hugging Face directory or VPTQ directory')
+    .option('-t, --tokenizer <path>', 'tokenizer file or directory (default: found beside the model)')
+    .requiredOption('--text <file>', 'UTF-8 text, stories separated by <|endoftext|>')
+    .option('--window <tokens>', 'KV-cache window (default: the model context length)', integerOption('--window', 2))
+    .option('--max-stories <n>', 'evaluate only the first n stories', integerOption('--max-stories', 1))
+    .option('--json', 'print one JSON object instead of text')
+    .action(async (flags: EvalFlags) => {
+      const text = readFileSync(flags.text, 'utf8');
+      const started = performance.now();
+      const loaded = load(flags.model, { tokenizer: flags.tokenizer });
+      const progress = createProgress('evaluating', 1, { unit: 'tokens' });
+      const result = await perplexity(loaded.model, loaded.tokenizer, text, {
+        windowLength: flags.window,
+        maxStories: flags.maxStories,
+        onProgress: (done, total) => progress.update(done, total),
+      });
+      progress.stop();
+      const seconds = (performance.now() - started) / 1000;
+      const report = { model: flags.model, text: flags.text, ...result, seconds };
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(report)}\n`);
+      } else {
+        process.stdout.write(
+          `perplexity ${result.perplexity.toFixed(4)} over ${result.tokens} tokens (${result.stories} stories, ` +
+            `nll ${result.nll.toFixed(4)}, ${result.bitsPerByte.toFixed(4)} bits/byte) in ${seconds.toFixed(1)} s\n`,
+        );
+      }
+    });
+}
