@@ -83,6 +83,7 @@ export function attend(
   const out = new Float32Array(tokens * width);
   const positions = startPosition + tokens;
   const weights = new Float64Array(4 * positions);
+  const inverses = new Float64Array(4);
   const rowCount = tokens * groupSize;
   for (let kvHead = 0; kvHead < kvHeads; kvHead++) {
     const kvOffset = kvHead * headDim;
@@ -127,6 +128,8 @@ export function attend(
         weights[2 * positions + p] = s2 * scale;
         weights[3 * positions + p] = s3 * scale;
       }
+      // Each lane's softmax normaliser is applied once to its output sums instead of to every weight.
+      inverses.fill(0);
       for (let r = 0; r < rows; r++) {
         const base = r * positions;
         const own = startPosition + Math.floor((firstRow + r) / groupSize) + 1;
@@ -139,10 +142,10 @@ export function attend(
           weights[base + j] = w;
           total += w;
         }
-        const inverse = 1 / total;
-        for (let j = 0; j < own; j++) weights[base + j] *= inverse;
+        inverses[r] = 1 / total;
         for (let j = own; j < visible; j++) weights[base + j] = 0;
       }
+      const n0 = inverses[0], n1 = inverses[1], n2 = inverses[2], n3 = inverses[3];
       const b1 = positions, b2 = 2 * positions, b3 = 3 * positions;
       let i = 0;
       for (; i + 3 < headDim; i += 4) {
@@ -157,10 +160,10 @@ export function attend(
           a20 += w2 * v0; a21 += w2 * v1; a22 += w2 * v2; a23 += w2 * v3;
           a30 += w3 * v0; a31 += w3 * v1; a32 += w3 * v2; a33 += w3 * v3;
         }
-        out[q0 + i] = a00; out[q0 + i + 1] = a01; out[q0 + i + 2] = a02; out[q0 + i + 3] = a03;
-        if (rows > 1) { out[q1 + i] = a10; out[q1 + i + 1] = a11; out[q1 + i + 2] = a12; out[q1 + i + 3] = a13; }
-        if (rows > 2) { out[q2 + i] = a20; out[q2 + i + 1] = a21; out[q2 + i + 2] = a22; out[q2 + i + 3] = a23; }
-        if (rows > 3) { out[q3 + i] = a30; out[q3 + i + 1] = a31; out[q3 + i + 2] = a32; out[q3 + i + 3] = a33; }
+        out[q0 + i] = a00 * n0; out[q0 + i + 1] = a01 * n0; out[q0 + i + 2] = a02 * n0; out[q0 + i + 3] = a03 * n0;
+        if (rows > 1) { out[q1 + i] = a10 * n1; out[q1 + i + 1] = a11 * n1; out[q1 + i + 2] = a12 * n1; out[q1 + i + 3] = a13 * n1; }
+        if (rows > 2) { out[q2 + i] = a20 * n2; out[q2 + i + 1] = a21 * n2; out[q2 + i + 2] = a22 * n2; out[q2 + i + 3] = a23 * n2; }
+        if (rows > 3) { out[q3 + i] = a30 * n3; out[q3 + i + 1] = a31 * n3; out[q3 + i + 2] = a32 * n3; out[q3 + i + 3] = a33 * n3; }
       }
       for (; i < headDim; i++) {
         let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
@@ -168,10 +171,10 @@ export function attend(
           const v = values[p * kvWidth + kvOffset + i];
           a0 += weights[p] * v; a1 += weights[b1 + p] * v; a2 += weights[b2 + p] * v; a3 += weights[b3 + p] * v;
         }
-        out[q0 + i] = a0;
-        if (rows > 1) out[q1 + i] = a1;
-        if (rows > 2) out[q2 + i] = a2;
-        if (rows > 3) out[q3 + i] = a3;
+        out[q0 + i] = a0 * n0;
+        if (rows > 1) out[q1 + i] = a1 * n1;
+        if (rows > 2) out[q2 + i] = a2 * n2;
+        if (rows > 3) out[q3 + i] = a3 * n3;
       }
     }
   }
