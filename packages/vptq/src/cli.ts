@@ -5,6 +5,7 @@ import { registerBench } from './commands/bench';
 import { registerConvert } from './commands/convert';
 import { registerEval } from './commands/eval';
 import { registerGenerate } from './commands/generate';
+import { registerQuantize } from './commands/quantize';
 import { runCli } from './commands/run-cli';
 
 const program = new Command('vptq')
@@ -13,6 +14,7 @@ const program = new Command('vptq')
 registerEval(program);
 registerGenerate(program);
 registerConvert(program);
+registerQuantize(program);
 registerBench(program);
 
 await runCli(program, process.argv);

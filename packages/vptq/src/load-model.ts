@@ -22,16 +22,19 @@ export interface OpenedModel {
 export function openModelWithTokenizer(modelPath: string, tokenizerPath?: string): OpenedModel {
   const source = openModel(modelPath);
   try {
-    const resolved = tokenizerPath ?? findTokenizer(modelPath);
-    return { source, tokenizer: loadTokenizer(resolved, { vocabSize: source.config.vocabSize }), tokenizerPath: resolved };
+    const resolved = tokenizerPath ?? (statSync(modelPath).isDirectory() ? modelPath : findTokenizerBeside(modelPath));
+    return { source, tokenizer: loadTokenizer(resolved), tokenizerPath: resolved };
   } catch (error) {
     source.close();
     throw error;
   }
 }
 
-function findTokenizer(modelPath: string): string {
-  if (statSync(modelPath).isDirectory()) return modelPath;
+/**
+ * The llama2.c tokenizer beside a llama2.c checkpoint: the only `tok*.bin` or `tokenizer.bin` in its folder.
+ * @throws {Error} when there is none or more than one.
+ */
+export function findTokenizerBeside(modelPath: string): string {
   const dir = dirname(modelPath);
   const candidates = readdirSync(dir).filter(
     (name) => name !== basename(modelPath) && /^(tok.*|tokenizer)\.bin$/.test(name) && existsSync(join(dir, name)),

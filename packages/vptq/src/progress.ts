@@ -1,4 +1,4 @@
-import { Presets, SingleBar } from 'cli-progress';
+import { MultiBar, Presets, SingleBar } from 'cli-progress';
 
 /** A progress reporter: `update(done)` as work advances, `stop()` when finished. */
 export interface Progress {
@@ -56,6 +56,52 @@ export function createProgress(label: string, total: number, options: ProgressOp
         bar.stop();
       }
       bar = undefined;
+    },
+  };
+}
+
+/** Several labelled bars drawn together (e.g. layers, and the k-means of the current layer). */
+export interface ProgressGroup {
+  /** Sets bar `name` (created on first use) to `done` of `total`, with a label shown beside it. */
+  update(name: string, label: string, done: number, total: number): void;
+  stop(): void;
+}
+
+/**
+ * A {@link Progress}-like group of bars sharing the terminal (cli-progress MultiBar), shown on a TTY only and
+ * only once the work has run for `delayMs`.
+ */
+export function createProgressGroup(options: ProgressOptions = {}): ProgressGroup {
+  const stream = options.stream ?? process.stderr;
+  const delayMs = options.delayMs ?? 1000;
+  const startedAt = Date.now();
+  const enabled = stream.isTTY === true;
+  let multi: MultiBar | undefined;
+  const bars = new Map<string, SingleBar>();
+  return {
+    update(name, label, done, total) {
+      if (!enabled) return;
+      if (!multi) {
+        if (Date.now() - startedAt < delayMs) return;
+        multi = new MultiBar(
+          { stream, format: '{label} {bar} {percentage}% | {value}/{total}', hideCursor: true, clearOnComplete: false },
+          Presets.shades_classic,
+        );
+      }
+      const padded = label.length > 40 ? `…${label.slice(-39)}` : label.padEnd(40);
+      let bar = bars.get(name);
+      if (!bar) {
+        bar = multi.create(total, done, { label: padded });
+        bars.set(name, bar);
+      } else {
+        bar.setTotal(total);
+        bar.update(done, { label: padded });
+      }
+    },
+    stop() {
+      multi?.stop();
+      multi = undefined;
+      bars.clear();
     },
   };
 }

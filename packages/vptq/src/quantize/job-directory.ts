@@ -1,0 +1,48 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { writeFileAtomic } from './write-atomic';
+
+/**
+ * The folder beside the output (`<out>.partial`) where a run keeps its finished layers. A run started again
+ * with the same inputs and arguments continues from it; a run with anything different starts it afresh.
+ */
+export interface JobDirectory {
+  readonly path: string;
+  /** True when finished layers of this very job were found. */
+  readonly resumed: boolean;
+}
+
+/** A stable fingerprint of a job: its arguments and the bytes of every input file. */
+export function fingerprintJob(settings: unknown, inputFiles: readonly string[]): string {
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify(settings));
+  for (const file of inputFiles) {
+    hash.update(`\0${file.length}\0`);
+    hash.update(readFileSync(file));
+  }
+  return hash.digest('hex');
+}
+
+/** Every regular file under `path` (a file, or a directory walked recursively in sorted order). */
+export function listInputFiles(path: string): string[] {
+  if (!statSync(path).isDirectory()) return [path];
+  return readdirSync(path)
+    .sort()
+    .flatMap((name) => listInputFiles(join(path, name)));
+}
+
+/** Opens (or starts afresh) the job directory of `out` for the job with `fingerprint`. */
+export function openJobDirectory(out: string, fingerprint: string): JobDirectory {
+  const path = `${out}.partial`;
+  const stamp = join(path, 'job.json');
+  if (existsSync(stamp)) {
+    const previous = JSON.parse(readFileSync(stamp, 'utf8')) as { fingerprint?: string };
+    if (previous.fingerprint === fingerprint) return { path, resumed: true };
+  }
+  rmSync(path, { recursive: true, force: true });
+  mkdirSync(path, { recursive: true });
+  writeFileAtomic(stamp, `${JSON.stringify({ fingerprint }, null, 2)}\n`);
+  return { path, resumed: false };
+}

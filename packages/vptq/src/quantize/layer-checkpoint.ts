@@ -1,0 +1,63 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { createByteSource, encodeSafetensors, parseSafetensorsHeader, readSafetensorsTensor } from '@vptq/pack-format';
+import type { SafetensorsTensorInput } from '@vptq/pack-format';
+
+import { writeFileAtomic } from './write-atomic';
+
+/** What one finished decoder layer left in the job directory. */
+export interface LayerCheckpoint {
+  /** Every tensor of the layer's projections, with their final names. */
+  readonly tensors: SafetensorsTensorInput[];
+  /** Per-projection summary (config, proxy error, bits), as written in the layer's metadata. */
+  readonly summary: LayerSummary;
+}
+
+/** Per-projection facts recorded with a finished layer. */
+export interface LayerSummary {
+  readonly projections: readonly ProjectionSummary[];
+}
+
+/** One quantized projection, as reported. */
+export interface ProjectionSummary {
+  /** Module name, e.g. `model.layers.0.self_attn.q_proj`. */
+  readonly name: string;
+  readonly outFeatures: number;
+  readonly inFeatures: number;
+  /** Normalized proxy error tr(ΔW H ΔWᵀ)/tr(W H Wᵀ) of the final weight. */
+  readonly proxyError: number;
+  /** Index bits per weight (codes only). */
+  readonly indexBits: number;
+  /** All stored bits of the projection (codes, codebooks, norm, perm, padding) per weight. */
+  readonly totalBits: number;
+  /** The packed `quantization_config` entry (VPTQ only), snake_case JSON. */
+  readonly layerConfig?: unknown;
+}
+
+/** Path of layer `layer`'s checkpoint inside the job directory. */
+export function layerCheckpointPath(jobDir: string, layer: number): string {
+  return join(jobDir, `layer-${String(layer).padStart(4, '0')}.safetensors`);
+}
+
+/** Writes a finished layer atomically: its tensors, with the summary as safetensors metadata. */
+export function writeLayerCheckpoint(jobDir: string, layer: number, checkpoint: LayerCheckpoint): void {
+  const chunks = encodeSafetensors(checkpoint.tensors, { summary: JSON.stringify(checkpoint.summary) });
+  writeFileAtomic(layerCheckpointPath(jobDir, layer), chunks);
+}
+
+/** Reads a finished layer back, or undefined when the layer has not been finished. */
+export function readLayerCheckpoint(jobDir: string, layer: number): LayerCheckpoint | undefined {
+  const path = layerCheckpointPath(jobDir, layer);
+  if (!existsSync(path)) return undefined;
+  const source = createByteSource(new Uint8Array(readFileSync(path)));
+  const header = parseSafetensorsHeader(source, path);
+  const tensors = header.tensors.map((info) => ({
+    name: info.name,
+    dtype: info.dtype,
+    shape: info.shape,
+    data: readSafetensorsTensor(source, info, path),
+  }));
+  const summary = JSON.parse(header.metadata.summary ?? '{"projections":[]}') as LayerSummary;
+  return { tensors, summary };
+}

@@ -1,0 +1,105 @@
+import { getVptqLayout, quantizeGptq, quantizeRtn, quantizeVptqLayer } from '@vptq/codebook';
+import { proxyError } from '@vptq/hessian';
+import type { FinalizedHessian, PreparedHessian } from '@vptq/hessian';
+import { computeVptqLayerBits, encodeVptqLayerTensors, toVptqLayerConfigJson } from '@vptq/pack-format';
+import type { SafetensorsTensorInput } from '@vptq/pack-format';
+import type { LinearSpec } from '@vptq/runtime';
+
+import type { ProjectionSummary } from './layer-checkpoint';
+import type { QuantizeMethod, VptqSettings } from './quantize-options';
+import { toPackedLayer } from './to-packed-layer';
+
+/** Everything {@link quantizeLinear} needs besides the weight. */
+export interface LinearJob {
+  readonly spec: LinearSpec;
+  readonly weight: Float32Array;
+  readonly bias: Float32Array | undefined;
+  readonly prepared: PreparedHessian;
+  /** The raw E[xxᵀ] in original column order, for the baselines' proxy error. */
+  readonly hessian: FinalizedHessian;
+  readonly method: QuantizeMethod;
+  readonly bits: number;
+  readonly vptq: Required<VptqSettings>;
+  readonly dtype: 'F16' | 'BF16' | 'F32';
+  readonly seed: number;
+  readonly onProgress?: (phase: string, fraction: number) => void;
+}
+
+/** Resolved VPTQ layout options for one projection shape (what `getVptqLayout` validates). */
+export function vptqLayoutOptions(settings: Required<VptqSettings>) {
+  const outliers = settings.outlierPercent > 0;
+  return {
+    vectorLength: settings.vectorLength,
+    centroids: settings.centroids,
+    residualCentroids: settings.residualCentroids,
+    outlierPercent: settings.outlierPercent,
+    outlierVectorLength: outliers ? settings.outlierVectorLength : 0,
+    outlierCentroids: outliers ? settings.outlierCentroids : 0,
+    groups: settings.groups,
+  };
+}
+
+/** Checks, before any work starts, that `settings` fit a projection of this shape. */
+export function validateLinear(spec: LinearSpec, settings: Required<VptqSettings>): void {
+  try {
+    getVptqLayout(spec.outFeatures, spec.inFeatures, vptqLayoutOptions(settings));
+  } catch (error) {
+    throw new RangeError(`quantize: ${spec.prefix} [${spec.outFeatures}×${spec.inFeatures}]: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Quantizes one projection and returns its tensors (named for the output model) and its summary: VPTQ gives the
+ * packed layer of the published format; the scalar baselines give their dequantized f32 weight (a simulated
+ * quantization, which is all a perplexity table needs) and their bit accounting.
+ */
+export function quantizeLinear(job: LinearJob): { tensors: SafetensorsTensorInput[]; summary: ProjectionSummary } {
+  const { spec } = job;
+  const matrix = { data: job.weight, rows: spec.outFeatures, cols: spec.inFeatures };
+  if (job.method === 'vptq') {
+    const result = quantizeVptqLayer(matrix, job.prepared, {
+      ...vptqLayoutOptions(job.vptq),
+      norm: job.vptq.norm,
+      kmeansIterations: job.vptq.kmeansIterations,
+      storageDtype: job.dtype,
+      seed: job.seed,
+      onProgress: job.onProgress,
+    });
+    const packed = toPackedLayer(result, job.dtype, job.bias);
+    const bits = computeVptqLayerBits(packed.config, { floatDtype: job.dtype });
+    return {
+      tensors: encodeVptqLayerTensors(spec.prefix, packed.config, packed.tensors),
+      summary: {
+        name: spec.prefix,
+        outFeatures: spec.outFeatures,
+        inFeatures: spec.inFeatures,
+        proxyError: result.proxyError.after,
+        indexBits: bits.indexBitsPerWeight,
+        totalBits: bits.bitsPerWeight,
+        layerConfig: toVptqLayerConfigJson(packed.config),
+      },
+    };
+  }
+  const scalar =
+    job.method === 'gptq'
+      ? quantizeGptq(matrix, job.prepared, { bits: job.bits })
+      : quantizeRtn(matrix, { bits: job.bits });
+  const tensors: SafetensorsTensorInput[] = [
+    { name: `${spec.prefix}.weight`, dtype: 'F32', shape: [spec.outFeatures, spec.inFeatures], data: scalar.weight },
+  ];
+  if (job.bias) tensors.push({ name: `${spec.prefix}.bias`, dtype: 'F32', shape: [spec.outFeatures], data: job.bias });
+  return {
+    tensors,
+    summary: {
+      name: spec.prefix,
+      outFeatures: spec.outFeatures,
+      inFeatures: spec.inFeatures,
+      proxyError: proxyError(matrix, { data: scalar.weight, rows: spec.outFeatures, cols: spec.inFeatures }, job.hessian),
+      indexBits: job.bits,
+      // Per output row an f16 scale and a `bits`-wide zero point, as GPTQ checkpoints store them.
+      totalBits: job.bits + (16 + job.bits) / spec.inFeatures,
+    },
+  };
+}

@@ -1,0 +1,274 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+
+import { prepareHessian } from '@vptq/hessian';
+import type { PreparedHessian } from '@vptq/hessian';
+import { convertLlama2cToHf, loadTokenizer, openModel } from '@vptq/loader';
+import type { ModelSource } from '@vptq/loader';
+import { encodeSafetensors } from '@vptq/pack-format';
+import type { SafetensorsTensorInput } from '@vptq/pack-format';
+import { createCpuModel, listLinearSpecs, loadWeights } from '@vptq/runtime';
+
+import { collectHessians, encodeCalibration, hessianGroupOf } from './collect-hessians';
+import type { HessianGroup } from './collect-hessians';
+import { fingerprintJob, listInputFiles, openJobDirectory } from './job-directory';
+import { readLayerCheckpoint, writeLayerCheckpoint } from './layer-checkpoint';
+import type { ProjectionSummary } from './layer-checkpoint';
+import { quantizeLinear, validateLinear } from './quantize-linear';
+import type { QuantizeOptions, VptqSettings } from './quantize-options';
+import { findTokenizerBeside } from '../load-model';
+import { writeFileAtomic } from './write-atomic';
+
+/** What {@link quantize} did. */
+export interface QuantizeResult {
+  readonly out: string;
+  readonly method: 'vptq' | 'gptq' | 'rtn';
+  /** Every quantized projection, in model order. */
+  readonly projections: readonly ProjectionSummary[];
+  /** Weighted over all quantized projections: index bits per weight. */
+  readonly indexBitsPerWeight: number;
+  /** Weighted over all quantized projections: every stored bit (codes, codebooks, norm, perm, padding) per weight. */
+  readonly totalBitsPerWeight: number;
+  readonly calibrationTokens: number;
+  /** Layers taken from an interrupted earlier run. */
+  readonly resumedLayers: number;
+}
+
+/** The calibration text must give at least this many tokens per input column of the widest layer. */
+const minimumTokensPerColumn = 2;
+
+/**
+ * Quantizes every decoder linear of a Llama-family model and writes a complete Hugging Face directory: VPTQ
+ * in the published packed format (`quantization_config.quant_method = "vptq"`), or the GPTQ / RTN baselines as
+ * dequantized weights. Hessians come from the full-precision model on the calibration text; each finished
+ * layer is checkpointed in `<out>.partial`, so a killed run started again with the same arguments continues
+ * from the last finished layer and produces the same bytes. The output appears only when complete (written
+ * under a temporary name, then renamed).
+ *
+ * @example
+ * ```ts
+ * import { quantize } from 'vptq';
+ * quantize({ model: 'stories260K.bin', calibration: 'tinystories.txt', out: 'stories260K-vptq', vectorLength: 4, centroids: 256 });
+ * ```
+ * @throws {RangeError} for bad settings (k not a power of two, vector longer than a layer, calibration too short…).
+ * @throws {Error} when the output directory already holds something and `overwrite` is not set.
+ * @throws {LoaderError} for a missing or malformed model.
+ */
+export function quantize(options: QuantizeOptions): QuantizeResult {
+  const settings = resolveSettings(options);
+  const out = resolve(options.out);
+  const log = (message: string) => options.onEvent?.({ type: 'log', message });
+  checkOutput(out, options.overwrite === true);
+  if (!existsSync(options.calibration)) throw new Error(`quantize: calibration file ${options.calibration} does not exist`);
+
+  const modelPath = resolve(options.model);
+  if (!existsSync(modelPath)) throw new Error(`quantize: model ${options.model} does not exist`);
+  const llama2c = statSync(modelPath).isFile();
+  const tokenizerPath = options.tokenizer ? resolve(options.tokenizer) : llama2c ? findTokenizerBeside(modelPath) : modelPath;
+  const inputs = [...listInputFiles(modelPath), ...(tokenizerPath === modelPath ? [] : listInputFiles(tokenizerPath)), resolve(options.calibration)];
+  const job = openJobDirectory(out, fingerprintJob({ version: 1, ...settings }, inputs));
+  if (job.resumed) log(`resuming the unfinished run in ${job.path}`);
+
+  // llama2.c checkpoints are first converted to a Hugging Face directory (q/k rows in rotate-half order), so the
+  // quantizer sees the layout the output will have: vectors are runs of output rows, and a row permutation
+  // applied after quantization would break them.
+  let sourceDir = modelPath;
+  if (llama2c) {
+    sourceDir = join(job.path, 'source');
+    convertLlama2cToHf(modelPath, tokenizerPath, sourceDir, { overwrite: true });
+  }
+  const source = openModel(sourceDir);
+  try {
+    if (source.format !== 'hf') throw new Error(`quantize: ${options.model} is already quantized (format ${source.format})`);
+    const tokenizer = loadTokenizer(llama2c ? sourceDir : tokenizerPath);
+    const config = source.config;
+    const specs = listLinearSpecs(config);
+    if (settings.method === 'vptq') for (const spec of specs) validateLinear(spec, settings.vptq);
+
+    const text = readFileSync(options.calibration, 'utf8');
+    const calibration = encodeCalibration(tokenizer, text, settings.calibrationTokens);
+    const widest = Math.max(...specs.map((spec) => spec.inFeatures));
+    if (calibration.length < minimumTokensPerColumn * widest) {
+      throw new RangeError(
+        `quantize: calibration text ${options.calibration} is too short: ${calibration.length} tokens, at least ${minimumTokensPerColumn * widest} needed (${minimumTokensPerColumn} per input column of the widest layer, ${widest})`,
+      );
+    }
+
+    const layers = config.numHiddenLayers;
+    const pending = [...Array(layers).keys()].filter((layer) => readLayerCheckpoint(job.path, layer) === undefined);
+    let hessians: ReturnType<typeof collectHessians>['hessians'] = [];
+    if (pending.length > 0) {
+      log(`collecting Hessians on ${calibration.length} calibration tokens`);
+      const model = createCpuModel(loadWeights(source));
+      hessians = collectHessians(model, calibration, {
+        onProgress: (doneTokens, totalTokens) => options.onEvent?.({ type: 'calibration', doneTokens, totalTokens }),
+      }).hessians;
+    }
+
+    for (let layer = 0; layer < layers; layer++) {
+      const resumed = !pending.includes(layer);
+      options.onEvent?.({ type: 'layer', layer, layers, resumed });
+      if (resumed) continue;
+      const prepared = new Map<HessianGroup, PreparedHessian>();
+      const tensors: SafetensorsTensorInput[] = [];
+      const projections: ProjectionSummary[] = [];
+      for (const spec of specs.filter((candidate) => candidate.layer === layer)) {
+        const group = hessianGroupOf[spec.name];
+        const hessian = hessians[layer][group];
+        let groupPrepared = prepared.get(group);
+        if (!groupPrepared) {
+          groupPrepared = prepareHessian(hessian, {
+            damp: settings.damp,
+            inverseDamp: settings.damp,
+            order: settings.method === 'rtn' || !settings.vptq.perm ? 'identity' : 'diag-desc',
+          });
+          prepared.set(group, groupPrepared);
+        }
+        const result = quantizeLinear({
+          spec,
+          weight: source.readTensor(`${spec.prefix}.weight`),
+          bias: spec.bias ? source.readTensor(`${spec.prefix}.bias`) : undefined,
+          prepared: groupPrepared,
+          hessian,
+          method: settings.method,
+          bits: settings.bits,
+          vptq: settings.vptq,
+          dtype: settings.dtype,
+          seed: deriveSeed(settings.seed, layer, spec.name),
+          onProgress: (phase, fraction) =>
+            options.onEvent?.({ type: 'linear', layer, name: spec.prefix, phase, fraction }),
+        });
+        tensors.push(...result.tensors);
+        projections.push(result.summary);
+      }
+      writeLayerCheckpoint(job.path, layer, { tensors, summary: { projections } });
+    }
+
+    const summaries = writeOutput(out, job.path, source, sourceDir, llama2c ? sourceDir : tokenizerPath, settings, options.overwrite === true);
+    rmSync(job.path, { recursive: true, force: true });
+    const weights = summaries.reduce((sum, p) => sum + p.outFeatures * p.inFeatures, 0);
+    const weighted = (key: 'indexBits' | 'totalBits') =>
+      summaries.reduce((sum, p) => sum + p[key] * p.outFeatures * p.inFeatures, 0) / weights;
+    return {
+      out,
+      method: settings.method,
+      projections: summaries,
+      indexBitsPerWeight: weighted('indexBits'),
+      totalBitsPerWeight: weighted('totalBits'),
+      calibrationTokens: calibration.length,
+      resumedLayers: layers - pending.length,
+    };
+  } finally {
+    source.close();
+  }
+}
+
+type ResolvedSettings = ReturnType<typeof resolveSettings>;
+
+function resolveSettings(options: QuantizeOptions) {
+  const method = options.method ?? 'vptq';
+  if (method !== 'vptq' && method !== 'gptq' && method !== 'rtn') {
+    throw new RangeError(`quantize: method must be vptq, gptq or rtn (got ${String(method)})`);
+  }
+  const bits = options.bits ?? 2;
+  if (!Number.isInteger(bits) || bits < 1 || bits > 8) throw new RangeError(`quantize: bits must be an integer in [1, 8] (got ${bits})`);
+  const outliers = (options.outlierPercent ?? 0) > 0;
+  const vptq: Required<VptqSettings> = {
+    vectorLength: options.vectorLength ?? 4,
+    centroids: options.centroids ?? 256,
+    residualCentroids: options.residualCentroids ?? 0,
+    outlierPercent: options.outlierPercent ?? 0,
+    outlierVectorLength: outliers ? (options.outlierVectorLength ?? 4) : 0,
+    outlierCentroids: outliers ? (options.outlierCentroids ?? 256) : 0,
+    groups: options.groups ?? 1,
+    norm: options.norm ?? true,
+    perm: options.perm ?? true,
+    kmeansIterations: options.kmeansIterations ?? 100,
+  };
+  const damp = options.damp ?? 0.01;
+  if (!(damp > 0 && damp < 1)) throw new RangeError(`quantize: damp must be in (0, 1) (got ${damp})`);
+  const calibrationTokens = options.calibrationTokens ?? 65536;
+  if (!Number.isInteger(calibrationTokens) || calibrationTokens < 1) {
+    throw new RangeError(`quantize: calibrationTokens must be a positive integer (got ${calibrationTokens})`);
+  }
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`quantize: seed must be a 32-bit unsigned integer (got ${seed})`);
+  const dtype = options.dtype ?? 'F16';
+  return { method, bits, vptq, damp, calibrationTokens, seed, dtype };
+}
+
+/** A per-projection seed: the same for a layer whether or not the run was resumed. */
+function deriveSeed(seed: number, layer: number, name: string): number {
+  let hash = (seed ^ 0x9e3779b9) >>> 0;
+  for (const code of `${layer}:${name}`) hash = Math.imul(hash ^ code.charCodeAt(0), 0x01000193) >>> 0;
+  return hash;
+}
+
+function checkOutput(out: string, overwrite: boolean): void {
+  if (!existsSync(out)) {
+    if (!existsSync(dirname(out))) throw new Error(`quantize: the parent directory of ${out} does not exist`);
+    return;
+  }
+  if (!statSync(out).isDirectory()) throw new Error(`quantize: output ${out} exists and is not a directory`);
+  const entries = readdirSync(out);
+  if (entries.length === 0 || overwrite) return;
+  const what = entries.includes('config.json') ? 'already holds a model' : `is not empty (${entries.length} entries)`;
+  throw new Error(`quantize: output directory ${out} ${what}; choose another --out or pass --overwrite`);
+}
+
+const tokenizerFiles = ['tokenizer.json', 'tokenizer_config.json', 'tokenizer.bin', 'special_tokens_map.json', 'generation_config.json'];
+
+function writeOutput(
+  out: string,
+  jobDir: string,
+  source: ModelSource,
+  sourceDir: string,
+  tokenizerDir: string,
+  settings: ResolvedSettings,
+  overwrite: boolean,
+): ProjectionSummary[] {
+  const config = source.config;
+  const quantized = new Set(listLinearSpecs(config).flatMap((spec) => [`${spec.prefix}.weight`, `${spec.prefix}.bias`]));
+  const tensors: SafetensorsTensorInput[] = source.tensors
+    .filter((info) => !quantized.has(info.name))
+    .map((info) => ({ name: info.name, dtype: 'F32', shape: info.shape, data: source.readTensor(info.name) }));
+  const summaries: ProjectionSummary[] = [];
+  for (let layer = 0; layer < config.numHiddenLayers; layer++) {
+    const checkpoint = readLayerCheckpoint(jobDir, layer);
+    if (!checkpoint) throw new Error(`quantize: layer ${layer} is missing from ${jobDir}`);
+    tensors.push(...checkpoint.tensors);
+    summaries.push(...checkpoint.summary.projections);
+  }
+
+  const sourceConfig = JSON.parse(readFileSync(join(sourceDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const outConfig: Record<string, unknown> = { ...sourceConfig, torch_dtype: 'float32' };
+  if (settings.method === 'vptq') {
+    const configForLayers: Record<string, unknown> = {};
+    for (const summary of summaries) configForLayers[summary.name] = summary.layerConfig;
+    outConfig.quantization_config = { quant_method: 'vptq', config_for_layers: configForLayers, shared_layer_config: {} };
+  } else {
+    // Baselines are stored dequantized (a plain HF model), with a note of how they were made.
+    outConfig.vptq_baseline = { method: settings.method, bits: settings.bits };
+  }
+
+  const temporary = join(dirname(out), `.${basename(out)}.tmp-${process.pid}`);
+  rmSync(temporary, { recursive: true, force: true });
+  try {
+    mkdirSync(temporary, { recursive: true });
+    writeFileAtomic(join(temporary, 'model.safetensors'), encodeSafetensors(tensors, { format: 'pt' }));
+    writeFileAtomic(join(temporary, 'config.json'), `${JSON.stringify(outConfig, null, 2)}\n`);
+    for (const name of tokenizerFiles) {
+      const file = join(statSync(tokenizerDir).isDirectory() ? tokenizerDir : dirname(tokenizerDir), name);
+      if (existsSync(file)) writeFileAtomic(join(temporary, name), [new Uint8Array(readFileSync(file))]);
+    }
+    if (existsSync(out)) {
+      if (!overwrite && readdirSync(out).length > 0) throw new Error(`quantize: output directory ${out} appeared during the run`);
+      rmSync(out, { recursive: true, force: true });
+    }
+    renameSync(temporary, out);
+  } catch (error) {
+    rmSync(temporary, { recursive: true, force: true });
+    throw error;
+  }
+  return summaries;
+}
