@@ -7,7 +7,7 @@ import { createDenseLinear } from './dense-linear';
 import type { LinearInputEvent } from './language-model';
 import type { Linear } from './linear';
 import type { LinearName } from './linear-spec';
-import { loadWeights } from './load-weights';
+import { loadWeights, readDenseLinear } from './load-weights';
 import { LlamaRuntimeError } from './runtime-error';
 import { createSyntheticSource } from './synthetic-model';
 
@@ -231,6 +231,35 @@ describe('createCpuModel', () => {
       }
     }
     expect(events[3].inFeatures).toBe(source.config.intermediateSize);
+  });
+
+  it('keeps only the positions before a window whose forward pass failed', () => {
+    const source = createSyntheticSource({}, 12);
+    let failing = false;
+    const model = createCpuModel(
+      loadWeights(source, {
+        createLinear: (spec, from) => {
+          const dense = readDenseLinear(spec, from);
+          if (spec.layer !== 1 || spec.name !== 'down_proj') return dense;
+          return {
+            inFeatures: dense.inFeatures,
+            outFeatures: dense.outFeatures,
+            forward(input, tokens) {
+              if (failing) throw new Error('device lost');
+              return dense.forward(input, tokens);
+            },
+          };
+        },
+      }),
+    );
+    model.forward(sequence.slice(0, 4), 0);
+    failing = true;
+    expect(() => model.forward(sequence.slice(4, 8), 4)).toThrow('device lost');
+    expect(model.cachedPositions).toBe(4);
+    failing = false;
+    const resumed = model.forward(sequence.slice(4, 8), 4, { allLogits: true });
+    const fresh = createCpuModel(loadWeights(source)).forward(sequence.slice(0, 8), 0, { allLogits: true });
+    expect(maxAbsDifference(resumed, fresh.subarray(4 * source.config.vocabSize))).toBeLessThan(1e-5);
   });
 
   it('rejects token ids outside the vocabulary and windows past the context', () => {

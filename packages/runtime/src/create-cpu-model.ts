@@ -88,9 +88,9 @@ export function createCpuModel(weights: LlamaWeights, options: CpuModelOptions =
     }
     const capture = forwardOptions.onLinearInput;
     const rope = createRopeTable(startPosition, count, headDim, config.ropeTheta);
-    // Positions past the window stay cached from an earlier, now rewound, sequence; they are invisible to
-    // this window (causal) and overwritten before any later window reads them.
-    cachedPositions = startPosition + count;
+    // From here the cache rows of the window are being rewritten: should a layer throw, only the positions
+    // before the window remain valid. Rows past the window (from a rewound sequence) are never read.
+    cachedPositions = startPosition;
 
     for (let layer = 0; layer < weights.layers.length; layer++) {
       const { inputNorm, postAttentionNorm, linears } = weights.layers[layer];
@@ -119,6 +119,7 @@ export function createCpuModel(weights: LlamaWeights, options: CpuModelOptions =
       addInPlace(x, linears.down_proj.forward(gate, count));
     }
 
+    cachedPositions = startPosition + count;
     if (forwardOptions.allLogits) return weights.lmHead.forward(rmsNorm(x, weights.norm, eps), count);
     const last = x.subarray((count - 1) * hidden);
     return weights.lmHead.forward(rmsNorm(last, weights.norm, eps), 1);

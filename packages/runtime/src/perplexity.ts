@@ -128,7 +128,8 @@ export function* scoreStories(
   const vocab = model.config.vocabSize;
   let totalNll = 0;
   let done = 0;
-  for (const ids of plan.stories) {
+  for (let story = 0; story < plan.stories.length; story++) {
+    const ids = plan.stories[story];
     for (let start = 0; start < ids.length - 1; start += windowLength) {
       // The story's last token predicts nothing, so it is never fed.
       const window = ids.slice(start, Math.min(start + windowLength, ids.length - 1));
@@ -137,12 +138,12 @@ export function* scoreStories(
       if (stepwise) {
         for (let t = 0; t < targets; t++) {
           const logits = yield { tokens: [window[t]], startPosition: t, options: {} };
-          totalNll += negativeLogLikelihood(logits, 0, vocab, ids[start + t + 1], start + t);
+          totalNll += negativeLogLikelihood(logits, 0, vocab, ids[start + t + 1], story, start + t);
         }
       } else {
         const logits = yield { tokens: window, startPosition: 0, options: { allLogits: true } };
         for (let t = 0; t < targets; t++) {
-          totalNll += negativeLogLikelihood(logits, t * vocab, vocab, ids[start + t + 1], start + t);
+          totalNll += negativeLogLikelihood(logits, t * vocab, vocab, ids[start + t + 1], story, start + t);
         }
       }
       done += targets;
@@ -160,16 +161,25 @@ export function* scoreStories(
   };
 }
 
-function negativeLogLikelihood(logits: Float32Array, offset: number, vocab: number, target: number, position: number): number {
+function negativeLogLikelihood(
+  logits: Float32Array,
+  offset: number,
+  vocab: number,
+  target: number,
+  story: number,
+  position: number,
+): number {
   let max = -Infinity;
   for (let i = 0; i < vocab; i++) if (logits[offset + i] > max) max = logits[offset + i];
   let sum = 0;
   for (let i = 0; i < vocab; i++) sum += Math.exp(logits[offset + i] - max);
   const nll = max + Math.log(sum) - logits[offset + target];
   if (!Number.isFinite(nll)) {
-    throw new LlamaRuntimeError('VPTQ_RUNTIME_NOT_FINITE', `perplexity: the model produced non-finite logits at position ${position}`, {
-      position,
-    });
+    throw new LlamaRuntimeError(
+      'VPTQ_RUNTIME_NOT_FINITE',
+      `perplexity: the model produced non-finite logits at position ${position} of story ${story}`,
+      { position },
+    );
   }
   return nll;
 }

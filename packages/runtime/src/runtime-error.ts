@@ -13,7 +13,7 @@ export interface LlamaRuntimeErrorDetails {
   readonly tensor?: string;
   /** Decoder layer at fault, when one is. */
   readonly layer?: number;
-  /** Absolute position (token index inside the KV cache window) at fault, when one is. */
+  /** Token position at fault (from the start of the story or sequence), when one is. */
   readonly position?: number;
   readonly cause?: unknown;
 }
