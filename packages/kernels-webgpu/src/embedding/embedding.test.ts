@@ -1,7 +1,7 @@
 import { randomFloats, releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { fromF16Bits, toF16Bits } from '../half';
+import { f16ArrayToF32, f32ToF16Bits } from '@vptq/pack-format';
 import { embedding } from './embedding';
 import { embeddingCpu } from './embedding-cpu';
 
@@ -22,9 +22,9 @@ describe.skipIf(!device)('embedding', () => {
   });
 
   it('gathers f16 rows from several windows', async () => {
-    const bits = toF16Bits(table);
+    const bits = Uint16Array.from(table, f32ToF16Bits);
     // 40-element f16 rows are 80 bytes: 16 rows (1280 bytes) per 256-byte aligned window.
     const onGpu = await embedding(gpu, bits, { rows, cols, format: 'f16' }, tokens, { maxBindingBytes: 1500 });
-    expect([...onGpu]).toEqual([...embeddingCpu(fromF16Bits(bits), tokens, cols)]);
+    expect([...onGpu]).toEqual([...embeddingCpu(f16ArrayToF32(bits), tokens, cols)]);
   });
 });

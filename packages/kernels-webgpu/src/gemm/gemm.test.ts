@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { compileShader } from '../compile-shader';
 import { linearCpu } from '../gemv/linear-cpu';
-import { fromF16Bits, toF16Bits } from '../half';
+import { f16ArrayToF32, f32ToF16Bits } from '@vptq/pack-format';
 import { gemm } from './gemm';
 import { gemmWgsl } from './gemm.wgsl';
 
@@ -31,9 +31,9 @@ describe.skipIf(!device)('gemm', () => {
   });
 
   it('f16 weights in several row windows agree with the CPU twin', async () => {
-    const bits = toF16Bits(weights);
+    const bits = Uint16Array.from(weights, f32ToF16Bits);
     // 80-column f16 rows are 160 bytes; 2048-byte windows take 8 rows (1280 bytes, 256-byte aligned).
     const onGpu = await gemm(gpu, x, bits, { tokens, rows, cols, format: 'f16' }, { maxBindingBytes: 2048 });
-    expect(maxAbsDifference(onGpu, linearCpu(x, fromF16Bits(bits), { tokens, rows, cols }))).toBeLessThan(2e-5);
+    expect(maxAbsDifference(onGpu, linearCpu(x, f16ArrayToF32(bits), { tokens, rows, cols }))).toBeLessThan(2e-5);
   });
 });

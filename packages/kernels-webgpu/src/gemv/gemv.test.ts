@@ -2,7 +2,7 @@ import { maxAbsDifference, randomFloats, releaseTestDevice, requestTestDevice } 
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { compileShader } from '../compile-shader';
-import { fromF16Bits, toF16Bits } from '../half';
+import { f16ArrayToF32, f32ToF16Bits } from '@vptq/pack-format';
 import { gemv } from './gemv';
 import { gemvSubgroupsWgsl, gemvWgsl } from './gemv.wgsl';
 import { linearCpu } from './linear-cpu';
@@ -50,10 +50,10 @@ describe.skipIf(!device)('gemv', () => {
   }
 
   it('f16 weights agree with the CPU on the f16-rounded weights', async () => {
-    const bits = toF16Bits(weights);
+    const bits = Uint16Array.from(weights, f32ToF16Bits);
     const x = randomFloats(2 * cols, 20);
     const onGpu = await gemv(gpu, x, bits, { rows, cols, format: 'f16', tokens: 2 });
-    const onCpu = linearCpu(x, fromF16Bits(bits), { tokens: 2, rows, cols });
+    const onCpu = linearCpu(x, f16ArrayToF32(bits), { tokens: 2, rows, cols });
     expect(maxAbsDifference(onGpu, onCpu)).toBeLessThan(2e-5);
   });
 
@@ -61,10 +61,10 @@ describe.skipIf(!device)('gemv', () => {
     // 208 f16 columns = 416-byte rows: 8 rows (3328 bytes) is the smallest 256-byte aligned window, so
     // 4096-byte bindings give 9 windows of at most 8 rows.
     const wide = 208;
-    const data = toF16Bits(randomFloats(rows * wide, 21));
+    const data = Uint16Array.from(randomFloats(rows * wide, 21), f32ToF16Bits);
     const x = randomFloats(wide, 22);
     const windowed = await gemv(gpu, x, data, { rows, cols: wide, format: 'f16' }, { maxBindingBytes: 4096, bias });
-    const whole = linearCpu(x, fromF16Bits(data), { tokens: 1, rows, cols: wide }, bias);
+    const whole = linearCpu(x, f16ArrayToF32(data), { tokens: 1, rows, cols: wide }, bias);
     expect(maxAbsDifference(windowed, whole)).toBeLessThan(2e-5);
   });
 
