@@ -51,7 +51,7 @@ export function quantizeGptq(weight: WeightMatrix, prepared: PreparedHessian, op
     quantized,
     quantizeColumn: (_column, source, target, offset) => {
       for (let row = 0; row < rows; row++) {
-        target[offset + row] = roundToGrid(source[offset + row], grid.scale[row], grid.zero[row], levels);
+        target[offset + row] = roundToGrid(source[offset + row], grid.scale[row], grid.offset[row], levels);
       }
     },
   });
@@ -61,5 +61,5 @@ export function quantizeGptq(weight: WeightMatrix, prepared: PreparedHessian, op
     const column = inputs.perm[position];
     for (let row = 0; row < rows; row++) output[row * cols + column] = quantized[position * rows + row];
   }
-  return { weight: output, scale: grid.scale, zero: grid.zero, bits };
+  return { weight: output, scale: grid.scale, offset: grid.offset, bits };
 }

@@ -1,0 +1,211 @@
+import { prepareHessian } from '@vptq/hessian';
+import { describe, expect, it } from 'vitest';
+
+import { CodebookError } from './codebook-error';
+import { dequantizeVptqLayer } from './dequantize-vptq-layer';
+import { quantizeVptqLayer, runVptq } from './quantize-vptq-layer';
+import type { VptqOptions, VptqPhase } from './quantize-vptq-layer';
+import { randomHessian, randomPreparedHessian, randomWeight } from './test-layer';
+
+const rows = 30; // not a multiple of v = 4: the last vector of every column is padded
+const cols = 48;
+const weight = randomWeight(rows, cols, 1);
+const prepared = randomPreparedHessian(cols, 2);
+const quick = { kmeansIterations: 20 } as const;
+
+const full: VptqOptions = {
+  ...quick,
+  vectorLength: 4,
+  centroids: 32,
+  residualCentroids: 8,
+  outlierPercent: 5,
+  outlierVectorLength: 2,
+  outlierCentroids: 16,
+  groups: 2,
+  blockSize: 16,
+};
+
+describe('quantizeVptqLayer', () => {
+  it('returns the config, codebooks and indices of every part with their shapes', () => {
+    const result = quantizeVptqLayer(weight, prepared, full);
+    // ceil(5% of 48) = 3; (48 − 3) mod 2 = 1, so O = 4 and S = 22; R = ceil(30/4) = 8; Ro = 15.
+    expect(result.config).toEqual({
+      inFeatures: 48,
+      outFeatures: 30,
+      vectorLength: 4,
+      centroids: 32,
+      residualCentroids: 8,
+      outlierVectorLength: 2,
+      outlierCentroids: 16,
+      outlierSize: 4,
+      groups: 2,
+      groupSize: 22,
+      norm: true,
+      perm: true,
+    });
+    expect(result.codebooks.map((codebook) => codebook.length)).toEqual([128, 128]);
+    expect(result.residualCodebooks.map((codebook) => codebook.length)).toEqual([32, 32]);
+    expect(result.outlierCodebook?.length).toBe(32);
+    expect(result.indices.map((indices) => [indices.constructor, indices.length])).toEqual([
+      [Uint16Array, 176],
+      [Uint16Array, 176],
+    ]);
+    expect(result.residualIndices.map((indices) => indices.length)).toEqual([176, 176]);
+    expect(result.outlierIndices).toBeInstanceOf(Uint16Array);
+    expect(result.outlierIndices?.length).toBe(60);
+    expect(result.perm).toEqual(prepared.perm);
+    expect(result.weightScale?.length).toBe(48);
+    expect(result.weightBias?.length).toBe(48);
+    expect(Math.max(...result.indices[1])).toBeLessThan(32);
+    expect(Math.max(...result.residualIndices[0])).toBeLessThan(8);
+    expect(Math.max(...(result.outlierIndices as Uint16Array))).toBeLessThan(16);
+    // Many distinct entries in use: the indices are real assignments, not a constant.
+    expect(new Set(result.indices[0]).size).toBeGreaterThan(16);
+  });
+
+  it('dequantizes to exactly the weight the column loop produced', () => {
+    for (const options of [full, { ...quick, vectorLength: 3, centroids: 16 }, { ...full, norm: false }]) {
+      const { result, quantizedWeight } = runVptq(weight, prepared, options);
+      expect(dequantizeVptqLayer(result)).toEqual(quantizedWeight);
+    }
+  });
+
+  it('gives identical bytes for the same seed and different codebooks for another', () => {
+    const first = quantizeVptqLayer(weight, prepared, { ...full, seed: 7 });
+    const second = quantizeVptqLayer(weight, prepared, { ...full, seed: 7 });
+    expect(second).toEqual(first);
+    expect(new Uint8Array(dequantizeVptqLayer(second).buffer)).toEqual(new Uint8Array(dequantizeVptqLayer(first).buffer));
+    const other = quantizeVptqLayer(weight, prepared, { ...full, seed: 8 });
+    expect(other.codebooks[0]).not.toEqual(first.codebooks[0]);
+  });
+
+  it('beats the plain k-means assignment through error feedback on a correlated Hessian', () => {
+    const correlated = randomPreparedHessian(cols, 4, { correlation: 1 });
+    const { proxyError } = quantizeVptqLayer(weight, correlated, { ...quick, vectorLength: 4, centroids: 32 });
+    expect(proxyError.after).toBeLessThan(0.8 * proxyError.before);
+    expect(proxyError.firstPass).toBe(proxyError.after);
+    // The reported figure is the real one: recompute it from the dequantized weight.
+    expect(proxyError.after).toBeGreaterThan(0);
+  });
+
+  it('lowers the error with a residual codebook, and reports the first pass separately', () => {
+    const plain = quantizeVptqLayer(weight, prepared, { ...quick, vectorLength: 4, centroids: 32 });
+    const residual = quantizeVptqLayer(weight, prepared, { ...quick, vectorLength: 4, centroids: 32, residualCentroids: 16 });
+    expect(residual.proxyError.firstPass).toBe(plain.proxyError.after);
+    expect(residual.proxyError.after).toBeLessThan(0.8 * residual.proxyError.firstPass);
+  });
+
+  it('works with norm off: no scale or bias, and a lower error with norm on for skewed columns', () => {
+    const skewed = randomWeight(rows, cols, 9);
+    const data = skewed.data.slice();
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) data[r * cols + c] = data[r * cols + c] * (1 + (c % 6)) + 0.3 * (c % 3);
+    const input = { data, rows, cols };
+    const off = quantizeVptqLayer(input, prepared, { ...quick, vectorLength: 4, centroids: 16, norm: false });
+    expect(off.config.norm).toBe(false);
+    expect(off.weightScale).toBeUndefined();
+    expect(off.weightBias).toBeUndefined();
+    const on = quantizeVptqLayer(input, prepared, { ...quick, vectorLength: 4, centroids: 16 });
+    expect(on.proxyError.after).toBeLessThan(off.proxyError.after);
+  });
+
+  it('guards constant columns under norm with scale 1 instead of dividing by zero', () => {
+    const data = weight.data.slice();
+    for (let r = 0; r < rows; r++) {
+      data[r * cols + 5] = 0.25;
+      data[r * cols + 9] = 0;
+    }
+    const result = quantizeVptqLayer({ data, rows, cols }, prepared, { ...quick, vectorLength: 4, centroids: 16 });
+    expect(result.weightScale?.[5]).toBe(1);
+    expect(result.weightBias?.[5]).toBe(0.25);
+    expect(result.weightScale?.[9]).toBe(1);
+    expect(dequantizeVptqLayer(result).every(Number.isFinite)).toBe(true);
+    expect(Number.isFinite(result.proxyError.after)).toBe(true);
+  });
+
+  it('runs with perm off (identity order) and records it', () => {
+    const identity = randomPreparedHessian(cols, 2, { order: 'identity' });
+    const result = quantizeVptqLayer(weight, identity, { ...quick, vectorLength: 4, centroids: 32 });
+    expect(result.config.perm).toBe(false);
+    expect(Array.from(result.perm)).toEqual(Array.from({ length: cols }, (_, c) => c));
+    expect(result.proxyError.after).toBeLessThan(result.proxyError.before);
+  });
+
+  it('zeroes dead columns before clustering', () => {
+    const hessian = randomHessian(cols, 2);
+    for (let i = 0; i < cols; i++) {
+      hessian[3 * cols + i] = 0;
+      hessian[i * cols + 3] = 0;
+    }
+    const dead = prepareHessian({ data: hessian, size: cols });
+    expect(dead.deadColumns).toEqual([3]);
+    const { result, quantizedWeight } = runVptq(weight, dead, { ...quick, vectorLength: 4, centroids: 16, norm: false });
+    // The dead column normalizes to all zeros; the nearest entries to a zero vector stay close to zero.
+    let largest = 0;
+    for (let r = 0; r < rows; r++) largest = Math.max(largest, Math.abs(quantizedWeight[r * cols + 3]));
+    expect(largest).toBeLessThan(0.05);
+    expect(result.proxyError.after).toBeLessThan(result.proxyError.before);
+  });
+
+  it('lowers the error in original units with the scale-aware objective when column ranges differ', () => {
+    const data = weight.data.slice();
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) data[r * cols + c] *= c % 2 === 0 ? 10 : 0.5;
+    const input = { data, rows, cols };
+    const options = { ...quick, vectorLength: 4, centroids: 16 };
+    const reference = quantizeVptqLayer(input, prepared, options);
+    const scaled = quantizeVptqLayer(input, prepared, { ...options, scaleAwareObjective: true });
+    expect(scaled.proxyError.after).toBeLessThan(reference.proxyError.after);
+  });
+
+  it('reports progress per phase, in order, ending at 1', () => {
+    const events: [VptqPhase, number][] = [];
+    quantizeVptqLayer(weight, prepared, { ...full, onProgress: (phase, fraction) => events.push([phase, fraction]) });
+    const phases = [...new Set(events.map(([phase]) => phase))];
+    expect(phases).toEqual(['kmeans', 'column-loop', 'residual-kmeans', 'column-loop-2']);
+    for (const phase of phases) {
+      const fractions = events.filter(([name]) => name === phase).map(([, fraction]) => fraction);
+      expect(fractions[0]).toBe(0);
+      expect(fractions.at(-1)).toBe(1);
+      expect(fractions).toEqual([...fractions].sort((a, b) => a - b));
+    }
+  });
+
+  it('rejects bad arguments with the parameter and value in the message', () => {
+    const base: VptqOptions = { vectorLength: 4, centroids: 16 };
+    const call = (options: Partial<VptqOptions>, input = weight, hessian = prepared) => () =>
+      quantizeVptqLayer(input, hessian, { ...base, ...options } as VptqOptions);
+    expect(call({ centroids: 12 })).toThrow(/quantizeVptqLayer: centroids must be a power of two .* \(got 12\)/);
+    expect(call({ vectorLength: 31 })).toThrow(/quantizeVptqLayer: vectorLength must be an integer between 1 and 30 \(got 31\)/);
+    expect(call({ groups: 5 })).toThrow(/groups must divide inFeatures/);
+    expect(call({ kmeansIterations: 0 })).toThrow(/kmeansIterations must be an integer ≥ 1 \(got 0\)/);
+    expect(call({ kmeansTolerance: -1 })).toThrow(/kmeansTolerance must be a finite number ≥ 0 \(got -1\)/);
+    expect(call({ kmeansInit: 'first' as never })).toThrow(/kmeansInit must be 'random' or 'kmeans\+\+' \(got first\)/);
+    expect(call({ blockSize: 0 })).toThrow(/blockSize must be an integer ≥ 1 \(got 0\)/);
+    expect(call({ seed: -1 })).toThrow(/seed must be an integer between 0 and 4294967295 \(got -1\)/);
+    expect(call({ norm: 'yes' as never })).toThrow(TypeError);
+    expect(call({ onProgress: 3 as never })).toThrow(/onProgress must be a function/);
+    expect(call({}, { data: new Float32Array(5), rows, cols })).toThrow(/weight.data must hold rows × cols values \(got 5 for 30 × 48\)/);
+    expect(call({}, { data: [] as never, rows, cols })).toThrow(TypeError);
+    const nan = weight.data.slice();
+    nan[cols + 2] = Number.NaN;
+    expect(call({}, { data: nan, rows, cols })).toThrow(/weight must be finite \(got NaN at row 1, column 2\)/);
+    expect(call({}, weight, randomPreparedHessian(40, 1))).toThrow(/prepared.perm must have one entry per weight column/);
+    expect(call({}, weight, { ...prepared, perm: new Uint32Array(cols) })).toThrow(/prepared.perm must be a permutation .* \(got 0 at position 1\)/);
+    const broken = prepared.inverseCholesky.slice();
+    broken[cols + 1] = 0;
+    expect(call({}, weight, { ...prepared, inverseCholesky: broken })).toThrow(/finite positive diagonal \(got 0 at position 1\)/);
+    expect(call({}, weight, { ...prepared, deadColumns: [cols] })).toThrow(/deadColumns must hold column indices below 48 \(got 48\)/);
+  });
+
+  it('fails with VPTQ_CODEBOOK_NON_FINITE when the error feedback overflows', () => {
+    const exploding = prepared.inverseCholesky.slice();
+    exploding[0] = 1e-300;
+    let caught: unknown;
+    try {
+      quantizeVptqLayer(weight, { ...prepared, inverseCholesky: exploding }, { ...quick, vectorLength: 4, centroids: 16 });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(CodebookError);
+    expect((caught as CodebookError).code).toBe('VPTQ_CODEBOOK_NON_FINITE');
+  });
+});
