@@ -1,5 +1,6 @@
 import { type Matrix, validateMatrix } from './matrix';
 import { scanNearest } from './nearest-centroid';
+import { widestAxis } from './widest-axis';
 
 /**
  * A snapshot of `[k, dim]` centroids prepared for repeated nearest-centroid queries. Results are identical
@@ -78,26 +79,6 @@ export function createNearestCentroidSearch(centroids: Matrix): NearestCentroidS
   return { count, dim, nearest, assign: assign(nearest) };
 }
 
-/** The coordinate with the largest variance over the centroids (lowest such index on ties). */
-function widestAxis(data: Float32Array, count: number, dim: number): number {
-  let axis = 0;
-  let widest = -1;
-  for (let j = 0; j < dim; j++) {
-    let sum = 0;
-    for (let c = 0; c < count; c++) sum += data[c * dim + j];
-    const mean = sum / count;
-    let spread = 0;
-    for (let c = 0; c < count; c++) {
-      const d = data[c * dim + j] - mean;
-      spread += d * d;
-    }
-    if (spread > widest) {
-      widest = spread;
-      axis = j;
-    }
-  }
-  return axis;
-}
 
 function searchSorted(
   vector: ArrayLike<number>,

@@ -1,4 +1,4 @@
-import { assignNearest } from './assign-nearest';
+import { createBoundedAssign } from './create-bounded-assign';
 import type { KmeansAsyncOptions, KmeansResult } from './kmeans-options';
 import type { Matrix } from './matrix';
 import { runKmeans } from './run-kmeans';
@@ -14,7 +14,7 @@ import { runKmeans } from './run-kmeans';
  * @throws {RangeError} / {TypeError} (as a rejected promise) for the same reasons as {@link kmeans}.
  */
 export async function kmeansAsync(points: Matrix, k: number, options: KmeansAsyncOptions = {}): Promise<KmeansResult> {
-  const assign = options.assign ?? assignNearest;
+  const assign = options.assign ?? createBoundedAssign();
   const run = runKmeans('kmeansAsync', points, k, options);
   let step = run.next();
   while (!step.done) step = run.next(await assign(points, step.value));

@@ -33,7 +33,10 @@ export interface KmeansOptions {
   readonly tolerance?: number;
   /** Starting centroids `[k, dim]` f32 instead of `init`; copied, never modified. */
   readonly initialCentroids?: Matrix;
-  /** Replaces the assignment step (default {@link assignNearest}), e.g. with a GPU kernel. */
+  /**
+   * Replaces the assignment step, e.g. with a GPU kernel. Default: an exact bounded search (Yinyang-style
+   * bounds kept across iterations) that returns exactly what {@link assignNearest} returns, only faster.
+   */
   readonly assign?: AssignFunction;
   /** Called after every iteration with its 1-based number and the weighted objective after it. */
   readonly onIteration?: (iteration: number, objective: number) => void;
@@ -41,7 +44,7 @@ export interface KmeansOptions {
 
 /** Options of {@link kmeansAsync}: those of {@link kmeans}, with an assignment step that may be async. */
 export interface KmeansAsyncOptions extends Omit<KmeansOptions, 'assign'> {
-  /** Replaces the assignment step (default {@link assignNearest}); may return a promise. */
+  /** Replaces the assignment step (default as in {@link KmeansOptions.assign}); may return a promise. */
   readonly assign?: AsyncAssignFunction;
 }
 

@@ -1,4 +1,4 @@
-import { assignNearest } from './assign-nearest';
+import { createBoundedAssign } from './create-bounded-assign';
 import type { KmeansOptions, KmeansResult } from './kmeans-options';
 import type { Matrix } from './matrix';
 import { runKmeans } from './run-kmeans';
@@ -22,7 +22,7 @@ import { runKmeans } from './run-kmeans';
  * @throws {TypeError} for arguments of the wrong type.
  */
 export function kmeans(points: Matrix, k: number, options: KmeansOptions = {}): KmeansResult {
-  const assign = options.assign ?? assignNearest;
+  const assign = options.assign ?? createBoundedAssign();
   const run = runKmeans('kmeans', points, k, options);
   let step = run.next();
   while (!step.done) step = run.next(assign(points, step.value));
