@@ -3,6 +3,7 @@ import { Command } from 'commander';
 
 import { registerBench } from './commands/bench';
 import { registerConvert } from './commands/convert';
+import { registerDemo } from './commands/demo';
 import { registerEval } from './commands/eval';
 import { registerGenerate } from './commands/generate';
 import { registerQuantize } from './commands/quantize';
@@ -16,5 +17,6 @@ registerGenerate(program);
 registerConvert(program);
 registerQuantize(program);
 registerBench(program);
+registerDemo(program);
 
 await runCli(program, process.argv);
