@@ -16,6 +16,7 @@
  * - `VPTQ_LOADER_UNKNOWN_FORMAT`: a path is neither a llama2.c file nor a recognised model directory.
  * - `VPTQ_LOADER_OUTPUT_EXISTS`: a converter's output directory exists and is not empty.
  * - `VPTQ_LOADER_CLOSED`: a tensor was read after `close()`.
+ * - `VPTQ_LOADER_INDEX_RANGE`: a VPTQ `perm` is not a permutation, or an outlier index is not below its codebook size.
  */
 export type LoaderErrorCode =
   | 'VPTQ_LOADER_NOT_FOUND'
@@ -32,7 +33,8 @@ export type LoaderErrorCode =
   | 'VPTQ_LOADER_BAD_SAFETENSORS'
   | 'VPTQ_LOADER_UNKNOWN_FORMAT'
   | 'VPTQ_LOADER_OUTPUT_EXISTS'
-  | 'VPTQ_LOADER_CLOSED';
+  | 'VPTQ_LOADER_CLOSED'
+  | 'VPTQ_LOADER_INDEX_RANGE';
 
 /** Structured context of a {@link LoaderError}. */
 export interface LoaderErrorDetails {
@@ -40,7 +42,10 @@ export interface LoaderErrorDetails {
   readonly path: string;
   /** The tensor at fault (Hugging Face name, or the file's own name where it has no HF twin). */
   readonly tensor?: string;
-  /** The header, config or tokenizer field at fault (`'n_heads'`, `'hidden_size'`, `'piece 37 length'`). */
+  /**
+   * The header, config or tokenizer field at fault (`'n_heads'`, `'hidden_size'`, `'piece 37 length'`,
+   * `'quantization_config.shared_layer_config["q_proj"].num_centroids'`).
+   */
   readonly field?: string;
   /** Byte offset in `path` where the problem was found, when it is about a position in a binary file. */
   readonly byteOffset?: number;

@@ -1,17 +1,17 @@
 import { join } from 'node:path';
 
-import { decodeTensorF32 } from '@vptq/pack-format';
-
-import { assertFinite, closeFile, fromLittleEndian, readExact } from './file-range';
+import { checkFloatTensor } from './check-float-tensor';
+import { closeFile } from './file-range';
+import { requiredHfTensors } from './hf-tensor-layout';
 import { LoaderError } from './loader-error';
 import type { LlamaConfig, ModelSource, TensorInfo } from './model-types';
 import { parseHfConfig } from './parse-hf-config';
+import { readFloatTensor } from './read-float-tensor';
 import { readJsonObject } from './read-json-file';
 import { openSafetensorsFiles } from './safetensors-files';
 import type { LocatedTensor } from './safetensors-files';
 
 const fn = 'openHfModel';
-const floatDtypes = new Set(['F32', 'F16', 'BF16']);
 
 /**
  * Opens a Hugging Face Llama-family model directory (`LlamaForCausalLM`, `MistralForCausalLM`,
@@ -67,28 +67,13 @@ export function openHfModel(dir: string): ModelSource {
           tensor: name,
         });
       }
-      const { info, file } = located;
       if (!open) {
         throw new LoaderError('VPTQ_LOADER_CLOSED', `readTensor: ${dir} was closed before reading ${name}`, {
-          path: file.path,
+          path: located.file.path,
           tensor: name,
         });
       }
-      if (!floatDtypes.has(info.dtype)) throw unsupportedDtype(file.path, info.name, info.dtype);
-      let values: Float32Array;
-      if (info.dtype === 'F32') {
-        // Read straight into the result: no second copy of the largest tensors.
-        values = new Float32Array(info.byteLength / 4);
-        const bytes = new Uint8Array(values.buffer);
-        readExact('readTensor', file, bytes, info.byteOffset, { tensor: name });
-        fromLittleEndian(bytes, 4);
-      } else {
-        const bytes = new Uint8Array(info.byteLength);
-        readExact('readTensor', file, bytes, info.byteOffset, { tensor: name });
-        values = decodeTensorF32(bytes, info.dtype, name);
-      }
-      assertFinite('readTensor', file.path, name, values);
-      return values;
+      return readFloatTensor('readTensor', located);
     },
     close(): void {
       if (!open) return;
@@ -98,68 +83,7 @@ export function openHfModel(dir: string): ModelSource {
   };
 }
 
-/** The tensors a Llama-family decoder of `config` needs, with their shapes. */
-function requiredTensors(config: LlamaConfig): Array<readonly [string, readonly number[]]> {
-  const hidden = config.hiddenSize;
-  const queryDim = config.numAttentionHeads * config.headDim;
-  const kvDim = config.numKeyValueHeads * config.headDim;
-  const inter = config.intermediateSize;
-  const required: Array<readonly [string, readonly number[]]> = [['model.embed_tokens.weight', [config.vocabSize, hidden]]];
-  for (let layer = 0; layer < config.numHiddenLayers; layer++) {
-    const prefix = `model.layers.${layer}`;
-    required.push(
-      [`${prefix}.input_layernorm.weight`, [hidden]],
-      [`${prefix}.self_attn.q_proj.weight`, [queryDim, hidden]],
-      [`${prefix}.self_attn.k_proj.weight`, [kvDim, hidden]],
-      [`${prefix}.self_attn.v_proj.weight`, [kvDim, hidden]],
-      [`${prefix}.self_attn.o_proj.weight`, [hidden, queryDim]],
-      [`${prefix}.post_attention_layernorm.weight`, [hidden]],
-      [`${prefix}.mlp.gate_proj.weight`, [inter, hidden]],
-      [`${prefix}.mlp.up_proj.weight`, [inter, hidden]],
-      [`${prefix}.mlp.down_proj.weight`, [hidden, inter]],
-    );
-    if (config.attentionBias) {
-      required.push(
-        [`${prefix}.self_attn.q_proj.bias`, [queryDim]],
-        [`${prefix}.self_attn.k_proj.bias`, [kvDim]],
-        [`${prefix}.self_attn.v_proj.bias`, [kvDim]],
-      );
-      // transformers' LlamaAttention also gives o_proj a bias when attention_bias is set; Qwen2 does not.
-      if (config.modelType !== 'qwen2') required.push([`${prefix}.self_attn.o_proj.bias`, [hidden]]);
-    }
-  }
-  required.push(['model.norm.weight', [hidden]]);
-  if (!config.tieWordEmbeddings) required.push(['lm_head.weight', [config.vocabSize, hidden]]);
-  return required;
-}
-
 function checkTensors(config: LlamaConfig, tensors: readonly LocatedTensor[], weightsPath: string): void {
   const byName = new Map(tensors.map((tensor) => [tensor.info.name, tensor]));
-  for (const [name, shape] of requiredTensors(config)) {
-    const located = byName.get(name);
-    if (!located) {
-      throw new LoaderError(
-        'VPTQ_LOADER_UNKNOWN_TENSOR',
-        `${fn}: ${weightsPath}: required tensor ${name} [${shape.join(', ')}] is missing`,
-        { path: weightsPath, tensor: name },
-      );
-    }
-    const { info, file } = located;
-    if (!floatDtypes.has(info.dtype)) throw unsupportedDtype(file.path, name, info.dtype);
-    if (info.shape.length !== shape.length || info.shape.some((size, axis) => size !== shape[axis])) {
-      throw new LoaderError(
-        'VPTQ_LOADER_SHAPE_MISMATCH',
-        `${fn}: ${file.path}: tensor ${name} has shape [${info.shape.join(', ')}] but config.json implies [${shape.join(', ')}]`,
-        { path: file.path, tensor: name },
-      );
-    }
-  }
-}
-
-function unsupportedDtype(path: string, tensor: string, dtype: string): LoaderError {
-  return new LoaderError(
-    'VPTQ_LOADER_UNSUPPORTED_DTYPE',
-    `${fn}: ${path}: tensor ${tensor} has dtype ${dtype}; expected F32, F16 or BF16`,
-    { path, tensor },
-  );
+  for (const [name, shape] of requiredHfTensors(config)) checkFloatTensor(fn, weightsPath, name, shape, byName.get(name));
 }

@@ -2,14 +2,19 @@ import { statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 
+import { findDeclaredQuantization } from './find-declared-quantization';
 import { LoaderError } from './loader-error';
 import type { ModelSource } from './model-types';
 import { openHfModel } from './open-hf-model';
 import { openLlama2c } from './open-llama2c';
+import { openVptqModel } from './open-vptq-model';
+import { readJsonObject } from './read-json-file';
 
 /**
- * Opens a model whatever its format: a file is read as a llama2.c checkpoint ({@link openLlama2c}), a directory
- * with config.json as a Hugging Face model ({@link openHfModel}).
+ * Opens a model whatever its format: a file is read as a llama2.c checkpoint ({@link openLlama2c}); a directory
+ * with config.json as a VPTQ packed model ({@link openVptqModel}) when config.json declares VPTQ quantization
+ * (`quant_method: "vptq"` in `quantization_config` or `text_config.quantization_config`, or a legacy top-level
+ * `quant_config`), otherwise as a Hugging Face model ({@link openHfModel}, which rejects other quantization methods).
  *
  * @param path - A llama2.c `.bin` file or a model directory.
  * @returns A lazily read ModelSource; call `close()` when done.
@@ -29,7 +34,8 @@ export function openModel(path: string): ModelSource {
       { path },
     );
   }
-  return openHfModel(path);
+  const json = readJsonObject('openModel', join(path, 'config.json'), 'VPTQ_LOADER_BAD_CONFIG', false) as Record<string, unknown>;
+  return findDeclaredQuantization(json)?.method === 'vptq' ? openVptqModel(path) : openHfModel(path);
 }
 
 /** `fs.statSync` whose ENOENT becomes VPTQ_LOADER_NOT_FOUND naming `fn`. */

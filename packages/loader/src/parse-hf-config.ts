@@ -1,3 +1,4 @@
+import { findDeclaredQuantization } from './find-declared-quantization';
 import { LoaderError } from './loader-error';
 import type { LlamaConfig } from './model-types';
 
@@ -11,9 +12,15 @@ const architectures = {
  * Maps a Hugging Face Llama-family config.json to a {@link LlamaConfig} (`ropeLayout: 'half'`), checking every
  * field it uses. Defaults follow transformers: num_key_value_heads = num_attention_heads, head_dim =
  * hidden_size / num_attention_heads, rope_theta 10000, tie_word_embeddings false, attention_bias false (always
- * true for Qwen2's q/k/v).
+ * true for Qwen2's q/k/v). A quantization declaration (see {@link findDeclaredQuantization}) is rejected unless
+ * it is VPTQ and `options.allowVptq` is set; the VPTQ layer configs themselves are read elsewhere.
  */
-export function parseHfConfig(fn: string, path: string, json: Record<string, unknown>): LlamaConfig {
+export function parseHfConfig(
+  fn: string,
+  path: string,
+  json: Record<string, unknown>,
+  options: { readonly allowVptq?: boolean } = {},
+): LlamaConfig {
   const fail = (field: string, rule: string): LoaderError =>
     new LoaderError('VPTQ_LOADER_BAD_CONFIG', `${fn}: ${path}: ${field} ${rule}`, { path, field });
 
@@ -62,9 +69,14 @@ export function parseHfConfig(fn: string, path: string, json: Record<string, unk
     return value;
   };
 
-  if (json.quantization_config !== undefined && json.quantization_config !== null) {
-    const method = (json.quantization_config as { quant_method?: unknown }).quant_method;
-    throw fail('quantization_config', `says the weights are quantized (quant_method ${describe(method)}); openHfModel reads unquantized F32/F16/BF16 weights only`);
+  const quantization = findDeclaredQuantization(json);
+  if (quantization !== undefined && !(options.allowVptq === true && quantization.method === 'vptq')) {
+    throw fail(
+      quantization.field,
+      quantization.method === 'vptq'
+        ? `says the weights are VPTQ-packed (quant_method "vptq"); ${fn} reads unquantized F32/F16/BF16 weights only, open the directory with openVptqModel or openModel`
+        : `says the weights are quantized (quant_method ${describe(quantization.method)}); only unquantized F32/F16/BF16 weights and VPTQ (quant_method "vptq") are supported`,
+    );
   }
   if (json.hidden_act !== undefined && json.hidden_act !== 'silu') {
     throw fail('hidden_act', `must be "silu" (got ${describe(json.hidden_act)})`);

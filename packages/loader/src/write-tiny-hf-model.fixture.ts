@@ -107,7 +107,8 @@ export function writeTinyHfModel(dir: string, options: TinyHfModelOptions = {}):
   return { dir, config, tensors };
 }
 
-function f16ToNumber(bits: number): number {
+/** An f16 bit pattern's value, decoded from its fields (independent of the reader's decoder). */
+export function f16ToNumber(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;
   const exponent = (bits >> 10) & 0x1f;
   const fraction = bits & 0x3ff;
@@ -116,7 +117,8 @@ function f16ToNumber(bits: number): number {
   return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
 
-function bf16ToNumber(bits: number): number {
+/** A bf16 bit pattern's value: the upper half of an f32. */
+export function bf16ToNumber(bits: number): number {
   const view = new DataView(new ArrayBuffer(4));
   view.setUint32(0, bits << 16);
   return view.getFloat32(0);

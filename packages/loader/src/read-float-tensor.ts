@@ -1,0 +1,43 @@
+import { decodeTensorF32 } from '@vptq/pack-format';
+
+import { assertFinite, fromLittleEndian, readExact } from './file-range';
+import { LoaderError } from './loader-error';
+import type { LocatedTensor } from './safetensors-files';
+
+/** The stored dtypes {@link readFloatTensor} widens to f32. */
+export const floatDtypes: ReadonlySet<string> = new Set(['F32', 'F16', 'BF16']);
+
+/**
+ * Reads one F32/F16/BF16 safetensors tensor at its offset and widens it exactly to f32, checking that every
+ * value is finite.
+ *
+ * @returns a new Float32Array of product(shape) values, row-major.
+ * @throws {LoaderError} VPTQ_LOADER_UNSUPPORTED_DTYPE, VPTQ_LOADER_TRUNCATED, VPTQ_LOADER_IO or
+ * VPTQ_LOADER_NOT_FINITE, naming `fn`, the file and the tensor.
+ */
+export function readFloatTensor(fn: string, located: LocatedTensor): Float32Array {
+  const { info, file } = located;
+  if (!floatDtypes.has(info.dtype)) throw unsupportedDtype(fn, file.path, info.name, info.dtype);
+  let values: Float32Array;
+  if (info.dtype === 'F32') {
+    // Read straight into the result: no second copy of the largest tensors.
+    values = new Float32Array(info.byteLength / 4);
+    const bytes = new Uint8Array(values.buffer);
+    readExact(fn, file, bytes, info.byteOffset, { tensor: info.name });
+    fromLittleEndian(bytes, 4);
+  } else {
+    const bytes = new Uint8Array(info.byteLength);
+    readExact(fn, file, bytes, info.byteOffset, { tensor: info.name });
+    values = decodeTensorF32(bytes, info.dtype, info.name);
+  }
+  assertFinite(fn, file.path, info.name, values);
+  return values;
+}
+
+/** VPTQ_LOADER_UNSUPPORTED_DTYPE for a tensor that should be F32, F16 or BF16. */
+export function unsupportedDtype(fn: string, path: string, tensor: string, dtype: string): LoaderError {
+  return new LoaderError('VPTQ_LOADER_UNSUPPORTED_DTYPE', `${fn}: ${path}: tensor ${tensor} has dtype ${dtype}; expected F32, F16 or BF16`, {
+    path,
+    tensor,
+  });
+}
