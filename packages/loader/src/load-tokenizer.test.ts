@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { buildLlama2cTokenizerJson } from './llama2c-tokenizer-json';
 import { loadTokenizer } from './load-tokenizer';
 import { readLlama2cVocab } from './read-llama2c-vocab';
+import { writeTinyVptqModel } from './write-tiny-vptq-model.fixture';
 
 const tok512 = fixturePath('karpathy-tinyllamas-stories260K', 'tok512.bin');
 const tok105 = fixturePath('en10-babyllama-tok105', 'tok105.bin');
@@ -30,6 +31,15 @@ describe('loadTokenizer', () => {
     writeHfTokenizer(dir, tok512);
     expect(loadTokenizer(dir).vocabSize).toBe(512);
     expect(loadTokenizer(join(dir, 'tokenizer.json')).encode('Lily')).toEqual(loadTokenizer(tok512).encode('Lily'));
+  });
+
+  it('reads the tokenizer of a VPTQ model directory, BOS/EOS from its quantized config.json', () => {
+    const { dir } = writeTinyVptqModel(join(root, 'vptq'), { config: { bos_token_id: 1, eos_token_id: [2, 3] } });
+    writeHfTokenizer(dir, tok512);
+    const tokenizer = loadTokenizer(dir);
+    expect(tokenizer.vocabSize).toBe(512);
+    expect([tokenizer.bosId, tokenizer.eosId]).toEqual([1, 2]);
+    expect(tokenizer.encode('Lily', { bos: true })).toEqual(loadTokenizer(tok512).encode('Lily', { bos: true }));
   });
 
   it('prefers tokenizer.bin over tokenizer.json in a directory', () => {

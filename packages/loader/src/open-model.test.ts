@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import { openModel } from './open-model';
 import { writeTinyHfModel } from './write-tiny-hf-model.fixture';
+import { writeTinyVptqModel } from './write-tiny-vptq-model.fixture';
 
 const root = makeTempDir('vptq-loader-open-');
 
@@ -23,6 +24,20 @@ describe('openModel', () => {
     model.close();
     expect(model.format).toBe('hf');
     expect(model.config.ropeLayout).toBe('half');
+  });
+
+  it.each(['shared', 'legacy', 'text-config'] as const)('opens a directory whose config.json declares VPTQ (%s) as a VPTQ model', (style) => {
+    const written = writeTinyVptqModel(join(root, `vptq-${style}`), { style, floatDtype: 'BF16' });
+    const model = openModel(written.dir);
+    try {
+      expect(model.format).toBe('vptq');
+      expect('readQuantizedLayer' in model && model.quantizedLayers).toHaveLength(14);
+      const weight = model.readTensor('model.layers.1.mlp.down_proj.weight');
+      expect(weight).toHaveLength(16 * 24);
+      expect(model.readTensor('lm_head.weight')).toEqual(written.plain.get('lm_head.weight')?.values);
+    } finally {
+      model.close();
+    }
   });
 
   it('rejects a directory without config.json and a missing path', () => {

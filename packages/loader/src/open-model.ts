@@ -9,6 +9,7 @@ import { openHfModel } from './open-hf-model';
 import { openLlama2c } from './open-llama2c';
 import { openVptqModel } from './open-vptq-model';
 import { readJsonObject } from './read-json-file';
+import type { VptqModelSource } from './vptq-model-source';
 
 /**
  * Opens a model whatever its format: a file is read as a llama2.c checkpoint ({@link openLlama2c}); a directory
@@ -17,11 +18,12 @@ import { readJsonObject } from './read-json-file';
  * `quant_config`), otherwise as a Hugging Face model ({@link openHfModel}, which rejects other quantization methods).
  *
  * @param path - A llama2.c `.bin` file or a model directory.
- * @returns A lazily read ModelSource; call `close()` when done.
+ * @returns A lazily read ModelSource (a {@link VptqModelSource} for VPTQ directories: narrow with
+ * `'readQuantizedLayer' in model`); call `close()` when done.
  * @throws {LoaderError} VPTQ_LOADER_NOT_FOUND, VPTQ_LOADER_UNKNOWN_FORMAT (a directory without config.json),
  * or any error of the format's reader.
  */
-export function openModel(path: string): ModelSource {
+export function openModel(path: string): ModelSource | VptqModelSource {
   if (typeof path !== 'string' || path.length === 0) {
     throw new TypeError(`openModel: path must be a non-empty string (got ${String(path)})`);
   }
