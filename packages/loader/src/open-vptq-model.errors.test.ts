@@ -207,9 +207,12 @@ describe('openVptqModel errors', () => {
     }
   });
 
-  it('rejects unknown names, packed parts and reads after close', () => {
-    const { dir } = tinyModel();
+  it('rejects unknown names, packed parts (listed or stray) and reads after close', () => {
+    // A stray legacy res_indices next to packed indices is not part of the model (the packer merges it away).
+    const { dir } = tinyModel({ editEntries: (entries) => [...entries, { name: `${q0}.res_indices`, dtype: 'I16', shape: [2, 6, 6], data: new Uint16Array(72) }] });
     const model = openVptqModel(dir);
+    expect(model.tensors.filter((tensor) => tensor.name.startsWith(`${q0}.`))).toEqual([{ name: `${q0}.weight`, dtype: 'F32', shape: [16, 16] }]);
+    expectLoaderError(() => model.readTensor(`${q0}.res_indices`), { code: 'VPTQ_LOADER_UNKNOWN_TENSOR' }, /part of the VPTQ layer/);
     expectLoaderError(() => model.readTensor(`${q0}.indices`), { code: 'VPTQ_LOADER_UNKNOWN_TENSOR', tensor: `${q0}.indices` }, /stored as part of the VPTQ layer .*q_proj: use readQuantizedLayer/);
     expectLoaderError(() => model.readQuantizedLayer(`${q0}.weight`), { code: 'VPTQ_LOADER_UNKNOWN_TENSOR' }, /no VPTQ-quantized layer .*q_proj\.weight; pass the module name/);
     expectLoaderError(() => model.readQuantizedLayer('lm_head'), { code: 'VPTQ_LOADER_UNKNOWN_TENSOR', tensor: 'lm_head' }, /no VPTQ-quantized layer lm_head \(quantized layers: /);
