@@ -1,6 +1,7 @@
 import { createNearestCentroidSearch } from './create-nearest-centroid-search';
 import type { AssignFunction } from './kmeans-options';
 import type { Matrix } from './matrix';
+import { createSortedCentroids } from './sorted-centroids';
 
 // Bounds are trusted only with room to spare for f64 rounding: the relative part covers the error of each
 // computed distance, the absolute part (times the data's scale) the error accumulated over many updates.
@@ -34,9 +35,9 @@ interface State {
  * A stateful assignment step for Lloyd iterations over one fixed point set, after Yinyang k-means (Ding et
  * al., ICML 2015): centroids are split once into groups; each point keeps an upper bound on the distance to
  * its centroid and one lower bound per group; when centroids move, bounds move by the (group-wise largest)
- * drifts, and only groups whose bound no longer separates are searched. The first call searches groups
- * nearest-ball first and skips groups whose bounding ball is farther than the best distance found. Bounds
- * are trusted only with a margin well above f64 rounding, so every call returns exactly what
+ * drifts, and only groups whose bound no longer separates are searched. The first call is an exact sorted
+ * scan, with each group's bounding ball as its first lower bound. Bounds are trusted only with a margin
+ * well above f64 rounding, so every call returns exactly what
  * {@link assignNearest} returns for the same centroids, ties to the lower index included (a tied point never
  * passes a bound test).
  */
@@ -99,19 +100,19 @@ function initialize(points: Matrix, centroids: Matrix): State {
     pointRadius: maxNorm(data, count, dim),
     previous: new Float64Array(0),
   };
-  const searcher = createGroupSearch(state, centroids);
-  const lower = state.lower;
+  // The sorted scan finds the nearest centroid exactly; each group's bounding ball bounds its members.
+  const search = createSortedCentroids(centroids);
+  const { assignments, upper, lower } = state;
   for (let i = 0, offset = 0; i < count; i++, offset += dim) {
+    const nearest = search.nearest(data, offset);
+    assignments[i] = nearest;
+    upper[i] = Math.sqrt(squaredDistance(data, offset, centroids.data, nearest * dim, dim));
     const row = i * groups;
-    let nearestGroup = 0;
     for (let g = 0; g < groups; g++) {
       const empty = groupStart[g + 1] === groupStart[g];
       const gap = Math.sqrt(squaredDistance(data, offset, centers, g * dim, dim)) - radii[g];
-      const value = empty ? Infinity : gap > 0 ? gap : 0;
-      lower[row + g] = value;
-      if (value < lower[row + nearestGroup]) nearestGroup = g;
+      lower[row + g] = empty ? Infinity : gap > 0 ? gap : 0;
     }
-    searcher(i, offset, -1, Infinity, nearestGroup);
   }
   return state;
 }
@@ -131,7 +132,7 @@ function update(state: State, centroids: Matrix): void {
     if (value > groupDrift[groupOf[c]]) groupDrift[groupOf[c]] = value;
   }
   const slack = absoluteSlack * (state.pointRadius + maxNorm(centroidData, k, dim));
-  const searcher = createGroupSearch(state, centroids);
+  const searcher = createGroupSearch(state, centroids, slack);
 
   for (let i = 0, offset = 0; i < count; i++, offset += dim) {
     const row = i * groups;
@@ -160,18 +161,19 @@ function update(state: State, centroids: Matrix): void {
 
 /**
  * A function that finishes the assignment of one point: it visits the groups (`startGroup` first) whose lower
- * bound does not clear the best distance so far, computes exact distances there, and refreshes the bounds.
- * `assigned` is the point's previous centroid (or -1) and `assignedDistance` its exact squared distance.
+ * bound does not clear the best distance so far by `slack`, computes exact distances there, and refreshes
+ * the bounds.
+ * `assigned` is the point's previous centroid and `assignedDistance` its exact squared distance to it.
  */
 function createGroupSearch(
   state: State,
   centroids: Matrix,
+  slack: number,
 ): (point: number, offset: number, assigned: number, assignedDistance: number, startGroup: number) => void {
   const { points, groups, groupStart, groupMembers, groupOf, assignments, upper, lower } = state;
   const dim = points.cols;
   const data = points.data;
   const centroidData = centroids.data;
-  const slack = absoluteSlack * (state.pointRadius + maxNorm(centroidData, centroids.rows, dim));
   const searched = new Uint8Array(groups);
   const groupFirst = new Float64Array(groups);
   const groupFirstIndex = new Int32Array(groups);
@@ -230,13 +232,13 @@ function createGroupSearch(
       if (!searched[g]) continue;
       lower[row + g] = Math.sqrt(groupFirstIndex[g] === best ? groupSecond[g] : groupFirst[g]);
     }
-    if (best !== assigned && assigned >= 0) {
+    if (best !== assigned) {
       const oldGroup = groupOf[assigned];
       // The old centroid is now one of the "other" centroids of its group.
       const oldDistance = Math.sqrt(assignedDistance);
       if (!searched[oldGroup] && oldDistance < lower[row + oldGroup]) lower[row + oldGroup] = oldDistance;
     }
-    assignments[point] = best < 0 ? 0 : best;
+    assignments[point] = best;
     upper[point] = Math.sqrt(bestDistance);
   };
 }

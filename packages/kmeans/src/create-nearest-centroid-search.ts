@@ -1,6 +1,5 @@
 import { type Matrix, validateMatrix } from './matrix';
-import { scanNearest } from './nearest-centroid';
-import { widestAxis } from './widest-axis';
+import { createSortedCentroids } from './sorted-centroids';
 
 /**
  * A snapshot of `[k, dim]` centroids prepared for repeated nearest-centroid queries. Results are identical
@@ -23,9 +22,6 @@ export interface NearestCentroidSearch {
   assign(points: Matrix): Uint32Array;
 }
 
-// Below this many centroids, sorting and bisection cost more than they prune.
-const minimumSortedCount = 32;
-
 /**
  * Prepares `centroids` for many nearest-centroid queries: the centroids are sorted along the coordinate in
  * which they spread most, and a query scans outwards from its own position on that axis, stopping once the
@@ -42,7 +38,9 @@ export function createNearestCentroidSearch(centroids: Matrix): NearestCentroidS
   const dim = centroids.cols;
   if (count === 0) throw new RangeError('createNearestCentroidSearch: centroids must not be empty (got 0 rows)');
 
-  const assign = (nearest: (vector: Float32Array | Float64Array, offset: number) => number) => (points: Matrix) => {
+  const sorted = createSortedCentroids(centroids);
+  const nearest = (vector: Float32Array | Float64Array, offset = 0): number => sorted.nearest(vector, offset);
+  const assign = (points: Matrix): Uint32Array => {
     validateMatrix('assign', 'points', points);
     if (points.cols !== dim) {
       throw new RangeError(`assign: points and centroids must have the same width (got ${points.cols} and ${dim})`);
@@ -50,84 +48,9 @@ export function createNearestCentroidSearch(centroids: Matrix): NearestCentroidS
     const assignments = new Uint32Array(points.rows);
     const data = points.data;
     for (let point = 0, offset = 0; point < points.rows; point++, offset += dim) {
-      assignments[point] = nearest(data, offset);
+      assignments[point] = sorted.nearest(data, offset);
     }
     return assignments;
   };
-
-  if (count < minimumSortedCount) {
-    const data = Float64Array.from(centroids.data);
-    const nearest = (vector: Float32Array | Float64Array, offset = 0): number =>
-      scanNearest(vector, offset, data, count, dim);
-    return { count, dim, nearest, assign: assign(nearest) };
-  }
-
-  const axis = widestAxis(centroids.data, count, dim);
-  const order = new Uint32Array(count);
-  for (let c = 0; c < count; c++) order[c] = c;
-  const source = centroids.data;
-  order.sort((a, b) => source[a * dim + axis] - source[b * dim + axis] || a - b);
-  const keys = new Float64Array(count);
-  const sorted = new Float64Array(count * dim);
-  for (let s = 0; s < count; s++) {
-    const from = order[s] * dim;
-    keys[s] = source[from + axis];
-    for (let j = 0; j < dim; j++) sorted[s * dim + j] = source[from + j];
-  }
-  const nearest = (vector: Float32Array | Float64Array, offset = 0): number =>
-    searchSorted(vector, offset, keys, sorted, order, count, dim, axis);
-  return { count, dim, nearest, assign: assign(nearest) };
-}
-
-
-function searchSorted(
-  vector: ArrayLike<number>,
-  offset: number,
-  keys: Float64Array,
-  sorted: Float64Array,
-  order: Uint32Array,
-  count: number,
-  dim: number,
-  axis: number,
-): number {
-  const key = vector[offset + axis];
-  let low = 0;
-  let high = count;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (keys[middle] < key) low = middle + 1;
-    else high = middle;
-  }
-  let down = low - 1;
-  let up = low;
-  let best = 0;
-  let bestIndex = count;
-  let bestDistance = Infinity;
-  while (down >= 0 || up < count) {
-    // (x_axis − c_axis)² is computed exactly as the matching term of the distance, so it is a true lower
-    // bound of every later candidate's computed distance on that side.
-    const gapDown = down >= 0 ? key - keys[down] : Infinity;
-    const gapUp = up < count ? keys[up] - key : Infinity;
-    let s: number;
-    if (gapDown <= gapUp) {
-      if (!(gapDown * gapDown <= bestDistance)) break;
-      s = down--;
-    } else {
-      if (!(gapUp * gapUp <= bestDistance)) break;
-      s = up++;
-    }
-    const base = s * dim;
-    let distance = 0;
-    for (let j = 0; j < dim; j++) {
-      const d = vector[offset + j] - sorted[base + j];
-      distance += d * d;
-      if (distance > bestDistance) break;
-    }
-    if (distance < bestDistance || (distance === bestDistance && order[s] < bestIndex)) {
-      bestDistance = distance;
-      bestIndex = order[s];
-      best = bestIndex;
-    }
-  }
-  return best;
+  return { count, dim, nearest, assign };
 }
