@@ -6,6 +6,7 @@ import { registerConvert } from './commands/convert';
 import { registerDemo } from './commands/demo';
 import { registerEval } from './commands/eval';
 import { registerGenerate } from './commands/generate';
+import { registerInspect } from './commands/inspect';
 import { registerQuantize } from './commands/quantize';
 import { runCli } from './commands/run-cli';
 
@@ -16,6 +17,7 @@ registerEval(program);
 registerGenerate(program);
 registerConvert(program);
 registerQuantize(program);
+registerInspect(program);
 registerBench(program);
 registerDemo(program);
 
