@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
-
 import type { Command } from 'commander';
 import { benchmarkEvalSpeed } from '@vptq/runtime';
 
 import { load } from '../load';
 import { printTable } from './print-table';
+import { readTextFile } from './read-text-file';
 import { integerOption } from './parse-options';
 
 interface BenchEvalFlags {
@@ -28,7 +27,7 @@ export function registerBench(program: Command): void {
     .option('--json', 'print JSON')
     .action((flags: BenchEvalFlags) => {
       const { model, tokenizer } = load(flags.model, { tokenizer: flags.tokenizer });
-      const text = readFileSync(flags.text, 'utf8');
+      const text = readTextFile('--text', flags.text);
       const result = benchmarkEvalSpeed(model, tokenizer, text, { maxStories: flags.maxStories });
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
-
 import type { Command } from 'commander';
 import { generate, perplexity } from '@vptq/runtime';
 
 import { load } from '../load';
 import { quantize } from '../quantize/quantize-model';
 import { createProgressGroup } from '../progress';
+import { readTextFile } from './read-text-file';
 import { integerOption } from './parse-options';
 
 interface DemoFlags {
@@ -36,7 +35,7 @@ export function registerDemo(program: Command): void {
     .option('--vector-len <v>', 'vector length', integerOption('--vector-len', 1), 4)
     .option('--centroids <k>', 'codebook entries', integerOption('--centroids', 2), 256)
     .action((flags: DemoFlags) => {
-      const text = readFileSync(flags.text, 'utf8');
+      const text = readTextFile('--text', flags.text);
       const evaluate = (path: string, tokenizer?: string) => {
         const loaded = load(path, { tokenizer });
         const bars = createProgressGroup();

@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
-
 import type { Command } from 'commander';
 import { perplexity } from '@vptq/runtime';
 
 import { load } from '../load';
 import { createProgress } from '../progress';
+import { readTextFile } from './read-text-file';
 import { integerOption } from './parse-options';
 
 interface EvalFlags {
@@ -28,7 +27,7 @@ export function registerEval(program: Command): void {
     .option('--max-stories <n>', 'evaluate only the first n stories', integerOption('--max-stories', 1))
     .option('--json', 'print one JSON object instead of text')
     .action(async (flags: EvalFlags) => {
-      const text = readFileSync(flags.text, 'utf8');
+      const text = readTextFile('--text', flags.text);
       const started = performance.now();
       const loaded = load(flags.model, { tokenizer: flags.tokenizer });
       const progress = createProgress('evaluating', 1, { unit: 'tokens' });

@@ -65,6 +65,9 @@ export function quantize(options: QuantizeOptions): QuantizeResult {
   if (!existsSync(modelPath)) throw new Error(`quantize: model ${options.model} does not exist`);
   const llama2c = statSync(modelPath).isFile();
   const tokenizerPath = options.tokenizer ? resolve(options.tokenizer) : llama2c ? findTokenizerBeside(modelPath) : modelPath;
+  // Everything that can be checked is checked before anything is written: the model and its shapes, the
+  // settings against every projection, the tokenizer and the calibration length.
+  const calibration = checkInputs(modelPath, tokenizerPath, options.calibration, settings);
   const inputs = [...listInputFiles(modelPath), ...(tokenizerPath === modelPath ? [] : listInputFiles(tokenizerPath)), resolve(options.calibration)];
   const job = openJobDirectory(out, fingerprintJob({ version: 1, ...settings }, inputs));
   if (job.resumed) log(`resuming the unfinished run in ${job.path}`);
@@ -79,21 +82,8 @@ export function quantize(options: QuantizeOptions): QuantizeResult {
   }
   const source = openModel(sourceDir);
   try {
-    if (source.format !== 'hf') throw new Error(`quantize: ${options.model} is already quantized (format ${source.format})`);
-    const tokenizer = loadTokenizer(llama2c ? sourceDir : tokenizerPath);
     const config = source.config;
     const specs = listLinearSpecs(config);
-    if (settings.method === 'vptq') for (const spec of specs) validateLinear(spec, settings.vptq);
-
-    const text = readFileSync(options.calibration, 'utf8');
-    const calibration = encodeCalibration(tokenizer, text, settings.calibrationTokens);
-    const widest = Math.max(...specs.map((spec) => spec.inFeatures));
-    if (calibration.length < minimumTokensPerColumn * widest) {
-      throw new RangeError(
-        `quantize: calibration text ${options.calibration} is too short: ${calibration.length} tokens, at least ${minimumTokensPerColumn * widest} needed (${minimumTokensPerColumn} per input column of the widest layer, ${widest})`,
-      );
-    }
-
     const layers = config.numHiddenLayers;
     const pending = [...Array(layers).keys()].filter((layer) => readLayerCheckpoint(job.path, layer) === undefined);
     let hessians: ReturnType<typeof collectHessians>['hessians'] = [];
@@ -164,6 +154,28 @@ export function quantize(options: QuantizeOptions): QuantizeResult {
 }
 
 type ResolvedSettings = ReturnType<typeof resolveSettings>;
+
+function checkInputs(modelPath: string, tokenizerPath: string, calibrationPath: string, settings: ResolvedSettings): number[] {
+  const original = openModel(modelPath);
+  try {
+    if (original.format !== 'hf' && original.format !== 'llama2c') {
+      throw new Error(`quantize: ${modelPath} is already quantized (format ${original.format})`);
+    }
+    const specs = listLinearSpecs(original.config);
+    if (settings.method === 'vptq') for (const spec of specs) validateLinear(spec, settings.vptq);
+    const tokenizer = loadTokenizer(tokenizerPath);
+    const calibration = encodeCalibration(tokenizer, readFileSync(calibrationPath, 'utf8'), settings.calibrationTokens);
+    const widest = Math.max(...specs.map((spec) => spec.inFeatures));
+    if (calibration.length < minimumTokensPerColumn * widest) {
+      throw new RangeError(
+        `quantize: calibration text ${calibrationPath} is too short: ${calibration.length} tokens, at least ${minimumTokensPerColumn * widest} needed (${minimumTokensPerColumn} per input column of the widest layer, ${widest})`,
+      );
+    }
+    return calibration;
+  } finally {
+    original.close();
+  }
+}
 
 function resolveSettings(options: QuantizeOptions) {
   const method = options.method ?? 'vptq';
