@@ -1,5 +1,5 @@
 export { quantizeVptqLayer } from './quantize-vptq-layer';
-export type { VptqOptions, VptqPhase } from './quantize-vptq-layer';
+export type { VptqOptions, VptqPhase } from './vptq-options';
 export { dequantizeVptqLayer } from './dequantize-vptq-layer';
 export { getVptqLayout } from './get-vptq-layout';
 export type { VptqLayout, VptqLayoutOptions } from './get-vptq-layout';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { CodebookError } from './codebook-error';
 import { dequantizeVptqLayer } from './dequantize-vptq-layer';
 import { quantizeVptqLayer, runVptq } from './quantize-vptq-layer';
-import type { VptqOptions, VptqPhase } from './quantize-vptq-layer';
+import type { VptqOptions, VptqPhase } from './vptq-options';
 import { randomHessian, randomPreparedHessian, randomWeight } from './test-layer';
 
 const rows = 30; // not a multiple of v = 4: the last vector of every column is padded
@@ -64,7 +64,8 @@ describe('quantizeVptqLayer', () => {
   });
 
   it('dequantizes to exactly the weight the column loop produced', () => {
-    for (const options of [full, { ...quick, vectorLength: 3, centroids: 16 }, { ...full, norm: false }]) {
+    const variants = [full, { ...full, scaleAwareObjective: false }, { ...full, norm: false }, { ...quick, vectorLength: 3, centroids: 16 }];
+    for (const options of variants) {
       const { result, quantizedWeight } = runVptq(weight, prepared, options);
       expect(dequantizeVptqLayer(result)).toEqual(quantizedWeight);
     }
@@ -151,8 +152,8 @@ describe('quantizeVptqLayer', () => {
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) data[r * cols + c] *= c % 2 === 0 ? 10 : 0.5;
     const input = { data, rows, cols };
     const options = { ...quick, vectorLength: 4, centroids: 16 };
-    const reference = quantizeVptqLayer(input, prepared, options);
-    const scaled = quantizeVptqLayer(input, prepared, { ...options, scaleAwareObjective: true });
+    const reference = quantizeVptqLayer(input, prepared, { ...options, scaleAwareObjective: false });
+    const scaled = quantizeVptqLayer(input, prepared, options);
     expect(scaled.proxyError.after).toBeLessThan(reference.proxyError.after);
   });
 

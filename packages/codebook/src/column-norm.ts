@@ -1,0 +1,68 @@
+import { applyNorm } from './dequantize-vptq-layer';
+import type { WeightMatrix } from './weight-matrix';
+
+/** Per-input-column min–max norm (spec §4.4), in original column order. */
+export interface ColumnNorm {
+  /** `[in]` f32 `max − min`, or 1 for a constant column. */
+  readonly scale: Float32Array;
+  /** `[in]` f32 column minimum. */
+  readonly bias: Float32Array;
+}
+
+/**
+ * `scale = max − min`, `bias = min` per column of an `[out, in]` weight. A constant column would divide by
+ * zero (the reference produces NaN there); it gets scale 1 instead, so it normalizes to all zeros and
+ * dequantizes to `q + bias`, and the stored scale stays a usable number for the packed format.
+ */
+export function computeColumnNorm(weight: WeightMatrix): ColumnNorm {
+  const { data, rows, cols } = weight;
+  const low = new Float32Array(cols).fill(Infinity);
+  const high = new Float32Array(cols).fill(-Infinity);
+  for (let row = 0; row < rows; row++) {
+    for (let col = 0; col < cols; col++) {
+      const value = data[row * cols + col];
+      if (value < low[col]) low[col] = value;
+      if (value > high[col]) high[col] = value;
+    }
+  }
+  const scale = new Float32Array(cols);
+  for (let col = 0; col < cols; col++) {
+    const range = Math.fround(high[col] - low[col]);
+    scale[col] = range > 0 ? range : 1;
+  }
+  return { scale, bias: low };
+}
+
+/**
+ * The weight as the column loop reads it: normalized, `dead` columns zeroed, columns in `perm` order, stored
+ * transposed (`[in, out]` f32) so that a column, and every vector in it, is contiguous.
+ */
+export function toWorkingLayout(weight: WeightMatrix, perm: Uint32Array, dead: Uint8Array, norm: ColumnNorm | undefined): Float32Array {
+  const { data, rows, cols } = weight;
+  const working = new Float32Array(cols * rows);
+  for (let position = 0; position < cols; position++) {
+    const column = perm[position];
+    if (dead[column] === 1) continue;
+    const offset = position * rows;
+    const scale = norm === undefined ? 1 : norm.scale[column];
+    const bias = norm === undefined ? 0 : norm.bias[column];
+    for (let row = 0; row < rows; row++) working[offset + row] = (data[row * cols + column] - bias) / scale;
+  }
+  return working;
+}
+
+/** The inverse of {@link toWorkingLayout} for quantized values: `[in, out]` loop order → `[out, in]` weight. */
+export function toOriginalLayout(quantized: Float32Array, rows: number, perm: Uint32Array, norm: ColumnNorm | undefined): Float32Array {
+  const cols = perm.length;
+  const output = new Float32Array(rows * cols);
+  for (let position = 0; position < cols; position++) {
+    const column = perm[position];
+    const offset = position * rows;
+    const scale = norm === undefined ? 1 : norm.scale[column];
+    const bias = norm === undefined ? 0 : norm.bias[column];
+    for (let row = 0; row < rows; row++) {
+      output[row * cols + column] = applyNorm(quantized[offset + row], scale, bias, norm !== undefined);
+    }
+  }
+  return output;
+}

@@ -1,0 +1,70 @@
+import type { VptqLayoutOptions } from './get-vptq-layout';
+import { assertBoolean, assertInteger } from './validate';
+
+/** The stage a {@link VptqOptions.onProgress} report belongs to, in the order they run. */
+export type VptqPhase = 'kmeans' | 'column-loop' | 'residual-kmeans' | 'column-loop-2';
+
+/** Options of `quantizeVptqLayer`: the layout (see `getVptqLayout`) plus how to run it. */
+export interface VptqOptions extends VptqLayoutOptions {
+  /** Per-input-column min–max normalization (the reference's `enable_norm`). Default true. */
+  readonly norm?: boolean;
+  /**
+   * With `norm`, optimize the error in original weight units, `ΔW'·D·H·D·ΔW'ᵀ` with D = diag(scale): k-means
+   * sample weights `scale_c²·H_cc` and the column loop with the factor `U·D⁻¹` of (DHD)⁻¹. The reference uses
+   * the unscaled H on the normalized weight, which weighs every column's error as if its range were 1.
+   * Default true; false reproduces the reference. No effect without `norm`.
+   */
+  readonly scaleAwareObjective?: boolean;
+  /** Lloyd iterations per k-means, ≥ 1. Default 100 (reference `kiter`). */
+  readonly kmeansIterations?: number;
+  /** Relative change of the k-means objective that stops it early, ≥ 0. Default 1e-5 (reference `ktol`). */
+  readonly kmeansTolerance?: number;
+  /** k-means initialization. Default `'kmeans++'` (the reference uses cuML's `'random'`). */
+  readonly kmeansInit?: 'random' | 'kmeans++';
+  /** Columns per lazy-update block of the column loop, ≥ 1. Default 128. */
+  readonly blockSize?: number;
+  /** Seed of every k-means (each one derives its own stream from it), a u32. Default 0. */
+  readonly seed?: number;
+  /**
+   * Progress: `fraction` in [0, 1] of `phase`. Each phase starts with 0 and ends with 1, in {@link VptqPhase}
+   * order; the residual phases run only with a residual codebook. k-means phases report every iteration.
+   */
+  readonly onProgress?: (phase: VptqPhase, fraction: number) => void;
+}
+
+/** {@link VptqOptions} without the layout, validated and with defaults filled in. */
+export interface VptqSettings {
+  readonly norm: boolean;
+  readonly scaleAwareObjective: boolean;
+  readonly kmeansIterations: number;
+  readonly kmeansTolerance: number;
+  readonly kmeansInit: 'random' | 'kmeans++';
+  readonly blockSize: number;
+  readonly seed: number;
+  readonly onProgress: ((phase: VptqPhase, fraction: number) => void) | undefined;
+}
+
+/** Validates the run options of `fn` and fills in the defaults. */
+export function readVptqSettings(fn: string, options: VptqOptions): VptqSettings {
+  const kmeansTolerance = options.kmeansTolerance ?? 1e-5;
+  if (typeof kmeansTolerance !== 'number' || !(kmeansTolerance >= 0 && Number.isFinite(kmeansTolerance))) {
+    throw new RangeError(`${fn}: kmeansTolerance must be a finite number ≥ 0 (got ${String(kmeansTolerance)})`);
+  }
+  const kmeansInit = options.kmeansInit ?? 'kmeans++';
+  if (kmeansInit !== 'random' && kmeansInit !== 'kmeans++') {
+    throw new RangeError(`${fn}: kmeansInit must be 'random' or 'kmeans++' (got ${String(kmeansInit)})`);
+  }
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
+    throw new TypeError(`${fn}: onProgress must be a function (got ${typeof options.onProgress})`);
+  }
+  return {
+    norm: assertBoolean(fn, 'norm', options.norm ?? true),
+    scaleAwareObjective: assertBoolean(fn, 'scaleAwareObjective', options.scaleAwareObjective ?? true),
+    kmeansIterations: assertInteger(fn, 'kmeansIterations', options.kmeansIterations ?? 100, 1),
+    kmeansTolerance,
+    kmeansInit,
+    blockSize: assertInteger(fn, 'blockSize', options.blockSize ?? 128, 1),
+    seed: assertInteger(fn, 'seed', options.seed ?? 0, 0, 0xffffffff),
+    onProgress: options.onProgress,
+  };
+}
