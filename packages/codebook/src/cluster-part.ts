@@ -1,6 +1,7 @@
 import { kmeans } from '@vptq/kmeans';
 
 import { CodebookError } from './codebook-error';
+import { roundArrayToStorage } from './storage-dtype';
 import type { VptqSettings } from './vptq-options';
 import type { VptqPart } from './vptq-parts';
 
@@ -21,7 +22,10 @@ export interface ClusterRequest {
  *
  * @param source - `[in, out]` f32 transposed matrix in quantization order.
  * @param sampleWeights - `[in]` f64 per-column weights in quantization order.
- * @returns the `[count, v]` f32 codebook and the `[size·R]` k-means assignments.
+ * @returns the `[count, v]` f32 codebook, rounded to `settings.storageDtype`, and the `[size·R]` k-means
+ *   assignments.
+ * @throws {CodebookError} `VPTQ_CODEBOOK_NON_FINITE` for a non-finite centroid, `VPTQ_CODEBOOK_STORAGE_OVERFLOW`
+ *   for one too large for the storage dtype.
  */
 export function clusterPart(
   source: Float32Array,
@@ -58,6 +62,15 @@ export function clusterPart(
       throw new CodebookError(
         'VPTQ_CODEBOOK_NON_FINITE',
         `quantizeVptqLayer: k-means produced a non-finite centroid (part starting at column ${start})`,
+      );
+    }
+  }
+  roundArrayToStorage(codebook, settings.storageDtype);
+  for (let i = 0; i < codebook.length; i++) {
+    if (!Number.isFinite(codebook[i])) {
+      throw new CodebookError(
+        'VPTQ_CODEBOOK_STORAGE_OVERFLOW',
+        `quantizeVptqLayer: a centroid of the part starting at column ${start} does not fit ${settings.storageDtype}`,
       );
     }
   }

@@ -1,4 +1,7 @@
+import { CodebookError } from './codebook-error';
 import { applyNorm } from './dequantize-vptq-layer';
+import { roundToStorage } from './storage-dtype';
+import type { StorageDtype } from './storage-dtype';
 import type { WeightMatrix } from './weight-matrix';
 
 /** Per-input-column min–max norm (spec §4.4), in original column order. */
@@ -10,11 +13,13 @@ export interface ColumnNorm {
 }
 
 /**
- * `scale = max − min`, `bias = min` per column of an `[out, in]` weight. A constant column would divide by
- * zero (the reference produces NaN there); it gets scale 1 instead, so it normalizes to all zeros and
- * dequantizes to `q + bias`, and the stored scale stays a usable number for the packed format.
+ * `scale = max − min`, `bias = min` per column of an `[out, in]` weight, rounded to the storage dtype. A
+ * constant column would divide by zero (the reference produces NaN there); it gets scale 1 instead, so it
+ * normalizes to all zeros and dequantizes to `q + bias`, and the stored scale stays a usable number.
+ *
+ * @throws {CodebookError} `VPTQ_CODEBOOK_STORAGE_OVERFLOW` when a scale or bias does not fit `dtype`.
  */
-export function computeColumnNorm(weight: WeightMatrix): ColumnNorm {
+export function computeColumnNorm(weight: WeightMatrix, dtype: StorageDtype): ColumnNorm {
   const { data, rows, cols } = weight;
   const low = new Float32Array(cols).fill(Infinity);
   const high = new Float32Array(cols).fill(-Infinity);
@@ -26,11 +31,20 @@ export function computeColumnNorm(weight: WeightMatrix): ColumnNorm {
     }
   }
   const scale = new Float32Array(cols);
+  const bias = new Float32Array(cols);
   for (let col = 0; col < cols; col++) {
-    const range = Math.fround(high[col] - low[col]);
+    // A range below the dtype's smallest step rounds to 0 and is treated like a constant column.
+    const range = roundToStorage(high[col] - low[col], dtype);
     scale[col] = range > 0 ? range : 1;
+    bias[col] = roundToStorage(low[col], dtype);
+    if (!Number.isFinite(scale[col]) || !Number.isFinite(bias[col])) {
+      throw new CodebookError(
+        'VPTQ_CODEBOOK_STORAGE_OVERFLOW',
+        `quantizeVptqLayer: column ${col} (min ${low[col]}, max ${high[col]}) does not fit the ${dtype} norm scale and bias`,
+      );
+    }
   }
-  return { scale, bias: low };
+  return { scale, bias };
 }
 
 /**

@@ -9,5 +9,6 @@ export type { ScalarQuantization, ScalarQuantizationOptions } from './quantize-r
 export { quantizeGptq } from './quantize-gptq';
 export type { GptqOptions } from './quantize-gptq';
 export { CodebookError } from './codebook-error';
+export type { StorageDtype } from './storage-dtype';
 export type { CodebookErrorCode } from './codebook-error';
 export type { WeightMatrix } from './weight-matrix';

@@ -5,6 +5,7 @@ import { CodebookError } from './codebook-error';
 import { dequantizeVptqLayer } from './dequantize-vptq-layer';
 import { quantizeVptqLayer, runVptq } from './quantize-vptq-layer';
 import type { VptqOptions, VptqPhase } from './vptq-options';
+import { roundToStorage } from './storage-dtype';
 import { randomHessian, randomPreparedHessian, randomWeight } from './test-layer';
 
 const rows = 30; // not a multiple of v = 4: the last vector of every column is padded
@@ -157,6 +158,34 @@ describe('quantizeVptqLayer', () => {
     expect(scaled.proxyError.after).toBeLessThan(reference.proxyError.after);
   });
 
+  it('rounds codebooks and norm to the storage dtype before the loop uses them', () => {
+    for (const dtype of ['F16', 'BF16'] as const) {
+      const { result, quantizedWeight } = runVptq(weight, prepared, { ...full, storageDtype: dtype });
+      const stored = [
+        ...result.codebooks,
+        ...result.residualCodebooks,
+        result.outlierCodebook as Float32Array,
+        result.weightScale as Float32Array,
+        result.weightBias as Float32Array,
+      ];
+      for (const values of stored) for (const value of values) expect(roundToStorage(value, dtype)).toBe(value);
+      expect(dequantizeVptqLayer(result)).toEqual(quantizedWeight);
+      // Rounding the codebooks costs little: the error feedback absorbs it.
+      const reference = quantizeVptqLayer(weight, prepared, full).proxyError.after;
+      expect(result.proxyError.after).toBeLessThan(1.2 * reference);
+    }
+    const f32 = quantizeVptqLayer(weight, prepared, full);
+    expect(f32.codebooks[0].some((value) => roundToStorage(value, 'F16') !== value)).toBe(true);
+  });
+
+  it('fails with VPTQ_CODEBOOK_STORAGE_OVERFLOW when a norm value does not fit F16', () => {
+    const data = weight.data.slice();
+    for (let r = 0; r < rows; r++) data[r * cols + 7] = 70000 + r;
+    const call = () => quantizeVptqLayer({ data, rows, cols }, prepared, { ...quick, vectorLength: 4, centroids: 16, storageDtype: 'F16' });
+    expect(call).toThrow(expect.objectContaining({ name: 'CodebookError', code: 'VPTQ_CODEBOOK_STORAGE_OVERFLOW' }));
+    expect(call).toThrow(/column 7 .* does not fit the F16 norm scale and bias/);
+  });
+
   it('reports progress per phase, in order, ending at 1', () => {
     const events: [VptqPhase, number][] = [];
     quantizeVptqLayer(weight, prepared, { ...full, onProgress: (phase, fraction) => events.push([phase, fraction]) });
@@ -184,6 +213,7 @@ describe('quantizeVptqLayer', () => {
     expect(call({ seed: -1 })).toThrow(/seed must be an integer between 0 and 4294967295 \(got -1\)/);
     expect(call({ norm: 'yes' as never })).toThrow(TypeError);
     expect(call({ onProgress: 3 as never })).toThrow(/onProgress must be a function/);
+    expect(call({ storageDtype: 'F8' as never })).toThrow(/storageDtype must be 'F32', 'F16' or 'BF16' \(got F8\)/);
     expect(call({}, { data: new Float32Array(5), rows, cols })).toThrow(/weight.data must hold rows × cols values \(got 5 for 30 × 48\)/);
     expect(call({}, { data: [] as never, rows, cols })).toThrow(TypeError);
     const nan = weight.data.slice();

@@ -40,7 +40,8 @@ const fn = 'quantizeVptqLayer';
  *   the `[out, in]` weight from them.
  * @throws {RangeError} for bad options (see `getVptqLayout`), a non-finite weight, or a prepared Hessian of
  *   another size.
- * @throws {CodebookError} `VPTQ_CODEBOOK_NON_FINITE` when the error feedback overflows.
+ * @throws {CodebookError} `VPTQ_CODEBOOK_NON_FINITE` when the error feedback overflows;
+ *   `VPTQ_CODEBOOK_STORAGE_OVERFLOW` when a codebook entry or norm value does not fit `storageDtype`.
  */
 export function quantizeVptqLayer(weight: WeightMatrix, prepared: PreparedHessian, options: VptqOptions): VptqLayerResult {
   return runVptq(weight, prepared, options).result;
@@ -55,7 +56,7 @@ export function runVptq(weight: WeightMatrix, prepared: PreparedHessian, options
   const { rows, cols } = weight;
   const report = settings.onProgress;
 
-  const norm = settings.norm ? computeColumnNorm(weight) : undefined;
+  const norm = settings.norm ? computeColumnNorm(weight, settings.storageDtype) : undefined;
   let columnScale: Float64Array | undefined;
   if (norm !== undefined && settings.scaleAwareObjective) {
     columnScale = Float64Array.from(inputs.perm, (column) => norm.scale[column]);

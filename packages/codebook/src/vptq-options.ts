@@ -1,4 +1,5 @@
 import type { VptqLayoutOptions } from './get-vptq-layout';
+import type { StorageDtype } from './storage-dtype';
 import { assertBoolean, assertInteger } from './validate';
 
 /** The stage a {@link VptqOptions.onProgress} report belongs to, in the order they run. */
@@ -15,6 +16,12 @@ export interface VptqOptions extends VptqLayoutOptions {
    * Default true; false reproduces the reference. No effect without `norm`.
    */
   readonly scaleAwareObjective?: boolean;
+  /**
+   * Precision the packed model will store codebooks, `weightScale` and `weightBias` in. They are rounded to it
+   * (ties to even) before the column loop uses them, so the error feedback sees the stored values and
+   * `dequantizeVptqLayer` equals what a reader of the packed model rebuilds. Default `'F32'` (no rounding).
+   */
+  readonly storageDtype?: StorageDtype;
   /** Lloyd iterations per k-means, ≥ 1. Default 100 (reference `kiter`). */
   readonly kmeansIterations?: number;
   /** Relative change of the k-means objective that stops it early, ≥ 0. Default 1e-5 (reference `ktol`). */
@@ -36,6 +43,7 @@ export interface VptqOptions extends VptqLayoutOptions {
 export interface VptqSettings {
   readonly norm: boolean;
   readonly scaleAwareObjective: boolean;
+  readonly storageDtype: StorageDtype;
   readonly kmeansIterations: number;
   readonly kmeansTolerance: number;
   readonly kmeansInit: 'random' | 'kmeans++';
@@ -54,12 +62,17 @@ export function readVptqSettings(fn: string, options: VptqOptions): VptqSettings
   if (kmeansInit !== 'random' && kmeansInit !== 'kmeans++') {
     throw new RangeError(`${fn}: kmeansInit must be 'random' or 'kmeans++' (got ${String(kmeansInit)})`);
   }
+  const storageDtype = options.storageDtype ?? 'F32';
+  if (storageDtype !== 'F32' && storageDtype !== 'F16' && storageDtype !== 'BF16') {
+    throw new RangeError(`${fn}: storageDtype must be 'F32', 'F16' or 'BF16' (got ${String(storageDtype)})`);
+  }
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
     throw new TypeError(`${fn}: onProgress must be a function (got ${typeof options.onProgress})`);
   }
   return {
     norm: assertBoolean(fn, 'norm', options.norm ?? true),
     scaleAwareObjective: assertBoolean(fn, 'scaleAwareObjective', options.scaleAwareObjective ?? true),
+    storageDtype,
     kmeansIterations: assertInteger(fn, 'kmeansIterations', options.kmeansIterations ?? 100, 1),
     kmeansTolerance,
     kmeansInit,
