@@ -28,3 +28,6 @@ export type { LlamaRuntimeErrorCode, LlamaRuntimeErrorDetails } from './runtime-
 export { sampleToken } from './sample-token';
 export type { SamplingOptions } from './sample-token';
 export { endOfTextMarker, splitStories } from './split-stories';
+export { createGpuModel } from './gpu/create-gpu-model';
+export type { GpuLlamaModel, GpuModelOptions, GreedyDecodeOptions, GreedyDecodeResult } from './gpu/create-gpu-model';
+export type { GpuWeightSource, UploadLlamaWeightsOptions } from './gpu/upload-llama-weights';

@@ -76,13 +76,14 @@ export function readDenseLinear(spec: LinearSpec, source: WeightSource): DenseLi
   return createDenseLinear(weight, { outFeatures: spec.outFeatures, inFeatures: spec.inFeatures, bias });
 }
 
-function readChecked(source: WeightSource, name: string, expected: number): Float32Array {
+/** Reads `name` as f32 and checks its length; `fn` names the caller in the error. */
+export function readChecked(source: WeightSource, name: string, expected: number, fn = 'loadWeights'): Float32Array {
   const values = source.readTensor(name);
   if (!(values instanceof Float32Array) || values.length !== expected) {
     const got = values instanceof Float32Array ? `${values.length} f32 values` : String(values);
     throw new LlamaRuntimeError(
       'VPTQ_RUNTIME_BAD_WEIGHTS',
-      `loadWeights: ${source.path ?? 'model'}: tensor ${name} must hold ${expected} f32 values for this config (got ${got})`,
+      `${fn}: ${source.path ?? 'model'}: tensor ${name} must hold ${expected} f32 values for this config (got ${got})`,
       { tensor: name },
     );
   }

@@ -1,0 +1,81 @@
+import {
+  DispatchSequence,
+  createGemmDispatch,
+  createGemvDispatch,
+  createVqDequantDispatch,
+  createVqGemvDispatch,
+  describeWeights,
+  maxGemvTokens,
+  maxVqGemvTokens,
+} from '@vptq/kernels-webgpu';
+import type { BufferBinding, GpuVqLayer, GpuWeights, KernelDispatch, VqGemvOptions, WeightFormat } from '@vptq/kernels-webgpu';
+
+/** A dense `[outFeatures, inFeatures]` projection resident on the GPU (f32 or f16 storage). */
+export interface DenseGpuLinear {
+  readonly kind: 'dense';
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly weights: GpuWeights;
+  /** `[outFeatures]` f32, when the projection has a bias. */
+  readonly bias: GPUBuffer | undefined;
+  /** Bytes of GPU memory held (weights and bias). */
+  readonly byteLength: number;
+  destroy(): void;
+}
+
+/** A VPTQ-quantized projection resident in its packed form (never dequantized for decode). */
+export interface VqGpuLinear {
+  readonly kind: 'vq';
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly layer: GpuVqLayer;
+  readonly byteLength: number;
+  destroy(): void;
+}
+
+/** One decoder projection on the GPU. */
+export type GpuLinear = DenseGpuLinear | VqGpuLinear;
+
+/** Where a VQ layer is dequantized before a prefill GEMM: a buffer large enough for every VQ layer. */
+export interface DequantScratch {
+  readonly buffer: GPUBuffer;
+  readonly format: WeightFormat;
+}
+
+/** What {@link recordLinear} needs besides the buffers. */
+export interface LinearRecordContext {
+  readonly vqGemvOptions?: VqGemvOptions;
+  /** The shared dequantization scratch, allocated on first use. */
+  readonly dequantScratch: () => DequantScratch;
+}
+
+/**
+ * Records `y = x · Wᵀ (+ bias)` for `tokens` rows. Dense weights use the GEMV kernel up to `maxGemvTokens`
+ * tokens and the tiled GEMM beyond. VQ layers use the fused VQ-GEMV up to `maxVqGemvTokens` tokens (decode:
+ * only the packed indices and codebooks are read); beyond, they are dequantized into the shared scratch and
+ * multiplied by the GEMM: one pass writing W costs about one dense GEMV and is shared by the whole window,
+ * whereas VQ-GEMV in 8-token chunks would decode every index `tokens / 8` times and add three dispatches per
+ * chunk.
+ *
+ * @param x - `[tokens, inFeatures]` f32.
+ * @param y - `[tokens, outFeatures]` f32, not overlapping x.
+ */
+export async function recordLinear(
+  device: GPUDevice,
+  linear: GpuLinear,
+  x: BufferBinding,
+  y: BufferBinding,
+  tokens: number,
+  context: LinearRecordContext,
+): Promise<KernelDispatch> {
+  if (linear.kind === 'dense') {
+    const buffers = { x, y, weights: linear.weights, bias: linear.bias };
+    return tokens <= maxGemvTokens ? createGemvDispatch(device, buffers, { tokens }) : createGemmDispatch(device, buffers, { tokens });
+  }
+  if (tokens <= maxVqGemvTokens) return createVqGemvDispatch(device, linear.layer, { x, y }, { tokens }, context.vqGemvOptions);
+  const scratch = context.dequantScratch();
+  const dequant = await createVqDequantDispatch(device, linear.layer, scratch.buffer, { format: scratch.format });
+  const weights = describeWeights(device, scratch.buffer, { rows: linear.outFeatures, cols: linear.inFeatures, format: scratch.format });
+  const gemm = await createGemmDispatch(device, { x, y, weights, bias: linear.layer.bias }, { tokens });
+  return new DispatchSequence('vq-dequant-gemm', [dequant, gemm]);
+}

@@ -1,0 +1,42 @@
+import type { LlamaConfig } from '@vptq/loader';
+import type { GpuWeights } from '@vptq/kernels-webgpu';
+
+import type { LinearName } from '../linear-spec';
+import type { GpuLinear } from './gpu-linear';
+
+/** One decoder layer resident on the GPU. */
+export interface GpuLayerWeights {
+  /** `[hiddenSize]` f32 gain of the RMSNorm before attention. */
+  readonly inputNorm: GPUBuffer;
+  /** `[hiddenSize]` f32 gain of the RMSNorm before the MLP. */
+  readonly postAttentionNorm: GPUBuffer;
+  /** The seven projections, dense or VPTQ-packed. */
+  readonly linears: Readonly<Record<LinearName, GpuLinear>>;
+}
+
+/**
+ * Every weight of a Llama-family decoder resident on the GPU: the source of a GPU model, whether uploaded
+ * from a model file or synthesized on the device for a benchmark.
+ */
+export interface GpuLlamaWeights {
+  readonly config: LlamaConfig;
+  /** `[vocabSize, hiddenSize]` f32 or f16 token embeddings, split into row windows as bindings require. */
+  readonly embedTokens: GpuWeights;
+  readonly layers: readonly GpuLayerWeights[];
+  /** `[hiddenSize]` f32 gain of the final RMSNorm. */
+  readonly norm: GPUBuffer;
+  /** `[vocabSize, hiddenSize]` classifier; the same object as `embedTokens` when tied. */
+  readonly lmHead: GpuWeights;
+  /** Bytes of GPU memory the weights hold. */
+  readonly byteLength: number;
+  /** Frees every weight buffer. */
+  destroy(): void;
+}
+
+/** Bytes held by the buffers behind a {@link GpuWeights}'s windows (each buffer counted once). */
+export function gpuWeightsByteLength(weights: GpuWeights): number {
+  const buffers = new Set(weights.windows.map((window) => window.binding.buffer));
+  let total = 0;
+  for (const buffer of buffers) total += buffer.size;
+  return total;
+}

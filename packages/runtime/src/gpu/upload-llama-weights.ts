@@ -1,0 +1,152 @@
+import { createBufferWithData, maxVqGemvVectorLength, uploadVqLayer, uploadWeights } from '@vptq/kernels-webgpu';
+import type { GpuWeights, WeightFormat } from '@vptq/kernels-webgpu';
+import type { VptqModelSource } from '@vptq/loader';
+
+import { listLinearSpecs } from '../linear-spec';
+import type { LinearName, LinearSpec } from '../linear-spec';
+import { readChecked } from '../load-weights';
+import type { WeightSource } from '../load-weights';
+import { LlamaRuntimeError } from '../runtime-error';
+import { validateConfig } from '../validate-config';
+import { f32ArrayToF16Bits } from './f32-to-f16';
+import type { DenseGpuLinear, GpuLinear, VqGpuLinear } from './gpu-linear';
+import type { GpuLayerWeights, GpuLlamaWeights } from './gpu-llama-weights';
+import { gpuWeightsByteLength } from './gpu-llama-weights';
+
+/**
+ * A model to upload: any {@link WeightSource}; when it also has `quantizedLayers` and `readQuantizedLayer`
+ * (a `VptqModelSource` from @vptq/loader), the projections it lists are uploaded in their packed VPTQ form.
+ */
+export type GpuWeightSource = WeightSource & Partial<Pick<VptqModelSource, 'quantizedLayers' | 'readQuantizedLayer'>>;
+
+/** Options of {@link uploadLlamaWeights}. */
+export interface UploadLlamaWeightsOptions {
+  /** Storage of dense matrices (embeddings, classifier, unquantized projections). Default `'f32'`. */
+  readonly weightFormat?: WeightFormat;
+  /**
+   * `'packed'` (default) keeps VPTQ projections packed and runs them with the fused VQ-GEMV; `'dense'`
+   * uploads the source's dequantized weights instead (the same numbers the CPU model multiplies by).
+   */
+  readonly quantized?: 'packed' | 'dense';
+  /**
+   * Largest bytes of one dense weight window; matrices above it (a large lm_head) are split by rows into
+   * several bindings. Default (and at most) the device's `maxStorageBufferBindingSize`.
+   */
+  readonly maxBindingBytes?: number;
+}
+
+const fn = 'createGpuModel';
+
+/**
+ * Reads a model one tensor at a time and uploads it: embeddings, norms and dense projections as f32 (or f16
+ * bit patterns), VPTQ projections as packed layers. Layers whose vectors are longer than the fused VQ-GEMV
+ * handles (`maxVqGemvVectorLength`) fall back to their dequantized dense weights.
+ *
+ * @throws {LlamaRuntimeError} VPTQ_RUNTIME_BAD_WEIGHTS when a tensor or a packed layer disagrees with the config.
+ * @throws {RangeError} when the config is not runnable or a tensor exceeds the device's buffer limits.
+ */
+export function uploadLlamaWeights(device: GPUDevice, source: GpuWeightSource, options: UploadLlamaWeightsOptions = {}): GpuLlamaWeights {
+  const config = source.config;
+  validateConfig(fn, config);
+  const format = options.weightFormat ?? 'f32';
+  if (format !== 'f32' && format !== 'f16') throw new RangeError(`${fn}: options.weightFormat must be 'f32' or 'f16' (got ${String(format)})`);
+  const quantized = options.quantized ?? 'packed';
+  if (quantized !== 'packed' && quantized !== 'dense') {
+    throw new RangeError(`${fn}: options.quantized must be 'packed' or 'dense' (got ${String(quantized)})`);
+  }
+  const packedNames = new Set(
+    quantized === 'packed' && typeof source.readQuantizedLayer === 'function' ? (source.quantizedLayers ?? []).map((layer) => layer.name) : [],
+  );
+  const hidden = config.hiddenSize;
+  const owned: { destroy(): void }[] = [];
+  const keep = <T extends { destroy(): void }>(resource: T): T => {
+    owned.push(resource);
+    return resource;
+  };
+  const matrix = (name: string, rows: number, cols: number): GpuWeights => {
+    const values = readChecked(source, name, rows * cols, fn);
+    const data = format === 'f16' ? f32ArrayToF16Bits(values) : values;
+    return keep(uploadWeights(device, data, { rows, cols, format }, { label: name, maxBindingBytes: options.maxBindingBytes }));
+  };
+  const vector = (name: string, length: number): GPUBuffer => keep(createBufferWithData(device, name, readChecked(source, name, length, fn)));
+
+  try {
+    const embedTokens = matrix('model.embed_tokens.weight', config.vocabSize, hidden);
+    const specs = listLinearSpecs(config);
+    const layers: GpuLayerWeights[] = [];
+    for (let layer = 0; layer < config.numHiddenLayers; layer++) {
+      const linears = {} as Record<LinearName, GpuLinear>;
+      for (const spec of specs.filter((candidate) => candidate.layer === layer)) {
+        const packed = packedNames.has(spec.prefix) ? uploadPacked(device, source, spec) : undefined;
+        linears[spec.name] = keep(packed ?? uploadDense(spec, matrix, vector));
+      }
+      layers.push({
+        inputNorm: vector(`model.layers.${layer}.input_layernorm.weight`, hidden),
+        postAttentionNorm: vector(`model.layers.${layer}.post_attention_layernorm.weight`, hidden),
+        linears,
+      });
+    }
+    const norm = vector('model.norm.weight', hidden);
+    const lmHead = config.tieWordEmbeddings ? embedTokens : matrix('lm_head.weight', config.vocabSize, hidden);
+    let byteLength = gpuWeightsByteLength(embedTokens) + (lmHead === embedTokens ? 0 : gpuWeightsByteLength(lmHead)) + norm.size;
+    for (const layer of layers) {
+      byteLength += layer.inputNorm.size + layer.postAttentionNorm.size;
+      for (const linear of Object.values(layer.linears)) byteLength += linear.byteLength;
+    }
+    return {
+      config,
+      embedTokens,
+      layers,
+      norm,
+      lmHead,
+      byteLength,
+      destroy() {
+        for (const resource of owned) resource.destroy();
+      },
+    };
+  } catch (error) {
+    for (const resource of owned) resource.destroy();
+    throw error;
+  }
+}
+
+function uploadDense(
+  spec: LinearSpec,
+  matrix: (name: string, rows: number, cols: number) => GpuWeights,
+  vector: (name: string, length: number) => GPUBuffer,
+): DenseGpuLinear {
+  const weights = matrix(`${spec.prefix}.weight`, spec.outFeatures, spec.inFeatures);
+  const bias = spec.bias ? vector(`${spec.prefix}.bias`, spec.outFeatures) : undefined;
+  return {
+    kind: 'dense',
+    inFeatures: spec.inFeatures,
+    outFeatures: spec.outFeatures,
+    weights,
+    bias,
+    byteLength: gpuWeightsByteLength(weights) + (bias?.size ?? 0),
+    // The weights and bias were registered by matrix() and vector(); the model frees them.
+    destroy() {},
+  };
+}
+
+/** The packed layer, or undefined when the fused kernel cannot run it (the caller then uploads it dense). */
+function uploadPacked(device: GPUDevice, source: GpuWeightSource, spec: LinearSpec): VqGpuLinear | undefined {
+  const { config, tensors } = (source.readQuantizedLayer as NonNullable<GpuWeightSource['readQuantizedLayer']>)(spec.prefix);
+  if (config.inFeatures !== spec.inFeatures || config.outFeatures !== spec.outFeatures || config.bias !== spec.bias) {
+    throw new LlamaRuntimeError(
+      'VPTQ_RUNTIME_BAD_WEIGHTS',
+      `${fn}: ${source.path ?? 'model'}: quantized layer ${spec.prefix} is ${config.outFeatures} × ${config.inFeatures}${config.bias ? ' with bias' : ''}, but the config needs ${spec.outFeatures} × ${spec.inFeatures}${spec.bias ? ' with bias' : ''}`,
+      { tensor: `${spec.prefix}.weight`, layer: spec.layer },
+    );
+  }
+  if (Math.max(config.vectorLength, config.outlierVectorLength) > maxVqGemvVectorLength) return undefined;
+  const layer = uploadVqLayer(device, config, tensors, { label: spec.prefix });
+  return {
+    kind: 'vq',
+    inFeatures: spec.inFeatures,
+    outFeatures: spec.outFeatures,
+    layer,
+    byteLength: layer.byteLength,
+    destroy: () => layer.destroy(),
+  };
+}

@@ -1,0 +1,216 @@
+import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { openHfModel } from '@vptq/loader';
+import { encodeSafetensors, encodeVptqLayerTensors, f16BitsToF32, f32ToF16Bits, packIndices, toVptqLayerConfigJson } from '@vptq/pack-format';
+import type { FloatTensor, SafetensorsTensorInput, VptqLayerConfig, VptqLayerTensors } from '@vptq/pack-format';
+import { createTestRng } from '@vptq/test-utils';
+
+/** The layout a projection is quantized with (test fixture; every packed-format feature appears somewhere). */
+export interface FixtureLayout {
+  readonly vectorLength: number;
+  readonly centroids: number;
+  /** Kr, or 0 for none. */
+  readonly residualCentroids: number;
+  readonly groups: number;
+  /** O outlier columns (0 for none), with vectors of `outlierVectorLength` rows and `outlierCentroids` entries. */
+  readonly outlierSize: number;
+  readonly outlierVectorLength: number;
+  readonly outlierCentroids: number;
+}
+
+/** Default layouts: attention v4 k256 (2 bits); MLP gate/up add a residual codebook, two groups and outliers. */
+export function fixtureLayout(projection: string): FixtureLayout {
+  const plain = { vectorLength: 4, centroids: 256, residualCentroids: 0, groups: 1, outlierSize: 0, outlierVectorLength: -1, outlierCentroids: -1 };
+  if (projection === 'gate_proj' || projection === 'up_proj') {
+    return { ...plain, residualCentroids: 16, groups: 2, outlierSize: 4, outlierVectorLength: 2, outlierCentroids: 16 };
+  }
+  return plain;
+}
+
+/**
+ * Test fixture: quantizes every decoder projection of a Hugging Face Llama directory into a VPTQ packed
+ * directory (config.json with `quantization_config`, model.safetensors), with per-column norm, a seeded
+ * column permutation, and codebooks fit by a few seeded Lloyd iterations per group: a small but honest
+ * stand-in for the real quantizer, so that the same packed model can run on the CPU (dequantized by the
+ * loader) and on the GPU (fused kernels). Codebooks and norms are stored as F16, other tensors as F32.
+ */
+export function writeVptqModelFixture(hfDir: string, outDir: string, options: { readonly seed?: number } = {}): void {
+  const source = openHfModel(hfDir);
+  const random = createTestRng(options.seed ?? 7);
+  try {
+    const json = JSON.parse(readFileSync(join(hfDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const entries: SafetensorsTensorInput[] = [];
+    const configForLayers: Record<string, unknown> = {};
+    for (const info of source.tensors) {
+      const match = /^(model\.layers\.\d+\.(?:self_attn|mlp)\.(\w+_proj))\.weight$/.exec(info.name);
+      const values = source.readTensor(info.name);
+      if (!match) {
+        entries.push({ name: info.name, dtype: 'F32', shape: info.shape, data: values });
+        continue;
+      }
+      const [, module, projection] = match;
+      const [outFeatures, inFeatures] = info.shape;
+      const { config, tensors } = quantize(values, outFeatures, inFeatures, fixtureLayout(projection), random);
+      configForLayers[module] = toVptqLayerConfigJson(config);
+      entries.push(...encodeVptqLayerTensors(module, config, tensors));
+    }
+    mkdirSync(outDir, { recursive: true });
+    json.quantization_config = { quant_method: 'vptq', config_for_layers: configForLayers };
+    writeFileSync(join(outDir, 'config.json'), JSON.stringify(json, null, 2));
+    writeFileSync(join(outDir, 'model.safetensors'), Buffer.concat(encodeSafetensors(entries, { format: 'pt' })));
+  } finally {
+    source.close();
+  }
+}
+
+function quantize(
+  weight: Float32Array,
+  outFeatures: number,
+  inFeatures: number,
+  layout: FixtureLayout,
+  random: () => number,
+): { config: VptqLayerConfig; tensors: VptqLayerTensors } {
+  const { vectorLength: v, groups, outlierSize } = layout;
+  const groupSize = (inFeatures - outlierSize) / groups;
+  const config: VptqLayerConfig = {
+    inFeatures,
+    outFeatures,
+    vectorLength: v,
+    numCentroids: layout.centroids,
+    numResidualCentroids: layout.residualCentroids > 0 ? layout.residualCentroids : -1,
+    outlierVectorLength: layout.outlierSize > 0 ? layout.outlierVectorLength : -1,
+    numOutlierCentroids: layout.outlierSize > 0 ? layout.outlierCentroids : -1,
+    groupNum: groups,
+    groupSize,
+    outlierSize,
+    enableNorm: true,
+    enablePerm: true,
+    isIndicePacked: true,
+    indicesAsFloat: false,
+    bias: false,
+  };
+
+  // Per-column norm (mean and spread, stored F16), so the codebooks see unit-scale columns.
+  const scale = new Float32Array(inFeatures);
+  const shift = new Float32Array(inFeatures);
+  for (let c = 0; c < inFeatures; c++) {
+    let sum = 0;
+    let squares = 0;
+    for (let o = 0; o < outFeatures; o++) {
+      sum += weight[o * inFeatures + c];
+      squares += weight[o * inFeatures + c] ** 2;
+    }
+    const mean = sum / outFeatures;
+    shift[c] = roundF16(mean);
+    scale[c] = roundF16(Math.sqrt(Math.max(squares / outFeatures - mean * mean, 1e-8)));
+  }
+  const perm = Uint16Array.from({ length: inFeatures }, (_, i) => i);
+  for (let i = inFeatures - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [perm[i], perm[j]] = [perm[j], perm[i]];
+  }
+  const normalized = (o: number, p: number): number => {
+    const c = perm[p];
+    return o < outFeatures ? (weight[o * inFeatures + c] - shift[c]) / scale[c] : 0;
+  };
+  // Points of one part: one vector of `length` consecutive output rows per (vector-row, position).
+  const points = (length: number, positions: readonly number[]): Float32Array => {
+    const rows = Math.ceil(outFeatures / length);
+    const data = new Float32Array(rows * positions.length * length);
+    for (let r = 0; r < rows; r++) {
+      positions.forEach((p, s) => {
+        for (let j = 0; j < length; j++) data[(r * positions.length + s) * length + j] = normalized(r * length + j, p);
+      });
+    }
+    return data;
+  };
+
+  const rows = Math.ceil(outFeatures / v);
+  const main = new Uint32Array(groups * rows * groupSize);
+  const residual = layout.residualCentroids > 0 ? new Uint32Array(groups * rows * groupSize) : undefined;
+  const centroids = new Float32Array(groups * layout.centroids * v);
+  const residualCentroids = residual ? new Float32Array(groups * layout.residualCentroids * v) : undefined;
+  for (let g = 0; g < groups; g++) {
+    const positions = Array.from({ length: groupSize }, (_, s) => outlierSize + g * groupSize + s);
+    const data = points(v, positions);
+    const fit = fitCodebook(data, v, layout.centroids, random);
+    centroids.set(fit.codebook, g * layout.centroids * v);
+    main.set(fit.assignment, g * rows * groupSize);
+    if (residual && residualCentroids) {
+      const remainder = data.map((value, index) => value - fit.codebook[fit.assignment[Math.floor(index / v)] * v + (index % v)]);
+      const second = fitCodebook(remainder, v, layout.residualCentroids, random);
+      residualCentroids.set(second.codebook, g * layout.residualCentroids * v);
+      residual.set(second.assignment, g * rows * groupSize);
+    }
+  }
+  const tensors: { -readonly [K in keyof VptqLayerTensors]: VptqLayerTensors[K] } = {
+    centroids: f16Tensor(centroids),
+    indices: packIndices({
+      groups,
+      rows,
+      columns: groupSize,
+      indexBits: Math.log2(layout.centroids),
+      residualBits: residual ? Math.log2(layout.residualCentroids) : 0,
+      main,
+      residual,
+    }),
+    perm,
+    weightScale: f16Tensor(scale),
+    weightBias: f16Tensor(shift),
+  };
+  if (residualCentroids) tensors.residualCentroids = f16Tensor(residualCentroids);
+  if (outlierSize > 0) {
+    const fit = fitCodebook(points(layout.outlierVectorLength, Array.from({ length: outlierSize }, (_, p) => p)), layout.outlierVectorLength, layout.outlierCentroids, random);
+    tensors.outlierCentroids = f16Tensor(fit.codebook);
+    tensors.outlierIndices = Uint16Array.from(fit.assignment);
+  }
+  return { config, tensors };
+}
+
+/** A few Lloyd iterations from seeded random points; returns F16-rounded centroids and the final assignment. */
+function fitCodebook(data: Float32Array, dim: number, count: number, random: () => number): { codebook: Float32Array; assignment: Uint32Array } {
+  const n = data.length / dim;
+  const codebook = new Float32Array(count * dim);
+  for (let k = 0; k < count; k++) {
+    const source = Math.floor(random() * n);
+    for (let j = 0; j < dim; j++) codebook[k * dim + j] = data[source * dim + j] + (random() - 0.5) * 1e-3;
+  }
+  const assignment = new Uint32Array(n);
+  const assign = (): void => {
+    for (let i = 0; i < n; i++) {
+      let best = 0;
+      let bestDistance = Infinity;
+      for (let k = 0; k < count; k++) {
+        let distance = 0;
+        for (let j = 0; j < dim; j++) distance += (data[i * dim + j] - codebook[k * dim + j]) ** 2;
+        if (distance < bestDistance) {
+          bestDistance = distance;
+          best = k;
+        }
+      }
+      assignment[i] = best;
+    }
+  };
+  for (let iteration = 0; iteration < 4; iteration++) {
+    assign();
+    const sums = new Float64Array(count * dim);
+    const sizes = new Uint32Array(count);
+    for (let i = 0; i < n; i++) {
+      sizes[assignment[i]]++;
+      for (let j = 0; j < dim; j++) sums[assignment[i] * dim + j] += data[i * dim + j];
+    }
+    for (let k = 0; k < count; k++) if (sizes[k] > 0) for (let j = 0; j < dim; j++) codebook[k * dim + j] = sums[k * dim + j] / sizes[k];
+  }
+  for (let i = 0; i < codebook.length; i++) codebook[i] = roundF16(codebook[i]);
+  assign();
+  return { codebook, assignment };
+}
+
+function roundF16(value: number): number {
+  return f16BitsToF32(f32ToF16Bits(value));
+}
+
+function f16Tensor(values: Float32Array): FloatTensor {
+  return { dtype: 'F16', data: Uint16Array.from(values, f32ToF16Bits) };
+}
