@@ -9,7 +9,7 @@ if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f "$lavapipe" ]; then
   eval "$(bash "$lavapipe")" || echo "test.sh: software Vulkan setup failed; GPU tests will skip (or fail under CI)" >&2
 fi
 rm -f packages/*/test-results.json tools/*/test-results.json
-pnpm exec turbo run build typecheck test --concurrency=2 --output-logs=errors-only "$@"
+pnpm exec turbo run build typecheck test --continue --concurrency=2 --output-logs=errors-only "$@"
 status=$?
 node scripts/sum-tests.mjs || status=1
 exit $status

@@ -2,7 +2,7 @@ import { defineConfig } from 'tsup';
 
 // The facade has three entries: the library, the Node-only device helper, and the CLI.
 export default defineConfig({
-  entry: ['src/index.ts', 'src/cli.ts'],
+  entry: ['src/index.ts', 'src/node.ts', 'src/cli.ts'],
   format: 'esm',
   target: 'es2022',
   // tsup's dts step sets the deprecated `baseUrl`; TypeScript 6 then needs this to build.

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { benchmarkEvalSpeed } from '@vptq/runtime';
 
 import { load } from '../load';
+import { registerBenchQuality } from './bench-quality';
+import { registerBenchQuantize } from './bench-quantize';
 import { printTable } from './print-table';
 import { readTextFile } from './read-text-file';
 import { integerOption } from './parse-options';
@@ -17,6 +19,8 @@ interface BenchEvalFlags {
 /** `vptq bench …`: benchmarks that print their baseline, measured in the same run, beside each figure. */
 export function registerBench(program: Command): void {
   const bench = program.command('bench').description('benchmarks, each with its baseline measured in the same run');
+  registerBenchQuality(bench);
+  registerBenchQuantize(bench);
   bench
     .command('eval')
     .description('CPU evaluation speed (tokens/s): batched prefill windows vs a one-token-at-a-time loop')

@@ -98,8 +98,8 @@ export function quantizeLinear(job: LinearJob): { tensors: SafetensorsTensorInpu
       inFeatures: spec.inFeatures,
       proxyError: proxyError(matrix, { data: scalar.weight, rows: spec.outFeatures, cols: spec.inFeatures }, job.hessian),
       indexBits: job.bits,
-      // Per output row an f16 scale and a `bits`-wide zero point, as GPTQ checkpoints store them.
-      totalBits: job.bits + (16 + job.bits) / spec.inFeatures,
+      // Per output row an f16 scale and an f16 offset (the min–max grid's minimum).
+      totalBits: job.bits + 32 / spec.inFeatures,
     },
   };
 }
