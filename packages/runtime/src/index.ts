@@ -31,3 +31,5 @@ export { endOfTextMarker, splitStories } from './split-stories';
 export { createGpuModel } from './gpu/create-gpu-model';
 export type { GpuLlamaModel, GpuModelOptions, GreedyDecodeOptions, GreedyDecodeResult } from './gpu/create-gpu-model';
 export type { GpuWeightSource, UploadLlamaWeightsOptions } from './gpu/upload-llama-weights';
+export { benchmarkDecode, decodeBenchmarkQuantizations, llama2DecodeShape, tinyDecodeShape } from './gpu/benchmark-decode';
+export type { DecodeBenchmarkOptions, DecodeBenchmarkResult, DecodeBenchmarkRow, DecodeBenchmarkShape, DecodeBreakdown } from './gpu/benchmark-decode';

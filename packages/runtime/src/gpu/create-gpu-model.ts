@@ -3,7 +3,7 @@ import type { VqGemvOptions } from '@vptq/kernels-webgpu';
 
 import type { ForwardOptions, LanguageModel } from '../language-model';
 import { validateConfig } from '../validate-config';
-import type { ForwardProgram, ModelBuffers, ProgramTail } from './forward-program';
+import type { DispatchFilter, ForwardProgram, ModelBuffers, ProgramTail } from './forward-program';
 import { buildForwardProgram } from './forward-program';
 import type { DequantScratch } from './gpu-linear';
 import type { GpuLlamaWeights } from './gpu-llama-weights';
@@ -60,7 +60,7 @@ export interface GpuLlamaModel extends LanguageModel {
   readonly gpuMemoryBytes: number;
   /** Bytes of the weights alone. */
   readonly weightBytes: number;
-  /** Compute dispatches recorded for one decoded token (one submit). */
+  /** Compute dispatches in one `decodeGreedy` step (one submit); a single-token `forward` has one fewer (no argmax). */
   readonly dispatchesPerToken: number;
   /**
    * As `LanguageModel.forward`: one submit per chunk of the window, then one readback of the logits
@@ -97,6 +97,27 @@ export async function createGpuModel(device: GPUDevice, source: GpuWeightSource,
     weights.destroy();
     throw error;
   }
+}
+
+/** Timing hooks for the decode benchmark (not part of the public API). */
+export interface DecodeStepRunner {
+  /**
+   * Submits `count` single-token greedy steps from `position` (one submit each, ids fed back on the GPU, no
+   * readback), recording only the dispatches `filter` selects, and waits for the GPU.
+   *
+   * @returns wall milliseconds, milliseconds spent encoding and submitting, and (with `querySet`, 2 entries
+   *   per step) nothing else: the caller resolves the timestamps.
+   */
+  run(count: number, position: number, filter: DispatchFilter, querySet?: GPUQuerySet): Promise<{ wallMs: number; encodeMs: number }>;
+}
+
+const stepRunners = new WeakMap<GpuLlamaModel, DecodeStepRunner>();
+
+/** The {@link DecodeStepRunner} of a model built by {@link createGpuModelFromWeights}. */
+export function getDecodeStepRunner(model: GpuLlamaModel): DecodeStepRunner {
+  const runner = stepRunners.get(model);
+  if (!runner) throw new TypeError('getDecodeStepRunner: model must come from createGpuModel');
+  return runner;
 }
 
 const pinnedPrograms = new Set(['1:last', '1:argmax']);
@@ -207,8 +228,8 @@ export async function createGpuModelFromWeights(
 
   let decodeProgram: ForwardProgram;
   try {
-    decodeProgram = await getProgram(1, 'last');
-    await getProgram(1, 'argmax');
+    await getProgram(1, 'last');
+    decodeProgram = await getProgram(1, 'argmax');
   } catch (error) {
     for (const buffer of allocated) buffer.destroy();
     throw error;
@@ -397,6 +418,28 @@ export async function createGpuModelFromWeights(
       if (ownsWeights) weights.destroy();
     },
   };
+  stepRunners.set(model, {
+    async run(count, position, filter, querySet) {
+      if (position + count > contextLength) throw new RangeError(`run: position + count must not exceed contextLength (got ${position} + ${count} > ${contextLength})`);
+      return exclusive(async () => {
+        const program = await getProgram(1, 'argmax');
+        const start = performance.now();
+        let encodeMs = 0;
+        for (let step = 0; step < count; step++) {
+          const before = performance.now();
+          program.setPosition(position + step);
+          const encoder = device.createCommandEncoder({ label: 'llama-decode' });
+          const timestampWrites = querySet ? { querySet, beginningOfPassWriteIndex: 2 * step, endOfPassWriteIndex: 2 * step + 1 } : undefined;
+          program.encode(encoder, { filter, timestampWrites });
+          device.queue.submit([encoder.finish()]);
+          encodeMs += performance.now() - before;
+        }
+        await device.queue.onSubmittedWorkDone();
+        cachedPositions = Math.min(cachedPositions, position);
+        return { wallMs: performance.now() - start, encodeMs };
+      });
+    },
+  });
   return model;
 }
 

@@ -58,6 +58,21 @@ describe.skipIf(!device)('GPU model on stories260K (cs336 sample)', () => {
     await releaseTestDevice();
   });
 
+  it('VPTQ: the packed layers and their dequantized dense upload give the same logits', async () => {
+    const source = openModel(join(temp, 'vptq'));
+    const dequantized = await createGpuModel(gpu, source, { quantized: 'dense' });
+    source.close();
+    try {
+      expect(dequantized.weightBytes).toBeGreaterThan(quantized.gpu.weightBytes);
+      const tokens = tokenizer.encode('The cat sat on the mat.', { bos: true });
+      const expected = await dequantized.forward(tokens, 0, { allLogits: true });
+      expect(maxAbsDifference(await quantized.gpu.forward(tokens, 0, { allLogits: true }), expected)).toBeLessThan(2e-4);
+      expect(maxAbsDifference(await quantized.gpu.forward([9], tokens.length), await dequantized.forward([9], tokens.length))).toBeLessThan(2e-4);
+    } finally {
+      dequantized.destroy();
+    }
+  });
+
   for (const kind of ['fp32', 'VPTQ'] as const) {
     const pair = (): Pair => (kind === 'fp32' ? dense : quantized);
 
@@ -86,7 +101,7 @@ describe.skipIf(!device)('GPU model on stories260K (cs336 sample)', () => {
 
     it(`${kind}: greedy generation equals the CPU's`, async () => {
       const { cpu, gpu: model } = pair();
-      const options = { prompt: 'Once upon a time', maxTokens: 48 };
+      const options = { prompt: 'Once upon a time', maxTokens: 32 };
       const expected = generate(cpu, tokenizer, options);
       const actual = await generate(model, tokenizer, options);
       expect(actual.tokens).toEqual(expected.tokens);
@@ -94,7 +109,11 @@ describe.skipIf(!device)('GPU model on stories260K (cs336 sample)', () => {
       // The same continuation with the argmax chosen and fed back on the GPU.
       const prompt = expected.promptTokens;
       await model.forward(prompt.slice(0, -1), 0);
-      const greedy = await model.decodeGreedy(prompt[prompt.length - 1], prompt.length - 1, { maxTokens: 48, lookahead: 3 });
+      const greedy = await model.decodeGreedy(prompt[prompt.length - 1], prompt.length - 1, {
+        maxTokens: 32,
+        lookahead: 3,
+        stopTokens: [tokenizer.bosId, tokenizer.eosId],
+      });
       expect(greedy.tokens).toEqual(expected.tokens);
     });
   }

@@ -1,0 +1,48 @@
+import { releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { benchmarkDecode, tinyDecodeShape } from './benchmark-decode';
+
+const device = await requestTestDevice();
+
+describe.skipIf(!device)('benchmarkDecode', () => {
+  const gpu = device as GPUDevice;
+  afterAll(releaseTestDevice);
+
+  it('decodes both variants of a tiny synthetic model and reports speed, memory and a breakdown', async () => {
+    const messages: string[] = [];
+    const result = await benchmarkDecode(gpu, { shape: tinyDecodeShape, tokens: 6, warmupTokens: 2, onProgress: (message) => messages.push(message) });
+    expect(result.shape).toEqual(tinyDecodeShape);
+    expect(result.rows.map((row) => row.variant)).toEqual(['fp16', 'vptq']);
+    const [fp16, vptq] = result.rows;
+    for (const row of result.rows) {
+      expect(row.tokens).toBe(6);
+      expect(row.tokensPerSecond).toBeCloseTo(6 / row.seconds, 6);
+      expect(row.msPerToken).toBeCloseTo((row.seconds * 1000) / 6, 6);
+      expect(row.gpuMemoryBytes).toBeGreaterThan(row.weightBytes);
+      // Embedding, 2 × 16 layer dispatches, final norm, classifier, argmax; VQ-GEMV adds a prepare pass (and a split-K reduction).
+      if (row.variant === 'fp16') expect(row.dispatchesPerToken).toBe(1 + 2 * 16 + 3);
+      else expect(row.dispatchesPerToken).toBeGreaterThanOrEqual(1 + 2 * (16 + 7) + 3);
+      const split = row.breakdown;
+      expect(split && split.linearMsPerToken > 0 && split.otherMsPerToken > 0 && split.encodeMsPerToken > 0).toBe(true);
+    }
+    expect(fp16.linearBitsPerWeight).toBe(16);
+    // 2 index bits plus a 65536 × 8 f16 codebook per projection, which dominates at this tiny size.
+    expect(vptq.linearBitsPerWeight).toBeGreaterThan(2);
+    expect(vptq.label).toBe('vptq v8-k65536 (2 index bits)');
+    expect(fp16.weightBytes).toBeGreaterThan(0);
+    expect(result.speedup).toBeCloseTo(vptq.tokensPerSecond / fp16.tokensPerSecond, 9);
+    expect(messages).toContain('fp16: decoding 6 tokens');
+  });
+
+  it('runs the v6-k4096 layout alone and rejects bad options', async () => {
+    const result = await benchmarkDecode(gpu, { shape: { ...tinyDecodeShape, layers: 1 }, quantization: 'v6-k4096', variants: ['vptq'], tokens: 3, warmupTokens: 0, breakdown: false });
+    expect(result.rows).toHaveLength(1);
+    expect(result.rows[0].breakdown).toBeUndefined();
+    expect(result.speedup).toBeUndefined();
+    await expect(benchmarkDecode(gpu, { tokens: 0 })).rejects.toThrow('benchmarkDecode: options.tokens must be an integer ≥ 1 (got 0)');
+    await expect(benchmarkDecode(gpu, { shape: { hiddenSize: 100, heads: 3 } })).rejects.toThrow(/hiddenSize must be an even multiple of shape.heads/);
+    await expect(benchmarkDecode(gpu, { variants: [] })).rejects.toThrow(/variants must list/);
+    await expect(benchmarkDecode(gpu, { quantization: 'v4' as 'v6-k4096' })).rejects.toThrow(/quantization must be 'v8-k65536' or 'v6-k4096' \(got v4\)/);
+  });
+});

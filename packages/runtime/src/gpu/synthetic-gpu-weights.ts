@@ -1,0 +1,249 @@
+import { bufferUsage, createBufferWithData, submitDispatches, uploadVqLayer, weightRowStride } from '@vptq/kernels-webgpu';
+import type { GpuVqLayer, GpuWeights, KernelDispatch, WeightFormat } from '@vptq/kernels-webgpu';
+import type { LlamaConfig } from '@vptq/loader';
+
+import { createRandom } from '../create-random';
+import { listLinearSpecs } from '../linear-spec';
+import type { LinearName } from '../linear-spec';
+import { createFillRandomDispatch } from './fill-random';
+import type { FillRandomMode } from './fill-random';
+import { f32ToF16Bits } from './f32-to-f16';
+import type { GpuLinear } from './gpu-linear';
+import type { GpuLayerWeights, GpuLlamaWeights } from './gpu-llama-weights';
+import { gpuWeightsByteLength } from './gpu-llama-weights';
+
+type VptqLayerConfig = GpuVqLayer['config'];
+type VptqLayerTensors = Parameters<typeof uploadVqLayer>[2];
+
+/** How the decoder projections of a synthetic model are stored. */
+export type SyntheticLinears =
+  | { readonly kind: 'dense'; readonly format: WeightFormat }
+  | {
+      readonly kind: 'vptq';
+      /** v. */
+      readonly vectorLength: number;
+      /** K, a power of two. */
+      readonly centroids: number;
+      /** Kr (a power of two), or 0 for none. Default 0. */
+      readonly residualCentroids?: number;
+    };
+
+/** Options of {@link createSyntheticGpuWeights}. */
+export interface SyntheticGpuWeightsOptions {
+  readonly linears: SyntheticLinears;
+  /** Storage of the embeddings and classifier. Default `'f16'`. */
+  readonly embeddingFormat?: WeightFormat;
+  /** Seed of every random value. Default 1. */
+  readonly seed?: number;
+}
+
+/**
+ * A Llama model with random weights made on the GPU (hash fill, see `fill-random`), for decode benchmarks
+ * at real sizes: a 7B model in f16 is 13.5 GB, which JS would generate and copy over the bus in tens of
+ * seconds, and the GPU fills in milliseconds. Dense matrices are `±[s/4, s)` with s = 1/√in (activations stay
+ * O(1) through many layers); VPTQ layers have random packed indices (every bit pattern is a valid index),
+ * random f16 codebooks, a random column permutation and per-column norm, as published VPTQ models have.
+ * Norm gains are 1 ± 0.1. Nothing is zero.
+ *
+ * @throws {RangeError} when a VPTQ setting is invalid (see `uploadVqLayer`) or a matrix exceeds the buffer limits.
+ */
+export async function createSyntheticGpuWeights(device: GPUDevice, config: LlamaConfig, options: SyntheticGpuWeightsOptions): Promise<GpuLlamaWeights> {
+  const seed = options.seed ?? 1;
+  const random = createRandom(seed);
+  const owned: { destroy(): void }[] = [];
+  const fills: KernelDispatch[] = [];
+  let stream = seed * 7919;
+  const keep = <T extends { destroy(): void }>(resource: T): T => {
+    owned.push(resource);
+    return resource;
+  };
+  const fill: Fill = async (binding, words, mode, scale, offset, streamSeed) => {
+    fills.push(await createFillRandomDispatch(device, binding, words, { mode, seed: streamSeed >>> 0, offset, scale }));
+    // Submit in batches so that the uniform buffers of finished fills can be freed as we go.
+    if (fills.length >= 64) flush();
+  };
+  const flush = (): void => {
+    if (fills.length === 0) return;
+    submitDispatches(device, 'synthetic-weights', fills);
+    for (const dispatch of fills) dispatch.destroy();
+    fills.length = 0;
+  };
+  const gains = (length: number): GPUBuffer =>
+    keep(createBufferWithData(device, 'norm', Float32Array.from({ length }, () => 1 + (random() * 2 - 1) * 0.1)));
+
+  try {
+    const hidden = config.hiddenSize;
+    const embeddingFormat = options.embeddingFormat ?? 'f16';
+    const embedTokens = keep(await syntheticMatrix(device, config.vocabSize, hidden, embeddingFormat, 1, fill, stream++));
+    const lmHead = config.tieWordEmbeddings
+      ? embedTokens
+      : keep(await syntheticMatrix(device, config.vocabSize, hidden, embeddingFormat, 1 / Math.sqrt(hidden), fill, stream++));
+    const zeros = new Map<string, Uint32Array | Uint16Array>();
+    const layers: GpuLayerWeights[] = [];
+    const specs = listLinearSpecs(config);
+    for (let layer = 0; layer < config.numHiddenLayers; layer++) {
+      const linears = {} as Record<LinearName, GpuLinear>;
+      for (const spec of specs.filter((candidate) => candidate.layer === layer)) {
+        const scale = 1 / Math.sqrt(spec.inFeatures);
+        if (options.linears.kind === 'dense') {
+          const weights = keep(await syntheticMatrix(device, spec.outFeatures, spec.inFeatures, options.linears.format, scale, fill, stream++));
+          linears[spec.name] = { kind: 'dense', inFeatures: spec.inFeatures, outFeatures: spec.outFeatures, weights, bias: undefined, byteLength: gpuWeightsByteLength(weights), destroy() {} };
+        } else {
+          const layerWeights = keep(await syntheticVqLayer(device, spec.outFeatures, spec.inFeatures, options.linears, scale, random, zeros, fill, stream));
+          stream += 3;
+          linears[spec.name] = { kind: 'vq', inFeatures: spec.inFeatures, outFeatures: spec.outFeatures, layer: layerWeights, byteLength: layerWeights.byteLength, destroy() {} };
+        }
+      }
+      layers.push({ inputNorm: gains(hidden), postAttentionNorm: gains(hidden), linears });
+      flush();
+    }
+    const norm = gains(hidden);
+    flush();
+    await device.queue.onSubmittedWorkDone();
+    let byteLength = gpuWeightsByteLength(embedTokens) + (lmHead === embedTokens ? 0 : gpuWeightsByteLength(lmHead)) + norm.size;
+    for (const layer of layers) {
+      byteLength += layer.inputNorm.size + layer.postAttentionNorm.size;
+      for (const linear of Object.values(layer.linears)) byteLength += linear.byteLength;
+    }
+    return {
+      config,
+      embedTokens,
+      layers,
+      norm,
+      lmHead,
+      byteLength,
+      destroy() {
+        for (const resource of owned) resource.destroy();
+      },
+    };
+  } catch (error) {
+    for (const dispatch of fills) dispatch.destroy();
+    for (const resource of owned) resource.destroy();
+    throw error;
+  }
+}
+
+type Fill = (binding: GPUBuffer, words: number, mode: FillRandomMode, scale: number, offset: number, streamSeed: number) => Promise<void>;
+
+/** A `[rows, cols]` matrix as {@link GpuWeights}, one buffer per row window, filled on the GPU from one stream. */
+async function syntheticMatrix(
+  device: GPUDevice,
+  rows: number,
+  cols: number,
+  format: WeightFormat,
+  scale: number,
+  fill: Fill,
+  seed: number,
+): Promise<GpuWeights> {
+  const rowStride = weightRowStride(cols, format);
+  const rowBytes = rowStride * (format === 'f16' ? 2 : 4);
+  const maxBinding = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+  // Window offsets within a tensor stay 256-byte aligned like uploadWeights' (one buffer per window here).
+  const granule = 256 / gcd(rowBytes, 256);
+  const rowsPerWindow = rows * rowBytes <= maxBinding ? rows : Math.floor(Math.floor(maxBinding / rowBytes) / granule) * granule;
+  if (rowsPerWindow === 0) {
+    throw new RangeError(`createSyntheticGpuWeights: ${granule} rows of ${rowBytes} bytes exceed the binding limit of ${maxBinding} bytes`);
+  }
+  const buffers: GPUBuffer[] = [];
+  const windows = [];
+  try {
+    let firstWord = 0;
+    for (let rowStart = 0; rowStart < rows; rowStart += rowsPerWindow) {
+      const count = Math.min(rowsPerWindow, rows - rowStart);
+      const size = Math.max(16, count * rowBytes);
+      const buffer = device.createBuffer({ label: 'synthetic-weights', size, usage: bufferUsage.storage | bufferUsage.copySrc | bufferUsage.copyDst });
+      buffers.push(buffer);
+      await fill(buffer, size / 4, format, scale, firstWord, seed);
+      firstWord += size / 4;
+      windows.push({ binding: { buffer, offset: 0, size }, rowStart, rows: count });
+    }
+  } catch (error) {
+    for (const buffer of buffers) buffer.destroy();
+    throw error;
+  }
+  return {
+    rows,
+    cols,
+    format,
+    rowStride,
+    windows,
+    destroy() {
+      for (const buffer of buffers) buffer.destroy();
+    },
+  };
+}
+
+/**
+ * A packed VPTQ layer (one group, no outliers, norm and perm on) uploaded with zero indices and codebooks, which
+ * the GPU then overwrites with random words: only the small per-column tensors are made in JS.
+ */
+async function syntheticVqLayer(
+  device: GPUDevice,
+  outFeatures: number,
+  inFeatures: number,
+  linears: Extract<SyntheticLinears, { kind: 'vptq' }>,
+  scale: number,
+  random: () => number,
+  zeros: Map<string, Uint32Array | Uint16Array>,
+  fill: Fill,
+  seed: number,
+): Promise<GpuVqLayer> {
+  const { vectorLength, centroids } = linears;
+  const residualCentroids = linears.residualCentroids ?? 0;
+  const indexBits = Math.log2(centroids);
+  const residualBits = residualCentroids > 0 ? Math.log2(residualCentroids) : 0;
+  const config: VptqLayerConfig = {
+    inFeatures,
+    outFeatures,
+    vectorLength,
+    numCentroids: centroids,
+    numResidualCentroids: residualCentroids > 0 ? residualCentroids : -1,
+    outlierVectorLength: -1,
+    numOutlierCentroids: -1,
+    groupNum: 1,
+    groupSize: inFeatures,
+    outlierSize: 0,
+    enableNorm: true,
+    enablePerm: true,
+    isIndicePacked: true,
+    indicesAsFloat: false,
+    bias: false,
+  };
+  const zero = <T extends Uint32Array | Uint16Array>(type: new (length: number) => T, length: number): T => {
+    const key = `${type.name}:${length}`;
+    let array = zeros.get(key);
+    if (!array) zeros.set(key, (array = new type(length)));
+    return array as T;
+  };
+  const perm = Uint16Array.from({ length: inFeatures }, (_, i) => i);
+  for (let i = inFeatures - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [perm[i], perm[j]] = [perm[j], perm[i]];
+  }
+  const f16 = (values: Float32Array) => ({ dtype: 'F16' as const, data: Uint16Array.from(values, f32ToF16Bits) });
+  const indexWords = Math.ceil(outFeatures / vectorLength) * Math.ceil((inFeatures * (indexBits + residualBits)) / 32);
+  const tensors: VptqLayerTensors = {
+    indices: zero(Uint32Array, indexWords),
+    centroids: { dtype: 'F16', data: zero(Uint16Array, centroids * vectorLength) },
+    ...(residualCentroids > 0 ? { residualCentroids: { dtype: 'F16' as const, data: zero(Uint16Array, residualCentroids * vectorLength) } } : {}),
+    perm,
+    weightScale: f16(Float32Array.from({ length: inFeatures }, () => scale * (0.75 + 0.5 * random()))),
+    weightBias: f16(Float32Array.from({ length: inFeatures }, () => scale * 0.1 * (random() * 2 - 1))),
+  };
+  const layer = uploadVqLayer(device, config, tensors, { label: 'synthetic-vq-layer' });
+  try {
+    // Every bit pattern is a valid index (K and Kr are powers of two), so random words make a valid layer.
+    await fill(layer.indices, indexWords, 'u32', 1, 0, seed);
+    await fill(layer.centroids, (centroids * vectorLength) / 2, 'f16', 1, 0, seed + 1);
+    if (layer.residualCentroids) await fill(layer.residualCentroids, (residualCentroids * vectorLength) / 2, 'f16', 0.25, 0, seed + 2);
+  } catch (error) {
+    layer.destroy();
+    throw error;
+  }
+  return layer;
+}
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
+}
