@@ -86,6 +86,11 @@ for (const row of result.rows) {
       .join(' '),
   );
 }
+for (const row of result.rows) {
+  if (!row.breakdown) continue;
+  const kernels = row.breakdown.kernels.map((k) => `${k.label} ${k.dispatches}× ${k.msPerToken.toFixed(2)}`).join(', ');
+  console.log(`${row.label} per kernel (dispatches, ms/token alone): ${kernels}`);
+}
 if (result.speedup !== undefined) console.log(`vptq / fp16 decode speed: ${result.speedup.toFixed(2)}×`);
 if (values.json) writeFileSync(values.json, JSON.stringify({ adapter, ...result }, null, 2));
 device.destroy();

@@ -90,6 +90,11 @@ export interface DecodeBreakdown {
   readonly encodeMsPerToken: number;
   /** GPU time of one step's compute pass from timestamp queries (median), when the device supports them. */
   readonly gpuMsPerToken: number | undefined;
+  /**
+   * Per kernel label (`gemv`, `vq-gemv`, `attention`, `rms-norm`, …): its dispatches in one step and the time of
+   * a step that records only them (GPU timestamps when available, else wall time).
+   */
+  readonly kernels: readonly { readonly label: string; readonly dispatches: number; readonly msPerToken: number }[];
 }
 
 /** One measured variant of {@link benchmarkDecode}. */
@@ -233,6 +238,13 @@ async function measureBreakdown(device: GPUDevice, model: GpuLlamaModel, tokens:
     const gpuMsPerToken = querySet ? await medianPassMs(device, querySet, steps) : undefined;
     const linear = await runner.run(steps, 0, 'linear');
     const other = await runner.run(steps, 0, 'other');
+    const kernels = [];
+    const kernelSteps = Math.min(steps, 32);
+    for (const [label, dispatches] of runner.dispatchesByLabel) {
+      const only = await runner.run(kernelSteps, 0, (candidate) => candidate === label, querySet);
+      const msPerToken = querySet ? await medianPassMs(device, querySet, kernelSteps) : only.wallMs / kernelSteps;
+      kernels.push({ label, dispatches, msPerToken });
+    }
     model.reset();
     return {
       allMsPerToken: all.wallMs / steps,
@@ -240,6 +252,7 @@ async function measureBreakdown(device: GPUDevice, model: GpuLlamaModel, tokens:
       otherMsPerToken: other.wallMs / steps,
       encodeMsPerToken: all.encodeMs / steps,
       gpuMsPerToken,
+      kernels,
     };
   } finally {
     querySet?.destroy();

@@ -59,8 +59,10 @@ describe.skipIf(!device)('createGpuModel (synthetic models)', () => {
         const position = tokens.length + offset;
         expect(maxAbsDifference(await model.forward([token], position), cpu.forward([token], position))).toBeLessThan(tolerance);
       }
-      // Embedding, per layer 16 dispatches (norms, 7 projections, 2 RoPE, KV append, attention, SwiGLU, 2 adds), final norm, classifier, argmax.
-      expect(model.dispatchesPerToken).toBe(1 + 2 * 16 + 3);
+      // Embedding; per layer 2 norms, 7 projections, 2 RoPE, KV append, attention and SwiGLU (the residual adds
+      // ride on the o/down projections' bias); final norm, classifier, argmax. Widths of 24 floats are not
+      // 256-byte aligned, so q/k/v are not stacked.
+      expect(model.dispatchesPerToken).toBe(1 + 2 * 14 + 3);
       expect(model.gpuMemoryBytes).toBeGreaterThan(model.weightBytes);
     } finally {
       model.destroy();
@@ -77,7 +79,7 @@ describe.skipIf(!device)('createGpuModel (synthetic models)', () => {
       const tokens = [1, 52, 0, 17, 40, 3, 9];
       expect(maxAbsDifference(await model.forward(tokens, 0, { allLogits: true }), cpu.forward(tokens, 0, { allLogits: true }))).toBeLessThan(tolerance);
       expect(maxAbsDifference(await model.forward([51], 7), cpu.forward([51], 7))).toBeLessThan(tolerance);
-      expect(model.dispatchesPerToken).toBe(4 + 2 * (16 + 2 + 2 + 1) + 1 + 4 + 1);
+      expect(model.dispatchesPerToken).toBe(4 + 2 * (14 + 2 + 2 + 1) + 1 + 4 + 1);
     } finally {
       model.destroy();
     }

@@ -109,6 +109,8 @@ export interface DecodeStepRunner {
    *   per step) nothing else: the caller resolves the timestamps.
    */
   run(count: number, position: number, filter: DispatchFilter, querySet?: GPUQuerySet): Promise<{ wallMs: number; encodeMs: number }>;
+  /** Dispatches of one step by kernel label. */
+  readonly dispatchesByLabel: ReadonlyMap<string, number>;
 }
 
 const stepRunners = new WeakMap<GpuLlamaModel, DecodeStepRunner>();
@@ -171,6 +173,8 @@ export async function createGpuModelFromWeights(
     k: storage('k', chunk * kvWidth * 4),
     v: storage('v', chunk * kvWidth * 4),
     attention: storage('attention', chunk * queryWidth * 4),
+    qkv: storage('qkv', (queryWidth + 2 * kvWidth) * 4),
+    gateUp: storage('gate-up', 2 * config.intermediateSize * 4),
     projected: storage('projected', chunk * hidden * 4),
     gate: storage('gate', chunk * config.intermediateSize * 4),
     up: storage('up', chunk * config.intermediateSize * 4),
@@ -419,6 +423,7 @@ export async function createGpuModelFromWeights(
     },
   };
   stepRunners.set(model, {
+    dispatchesByLabel: decodeProgram.dispatchesByLabel,
     async run(count, position, filter, querySet) {
       if (position + count > contextLength) throw new RangeError(`run: position + count must not exceed contextLength (got ${position} + ${count} > ${contextLength})`);
       return exclusive(async () => {

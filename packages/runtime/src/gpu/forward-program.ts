@@ -12,7 +12,7 @@ import {
 import type { AttentionDispatch, KernelDispatch, RopeDispatch } from '@vptq/kernels-webgpu';
 
 import type { GpuLinear, LinearRecordContext } from './gpu-linear';
-import { recordLinear } from './gpu-linear';
+import { canFoldResidual, recordLinear } from './gpu-linear';
 import type { GpuLlamaWeights } from './gpu-llama-weights';
 import { createKvAppendDispatch } from './kv-append';
 
@@ -39,6 +39,10 @@ export interface ModelBuffers {
   readonly attention: GPUBuffer;
   /** `[maxTokens, hidden]` projection output before the residual add. */
   readonly projected: GPUBuffer;
+  /** `[q | k | v]` of one token (`heads·headDim + 2·kvHeads·headDim`), so decode runs one RoPE over q and k. */
+  readonly qkv: GPUBuffer;
+  /** `[gate | up]` of one token (`2 × intermediate`). */
+  readonly gateUp: GPUBuffer;
   /** `[maxTokens, intermediate]` each. */
   readonly gate: GPUBuffer;
   readonly up: GPUBuffer;
@@ -57,8 +61,11 @@ export interface ModelBuffers {
   readonly kvState: GPUBuffer;
 }
 
-/** Which dispatches {@link ForwardProgram.encode} records: all, only the projections, or all but them. */
-export type DispatchFilter = 'all' | 'linear' | 'other';
+/**
+ * Which dispatches {@link ForwardProgram.encode} records: all, only the projections, all but them, or those
+ * whose kernel label (`gemv`, `vq-gemv`, `attention`, …) the predicate accepts.
+ */
+export type DispatchFilter = 'all' | 'linear' | 'other' | ((label: string) => boolean);
 
 /**
  * Every dispatch of one forward pass over a fixed number of tokens, created once (pipelines, bind groups,
@@ -69,6 +76,8 @@ export interface ForwardProgram {
   readonly tail: ProgramTail;
   /** Compute dispatches per encode (all filters). */
   readonly dispatchCount: number;
+  /** Compute dispatches per encode by kernel label. */
+  readonly dispatchesByLabel: ReadonlyMap<string, number>;
   /** Where the logits land: `[tokens, vocab]` for `'all'`, `[vocab]` for `'last'`/`'argmax'`. */
   readonly logits: GPUBuffer | undefined;
   /** Writes the first position into every position-dependent uniform (RoPE, attention, KV append). */
@@ -114,53 +123,80 @@ export async function buildForwardProgram(
   try {
     const kvShape = createUniformBuffer(device, 'kv-append', packParams([['u32', tokens], ['u32', kvWidth]]));
     owned.push(kvShape);
+    const heads = config.numAttentionHeads;
+    const kvHeads = config.numKeyValueHeads;
+    const queryWidth = heads * config.headDim;
+    const intermediate = config.intermediateSize;
+    const alignment = device.limits.minStorageBufferOffsetAlignment;
+    const aligned = (bytes: number): boolean => bytes % alignment === 0;
+    // One decoded token keeps q, k and v adjacent (one RoPE over q and k, one GEMV where q/k/v are stacked)
+    // and gate next to up; windows keep them in separate [tokens, width] buffers.
+    const packedQkv = tokens === 1 && aligned(queryWidth * 4) && aligned((queryWidth + kvWidth) * 4);
+    const packedGateUp = tokens === 1 && aligned(intermediate * 4);
+    const range = (buffer: GPUBuffer, offset: number, size: number) => ({ buffer, offset: offset * 4, size: size * 4 });
+    const query = packedQkv ? range(buffers.qkv, 0, queryWidth) : buffers.q;
+    const key = packedQkv ? range(buffers.qkv, queryWidth, kvWidth) : buffers.k;
+    const value = packedQkv ? range(buffers.qkv, queryWidth + kvWidth, kvWidth) : buffers.v;
+    const gate = packedGateUp ? range(buffers.gateUp, 0, intermediate) : buffers.gate;
+    const up = packedGateUp ? range(buffers.gateUp, intermediate, intermediate) : buffers.up;
     const rope = { tokens, headDim: config.headDim, theta: config.ropeTheta, layout: config.ropeLayout };
-    const ropeQuery: RopeDispatch = await createRopeDispatch(device, { values: buffers.q }, { ...rope, heads: config.numAttentionHeads });
-    const ropeKey: RopeDispatch = await createRopeDispatch(device, { values: buffers.k }, { ...rope, heads: config.numKeyValueHeads });
-    owned.push(ropeQuery, ropeKey);
+    const ropes: RopeDispatch[] = packedQkv
+      ? [await createRopeDispatch(device, { values: range(buffers.qkv, 0, queryWidth + kvWidth) }, { ...rope, heads: heads + kvHeads })]
+      : [
+          await createRopeDispatch(device, { values: buffers.q }, { ...rope, heads }),
+          await createRopeDispatch(device, { values: buffers.k }, { ...rope, heads: kvHeads }),
+        ];
+    owned.push(...ropes);
     const attentions: AttentionDispatch[] = [];
     const norm = (x: GPUBuffer, weight: GPUBuffer, y: GPUBuffer, rows: number) =>
       createRmsNormDispatch(device, { x, weight, y }, { rows, cols: hidden, epsilon: config.rmsNormEps });
+    const addInto = async (addend: GPUBuffer, accumulator: GPUBuffer): Promise<void> =>
+      add(await createAddDispatch(device, { addend, accumulator }, tokens * hidden));
 
     add(await createEmbeddingDispatch(device, { tokens: buffers.tokens, table: weights.embedTokens, output: buffers.x }, tokens));
     for (const [index, layer] of weights.layers.entries()) {
-      const { linears } = layer;
+      const { linears, stacked } = layer;
       add(await norm(buffers.x, layer.inputNorm, buffers.normed, tokens));
-      await linear(linears.q_proj, buffers.normed, buffers.q);
-      await linear(linears.k_proj, buffers.normed, buffers.k);
-      await linear(linears.v_proj, buffers.normed, buffers.v);
-      segments.push({ kind: 'dispatch', dispatch: ropeQuery, linear: false });
-      segments.push({ kind: 'dispatch', dispatch: ropeKey, linear: false });
-      add(
-        await createKvAppendDispatch(
-          device,
-          {
-            keys: buffers.k,
-            values: buffers.v,
-            keyCache: buffers.keyCache[index],
-            valueCache: buffers.valueCache[index],
-            shape: kvShape,
-            state: buffers.kvState,
-          },
-          tokens,
-          kvWidth,
-        ),
-      );
+      if (packedQkv && stacked?.qkv) {
+        await linear(stacked.qkv, buffers.normed, buffers.qkv);
+      } else {
+        add(await recordLinear(device, linears.q_proj, buffers.normed, query, tokens, context), true);
+        add(await recordLinear(device, linears.k_proj, buffers.normed, key, tokens, context), true);
+        add(await recordLinear(device, linears.v_proj, buffers.normed, value, tokens, context), true);
+      }
+      for (const dispatch of ropes) segments.push({ kind: 'dispatch', dispatch, linear: false });
+      const caches = { keyCache: buffers.keyCache[index], valueCache: buffers.valueCache[index] };
+      add(await createKvAppendDispatch(device, { keys: key, values: value, ...caches, shape: kvShape, state: buffers.kvState }, tokens, kvWidth));
       const attention = await createAttentionDispatch(
         device,
-        { query: buffers.q, keys: buffers.keyCache[index], values: buffers.valueCache[index], output: buffers.attention },
-        { tokens, heads: config.numAttentionHeads, kvHeads: config.numKeyValueHeads, headDim: config.headDim },
+        { query, keys: caches.keyCache, values: caches.valueCache, output: buffers.attention },
+        { tokens, heads, kvHeads, headDim: config.headDim },
       );
       attentions.push(attention);
       add(attention);
-      await linear(linears.o_proj, buffers.attention, buffers.projected);
-      add(await createAddDispatch(device, { addend: buffers.projected, accumulator: buffers.x }, tokens * hidden));
-      add(await norm(buffers.x, layer.postAttentionNorm, buffers.normed, tokens));
-      await linear(linears.gate_proj, buffers.normed, buffers.gate);
-      await linear(linears.up_proj, buffers.normed, buffers.up);
-      add(await createSwigluDispatch(device, { gate: buffers.gate, up: buffers.up, output: buffers.activated }, tokens * config.intermediateSize));
-      await linear(linears.down_proj, buffers.activated, buffers.projected);
-      add(await createAddDispatch(device, { addend: buffers.projected, accumulator: buffers.x }, tokens * hidden));
+      // A decoded token adds the residual through the o/down projections' bias input: x → projected → x.
+      const fold = canFoldResidual(linears.o_proj, tokens) && canFoldResidual(linears.down_proj, tokens);
+      if (fold) {
+        add(await recordLinear(device, linears.o_proj, buffers.attention, buffers.projected, tokens, context, buffers.x), true);
+      } else {
+        await linear(linears.o_proj, buffers.attention, buffers.projected);
+        await addInto(buffers.projected, buffers.x);
+      }
+      const stream = fold ? buffers.projected : buffers.x;
+      add(await norm(stream, layer.postAttentionNorm, buffers.normed, tokens));
+      if (packedGateUp && stacked?.gateUp) {
+        await linear(stacked.gateUp, buffers.normed, buffers.gateUp);
+      } else {
+        add(await recordLinear(device, linears.gate_proj, buffers.normed, gate, tokens, context), true);
+        add(await recordLinear(device, linears.up_proj, buffers.normed, up, tokens, context), true);
+      }
+      add(await createSwigluDispatch(device, { gate, up, output: buffers.activated }, tokens * intermediate));
+      if (fold) {
+        add(await recordLinear(device, linears.down_proj, buffers.activated, buffers.x, tokens, context, buffers.projected), true);
+      } else {
+        await linear(linears.down_proj, buffers.activated, buffers.projected);
+        await addInto(buffers.projected, buffers.x);
+      }
     }
 
     const classifier: GpuLinear = {
@@ -192,16 +228,22 @@ export async function buildForwardProgram(
       }
     }
 
+    const dispatchesByLabel = new Map<string, number>();
+    for (const segment of segments) {
+      if (segment.kind !== 'dispatch') continue;
+      const label = segment.dispatch.label;
+      dispatchesByLabel.set(label, (dispatchesByLabel.get(label) ?? 0) + countDispatches([segment]));
+    }
     const dispatchCount = countDispatches(segments);
     const singlePass = !segments.some((segment) => segment.kind === 'copy');
     return {
       tokens,
       tail,
       dispatchCount,
+      dispatchesByLabel,
       logits,
       setPosition(position: number): void {
-        ropeQuery.setPosition(position);
-        ropeKey.setPosition(position);
+        for (const rotation of ropes) rotation.setPosition(position);
         for (const attention of attentions) attention.setPosition(position);
         device.queue.writeBuffer(buffers.kvState, 0, new Uint32Array([position, 0, 0, 0]));
       },
@@ -215,7 +257,7 @@ export async function buildForwardProgram(
             encoder.copyBufferToBuffer(segment.source, segment.sourceOffset, segment.target, 0, segment.size);
             continue;
           }
-          if (filter !== 'all' && (filter === 'linear') !== segment.linear) continue;
+          if (typeof filter === 'function' ? !filter(segment.dispatch.label) : filter !== 'all' && (filter === 'linear') !== segment.linear) continue;
           pass ??= encoder.beginComputePass({
             label: 'llama-forward',
             timestampWrites: singlePass ? options.timestampWrites : undefined,

@@ -1,5 +1,6 @@
 import {
   DispatchSequence,
+  GpuVqLayer,
   createGemmDispatch,
   createGemvDispatch,
   createVqDequantDispatch,
@@ -8,7 +9,7 @@ import {
   maxGemvTokens,
   maxVqGemvTokens,
 } from '@vptq/kernels-webgpu';
-import type { BufferBinding, GpuVqLayer, GpuWeights, KernelDispatch, VqGemvOptions, WeightFormat } from '@vptq/kernels-webgpu';
+import type { BufferBinding, GpuWeights, KernelDispatch, VqGemvOptions, WeightFormat } from '@vptq/kernels-webgpu';
 
 /** A dense `[outFeatures, inFeatures]` projection resident on the GPU (f32 or f16 storage). */
 export interface DenseGpuLinear {
@@ -50,6 +51,15 @@ export interface LinearRecordContext {
 }
 
 /**
+ * Whether {@link recordLinear} can add `residual` through the kernel's bias input: one token (the bias is
+ * broadcast over tokens) and no bias of the projection's own.
+ */
+export function canFoldResidual(linear: GpuLinear, tokens: number): boolean {
+  if (tokens !== 1) return false;
+  return linear.kind === 'dense' ? linear.bias === undefined : linear.layer.bias === undefined;
+}
+
+/**
  * Records `y = x · Wᵀ (+ bias)` for `tokens` rows. Dense weights use the GEMV kernel up to `maxGemvTokens`
  * tokens and the tiled GEMM beyond. VQ layers use the fused VQ-GEMV up to `maxVqGemvTokens` tokens (decode:
  * only the packed indices and codebooks are read); beyond, they are dequantized into the shared scratch and
@@ -57,8 +67,12 @@ export interface LinearRecordContext {
  * whereas VQ-GEMV in 8-token chunks would decode every index `tokens / 8` times and add three dispatches per
  * chunk.
  *
+ * With `residual` (see {@link canFoldResidual}) the decoder's residual add rides on the bias input,
+ * `y = x · Wᵀ + residual`, which saves the add's dispatch on every decoded token.
+ *
  * @param x - `[tokens, inFeatures]` f32.
- * @param y - `[tokens, outFeatures]` f32, not overlapping x.
+ * @param y - `[tokens, outFeatures]` f32, not overlapping x or residual.
+ * @param residual - `[outFeatures]` f32 added to y; only where {@link canFoldResidual} holds.
  */
 export async function recordLinear(
   device: GPUDevice,
@@ -67,15 +81,45 @@ export async function recordLinear(
   y: BufferBinding,
   tokens: number,
   context: LinearRecordContext,
+  residual?: GPUBuffer,
 ): Promise<KernelDispatch> {
+  if (residual && !canFoldResidual(linear, tokens)) throw new RangeError('recordLinear: a residual needs one token and a projection without bias');
   if (linear.kind === 'dense') {
-    const buffers = { x, y, weights: linear.weights, bias: linear.bias };
+    const buffers = { x, y, weights: linear.weights, bias: residual ?? linear.bias };
     return tokens <= maxGemvTokens ? createGemvDispatch(device, buffers, { tokens }) : createGemmDispatch(device, buffers, { tokens });
   }
-  if (tokens <= maxVqGemvTokens) return createVqGemvDispatch(device, linear.layer, { x, y }, { tokens }, context.vqGemvOptions);
+  if (tokens <= maxVqGemvTokens) {
+    const layer = residual ? withBias(linear.layer, residual) : linear.layer;
+    return createVqGemvDispatch(device, layer, { x, y }, { tokens }, context.vqGemvOptions);
+  }
   const scratch = context.dequantScratch();
   const dequant = await createVqDequantDispatch(device, linear.layer, scratch.buffer, { format: scratch.format });
   const weights = describeWeights(device, scratch.buffer, { rows: linear.outFeatures, cols: linear.inFeatures, format: scratch.format });
   const gemm = await createGemmDispatch(device, { x, y, weights, bias: linear.layer.bias }, { tokens });
   return new DispatchSequence('vq-dequant-gemm', [dequant, gemm]);
+}
+
+/** A view of `layer` whose bias input is `bias` (owning no buffers: destroying it frees nothing). */
+function withBias(layer: GpuVqLayer, bias: GPUBuffer): GpuVqLayer {
+  return new GpuVqLayer(
+    {
+      config: layer.config,
+      layout: layer.layout,
+      indices: layer.indices,
+      centroids: layer.centroids,
+      centroidFormat: layer.centroidFormat,
+      residualCentroids: layer.residualCentroids,
+      residualFormat: layer.residualFormat,
+      outlierIndices: layer.outlierIndices,
+      outlierRowWords: layer.outlierRowWords,
+      outlierCentroids: layer.outlierCentroids,
+      outlierFormat: layer.outlierFormat,
+      perm: layer.perm,
+      inversePerm: layer.inversePerm,
+      norm: layer.norm,
+      bias,
+      byteLength: 0,
+    },
+    [],
+  );
 }

@@ -2,7 +2,7 @@ import type { LlamaConfig } from '@vptq/loader';
 import type { GpuWeights } from '@vptq/kernels-webgpu';
 
 import type { LinearName } from '../linear-spec';
-import type { GpuLinear } from './gpu-linear';
+import type { DenseGpuLinear, GpuLinear } from './gpu-linear';
 
 /** One decoder layer resident on the GPU. */
 export interface GpuLayerWeights {
@@ -12,6 +12,12 @@ export interface GpuLayerWeights {
   readonly postAttentionNorm: GPUBuffer;
   /** The seven projections, dense or VPTQ-packed. */
   readonly linears: Readonly<Record<LinearName, GpuLinear>>;
+  /**
+   * Dense projections stored stacked, so that a decode step runs one GEMV for q, k and v (`[q | k | v]`
+   * rows) and one for gate and up; `linears` then holds views into these. Absent when a projection is packed
+   * or the blocks cannot be addressed separately (see `canStackRows`).
+   */
+  readonly stacked?: { readonly qkv?: DenseGpuLinear; readonly gateUp?: DenseGpuLinear };
 }
 
 /**

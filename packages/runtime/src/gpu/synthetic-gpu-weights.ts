@@ -4,11 +4,12 @@ import type { LlamaConfig } from '@vptq/loader';
 
 import { createRandom } from '../create-random';
 import { listLinearSpecs } from '../linear-spec';
-import type { LinearName } from '../linear-spec';
+import type { LinearName, LinearSpec } from '../linear-spec';
 import { createFillRandomDispatch } from './fill-random';
 import type { FillRandomMode } from './fill-random';
 import { f32ToF16Bits } from './f32-to-f16';
-import type { GpuLinear } from './gpu-linear';
+import { canStackRows, splitRows } from './fuse-rows';
+import type { DenseGpuLinear, GpuLinear } from './gpu-linear';
 import type { GpuLayerWeights, GpuLlamaWeights } from './gpu-llama-weights';
 import { gpuWeightsByteLength } from './gpu-llama-weights';
 
@@ -83,18 +84,35 @@ export async function createSyntheticGpuWeights(device: GPUDevice, config: Llama
     const specs = listLinearSpecs(config);
     for (let layer = 0; layer < config.numHiddenLayers; layer++) {
       const linears = {} as Record<LinearName, GpuLinear>;
-      for (const spec of specs.filter((candidate) => candidate.layer === layer)) {
+      const stacked: { qkv?: DenseGpuLinear; gateUp?: DenseGpuLinear } = {};
+      const layerSpecs = specs.filter((candidate) => candidate.layer === layer);
+      if (options.linears.kind === 'dense') {
+        const format = options.linears.format;
+        for (const names of [['q_proj', 'k_proj', 'v_proj'], ['gate_proj', 'up_proj']]) {
+          const group = names.map((name) => layerSpecs.find((spec) => spec.name === name) as LinearSpec);
+          const rows = group.map((spec) => spec.outFeatures);
+          const cols = group[0].inFeatures;
+          if (!canStackRows(device, rows, cols, format)) continue;
+          const total = rows.reduce((sum, count) => sum + count, 0);
+          const whole = keep(await syntheticMatrix(device, total, cols, format, 1 / Math.sqrt(cols), fill, stream++));
+          splitRows(device, whole, rows).forEach((weights, index) => {
+            linears[group[index].name] = dense(group[index], weights);
+          });
+          stacked[names.length === 3 ? 'qkv' : 'gateUp'] = { ...dense(group[0], whole), outFeatures: total, byteLength: 0 };
+        }
+      }
+      for (const spec of layerSpecs) {
+        if (linears[spec.name]) continue;
         const scale = 1 / Math.sqrt(spec.inFeatures);
         if (options.linears.kind === 'dense') {
-          const weights = keep(await syntheticMatrix(device, spec.outFeatures, spec.inFeatures, options.linears.format, scale, fill, stream++));
-          linears[spec.name] = { kind: 'dense', inFeatures: spec.inFeatures, outFeatures: spec.outFeatures, weights, bias: undefined, byteLength: gpuWeightsByteLength(weights), destroy() {} };
+          linears[spec.name] = dense(spec, keep(await syntheticMatrix(device, spec.outFeatures, spec.inFeatures, options.linears.format, scale, fill, stream++)));
         } else {
           const layerWeights = keep(await syntheticVqLayer(device, spec.outFeatures, spec.inFeatures, options.linears, scale, random, zeros, fill, stream));
           stream += 3;
           linears[spec.name] = { kind: 'vq', inFeatures: spec.inFeatures, outFeatures: spec.outFeatures, layer: layerWeights, byteLength: layerWeights.byteLength, destroy() {} };
         }
       }
-      layers.push({ inputNorm: gains(hidden), postAttentionNorm: gains(hidden), linears });
+      layers.push({ inputNorm: gains(hidden), postAttentionNorm: gains(hidden), linears, stacked });
       flush();
     }
     const norm = gains(hidden);
@@ -121,6 +139,12 @@ export async function createSyntheticGpuWeights(device: GPUDevice, config: Llama
     for (const resource of owned) resource.destroy();
     throw error;
   }
+}
+
+/** A dense projection over `weights` (which the caller owns). */
+function dense(spec: LinearSpec, weights: GpuWeights): DenseGpuLinear {
+  const byteLength = weights.windows.reduce((sum, window) => sum + window.binding.size, 0);
+  return { kind: 'dense', inFeatures: spec.inFeatures, outFeatures: spec.outFeatures, weights, bias: undefined, byteLength, destroy() {} };
 }
 
 type Fill = (binding: GPUBuffer, words: number, mode: FillRandomMode, scale: number, offset: number, streamSeed: number) => Promise<void>;

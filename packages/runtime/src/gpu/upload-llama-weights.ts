@@ -9,6 +9,7 @@ import type { WeightSource } from '../load-weights';
 import { LlamaRuntimeError } from '../runtime-error';
 import { validateConfig } from '../validate-config';
 import { f32ArrayToF16Bits } from './f32-to-f16';
+import { canStackRows, splitRows } from './fuse-rows';
 import type { DenseGpuLinear, GpuLinear, VqGpuLinear } from './gpu-linear';
 import type { GpuLayerWeights, GpuLlamaWeights } from './gpu-llama-weights';
 import { gpuWeightsByteLength } from './gpu-llama-weights';
@@ -75,15 +76,26 @@ export function uploadLlamaWeights(device: GPUDevice, source: GpuWeightSource, o
     const specs = listLinearSpecs(config);
     const layers: GpuLayerWeights[] = [];
     for (let layer = 0; layer < config.numHiddenLayers; layer++) {
+      const layerSpecs = new Map(specs.filter((candidate) => candidate.layer === layer).map((spec) => [spec.name, spec]));
       const linears = {} as Record<LinearName, GpuLinear>;
-      for (const spec of specs.filter((candidate) => candidate.layer === layer)) {
+      for (const spec of layerSpecs.values()) {
         const packed = packedNames.has(spec.prefix) ? uploadPacked(device, source, spec) : undefined;
-        linears[spec.name] = keep(packed ?? uploadDense(spec, matrix, vector));
+        if (packed) linears[spec.name] = keep(packed);
       }
+      const stacked: { qkv?: DenseGpuLinear; gateUp?: DenseGpuLinear } = {};
+      for (const [key, names] of stackGroups) {
+        const group = names.map((name) => layerSpecs.get(name) as LinearSpec);
+        if (group.some((spec) => linears[spec.name] !== undefined)) continue;
+        const rows = group.map((spec) => spec.outFeatures);
+        if (!canStackRows(device, rows, group[0].inFeatures, format, options.maxBindingBytes)) continue;
+        stacked[key] = stackDense(device, group, format, (name, length) => readChecked(source, name, length, fn), keep, linears);
+      }
+      for (const spec of layerSpecs.values()) linears[spec.name] ??= keep(uploadDense(spec, matrix, vector));
       layers.push({
         inputNorm: vector(`model.layers.${layer}.input_layernorm.weight`, hidden),
         postAttentionNorm: vector(`model.layers.${layer}.post_attention_layernorm.weight`, hidden),
         linears,
+        stacked,
       });
     }
     const norm = vector('model.norm.weight', hidden);
@@ -91,7 +103,7 @@ export function uploadLlamaWeights(device: GPUDevice, source: GpuWeightSource, o
     let byteLength = gpuWeightsByteLength(embedTokens) + (lmHead === embedTokens ? 0 : gpuWeightsByteLength(lmHead)) + norm.size;
     for (const layer of layers) {
       byteLength += layer.inputNorm.size + layer.postAttentionNorm.size;
-      for (const linear of Object.values(layer.linears)) byteLength += linear.byteLength;
+      for (const linear of [...Object.values(layer.linears), ...Object.values(layer.stacked ?? {})]) byteLength += linear.byteLength;
     }
     return {
       config,
@@ -108,6 +120,63 @@ export function uploadLlamaWeights(device: GPUDevice, source: GpuWeightSource, o
     for (const resource of owned) resource.destroy();
     throw error;
   }
+}
+
+const stackGroups: readonly (readonly ['qkv' | 'gateUp', readonly LinearName[]])[] = [
+  ['qkv', ['q_proj', 'k_proj', 'v_proj']],
+  ['gateUp', ['gate_proj', 'up_proj']],
+];
+
+/**
+ * Uploads `group` as one stacked matrix (and stacked bias), fills `linears` with views of its blocks and
+ * returns the stacked projection.
+ */
+function stackDense(
+  device: GPUDevice,
+  group: readonly LinearSpec[],
+  format: WeightFormat,
+  read: (name: string, length: number) => Float32Array,
+  keep: <T extends { destroy(): void }>(resource: T) => T,
+  linears: Record<LinearName, GpuLinear>,
+): DenseGpuLinear {
+  const cols = group[0].inFeatures;
+  const rows = group.map((spec) => spec.outFeatures);
+  const total = rows.reduce((sum, count) => sum + count, 0);
+  const data = new Float32Array(total * cols);
+  let offset = 0;
+  for (const spec of group) {
+    data.set(read(`${spec.prefix}.weight`, spec.outFeatures * cols), offset);
+    offset += spec.outFeatures * cols;
+  }
+  const label = group.map((spec) => spec.prefix).join('+');
+  const whole = keep(uploadWeights(device, format === 'f16' ? f32ArrayToF16Bits(data) : data, { rows: total, cols, format }, { label }));
+  const views = splitRows(device, whole, rows);
+  const biases = group.map((spec) => (spec.bias ? read(`${spec.prefix}.bias`, spec.outFeatures) : undefined));
+  let stackedBias: GPUBuffer | undefined;
+  if (biases.every((bias) => bias !== undefined)) {
+    const joined = new Float32Array(total);
+    let at = 0;
+    for (const bias of biases as Float32Array[]) {
+      joined.set(bias, at);
+      at += bias.length;
+    }
+    stackedBias = keep(createBufferWithData(device, `${label}.bias`, joined));
+  }
+  group.forEach((spec, index) => {
+    const bias = biases[index] && keep(createBufferWithData(device, `${spec.prefix}.bias`, biases[index] as Float32Array));
+    const weights = views[index];
+    linears[spec.name] = {
+      kind: 'dense',
+      inFeatures: cols,
+      outFeatures: spec.outFeatures,
+      weights,
+      bias,
+      byteLength: weights.windows[0].binding.size + (bias?.size ?? 0),
+      destroy() {},
+    };
+  });
+  // The views account for the stacked weights; only the stacked bias is extra.
+  return { kind: 'dense', inFeatures: cols, outFeatures: total, weights: whole, bias: stackedBias, byteLength: stackedBias?.size ?? 0, destroy() {} };
 }
 
 function uploadDense(

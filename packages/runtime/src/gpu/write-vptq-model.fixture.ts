@@ -2,6 +2,7 @@ import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { openHfModel } from '@vptq/loader';
+import type { ModelSource } from '@vptq/loader';
 import { encodeSafetensors, encodeVptqLayerTensors, f16BitsToF32, f32ToF16Bits, packIndices, toVptqLayerConfigJson } from '@vptq/pack-format';
 import type { FloatTensor, SafetensorsTensorInput, VptqLayerConfig, VptqLayerTensors } from '@vptq/pack-format';
 import { createTestRng } from '@vptq/test-utils';
@@ -213,4 +214,40 @@ function roundF16(value: number): number {
 
 function f16Tensor(values: Float32Array): FloatTensor {
   return { dtype: 'F16', data: Uint16Array.from(values, f32ToF16Bits) };
+}
+
+/**
+ * Test fixture: writes an in-memory model (e.g. `createSyntheticSource`) as a Hugging Face Llama directory
+ * with F32 tensors, so that it can be quantized by {@link writeVptqModelFixture}. The HF reader assumes the
+ * rotate-half RoPE layout whatever the source used.
+ */
+export function writeHfModelFixture(source: ModelSource, outDir: string): void {
+  const { config } = source;
+  mkdirSync(outDir, { recursive: true });
+  const json = {
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    hidden_size: config.hiddenSize,
+    intermediate_size: config.intermediateSize,
+    num_hidden_layers: config.numHiddenLayers,
+    num_attention_heads: config.numAttentionHeads,
+    num_key_value_heads: config.numKeyValueHeads,
+    vocab_size: config.vocabSize,
+    max_position_embeddings: config.maxPositionEmbeddings,
+    rms_norm_eps: config.rmsNormEps,
+    rope_theta: config.ropeTheta,
+    tie_word_embeddings: config.tieWordEmbeddings,
+    bos_token_id: 1,
+    eos_token_id: 2,
+    hidden_act: 'silu',
+    torch_dtype: 'float32',
+  };
+  writeFileSync(join(outDir, 'config.json'), JSON.stringify(json, null, 2));
+  const entries: SafetensorsTensorInput[] = source.tensors.map((info) => {
+    const data = source.readTensor(info.name);
+    const projection = /_proj\.weight$/.test(info.name) || info.name === 'lm_head.weight' || info.name === 'model.embed_tokens.weight';
+    const rows = projection ? data.length / (info.name.includes('down_proj') ? config.intermediateSize : info.name.includes('o_proj') ? config.numAttentionHeads * config.headDim : config.hiddenSize) : data.length;
+    return { name: info.name, dtype: 'F32', shape: projection ? [rows, data.length / rows] : [data.length], data };
+  });
+  writeFileSync(join(outDir, 'model.safetensors'), Buffer.concat(encodeSafetensors(entries, { format: 'pt' })));
 }

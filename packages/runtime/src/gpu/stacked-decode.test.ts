@@ -1,0 +1,98 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { openModel } from '@vptq/loader';
+import type { ModelSource } from '@vptq/loader';
+import { makeTempDir, maxAbsDifference, releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { createCpuModel } from '../create-cpu-model';
+import { loadWeights } from '../load-weights';
+import { createSyntheticSource } from '../synthetic-model';
+import { createGpuModel } from './create-gpu-model';
+import { f16BitsToNumber, f32ToF16Bits } from './f32-to-f16';
+import { writeHfModelFixture, writeVptqModelFixture } from './write-vptq-model.fixture';
+
+const device = await requestTestDevice();
+
+// Widths that are multiples of 64 floats (256 bytes): a decoded token keeps q|k|v and gate|up adjacent and
+// dense q/k/v and gate/up run as one stacked GEMV each (GQA: 8 query heads over 4 KV heads).
+const aligned = { hiddenSize: 128, numAttentionHeads: 8, numKeyValueHeads: 4, headDim: 16, intermediateSize: 192, vocabSize: 64 };
+
+function roundedToF16(source: ModelSource): ModelSource {
+  return {
+    ...source,
+    readTensor(name) {
+      const values = source.readTensor(name);
+      return name.endsWith('norm.weight') ? values : values.map((value) => f16BitsToNumber(f32ToF16Bits(value)));
+    },
+  };
+}
+
+describe.skipIf(!device)('decode with stacked projections and adjacent q|k|v (aligned widths)', () => {
+  const gpu = device as GPUDevice;
+  const temp = makeTempDir();
+  afterAll(async () => {
+    rmSync(temp, { recursive: true, force: true });
+    await releaseTestDevice();
+  });
+
+  const cases: { name: string; open: () => { gpuSource: ModelSource; cpuSource: ModelSource; close(): void }; weightFormat: 'f32' | 'f16'; dispatches: number }[] = [
+    {
+      name: 'dense f32',
+      open: () => ({ gpuSource: createSyntheticSource(aligned, 11), cpuSource: createSyntheticSource(aligned, 11), close() {} }),
+      weightFormat: 'f32',
+      // Embedding; per layer 2 norms, q|k|v GEMV, RoPE, KV append, attention, o, gate|up GEMV, SwiGLU, down; norm, classifier, argmax.
+      dispatches: 1 + 2 * 10 + 3,
+    },
+    {
+      name: 'dense f16',
+      open: () => ({ gpuSource: createSyntheticSource(aligned, 12), cpuSource: roundedToF16(createSyntheticSource(aligned, 12)), close() {} }),
+      weightFormat: 'f16',
+      dispatches: 1 + 2 * 10 + 3,
+    },
+    {
+      name: 'VPTQ packed',
+      open: () => {
+        writeHfModelFixture(createSyntheticSource({ ...aligned, tieWordEmbeddings: false }, 13), join(temp, 'hf'));
+        writeVptqModelFixture(join(temp, 'hf'), join(temp, 'vptq'));
+        const gpuSource = openModel(join(temp, 'vptq'));
+        const cpuSource = openModel(join(temp, 'vptq'));
+        return { gpuSource, cpuSource, close: () => (gpuSource.close(), cpuSource.close()) };
+      },
+      weightFormat: 'f32',
+      // Each VQ-GEMV adds at least its prepare pass; q, k and v write into the adjacent q|k|v buffer.
+      dispatches: 1 + 2 * (13 + 7) + 3,
+    },
+  ];
+
+  for (const { name, open, weightFormat, dispatches } of cases) {
+    it(`${name}: window, single steps and greedy decoding match the CPU`, async () => {
+      const sources = open();
+      const cpu = createCpuModel(loadWeights(sources.cpuSource), { contextLength: 32 });
+      const model = await createGpuModel(gpu, sources.gpuSource, { weightFormat, contextLength: 32 });
+      sources.close();
+      try {
+        if (name === 'VPTQ packed') expect(model.dispatchesPerToken).toBeGreaterThanOrEqual(dispatches);
+        else expect(model.dispatchesPerToken).toBe(dispatches);
+        const prompt = [1, 17, 33, 2, 63, 5];
+        expect(maxAbsDifference(await model.forward(prompt, 0, { allLogits: true }), cpu.forward(prompt, 0, { allLogits: true }))).toBeLessThan(2e-4);
+        for (const [offset, token] of [40, 8, 22].entries()) {
+          const position = prompt.length + offset;
+          expect(maxAbsDifference(await model.forward([token], position), cpu.forward([token], position))).toBeLessThan(2e-4);
+        }
+        const expected: number[] = [];
+        let next = 9;
+        for (let step = 0; step < 10; step++) {
+          const logits = cpu.forward([next], prompt.length + step);
+          next = logits.indexOf(Math.max(...logits));
+          expected.push(next);
+        }
+        const greedy = await model.decodeGreedy(9, prompt.length, { maxTokens: 10 });
+        expect(greedy.tokens).toEqual(expected);
+      } finally {
+        model.destroy();
+      }
+    });
+  }
+});
