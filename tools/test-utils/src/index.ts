@@ -4,3 +4,4 @@ export type { Matrix } from './random';
 export { countDifferences, maxAbsDifference, maxRelativeDifference } from './compare';
 export { requestTestDevice, releaseTestDevice } from './gpu';
 export { makeTempDir } from './temp';
+export { getTestGpu } from './test-gpu';

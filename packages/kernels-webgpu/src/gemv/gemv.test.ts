@@ -41,7 +41,7 @@ describe.skipIf(!device)('gemv', () => {
       it(`f32 weights, ${tokens} token(s), ${useSubgroups ? 'subgroup' : 'shared-memory'} reduction`, async () => {
         if (useSubgroups && !gpu.features.has('subgroups')) return;
         const x = randomFloats(tokens * cols, 13 + tokens);
-        const onGpu = await gemv(gpu, x, weights, { rows, cols, format: 'f32', tokens }, { bias, useSubgroups, workgroupSize: 64 });
+        const onGpu = await gemv(gpu, x, weights, { rows, cols, format: 'f32', tokens }, { bias, useSubgroups, workgroupSize: 64, rowsPerWorkgroup: tokens === 1 ? 2 : 1 });
         const onCpu = linearCpu(x, weights, { tokens, rows, cols }, bias);
         // f32 sums of 203 products of magnitude ≤ 1.
         expect(maxAbsDifference(onGpu, onCpu)).toBeLessThan(2e-5);
@@ -55,6 +55,17 @@ describe.skipIf(!device)('gemv', () => {
     const onGpu = await gemv(gpu, x, bits, { rows, cols, format: 'f16', tokens: 2 });
     const onCpu = linearCpu(x, f16ArrayToF32(bits), { tokens: 2, rows, cols });
     expect(maxAbsDifference(onGpu, onCpu)).toBeLessThan(2e-5);
+  });
+
+  it('reads aligned x as vectors, 1 or 4 rows per workgroup', async () => {
+    const aligned = 208;
+    const data = randomFloats(rows * aligned, 25);
+    const x = randomFloats(aligned, 26);
+    const reference = linearCpu(x, data, { tokens: 1, rows, cols: aligned }, bias);
+    for (const rowsPerWorkgroup of [1, 4]) {
+      const onGpu = await gemv(gpu, x, data, { rows, cols: aligned, format: 'f32' }, { bias, rowsPerWorkgroup });
+      expect(maxAbsDifference(onGpu, reference)).toBeLessThan(2e-5);
+    }
   });
 
   it('splits a matrix larger than one binding into row windows', async () => {

@@ -38,8 +38,13 @@ export interface GemvShape {
 
 /** Tuning options of the GEMV kernel. */
 export interface GemvOptions {
-  /** Invocations per workgroup (one workgroup per output row), a power of two. Default 256. */
+  /** Invocations per workgroup, a power of two. Default 128 with several rows per workgroup, else 256. */
   readonly workgroupSize?: number;
+  /**
+   * Output rows per workgroup: 1, 2 or 4, more than 1 only for a single token (each x vector then serves
+   * several rows). Default 4 for one token, else 1.
+   */
+  readonly rowsPerWorkgroup?: number;
   /** Reduce with subgroup operations. Default: whether the device has the `subgroups` feature. */
   readonly useSubgroups?: boolean;
 }
@@ -61,12 +66,23 @@ export async function createGemvDispatch(
   const tokens = assertCount(fn, 'shape.tokens', shape.tokens, 1, maxGemvTokens);
   const xStride = assertCount(fn, 'shape.xStride', shape.xStride ?? weights.cols, weights.cols);
   const yStride = assertCount(fn, 'shape.yStride', shape.yStride ?? weights.rows, weights.rows);
-  const workgroupSize = assertPowerOfTwo(fn, options.workgroupSize ?? 256, device);
+  const rowsPerWorkgroup = options.rowsPerWorkgroup ?? (tokens === 1 ? 4 : 1);
+  if (![1, 2, 4].includes(rowsPerWorkgroup) || (rowsPerWorkgroup > 1 && tokens > 1)) {
+    throw new RangeError(`${fn}: options.rowsPerWorkgroup must be 1, 2 or 4, and 1 for several tokens (got ${rowsPerWorkgroup} for ${tokens} tokens)`);
+  }
+  const workgroupSize = assertPowerOfTwo(fn, options.workgroupSize ?? (rowsPerWorkgroup > 1 ? 128 : 256), device);
   const useSubgroups = options.useSubgroups ?? device.features.has('subgroups');
   const pipeline = await getComputePipeline(device, {
     label: useSubgroups ? `${label}/subgroups` : label,
     code: useSubgroups ? gemvSubgroupsWgsl : gemvWgsl,
-    constants: { workgroupSize, tokenCount: tokens, f16Weights: weights.format === 'f16', hasBias: buffers.bias !== undefined },
+    constants: {
+      workgroupSize,
+      tokenCount: tokens,
+      f16Weights: weights.format === 'f16',
+      hasBias: buffers.bias !== undefined,
+      alignedX: xStride % 4 === 0 && weights.cols === weights.rowStride && bindingOffset(buffers.x) % 16 === 0,
+      rowsPerWorkgroup,
+    },
   });
   const bias = buffers.bias ?? getPlaceholderBuffer(device);
   const vectorsPerRow = weights.rowStride / (weights.format === 'f16' ? 8 : 4);
@@ -83,7 +99,7 @@ export async function createGemvDispatch(
         ['u32', yStride],
       ]),
     );
-    const grid = flatGrid(fn, device, window.rows);
+    const grid = flatGrid(fn, device, Math.ceil(window.rows / rowsPerWorkgroup));
     return new ComputeStep(device, label, pipeline, [buffers.x, window.binding, bias, buffers.y, params], grid, [params]);
   });
   return new DispatchSequence(label, steps);
@@ -118,6 +134,10 @@ export async function gemv(
   } finally {
     uploaded.destroy();
   }
+}
+
+function bindingOffset(binding: BufferBinding): number {
+  return 'buffer' in binding ? (binding.offset ?? 0) : 0;
 }
 
 function assertPowerOfTwo(fn: string, value: number, device: GPUDevice): number {

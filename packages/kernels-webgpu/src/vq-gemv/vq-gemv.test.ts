@@ -26,15 +26,10 @@ const everything: SyntheticVqLayerOptions = {
 };
 
 describe('planVqGemvPart', () => {
-  it('makes chunks start on a word and splits columns for more workgroups', () => {
-    expect(planVqGemvPart({ rows: 512, groups: 1, fieldsPerRow: 11008, totalBits: 16 }, { workgroupSize: 64, targetWorkgroups: 2048 })).toEqual({
-      fieldsPerChunk: 8,
-      chunksPerRow: 1376,
-      chunksPerSplit: 344,
-      splits: 4,
-    });
-    // 13-bit fields: 32 fields = 13 words is the smallest word-aligned chunk.
-    expect(planVqGemvPart({ rows: 4, groups: 1, fieldsPerRow: 100, totalBits: 13 }).fieldsPerChunk).toBe(32);
+  it('splits columns for about the target number of workgroups, keeping 4 fields per invocation', () => {
+    expect(planVqGemvPart({ rows: 512, groups: 1, fieldsPerRow: 11008 }, { workgroupSize: 64, targetWorkgroups: 2048 })).toEqual({ fieldsPerSplit: 2752, splits: 4 });
+    expect(planVqGemvPart({ rows: 4, groups: 1, fieldsPerRow: 300 }, { workgroupSize: 64 })).toEqual({ fieldsPerSplit: 300, splits: 1 });
+    expect(planVqGemvPart({ rows: 4, groups: 1, fieldsPerRow: 300 }, { splits: 7 }).splits).toBe(7);
   });
 });
 
@@ -69,8 +64,11 @@ describe.skipIf(!device)('vqGemv', () => {
     });
   }
 
-  it('rejects more tokens than fit its accumulators', async () => {
-    const { config, tensors } = createSyntheticVqLayer({ outFeatures: 32, inFeatures: 32, vectorLength: 16, centroids: 16, perm: false });
-    await expect(vqGemv(gpu, config, tensors, new Float32Array(5 * 32), 5)).rejects.toThrow(/tokens · vectorLength must be at most 64 \(got 5 · 16\)/);
+  it('handles v = 16 and rejects longer vectors', async () => {
+    const long = createSyntheticVqLayer({ outFeatures: 40, inFeatures: 64, vectorLength: 16, centroids: 16, seed: 23 });
+    const x = randomFloats(2 * 64, 24);
+    expect(maxAbsDifference(await vqGemv(gpu, long.config, long.tensors, x, 2), vqGemvCpu(long.config, long.tensors, x, 2))).toBeLessThan(2e-4);
+    const tooLong = createSyntheticVqLayer({ outFeatures: 64, inFeatures: 32, vectorLength: 32, centroids: 16, perm: false });
+    await expect(vqGemv(gpu, tooLong.config, tooLong.tensors, new Float32Array(32))).rejects.toThrow(/vector length must be at most 16 \(got 32\)/);
   });
 });

@@ -16,6 +16,9 @@ const label = 'vq-gemv';
 /** The most tokens one fused VQ-GEMV handles; use dequantization + GEMM for more (prefill). */
 export const maxVqGemvTokens = 8;
 
+/** The longest vectors (v and vo) the fused VQ-GEMV handles: each invocation keeps v sums in 4 vec4. */
+export const maxVqGemvVectorLength = 16;
+
 /** Buffers of {@link createVqGemvDispatch}. */
 export interface VqGemvBuffers {
   /** `[tokens, xStride]` f32 activations, original column order. */
@@ -26,7 +29,7 @@ export interface VqGemvBuffers {
 
 /** Shape of {@link createVqGemvDispatch}. */
 export interface VqGemvShape {
-  /** 1 ≤ tokens ≤ 8, and tokens · v ≤ 64. */
+  /** 1 ≤ tokens ≤ 8. */
   readonly tokens: number;
   /** Elements between tokens in x. Default inFeatures. */
   readonly xStride?: number;
@@ -40,42 +43,36 @@ export interface VqGemvOptions {
   readonly workgroupSize?: number;
   /**
    * Column splits per (vector-row, group): more splits give more workgroups (and a reduce pass).
-   * Default: enough for about `targetWorkgroups` workgroups, at least one chunk per invocation.
+   * Default: enough for about `targetWorkgroups` workgroups, at least 4 fields per invocation.
    */
   readonly splits?: number;
   /** Workgroups the automatic split aims at. Default 2048 (several per SM on a large GPU). */
   readonly targetWorkgroups?: number;
-  /** Fields each invocation decodes per chunk; rounded up so that fieldsPerChunk · tb is a multiple of 32. Default 8. */
-  readonly fieldsPerChunk?: number;
   /** Reduce with subgroup operations. Default: whether the device has the `subgroups` feature. */
   readonly useSubgroups?: boolean;
 }
 
 /** How one part (main groups or outliers) of a layer is cut into workgroups; see {@link planVqGemvPart}. */
 export interface VqGemvPartPlan {
-  readonly fieldsPerChunk: number;
-  readonly chunksPerRow: number;
-  readonly chunksPerSplit: number;
+  /** Fields (columns of the part) per workgroup. */
+  readonly fieldsPerSplit: number;
+  /** Workgroups per (vector-row, group, token). */
   readonly splits: number;
 }
 
 /**
- * Chooses chunk size and column splits for a part with `rows` vector-rows × `groups` groups of
- * `fieldsPerRow` fields of `totalBits` bits.
+ * Chooses the column splits of a part with `rows` vector-rows × `groups` groups of `fieldsPerRow` fields:
+ * about `targetWorkgroups` workgroups in all, but at least 4 fields per invocation (one unrolled iteration).
  */
 export function planVqGemvPart(
-  part: { readonly rows: number; readonly groups: number; readonly fieldsPerRow: number; readonly totalBits: number },
+  part: { readonly rows: number; readonly groups: number; readonly fieldsPerRow: number },
   options: VqGemvOptions = {},
 ): VqGemvPartPlan {
   const workgroupSize = options.workgroupSize ?? 64;
-  const base = 32 / gcd(part.totalBits, 32);
-  const fieldsPerChunk = Math.ceil((options.fieldsPerChunk ?? 8) / base) * base;
-  const chunksPerRow = Math.ceil(part.fieldsPerRow / fieldsPerChunk);
-  const perRow = part.rows * part.groups;
-  const mostSplits = Math.max(1, Math.floor(chunksPerRow / workgroupSize));
-  const wanted = options.splits ?? Math.min(mostSplits, Math.max(1, Math.round((options.targetWorkgroups ?? 2048) / perRow)));
-  const chunksPerSplit = Math.ceil(chunksPerRow / Math.max(1, Math.min(wanted, chunksPerRow)));
-  return { fieldsPerChunk, chunksPerRow, chunksPerSplit, splits: Math.ceil(chunksPerRow / chunksPerSplit) };
+  const mostSplits = Math.max(1, Math.floor(part.fieldsPerRow / (4 * workgroupSize)));
+  const wanted = options.splits ?? Math.min(mostSplits, Math.max(1, Math.round((options.targetWorkgroups ?? 2048) / (part.rows * part.groups))));
+  const fieldsPerSplit = Math.ceil(part.fieldsPerRow / Math.max(1, Math.min(wanted, part.fieldsPerRow)));
+  return { fieldsPerSplit, splits: Math.ceil(part.fieldsPerRow / fieldsPerSplit) };
 }
 
 /**
@@ -108,10 +105,10 @@ export async function createVqGemvDispatch(
   }
   const useSubgroups = options.useSubgroups ?? device.features.has('subgroups');
   const widestVector = Math.max(layout.vectorLength, layout.outlierVectorLength);
-  if (tokens * widestVector > 64) {
-    throw new RangeError(`${fn}: shape.tokens · vectorLength must be at most 64 (got ${tokens} · ${widestVector}); use dequantization + GEMM`);
+  if (widestVector > maxVqGemvVectorLength) {
+    throw new RangeError(`${fn}: the vector length must be at most ${maxVqGemvVectorLength} (got ${widestVector}); use dequantization + GEMV`);
   }
-  const reduceBytes = (useSubgroups ? Math.max(workgroupSize / 4, 1) + 1 : workgroupSize) * tokens * widestVector * 4;
+  const reduceBytes = (useSubgroups ? Math.max(workgroupSize / 4, 1) * 4 : workgroupSize * Math.ceil(widestVector / 4)) * 16 + 64;
   if (reduceBytes > device.limits.maxComputeWorkgroupStorageSize) {
     throw new RangeError(
       `${fn}: the reduction needs ${reduceBytes} bytes of workgroup memory, above maxComputeWorkgroupStorageSize (${device.limits.maxComputeWorkgroupStorageSize}); lower options.workgroupSize`,
@@ -119,26 +116,40 @@ export async function createVqGemvDispatch(
   }
 
   const placeholder = getPlaceholderBuffer(device);
-  const xs = createStorageBuffer(device, `${label}/xs`, tokens * inFeatures * 4);
-  const beta = createStorageBuffer(device, `${label}/beta`, tokens * 4);
-  const owned: GPUBuffer[] = [xs, beta];
+  const needsPrepare = layer.perm !== undefined || layer.norm !== undefined;
+  const hasBeta = layer.norm !== undefined;
+  const betaBlocks = Math.ceil(inFeatures / 256);
+  const owned: GPUBuffer[] = [];
   try {
-    const prepare = await getComputePipeline(device, {
-      label: `${label}/prepare`,
-      code: vqGemvPrepareWgsl,
-      constants: { workgroupSize: 256, hasPerm: layer.perm !== undefined, hasNorm: layer.norm !== undefined },
-    });
-    const prepareParams = createUniformBuffer(device, label, packParams([['u32', inFeatures], ['u32', xStride], ['u32', inFeatures]]));
-    owned.push(prepareParams);
-    const steps: KernelDispatch[] = [
-      new ComputeStep(
-        device,
-        `${label}/prepare`,
-        prepare,
-        [buffers.x, layer.perm ?? placeholder, layer.norm ?? placeholder, xs, beta, prepareParams],
-        checkWorkgroups(fn, device, Math.ceil(inFeatures / 256) + 1, tokens),
-      ),
-    ];
+    // Without perm and norm, xs is x itself and the gather pass is skipped.
+    let xs: BufferBinding = buffers.x;
+    let xsStride = xStride;
+    let beta: BufferBinding = placeholder;
+    const steps: KernelDispatch[] = [];
+    if (needsPrepare) {
+      const xsBuffer = createStorageBuffer(device, `${label}/xs`, tokens * inFeatures * 4);
+      const betaBuffer = createStorageBuffer(device, `${label}/beta`, tokens * betaBlocks * 4);
+      owned.push(xsBuffer, betaBuffer);
+      xs = xsBuffer;
+      xsStride = inFeatures;
+      if (hasBeta) beta = betaBuffer;
+      const prepare = await getComputePipeline(device, {
+        label: `${label}/prepare`,
+        code: vqGemvPrepareWgsl,
+        constants: { workgroupSize: 256, hasPerm: layer.perm !== undefined, hasNorm: hasBeta },
+      });
+      const prepareParams = createUniformBuffer(device, label, packParams([['u32', inFeatures], ['u32', xStride], ['u32', inFeatures]]));
+      owned.push(prepareParams);
+      steps.push(
+        new ComputeStep(
+          device,
+          `${label}/prepare`,
+          prepare,
+          [buffers.x, layer.perm ?? placeholder, layer.norm ?? placeholder, xsBuffer, betaBuffer, prepareParams],
+          checkWorkgroups(fn, device, betaBlocks, tokens),
+        ),
+      );
+    }
 
     const parts = [
       {
@@ -179,7 +190,7 @@ export async function createVqGemvDispatch(
       });
     }
     const plans = parts.map((part) =>
-      planVqGemvPart({ rows: part.rows, groups: part.groups, fieldsPerRow: part.fieldsPerRow, totalBits: part.indexBits + part.residualBits }, { ...options, workgroupSize }),
+      planVqGemvPart({ rows: part.rows, groups: part.groups, fieldsPerRow: part.fieldsPerRow }, { ...options, workgroupSize }),
     );
     const slots = parts.reduce((sum, part, index) => sum + part.groups * plans[index].splits, 0);
     const directOutput = slots === 1;
@@ -199,10 +210,9 @@ export async function createVqGemvDispatch(
           residualBits: part.residualBits,
           centroidFormat: part.centroidFormat,
           residualFormat: part.residualFormat,
-          tokenCount: tokens,
-          fieldsPerChunk: plan.fieldsPerChunk,
           directOutput,
           hasBias: layer.bias !== undefined,
+          hasBeta,
         },
       });
       const params = createUniformBuffer(
@@ -213,15 +223,16 @@ export async function createVqGemvDispatch(
           ['u32', part.rowWords],
           ['u32', part.fieldsPerRow],
           ['u32', part.columnOffset],
-          ['u32', plan.chunksPerRow],
-          ['u32', plan.chunksPerSplit],
+          ['u32', plan.fieldsPerSplit],
           ['u32', plan.splits],
           ['u32', slot],
           ['u32', outFeatures],
-          ['u32', inFeatures],
+          ['u32', xsStride],
           ['u32', yStride],
           ['u32', part.centroidsPerGroup],
           ['u32', part.residualPerGroup],
+          ['u32', tokens],
+          ['u32', betaBlocks],
         ]),
       );
       owned.push(params);
@@ -231,7 +242,7 @@ export async function createVqGemvDispatch(
           label,
           pipeline,
           [part.indices, part.centroids, part.residual ?? placeholder, xs, beta, layer.bias ?? placeholder, partials ?? buffers.y, params],
-          checkWorkgroups(fn, device, part.rows, plan.splits, part.groups),
+          checkWorkgroups(fn, device, part.rows, plan.splits, part.groups * tokens),
         ),
       );
       slot += part.groups * plan.splits;
@@ -241,9 +252,13 @@ export async function createVqGemvDispatch(
       const reduce = await getComputePipeline(device, {
         label: `${label}/reduce`,
         code: vqGemvReduceWgsl,
-        constants: { workgroupSize: 256, hasBias: layer.bias !== undefined },
+        constants: { workgroupSize: 256, hasBias: layer.bias !== undefined, hasBeta },
       });
-      const params = createUniformBuffer(device, label, packParams([['u32', outFeatures], ['u32', tokens], ['u32', slots], ['u32', yStride]]));
+      const params = createUniformBuffer(
+        device,
+        label,
+        packParams([['u32', outFeatures], ['u32', tokens], ['u32', slots], ['u32', yStride], ['u32', betaBlocks]]),
+      );
       owned.push(params);
       steps.push(
         new ComputeStep(
@@ -293,7 +308,3 @@ export async function vqGemv(
   }
 }
 
-function gcd(a: number, b: number): number {
-  while (b !== 0) [a, b] = [b, a % b];
-  return a;
-}

@@ -32,6 +32,36 @@ fn pair${suffix}(element: u32) -> vec2f {
 `;
 }
 
+/**
+ * `quad<suffix>(element)`: elements element … element + 3 of a codebook whose entries start at multiples of
+ * `vectorLength` (element = entry · v + 4q). Lanes past the entry read the next entry (or the 16 spare bytes
+ * after the last one) and must be ignored by the caller. Aligned cases take one 16-byte load per 8 f16.
+ */
+export function codebookQuadWgsl(book: string, format: string, suffix: string): string {
+  return /* wgsl */ `
+fn quad${suffix}(element: u32) -> vec4f {
+  if (${format} == 0u) {
+    if (vectorLength % 4u == 0u) {
+      return bitcast<vec4f>(${book}[element >> 2u]);
+    }
+    return vec4f(element${suffix}(element), element${suffix}(element + 1u), element${suffix}(element + 2u), element${suffix}(element + 3u));
+  }
+  if (vectorLength % 4u == 0u) {
+    let words = ${book}[element >> 3u];
+    let pair = select(words.xy, words.zw, (element & 4u) != 0u);
+    if (${format} == 1u) {
+      return vec4f(unpack2x16float(pair.x), unpack2x16float(pair.y));
+    }
+    return bitcast<vec4f>(vec4u(pair.x << 16u, pair.x & 0xffff0000u, pair.y << 16u, pair.y & 0xffff0000u));
+  }
+  if (vectorLength % 2u == 0u) {
+    return vec4f(pair${suffix}(element), pair${suffix}(element + 2u));
+  }
+  return vec4f(element${suffix}(element), element${suffix}(element + 1u), element${suffix}(element + 2u), element${suffix}(element + 3u));
+}
+`;
+}
+
 /** `lowBits(n)`: a mask of the n low bits for 0 ≤ n ≤ 32 (a plain `(1u << n) − 1u` fails at 32). */
 export const lowBitsWgsl = /* wgsl */ `
 fn lowBits(count: u32) -> u32 {

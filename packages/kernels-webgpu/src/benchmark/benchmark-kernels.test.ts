@@ -1,0 +1,46 @@
+import { releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { benchmarkKernels, defaultBenchmarkConfigs } from './benchmark-kernels';
+
+const device = await requestTestDevice();
+
+describe.skipIf(!device)('benchmarkKernels', () => {
+  const gpu = device as GPUDevice;
+  afterAll(releaseTestDevice);
+
+  it('measures copy, f16 GEMV and VQ-GEMV side by side at small sizes', async () => {
+    const seen: string[] = [];
+    const result = await benchmarkKernels(gpu, {
+      shapes: [{ outFeatures: 4096, inFeatures: 11008 }],
+      configs: [defaultBenchmarkConfigs[0], defaultBenchmarkConfigs[3]],
+      sizeDivisor: 64,
+      iterations: 2,
+      repeats: 1,
+      warmUpMilliseconds: 0,
+      rotationBytes: 1,
+      copyBytes: 1 << 20,
+      onRow: (row) => seen.push(row.kernel),
+    });
+    expect(seen).toEqual(['copy', 'gemv-f16', 'vq-gemv', 'vq-gemv']);
+    expect(result.rows.map((row) => [row.kernel, row.shape, row.config])).toEqual([
+      ['copy', '16384 B', '-'],
+      ['gemv-f16', '64x192', 'f16'],
+      ['vq-gemv', '64x192', 'v6-k4096'],
+      ['vq-gemv', '64x192', 'v8-k65536-o1%v4k8192-g4'],
+    ]);
+    const [copy, gemv, vq] = result.rows;
+    expect(result.timing).toBe(gpu.features.has('timestamp-query') ? 'timestamp-query' : 'wall-clock');
+    expect(copy.bytesMoved).toBe(2 * 16384);
+    expect(copy.gbPerSecond).toBeCloseTo(result.copyGbPerSecond, 9);
+    // f16 weights + x + y.
+    expect(gemv.bytesMoved).toBe(64 * 192 * 2 + (192 + 64) * 4);
+    for (const row of result.rows) expect(row.microseconds).toBeGreaterThan(0);
+    expect(vq.speedupOverF16Gemv).toBeCloseTo(gemv.microseconds / vq.microseconds, 9);
+    expect(vq.fractionOfCopyBandwidth).toBeCloseTo(vq.gbPerSecond / copy.gbPerSecond, 9);
+  });
+
+  it('rejects a non-integer size divisor', async () => {
+    await expect(benchmarkKernels(gpu, { sizeDivisor: 1.5 })).rejects.toThrow(/options.sizeDivisor must be a positive integer \(got 1.5\)/);
+  });
+});

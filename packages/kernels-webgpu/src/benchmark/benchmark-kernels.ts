@@ -1,0 +1,328 @@
+import { f32ToF16Bits } from '@vptq/pack-format';
+
+import { createBufferWithData, createStorageBuffer } from '../buffers';
+import { captureGpuErrors } from '../dispatch';
+import type { KernelDispatch } from '../dispatch';
+import { createCopyDispatch } from '../copy/copy';
+import { createGemvDispatch } from '../gemv/gemv';
+import { uploadWeights } from '../gpu-weights';
+import { bufferUsage, mapMode } from '../gpu-flags';
+import { createVqGemvDispatch } from '../vq-gemv/vq-gemv';
+import type { VqGemvOptions } from '../vq-gemv/vq-gemv';
+import { createSyntheticVqLayer } from '../vq-layer/create-synthetic-vq-layer';
+import type { SyntheticVqLayerOptions } from '../vq-layer/create-synthetic-vq-layer';
+import { uploadVqLayer } from '../vq-layer/upload-vq-layer';
+import type { GpuVqLayer } from '../vq-layer/upload-vq-layer';
+
+/** A weight shape `[outFeatures, inFeatures]` to benchmark. */
+export interface BenchmarkShape {
+  readonly outFeatures: number;
+  readonly inFeatures: number;
+}
+
+/** A VPTQ layout to benchmark, named like the published models (`v8-k65536-256`). */
+export interface BenchmarkVqConfig {
+  readonly name: string;
+  readonly vectorLength: number;
+  readonly centroids: number;
+  readonly residualCentroids?: number;
+  readonly groups?: number;
+  /** Share of input columns in the outlier part, in percent (rounded up so the groups split evenly). */
+  readonly outlierPercent?: number;
+  readonly outlierVectorLength?: number;
+  readonly outlierCentroids?: number;
+}
+
+/** LLaMA-2-7B's linear shapes: q/k/v/o, gate/up, down. */
+export const llama2Shapes: readonly BenchmarkShape[] = [
+  { outFeatures: 4096, inFeatures: 4096 },
+  { outFeatures: 11008, inFeatures: 4096 },
+  { outFeatures: 4096, inFeatures: 11008 },
+];
+
+/**
+ * The default layouts: the paper's 2-bit v6-k4096, the community's v8-k65536 (2 bits + 0.19 codebook bits),
+ * with a 256-entry residual (3 bits), and with outliers and 4 groups. The outlier part follows the paper's
+ * LLaMA-2-7B 2.26-bit setting (Table 8): 1% of the columns, vo = 4, Ko = 8192.
+ */
+export const defaultBenchmarkConfigs: readonly BenchmarkVqConfig[] = [
+  { name: 'v6-k4096', vectorLength: 6, centroids: 4096 },
+  { name: 'v8-k65536', vectorLength: 8, centroids: 65536 },
+  { name: 'v8-k65536-256', vectorLength: 8, centroids: 65536, residualCentroids: 256 },
+  { name: 'v8-k65536-o1%v4k8192-g4', vectorLength: 8, centroids: 65536, groups: 4, outlierPercent: 1, outlierVectorLength: 4, outlierCentroids: 8192 },
+];
+
+/** Options of {@link benchmarkKernels}. */
+export interface BenchmarkKernelsOptions {
+  /** Default {@link llama2Shapes}. */
+  readonly shapes?: readonly BenchmarkShape[];
+  /** Default {@link defaultBenchmarkConfigs}. */
+  readonly configs?: readonly BenchmarkVqConfig[];
+  /** Divide every shape by this (rounded to a multiple of 64), e.g. 16 on a software adapter. Default 1. */
+  readonly sizeDivisor?: number;
+  /** Tokens per GEMV (1 = decode). Default 1. */
+  readonly tokens?: number;
+  /** Kernel runs per measurement. Default 50. */
+  readonly iterations?: number;
+  /** Measurements per kernel; the median is reported. Default 5. */
+  readonly repeats?: number;
+  /**
+   * Milliseconds each kernel runs before it is measured. GPUs lower their clocks while the CPU prepares the
+   * next data set and take a while under load to raise them; on an H100 even the copy kernel measured up to
+   * 1.7× slower after a 50 ms warm-up. Default 300.
+   */
+  readonly warmUpMilliseconds?: number;
+  /** Bytes of distinct copies that each kernel cycles through so that the L2 cache cannot hold them. Default 256 MiB. */
+  readonly rotationBytes?: number;
+  /** Bytes copied by the copy kernel (read and written once). Default 256 MiB. */
+  readonly copyBytes?: number;
+  /** Tuning options of the fused VQ-GEMV. */
+  readonly vqGemv?: VqGemvOptions;
+  /** Use timestamp queries when the device has them. Default true. */
+  readonly useTimestamps?: boolean;
+  /** Called after each row is measured (for progress output). */
+  readonly onRow?: (row: KernelBenchmarkRow) => void;
+}
+
+/** One measured kernel. */
+export interface KernelBenchmarkRow {
+  /** `copy`, `gemv-f16` or `vq-gemv`. */
+  readonly kernel: string;
+  /** `out×in`, or the byte count for copy. */
+  readonly shape: string;
+  /** The VPTQ layout name, `f16` for the dense GEMV, `-` for copy. */
+  readonly config: string;
+  /** Median GPU time of one run. */
+  readonly microseconds: number;
+  /**
+   * Bytes the kernel must move: copy reads and writes its buffer; GEMV reads W, x and writes y; VQ-GEMV reads
+   * the packed indices, every codebook, the per-column perm (u32) and norm (2 × f32) and x, and writes y.
+   */
+  readonly bytesMoved: number;
+  readonly gbPerSecond: number;
+  /** gbPerSecond over the copy kernel's, measured in the same run. */
+  readonly fractionOfCopyBandwidth: number;
+  /** Time of the f16 GEMV of the same shape over this kernel's time (1 for the GEMV itself, NaN for copy). */
+  readonly speedupOverF16Gemv: number;
+}
+
+/** What {@link benchmarkKernels} measured and how. */
+export interface KernelBenchmarkResult {
+  readonly rows: readonly KernelBenchmarkRow[];
+  /** `timestamp-query` (GPU time of the compute pass) or `wall-clock` (submit to completion). */
+  readonly timing: 'timestamp-query' | 'wall-clock';
+  readonly copyGbPerSecond: number;
+}
+
+/**
+ * Measures the copy kernel, the f16 GEMV and the fused VQ-GEMV on synthetic data of LLaMA-2-7B shapes,
+ * side by side in one run, so that bandwidth fractions and speedups compare like with like. Each kernel
+ * cycles through enough distinct copies of its data that the L2 cache cannot serve it, as in decoding where
+ * the other layers evict it. Times come from timestamp queries around a pass of `iterations` runs (the GPU
+ * time, dispatch gaps included), or from wall-clock time of one submit when the device has no timestamps.
+ *
+ * @throws {RangeError} when an option is out of range.
+ * @throws {GpuValidationError} when a kernel fails validation (e.g. a shape too large for the device).
+ */
+export async function benchmarkKernels(device: GPUDevice, options: BenchmarkKernelsOptions = {}): Promise<KernelBenchmarkResult> {
+  const divisor = options.sizeDivisor ?? 1;
+  const tokens = options.tokens ?? 1;
+  const iterations = options.iterations ?? 50;
+  const repeats = options.repeats ?? 5;
+  const rotationBytes = options.rotationBytes ?? 256 * 2 ** 20;
+  for (const [name, value] of [['sizeDivisor', divisor], ['tokens', tokens], ['iterations', iterations], ['repeats', repeats]] as const) {
+    if (!Number.isInteger(value) || value < 1) throw new RangeError(`benchmarkKernels: options.${name} must be a positive integer (got ${value})`);
+  }
+  const timing = (options.useTimestamps ?? true) && device.features.has('timestamp-query') ? 'timestamp-query' : 'wall-clock';
+  const warmUp = options.warmUpMilliseconds ?? 300;
+  const measure = (dispatches: readonly KernelDispatch[]) => timeDispatches(device, dispatches, iterations, repeats, timing, warmUp);
+  const rows: KernelBenchmarkRow[] = [];
+  const emit = (row: KernelBenchmarkRow) => {
+    rows.push(row);
+    options.onRow?.(row);
+  };
+
+  const copyBytes = Math.max(16, Math.floor((options.copyBytes ?? 256 * 2 ** 20) / divisor / 16) * 16);
+  const copyGbPerSecond = await captureGpuErrors(device, 'benchmark/copy', async () => {
+    const source = createStorageBuffer(device, 'benchmark/copy-source', copyBytes);
+    const destination = createStorageBuffer(device, 'benchmark/copy-destination', copyBytes);
+    const copy = await createCopyDispatch(device, { source, destination }, copyBytes);
+    try {
+      const microseconds = await measure([copy]);
+      const gbPerSecond = (2 * copyBytes) / microseconds / 1e3;
+      emit({ kernel: 'copy', shape: `${copyBytes} B`, config: '-', microseconds, bytesMoved: 2 * copyBytes, gbPerSecond, fractionOfCopyBandwidth: 1, speedupOverF16Gemv: NaN });
+      return gbPerSecond;
+    } finally {
+      copy.destroy();
+      source.destroy();
+      destination.destroy();
+    }
+  });
+
+  for (const fullShape of options.shapes ?? llama2Shapes) {
+    const outFeatures = Math.max(64, Math.round(fullShape.outFeatures / divisor / 64) * 64);
+    const inFeatures = Math.max(64, Math.round(fullShape.inFeatures / divisor / 64) * 64);
+    const shapeName = `${outFeatures}x${inFeatures}`;
+    const x = createBufferWithData(device, 'benchmark/x', randomVector(tokens * inFeatures, 1));
+    const y = createStorageBuffer(device, 'benchmark/y', tokens * outFeatures * 4);
+    const io = tokens * (inFeatures + outFeatures) * 4;
+    try {
+      const gemvMicroseconds = await captureGpuErrors(device, 'benchmark/gemv-f16', async () => {
+        const weights = Uint16Array.from(randomVector(outFeatures * inFeatures, 2), f32ToF16Bits);
+        const weightBytes = weights.byteLength;
+        const copies = Math.min(8, Math.max(1, Math.ceil(rotationBytes / weightBytes)));
+        const uploaded = Array.from({ length: copies }, () => uploadWeights(device, weights, { rows: outFeatures, cols: inFeatures, format: 'f16' }, { label: 'benchmark/w' }));
+        const dispatches: KernelDispatch[] = [];
+        try {
+          for (const w of uploaded) dispatches.push(await createGemvDispatch(device, { x, weights: w, y }, { tokens }));
+          const microseconds = await measure(dispatches);
+          const bytesMoved = weightBytes + io;
+          const gbPerSecond = bytesMoved / microseconds / 1e3;
+          emit({ kernel: 'gemv-f16', shape: shapeName, config: 'f16', microseconds, bytesMoved, gbPerSecond, fractionOfCopyBandwidth: gbPerSecond / copyGbPerSecond, speedupOverF16Gemv: 1 });
+          return microseconds;
+        } finally {
+          for (const dispatch of dispatches) dispatch.destroy();
+          for (const w of uploaded) w.destroy();
+        }
+      });
+
+      for (const config of options.configs ?? defaultBenchmarkConfigs) {
+        await captureGpuErrors(device, `benchmark/vq-gemv ${config.name}`, async () => {
+          const { config: layerConfig, tensors } = createSyntheticVqLayer(syntheticOptions(config, outFeatures, inFeatures));
+          const layers: GpuVqLayer[] = [uploadVqLayer(device, layerConfig, tensors, { label: 'benchmark/vq' })];
+          const mustRead = vqBytes(layers[0]) + io;
+          const copies = Math.min(32, Math.max(1, Math.ceil(rotationBytes / layers[0].byteLength)));
+          while (layers.length < copies) layers.push(uploadVqLayer(device, layerConfig, tensors, { label: 'benchmark/vq' }));
+          const dispatches: KernelDispatch[] = [];
+          try {
+            for (const layer of layers) dispatches.push(await createVqGemvDispatch(device, layer, { x, y }, { tokens }, options.vqGemv));
+            const microseconds = await measure(dispatches);
+            const gbPerSecond = mustRead / microseconds / 1e3;
+            emit({
+              kernel: 'vq-gemv',
+              shape: shapeName,
+              config: config.name,
+              microseconds,
+              bytesMoved: mustRead,
+              gbPerSecond,
+              fractionOfCopyBandwidth: gbPerSecond / copyGbPerSecond,
+              speedupOverF16Gemv: gemvMicroseconds / microseconds,
+            });
+          } finally {
+            for (const dispatch of dispatches) dispatch.destroy();
+            for (const layer of layers) layer.destroy();
+          }
+        });
+      }
+    } finally {
+      x.destroy();
+      y.destroy();
+    }
+  }
+  return { rows, timing, copyGbPerSecond };
+}
+
+function syntheticOptions(config: BenchmarkVqConfig, outFeatures: number, inFeatures: number): SyntheticVqLayerOptions {
+  const groups = config.groups ?? 1;
+  let outlierSize = 0;
+  if (config.outlierPercent) {
+    outlierSize = Math.ceil((config.outlierPercent * inFeatures) / 100);
+    outlierSize += (inFeatures - outlierSize) % groups;
+  }
+  return {
+    outFeatures,
+    inFeatures,
+    vectorLength: config.vectorLength,
+    centroids: config.centroids,
+    residualCentroids: config.residualCentroids,
+    groups,
+    outlierSize,
+    outlierVectorLength: config.outlierVectorLength,
+    outlierCentroids: config.outlierCentroids,
+    seed: 3,
+  };
+}
+
+/** Bytes a VQ-GEMV must read from a resident layer: indices, codebooks, per-column perm/norm, bias. */
+function vqBytes(layer: GpuVqLayer): number {
+  const { layout } = layer;
+  const element = (format: number) => (format === 0 ? 4 : 2);
+  let bytes = layout.groups * layout.vectorRows * layout.rowWords * 4;
+  bytes += layout.groups * layout.numCentroids * layout.vectorLength * element(layer.centroidFormat);
+  bytes += layout.groups * layout.numResidualCentroids * layout.vectorLength * element(layer.residualFormat);
+  if (layout.hasOutliers) {
+    bytes += layout.outlierVectorRows * layer.outlierRowWords * 4;
+    bytes += layout.numOutlierCentroids * layout.outlierVectorLength * element(layer.outlierFormat);
+  }
+  if (layer.perm) bytes += layout.inFeatures * 4;
+  if (layer.norm) bytes += layout.inFeatures * 8;
+  if (layer.bias) bytes += layout.outFeatures * 4;
+  return bytes;
+}
+
+async function timeDispatches(
+  device: GPUDevice,
+  dispatches: readonly KernelDispatch[],
+  iterations: number,
+  repeats: number,
+  timing: 'timestamp-query' | 'wall-clock',
+  warmUpMilliseconds: number,
+): Promise<number> {
+  const run = (timestampWrites?: GPUComputePassTimestampWrites) => {
+    const encoder = device.createCommandEncoder({ label: 'benchmark' });
+    const pass = encoder.beginComputePass({ label: 'benchmark', timestampWrites });
+    for (let i = 0; i < iterations; i++) dispatches[i % dispatches.length].encode(pass);
+    pass.end();
+    return encoder;
+  };
+  // Warm-up: lazy shader compilation in some drivers, caches, and above all the GPU clocks, which drop
+  // while the CPU prepares data and take tens of milliseconds of load to come back.
+  const warmUpStart = performance.now();
+  for (let pass = 0; pass < 2 || performance.now() - warmUpStart < warmUpMilliseconds; pass++) {
+    device.queue.submit([run().finish()]);
+    await device.queue.onSubmittedWorkDone();
+    if (pass >= 1000) break;
+  }
+
+  const samples: number[] = [];
+  if (timing === 'timestamp-query') {
+    const querySet = device.createQuerySet({ label: 'benchmark', type: 'timestamp', count: 2 });
+    const resolved = device.createBuffer({ label: 'benchmark/timestamps', size: 16, usage: bufferUsage.queryResolve | bufferUsage.copySrc });
+    const readback = device.createBuffer({ label: 'benchmark/timestamps', size: 16, usage: bufferUsage.mapRead | bufferUsage.copyDst });
+    try {
+      for (let r = 0; r < repeats; r++) {
+        const encoder = run({ querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 });
+        encoder.resolveQuerySet(querySet, 0, 2, resolved, 0);
+        encoder.copyBufferToBuffer(resolved, 0, readback, 0, 16);
+        device.queue.submit([encoder.finish()]);
+        await readback.mapAsync(mapMode.read);
+        const [start, end] = new BigUint64Array(readback.getMappedRange().slice(0));
+        readback.unmap();
+        samples.push(Number(end - start) / 1e3 / iterations);
+      }
+    } finally {
+      querySet.destroy();
+      resolved.destroy();
+      readback.destroy();
+    }
+  } else {
+    for (let r = 0; r < repeats; r++) {
+      const start = performance.now();
+      device.queue.submit([run().finish()]);
+      await device.queue.onSubmittedWorkDone();
+      samples.push(((performance.now() - start) * 1e3) / iterations);
+    }
+  }
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length / 2)];
+}
+
+function randomVector(count: number, seed: number): Float32Array {
+  let state = seed >>> 0;
+  const values = new Float32Array(count);
+  for (let i = 0; i < count; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    values[i] = state / 2 ** 31 - 1;
+  }
+  return values;
+}
