@@ -19,6 +19,7 @@ const { create } = await import('webgpu').catch(() => {
 });
 
 const { values } = parseArgs({
+  allowNegative: true,
   options: {
     shape: { type: 'string', default: 'llama2-7b' },
     tokens: { type: 'string', default: '128' },
@@ -90,6 +91,8 @@ for (const row of result.rows) {
   if (!row.breakdown) continue;
   const kernels = row.breakdown.kernels.map((k) => `${k.label} ${k.dispatches}× ${k.msPerToken.toFixed(2)}`).join(', ');
   console.log(`${row.label} per kernel (dispatches, ms/token alone): ${kernels}`);
+  const b = row.breakdown;
+  console.log(`${row.label} CPU per token: position uniforms ${b.positionMsPerToken.toFixed(2)} ms, record ${b.recordMsPerToken.toFixed(2)} ms, finish+submit ${b.submitMsPerToken.toFixed(2)} ms`);
 }
 if (result.speedup !== undefined) console.log(`vptq / fp16 decode speed: ${result.speedup.toFixed(2)}×`);
 if (values.json) writeFileSync(values.json, JSON.stringify({ adapter, ...result }, null, 2));

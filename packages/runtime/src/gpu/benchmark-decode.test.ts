@@ -30,7 +30,8 @@ describe.skipIf(!device)('benchmarkDecode', () => {
       const kernels = split?.kernels ?? [];
       expect(kernels.reduce((sum, kernel) => sum + kernel.dispatches, 0)).toBe(row.dispatchesPerToken);
       expect(kernels.map((kernel) => kernel.label)).toContain(row.variant === 'fp16' ? 'gemv' : 'vq-gemv');
-      expect(kernels.every((kernel) => kernel.msPerToken > 0)).toBe(true);
+      // Timestamps may be quantized by the implementation, so a tiny kernel can read as 0 ms.
+      expect(kernels.every((kernel) => kernel.msPerToken >= 0 && Number.isFinite(kernel.msPerToken))).toBe(true);
     }
     expect(fp16.linearBitsPerWeight).toBe(16);
     // 2 index bits plus a 65536 × 8 f16 codebook per projection, which dominates at this tiny size.

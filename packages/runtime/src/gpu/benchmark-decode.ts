@@ -86,8 +86,12 @@ export interface DecodeBreakdown {
   readonly linearMsPerToken: number;
   /** Everything but them (norms, RoPE, KV append, attention, SwiGLU, adds, embedding, argmax). */
   readonly otherMsPerToken: number;
-  /** JS time spent recording and submitting one step (the CPU side of `allMsPerToken`). */
+  /** CPU time to write the position uniforms, record, finish and submit one step (the CPU side of `allMsPerToken`). */
   readonly encodeMsPerToken: number;
+  /** The parts of `encodeMsPerToken`: uniform writes, recording the dispatches, `finish()` + `submit()`. */
+  readonly positionMsPerToken: number;
+  readonly recordMsPerToken: number;
+  readonly submitMsPerToken: number;
   /** GPU time of one step's compute pass from timestamp queries (median), when the device supports them. */
   readonly gpuMsPerToken: number | undefined;
   /**
@@ -251,6 +255,9 @@ async function measureBreakdown(device: GPUDevice, model: GpuLlamaModel, tokens:
       linearMsPerToken: linear.wallMs / steps,
       otherMsPerToken: other.wallMs / steps,
       encodeMsPerToken: all.encodeMs / steps,
+      positionMsPerToken: all.positionMs / steps,
+      recordMsPerToken: all.recordMs / steps,
+      submitMsPerToken: all.submitMs / steps,
       gpuMsPerToken,
       kernels,
     };

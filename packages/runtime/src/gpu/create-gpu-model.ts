@@ -108,9 +108,22 @@ export interface DecodeStepRunner {
    * @returns wall milliseconds, milliseconds spent encoding and submitting, and (with `querySet`, 2 entries
    *   per step) nothing else: the caller resolves the timestamps.
    */
-  run(count: number, position: number, filter: DispatchFilter, querySet?: GPUQuerySet): Promise<{ wallMs: number; encodeMs: number }>;
+  run(count: number, position: number, filter: DispatchFilter, querySet?: GPUQuerySet): Promise<DecodeStepTimes>;
   /** Dispatches of one step by kernel label. */
   readonly dispatchesByLabel: ReadonlyMap<string, number>;
+}
+
+/** Wall and CPU milliseconds of {@link DecodeStepRunner.run}, summed over its steps. */
+export interface DecodeStepTimes {
+  readonly wallMs: number;
+  /** `setPosition` (the uniform writes) + recording + `finish` + `submit`. */
+  readonly encodeMs: number;
+  /** The uniform writes alone. */
+  readonly positionMs: number;
+  /** Recording the dispatches into the command encoder alone. */
+  readonly recordMs: number;
+  /** `finish()` + `queue.submit()` alone (where Dawn validates and translates the commands). */
+  readonly submitMs: number;
 }
 
 const stepRunners = new WeakMap<GpuLlamaModel, DecodeStepRunner>();
@@ -429,19 +442,26 @@ export async function createGpuModelFromWeights(
       return exclusive(async () => {
         const program = await getProgram(1, 'argmax');
         const start = performance.now();
-        let encodeMs = 0;
+        let positionMs = 0;
+        let recordMs = 0;
+        let submitMs = 0;
         for (let step = 0; step < count; step++) {
-          const before = performance.now();
+          const t0 = performance.now();
           program.setPosition(position + step);
+          const t1 = performance.now();
           const encoder = device.createCommandEncoder({ label: 'llama-decode' });
           const timestampWrites = querySet ? { querySet, beginningOfPassWriteIndex: 2 * step, endOfPassWriteIndex: 2 * step + 1 } : undefined;
           program.encode(encoder, { filter, timestampWrites });
+          const t2 = performance.now();
           device.queue.submit([encoder.finish()]);
-          encodeMs += performance.now() - before;
+          const t3 = performance.now();
+          positionMs += t1 - t0;
+          recordMs += t2 - t1;
+          submitMs += t3 - t2;
         }
         await device.queue.onSubmittedWorkDone();
         cachedPositions = Math.min(cachedPositions, position);
-        return { wallMs: performance.now() - start, encodeMs };
+        return { wallMs: performance.now() - start, encodeMs: positionMs + recordMs + submitMs, positionMs, recordMs, submitMs };
       });
     },
   });

@@ -98,7 +98,10 @@ type Segment =
 /**
  * Records the Llama forward pass over `tokens` positions: embedding; per layer RMSNorm, q/k/v projections,
  * RoPE, KV append, GQA attention over the cache, o projection and residual add, RMSNorm, gate/up, SwiGLU,
- * down projection and residual add; then the final RMSNorm and classifier as `tail` asks.
+ * down projection and residual add; then the final RMSNorm and classifier as `tail` asks. A single-token
+ * program (decode) trims dispatches where the widths allow (256-byte aligned offsets): q|k|v adjacent with
+ * one RoPE over q and k, stacked dense q/k/v and gate/up GEMVs, and the residual adds folded into the o and
+ * down projections' bias input (10 dispatches per dense layer instead of 16).
  */
 export async function buildForwardProgram(
   device: GPUDevice,
