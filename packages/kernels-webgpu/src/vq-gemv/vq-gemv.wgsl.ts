@@ -96,7 +96,7 @@ fn main(
  * 7 params             Params                                uniform
  */
 const vqGemvBody = /* wgsl */ `
-override workgroupSize: u32 = 64;
+override workgroupSize: u32 = 128;
 override vectorLength: u32 = 8;
 override indexBits: u32 = 16;
 override residualBits: u32 = 0;
