@@ -40,7 +40,7 @@ describe.skipIf(!device)('uploadVqLayer', () => {
   it('rejects an outlier index outside its codebook', () => {
     const outlierIndices = Uint16Array.from(tensors.outlierIndices as Uint16Array);
     outlierIndices[0] = 8;
-    expect(() => uploadVqLayer(gpu, config, { ...tensors, outlierIndices })).toThrow(/main indices must be below 2\^3 = 8 \(got 8 at 0\)/);
+    expect(() => uploadVqLayer(gpu, config, { ...tensors, outlierIndices })).toThrow(/outlierIndices must be below Ko = 8 \(got 8 at 0\)/);
   });
 
   it('rejects a missing, unexpected or mistyped tensor', () => {

@@ -124,7 +124,10 @@ export function uploadVqLayer(
         );
       }
       const outlierBits = Math.log2(layout.numOutlierCentroids);
-      // packIndices rejects an index ≥ Ko, which would read outside the outlier codebook.
+      const bad = outlierIndices.findIndex((index) => index >= layout.numOutlierCentroids);
+      if (bad >= 0) {
+        throw new RangeError(`${fn}: outlierIndices must be below Ko = ${layout.numOutlierCentroids} (got ${outlierIndices[bad]} at ${bad})`);
+      }
       outlierWords = packIndices({
         groups: 1,
         rows: layout.outlierVectorRows,
