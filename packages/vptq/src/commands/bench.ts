@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { benchmarkEvalSpeed } from '@vptq/runtime';
 
 import { load } from '../load';
+import { registerBenchGpu } from './bench-gpu';
 import { registerBenchQuality } from './bench-quality';
 import { registerBenchQuantize } from './bench-quantize';
 import { printTable } from './print-table';
@@ -21,6 +22,7 @@ export function registerBench(program: Command): void {
   const bench = program.command('bench').description('benchmarks, each with its baseline measured in the same run');
   registerBenchQuality(bench);
   registerBenchQuantize(bench);
+  registerBenchGpu(bench);
   bench
     .command('eval')
     .description('CPU evaluation speed (tokens/s): batched prefill windows vs a one-token-at-a-time loop')

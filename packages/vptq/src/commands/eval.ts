@@ -2,9 +2,10 @@ import type { Command } from 'commander';
 import { perplexity } from '@vptq/runtime';
 
 import { load } from '../load';
+import { loadGpu } from '../load-gpu';
 import { createProgress } from '../progress';
 import { readTextFile } from './read-text-file';
-import { integerOption } from './parse-options';
+import { deviceOption, integerOption } from './parse-options';
 
 interface EvalFlags {
   model: string;
@@ -13,6 +14,7 @@ interface EvalFlags {
   json?: boolean;
   window?: number;
   maxStories?: number;
+  device: 'cpu' | 'gpu';
 }
 
 /** `vptq eval`: perplexity of a model on a text file, with the fixtures' per-story protocol. */
@@ -25,11 +27,12 @@ export function registerEval(program: Command): void {
     .requiredOption('--text <file>', 'UTF-8 text, stories separated by <|endoftext|>')
     .option('--window <tokens>', 'KV-cache window (default: the model context length)', integerOption('--window', 2))
     .option('--max-stories <n>', 'evaluate only the first n stories', integerOption('--max-stories', 1))
+    .option('--device <cpu|gpu>', 'run on the CPU, or on the GPU through WebGPU (Dawn)', deviceOption, 'cpu')
     .option('--json', 'print one JSON object instead of text')
     .action(async (flags: EvalFlags) => {
       const text = readTextFile('--text', flags.text);
       const started = performance.now();
-      const loaded = load(flags.model, { tokenizer: flags.tokenizer });
+      const loaded = flags.device === 'gpu' ? await loadGpu(flags.model, { tokenizer: flags.tokenizer }) : load(flags.model, { tokenizer: flags.tokenizer });
       const progress = createProgress('evaluating', 1, { unit: 'tokens' });
       const result = await perplexity(loaded.model, loaded.tokenizer, text, {
         windowLength: flags.window,
@@ -37,14 +40,15 @@ export function registerEval(program: Command): void {
         onProgress: (done, total) => progress.update(done, total),
       });
       progress.stop();
+      if ('release' in loaded) loaded.release();
       const seconds = (performance.now() - started) / 1000;
-      const report = { model: flags.model, text: flags.text, ...result, seconds };
+      const report = { model: flags.model, text: flags.text, device: flags.device, ...result, seconds };
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(report)}\n`);
       } else {
         process.stdout.write(
           `perplexity ${result.perplexity.toFixed(4)} over ${result.tokens} tokens (${result.stories} stories, ` +
-            `nll ${result.nll.toFixed(4)}, ${result.bitsPerByte.toFixed(4)} bits/byte) in ${seconds.toFixed(1)} s\n`,
+            `nll ${result.nll.toFixed(4)}, ${result.bitsPerByte.toFixed(4)} bits/byte) in ${seconds.toFixed(1)} s on the ${flags.device}\n`,
         );
       }
     });

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { generate } from '@vptq/runtime';
 
 import { load } from '../load';
-import { integerOption, numberOption } from './parse-options';
+import { loadGpu } from '../load-gpu';
+import { deviceOption, integerOption, numberOption } from './parse-options';
 
 interface GenerateFlags {
   model: string;
@@ -13,6 +14,7 @@ interface GenerateFlags {
   topP: number;
   seed?: number;
   json?: boolean;
+  device: 'cpu' | 'gpu';
 }
 
 /** `vptq generate`: continue a prompt, greedy or sampled, streaming the text to stdout. */
@@ -27,12 +29,14 @@ export function registerGenerate(program: Command): void {
     .option('--temperature <t>', 'softmax temperature; 0 is greedy', numberOption('--temperature', 0), 0)
     .option('--top-p <p>', 'nucleus sampling mass in (0, 1]', numberOption('--top-p', Number.MIN_VALUE, 1), 1)
     .option('--seed <s>', 'sampler seed (default: fixed)', integerOption('--seed', 0, 0xffffffff))
+    .option('--device <cpu|gpu>', 'run on the CPU, or on the GPU through WebGPU (Dawn)', deviceOption, 'cpu')
     .option('--json', 'print one JSON object at the end instead of streaming')
-    .action((flags: GenerateFlags) => {
-      const { model, tokenizer } = load(flags.model, { tokenizer: flags.tokenizer });
+    .action(async (flags: GenerateFlags) => {
+      const loaded = flags.device === 'gpu' ? await loadGpu(flags.model, { tokenizer: flags.tokenizer }) : load(flags.model, { tokenizer: flags.tokenizer });
+      const { model, tokenizer } = loaded;
       const started = performance.now();
       if (!flags.json) process.stdout.write(flags.prompt);
-      const result = generate(model, tokenizer, {
+      const result = await generate(model, tokenizer, {
         prompt: flags.prompt,
         maxTokens: flags.maxTokens,
         temperature: flags.temperature,
@@ -41,6 +45,7 @@ export function registerGenerate(program: Command): void {
         onToken: flags.json ? undefined : (_token, piece) => process.stdout.write(piece),
       });
       const seconds = (performance.now() - started) / 1000;
+      if ('release' in loaded) loaded.release();
       if (flags.json) {
         process.stdout.write(
           `${JSON.stringify({ prompt: flags.prompt, text: result.text, tokens: result.tokens.length, stopReason: result.stopReason, seconds })}\n`,

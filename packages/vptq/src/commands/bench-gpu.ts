@@ -1,0 +1,109 @@
+import type { Command } from 'commander';
+import { benchmarkKernels } from '@vptq/kernels-webgpu';
+import { benchmarkDecode, tinyDecodeShape } from '@vptq/runtime';
+
+import { createNodeDevice, releaseNodeDevice } from '../node';
+import { printTable } from './print-table';
+import { integerOption } from './parse-options';
+
+interface BenchKernelsFlags {
+  sizeDivisor: number;
+  iterations: number;
+  repeats: number;
+  json?: boolean;
+}
+
+interface BenchDecodeFlags {
+  tokens: number;
+  quantization: 'v8-k65536' | 'v6-k4096';
+  tiny?: boolean;
+  breakdown?: boolean;
+  json?: boolean;
+}
+
+/** `vptq bench kernels` and `vptq bench decode`: GPU benchmarks with their baselines measured in the same run. */
+export function registerBenchGpu(bench: Command): void {
+  bench
+    .command('kernels')
+    .description('fused VQ-GEMV vs our f16 GEMV and the copy bandwidth, at LLaMA-2-7B shapes (WebGPU through Dawn)')
+    .option('--size-divisor <n>', 'divide every shape by n (16 for a software adapter)', integerOption('--size-divisor', 1), 1)
+    .option('--iterations <n>', 'kernel runs per measurement', integerOption('--iterations', 1), 50)
+    .option('--repeats <n>', 'measurements per kernel (median reported)', integerOption('--repeats', 1), 5)
+    .option('--json', 'print JSON')
+    .action(async (flags: BenchKernelsFlags) => {
+      const { device, info } = await createNodeDevice();
+      try {
+        const result = await benchmarkKernels(device, {
+          sizeDivisor: flags.sizeDivisor,
+          iterations: flags.iterations,
+          repeats: flags.repeats,
+          onRow: (row) => process.stderr.write(`${row.kernel} ${row.shape} ${row.config}: ${row.microseconds.toFixed(1)} µs\n`),
+        });
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify({ adapter: info.adapterInfo, ...result })}\n`);
+          return;
+        }
+        process.stdout.write(`adapter: ${info.adapterInfo.vendor} ${info.adapterInfo.device} ${info.adapterInfo.description}; timing: ${result.timing}; copy ${result.copyGbPerSecond.toFixed(0)} GB/s\n`);
+        printTable(
+          ['kernel', 'shape', 'config', 'µs', 'MB moved', 'GB/s', 'of copy BW', '× f16 GEMV'],
+          result.rows.map((row) => [
+            row.kernel,
+            row.shape,
+            row.config,
+            row.microseconds.toFixed(1),
+            (row.bytesMoved / 1e6).toFixed(2),
+            row.gbPerSecond.toFixed(0),
+            `${(row.fractionOfCopyBandwidth * 100).toFixed(1)}%`,
+            Number.isNaN(row.speedupOverF16Gemv) ? '' : row.speedupOverF16Gemv.toFixed(2),
+          ]),
+        );
+      } finally {
+        releaseNodeDevice(device);
+      }
+    });
+
+  bench
+    .command('decode')
+    .description('tokens/s of a LLaMA-2-7B-shaped model with synthetic weights: 2-bit VPTQ vs fp16, one submit per token')
+    .option('--tokens <n>', 'tokens decoded per variant', integerOption('--tokens', 1), 128)
+    .option('--quantization <q>', 'v8-k65536 or v6-k4096', 'v8-k65536')
+    .option('--tiny', 'a tiny shape (2 layers, 256 wide) for a software adapter')
+    .option('--breakdown', 'also time the linears alone and the CPU recording/submit')
+    .option('--json', 'print JSON')
+    .action(async (flags: BenchDecodeFlags) => {
+      if (flags.quantization !== 'v8-k65536' && flags.quantization !== 'v6-k4096') {
+        throw new Error(`bench decode: --quantization must be v8-k65536 or v6-k4096 (got ${String(flags.quantization)})`);
+      }
+      const { device, info } = await createNodeDevice();
+      try {
+        const result = await benchmarkDecode(device, {
+          tokens: flags.tokens,
+          quantization: flags.quantization,
+          shape: flags.tiny ? tinyDecodeShape : undefined,
+          breakdown: flags.breakdown === true,
+          onProgress: (message) => process.stderr.write(`${message}\n`),
+        });
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify({ adapter: info.adapterInfo, ...result })}\n`);
+          return;
+        }
+        process.stdout.write(`adapter: ${info.adapterInfo.vendor} ${info.adapterInfo.device} ${info.adapterInfo.description}; shape ${JSON.stringify(result.shape)}\n`);
+        const fp16 = result.rows.find((row) => row.variant === 'fp16');
+        printTable(
+          ['variant', 'linear bits/w', 'tokens/s', 'ms/token', 'GPU ms/token', 'GPU memory GiB', 'dispatches/token', '× fp16'],
+          result.rows.map((row) => [
+            row.label,
+            row.linearBitsPerWeight.toFixed(2),
+            row.tokensPerSecond.toFixed(1),
+            row.msPerToken.toFixed(2),
+            row.breakdown?.gpuMsPerToken?.toFixed(2) ?? '',
+            (row.gpuMemoryBytes / 2 ** 30).toFixed(2),
+            row.dispatchesPerToken,
+            fp16 ? (row.tokensPerSecond / fp16.tokensPerSecond).toFixed(2) : '',
+          ]),
+        );
+      } finally {
+        releaseNodeDevice(device);
+      }
+    });
+}
