@@ -1,4 +1,4 @@
-import { prepareHessian } from '@vptq/hessian';
+import { prepareHessian, proxyError as measureProxy } from '@vptq/hessian';
 import { describe, expect, it } from 'vitest';
 
 import { CodebookError } from './codebook-error';
@@ -64,12 +64,55 @@ describe('quantizeVptqLayer', () => {
     expect(new Set(result.indices[0]).size).toBeGreaterThan(16);
   });
 
-  it('dequantizes to exactly the weight the column loop produced', () => {
-    const variants = [full, { ...full, scaleAwareObjective: false }, { ...full, norm: false }, { ...quick, vectorLength: 3, centroids: 16 }];
+  it('dequantizes to exactly the weight the column loop produced, refined or not', () => {
+    const variants = [
+      full,
+      { ...full, scaleAwareObjective: false },
+      { ...full, norm: false },
+      { ...full, storageDtype: 'F16' as const },
+      { ...quick, vectorLength: 3, centroids: 16 },
+      { ...full, refineIterations: 0 },
+    ];
+    let refined = 0;
     for (const options of variants) {
       const { result, quantizedWeight } = runVptq(weight, prepared, options);
       expect(dequantizeVptqLayer(result)).toEqual(quantizedWeight);
+      if (result.proxyError.after < result.proxyError.unrefined) refined++;
     }
+    // The kept result came from a refinement round (not the k-means codebooks) in every refined variant.
+    expect(refined).toBe(variants.length - 1);
+  });
+
+  it('refines the codebooks: a lower error, never above the unrefined loop, with every round reported', () => {
+    const variants: VptqOptions[] = [
+      full,
+      { ...full, norm: false },
+      { ...full, scaleAwareObjective: false },
+      { ...full, outlierVectorLength: 4 },
+      { ...quick, vectorLength: 4, centroids: 32 },
+      { ...quick, vectorLength: 2, centroids: 16, residualCentroids: 16, groups: 3 },
+    ];
+    for (const options of variants) {
+      const off = quantizeVptqLayer(weight, prepared, { ...options, refineIterations: 0 }).proxyError;
+      expect(off.refinements).toEqual([]);
+      expect(off.after).toBe(off.unrefined);
+      const { proxyError } = quantizeVptqLayer(weight, prepared, { ...options, refineIterations: 6 });
+      expect(proxyError.unrefined).toBe(off.after);
+      expect(proxyError.refinements.length).toBeGreaterThan(0);
+      expect(proxyError.refinements.length).toBeLessThanOrEqual(6);
+      expect(proxyError.after).toBe(Math.min(proxyError.unrefined, ...proxyError.refinements));
+      expect(proxyError.after).toBeLessThan(0.95 * proxyError.unrefined);
+    }
+  });
+
+  it('reports the proxy error of the weight it returns', () => {
+    const { result, quantizedWeight } = runVptq(weight, prepared, full);
+    const direct = measureProxy(
+      { data: Float32Array.from({ length: rows * cols }, (_, i) => weight.data[Math.floor(i / cols) * cols + prepared.perm[i % cols]]), rows, cols },
+      { data: Float32Array.from({ length: rows * cols }, (_, i) => quantizedWeight[Math.floor(i / cols) * cols + prepared.perm[i % cols]]), rows, cols },
+      { data: prepared.hessian, size: cols },
+    );
+    expect(result.proxyError.after).toBeCloseTo(direct, 12);
   });
 
   it('gives identical bytes for the same seed and different codebooks for another', () => {
@@ -85,16 +128,16 @@ describe('quantizeVptqLayer', () => {
     const correlated = randomPreparedHessian(cols, 4, { correlation: 1 });
     const { proxyError } = quantizeVptqLayer(weight, correlated, { ...quick, vectorLength: 4, centroids: 32 });
     expect(proxyError.after).toBeLessThan(0.8 * proxyError.before);
-    expect(proxyError.firstPass).toBe(proxyError.after);
-    // The reported figure is the real one: recompute it from the dequantized weight.
+    expect(proxyError.firstPass).toBe(proxyError.unrefined);
     expect(proxyError.after).toBeGreaterThan(0);
   });
 
   it('lowers the error with a residual codebook, and reports the first pass separately', () => {
     const plain = quantizeVptqLayer(weight, prepared, { ...quick, vectorLength: 4, centroids: 32 });
     const residual = quantizeVptqLayer(weight, prepared, { ...quick, vectorLength: 4, centroids: 32, residualCentroids: 16 });
-    expect(residual.proxyError.firstPass).toBe(plain.proxyError.after);
-    expect(residual.proxyError.after).toBeLessThan(0.8 * residual.proxyError.firstPass);
+    expect(residual.proxyError.firstPass).toBe(plain.proxyError.unrefined);
+    expect(residual.proxyError.unrefined).toBeLessThan(0.8 * residual.proxyError.firstPass);
+    expect(residual.proxyError.after).toBeLessThan(plain.proxyError.after);
   });
 
   it('works with norm off: no scale or bias, and a lower error with norm on for skewed columns', () => {
@@ -190,7 +233,7 @@ describe('quantizeVptqLayer', () => {
     const events: [VptqPhase, number][] = [];
     quantizeVptqLayer(weight, prepared, { ...full, onProgress: (phase, fraction) => events.push([phase, fraction]) });
     const phases = [...new Set(events.map(([phase]) => phase))];
-    expect(phases).toEqual(['kmeans', 'column-loop', 'residual-kmeans', 'column-loop-2']);
+    expect(phases).toEqual(['kmeans', 'column-loop', 'residual-kmeans', 'column-loop-2', 'refine']);
     for (const phase of phases) {
       const fractions = events.filter(([name]) => name === phase).map(([, fraction]) => fraction);
       expect(fractions[0]).toBe(0);
@@ -210,6 +253,8 @@ describe('quantizeVptqLayer', () => {
     expect(call({ kmeansTolerance: -1 })).toThrow(/kmeansTolerance must be a finite number ≥ 0 \(got -1\)/);
     expect(call({ kmeansInit: 'first' as never })).toThrow(/kmeansInit must be 'random' or 'kmeans\+\+' \(got first\)/);
     expect(call({ blockSize: 0 })).toThrow(/blockSize must be an integer ≥ 1 \(got 0\)/);
+    expect(call({ refineIterations: -1 })).toThrow(/refineIterations must be an integer between 0 and 1000 \(got -1\)/);
+    expect(call({ refineIterations: 1.5 })).toThrow(RangeError);
     expect(call({ seed: -1 })).toThrow(/seed must be an integer between 0 and 4294967295 \(got -1\)/);
     expect(call({ norm: 'yes' as never })).toThrow(TypeError);
     expect(call({ onProgress: 3 as never })).toThrow(/onProgress must be a function/);

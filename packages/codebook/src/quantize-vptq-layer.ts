@@ -5,8 +5,11 @@ import { computeColumnNorm, toOriginalLayout, toWorkingLayout } from './column-n
 import { deriveLayout } from './get-vptq-layout';
 import { measureProxyError } from './measure-proxy-error';
 import { readPrepared } from './read-prepared';
+import { refitCodebooks } from './refit-codebooks';
+import type { RefitInput } from './refit-codebooks';
 import { runVptqPass } from './run-vptq-pass';
 import type { VptqPassInput } from './run-vptq-pass';
+import type { PartCodebooks } from './vptq-column-quantizer';
 import { assertWeight } from './validate';
 import type { VptqLayerResult } from './vptq-layer-result';
 import { readVptqSettings } from './vptq-options';
@@ -93,7 +96,7 @@ export function runVptq(weight: WeightMatrix, prepared: PreparedHessian, options
   const before = measureProxyError(weight, toOriginal(assigned), prepared);
 
   const withResidual = layout.residualCentroids > 0;
-  const firstPass = runVptqPass(pass, codebooks, undefined, withResidual, 'column-loop');
+  const firstPass = runVptqPass(pass, codebooks, undefined, withResidual, report && ((fraction) => report('column-loop', fraction)));
   let finalPass = firstPass;
   let residualCodebooks: (Float32Array | undefined)[] = [];
   let firstPassError: number | undefined;
@@ -110,10 +113,40 @@ export function runVptq(weight: WeightMatrix, prepared: PreparedHessian, options
       report?.('residual-kmeans', ++done / residualParts);
       return codebook;
     });
-    finalPass = runVptqPass(pass, codebooks, residualCodebooks, false, 'column-loop-2');
+    finalPass = runVptqPass(pass, codebooks, residualCodebooks, false, report && ((fraction) => report('column-loop-2', fraction)));
   }
-  const quantizedWeight = toOriginal(finalPass.quantized);
-  const after = measureProxyError(weight, quantizedWeight, prepared);
+  let quantizedWeight = toOriginal(finalPass.quantized);
+  const unrefined = measureProxyError(weight, quantizedWeight, prepared);
+  let after = unrefined;
+  const refinements: number[] = [];
+
+  if (settings.refineIterations > 0) {
+    const rounds = settings.refineIterations;
+    // The refit always minimizes the error in original units, tr(ΔW'·D·H·D·ΔW'ᵀ), whatever the loop's objective.
+    const refit: RefitInput = { target: pass.base, rows, cols, hessian: scaleHessian(prepared.hessian, cols, norm?.scale, inputs.perm), parts };
+    report?.('refine', 0);
+    let current = finalPass;
+    for (let round = 0; round < rounds; round++) {
+      const refined = refitCodebooks(refit, current.parts, { storageDtype: settings.storageDtype });
+      if (refined === undefined) break;
+      const onFraction = report && ((fraction: number) => report('refine', (round + fraction) / rounds));
+      const next = runVptqPass(pass, refined.codebooks, withResidual ? refined.residualCodebooks : undefined, false, onFraction);
+      const nextWeight = toOriginal(next.quantized);
+      const error = measureProxyError(weight, nextWeight, prepared);
+      refinements.push(error);
+      const converged = sameIndices(current.parts, next.parts);
+      current = next;
+      if (error < after) {
+        // Only a loop's own output is ever kept, so the stored indices always match the stored codebooks.
+        after = error;
+        finalPass = next;
+        quantizedWeight = nextWeight;
+      }
+      // Same indices again: the next refit would give the same codebooks and the same loop output.
+      if (converged) break;
+    }
+    report?.('refine', 1);
+  }
 
   // Part 0 is the outlier part when there is one; the groups follow.
   const outlier = layout.outlierSize > 0 ? finalPass.parts[0] : undefined;
@@ -142,7 +175,34 @@ export function runVptq(weight: WeightMatrix, prepared: PreparedHessian, options
     perm: inputs.perm,
     weightScale: norm?.scale,
     weightBias: norm?.bias,
-    proxyError: { before, firstPass: firstPassError ?? after, after },
+    proxyError: { before, firstPass: firstPassError ?? unrefined, unrefined, refinements, after },
   };
   return { result, quantizedWeight };
+}
+
+/**
+ * `[in, in]` f64 D·H·D for the per-column norm scale D (original column order, read through `perm`), or a
+ * copy-free H without norm.
+ */
+function scaleHessian(hessian: Float64Array, cols: number, scale: Float32Array | undefined, perm: Uint32Array): Float64Array {
+  if (scale === undefined) return hessian;
+  const scaled = new Float64Array(cols * cols);
+  for (let a = 0; a < cols; a++) {
+    const left = scale[perm[a]];
+    for (let b = 0; b < cols; b++) scaled[a * cols + b] = left * hessian[a * cols + b] * scale[perm[b]];
+  }
+  return scaled;
+}
+
+function sameIndices(first: readonly PartCodebooks[], second: readonly PartCodebooks[]): boolean {
+  return first.every((part, index) => {
+    const other = second[index];
+    return equalArrays(part.indices, other.indices) && (part.residualIndices === undefined || equalArrays(part.residualIndices, other.residualIndices as IndexArray));
+  });
+}
+
+function equalArrays(first: IndexArray, second: IndexArray): boolean {
+  if (first.length !== second.length) return false;
+  for (let i = 0; i < first.length; i++) if (first[i] !== second[i]) return false;
+  return true;
 }

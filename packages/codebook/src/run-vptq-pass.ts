@@ -4,7 +4,7 @@ import { CodebookError } from './codebook-error';
 import { runColumnLoop } from './column-loop';
 import { createVptqColumnQuantizer } from './vptq-column-quantizer';
 import type { PartCodebooks } from './vptq-column-quantizer';
-import type { VptqPhase, VptqSettings } from './vptq-options';
+import type { VptqSettings } from './vptq-options';
 import { createIndexArray } from './vptq-parts';
 import type { VptqPart } from './vptq-parts';
 
@@ -36,7 +36,8 @@ export interface VptqPassOutput {
 
 /**
  * One full column loop (spec §3) from the original normalized weight with fixed codebooks: pass 1 with the
- * main codebooks (keeping the residual for the residual k-means), or pass 2 with main and residual codebooks.
+ * main codebooks (keeping the residual for the residual k-means), or pass 2 with main and residual codebooks
+ * (also every refinement round). `onFraction` hears 0, then the share of columns done after each block.
  *
  * @throws {CodebookError} `VPTQ_CODEBOOK_NON_FINITE` when the error feedback overflows.
  */
@@ -45,7 +46,7 @@ export function runVptqPass(
   codebooks: readonly Float32Array[],
   residualCodebooks: readonly (Float32Array | undefined)[] | undefined,
   keepResidual: boolean,
-  phase: VptqPhase,
+  onFraction?: (fraction: number) => void,
 ): VptqPassOutput {
   const { base, rows, cols, parts, settings } = input;
   const partCodebooks: PartCodebooks[] = parts.map((part, partIndex) => {
@@ -68,7 +69,7 @@ export function runVptqPass(
   const working = base.slice();
   const quantized = new Float32Array(cols * rows);
   const residual = keepResidual ? new Float32Array(cols * rows) : undefined;
-  settings.onProgress?.(phase, 0);
+  onFraction?.(0);
   runColumnLoop({
     working,
     rows,
@@ -79,7 +80,7 @@ export function runVptqPass(
     quantizeColumn: createVptqColumnQuantizer(rows, partCodebooks, input.columnPart),
     quantized,
     residual,
-    onBlock: (done) => settings.onProgress?.(phase, done / cols),
+    onBlock: onFraction && ((done) => onFraction(done / cols)),
   });
   // A NaN in the working weight would not fail the search (it picks entry 0), so check explicitly.
   for (let i = 0; i < working.length; i++) {

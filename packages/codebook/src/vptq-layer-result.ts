@@ -33,7 +33,14 @@ export interface VptqProxyError {
   readonly before: number;
   /** After the first column loop, main codebooks only. Equals `after` without a residual codebook. */
   readonly firstPass: number;
-  /** Final quantized weight. */
+  /**
+   * The final column loop with the k-means codebooks, before any refinement. Equals `after` when
+   * `refineIterations` is 0 or no round improved.
+   */
+  readonly unrefined: number;
+  /** The error after each refinement round's column loop, in order (empty without refinement). */
+  readonly refinements: readonly number[];
+  /** Final quantized weight: the lowest of `unrefined` and `refinements`. */
   readonly after: number;
 }
 

@@ -3,7 +3,7 @@ import type { StorageDtype } from './storage-dtype';
 import { assertBoolean, assertInteger } from './validate';
 
 /** The stage a {@link VptqOptions.onProgress} report belongs to, in the order they run. */
-export type VptqPhase = 'kmeans' | 'column-loop' | 'residual-kmeans' | 'column-loop-2';
+export type VptqPhase = 'kmeans' | 'column-loop' | 'residual-kmeans' | 'column-loop-2' | 'refine';
 
 /** Options of `quantizeVptqLayer`: the layout (see `getVptqLayout`) plus how to run it. */
 export interface VptqOptions extends VptqLayoutOptions {
@@ -28,13 +28,23 @@ export interface VptqOptions extends VptqLayoutOptions {
   readonly kmeansTolerance?: number;
   /** k-means initialization. Default `'kmeans++'` (the reference uses cuML's `'random'`). */
   readonly kmeansInit?: 'random' | 'kmeans++';
+  /**
+   * Rounds of closed-form codebook refinement after the column loop(s), ≥ 0: with the indices fixed, refit every
+   * codebook by exact least squares on the output error in original units (`tr(ΔW·H·ΔWᵀ)`), round it to
+   * `storageDtype`, then run the final column loop again with the refit codebooks (new indices, error feedback).
+   * The result with the lowest proxy error is kept, so refinement never makes a layer worse; it stops early
+   * once a round no longer lowers the error. 0 turns it off (the reference has no such step; the paper's
+   * layer-wise fine-tuning of centroids, spec §4.6, was never released). Default 16.
+   */
+  readonly refineIterations?: number;
   /** Columns per lazy-update block of the column loop, ≥ 1. Default 128. */
   readonly blockSize?: number;
   /** Seed of every k-means (each one derives its own stream from it), a u32. Default 0. */
   readonly seed?: number;
   /**
    * Progress: `fraction` in [0, 1] of `phase`. Each phase starts with 0 and ends with 1, in {@link VptqPhase}
-   * order; the residual phases run only with a residual codebook. k-means phases report every iteration.
+   * order; the residual phases run only with a residual codebook, `'refine'` only with `refineIterations` > 0.
+   * k-means phases report every iteration.
    */
   readonly onProgress?: (phase: VptqPhase, fraction: number) => void;
 }
@@ -48,9 +58,13 @@ export interface VptqSettings {
   readonly kmeansTolerance: number;
   readonly kmeansInit: 'random' | 'kmeans++';
   readonly blockSize: number;
+  readonly refineIterations: number;
   readonly seed: number;
   readonly onProgress: ((phase: VptqPhase, fraction: number) => void) | undefined;
 }
+
+/** Refinement rounds unless `refineIterations` says otherwise. */
+export const defaultRefineIterations = 16;
 
 /** Validates the run options of `fn` and fills in the defaults. */
 export function readVptqSettings(fn: string, options: VptqOptions): VptqSettings {
@@ -77,6 +91,7 @@ export function readVptqSettings(fn: string, options: VptqOptions): VptqSettings
     kmeansTolerance,
     kmeansInit,
     blockSize: assertInteger(fn, 'blockSize', options.blockSize ?? 128, 1),
+    refineIterations: assertInteger(fn, 'refineIterations', options.refineIterations ?? defaultRefineIterations, 0, 1000),
     seed: assertInteger(fn, 'seed', options.seed ?? 0, 0, 0xffffffff),
     onProgress: options.onProgress,
   };
