@@ -5,11 +5,9 @@ import { computeColumnNorm, toOriginalLayout, toWorkingLayout } from './column-n
 import { deriveLayout } from './get-vptq-layout';
 import { measureProxyError } from './measure-proxy-error';
 import { readPrepared } from './read-prepared';
-import { refitCodebooks } from './refit-codebooks';
-import type { RefitInput } from './refit-codebooks';
+import { refineVptq, scaleHessian } from './refine-vptq';
 import { runVptqPass } from './run-vptq-pass';
 import type { VptqPassInput } from './run-vptq-pass';
-import type { PartCodebooks } from './vptq-column-quantizer';
 import { assertWeight } from './validate';
 import type { VptqLayerResult } from './vptq-layer-result';
 import { readVptqSettings } from './vptq-options';
@@ -33,14 +31,17 @@ const fn = 'quantizeVptqLayer';
  * from Hessian-weighted k-means over vectors of v consecutive output rows, then the channel-independent
  * second-order column loop (Euclidean-nearest main index, greedy residual index, GPTQ error feedback in
  * blocks). With a residual codebook, the residual k-means runs on the error-compensated residual of the first
- * loop and the whole loop runs again from the original weight with both codebooks.
+ * loop and the whole loop runs again from the original weight with both codebooks. Then `refineIterations`
+ * rounds of codebook refinement: the exact least-squares refit of every codebook for the indices of the last loop
+ * (see `refitCodebooks`), rounded to the storage dtype, and the final loop again with the refit codebooks; the
+ * loop output with the lowest proxy error is returned, so its indices always belong to its codebooks.
  *
  * @param weight - `[out, in]` f32 `nn.Linear` weight, finite.
  * @param prepared - `prepareHessian` of this layer's `[in, in]` input Hessian: its `perm` is the column order
  *   (identity = perm off), its `diagonal` the k-means sample weights, its `inverseCholesky` the loop's factor.
  * @param options - layout (v, K, Kr, outliers, G) and run settings; see {@link VptqOptions}.
- * @returns codebooks, `[R, S]` indices per group, perm, norm and proxy errors; `dequantizeVptqLayer` rebuilds
- *   the `[out, in]` weight from them.
+ * @returns codebooks, `[R, S]` indices per group, perm, norm and proxy errors (`unrefined`, each refinement round
+ *   and the final `after`); `dequantizeVptqLayer` rebuilds the `[out, in]` weight from them.
  * @throws {RangeError} for bad options (see `getVptqLayout`), a non-finite weight, or a prepared Hessian of
  *   another size.
  * @throws {CodebookError} `VPTQ_CODEBOOK_NON_FINITE` when the error feedback overflows;
@@ -121,31 +122,24 @@ export function runVptq(weight: WeightMatrix, prepared: PreparedHessian, options
   const refinements: number[] = [];
 
   if (settings.refineIterations > 0) {
-    const rounds = settings.refineIterations;
-    // The refit always minimizes the error in original units, tr(ΔW'·D·H·D·ΔW'ᵀ), whatever the loop's objective.
-    const refit: RefitInput = { target: pass.base, rows, cols, hessian: scaleHessian(prepared.hessian, cols, norm?.scale, inputs.perm), parts };
-    report?.('refine', 0);
-    let current = finalPass;
-    for (let round = 0; round < rounds; round++) {
-      const refined = refitCodebooks(refit, current.parts, { storageDtype: settings.storageDtype });
-      if (refined === undefined) break;
-      const onFraction = report && ((fraction: number) => report('refine', (round + fraction) / rounds));
-      const next = runVptqPass(pass, refined.codebooks, withResidual ? refined.residualCodebooks : undefined, false, onFraction);
-      const nextWeight = toOriginal(next.quantized);
-      const error = measureProxyError(weight, nextWeight, prepared);
-      refinements.push(error);
-      const converged = sameIndices(current.parts, next.parts);
-      current = next;
-      if (error < after) {
-        // Only a loop's own output is ever kept, so the stored indices always match the stored codebooks.
-        after = error;
-        finalPass = next;
-        quantizedWeight = nextWeight;
-      }
-      // Same indices again: the next refit would give the same codebooks and the same loop output.
-      if (converged) break;
+    const refined = refineVptq({
+      pass,
+      start: finalPass,
+      startError: unrefined,
+      // The refit always minimizes the error in original units, tr(ΔW'·D·H·D·ΔW'ᵀ), whatever the loop's objective.
+      hessian: scaleHessian(prepared.hessian, cols, norm?.scale, inputs.perm),
+      withResidual,
+      rounds: settings.refineIterations,
+      measure: (quantized) => {
+        const candidate = toOriginal(quantized);
+        return { weight: candidate, error: measureProxyError(weight, candidate, prepared) };
+      },
+      onFraction: report && ((fraction) => report('refine', fraction)),
+    });
+    refinements.push(...refined.refinements);
+    if (refined.best !== undefined) {
+      ({ pass: finalPass, weight: quantizedWeight, error: after } = refined.best);
     }
-    report?.('refine', 1);
   }
 
   // Part 0 is the outlier part when there is one; the groups follow.
@@ -180,29 +174,3 @@ export function runVptq(weight: WeightMatrix, prepared: PreparedHessian, options
   return { result, quantizedWeight };
 }
 
-/**
- * `[in, in]` f64 D·H·D for the per-column norm scale D (original column order, read through `perm`), or a
- * copy-free H without norm.
- */
-function scaleHessian(hessian: Float64Array, cols: number, scale: Float32Array | undefined, perm: Uint32Array): Float64Array {
-  if (scale === undefined) return hessian;
-  const scaled = new Float64Array(cols * cols);
-  for (let a = 0; a < cols; a++) {
-    const left = scale[perm[a]];
-    for (let b = 0; b < cols; b++) scaled[a * cols + b] = left * hessian[a * cols + b] * scale[perm[b]];
-  }
-  return scaled;
-}
-
-function sameIndices(first: readonly PartCodebooks[], second: readonly PartCodebooks[]): boolean {
-  return first.every((part, index) => {
-    const other = second[index];
-    return equalArrays(part.indices, other.indices) && (part.residualIndices === undefined || equalArrays(part.residualIndices, other.residualIndices as IndexArray));
-  });
-}
-
-function equalArrays(first: IndexArray, second: IndexArray): boolean {
-  if (first.length !== second.length) return false;
-  for (let i = 0; i < first.length; i++) if (first[i] !== second[i]) return false;
-  return true;
-}
