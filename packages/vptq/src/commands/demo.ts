@@ -16,6 +16,7 @@ interface DemoFlags {
   maxStories: number;
   vectorLen: number;
   centroids: number;
+  resCentroids: number;
 }
 
 /**
@@ -32,8 +33,9 @@ export function registerDemo(program: Command): void {
     .requiredOption('--text <file>', 'evaluation text (stories separated by <|endoftext|>)')
     .requiredOption('-o, --out <dir>', 'where the quantized model is written (replaced if present)')
     .option('--max-stories <n>', 'stories of the evaluation text to score', integerOption('--max-stories', 1), 100)
-    .option('--vector-len <v>', 'vector length', integerOption('--vector-len', 1), 4)
+    .option('--vector-len <v>', 'vector length', integerOption('--vector-len', 1), 8)
     .option('--centroids <k>', 'codebook entries', integerOption('--centroids', 2), 256)
+    .option('--res-centroids <k>', 'residual codebook entries (0 = none)', integerOption('--res-centroids', 0), 256)
     .action((flags: DemoFlags) => {
       const text = readTextFile('--text', flags.text);
       const evaluate = (path: string, tokenizer?: string) => {
@@ -60,6 +62,7 @@ export function registerDemo(program: Command): void {
         out: flags.out,
         vectorLength: flags.vectorLen,
         centroids: flags.centroids,
+        residualCentroids: flags.resCentroids,
         overwrite: true,
         onEvent: (event) => {
           if (event.type === 'layer') bars.update('layers', `layer ${event.layer + 1}/${event.layers}`, event.layer, event.layers);
@@ -68,7 +71,7 @@ export function registerDemo(program: Command): void {
       });
       bars.stop();
       say(
-        `VPTQ v${flags.vectorLen} k${flags.centroids} → ${quantized.out}: ${quantized.indexBitsPerWeight.toFixed(3)} index bits/weight, ` +
+        `VPTQ v${flags.vectorLen} k${flags.centroids}${flags.resCentroids > 0 ? ` r${flags.resCentroids}` : ''} → ${quantized.out}: ${quantized.indexBitsPerWeight.toFixed(3)} index bits/weight, ` +
           `${quantized.totalBitsPerWeight.toFixed(3)} total bits/weight (codebooks included), ${((performance.now() - started) / 1000).toFixed(1)} s`,
       );
 

@@ -23,6 +23,7 @@ interface QuantizeFlags {
   norm: boolean;
   perm: boolean;
   kmeansIterations: number;
+  refineIterations: number;
   calibTokens: number;
   dtype: 'F16' | 'BF16' | 'F32';
   seed: number;
@@ -62,6 +63,7 @@ export function registerQuantize(program: Command): void {
     .option('--no-norm', 'disable per-column min-max normalization (enable_norm)')
     .option('--no-perm', 'disable the column order by Hessian diagonal (enable_perm)')
     .option('--kmeans-iterations <n>', 'most k-means iterations', integerOption('--kmeans-iterations', 1), 100)
+    .option('--refine-iterations <n>', 'rounds of closed-form codebook refinement (0 = reference behaviour)', integerOption('--refine-iterations', 0, 1000), 16)
     .option('--calib-tokens <n>', 'most calibration tokens', integerOption('--calib-tokens', 1), 65536)
     .option('--dtype <d>', 'codebook and norm storage: f16, bf16 or f32', dtypeOption, 'F16' as const)
     .option('--seed <s>', 'seed of every random choice', integerOption('--seed', 0, 0xffffffff), 0)
@@ -87,6 +89,7 @@ export function registerQuantize(program: Command): void {
         norm: flags.norm,
         perm: flags.perm,
         kmeansIterations: flags.kmeansIterations,
+        refineIterations: flags.refineIterations,
         calibrationTokens: flags.calibTokens,
         dtype: flags.dtype,
         seed: flags.seed,

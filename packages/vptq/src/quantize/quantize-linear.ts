@@ -63,6 +63,7 @@ export function quantizeLinear(job: LinearJob): { tensors: SafetensorsTensorInpu
       ...vptqLayoutOptions(job.vptq),
       norm: job.vptq.norm,
       kmeansIterations: job.vptq.kmeansIterations,
+      refineIterations: job.vptq.refineIterations,
       storageDtype: job.dtype,
       seed: job.seed,
       onProgress: job.onProgress,

@@ -21,6 +21,7 @@ const fast: Omit<QuantizeOptions, 'out'> = {
   calibration,
   calibrationTokens: 3000,
   kmeansIterations: 8,
+  refineIterations: 2,
   vectorLength: 4,
   centroids: 64,
 };
@@ -94,7 +95,7 @@ describe('quantize', () => {
   it('survives SIGKILL of the CLI mid-run and finishes with the same bytes when run again', async () => {
     const dir = makeTempDir();
     const args = (out: string) => [cli, 'quantize', '-m', model, '--calib', calibration, '-o', out,
-      '--calib-tokens', '3000', '--kmeans-iterations', '8', '--vector-len', '4', '--centroids', '64'];
+      '--calib-tokens', '3000', '--kmeans-iterations', '8', '--refine-iterations', '2', '--vector-len', '4', '--centroids', '64'];
     const run = (out: string) =>
       new Promise<number | null>((done) => spawn(process.execPath, args(out), { stdio: 'ignore' }).on('exit', done));
     const whole = join(dir, 'whole');

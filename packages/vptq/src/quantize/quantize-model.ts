@@ -196,6 +196,7 @@ function resolveSettings(options: QuantizeOptions) {
     norm: options.norm ?? true,
     perm: options.perm ?? true,
     kmeansIterations: options.kmeansIterations ?? 100,
+    refineIterations: options.refineIterations ?? 16,
   };
   const damp = options.damp ?? 0.01;
   if (!(damp > 0 && damp < 1)) throw new RangeError(`quantize: damp must be in (0, 1) (got ${damp})`);

@@ -23,6 +23,11 @@ export interface VptqSettings {
   readonly perm?: boolean;
   /** Most k-means iterations per codebook. Default 100. */
   readonly kmeansIterations?: number;
+  /**
+   * Rounds of closed-form codebook refinement (exact least-squares refit of the codebooks under the layer
+   * Hessian, then the column loop again); 0 is the reference's behaviour. Default 16.
+   */
+  readonly refineIterations?: number;
 }
 
 /** Options of `quantize`. */
