@@ -218,10 +218,8 @@ function deriveSeed(seed: number, layer: number, name: string): number {
 }
 
 function checkOutput(out: string, overwrite: boolean): void {
-  if (!existsSync(out)) {
-    if (!existsSync(dirname(out))) throw new Error(`quantize: the parent directory of ${out} does not exist`);
-    return;
-  }
+  // A missing parent is created with the job directory, as `mkdir -p` would.
+  if (!existsSync(out)) return;
   if (!statSync(out).isDirectory()) throw new Error(`quantize: output ${out} exists and is not a directory`);
   const entries = readdirSync(out);
   if (entries.length === 0 || overwrite) return;
