@@ -12,7 +12,7 @@ import { createCpuModel, listLinearSpecs, loadWeights } from '@vptq/runtime';
 import { collectHessians, encodeCalibration, hessianGroupOf } from './collect-hessians';
 import type { HessianGroup } from './collect-hessians';
 import { fingerprintJob, listInputFiles, openJobDirectory } from './job-directory';
-import { readLayerCheckpoint, writeLayerCheckpoint } from './layer-checkpoint';
+import { layerCheckpointPath, readLayerCheckpoint, writeLayerCheckpoint } from './layer-checkpoint';
 import type { ProjectionSummary } from './layer-checkpoint';
 import { quantizeLinear, validateLinear } from './quantize-linear';
 import type { QuantizeOptions, VptqSettings } from './quantize-options';
@@ -85,7 +85,8 @@ export function quantize(options: QuantizeOptions): QuantizeResult {
     const config = source.config;
     const specs = listLinearSpecs(config);
     const layers = config.numHiddenLayers;
-    const pending = [...Array(layers).keys()].filter((layer) => readLayerCheckpoint(job.path, layer) === undefined);
+    // Checkpoints are written atomically, so one that exists is complete; its tensors are read once, when the output is assembled.
+    const pending = [...Array(layers).keys()].filter((layer) => !existsSync(layerCheckpointPath(job.path, layer)));
     let hessians: ReturnType<typeof collectHessians>['hessians'] = [];
     if (pending.length > 0) {
       log(`collecting Hessians on ${calibration.length} calibration tokens`);

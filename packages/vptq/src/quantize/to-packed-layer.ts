@@ -46,12 +46,12 @@ export function toPackedLayer(data: VptqLayerData, floatDtype: FloatTensorDtype,
     columns: c.groupSize,
     indexBits: Math.log2(c.centroids),
     residualBits: hasResidual ? Math.log2(c.residualCentroids) : 0,
-    main: concatIndices(data.indices),
-    residual: hasResidual ? concatIndices(data.residualIndices) : undefined,
+    main: concat(data.indices, (length) => new Uint32Array(length)),
+    residual: hasResidual ? concat(data.residualIndices, (length) => new Uint32Array(length)) : undefined,
   });
   const tensors: VptqLayerTensors = {
-    centroids: floatTensorFromF32(concatFloats(data.codebooks), floatDtype),
-    residualCentroids: hasResidual ? floatTensorFromF32(concatFloats(data.residualCodebooks), floatDtype) : undefined,
+    centroids: floatTensorFromF32(concat(data.codebooks, (length) => new Float32Array(length)), floatDtype),
+    residualCentroids: hasResidual ? floatTensorFromF32(concat(data.residualCodebooks, (length) => new Float32Array(length)), floatDtype) : undefined,
     outlierCentroids: hasOutliers && data.outlierCodebook ? floatTensorFromF32(data.outlierCodebook, floatDtype) : undefined,
     indices,
     outlierIndices: hasOutliers ? data.outlierIndices : undefined,
@@ -63,18 +63,9 @@ export function toPackedLayer(data: VptqLayerData, floatDtype: FloatTensorDtype,
   return { config, tensors };
 }
 
-function concatIndices(parts: readonly (Uint16Array | Uint32Array)[]): Uint32Array {
-  const out = new Uint32Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
-function concatFloats(parts: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
+/** The parts one after another, in one array of their total length made by `create`. */
+function concat<T extends Uint32Array | Float32Array>(parts: readonly ArrayLike<number>[], create: (length: number) => T): T {
+  const out = create(parts.reduce((sum, part) => sum + part.length, 0));
   let offset = 0;
   for (const part of parts) {
     out.set(part, offset);
