@@ -14,16 +14,17 @@ export { bufferUsage, mapMode } from './gpu-flags';
 export { describeWeights, uploadWeights, weightRowStride } from './gpu-weights';
 export type { GpuWeights, UploadWeightsOptions, WeightFormat, WeightWindow } from './gpu-weights';
 
-export { GpuVqLayer, uploadVqLayer } from './vq-layer/upload-vq-layer';
+export { GpuVqLayer, codebookEntryStride, uploadVqLayer, uploadVqLayers } from './vq-layer/upload-vq-layer';
+export type { GpuVqRange, VqLayerSource } from './vq-layer/upload-vq-layer';
 export { createSyntheticVqLayer } from './vq-layer/create-synthetic-vq-layer';
 export type { SyntheticVqLayerOptions } from './vq-layer/create-synthetic-vq-layer';
 export { createVqDequantDispatch, vqDequantByteLength, vqDequantize } from './vq-dequant/vq-dequant';
 export { vqDequantizeCpu } from './vq-dequant/vq-dequant-cpu';
 export { vqDequantWgsl } from './vq-dequant/vq-dequant.wgsl';
-export { createVqGemvDispatch, maxVqGemvTokens, maxVqGemvVectorLength, planVqGemvPart, vqGemv } from './vq-gemv/vq-gemv';
+export { createVqGemvDispatch, maxVqGemvTokens, maxVqGemvVectorLength, planVqGemvChunks, planVqGemvPart, vqGemv, vqStackMismatch } from './vq-gemv/vq-gemv';
 export type { VqGemvBuffers, VqGemvOptions, VqGemvPartPlan, VqGemvShape } from './vq-gemv/vq-gemv';
 export { vqGemvCpu } from './vq-gemv/vq-gemv-cpu';
-export { vqGemvPrepareWgsl, vqGemvReduceWgsl, vqGemvSubgroupsWgsl, vqGemvWgsl } from './vq-gemv/vq-gemv.wgsl';
+export { maxVqGemvProjections, vqGemvReduceWgsl, vqGemvSubgroupsWgsl, vqGemvWgsl } from './vq-gemv/vq-gemv.wgsl';
 
 export { createGemvDispatch, gemv, maxGemvTokens } from './gemv/gemv';
 export type { GemvBuffers, GemvOptions, GemvShape } from './gemv/gemv';

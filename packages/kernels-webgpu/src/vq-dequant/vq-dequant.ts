@@ -58,6 +58,9 @@ export async function createVqDequantDispatch(
       outlierVectorLength: Math.max(layout.outlierVectorLength, 1),
       outlierBits: layout.hasOutliers ? Math.log2(layout.numOutlierCentroids) : 1,
       outlierFormat: layer.outlierFormat,
+      centroidStride: layer.centroidStride,
+      residualStride: layer.residualStride,
+      outlierStride: layer.outlierStride,
       hasOutliers: layout.hasOutliers,
       hasPerm: layer.inversePerm !== undefined,
       hasNorm: layer.norm !== undefined,
@@ -76,8 +79,8 @@ export async function createVqDequantDispatch(
       ['u32', layout.groupSize],
       ['u32', layout.outlierSize],
       ['u32', layer.outlierRowWords],
-      ['u32', layout.numCentroids * layout.vectorLength],
-      ['u32', layout.numResidualCentroids * layout.vectorLength],
+      ['u32', layout.numCentroids * layer.centroidStride],
+      ['u32', Math.max(layout.numResidualCentroids, 0) * layer.residualStride],
     ]),
   );
   const placeholder = getPlaceholderBuffer(device);

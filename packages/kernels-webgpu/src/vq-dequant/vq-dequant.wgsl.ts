@@ -5,17 +5,18 @@ import { codebookReaderWgsl, lowBitsWgsl } from '../vq-layer/wgsl-codebook';
  * result feeds GEMM), following the reference `dequant` (format spec §5.4): for original column c the
  * quantized position is p = inversePerm[c]; outlier positions p < O read field p of repacked outlier row
  * o / vo; the others read field (p − O) mod S of packed row (g, o / v), add the main and residual
- * centroids, then apply `w · scale[c] + bias[c]`. Each invocation writes two adjacent elements of one row,
+ * centroids, then apply `w · scale[p] + bias[p]` (norm is stored in position order). Codebook entries are
+ * `centroidStride` / `outlierStride` elements apart (padded, see `uploadVqLayer`). Each invocation writes two adjacent elements of one row,
  * as one u32 of two f16 (`f16Output`) or two f32 words; columns c ≥ inFeatures are written as 0 so the
  * padded rows can be read as 16-byte vectors. Workgroups flattened as `id.x + id.y·nx`.
  *
  * 0 indices            [G, R, P] u32                      read
- * 1 centroids          [G, K·v] f32 / f16 / bf16 words    read
- * 2 residualCentroids  [G, Kr·v] (placeholder if none)    read
+ * 1 centroids          [G, K, stride] f32 / f16 / bf16 words  read
+ * 2 residualCentroids  [G, Kr, stride] (placeholder if none)  read
  * 3 outlierIndices     [Ro, Po] u32 repacked (or placeholder) read
- * 4 outlierCentroids   [Ko·vo] (or placeholder)           read
+ * 4 outlierCentroids   [Ko, stride] (or placeholder)      read
  * 5 inversePerm        [in] u32 (or placeholder)          read
- * 6 norm               [2, in] f32 scale, bias (or placeholder) read
+ * 6 norm               [2, in] f32 scale, bias by position (or placeholder) read
  * 7 output             [outFeatures, rowStride] f32 or f16 pairs as u32  read_write
  * 8 params             Params                             uniform
  */
@@ -29,6 +30,9 @@ override residualFormat: u32 = 1;
 override outlierVectorLength: u32 = 4;
 override outlierBits: u32 = 8;
 override outlierFormat: u32 = 1;
+override centroidStride: u32 = 8;
+override residualStride: u32 = 8;
+override outlierStride: u32 = 4;
 override hasOutliers: bool = false;
 override hasPerm: bool = false;
 override hasNorm: bool = false;
@@ -91,20 +95,20 @@ fn weightAt(row: u32, column: u32) -> f32 {
   var value: f32;
   if (hasOutliers && position < params.outlierSize) {
     let entry = outlierField((row / outlierVectorLength) * params.outlierRowWords, position);
-    value = elementOutlier(entry * outlierVectorLength + row % outlierVectorLength);
+    value = elementOutlier(entry * outlierStride + row % outlierVectorLength);
   } else {
     let local = position - params.outlierSize;
     let group = local / params.groupSize;
     let field = mainField((group * params.vectorRows + row / vectorLength) * params.rowWords, local % params.groupSize);
     let within = row % vectorLength;
-    value = elementMain(group * params.centroidsPerGroup + (field & lowBits(indexBits)) * vectorLength + within);
+    value = elementMain(group * params.centroidsPerGroup + (field & lowBits(indexBits)) * centroidStride + within);
     if (residualBits > 0u) {
       let residual = (field >> min(indexBits, 31u)) & lowBits(residualBits);
-      value += elementResidual(group * params.residualPerGroup + residual * vectorLength + within);
+      value += elementResidual(group * params.residualPerGroup + residual * residualStride + within);
     }
   }
   if (hasNorm) {
-    value = value * norm[column] + norm[params.inFeatures + column];
+    value = value * norm[position] + norm[params.inFeatures + position];
   }
   return value;
 }

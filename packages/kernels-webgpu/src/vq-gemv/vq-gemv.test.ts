@@ -4,10 +4,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compileShader } from '../compile-shader';
 import { createSyntheticVqLayer } from '../vq-layer/create-synthetic-vq-layer';
 import type { SyntheticVqLayerOptions } from '../vq-layer/create-synthetic-vq-layer';
-import { planVqGemvPart, vqGemv } from './vq-gemv';
+import { createVqGemvDispatch, planVqGemvChunks, planVqGemvPart, vqGemv } from './vq-gemv';
+import { bufferUsage } from '../gpu-flags';
+import { runKernel } from '../run-kernel';
+import { uploadVqLayers } from '../vq-layer/upload-vq-layer';
 import type { VqGemvOptions } from './vq-gemv';
 import { vqGemvCpu } from './vq-gemv-cpu';
-import { vqGemvPrepareWgsl, vqGemvReduceWgsl, vqGemvSubgroupsWgsl, vqGemvWgsl } from './vq-gemv.wgsl';
+import { vqGemvReduceWgsl, vqGemvSubgroupsWgsl, vqGemvWgsl } from './vq-gemv.wgsl';
 
 const device = await requestTestDevice();
 
@@ -25,9 +28,22 @@ const everything: SyntheticVqLayerOptions = {
   seed: 17,
 };
 
+describe('planVqGemvChunks', () => {
+  it('reads whole words: 2 fields of 16 bits, 8 of 12, 4 of 24, 32 of 5; fields of 13 bits one at a time', () => {
+    expect(planVqGemvChunks(16)).toEqual({ aligned: true, chunkFields: 2, chunkWords: 1, unroll: 4 });
+    expect(planVqGemvChunks(12)).toEqual({ aligned: true, chunkFields: 8, chunkWords: 3, unroll: 1 });
+    expect(planVqGemvChunks(24)).toEqual({ aligned: true, chunkFields: 4, chunkWords: 3, unroll: 2 });
+    expect(planVqGemvChunks(5)).toEqual({ aligned: true, chunkFields: 32, chunkWords: 5, unroll: 1 });
+    expect(planVqGemvChunks(32)).toEqual({ aligned: true, chunkFields: 1, chunkWords: 1, unroll: 8 });
+    expect(planVqGemvChunks(13)).toEqual({ aligned: false, chunkFields: 1, chunkWords: 2, unroll: 1 });
+  });
+});
+
 describe('planVqGemvPart', () => {
   it('splits columns for about the target number of workgroups, keeping 4 fields per invocation', () => {
     expect(planVqGemvPart({ rows: 512, groups: 1, fieldsPerRow: 11008 }, { workgroupSize: 64, targetWorkgroups: 2048 })).toEqual({ fieldsPerSplit: 2752, splits: 4 });
+    // Splits start on whole chunks: 8 fields of 12 bits per 3 words.
+    expect(planVqGemvPart({ rows: 8, groups: 1, fieldsPerRow: 1000 }, { workgroupSize: 16, splits: 3, fieldsPerChunk: 8 })).toEqual({ fieldsPerSplit: 336, splits: 3 });
     expect(planVqGemvPart({ rows: 4, groups: 1, fieldsPerRow: 300 }, { workgroupSize: 64 })).toEqual({ fieldsPerSplit: 300, splits: 1 });
     expect(planVqGemvPart({ rows: 4, groups: 1, fieldsPerRow: 300 }, { splits: 7 }).splits).toBe(7);
   });
@@ -38,7 +54,6 @@ describe.skipIf(!device)('vqGemv', () => {
   afterAll(releaseTestDevice);
 
   it('compiles every step', async () => {
-    await expect(compileShader(gpu, 'vq-gemv/prepare', vqGemvPrepareWgsl)).resolves.toBeDefined();
     await expect(compileShader(gpu, 'vq-gemv', vqGemvWgsl)).resolves.toBeDefined();
     await expect(compileShader(gpu, 'vq-gemv/reduce', vqGemvReduceWgsl)).resolves.toBeDefined();
     if (gpu.features.has('subgroups')) await expect(compileShader(gpu, 'vq-gemv/subgroups', vqGemvSubgroupsWgsl)).resolves.toBeDefined();
@@ -51,6 +66,8 @@ describe.skipIf(!device)('vqGemv', () => {
     ['f32 codebooks, odd v = 5, no norm or perm, 2 tokens', { outFeatures: 23, inFeatures: 96, vectorLength: 5, centroids: 32, dtype: 'F32', norm: false, perm: false, seed: 20 }, 2, {}],
     ['32-bit fields (k65536 + 65536 residual)', { outFeatures: 6, inFeatures: 64, vectorLength: 2, centroids: 65536, residualCentroids: 65536, seed: 21 }, 1, {}],
     ['v6-k4096 with 8 tokens', { outFeatures: 48, inFeatures: 256, vectorLength: 6, centroids: 4096, seed: 22 }, 8, {}],
+    ['13-bit fields read one at a time (k8192), bf16 v4, 3 splits', { outFeatures: 20, inFeatures: 300, vectorLength: 4, centroids: 8192, dtype: 'BF16', seed: 25 }, 2, { splits: 3 }],
+    ['f32 v12 with a residual (3 quads, a 16-byte block each), unroll 1', { outFeatures: 30, inFeatures: 200, vectorLength: 12, centroids: 64, residualCentroids: 4, dtype: 'F32', seed: 26 }, 1, { unroll: 1 }],
   ];
 
   for (const [name, layerOptions, tokens, options] of cases) {
@@ -70,5 +87,55 @@ describe.skipIf(!device)('vqGemv', () => {
     expect(maxAbsDifference(await vqGemv(gpu, long.config, long.tensors, x, 2), vqGemvCpu(long.config, long.tensors, x, 2))).toBeLessThan(2e-4);
     const tooLong = createSyntheticVqLayer({ outFeatures: 64, inFeatures: 32, vectorLength: 32, centroids: 16, perm: false });
     await expect(vqGemv(gpu, tooLong.config, tooLong.tensors, new Float32Array(32))).rejects.toThrow(/vector length must be at most 16 \(got 32\)/);
+  });
+
+  it('runs layers uploaded together as one dispatch, outputs side by side ([q | k | v])', async () => {
+    // GQA-like: k and v have fewer rows than q; G = 2, outliers, residual, norm, perm, bias on each.
+    const shared = { ...everything, inFeatures: 5 + 2 * 150 };
+    const sources = [
+      createSyntheticVqLayer({ ...shared, outFeatures: 37, seed: 30 }),
+      createSyntheticVqLayer({ ...shared, outFeatures: 16, seed: 31 }),
+      createSyntheticVqLayer({ ...shared, outFeatures: 21, seed: 32 }),
+    ];
+    const layers = uploadVqLayers(gpu, sources);
+    try {
+      const tokens = 2;
+      const x = randomFloats(tokens * shared.inFeatures, 33);
+      const total = 37 + 16 + 21;
+      const [bytes] = await runKernel(gpu, 'vq-gemv-stack', [x], [tokens * total * 4], ([xBuffer], [yBuffer]) =>
+        createVqGemvDispatch(gpu, layers, { x: xBuffer, y: yBuffer }, { tokens }, { splits: 2 }),
+      );
+      const y = new Float32Array(bytes);
+      const expected = new Float32Array(tokens * total);
+      let start = 0;
+      for (const { config, tensors } of sources) {
+        const part = vqGemvCpu(config, tensors, x, tokens);
+        for (let t = 0; t < tokens; t++) expected.set(part.subarray(t * config.outFeatures, (t + 1) * config.outFeatures), t * total + start);
+        start += config.outFeatures;
+      }
+      expect(maxAbsDifference(y, expected)).toBeLessThan(2e-4);
+      // Each layer still runs on its own from its range of the shared buffers.
+      const [alone] = await runKernel(gpu, 'vq-gemv-one', [x], [tokens * 16 * 4], ([xBuffer], [yBuffer]) =>
+        createVqGemvDispatch(gpu, layers[1], { x: xBuffer, y: yBuffer }, { tokens }),
+      );
+      expect(maxAbsDifference(new Float32Array(alone), vqGemvCpu(sources[1].config, sources[1].tensors, x, tokens))).toBeLessThan(2e-4);
+    } finally {
+      layers[0].destroy();
+    }
+  });
+
+  it('rejects layers that do not share buffers or layout', async () => {
+    const one = createSyntheticVqLayer({ outFeatures: 16, inFeatures: 64, vectorLength: 8, centroids: 256, seed: 34 });
+    const other = createSyntheticVqLayer({ outFeatures: 16, inFeatures: 64, vectorLength: 4, centroids: 256, seed: 35 });
+    const apart = [uploadVqLayers(gpu, [one])[0], uploadVqLayers(gpu, [one])[0]];
+    const mixed = uploadVqLayers(gpu, [one, other]);
+    const x = gpu.createBuffer({ size: 256, usage: bufferUsage.storage });
+    try {
+      await expect(createVqGemvDispatch(gpu, apart, { x, y: x }, { tokens: 1 })).rejects.toThrow(/layer 1 does not share the indices buffer/);
+      await expect(createVqGemvDispatch(gpu, mixed, { x, y: x }, { tokens: 1 })).rejects.toThrow(/layer 1 has vectorLength 4, layer 0 has 8/);
+    } finally {
+      for (const layer of [...apart, mixed[0]]) layer.destroy();
+      x.destroy();
+    }
   });
 });

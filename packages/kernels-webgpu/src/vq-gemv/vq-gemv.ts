@@ -1,6 +1,6 @@
 import type { VptqLayerConfig, VptqLayerTensors } from '@vptq/pack-format';
 
-import { createStorageBuffer, createUniformBuffer, getPlaceholderBuffer, packParams } from '../buffers';
+import { createStorageBuffer, createUniformBuffer, getPlaceholderBuffer, packParams, toBufferBinding } from '../buffers';
 import type { BufferBinding } from '../buffers';
 import { ComputeStep, DispatchSequence, checkWorkgroups } from '../dispatch';
 import type { KernelDispatch } from '../dispatch';
@@ -9,7 +9,7 @@ import { runKernel } from '../run-kernel';
 import { assertCount } from '../validate';
 import { uploadVqLayer } from '../vq-layer/upload-vq-layer';
 import type { GpuVqLayer } from '../vq-layer/upload-vq-layer';
-import { vqGemvPrepareWgsl, vqGemvReduceWgsl, vqGemvSubgroupsWgsl, vqGemvWgsl } from './vq-gemv.wgsl';
+import { maxVqGemvProjections, vqGemvReduceWgsl, vqGemvSubgroupsWgsl, vqGemvWgsl } from './vq-gemv.wgsl';
 
 const label = 'vq-gemv';
 
@@ -54,6 +54,8 @@ export interface VqGemvOptions {
   readonly targetWorkgroups?: number;
   /** Reduce with subgroup operations. Default: whether the device has the `subgroups` feature. */
   readonly useSubgroups?: boolean;
+  /** Word-aligned chunks each invocation reads per iteration. Default: enough for about 8 fields. */
+  readonly unroll?: number;
 }
 
 /** How one part (main groups or outliers) of a layer is cut into workgroups; see {@link planVqGemvPart}. */
@@ -66,39 +68,63 @@ export interface VqGemvPartPlan {
 
 /**
  * Chooses the column splits of a part with `rows` vector-rows × `groups` groups of `fieldsPerRow` fields:
- * about `targetWorkgroups` workgroups in all, but at least 4 fields per invocation (one unrolled iteration).
+ * about `targetWorkgroups` workgroups in all, but at least one full iteration (`fieldsPerChunk` fields) per
+ * invocation; splits start on a multiple of `fieldsPerChunk` so that chunks stay word-aligned.
  */
 export function planVqGemvPart(
   part: { readonly rows: number; readonly groups: number; readonly fieldsPerRow: number },
-  options: VqGemvOptions = {},
+  options: VqGemvOptions & { readonly fieldsPerChunk?: number } = {},
 ): VqGemvPartPlan {
   const workgroupSize = options.workgroupSize ?? 128;
-  const mostSplits = Math.max(1, Math.floor(part.fieldsPerRow / (4 * workgroupSize)));
+  const perChunk = options.fieldsPerChunk ?? 4;
+  const mostSplits = Math.max(1, Math.floor(part.fieldsPerRow / (perChunk * workgroupSize)));
   const wanted = options.splits ?? Math.min(mostSplits, Math.max(1, Math.round((options.targetWorkgroups ?? 512) / (part.rows * part.groups))));
-  const fieldsPerSplit = Math.ceil(part.fieldsPerRow / Math.max(1, Math.min(wanted, part.fieldsPerRow)));
-  return { fieldsPerSplit, splits: Math.ceil(part.fieldsPerRow / fieldsPerSplit) };
+  const granule = Math.max(1, perChunk);
+  const fieldsPerSplit = Math.ceil(part.fieldsPerRow / Math.max(1, Math.min(wanted, part.fieldsPerRow)) / granule) * granule;
+  return { fieldsPerSplit, splits: Math.max(1, Math.ceil(part.fieldsPerRow / fieldsPerSplit)) };
 }
 
 /**
- * Records the fused VQ-GEMV of a resident layer, `y[t, o] = Σ_c x[t, c] · W[o, c] + bias[o]`, reading only
- * the packed indices, the codebooks and x (W is never materialized): a gather/scale pass, one pass per
- * part (main groups, outliers), and a deterministic split-K reduction when more than one workgroup feeds
- * an output. Every format feature is supported: residual codebooks, outliers with any vo, G groups, norm,
- * perm, layer bias, f16/bf16/f32 codebooks, 1–32-bit fields.
+ * How the fused VQ-GEMV reads `totalBits`-bit fields: in word-aligned chunks of `chunkFields` fields
+ * (`chunkWords` words) when such a chunk is at most 8 words, `unroll` chunks per iteration so that about 8
+ * fields (codebook gathers) are in flight per invocation; otherwise one field at a time from two words.
+ */
+export function planVqGemvChunks(totalBits: number): { aligned: boolean; chunkFields: number; chunkWords: number; unroll: number } {
+  let divisor = 32;
+  while (totalBits % divisor !== 0) divisor /= 2;
+  const chunkFields = 32 / divisor;
+  const chunkWords = totalBits / divisor;
+  if (chunkWords > 8) return { aligned: false, chunkFields: 1, chunkWords: 2, unroll: 1 };
+  return { aligned: true, chunkFields, chunkWords, unroll: Math.max(1, Math.floor(8 / chunkFields)) };
+}
+
+/**
+ * Records the fused VQ-GEMV of one resident layer, or of several layers that share their buffers
+ * ({@link uploadVqLayers}) and the input x (q/k/v, gate/up): `y[t, o] = Σ_c x[t, c] · W[o, c] + bias[o]`,
+ * reading only the packed indices, the codebooks and x (W is never materialized). The outputs of the layers
+ * land one after the other in y (`[q | k | v]`). One dispatch per part (main groups, outliers) — perm and norm
+ * are applied while reading x — plus a deterministic split-K reduction when more than one workgroup feeds an
+ * output (column splits, G > 1, outliers). Every format feature is supported: residual codebooks, outliers
+ * with any vo, G groups, norm, perm, layer bias, f16/bf16/f32 codebooks, 1–32-bit fields.
  *
- * @throws {RangeError} when tokens is outside 1..8, tokens · v > 64, a stride is too small, the reduction
- *   does not fit workgroup memory, or the grid exceeds the device limit.
+ * @throws {RangeError} when tokens is outside 1..8, a stride is too small, the layers cannot share one
+ *   dispatch (different buffers or layouts; more than 4), the reduction does not fit workgroup memory, or the
+ *   grid exceeds the device limit.
  */
 export async function createVqGemvDispatch(
   device: GPUDevice,
-  layer: GpuVqLayer,
+  layers: GpuVqLayer | readonly GpuVqLayer[],
   buffers: VqGemvBuffers,
   shape: VqGemvShape,
   options: VqGemvOptions = {},
 ): Promise<KernelDispatch> {
   const fn = 'createVqGemvDispatch';
+  const stack = Array.isArray(layers) ? (layers as readonly GpuVqLayer[]) : [layers as GpuVqLayer];
+  checkStack(fn, stack);
+  const layer = stack[0];
   const { layout } = layer;
-  const { inFeatures, outFeatures } = layout;
+  const { inFeatures } = layout;
+  const outFeatures = stack.reduce((sum, each) => sum + each.layout.outFeatures, 0);
   const tokens = assertCount(fn, 'shape.tokens', shape.tokens, 1, maxVqGemvTokens);
   const xStride = assertCount(fn, 'shape.xStride', shape.xStride ?? inFeatures, inFeatures);
   const yStride = assertCount(fn, 'shape.yStride', shape.yStride ?? outFeatures, outFeatures);
@@ -120,90 +146,103 @@ export async function createVqGemvDispatch(
   }
 
   const placeholder = getPlaceholderBuffer(device);
-  const needsPrepare = layer.perm !== undefined || layer.norm !== undefined;
-  const hasBeta = layer.norm !== undefined;
-  const betaBlocks = Math.ceil(inFeatures / 256);
+  const words = (binding: BufferBinding | undefined): number => (binding === undefined ? 0 : (toBufferBinding(binding).offset ?? 0) / 4);
+  const whole = (binding: BufferBinding | undefined): GPUBuffer => (binding === undefined ? placeholder : toBufferBinding(binding).buffer);
+  const elementWords = (format: number) => (format === 0 ? 1 : 0.5);
+  // Per layer: where its rows start and where its tensors sit in the shared buffers.
+  const outputStarts: number[] = [];
+  stack.reduce((start, each) => (outputStarts.push(start), start + each.layout.outFeatures), 0);
+  const table = (part: 'main' | 'outliers'): number[] => {
+    const entries: number[] = [];
+    let rowStart = 0;
+    for (const [index, each] of stack.entries()) {
+      const main = part === 'main';
+      const rows = main ? each.layout.vectorRows : each.layout.outlierVectorRows;
+      entries.push(
+        rowStart,
+        words(main ? each.indices : each.outlierIndices),
+        words(main ? each.centroids : each.outlierCentroids),
+        words(main ? each.residualCentroids : undefined),
+        words(each.perm),
+        words(each.norm),
+        outputStarts[index],
+        each.layout.outFeatures,
+        words(each.bias),
+        rows,
+        0,
+        0,
+      );
+      rowStart += rows;
+    }
+    while (entries.length < 12 * maxVqGemvProjections) entries.push(0);
+    return entries;
+  };
+
+  const parts = [
+    {
+      name: 'main' as const,
+      indices: layer.indices,
+      centroids: layer.centroids,
+      residual: layer.residualCentroids,
+      rows: stack.reduce((sum, each) => sum + each.layout.vectorRows, 0),
+      groups: layout.groups,
+      fieldsPerRow: layout.groupSize,
+      rowWords: layout.rowWords,
+      columnOffset: layout.outlierSize,
+      vectorLength: layout.vectorLength,
+      indexBits: layout.indexBits,
+      residualBits: layout.residualBits,
+      centroidFormat: layer.centroidFormat,
+      residualFormat: layer.residualFormat,
+      entryWords: layer.centroidStride * elementWords(layer.centroidFormat),
+      residualEntryWords: layer.residualStride * elementWords(layer.residualFormat),
+      groupCentroidWords: layout.numCentroids * layer.centroidStride * elementWords(layer.centroidFormat),
+      groupResidualWords: Math.max(layout.numResidualCentroids, 0) * layer.residualStride * elementWords(layer.residualFormat),
+    },
+  ];
+  if (layout.hasOutliers && layer.outlierIndices && layer.outlierCentroids) {
+    parts.push({
+      name: 'outliers' as never,
+      indices: layer.outlierIndices,
+      centroids: layer.outlierCentroids,
+      residual: undefined,
+      rows: stack.reduce((sum, each) => sum + each.layout.outlierVectorRows, 0),
+      groups: 1,
+      fieldsPerRow: layout.outlierSize,
+      rowWords: layer.outlierRowWords,
+      columnOffset: 0,
+      vectorLength: layout.outlierVectorLength,
+      indexBits: Math.log2(layout.numOutlierCentroids),
+      residualBits: 0,
+      centroidFormat: layer.outlierFormat,
+      residualFormat: layer.outlierFormat,
+      entryWords: layer.outlierStride * elementWords(layer.outlierFormat),
+      residualEntryWords: 1,
+      groupCentroidWords: 0,
+      groupResidualWords: 0,
+    });
+  }
+  const chunkPlans = parts.map((part) => {
+    const plan = planVqGemvChunks(part.indexBits + part.residualBits);
+    return { ...plan, unroll: options.unroll ?? plan.unroll };
+  });
+  const plans = parts.map((part, index) =>
+    planVqGemvPart(
+      { rows: part.rows, groups: part.groups, fieldsPerRow: part.fieldsPerRow },
+      { ...options, workgroupSize, fieldsPerChunk: chunkPlans[index].chunkFields * chunkPlans[index].unroll },
+    ),
+  );
+  const slots = parts.reduce((sum, part, index) => sum + part.groups * plans[index].splits, 0);
+  const directOutput = slots === 1;
   const owned: GPUBuffer[] = [];
   try {
-    // Without perm and norm, xs is x itself and the gather pass is skipped.
-    let xs: BufferBinding = buffers.x;
-    let xsStride = xStride;
-    let beta: BufferBinding = placeholder;
-    const steps: KernelDispatch[] = [];
-    if (needsPrepare) {
-      const xsBuffer = createStorageBuffer(device, `${label}/xs`, tokens * inFeatures * 4);
-      const betaBuffer = createStorageBuffer(device, `${label}/beta`, tokens * betaBlocks * 4);
-      owned.push(xsBuffer, betaBuffer);
-      xs = xsBuffer;
-      xsStride = inFeatures;
-      if (hasBeta) beta = betaBuffer;
-      const prepare = await getComputePipeline(device, {
-        label: `${label}/prepare`,
-        code: vqGemvPrepareWgsl,
-        constants: { workgroupSize: 256, hasPerm: layer.perm !== undefined, hasNorm: hasBeta },
-      });
-      const prepareParams = createUniformBuffer(device, label, packParams([['u32', inFeatures], ['u32', xStride], ['u32', inFeatures]]));
-      owned.push(prepareParams);
-      steps.push(
-        new ComputeStep(
-          device,
-          `${label}/prepare`,
-          prepare,
-          [buffers.x, layer.perm ?? placeholder, layer.norm ?? placeholder, xsBuffer, betaBuffer, prepareParams],
-          checkWorkgroups(fn, device, betaBlocks, tokens),
-        ),
-      );
-    }
-
-    const parts = [
-      {
-        indices: layer.indices,
-        centroids: layer.centroids,
-        residual: layer.residualCentroids,
-        rows: layout.vectorRows,
-        groups: layout.groups,
-        fieldsPerRow: layout.groupSize,
-        rowWords: layout.rowWords,
-        columnOffset: layout.outlierSize,
-        vectorLength: layout.vectorLength,
-        indexBits: layout.indexBits,
-        residualBits: layout.residualBits,
-        centroidFormat: layer.centroidFormat,
-        residualFormat: layer.residualFormat,
-        centroidsPerGroup: layout.numCentroids * layout.vectorLength,
-        residualPerGroup: layout.numResidualCentroids * layout.vectorLength,
-      },
-    ];
-    if (layout.hasOutliers && layer.outlierIndices && layer.outlierCentroids) {
-      parts.push({
-        indices: layer.outlierIndices,
-        centroids: layer.outlierCentroids,
-        residual: undefined,
-        rows: layout.outlierVectorRows,
-        groups: 1,
-        fieldsPerRow: layout.outlierSize,
-        rowWords: layer.outlierRowWords,
-        columnOffset: 0,
-        vectorLength: layout.outlierVectorLength,
-        indexBits: Math.log2(layout.numOutlierCentroids),
-        residualBits: 0,
-        centroidFormat: layer.outlierFormat,
-        residualFormat: layer.outlierFormat,
-        centroidsPerGroup: layout.numOutlierCentroids * layout.outlierVectorLength,
-        residualPerGroup: 0,
-      });
-    }
-    const plans = parts.map((part) =>
-      planVqGemvPart({ rows: part.rows, groups: part.groups, fieldsPerRow: part.fieldsPerRow }, { ...options, workgroupSize }),
-    );
-    const slots = parts.reduce((sum, part, index) => sum + part.groups * plans[index].splits, 0);
-    const directOutput = slots === 1;
     const partials = directOutput ? undefined : createStorageBuffer(device, `${label}/partials`, slots * tokens * outFeatures * 4);
     if (partials) owned.push(partials);
-
+    const steps: KernelDispatch[] = [];
     let slot = 0;
     for (const [index, part] of parts.entries()) {
       const plan = plans[index];
+      const chunks = chunkPlans[index];
       const pipeline = await getComputePipeline(device, {
         label: useSubgroups ? `${label}/subgroups` : label,
         code: useSubgroups ? vqGemvSubgroupsWgsl : vqGemvWgsl,
@@ -214,29 +253,39 @@ export async function createVqGemvDispatch(
           residualBits: part.residualBits,
           centroidFormat: part.centroidFormat,
           residualFormat: part.residualFormat,
+          entryWords: part.entryWords,
+          residualEntryWords: part.residualEntryWords,
+          alignedChunks: chunks.aligned,
+          chunkFields: chunks.chunkFields,
+          chunkWords: chunks.chunkWords,
+          unroll: chunks.unroll,
           directOutput,
+          hasPerm: layer.perm !== undefined,
+          hasNorm: layer.norm !== undefined,
           hasBias: layer.bias !== undefined,
-          hasBeta,
         },
       });
       const params = createUniformBuffer(
         device,
         label,
         packParams([
-          ['u32', part.rows],
           ['u32', part.rowWords],
           ['u32', part.fieldsPerRow],
           ['u32', part.columnOffset],
           ['u32', plan.fieldsPerSplit],
           ['u32', plan.splits],
           ['u32', slot],
-          ['u32', outFeatures],
-          ['u32', xsStride],
+          ['u32', xStride],
           ['u32', yStride],
-          ['u32', part.centroidsPerGroup],
-          ['u32', part.residualPerGroup],
           ['u32', tokens],
-          ['u32', betaBlocks],
+          ['u32', inFeatures],
+          ['u32', stack.length],
+          ['u32', outFeatures],
+          ['u32', part.groupCentroidWords],
+          ['u32', part.groupResidualWords],
+          ['u32', 0],
+          ['u32', 0],
+          ...table(part.name).map((value): ['u32', number] => ['u32', value]),
         ]),
       );
       owned.push(params);
@@ -245,7 +294,17 @@ export async function createVqGemvDispatch(
           device,
           label,
           pipeline,
-          [part.indices, part.centroids, part.residual ?? placeholder, xs, beta, layer.bias ?? placeholder, partials ?? buffers.y, params],
+          [
+            whole(part.indices),
+            whole(part.centroids),
+            whole(part.residual),
+            buffers.x,
+            whole(layer.perm),
+            whole(layer.norm),
+            whole(layer.bias),
+            partials ?? buffers.y,
+            params,
+          ],
           checkWorkgroups(fn, device, part.rows, plan.splits, part.groups * tokens),
         ),
       );
@@ -253,25 +312,11 @@ export async function createVqGemvDispatch(
     }
 
     if (partials) {
-      const reduce = await getComputePipeline(device, {
-        label: `${label}/reduce`,
-        code: vqGemvReduceWgsl,
-        constants: { workgroupSize: 256, hasBias: layer.bias !== undefined, hasBeta },
-      });
-      const params = createUniformBuffer(
-        device,
-        label,
-        packParams([['u32', outFeatures], ['u32', tokens], ['u32', slots], ['u32', yStride], ['u32', betaBlocks]]),
-      );
+      const reduce = await getComputePipeline(device, { label: `${label}/reduce`, code: vqGemvReduceWgsl, constants: { workgroupSize: 256 } });
+      const params = createUniformBuffer(device, label, packParams([['u32', outFeatures], ['u32', tokens], ['u32', slots], ['u32', yStride]]));
       owned.push(params);
       steps.push(
-        new ComputeStep(
-          device,
-          `${label}/reduce`,
-          reduce,
-          [partials, beta, layer.bias ?? placeholder, buffers.y, params],
-          checkWorkgroups(fn, device, Math.ceil(outFeatures / 256), tokens),
-        ),
+        new ComputeStep(device, `${label}/reduce`, reduce, [partials, buffers.y, params], checkWorkgroups(fn, device, Math.ceil(outFeatures / 256), tokens)),
       );
     }
     return new DispatchSequence(label, steps, owned);
@@ -279,6 +324,47 @@ export async function createVqGemvDispatch(
     for (const buffer of owned) buffer.destroy();
     throw error;
   }
+}
+
+/**
+ * Why `layers` cannot run as one fused VQ-GEMV dispatch, or undefined when they can: 1 to 4 layers that share
+ * every buffer (uploaded together with `uploadVqLayers`) and the whole layout but the number of outputs.
+ */
+export function vqStackMismatch(layers: readonly GpuVqLayer[]): string | undefined {
+  if (layers.length < 1 || layers.length > maxVqGemvProjections) return `layers must hold 1 to ${maxVqGemvProjections} layers (got ${layers.length})`;
+  const first = layers[0];
+  const bufferOf = (binding: BufferBinding | undefined) => (binding === undefined ? undefined : toBufferBinding(binding).buffer);
+  const shared = ['indices', 'centroids', 'residualCentroids', 'outlierIndices', 'outlierCentroids', 'perm', 'norm', 'bias'] as const;
+  const layoutKeys = [
+    'inFeatures',
+    'vectorLength',
+    'numCentroids',
+    'numResidualCentroids',
+    'groups',
+    'groupSize',
+    'rowWords',
+    'outlierSize',
+    'outlierVectorLength',
+    'numOutlierCentroids',
+  ] as const;
+  const formatKeys = ['centroidFormat', 'residualFormat', 'outlierFormat', 'outlierRowWords'] as const;
+  for (const [index, other] of layers.entries()) {
+    for (const key of shared) {
+      if (bufferOf(other[key]) !== bufferOf(first[key])) return `layer ${index} does not share the ${key} buffer of layer 0; upload them together with uploadVqLayers`;
+    }
+    for (const key of layoutKeys) {
+      if (other.layout[key] !== first.layout[key]) return `layer ${index} has ${key} ${other.layout[key]}, layer 0 has ${first.layout[key]}; one dispatch needs the same layout`;
+    }
+    for (const key of formatKeys) {
+      if (other[key] !== first[key]) return `layer ${index} has ${key} ${other[key]}, layer 0 has ${first[key]}`;
+    }
+  }
+  return undefined;
+}
+
+function checkStack(fn: string, layers: readonly GpuVqLayer[]): void {
+  const mismatch = vqStackMismatch(layers);
+  if (mismatch) throw new RangeError(`${fn}: ${mismatch}`);
 }
 
 /**

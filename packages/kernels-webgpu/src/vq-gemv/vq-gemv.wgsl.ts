@@ -1,99 +1,38 @@
-import { codebookQuadWgsl, codebookReaderWgsl, lowBitsWgsl } from '../vq-layer/wgsl-codebook';
+import { lowBitsWgsl } from '../vq-layer/wgsl-codebook';
+
+/** The most layers one fused VQ-GEMV dispatch serves (q/k/v is 3; gate/up is 2). */
+export const maxVqGemvProjections = 4;
 
 /**
- * Step 1 of the fused VQ-GEMV (skipped when the layer has neither perm nor norm): gathers and scales the
- * activations once per token so that the main pass reads them contiguously in packed (quantization)
- * order, `xs[t, p] = x[t, perm[p]] · scale[perm[p]]`, and sums the norm's bias term, which is the same for
- * every output: `W[o, c] = C[o, c] · scale[c] + normBias[c]` gives `y = Σ_p C[o, p] · xs[p] + beta` with
- * `beta[t] = Σ_c x[t, c] · normBias[c]`. Each workgroup writes the partial beta of its 256 positions to
- * `beta[t, block]`; the consumers add the `betaBlocks` partials (no serial loop over all columns).
- * Grid: (betaBlocks = ceil(in / workgroupSize), tokens).
+ * The fused VQ-GEMV, the hot loop of decode: `y[t, o] = Σ_p C[o, p] · scale[p] · x[t, perm[p]] + Σ_p
+ * shift[p] · x[t, perm[p]] + bias[o]` over one part of one or more packed layers (the main groups, or the
+ * repacked outliers) without materializing W, in one dispatch: perm and norm are applied while reading x
+ * (no gather pass), and the norm's shift term `β = Σ_p shift[p] · x[perm[p]]`, the same for every output,
+ * is summed in the same loop and added to every output of the workgroup.
  *
- * 0 x       [tokens, xStride] f32          read
- * 1 perm    [in] u32 (or placeholder)      read
- * 2 norm    [2, in] f32 (or placeholder)   read
- * 3 xs      [tokens, xsStride] f32         read_write
- * 4 beta    [tokens, betaBlocks] f32       read_write
- * 5 params  Params                         uniform
- */
-export const vqGemvPrepareWgsl = /* wgsl */ `
-override workgroupSize: u32 = 256;
-override hasPerm: bool = false;
-override hasNorm: bool = false;
-
-struct Params {
-  inFeatures: u32,
-  xStride: u32,
-  xsStride: u32,
-}
-
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> perm: array<u32>;
-@group(0) @binding(2) var<storage, read> norm: array<f32>;
-@group(0) @binding(3) var<storage, read_write> xs: array<f32>;
-@group(0) @binding(4) var<storage, read_write> beta: array<f32>;
-@group(0) @binding(5) var<uniform> params: Params;
-
-var<workgroup> partial: array<f32, workgroupSize>;
-
-@compute @workgroup_size(workgroupSize)
-fn main(
-  @builtin(workgroup_id) workgroup: vec3u,
-  @builtin(num_workgroups) grid: vec3u,
-  @builtin(local_invocation_index) local: u32,
-) {
-  let token = workgroup.y;
-  let position = workgroup.x * workgroupSize + local;
-  var shifted = 0.0;
-  if (position < params.inFeatures) {
-    var column = position;
-    if (hasPerm) {
-      column = perm[position];
-    }
-    let value = x[token * params.xStride + column];
-    var scaled = value;
-    if (hasNorm) {
-      scaled = value * norm[column];
-      shifted = value * norm[params.inFeatures + column];
-    }
-    xs[token * params.xsStride + position] = scaled;
-  }
-  if (!hasNorm) {
-    return;
-  }
-  partial[local] = shifted;
-  workgroupBarrier();
-  for (var stride = workgroupSize / 2u; stride > 0u; stride >>= 1u) {
-    if (local < stride) {
-      partial[local] += partial[local + stride];
-    }
-    workgroupBarrier();
-  }
-  if (local == 0u) {
-    beta[token * grid.x + workgroup.x] = partial[0];
-  }
-}
-`;
-
-/**
- * Step 2 of the fused VQ-GEMV, the hot loop of decode: `Σ_p C[o, p] · xs[t, p]` over one part of a packed
- * layer (the main groups, or the repacked outliers) without materializing W. A workgroup takes one
- * (vector-row r, column split, group g, token t); its invocations take consecutive tb-bit fields (so the
- * word and x loads of a subgroup are coalesced), four per iteration, read each at its bit offset (one or
- * two words), look up main (+ residual) centroids four elements at a time (one 16-byte load per 8 f16), and
- * accumulates the v ≤ 16 outputs of its vector-row in four vec4 registers: no arrays, so nothing spills to
- * local memory. The workgroup then reduces (subgroups or workgroup memory) and writes either the final y
- * (one split, one part) or a partial `[slot, token, o]` that step 3 sums in a fixed order (deterministic
- * split-K, no float atomics). Grid: (R, splits, G · tokens).
+ * A workgroup takes one (vector-row, column split, group, token). Its invocations take consecutive chunks
+ * of `chunkFields` fields that start on a 32-bit word (`chunkWords` words: 2 fields of 16 bits, 8 of 12
+ * bits, …), `unroll` chunks at a time, so that one iteration keeps about 8 codebook gathers in flight and
+ * reads its index words once; fields whose chunks would not be word-aligned in ≤ 8 words are read one at a
+ * time from two words. A codebook entry is padded to `entryWords` words (see `uploadVqLayer`), so the
+ * gather of 8 f16 (or 6 f16) is one 16-byte load. The v ≤ 16 sums of the vector-row live in four vec4
+ * registers (no arrays: nothing spills), are reduced over the workgroup (subgroups or workgroup memory) and
+ * written either as the final y (one split, one part) or as a partial `[slot, token, o]` that the reduce
+ * pass sums in a fixed order (deterministic split-K, no float atomics).
  *
- * 0 indices            [G, R, rowWords] u32 (+2 words)       read
- * 1 centroids          [G, K·v] f32 / f16 / bf16 words       read
- * 2 residualCentroids  [G, Kr·v] (placeholder if none)       read
- * 3 xs                 [tokens, xsStride] f32 from step 1 (x itself without perm and norm)  read
- * 4 beta               [tokens, betaBlocks] f32 from step 1 (or placeholder)  read
- * 5 bias               [out] f32 (placeholder if none)       read
- * 6 output             y [tokens, yStride] or partials [slots, tokens, out] f32  read_write
- * 7 params             Params                                uniform
+ * Several layers that share their buffers (`uploadVqLayers`) run as one dispatch: `table` holds, per layer,
+ * its first vector-row and the word/element offsets of its tensors in the shared buffers; its outputs land
+ * one after the other in y (`[q | k | v]`). Grid: (Σ vector-rows, splits, G · tokens).
+ *
+ * 0 indices            u32 words of every layer                    read
+ * 1 centroids          codebook words of every layer (array<vec4u>) read
+ * 2 residualCentroids  (placeholder if none)                        read
+ * 3 x                  [tokens, xStride] f32, original column order read
+ * 4 perm               u32 positions → columns (placeholder if none) read
+ * 5 norm               [2, in] f32 scale, shift by position (placeholder if none) read
+ * 6 bias               f32 (placeholder if none)                    read
+ * 7 output             y [tokens, yStride] or partials [slots, tokens, partialStride] f32  read_write
+ * 8 params             Params                                       uniform
  */
 const vqGemvBody = /* wgsl */ `
 override workgroupSize: u32 = 128;
@@ -102,85 +41,155 @@ override indexBits: u32 = 16;
 override residualBits: u32 = 0;
 override centroidFormat: u32 = 1;
 override residualFormat: u32 = 1;
+override entryWords: u32 = 4;
+override residualEntryWords: u32 = 4;
+override alignedChunks: bool = true;
+override chunkFields: u32 = 2;
+override chunkWords: u32 = 1;
+override unroll: u32 = 4;
 override directOutput: bool = false;
+override hasPerm: bool = false;
+override hasNorm: bool = false;
 override hasBias: bool = false;
-override hasBeta: bool = false;
 override totalBits: u32 = indexBits + residualBits;
 override quads: u32 = (vectorLength + 3u) / 4u;
 
 struct Params {
-  vectorRows: u32,
   rowWords: u32,
   fieldsPerRow: u32,
   columnOffset: u32,
   fieldsPerSplit: u32,
   splits: u32,
   slot: u32,
-  outFeatures: u32,
-  xsStride: u32,
+  xStride: u32,
   yStride: u32,
-  centroidsPerGroup: u32,
-  residualPerGroup: u32,
   tokens: u32,
-  betaBlocks: u32,
+  inFeatures: u32,
+  projections: u32,
+  partialStride: u32,
+  groupCentroidWords: u32,
+  groupResidualWords: u32,
+  unused0: u32,
+  unused1: u32,
+  // Per layer three vec4u: (first row, index word, centroid word, residual word),
+  // (perm offset, norm offset, first output, outputs), (bias offset, rows, 0, 0).
+  table: array<vec4u, ${3 * maxVqGemvProjections}>,
 }
 
 @group(0) @binding(0) var<storage, read> indices: array<u32>;
 @group(0) @binding(1) var<storage, read> centroids: array<vec4u>;
 @group(0) @binding(2) var<storage, read> residualCentroids: array<vec4u>;
-@group(0) @binding(3) var<storage, read> xs: array<f32>;
-@group(0) @binding(4) var<storage, read> beta: array<f32>;
-@group(0) @binding(5) var<storage, read> bias: array<f32>;
-@group(0) @binding(6) var<storage, read_write> output: array<f32>;
-@group(0) @binding(7) var<uniform> params: Params;
+@group(0) @binding(3) var<storage, read> x: array<f32>;
+@group(0) @binding(4) var<storage, read> perm: array<u32>;
+@group(0) @binding(5) var<storage, read> norm: array<f32>;
+@group(0) @binding(6) var<storage, read> bias: array<f32>;
+@group(0) @binding(7) var<storage, read_write> output: array<f32>;
+@group(0) @binding(8) var<uniform> params: Params;
 
 var<private> sum0: vec4f;
 var<private> sum1: vec4f;
 var<private> sum2: vec4f;
 var<private> sum3: vec4f;
+var<private> beta: f32;
 
-// Field s of the packed row starting at word rowWord: tb bits at bit s·tb, LSB-first, maybe straddling.
-fn readField(rowWord: u32, s: u32) -> u32 {
-  let bit = s * totalBits;
-  let word = rowWord + (bit >> 5u);
-  let offset = bit & 31u;
-  var field = indices[word] >> offset;
-  if (32u % totalBits != 0u) {
-    // Both words unconditionally, so lanes that straddle and lanes that do not take the same path.
-    field = select(field, field | (indices[word + 1u] << (32u - offset)), offset + totalBits > 32u);
+// Quad q of a codebook entry from the 16-byte block that holds it: f32 entries take a block per quad,
+// f16/bf16 entries two quads per block.
+fn quadOf(block: vec4u, high: bool, format: u32) -> vec4f {
+  if (format == 0u) {
+    return bitcast<vec4f>(block);
   }
-  return field & lowBits(totalBits);
+  let pair = select(block.xy, block.zw, high);
+  if (format == 1u) {
+    return vec4f(unpack2x16float(pair.x), unpack2x16float(pair.y));
+  }
+  return bitcast<vec4f>(vec4u(pair.x << 16u, pair.x & 0xffff0000u, pair.y << 16u, pair.y & 0xffff0000u));
+}
+
+// The first 16-byte block of an entry at word w of a codebook with entries of 'words' words: entries of
+// 1 or 2 words sit inside a block and are moved to its start.
+fn firstBlock(block: vec4u, w: u32, words: u32) -> vec4u {
+  if (words == 1u) {
+    return vec4u(block[w & 3u], 0u, 0u, 0u);
+  }
+  if (words == 2u) {
+    return select(block, block.zwxy, (w & 2u) != 0u);
+  }
+  return block;
+}
+
+fn mainBlock(w: u32, b: u32) -> vec4u {
+  return firstBlock(centroids[(w >> 2u) + b], w, entryWords);
+}
+
+fn residualBlock(w: u32, b: u32) -> vec4u {
+  return firstBlock(residualCentroids[(w >> 2u) + b], w, residualEntryWords);
+}
+
+// Quad q (0..3) of the entry at word w: f32 entries take a 16-byte block per quad, f16/bf16 entries two
+// quads per block. q is a constant where it is called, so each branch folds away.
+fn mainQuad(w: u32, q: u32) -> vec4f {
+  if (centroidFormat == 0u) {
+    return quadOf(mainBlock(w, q), false, 0u);
+  }
+  return quadOf(mainBlock(w, q / 2u), (q & 1u) == 1u, centroidFormat);
+}
+
+fn residualQuad(w: u32, q: u32) -> vec4f {
+  if (residualFormat == 0u) {
+    return quadOf(residualBlock(w, q), false, 0u);
+  }
+  return quadOf(residualBlock(w, q / 2u), (q & 1u) == 1u, residualFormat);
 }
 
 fn accumulate(field: u32, xv: f32, mainBase: u32, residualBase: u32) {
-  let main = mainBase + (field & lowBits(indexBits)) * vectorLength;
-  let residual = residualBase + ((field >> min(indexBits, 31u)) & lowBits(residualBits)) * vectorLength;
-  var quad = quadMain(main);
+  let main = mainBase + (field & lowBits(indexBits)) * entryWords;
+  let residual = residualBase + ((field >> min(indexBits, 31u)) & lowBits(residualBits)) * residualEntryWords;
+  var quad = mainQuad(main, 0u);
   if (residualBits > 0u) {
-    quad += quadResidual(residual);
+    quad += residualQuad(residual, 0u);
   }
   sum0 += quad * xv;
   if (quads > 1u) {
-    quad = quadMain(main + 4u);
+    quad = mainQuad(main, 1u);
     if (residualBits > 0u) {
-      quad += quadResidual(residual + 4u);
+      quad += residualQuad(residual, 1u);
     }
     sum1 += quad * xv;
   }
   if (quads > 2u) {
-    quad = quadMain(main + 8u);
+    quad = mainQuad(main, 2u);
     if (residualBits > 0u) {
-      quad += quadResidual(residual + 8u);
+      quad += residualQuad(residual, 2u);
     }
     sum2 += quad * xv;
   }
   if (quads > 3u) {
-    quad = quadMain(main + 12u);
+    quad = mainQuad(main, 3u);
     if (residualBits > 0u) {
-      quad += quadResidual(residual + 12u);
+      quad += residualQuad(residual, 3u);
     }
     sum3 += quad * xv;
   }
+}
+
+// x of quantized position 'position' of the layer, scaled by its norm; adds the shift term to beta.
+fn xAt(xBase: u32, position: u32, permBase: u32, normBase: u32) -> f32 {
+  var column = position;
+  if (hasPerm) {
+    column = perm[permBase + position];
+  }
+  let value = x[xBase + column];
+  if (!hasNorm) {
+    return value;
+  }
+  beta += value * norm[normBase + params.inFeatures + position];
+  return value * norm[normBase + position];
+}
+
+// The field at bit 'offset' of word lo, continued in hi when it straddles.
+fn fieldFrom(lo: u32, hi: u32, offset: u32) -> u32 {
+  let low = lo >> offset;
+  return select(low, low | (hi << (32u - offset)), offset + totalBits > 32u) & lowBits(totalBits);
 }
 
 @compute @workgroup_size(workgroupSize)
@@ -193,60 +202,88 @@ fn main(
   let split = workgroup.y;
   let group = workgroup.z / params.tokens;
   let token = workgroup.z % params.tokens;
-  let rowWord = (group * params.vectorRows + row) * params.rowWords;
-  let xsBase = token * params.xsStride + params.columnOffset + group * params.fieldsPerRow;
-  let mainBase = group * params.centroidsPerGroup;
-  let residualBase = group * params.residualPerGroup;
-  let end = min((split + 1u) * params.fieldsPerSplit, params.fieldsPerRow);
-  // Invocations take consecutive fields, so x loads are coalesced and the words of neighbouring fields
-  // come from the same cache lines; four fields per iteration keep four codebook loads in flight.
-  var s = split * params.fieldsPerSplit + local;
-  for (; s + 3u * workgroupSize < end; s += 4u * workgroupSize) {
-    let field0 = readField(rowWord, s);
-    let field1 = readField(rowWord, s + workgroupSize);
-    let field2 = readField(rowWord, s + 2u * workgroupSize);
-    let field3 = readField(rowWord, s + 3u * workgroupSize);
-    let x0 = xs[xsBase + s];
-    let x1 = xs[xsBase + s + workgroupSize];
-    let x2 = xs[xsBase + s + 2u * workgroupSize];
-    let x3 = xs[xsBase + s + 3u * workgroupSize];
-    accumulate(field0, x0, mainBase, residualBase);
-    accumulate(field1, x1, mainBase, residualBase);
-    accumulate(field2, x2, mainBase, residualBase);
-    accumulate(field3, x3, mainBase, residualBase);
+  var layer = 0u;
+  for (var i = 1u; i < params.projections; i++) {
+    if (row >= params.table[3u * i].x) {
+      layer = i;
+    }
   }
-  for (; s < end; s += workgroupSize) {
-    accumulate(readField(rowWord, s), xs[xsBase + s], mainBase, residualBase);
+  let where0 = params.table[3u * layer];
+  let where1 = params.table[3u * layer + 1u];
+  let where2 = params.table[3u * layer + 2u];
+  let localRow = row - where0.x;
+  let rowWord = where0.y + (group * where2.y + localRow) * params.rowWords;
+  let mainBase = where0.z + group * params.groupCentroidWords;
+  let residualBase = where0.w + group * params.groupResidualWords;
+  let positionBase = params.columnOffset + group * params.fieldsPerRow;
+  let xBase = token * params.xStride;
+  let first = split * params.fieldsPerSplit;
+  let end = min(first + params.fieldsPerSplit, params.fieldsPerRow);
+
+  if (alignedChunks) {
+    // Invocation i takes chunks i, i + W, … (W = workgroupSize), 'unroll' of them per iteration: neighbouring
+    // invocations read neighbouring words, and all index words of an iteration are loaded before any gather.
+    for (var chunk = first / chunkFields + local; chunk * chunkFields < end; chunk += workgroupSize * unroll) {
+      var words: array<u32, 9>;
+      for (var u = 0u; u < unroll; u++) {
+        let c = chunk + u * workgroupSize;
+        if (c * chunkFields < end) {
+          for (var l = 0u; l < chunkWords; l++) {
+            words[u * chunkWords + l] = indices[rowWord + c * chunkWords + l];
+          }
+        }
+      }
+      for (var u = 0u; u < unroll; u++) {
+        let s0 = (chunk + u * workgroupSize) * chunkFields;
+        for (var f = 0u; f < chunkFields; f++) {
+          let s = s0 + f;
+          if (s < end) {
+            let xv = xAt(xBase, positionBase + s, where1.x, where1.y);
+            // Constant word and bit offsets once the loops are unrolled: the words stay in registers.
+            let bit = f * totalBits;
+            let w = u * chunkWords + (bit >> 5u);
+            accumulate(fieldFrom(words[w], words[min(w + 1u, 8u)], bit & 31u), xv, mainBase, residualBase);
+          }
+        }
+      }
+    }
+  } else {
+    // Fields that straddle words irregularly (e.g. 13 bits): one field per step from two words.
+    for (var s = first + local; s < end; s += workgroupSize) {
+      let bit = s * totalBits;
+      let word = rowWord + (bit >> 5u);
+      let offset = bit & 31u;
+      accumulate(fieldFrom(indices[word], indices[word + 1u], offset), xAt(xBase, positionBase + s, where1.x, where1.y), mainBase, residualBase);
+    }
+  }
+
+  if (hasNorm) {
+    // The shift term belongs to every output of the row.
+    sum0 += vec4f(beta);
+    sum1 += vec4f(beta);
+    sum2 += vec4f(beta);
+    sum3 += vec4f(beta);
   }
   reduceQuads(local, lanes);
   for (var j = local; j < vectorLength; j += workgroupSize) {
-    let o = row * vectorLength + j;
-    if (o < params.outFeatures) {
-      let value = reducedQuads[j / 4u][j % 4u];
+    let o = localRow * vectorLength + j;
+    if (o < where1.w) {
+      var value = reducedQuads[j / 4u][j % 4u];
+      // The bias is added once: by the first split of the first group of the main part.
+      if (hasBias && split == 0u && group == 0u && params.slot == 0u) {
+        value += bias[where2.x + o];
+      }
+      let outIndex = where1.z + o;
       if (directOutput) {
-        var result = value;
-        if (hasBeta) {
-          for (var b = 0u; b < params.betaBlocks; b++) {
-            result += beta[token * params.betaBlocks + b];
-          }
-        }
-        if (hasBias) {
-          result += bias[o];
-        }
-        output[token * params.yStride + o] = result;
+        output[token * params.yStride + outIndex] = value;
       } else {
         let slot = params.slot + group * params.splits + split;
-        output[(slot * params.tokens + token) * params.outFeatures + o] = value;
+        output[(slot * params.tokens + token) * params.partialStride + outIndex] = value;
       }
     }
   }
 }
-` +
-  codebookReaderWgsl('centroids', 'centroidFormat', 'Main') +
-  codebookReaderWgsl('residualCentroids', 'residualFormat', 'Residual') +
-  codebookQuadWgsl('centroids', 'centroidFormat', 'Main') +
-  codebookQuadWgsl('residualCentroids', 'residualFormat', 'Residual') +
-  lowBitsWgsl;
+` + lowBitsWgsl;
 
 /** Reduction of sum0…sum3 through workgroup memory: a tree over invocations, log2(workgroupSize) barriers. */
 const sharedMemoryQuadReduceWgsl = /* wgsl */ `
@@ -337,60 +374,46 @@ fn reduceQuads(local: u32, lanes: Lanes) {
 }
 `;
 
-/** Step 2 with a workgroup-memory reduction (no optional feature). */
+/** The fused VQ-GEMV with a workgroup-memory reduction (no optional feature). */
 export const vqGemvWgsl = vqGemvBody + sharedMemoryQuadReduceWgsl;
 
-/** Step 2 with a subgroup reduction (needs the `subgroups` feature). */
+/** The fused VQ-GEMV with a subgroup reduction (needs the `subgroups` feature). */
 export const vqGemvSubgroupsWgsl = 'enable subgroups;\n' + vqGemvBody + subgroupQuadReduceWgsl;
 
 /**
- * Step 3 of the fused VQ-GEMV when several workgroups contribute to one output (column splits, groups, the
- * outlier part): `y[t, o] = Σ_b beta[t, b] + bias[o] + Σ_slot partials[slot, t, o]`, summed in a fixed order.
+ * The split-K reduction of the fused VQ-GEMV when several workgroups feed one output (column splits, groups,
+ * the outlier part): `y[t, o] = Σ_slot partials[slot, t, o]`, summed in a fixed order (bias and β are
+ * already in the partials).
  *
- * 0 partials  [slots, tokens, out] f32        read
- * 1 beta      [tokens, betaBlocks] f32 (or placeholder)  read
- * 2 bias      [out] f32 (placeholder if none) read
- * 3 y         [tokens, yStride] f32           read_write
- * 4 params    Params                          uniform
+ * 0 partials  [slots, tokens, outputs] f32        read
+ * 1 y         [tokens, yStride] f32               read_write
+ * 2 params    Params                              uniform
  */
 export const vqGemvReduceWgsl = /* wgsl */ `
 override workgroupSize: u32 = 256;
-override hasBias: bool = false;
-override hasBeta: bool = false;
 
 struct Params {
-  outFeatures: u32,
+  outputs: u32,
   tokens: u32,
   slots: u32,
   yStride: u32,
-  betaBlocks: u32,
 }
 
 @group(0) @binding(0) var<storage, read> partials: array<f32>;
-@group(0) @binding(1) var<storage, read> beta: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<uniform> params: Params;
 
 @compute @workgroup_size(workgroupSize)
 fn main(@builtin(global_invocation_id) id: vec3u) {
   let o = id.x;
   let token = id.y;
-  if (o >= params.outFeatures) {
+  if (o >= params.outputs) {
     return;
   }
   var sum = 0.0;
-  if (hasBeta) {
-    for (var b = 0u; b < params.betaBlocks; b++) {
-      sum += beta[token * params.betaBlocks + b];
-    }
-  }
-  if (hasBias) {
-    sum += bias[o];
-  }
-  let stride = params.tokens * params.outFeatures;
+  let stride = params.tokens * params.outputs;
   for (var slot = 0u; slot < params.slots; slot++) {
-    sum += partials[slot * stride + token * params.outFeatures + o];
+    sum += partials[slot * stride + token * params.outputs + o];
   }
   y[token * params.yStride + o] = sum;
 }

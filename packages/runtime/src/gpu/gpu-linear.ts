@@ -34,8 +34,24 @@ export interface VqGpuLinear {
   destroy(): void;
 }
 
+/**
+ * VPTQ projections that share their input and their buffers (`uploadVqLayers`): q/k/v or gate/up of one
+ * layer, run as one fused VQ-GEMV dispatch for a decoded token with outputs side by side. The layers are the
+ * same objects as the per-projection {@link VqGpuLinear}s, which own the buffers.
+ */
+export interface VqStackGpuLinear {
+  readonly kind: 'vq-stack';
+  readonly inFeatures: number;
+  /** Sum of the layers' outputs. */
+  readonly outFeatures: number;
+  readonly layers: readonly GpuVqLayer[];
+  /** 0: the per-projection linears account for the buffers. */
+  readonly byteLength: number;
+  destroy(): void;
+}
+
 /** One decoder projection on the GPU. */
-export type GpuLinear = DenseGpuLinear | VqGpuLinear;
+export type GpuLinear = DenseGpuLinear | VqGpuLinear | VqStackGpuLinear;
 
 /** Where a VQ layer is dequantized before a prefill GEMM: a buffer large enough for every VQ layer. */
 export interface DequantScratch {
@@ -55,7 +71,7 @@ export interface LinearRecordContext {
  * broadcast over tokens) and no bias of the projection's own.
  */
 export function canFoldResidual(linear: GpuLinear, tokens: number): boolean {
-  if (tokens !== 1) return false;
+  if (tokens !== 1 || linear.kind === 'vq-stack') return false;
   return linear.kind === 'dense' ? linear.bias === undefined : linear.layer.bias === undefined;
 }
 
@@ -88,6 +104,10 @@ export async function recordLinear(
     const buffers = { x, y, weights: linear.weights, bias: residual ?? linear.bias };
     return tokens <= maxGemvTokens ? createGemvDispatch(device, buffers, { tokens }) : createGemmDispatch(device, buffers, { tokens });
   }
+  if (linear.kind === 'vq-stack') {
+    if (tokens > maxVqGemvTokens) throw new RangeError(`recordLinear: a stacked VQ projection runs up to ${maxVqGemvTokens} tokens (got ${tokens})`);
+    return createVqGemvDispatch(device, linear.layers, { x, y }, { tokens }, context.vqGemvOptions);
+  }
   if (tokens <= maxVqGemvTokens) {
     const layer = residual ? withBias(linear.layer, residual) : linear.layer;
     return createVqGemvDispatch(device, layer, { x, y }, { tokens }, context.vqGemvOptions);
@@ -108,12 +128,15 @@ function withBias(layer: GpuVqLayer, bias: GPUBuffer): GpuVqLayer {
       indices: layer.indices,
       centroids: layer.centroids,
       centroidFormat: layer.centroidFormat,
+      centroidStride: layer.centroidStride,
       residualCentroids: layer.residualCentroids,
       residualFormat: layer.residualFormat,
+      residualStride: layer.residualStride,
       outlierIndices: layer.outlierIndices,
       outlierRowWords: layer.outlierRowWords,
       outlierCentroids: layer.outlierCentroids,
       outlierFormat: layer.outlierFormat,
+      outlierStride: layer.outlierStride,
       perm: layer.perm,
       inversePerm: layer.inversePerm,
       norm: layer.norm,

@@ -2,7 +2,7 @@ import type { LlamaConfig } from '@vptq/loader';
 import type { GpuWeights } from '@vptq/kernels-webgpu';
 
 import type { LinearName } from '../linear-spec';
-import type { DenseGpuLinear, GpuLinear } from './gpu-linear';
+import type { DenseGpuLinear, GpuLinear, VqStackGpuLinear } from './gpu-linear';
 
 /** One decoder layer resident on the GPU. */
 export interface GpuLayerWeights {
@@ -13,11 +13,18 @@ export interface GpuLayerWeights {
   /** The seven projections, dense or VPTQ-packed. */
   readonly linears: Readonly<Record<LinearName, GpuLinear>>;
   /**
-   * Dense projections stored stacked, so that a decode step runs one GEMV for q, k and v (`[q | k | v]`
-   * rows) and one for gate and up; `linears` then holds views into these. Absent when a projection is packed
-   * or the blocks cannot be addressed separately (see `canStackRows`).
+   * Projections stored stacked, so that a decode step runs one GEMV for q, k and v (`[q | k | v]` rows) and
+   * one for gate and up: dense matrices whose blocks `linears` views, or packed layers in shared buffers
+   * (same layout, see `uploadVqLayers`). Absent when the projections of a group mix dense and packed, their
+   * packed layouts differ, or the blocks cannot be addressed separately (see `canStackRows`).
    */
-  readonly stacked?: { readonly qkv?: DenseGpuLinear; readonly gateUp?: DenseGpuLinear };
+  readonly stacked?: StackedLinears;
+}
+
+/** The stacked projections of one layer (see {@link GpuLayerWeights.stacked}). */
+export interface StackedLinears {
+  readonly qkv?: DenseGpuLinear | VqStackGpuLinear;
+  readonly gateUp?: DenseGpuLinear | VqStackGpuLinear;
 }
 
 /**

@@ -61,8 +61,9 @@ describe.skipIf(!device)('decode with stacked projections and adjacent q|k|v (al
         return { gpuSource, cpuSource, close: () => (gpuSource.close(), cpuSource.close()) };
       },
       weightFormat: 'f32',
-      // Each VQ-GEMV adds at least its prepare pass; q, k and v write into the adjacent q|k|v buffer.
-      dispatches: 1 + 2 * (13 + 7) + 3,
+      // As dense: q/k/v and gate/up each one fused VQ-GEMV dispatch over layers in shared buffers; each of the
+      // 4 VQ-GEMVs of a layer may add a split-K reduction (the fixture's layers have groups and outliers).
+      dispatches: 1 + 2 * 10 + 3,
     },
   ];
 
@@ -73,7 +74,7 @@ describe.skipIf(!device)('decode with stacked projections and adjacent q|k|v (al
       const model = await createGpuModel(gpu, sources.gpuSource, { weightFormat, contextLength: 32 });
       sources.close();
       try {
-        if (name === 'VPTQ packed') expect(model.dispatchesPerToken).toBeGreaterThanOrEqual(dispatches);
+        if (name === 'VPTQ packed') expect(model.dispatchesPerToken).toBeGreaterThanOrEqual(dispatches), expect(model.dispatchesPerToken).toBeLessThanOrEqual(dispatches + 2 * 4);
         else expect(model.dispatchesPerToken).toBe(dispatches);
         const prompt = [1, 17, 33, 2, 63, 5];
         expect(maxAbsDifference(await model.forward(prompt, 0, { allLogits: true }), cpu.forward(prompt, 0, { allLogits: true }))).toBeLessThan(2e-4);

@@ -1,5 +1,5 @@
-import { bufferUsage, createBufferWithData, submitDispatches, uploadVqLayer, weightRowStride } from '@vptq/kernels-webgpu';
-import type { GpuVqLayer, GpuWeights, KernelDispatch, WeightFormat } from '@vptq/kernels-webgpu';
+import { bufferUsage, createBufferWithData, submitDispatches, uploadVqLayers, vqStackMismatch, weightRowStride } from '@vptq/kernels-webgpu';
+import type { BufferBinding, GpuVqLayer, GpuWeights, KernelDispatch, WeightFormat } from '@vptq/kernels-webgpu';
 import type { LlamaConfig } from '@vptq/loader';
 
 import { createRandom } from '../create-random';
@@ -10,11 +10,11 @@ import type { FillRandomMode } from './fill-random';
 import { f32ToF16Bits } from './f32-to-f16';
 import { canStackRows, splitRows } from './fuse-rows';
 import type { DenseGpuLinear, GpuLinear } from './gpu-linear';
-import type { GpuLayerWeights, GpuLlamaWeights } from './gpu-llama-weights';
+import type { GpuLayerWeights, GpuLlamaWeights, StackedLinears } from './gpu-llama-weights';
 import { gpuWeightsByteLength } from './gpu-llama-weights';
 
 type VptqLayerConfig = GpuVqLayer['config'];
-type VptqLayerTensors = Parameters<typeof uploadVqLayer>[2];
+type VptqLayerTensors = Parameters<typeof uploadVqLayers>[1][number]['tensors'];
 
 /** How the decoder projections of a synthetic model are stored. */
 export type SyntheticLinears =
@@ -84,7 +84,7 @@ export async function createSyntheticGpuWeights(device: GPUDevice, config: Llama
     const specs = listLinearSpecs(config);
     for (let layer = 0; layer < config.numHiddenLayers; layer++) {
       const linears = {} as Record<LinearName, GpuLinear>;
-      const stacked: { qkv?: DenseGpuLinear; gateUp?: DenseGpuLinear } = {};
+      const stacked: { -readonly [K in keyof StackedLinears]: StackedLinears[K] } = {};
       const layerSpecs = specs.filter((candidate) => candidate.layer === layer);
       if (options.linears.kind === 'dense') {
         const format = options.linears.format;
@@ -101,15 +101,28 @@ export async function createSyntheticGpuWeights(device: GPUDevice, config: Llama
           stacked[names.length === 3 ? 'qkv' : 'gateUp'] = { ...dense(group[0], whole), outFeatures: total, byteLength: 0 };
         }
       }
+      if (options.linears.kind === 'vptq') {
+        // q/k/v and gate/up in shared buffers, as uploadLlamaWeights stores packed models: one dispatch each.
+        for (const [key, names] of vqGroups) {
+          const group = names.map((name) => layerSpecs.find((spec) => spec.name === name) as LinearSpec);
+          const vqLayers = await syntheticVqLayers(device, group, options.linears, random, zeros, fill, stream);
+          stream += 3 * group.length;
+          keep({ destroy: () => vqLayers[0].destroy() });
+          vqLayers.forEach((layer, index) => {
+            const spec = group[index];
+            linears[spec.name] = { kind: 'vq', inFeatures: spec.inFeatures, outFeatures: spec.outFeatures, layer, byteLength: layer.byteLength, destroy() {} };
+          });
+          if (key && vqStackMismatch(vqLayers) === undefined) {
+            const outFeatures = group.reduce((sum, spec) => sum + spec.outFeatures, 0);
+            stacked[key] = { kind: 'vq-stack', inFeatures: group[0].inFeatures, outFeatures, layers: vqLayers, byteLength: 0, destroy() {} };
+          }
+        }
+      }
       for (const spec of layerSpecs) {
         if (linears[spec.name]) continue;
         const scale = 1 / Math.sqrt(spec.inFeatures);
         if (options.linears.kind === 'dense') {
           linears[spec.name] = dense(spec, keep(await syntheticMatrix(device, spec.outFeatures, spec.inFeatures, options.linears.format, scale, fill, stream++)));
-        } else {
-          const layerWeights = keep(await syntheticVqLayer(device, spec.outFeatures, spec.inFeatures, options.linears, scale, random, zeros, fill, stream));
-          stream += 3;
-          linears[spec.name] = { kind: 'vq', inFeatures: spec.inFeatures, outFeatures: spec.outFeatures, layer: layerWeights, byteLength: layerWeights.byteLength, destroy() {} };
         }
       }
       layers.push({ inputNorm: gains(hidden), postAttentionNorm: gains(hidden), linears, stacked });
@@ -147,7 +160,7 @@ function dense(spec: LinearSpec, weights: GpuWeights): DenseGpuLinear {
   return { kind: 'dense', inFeatures: spec.inFeatures, outFeatures: spec.outFeatures, weights, bias: undefined, byteLength, destroy() {} };
 }
 
-type Fill = (binding: GPUBuffer, words: number, mode: FillRandomMode, scale: number, offset: number, streamSeed: number) => Promise<void>;
+type Fill = (binding: BufferBinding, words: number, mode: FillRandomMode, scale: number, offset: number, streamSeed: number) => Promise<void>;
 
 /** A `[rows, cols]` matrix as {@link GpuWeights}, one buffer per row window, filled on the GPU from one stream. */
 async function syntheticMatrix(
@@ -197,74 +210,88 @@ async function syntheticMatrix(
   };
 }
 
+/** The projections of a layer by shared upload: q/k/v and gate/up stack; o and down stand alone. */
+const vqGroups: readonly (readonly ['qkv' | 'gateUp' | undefined, readonly LinearName[]])[] = [
+  ['qkv', ['q_proj', 'k_proj', 'v_proj']],
+  [undefined, ['o_proj']],
+  ['gateUp', ['gate_proj', 'up_proj']],
+  [undefined, ['down_proj']],
+];
+
 /**
- * A packed VPTQ layer (one group, no outliers, norm and perm on) uploaded with zero indices and codebooks, which
- * the GPU then overwrites with random words: only the small per-column tensors are made in JS.
+ * Packed VPTQ layers (one group, no outliers, norm and perm on), uploaded together with zero indices and
+ * codebooks, which the GPU then overwrites with random words: only the small per-column tensors are made in JS.
  */
-async function syntheticVqLayer(
+async function syntheticVqLayers(
   device: GPUDevice,
-  outFeatures: number,
-  inFeatures: number,
+  specs: readonly LinearSpec[],
   linears: Extract<SyntheticLinears, { kind: 'vptq' }>,
-  scale: number,
   random: () => number,
   zeros: Map<string, Uint32Array | Uint16Array>,
   fill: Fill,
   seed: number,
-): Promise<GpuVqLayer> {
+): Promise<GpuVqLayer[]> {
   const { vectorLength, centroids } = linears;
   const residualCentroids = linears.residualCentroids ?? 0;
   const indexBits = Math.log2(centroids);
   const residualBits = residualCentroids > 0 ? Math.log2(residualCentroids) : 0;
-  const config: VptqLayerConfig = {
-    inFeatures,
-    outFeatures,
-    vectorLength,
-    numCentroids: centroids,
-    numResidualCentroids: residualCentroids > 0 ? residualCentroids : -1,
-    outlierVectorLength: -1,
-    numOutlierCentroids: -1,
-    groupNum: 1,
-    groupSize: inFeatures,
-    outlierSize: 0,
-    enableNorm: true,
-    enablePerm: true,
-    isIndicePacked: true,
-    indicesAsFloat: false,
-    bias: false,
-  };
   const zero = <T extends Uint32Array | Uint16Array>(type: new (length: number) => T, length: number): T => {
     const key = `${type.name}:${length}`;
     let array = zeros.get(key);
     if (!array) zeros.set(key, (array = new type(length)));
     return array as T;
   };
-  const perm = Uint16Array.from({ length: inFeatures }, (_, i) => i);
-  for (let i = inFeatures - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [perm[i], perm[j]] = [perm[j], perm[i]];
-  }
   const f16 = (values: Float32Array) => ({ dtype: 'F16' as const, data: Uint16Array.from(values, f32ToF16Bits) });
-  const indexWords = Math.ceil(outFeatures / vectorLength) * Math.ceil((inFeatures * (indexBits + residualBits)) / 32);
-  const tensors: VptqLayerTensors = {
-    indices: zero(Uint32Array, indexWords),
-    centroids: { dtype: 'F16', data: zero(Uint16Array, centroids * vectorLength) },
-    ...(residualCentroids > 0 ? { residualCentroids: { dtype: 'F16' as const, data: zero(Uint16Array, residualCentroids * vectorLength) } } : {}),
-    perm,
-    weightScale: f16(Float32Array.from({ length: inFeatures }, () => scale * (0.75 + 0.5 * random()))),
-    weightBias: f16(Float32Array.from({ length: inFeatures }, () => scale * 0.1 * (random() * 2 - 1))),
-  };
-  const layer = uploadVqLayer(device, config, tensors, { label: 'synthetic-vq-layer' });
+  const sources = specs.map(({ inFeatures, outFeatures }) => {
+    const scale = 1 / Math.sqrt(inFeatures);
+    const config: VptqLayerConfig = {
+      inFeatures,
+      outFeatures,
+      vectorLength,
+      numCentroids: centroids,
+      numResidualCentroids: residualCentroids > 0 ? residualCentroids : -1,
+      outlierVectorLength: -1,
+      numOutlierCentroids: -1,
+      groupNum: 1,
+      groupSize: inFeatures,
+      outlierSize: 0,
+      enableNorm: true,
+      enablePerm: true,
+      isIndicePacked: true,
+      indicesAsFloat: false,
+      bias: false,
+    };
+    const perm = Uint16Array.from({ length: inFeatures }, (_, i) => i);
+    for (let i = inFeatures - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [perm[i], perm[j]] = [perm[j], perm[i]];
+    }
+    const indexWords = Math.ceil(outFeatures / vectorLength) * Math.ceil((inFeatures * (indexBits + residualBits)) / 32);
+    const tensors: VptqLayerTensors = {
+      indices: zero(Uint32Array, indexWords),
+      centroids: { dtype: 'F16', data: zero(Uint16Array, centroids * vectorLength) },
+      ...(residualCentroids > 0 ? { residualCentroids: { dtype: 'F16' as const, data: zero(Uint16Array, residualCentroids * vectorLength) } } : {}),
+      perm,
+      weightScale: f16(Float32Array.from({ length: inFeatures }, () => scale * (0.75 + 0.5 * random()))),
+      weightBias: f16(Float32Array.from({ length: inFeatures }, () => scale * 0.1 * (random() * 2 - 1))),
+    };
+    return { config, tensors, indexWords };
+  });
+  const layers = uploadVqLayers(device, sources, { label: 'synthetic-vq-layer' });
   try {
-    // Every bit pattern is a valid index (K and Kr are powers of two), so random words make a valid layer.
-    await fill(layer.indices, indexWords, 'u32', 1, 0, seed);
-    await fill(layer.centroids, (centroids * vectorLength) / 2, 'f16', 1, 0, seed + 1);
-    if (layer.residualCentroids) await fill(layer.residualCentroids, (residualCentroids * vectorLength) / 2, 'f16', 0.25, 0, seed + 2);
+    for (const [index, layer] of layers.entries()) {
+      const streamSeed = seed + 3 * index;
+      // Every bit pattern is a valid index (K and Kr are powers of two), so random words make a valid layer;
+      // the padding of each codebook entry gets random values too, which no kernel reads.
+      await fill(layer.indices, sources[index].indexWords, 'u32', 1, 0, streamSeed);
+      await fill(layer.centroids, (centroids * layer.centroidStride) / 2, 'f16', 1, 0, streamSeed + 1);
+      if (layer.residualCentroids) await fill(layer.residualCentroids, (residualCentroids * layer.residualStride) / 2, 'f16', 0.25, 0, streamSeed + 2);
+    }
   } catch (error) {
-    layer.destroy();
+    layers[0].destroy();
     throw error;
   }
-  return layer;
+  return layers;
 }
 
 function gcd(a: number, b: number): number {

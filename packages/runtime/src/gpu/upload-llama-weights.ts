@@ -1,4 +1,4 @@
-import { createBufferWithData, maxVqGemvVectorLength, uploadVqLayer, uploadWeights } from '@vptq/kernels-webgpu';
+import { createBufferWithData, maxVqGemvVectorLength, uploadVqLayers, uploadWeights, vqStackMismatch } from '@vptq/kernels-webgpu';
 import type { GpuWeights, WeightFormat } from '@vptq/kernels-webgpu';
 import type { VptqModelSource } from '@vptq/loader';
 
@@ -11,7 +11,7 @@ import { validateConfig } from '../validate-config';
 import { f32ArrayToF16Bits } from './f32-to-f16';
 import { canStackRows, splitRows } from './fuse-rows';
 import type { DenseGpuLinear, GpuLinear, VqGpuLinear } from './gpu-linear';
-import type { GpuLayerWeights, GpuLlamaWeights } from './gpu-llama-weights';
+import type { GpuLayerWeights, GpuLlamaWeights, StackedLinears } from './gpu-llama-weights';
 import { gpuWeightsByteLength } from './gpu-llama-weights';
 
 /**
@@ -78,11 +78,20 @@ export function uploadLlamaWeights(device: GPUDevice, source: GpuWeightSource, o
     for (let layer = 0; layer < config.numHiddenLayers; layer++) {
       const layerSpecs = new Map(specs.filter((candidate) => candidate.layer === layer).map((spec) => [spec.name, spec]));
       const linears = {} as Record<LinearName, GpuLinear>;
-      for (const spec of layerSpecs.values()) {
-        const packed = packedNames.has(spec.prefix) ? uploadPacked(device, source, spec) : undefined;
-        if (packed) linears[spec.name] = keep(packed);
+      const stacked: { -readonly [K in keyof StackedLinears]: StackedLinears[K] } = {};
+      // Packed q/k/v (gate/up) are uploaded into shared buffers, so that decode can run them as one dispatch.
+      for (const [key, names] of [...stackGroups, ...singleGroups]) {
+        const group = names.map((name) => layerSpecs.get(name) as LinearSpec).filter((spec) => packedNames.has(spec.prefix));
+        if (group.length === 0) continue;
+        const packed = uploadPacked(device, source, group);
+        if (!packed) continue;
+        keep({ destroy: () => packed[0].layer.destroy() });
+        packed.forEach((linear, index) => (linears[group[index].name] = linear));
+        if (key !== undefined && group.length === names.length && vqStackMismatch(packed.map((linear) => linear.layer)) === undefined) {
+          const layers = packed.map((linear) => linear.layer);
+          stacked[key] = { kind: 'vq-stack', inFeatures: group[0].inFeatures, outFeatures: layers.reduce((sum, layer) => sum + layer.layout.outFeatures, 0), layers, byteLength: 0, destroy() {} };
+        }
       }
-      const stacked: { qkv?: DenseGpuLinear; gateUp?: DenseGpuLinear } = {};
       for (const [key, names] of stackGroups) {
         const group = names.map((name) => layerSpecs.get(name) as LinearSpec);
         if (group.some((spec) => linears[spec.name] !== undefined)) continue;
@@ -125,6 +134,12 @@ export function uploadLlamaWeights(device: GPUDevice, source: GpuWeightSource, o
 const stackGroups: readonly (readonly ['qkv' | 'gateUp', readonly LinearName[]])[] = [
   ['qkv', ['q_proj', 'k_proj', 'v_proj']],
   ['gateUp', ['gate_proj', 'up_proj']],
+];
+
+/** The projections that are uploaded on their own. */
+const singleGroups: readonly (readonly [undefined, readonly LinearName[]])[] = [
+  [undefined, ['o_proj']],
+  [undefined, ['down_proj']],
 ];
 
 /**
@@ -198,24 +213,32 @@ function uploadDense(
   };
 }
 
-/** The packed layer, or undefined when the fused kernel cannot run it (the caller then uploads it dense). */
-function uploadPacked(device: GPUDevice, source: GpuWeightSource, spec: LinearSpec): VqGpuLinear | undefined {
-  const { config, tensors } = (source.readQuantizedLayer as NonNullable<GpuWeightSource['readQuantizedLayer']>)(spec.prefix);
-  if (config.inFeatures !== spec.inFeatures || config.outFeatures !== spec.outFeatures || config.bias !== spec.bias) {
-    throw new LlamaRuntimeError(
-      'VPTQ_RUNTIME_BAD_WEIGHTS',
-      `${fn}: ${source.path ?? 'model'}: quantized layer ${spec.prefix} is ${config.outFeatures} × ${config.inFeatures}${config.bias ? ' with bias' : ''}, but the config needs ${spec.outFeatures} × ${spec.inFeatures}${spec.bias ? ' with bias' : ''}`,
-      { tensor: `${spec.prefix}.weight`, layer: spec.layer },
-    );
-  }
-  if (Math.max(config.vectorLength, config.outlierVectorLength) > maxVqGemvVectorLength) return undefined;
-  const layer = uploadVqLayer(device, config, tensors, { label: spec.prefix });
-  return {
+/**
+ * The packed layers of `group`, uploaded together into shared buffers (the first owns them), or undefined
+ * when the fused kernel cannot run one of them (the caller then uploads the group dense).
+ */
+function uploadPacked(device: GPUDevice, source: GpuWeightSource, group: readonly LinearSpec[]): VqGpuLinear[] | undefined {
+  const read = source.readQuantizedLayer as NonNullable<GpuWeightSource['readQuantizedLayer']>;
+  const layers = group.map((spec) => {
+    const { config, tensors } = read(spec.prefix);
+    if (config.inFeatures !== spec.inFeatures || config.outFeatures !== spec.outFeatures || config.bias !== spec.bias) {
+      throw new LlamaRuntimeError(
+        'VPTQ_RUNTIME_BAD_WEIGHTS',
+        `${fn}: ${source.path ?? 'model'}: quantized layer ${spec.prefix} is ${config.outFeatures} × ${config.inFeatures}${config.bias ? ' with bias' : ''}, but the config needs ${spec.outFeatures} × ${spec.inFeatures}${spec.bias ? ' with bias' : ''}`,
+        { tensor: `${spec.prefix}.weight`, layer: spec.layer },
+      );
+    }
+    return { config, tensors };
+  });
+  if (layers.some(({ config }) => Math.max(config.vectorLength, config.outlierVectorLength) > maxVqGemvVectorLength)) return undefined;
+  const uploaded = uploadVqLayers(device, layers, { label: group[0].prefix });
+  return uploaded.map((layer, index) => ({
     kind: 'vq',
-    inFeatures: spec.inFeatures,
-    outFeatures: spec.outFeatures,
+    inFeatures: group[index].inFeatures,
+    outFeatures: group[index].outFeatures,
     layer,
     byteLength: layer.byteLength,
-    destroy: () => layer.destroy(),
-  };
+    // The group's buffers are freed once, through the model (see the caller).
+    destroy() {},
+  }));
 }
