@@ -1,39 +1,77 @@
 import type { Command } from 'commander';
-import { benchmarkKernels } from '@vptq/kernels-webgpu';
+import { benchmarkKernels, defaultBenchmarkConfigs } from '@vptq/kernels-webgpu';
+import type { BenchmarkShape, VqGemvOptions } from '@vptq/kernels-webgpu';
 import { benchmarkDecode, tinyDecodeShape } from '@vptq/runtime';
 
 import { createNodeDevice, releaseNodeDevice } from '../node';
 import { printTable } from './print-table';
 import { integerOption } from './parse-options';
 
-interface BenchKernelsFlags {
+interface VqGemvFlags {
+  workgroupSize?: number;
+  unroll?: number;
+  targetWorkgroups?: number;
+}
+
+interface BenchKernelsFlags extends VqGemvFlags {
   sizeDivisor: number;
   iterations: number;
   repeats: number;
+  configs?: string[];
+  shapes?: string[];
   json?: boolean;
 }
 
-interface BenchDecodeFlags {
+interface BenchDecodeFlags extends VqGemvFlags {
   tokens: number;
   quantization: 'v8-k65536' | 'v6-k4096';
   tiny?: boolean;
   breakdown?: boolean;
+  vptqOnly?: boolean;
   json?: boolean;
+}
+
+/** The fused VQ-GEMV tuning flags shared by both commands. */
+function addVqGemvFlags(command: Command): Command {
+  return command
+    .option('--workgroup-size <n>', 'VQ-GEMV invocations per workgroup (power of two)', integerOption('--workgroup-size', 1))
+    .option('--unroll <n>', 'VQ-GEMV word-aligned index chunks per invocation and iteration', integerOption('--unroll', 1))
+    .option('--target-workgroups <n>', 'VQ-GEMV workgroups the column split aims at', integerOption('--target-workgroups', 1));
+}
+
+function vqGemvOptions(flags: VqGemvFlags): VqGemvOptions {
+  return { workgroupSize: flags.workgroupSize, unroll: flags.unroll, targetWorkgroups: flags.targetWorkgroups };
+}
+
+function parseShape(text: string): BenchmarkShape {
+  const match = /^(\d+)x(\d+)$/.exec(text);
+  if (!match) throw new Error(`bench kernels: --shapes takes OUTxIN entries such as 4096x11008 (got ${text})`);
+  return { outFeatures: Number(match[1]), inFeatures: Number(match[2]) };
 }
 
 /** `vptq bench kernels` and `vptq bench decode`: GPU benchmarks with their baselines measured in the same run. */
 export function registerBenchGpu(bench: Command): void {
-  bench
+  const kernels = bench
     .command('kernels')
     .description('fused VQ-GEMV vs our f16 GEMV and the copy bandwidth, at LLaMA-2-7B shapes (WebGPU through Dawn)')
     .option('--size-divisor <n>', 'divide every shape by n (16 for a software adapter)', integerOption('--size-divisor', 1), 1)
     .option('--iterations <n>', 'kernel runs per measurement', integerOption('--iterations', 1), 50)
     .option('--repeats <n>', 'measurements per kernel (median reported)', integerOption('--repeats', 1), 5)
-    .option('--json', 'print JSON')
-    .action(async (flags: BenchKernelsFlags) => {
+    .option('--configs <names...>', `VPTQ layouts (default: ${defaultBenchmarkConfigs.map((config) => config.name).join(' ')})`)
+    .option('--shapes <shapes...>', 'weight shapes OUTxIN (default: 4096x4096 11008x4096 4096x11008)')
+    .option('--json', 'print JSON');
+  addVqGemvFlags(kernels).action(async (flags: BenchKernelsFlags) => {
+      const configs = flags.configs?.map((name) => {
+        const config = defaultBenchmarkConfigs.find((candidate) => candidate.name === name);
+        if (!config) throw new Error(`bench kernels: unknown --configs entry ${name} (known: ${defaultBenchmarkConfigs.map((known) => known.name).join(', ')})`);
+        return config;
+      });
       const { device, info } = await createNodeDevice();
       try {
         const result = await benchmarkKernels(device, {
+          configs,
+          shapes: flags.shapes?.map(parseShape),
+          vqGemv: vqGemvOptions(flags),
           sizeDivisor: flags.sizeDivisor,
           iterations: flags.iterations,
           repeats: flags.repeats,
@@ -62,15 +100,16 @@ export function registerBenchGpu(bench: Command): void {
       }
     });
 
-  bench
+  const decode = bench
     .command('decode')
     .description('tokens/s of a LLaMA-2-7B-shaped model with synthetic weights: 2-bit VPTQ vs fp16, one submit per token')
     .option('--tokens <n>', 'tokens decoded per variant', integerOption('--tokens', 1), 128)
     .option('--quantization <q>', 'v8-k65536 or v6-k4096', 'v8-k65536')
     .option('--tiny', 'a tiny shape (2 layers, 256 wide) for a software adapter')
-    .option('--breakdown', 'also time the linears alone and the CPU recording/submit')
-    .option('--json', 'print JSON')
-    .action(async (flags: BenchDecodeFlags) => {
+    .option('--breakdown', 'also time the linears alone, each kernel alone and the CPU recording/submit')
+    .option('--vptq-only', 'skip the fp16 baseline (tuning runs only; ratios need both)')
+    .option('--json', 'print JSON');
+  addVqGemvFlags(decode).action(async (flags: BenchDecodeFlags) => {
       if (flags.quantization !== 'v8-k65536' && flags.quantization !== 'v6-k4096') {
         throw new Error(`bench decode: --quantization must be v8-k65536 or v6-k4096 (got ${String(flags.quantization)})`);
       }
@@ -81,6 +120,8 @@ export function registerBenchGpu(bench: Command): void {
           quantization: flags.quantization,
           shape: flags.tiny ? tinyDecodeShape : undefined,
           breakdown: flags.breakdown === true,
+          variants: flags.vptqOnly ? ['vptq'] : undefined,
+          vqGemv: vqGemvOptions(flags),
           onProgress: (message) => process.stderr.write(`${message}\n`),
         });
         if (flags.json) {
@@ -102,6 +143,17 @@ export function registerBenchGpu(bench: Command): void {
             fp16 ? (row.tokensPerSecond / fp16.tokensPerSecond).toFixed(2) : '',
           ]),
         );
+        for (const row of result.rows) {
+          const split = row.breakdown;
+          if (!split) continue;
+          process.stdout.write(
+            `\n${row.label}: per token, all dispatches back to back ${split.allMsPerToken.toFixed(2)} ms (CPU: uniforms ${split.positionMsPerToken.toFixed(2)}, recording ${split.recordMsPerToken.toFixed(2)}, finish+submit ${split.submitMsPerToken.toFixed(2)} ms), projections only ${split.linearMsPerToken.toFixed(2)} ms, the rest only ${split.otherMsPerToken.toFixed(2)} ms\n`,
+          );
+          printTable(
+            ['kernel', 'dispatches/token', 'ms/token alone'],
+            split.kernels.map((kernel) => [kernel.label, kernel.dispatches, kernel.msPerToken.toFixed(3)]),
+          );
+        }
       } finally {
         releaseNodeDevice(device);
       }
