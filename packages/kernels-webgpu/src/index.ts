@@ -24,7 +24,7 @@ export { vqDequantWgsl } from './vq-dequant/vq-dequant.wgsl';
 export { createVqGemvDispatch, maxVqGemvTokens, maxVqGemvVectorLength, planVqGemvChunks, planVqGemvPart, vqGemv, vqStackMismatch } from './vq-gemv/vq-gemv';
 export type { VqGemvBuffers, VqGemvOptions, VqGemvPartPlan, VqGemvShape } from './vq-gemv/vq-gemv';
 export { vqGemvCpu } from './vq-gemv/vq-gemv-cpu';
-export { maxVqGemvProjections, vqGemvReduceWgsl, vqGemvSubgroupsWgsl, vqGemvWgsl } from './vq-gemv/vq-gemv.wgsl';
+export { maxVqGemvProjections, vqGemvReduceWgsl, vqGemvSharedCodebookWgsl, vqGemvSubgroupsWgsl, vqGemvWgsl } from './vq-gemv/vq-gemv.wgsl';
 
 export { createGemvDispatch, gemv, maxGemvTokens } from './gemv/gemv';
 export type { GemvBuffers, GemvOptions, GemvShape } from './gemv/gemv';

@@ -9,7 +9,7 @@ import { runKernel } from '../run-kernel';
 import { assertCount } from '../validate';
 import { uploadVqLayer } from '../vq-layer/upload-vq-layer';
 import type { GpuVqLayer } from '../vq-layer/upload-vq-layer';
-import { maxVqGemvProjections, vqGemvReduceWgsl, vqGemvSubgroupsWgsl, vqGemvWgsl } from './vq-gemv.wgsl';
+import { maxVqGemvProjections, vqGemvReduceWgsl, vqGemvSharedCodebookWgsl, vqGemvSubgroupsWgsl, vqGemvWgsl } from './vq-gemv.wgsl';
 
 const label = 'vq-gemv';
 
@@ -56,6 +56,13 @@ export interface VqGemvOptions {
   readonly useSubgroups?: boolean;
   /** Word-aligned chunks each invocation reads per iteration. Default: enough for about 8 fields. */
   readonly unroll?: number;
+  /**
+   * Stage the codebook in workgroup memory (one subgroup per vector-row) when its K entries fit. Default true
+   * where the device has subgroups; K = 65536 never fits.
+   */
+  readonly sharedCodebook?: boolean;
+  /** Vector-rows per workgroup of the shared-codebook variant. Default workgroupSize / 32 (a row per warp). */
+  readonly rowsPerTile?: number;
 }
 
 /** How one part (main groups or outliers) of a layer is cut into workgroups; see {@link planVqGemvPart}. */
@@ -152,9 +159,10 @@ export async function createVqGemvDispatch(
   // Per layer: where its rows start and where its tensors sit in the shared buffers.
   const outputStarts: number[] = [];
   stack.reduce((start, each) => (outputStarts.push(start), start + each.layout.outFeatures), 0);
-  const table = (part: 'main' | 'outliers'): number[] => {
+  const table = (part: 'main' | 'outliers', rowsPerTile: number): number[] => {
     const entries: number[] = [];
     let rowStart = 0;
+    let tileStart = 0;
     for (const [index, each] of stack.entries()) {
       const main = part === 'main';
       const rows = main ? each.layout.vectorRows : each.layout.outlierVectorRows;
@@ -169,10 +177,11 @@ export async function createVqGemvDispatch(
         each.layout.outFeatures,
         words(each.bias),
         rows,
-        0,
+        tileStart,
         0,
       );
       rowStart += rows;
+      tileStart += Math.ceil(rows / rowsPerTile);
     }
     while (entries.length < 12 * maxVqGemvProjections) entries.push(0);
     return entries;
@@ -192,6 +201,8 @@ export async function createVqGemvDispatch(
       vectorLength: layout.vectorLength,
       indexBits: layout.indexBits,
       residualBits: layout.residualBits,
+      entries: layout.numCentroids,
+      tiles: (rowsPerTile: number) => stack.reduce((sum, each) => sum + Math.ceil(each.layout.vectorRows / rowsPerTile), 0),
       centroidFormat: layer.centroidFormat,
       residualFormat: layer.residualFormat,
       entryWords: layer.centroidStride * elementWords(layer.centroidFormat),
@@ -214,6 +225,8 @@ export async function createVqGemvDispatch(
       vectorLength: layout.outlierVectorLength,
       indexBits: Math.log2(layout.numOutlierCentroids),
       residualBits: 0,
+      entries: layout.numOutlierCentroids,
+      tiles: (rowsPerTile: number) => stack.reduce((sum, each) => sum + Math.ceil(each.layout.outlierVectorRows / rowsPerTile), 0),
       centroidFormat: layer.outlierFormat,
       residualFormat: layer.outlierFormat,
       entryWords: layer.outlierStride * elementWords(layer.outlierFormat),
@@ -226,10 +239,23 @@ export async function createVqGemvDispatch(
     const plan = planVqGemvChunks(part.indexBits + part.residualBits);
     return { ...plan, unroll: options.unroll ?? plan.unroll };
   });
+  // Where the device has subgroups and the K entries fit in workgroup memory, gathers read workgroup memory.
+  const sharedPlans = parts.map((part) => {
+    const entryWords = Math.ceil((part.vectorLength * (part.centroidFormat === 0 ? 4 : 2)) / 4);
+    const fits = part.entries * entryWords * 4 <= device.limits.maxComputeWorkgroupStorageSize;
+    const enabled = useSubgroups && device.features.has('subgroups') && (options.sharedCodebook ?? true) && fits;
+    const rowsPerTile = enabled ? (options.rowsPerTile ?? Math.max(1, Math.floor(workgroupSize / 32))) : 1;
+    return { enabled, entryWords, rowsPerTile, tiles: part.tiles(rowsPerTile) };
+  });
   const plans = parts.map((part, index) =>
     planVqGemvPart(
-      { rows: part.rows, groups: part.groups, fieldsPerRow: part.fieldsPerRow },
-      { ...options, workgroupSize, fieldsPerChunk: chunkPlans[index].chunkFields * chunkPlans[index].unroll },
+      { rows: sharedPlans[index].tiles, groups: part.groups, fieldsPerRow: part.fieldsPerRow },
+      {
+        ...options,
+        // A subgroup (≥ 32 lanes on discrete GPUs) reads a row in the shared variant.
+        workgroupSize: sharedPlans[index].enabled ? Math.min(32, workgroupSize) : workgroupSize,
+        fieldsPerChunk: chunkPlans[index].chunkFields * chunkPlans[index].unroll,
+      },
     ),
   );
   const slots = parts.reduce((sum, part, index) => sum + part.groups * plans[index].splits, 0);
@@ -243,9 +269,10 @@ export async function createVqGemvDispatch(
     for (const [index, part] of parts.entries()) {
       const plan = plans[index];
       const chunks = chunkPlans[index];
+      const shared = sharedPlans[index];
       const pipeline = await getComputePipeline(device, {
-        label: useSubgroups ? `${label}/subgroups` : label,
-        code: useSubgroups ? vqGemvSubgroupsWgsl : vqGemvWgsl,
+        label: shared.enabled ? `${label}/shared-codebook` : useSubgroups ? `${label}/subgroups` : label,
+        code: shared.enabled ? vqGemvSharedCodebookWgsl : useSubgroups ? vqGemvSubgroupsWgsl : vqGemvWgsl,
         constants: {
           workgroupSize,
           vectorLength: part.vectorLength,
@@ -263,6 +290,10 @@ export async function createVqGemvDispatch(
           hasPerm: layer.perm !== undefined,
           hasNorm: layer.norm !== undefined,
           hasBias: layer.bias !== undefined,
+          sharedCodebook: shared.enabled,
+          sharedEntryWords: shared.entryWords,
+          sharedWords: shared.enabled ? part.entries * shared.entryWords : 1,
+          rowsPerTile: shared.rowsPerTile,
         },
       });
       const params = createUniformBuffer(
@@ -283,9 +314,9 @@ export async function createVqGemvDispatch(
           ['u32', outFeatures],
           ['u32', part.groupCentroidWords],
           ['u32', part.groupResidualWords],
+          ['u32', part.entries],
           ['u32', 0],
-          ['u32', 0],
-          ...table(part.name).map((value): ['u32', number] => ['u32', value]),
+          ...table(part.name, shared.rowsPerTile).map((value): ['u32', number] => ['u32', value]),
         ]),
       );
       owned.push(params);
@@ -305,7 +336,7 @@ export async function createVqGemvDispatch(
             partials ?? buffers.y,
             params,
           ],
-          checkWorkgroups(fn, device, part.rows, plan.splits, part.groups * tokens),
+          checkWorkgroups(fn, device, shared.tiles, plan.splits, part.groups * tokens),
         ),
       );
       slot += part.groups * plan.splits;

@@ -34,7 +34,7 @@ export const maxVqGemvProjections = 4;
  * 7 output             y [tokens, yStride] or partials [slots, tokens, partialStride] f32  read_write
  * 8 params             Params                                       uniform
  */
-const vqGemvBody = /* wgsl */ `
+const vqGemvCommon = /* wgsl */ `
 override workgroupSize: u32 = 128;
 override vectorLength: u32 = 8;
 override indexBits: u32 = 16;
@@ -51,6 +51,10 @@ override directOutput: bool = false;
 override hasPerm: bool = false;
 override hasNorm: bool = false;
 override hasBias: bool = false;
+override sharedCodebook: bool = false;
+override sharedEntryWords: u32 = 4;
+override sharedWords: u32 = 1;
+override rowsPerTile: u32 = 1;
 override totalBits: u32 = indexBits + residualBits;
 override quads: u32 = (vectorLength + 3u) / 4u;
 
@@ -69,10 +73,10 @@ struct Params {
   partialStride: u32,
   groupCentroidWords: u32,
   groupResidualWords: u32,
-  unused0: u32,
+  centroidCount: u32,
   unused1: u32,
   // Per layer three vec4u: (first row, index word, centroid word, residual word),
-  // (perm offset, norm offset, first output, outputs), (bias offset, rows, 0, 0).
+  // (perm offset, norm offset, first output, outputs), (bias offset, rows, first tile, 0).
   table: array<vec4u, ${3 * maxVqGemvProjections}>,
 }
 
@@ -91,6 +95,9 @@ var<private> sum1: vec4f;
 var<private> sum2: vec4f;
 var<private> sum3: vec4f;
 var<private> beta: f32;
+// The main codebook of the workgroup's layer and group, unpadded (sharedEntryWords words an entry), in the
+// shared-codebook variant; one unused word otherwise.
+var<workgroup> book: array<u32, sharedWords>;
 
 // Quad q of a codebook entry from the 16-byte block that holds it: f32 entries take a block per quad,
 // f16/bf16 entries two quads per block.
@@ -128,6 +135,24 @@ fn residualBlock(w: u32, b: u32) -> vec4u {
 // Quad q (0..3) of the entry at word w: f32 entries take a 16-byte block per quad, f16/bf16 entries two
 // quads per block. q is a constant where it is called, so each branch folds away.
 fn mainQuad(w: u32, q: u32) -> vec4f {
+  if (sharedCodebook) {
+    // Words 4q.. (f32) or 2q, 2q + 1 (f16/bf16) of the entry, 0 past its end.
+    if (centroidFormat == 0u) {
+      var words = vec4u(0u);
+      for (var i = 0u; i < 4u; i++) {
+        if (4u * q + i < sharedEntryWords) {
+          words[i] = book[w + 4u * q + i];
+        }
+      }
+      return bitcast<vec4f>(words);
+    }
+    let low = book[w + 2u * q];
+    var high = 0u;
+    if (2u * q + 1u < sharedEntryWords) {
+      high = book[w + 2u * q + 1u];
+    }
+    return quadOf(vec4u(low, high, 0u, 0u), false, centroidFormat);
+  }
   if (centroidFormat == 0u) {
     return quadOf(mainBlock(w, q), false, 0u);
   }
@@ -142,7 +167,7 @@ fn residualQuad(w: u32, q: u32) -> vec4f {
 }
 
 fn accumulate(field: u32, xv: f32, mainBase: u32, residualBase: u32) {
-  let main = mainBase + (field & lowBits(indexBits)) * entryWords;
+  let main = mainBase + (field & lowBits(indexBits)) * select(entryWords, sharedEntryWords, sharedCodebook);
   let residual = residualBase + ((field >> min(indexBits, 31u)) & lowBits(residualBits)) * residualEntryWords;
   var quad = mainQuad(main, 0u);
   if (residualBits > 0u) {
@@ -192,6 +217,62 @@ fn fieldFrom(lo: u32, hi: u32, offset: u32) -> u32 {
   return select(low, low | (hi << (32u - offset)), offset + totalBits > 32u) & lowBits(totalBits);
 }
 
+// Adds the fields first..end of the packed row at rowWord (quantized positions positionBase + s) into the
+// sums; this invocation takes chunks start, start + stride, … (the others of its workgroup or subgroup the rest).
+fn accumulateRange(
+  rowWord: u32,
+  first: u32,
+  end: u32,
+  start: u32,
+  stride: u32,
+  positionBase: u32,
+  xBase: u32,
+  permBase: u32,
+  normBase: u32,
+  mainBase: u32,
+  residualBase: u32,
+) {
+  if (alignedChunks) {
+    // Invocation i of n takes chunks i, i + n, …, 'unroll' of them per iteration: neighbouring
+    // invocations read neighbouring words, and all index words of an iteration are loaded before any gather.
+    for (var chunk = first / chunkFields + start; chunk * chunkFields < end; chunk += stride * unroll) {
+      var words: array<u32, 9>;
+      for (var u = 0u; u < unroll; u++) {
+        let c = chunk + u * stride;
+        if (c * chunkFields < end) {
+          for (var l = 0u; l < chunkWords; l++) {
+            words[u * chunkWords + l] = indices[rowWord + c * chunkWords + l];
+          }
+        }
+      }
+      for (var u = 0u; u < unroll; u++) {
+        let s0 = (chunk + u * stride) * chunkFields;
+        for (var f = 0u; f < chunkFields; f++) {
+          let s = s0 + f;
+          if (s < end) {
+            let xv = xAt(xBase, positionBase + s, permBase, normBase);
+            // Constant word and bit offsets once the loops are unrolled: the words stay in registers.
+            let bit = f * totalBits;
+            let w = u * chunkWords + (bit >> 5u);
+            accumulate(fieldFrom(words[w], words[min(w + 1u, 8u)], bit & 31u), xv, mainBase, residualBase);
+          }
+        }
+      }
+    }
+  } else {
+    // Fields that straddle words irregularly (e.g. 13 bits): one field per step from two words.
+    for (var s = first + start; s < end; s += stride) {
+      let bit = s * totalBits;
+      let word = rowWord + (bit >> 5u);
+      let offset = bit & 31u;
+      accumulate(fieldFrom(indices[word], indices[word + 1u], offset), xAt(xBase, positionBase + s, permBase, normBase), mainBase, residualBase);
+    }
+  }
+}
+
+` + lowBitsWgsl;
+
+const vqGemvWorkgroupMain = /* wgsl */ `
 @compute @workgroup_size(workgroupSize)
 fn main(
   @builtin(workgroup_id) workgroup: vec3u,
@@ -220,42 +301,7 @@ fn main(
   let first = split * params.fieldsPerSplit;
   let end = min(first + params.fieldsPerSplit, params.fieldsPerRow);
 
-  if (alignedChunks) {
-    // Invocation i takes chunks i, i + W, … (W = workgroupSize), 'unroll' of them per iteration: neighbouring
-    // invocations read neighbouring words, and all index words of an iteration are loaded before any gather.
-    for (var chunk = first / chunkFields + local; chunk * chunkFields < end; chunk += workgroupSize * unroll) {
-      var words: array<u32, 9>;
-      for (var u = 0u; u < unroll; u++) {
-        let c = chunk + u * workgroupSize;
-        if (c * chunkFields < end) {
-          for (var l = 0u; l < chunkWords; l++) {
-            words[u * chunkWords + l] = indices[rowWord + c * chunkWords + l];
-          }
-        }
-      }
-      for (var u = 0u; u < unroll; u++) {
-        let s0 = (chunk + u * workgroupSize) * chunkFields;
-        for (var f = 0u; f < chunkFields; f++) {
-          let s = s0 + f;
-          if (s < end) {
-            let xv = xAt(xBase, positionBase + s, where1.x, where1.y);
-            // Constant word and bit offsets once the loops are unrolled: the words stay in registers.
-            let bit = f * totalBits;
-            let w = u * chunkWords + (bit >> 5u);
-            accumulate(fieldFrom(words[w], words[min(w + 1u, 8u)], bit & 31u), xv, mainBase, residualBase);
-          }
-        }
-      }
-    }
-  } else {
-    // Fields that straddle words irregularly (e.g. 13 bits): one field per step from two words.
-    for (var s = first + local; s < end; s += workgroupSize) {
-      let bit = s * totalBits;
-      let word = rowWord + (bit >> 5u);
-      let offset = bit & 31u;
-      accumulate(fieldFrom(indices[word], indices[word + 1u], offset), xAt(xBase, positionBase + s, where1.x, where1.y), mainBase, residualBase);
-    }
-  }
+  accumulateRange(rowWord, first, end, local, workgroupSize, positionBase, xBase, where1.x, where1.y, mainBase, residualBase);
 
   if (hasNorm) {
     // The shift term belongs to every output of the row.
@@ -283,7 +329,103 @@ fn main(
     }
   }
 }
-` + lowBitsWgsl;
+`;
+
+/**
+ * The main pass with the codebook in workgroup memory (needs subgroups; when K entries fit): random
+ * codebook gathers from workgroup memory cost a few bank cycles per subgroup instead of one L1 line each.
+ * A workgroup loads the codebook of its layer and group once, then each subgroup takes whole vector-rows of
+ * its tile (`rowsPerTile` rows) over the split's columns and reduces with one subgroupAdd: no workgroup
+ * memory besides the codebook, so K = 4096 entries of 6 f16 (48 KiB) fit. Grid: (Σ tiles, splits, G · tokens).
+ */
+const vqGemvSharedMain = /* wgsl */ `
+@compute @workgroup_size(workgroupSize)
+fn main(
+  @builtin(workgroup_id) workgroup: vec3u,
+  @builtin(local_invocation_index) local: u32,
+  @builtin(subgroup_invocation_id) lane: u32,
+  @builtin(subgroup_size) subgroupSize: u32,
+) {
+  let tile = workgroup.x;
+  let split = workgroup.y;
+  let group = workgroup.z / params.tokens;
+  let token = workgroup.z % params.tokens;
+  var layer = 0u;
+  for (var i = 1u; i < params.projections; i++) {
+    if (tile >= params.table[3u * i + 2u].z) {
+      layer = i;
+    }
+  }
+  let where0 = params.table[3u * layer];
+  let where1 = params.table[3u * layer + 1u];
+  let where2 = params.table[3u * layer + 2u];
+  let globalBase = where0.z + group * params.groupCentroidWords;
+  let count = params.centroidCount * sharedEntryWords;
+  for (var i = local; i < count; i += workgroupSize) {
+    let word = globalBase + (i / sharedEntryWords) * entryWords + i % sharedEntryWords;
+    book[i] = centroids[word >> 2u][word & 3u];
+  }
+  workgroupBarrier();
+
+  let lanes = min(subgroupSize, workgroupSize);
+  let subgroups = workgroupSize / lanes;
+  let residualBase = where0.w + group * params.groupResidualWords;
+  let positionBase = params.columnOffset + group * params.fieldsPerRow;
+  let xBase = token * params.xStride;
+  let first = split * params.fieldsPerSplit;
+  let end = min(first + params.fieldsPerSplit, params.fieldsPerRow);
+  for (var r = local / lanes; r < rowsPerTile; r += subgroups) {
+    let localRow = (tile - where2.z) * rowsPerTile + r;
+    if (localRow >= where2.y) {
+      break;
+    }
+    sum0 = vec4f(0.0);
+    sum1 = vec4f(0.0);
+    sum2 = vec4f(0.0);
+    sum3 = vec4f(0.0);
+    beta = 0.0;
+    let rowWord = where0.y + (group * where2.y + localRow) * params.rowWords;
+    accumulateRange(rowWord, first, end, lane, lanes, positionBase, xBase, where1.x, where1.y, 0u, residualBase);
+    if (hasNorm) {
+      sum0 += vec4f(beta);
+      sum1 += vec4f(beta);
+      sum2 += vec4f(beta);
+      sum3 += vec4f(beta);
+    }
+    let total0 = subgroupAdd(sum0);
+    let total1 = subgroupAdd(sum1);
+    let total2 = subgroupAdd(sum2);
+    let total3 = subgroupAdd(sum3);
+    for (var j = lane; j < vectorLength; j += lanes) {
+      let o = localRow * vectorLength + j;
+      if (o < where1.w) {
+        var quad = total0;
+        if (j >= 4u) {
+          quad = total1;
+        }
+        if (j >= 8u) {
+          quad = total2;
+        }
+        if (j >= 12u) {
+          quad = total3;
+        }
+        var value = quad[j % 4u];
+        if (hasBias && split == 0u && group == 0u && params.slot == 0u) {
+          value += bias[where2.x + o];
+        }
+        let outIndex = where1.z + o;
+        if (directOutput) {
+          output[token * params.yStride + outIndex] = value;
+        } else {
+          let slot = params.slot + group * params.splits + split;
+          output[(slot * params.tokens + token) * params.partialStride + outIndex] = value;
+        }
+      }
+    }
+  }
+}
+`;
+
 
 /** Reduction of sum0…sum3 through workgroup memory: a tree over invocations, log2(workgroupSize) barriers. */
 const sharedMemoryQuadReduceWgsl = /* wgsl */ `
@@ -375,10 +517,18 @@ fn reduceQuads(local: u32, lanes: Lanes) {
 `;
 
 /** The fused VQ-GEMV with a workgroup-memory reduction (no optional feature). */
-export const vqGemvWgsl = vqGemvBody + sharedMemoryQuadReduceWgsl;
+export const vqGemvWgsl = vqGemvCommon + vqGemvWorkgroupMain + sharedMemoryQuadReduceWgsl;
 
 /** The fused VQ-GEMV with a subgroup reduction (needs the `subgroups` feature). */
-export const vqGemvSubgroupsWgsl = 'enable subgroups;\n' + vqGemvBody + subgroupQuadReduceWgsl;
+export const vqGemvSubgroupsWgsl = 'enable subgroups;\n' + vqGemvCommon + vqGemvWorkgroupMain + subgroupQuadReduceWgsl;
+
+/**
+ * The fused VQ-GEMV with the codebook in workgroup memory and one subgroup per vector-row (needs the
+ * `subgroups` feature). Subgroups reduce whole rows, so their control flow is uniform per subgroup though
+ * not per workgroup.
+ */
+export const vqGemvSharedCodebookWgsl =
+  'enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n' + vqGemvCommon + vqGemvSharedMain;
 
 /**
  * The split-K reduction of the fused VQ-GEMV when several workgroups feed one output (column splits, groups,

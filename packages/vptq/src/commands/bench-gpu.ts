@@ -11,6 +11,8 @@ interface VqGemvFlags {
   workgroupSize?: number;
   unroll?: number;
   targetWorkgroups?: number;
+  rowsPerTile?: number;
+  globalCodebook?: boolean;
 }
 
 interface BenchKernelsFlags extends VqGemvFlags {
@@ -36,11 +38,19 @@ function addVqGemvFlags(command: Command): Command {
   return command
     .option('--workgroup-size <n>', 'VQ-GEMV invocations per workgroup (power of two)', integerOption('--workgroup-size', 1))
     .option('--unroll <n>', 'VQ-GEMV word-aligned index chunks per invocation and iteration', integerOption('--unroll', 1))
-    .option('--target-workgroups <n>', 'VQ-GEMV workgroups the column split aims at', integerOption('--target-workgroups', 1));
+    .option('--target-workgroups <n>', 'VQ-GEMV workgroups the column split aims at', integerOption('--target-workgroups', 1))
+    .option('--rows-per-tile <n>', 'VQ-GEMV vector-rows per workgroup when the codebook sits in workgroup memory', integerOption('--rows-per-tile', 1))
+    .option('--global-codebook', 'VQ-GEMV gathers from global memory even where the codebook fits workgroup memory');
 }
 
 function vqGemvOptions(flags: VqGemvFlags): VqGemvOptions {
-  return { workgroupSize: flags.workgroupSize, unroll: flags.unroll, targetWorkgroups: flags.targetWorkgroups };
+  return {
+    workgroupSize: flags.workgroupSize,
+    unroll: flags.unroll,
+    targetWorkgroups: flags.targetWorkgroups,
+    rowsPerTile: flags.rowsPerTile,
+    sharedCodebook: flags.globalCodebook ? false : undefined,
+  };
 }
 
 function parseShape(text: string): BenchmarkShape {
