@@ -14,17 +14,17 @@ for step in ${steps[*]}; do
     kernels) timeout 240 node .device/vptq.mjs bench kernels 2>"$out/kernels.err" | tee "$out/kernels.log" ;;
     sweep)
       {
-        echo "== global codebook (no workgroup-memory staging)"
-        kernels --configs v6-k4096 --shapes 4096x11008 4096x4096 --global-codebook
+        echo "== default: codebook gathers through L1"
+        kernels --configs v6-k4096 v8-k65536 --shapes 4096x11008 4096x4096
         for wg in 128 256 512; do
           for rows in 1 2; do
-            echo "== workgroup size $wg, $rows rows per subgroup"
-            kernels --configs v6-k4096 --shapes 4096x11008 4096x4096 --workgroup-size "$wg" --rows-per-tile $((wg / 32 * rows))
+            echo "== codebook in workgroup memory: workgroup size $wg, $rows rows per subgroup"
+            kernels --configs v6-k4096 --shapes 4096x11008 4096x4096 --shared-codebook --workgroup-size "$wg" --rows-per-tile $((wg / 32 * rows))
           done
         done
         for target in 256 1024; do
-          echo "== target workgroups $target (wg 256)"
-          kernels --configs v6-k4096 --shapes 4096x11008 4096x4096 --workgroup-size 256 --target-workgroups "$target"
+          echo "== codebook in workgroup memory: target workgroups $target (wg 256)"
+          kernels --configs v6-k4096 --shapes 4096x11008 4096x4096 --shared-codebook --workgroup-size 256 --target-workgroups "$target"
         done
       } | tee "$out/sweep.log" ;;
     decode)

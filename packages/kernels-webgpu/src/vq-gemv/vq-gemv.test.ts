@@ -66,8 +66,8 @@ describe.skipIf(!device)('vqGemv', () => {
     ['f32 codebooks, odd v = 5, no norm or perm, 2 tokens', { outFeatures: 23, inFeatures: 96, vectorLength: 5, centroids: 32, dtype: 'F32', norm: false, perm: false, seed: 20 }, 2, {}],
     ['32-bit fields (k65536 + 65536 residual)', { outFeatures: 6, inFeatures: 64, vectorLength: 2, centroids: 65536, residualCentroids: 65536, seed: 21 }, 1, {}],
     ['v6-k4096 with 8 tokens', { outFeatures: 48, inFeatures: 256, vectorLength: 6, centroids: 4096, seed: 22 }, 8, {}],
-    ['all features, codebook gathers from global memory (sharedCodebook off)', { ...everything, seed: 27 }, 2, { sharedCodebook: false }],
-    ['all features, codebook in workgroup memory, 3 rows per tile of 64 invocations', { ...everything, seed: 28 }, 1, { rowsPerTile: 3, workgroupSize: 64 }],
+    ['all features, codebook in workgroup memory (one subgroup per row)', { ...everything, seed: 27 }, 2, { sharedCodebook: true }],
+    ['all features, codebook in workgroup memory, 3 rows per tile of 64 invocations', { ...everything, seed: 28 }, 1, { sharedCodebook: true, rowsPerTile: 3, workgroupSize: 64 }],
     ['13-bit fields read one at a time (k8192), bf16 v4, 3 splits', { outFeatures: 20, inFeatures: 300, vectorLength: 4, centroids: 8192, dtype: 'BF16', seed: 25 }, 2, { splits: 3 }],
     ['f32 v12 with a residual (3 quads, a 16-byte block each), unroll 1', { outFeatures: 30, inFeatures: 200, vectorLength: 12, centroids: 64, residualCentroids: 4, dtype: 'F32', seed: 26 }, 1, { unroll: 1 }],
   ];

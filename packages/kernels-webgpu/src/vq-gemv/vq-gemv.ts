@@ -57,8 +57,9 @@ export interface VqGemvOptions {
   /** Word-aligned chunks each invocation reads per iteration. Default: enough for about 8 fields. */
   readonly unroll?: number;
   /**
-   * Stage the codebook in workgroup memory (one subgroup per vector-row) when its K entries fit. Default true
-   * where the device has subgroups; K = 65536 never fits.
+   * Stage the codebook in workgroup memory (one subgroup per vector-row) where the device has subgroups and
+   * the K entries fit (K = 65536 never does). Default false: on an H100 (2026-11-25) it was 1–9× slower than
+   * gathering from L1 for v6-k4096 (48 KiB per workgroup limits occupancy, and every workgroup loads it).
    */
   readonly sharedCodebook?: boolean;
   /** Vector-rows per workgroup of the shared-codebook variant. Default workgroupSize / 32 (a row per warp). */
@@ -243,7 +244,7 @@ export async function createVqGemvDispatch(
   const sharedPlans = parts.map((part) => {
     const entryWords = Math.ceil((part.vectorLength * (part.centroidFormat === 0 ? 4 : 2)) / 4);
     const fits = part.entries * entryWords * 4 <= device.limits.maxComputeWorkgroupStorageSize;
-    const enabled = useSubgroups && device.features.has('subgroups') && (options.sharedCodebook ?? true) && fits;
+    const enabled = useSubgroups && device.features.has('subgroups') && options.sharedCodebook === true && fits;
     const rowsPerTile = enabled ? (options.rowsPerTile ?? Math.max(1, Math.floor(workgroupSize / 32))) : 1;
     return { enabled, entryWords, rowsPerTile, tiles: part.tiles(rowsPerTile) };
   });

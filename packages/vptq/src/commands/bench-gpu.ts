@@ -12,7 +12,7 @@ interface VqGemvFlags {
   unroll?: number;
   targetWorkgroups?: number;
   rowsPerTile?: number;
-  globalCodebook?: boolean;
+  sharedCodebook?: boolean;
 }
 
 interface BenchKernelsFlags extends VqGemvFlags {
@@ -40,7 +40,7 @@ function addVqGemvFlags(command: Command): Command {
     .option('--unroll <n>', 'VQ-GEMV word-aligned index chunks per invocation and iteration', integerOption('--unroll', 1))
     .option('--target-workgroups <n>', 'VQ-GEMV workgroups the column split aims at', integerOption('--target-workgroups', 1))
     .option('--rows-per-tile <n>', 'VQ-GEMV vector-rows per workgroup when the codebook sits in workgroup memory', integerOption('--rows-per-tile', 1))
-    .option('--global-codebook', 'VQ-GEMV gathers from global memory even where the codebook fits workgroup memory');
+    .option('--shared-codebook', 'VQ-GEMV stages the codebook in workgroup memory where it fits (slower on an H100)');
 }
 
 function vqGemvOptions(flags: VqGemvFlags): VqGemvOptions {
@@ -49,7 +49,7 @@ function vqGemvOptions(flags: VqGemvFlags): VqGemvOptions {
     unroll: flags.unroll,
     targetWorkgroups: flags.targetWorkgroups,
     rowsPerTile: flags.rowsPerTile,
-    sharedCodebook: flags.globalCodebook ? false : undefined,
+    sharedCodebook: flags.sharedCodebook,
   };
 }
 
