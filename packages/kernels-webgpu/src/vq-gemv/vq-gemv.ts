@@ -188,9 +188,9 @@ export async function createVqGemvDispatch(
     return entries;
   };
 
-  const parts = [
+  const parts: VqGemvPart[] = [
     {
-      name: 'main' as const,
+      name: 'main',
       indices: layer.indices,
       centroids: layer.centroids,
       residual: layer.residualCentroids,
@@ -214,7 +214,7 @@ export async function createVqGemvDispatch(
   ];
   if (layout.hasOutliers && layer.outlierIndices && layer.outlierCentroids) {
     parts.push({
-      name: 'outliers' as never,
+      name: 'outliers',
       indices: layer.outlierIndices,
       centroids: layer.outlierCentroids,
       residual: undefined,
@@ -356,6 +356,34 @@ export async function createVqGemvDispatch(
     for (const buffer of owned) buffer.destroy();
     throw error;
   }
+}
+
+/** One part of the packed layers (main groups or outliers) as the main pass sees it. */
+interface VqGemvPart {
+  readonly name: 'main' | 'outliers';
+  readonly indices: BufferBinding;
+  readonly centroids: BufferBinding;
+  readonly residual: BufferBinding | undefined;
+  /** Vector-rows of all layers. */
+  readonly rows: number;
+  readonly groups: number;
+  readonly fieldsPerRow: number;
+  readonly rowWords: number;
+  readonly columnOffset: number;
+  readonly vectorLength: number;
+  readonly indexBits: number;
+  readonly residualBits: number;
+  /** Codebook entries (K or Ko). */
+  readonly entries: number;
+  /** Workgroups along x for `rowsPerTile` vector-rows each (tiles do not straddle layers). */
+  readonly tiles: (rowsPerTile: number) => number;
+  readonly centroidFormat: number;
+  readonly residualFormat: number;
+  /** Words between codebook entries in the buffers. */
+  readonly entryWords: number;
+  readonly residualEntryWords: number;
+  readonly groupCentroidWords: number;
+  readonly groupResidualWords: number;
 }
 
 /**

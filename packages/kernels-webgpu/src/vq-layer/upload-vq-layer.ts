@@ -23,7 +23,7 @@ export type CodebookFormatCode = 0 | 1 | 2;
 export class GpuVqLayer {
   readonly config: VptqLayerConfig;
   readonly layout: VptqLayerLayout;
-  /** `[G, R, P]` u32 words plus 2 zero words, so a decoder may always read one word ahead. */
+  /** `[G, R, P]` u32 words plus 8 zero words, so a decoder may read a whole chunk past the last field. */
   readonly indices: GpuVqRange;
   /** `[G, K, centroidStride]` codebook elements (f16/bf16 pairs or f32 words), padded entries. */
   readonly centroids: GpuVqRange;
@@ -34,7 +34,7 @@ export class GpuVqLayer {
   readonly residualCentroids: GpuVqRange | undefined;
   readonly residualFormat: CodebookFormatCode;
   readonly residualStride: number;
-  /** `[Ro, outlierRowWords]` u32 repacked outlier fields (+2 zero words), when the layer has outliers. */
+  /** `[Ro, outlierRowWords]` u32 repacked outlier fields (+8 zero words), when the layer has outliers. */
   readonly outlierIndices: GpuVqRange | undefined;
   /** Words per repacked outlier row: ceil(O · log2 Ko / 32). */
   readonly outlierRowWords: number;
@@ -323,12 +323,12 @@ function prepareVqLayer(config: VptqLayerConfig, tensors: VptqLayerTensors): { m
       outlierStride: outlierPadded?.stride ?? main.stride,
     },
     tensors: {
-      // Two spare words: decoders read one word past the field they decode.
-      indices: withSpare(indices, 2),
+      // Spare words: decoders read one word past a field and the VQ-GEMV whole chunks (≤ 8 words) past a row.
+      indices: withSpare(indices, 8),
       // 16 spare bytes after each codebook: kernels read whole 16-byte blocks past a short last entry.
       centroids: withSpare(main.data, 16 / main.data.BYTES_PER_ELEMENT),
       residualCentroids: residualPadded && withSpare(residualPadded.data, 16 / residualPadded.data.BYTES_PER_ELEMENT),
-      outlierIndices: outlierWords && withSpare(outlierWords, 2),
+      outlierIndices: outlierWords && withSpare(outlierWords, 8),
       outlierCentroids: outlierPadded && withSpare(outlierPadded.data, 16 / outlierPadded.data.BYTES_PER_ELEMENT),
       perm,
       inversePerm,
