@@ -126,6 +126,30 @@ describe.skipIf(!device)('vqGemv', () => {
     }
   });
 
+  it('reads silu(gate) · up from [gate | up] (SwiGLU folded into the down projection)', async () => {
+    const { config, tensors } = createSyntheticVqLayer({ ...everything, seed: 36 });
+    const tokens = 2;
+    const inFeatures = config.inFeatures;
+    const upOffset = inFeatures + 3;
+    const gateUp = randomFloats(tokens * (upOffset + inFeatures), 37);
+    const activated = new Float32Array(tokens * inFeatures);
+    for (let t = 0; t < tokens; t++) {
+      for (let c = 0; c < inFeatures; c++) {
+        const g = gateUp[t * (upOffset + inFeatures) + c];
+        activated[t * inFeatures + c] = (g / (1 + Math.exp(-g))) * gateUp[t * (upOffset + inFeatures) + upOffset + c];
+      }
+    }
+    const [layer] = uploadVqLayers(gpu, [{ config, tensors }]);
+    try {
+      const [bytes] = await runKernel(gpu, 'vq-gemv-swiglu', [gateUp], [tokens * config.outFeatures * 4], ([xBuffer], [yBuffer]) =>
+        createVqGemvDispatch(gpu, layer, { x: xBuffer, y: yBuffer }, { tokens, swigluUpOffset: upOffset }),
+      );
+      expect(maxAbsDifference(new Float32Array(bytes), vqGemvCpu(config, tensors, activated, tokens))).toBeLessThan(2e-4);
+    } finally {
+      layer.destroy();
+    }
+  });
+
   it('rejects layers that do not share buffers or layout', async () => {
     const one = createSyntheticVqLayer({ outFeatures: 16, inFeatures: 64, vectorLength: 8, centroids: 256, seed: 34 });
     const other = createSyntheticVqLayer({ outFeatures: 16, inFeatures: 64, vectorLength: 4, centroids: 256, seed: 35 });

@@ -35,6 +35,12 @@ export interface VqGemvShape {
   readonly xStride?: number;
   /** Elements between tokens in y. Default outFeatures. */
   readonly yStride?: number;
+  /**
+   * When set, x holds the inputs of the MLP's SwiGLU instead of the layer input: gate at `x[t, c]` and up at
+   * `x[t, swigluUpOffset + c]`, and the kernel reads `silu(gate) · up` (the SwiGLU dispatch of a decoded token
+   * folded into the down projection). xStride then defaults to `swigluUpOffset + inFeatures`.
+   */
+  readonly swigluUpOffset?: number;
 }
 
 /** Tuning options of the fused VQ-GEMV; the defaults suit large layers on discrete GPUs. */
@@ -134,7 +140,9 @@ export async function createVqGemvDispatch(
   const { inFeatures } = layout;
   const outFeatures = stack.reduce((sum, each) => sum + each.layout.outFeatures, 0);
   const tokens = assertCount(fn, 'shape.tokens', shape.tokens, 1, maxVqGemvTokens);
-  const xStride = assertCount(fn, 'shape.xStride', shape.xStride ?? inFeatures, inFeatures);
+  const upOffset = shape.swigluUpOffset === undefined ? undefined : assertCount(fn, 'shape.swigluUpOffset', shape.swigluUpOffset, inFeatures);
+  const xWidth = (upOffset ?? 0) + inFeatures;
+  const xStride = assertCount(fn, 'shape.xStride', shape.xStride ?? xWidth, xWidth);
   const yStride = assertCount(fn, 'shape.yStride', shape.yStride ?? outFeatures, outFeatures);
   const workgroupSize = options.workgroupSize ?? 128;
   const limit = device.limits.maxComputeInvocationsPerWorkgroup;
@@ -295,6 +303,7 @@ export async function createVqGemvDispatch(
           sharedEntryWords: shared.entryWords,
           sharedWords: shared.enabled ? part.entries * shared.entryWords : 1,
           rowsPerTile: shared.rowsPerTile,
+          swigluInput: upOffset !== undefined,
         },
       });
       const params = createUniformBuffer(
@@ -316,7 +325,7 @@ export async function createVqGemvDispatch(
           ['u32', part.groupCentroidWords],
           ['u32', part.groupResidualWords],
           ['u32', part.entries],
-          ['u32', 0],
+          ['u32', upOffset ?? 0],
           ...table(part.name, shared.rowsPerTile).map((value): ['u32', number] => ['u32', value]),
         ]),
       );

@@ -27,7 +27,7 @@ export const maxVqGemvProjections = 4;
  * 0 indices            u32 words of every layer                    read
  * 1 centroids          codebook words of every layer (array<vec4u>) read
  * 2 residualCentroids  (placeholder if none)                        read
- * 3 x                  [tokens, xStride] f32, original column order read
+ * 3 x                  [tokens, xStride] f32, original column order (or [gate | up] of SwiGLU) read
  * 4 perm               u32 positions → columns (placeholder if none) read
  * 5 norm               [2, in] f32 scale, shift by position (placeholder if none) read
  * 6 bias               f32 (placeholder if none)                    read
@@ -55,6 +55,7 @@ override sharedCodebook: bool = false;
 override sharedEntryWords: u32 = 4;
 override sharedWords: u32 = 1;
 override rowsPerTile: u32 = 1;
+override swigluInput: bool = false;
 override totalBits: u32 = indexBits + residualBits;
 override quads: u32 = (vectorLength + 3u) / 4u;
 
@@ -74,7 +75,7 @@ struct Params {
   groupCentroidWords: u32,
   groupResidualWords: u32,
   centroidCount: u32,
-  unused1: u32,
+  upOffset: u32,
   // Per layer three vec4u: (first row, index word, centroid word, residual word),
   // (perm offset, norm offset, first output, outputs), (bias offset, rows, first tile, 0).
   table: array<vec4u, ${3 * maxVqGemvProjections}>,
@@ -197,13 +198,18 @@ fn accumulate(field: u32, xv: f32, mainBase: u32, residualBase: u32) {
   }
 }
 
-// x of quantized position 'position' of the layer, scaled by its norm; adds the shift term to beta.
+// x of quantized position 'position' of the layer (or SwiGLU of gate and up there), scaled by its norm; adds
+// the shift term to beta.
 fn xAt(xBase: u32, position: u32, permBase: u32, normBase: u32) -> f32 {
   var column = position;
   if (hasPerm) {
     column = perm[permBase + position];
   }
-  let value = x[xBase + column];
+  var value = x[xBase + column];
+  if (swigluInput) {
+    // silu(gate) · up, as the SwiGLU kernel computes it (exp(-g) = inf for g < -88 gives the limit -0).
+    value = value / (1.0 + exp(-value)) * x[xBase + params.upOffset + column];
+  }
   if (!hasNorm) {
     return value;
   }

@@ -12,7 +12,7 @@ import {
 import type { AttentionDispatch, KernelDispatch, RopeDispatch } from '@vptq/kernels-webgpu';
 
 import type { GpuLinear, LinearRecordContext } from './gpu-linear';
-import { canFoldResidual, recordLinear } from './gpu-linear';
+import { canFoldResidual, canFoldSwiglu, recordLinear } from './gpu-linear';
 import type { GpuLlamaWeights } from './gpu-llama-weights';
 import { createKvAppendDispatch } from './kv-append';
 
@@ -101,7 +101,8 @@ type Segment =
  * down projection and residual add; then the final RMSNorm and classifier as `tail` asks. A single-token
  * program (decode) trims dispatches where the widths allow (256-byte aligned offsets): q|k|v adjacent with
  * one RoPE over q and k, stacked dense q/k/v and gate/up GEMVs, and the residual adds folded into the o and
- * down projections' bias input (10 dispatches per dense layer instead of 16).
+ * down projections' bias input (10 dispatches per dense layer instead of 16); a packed down projection also
+ * reads SwiGLU's output from [gate | up] itself (9 per packed layer).
  */
 export async function buildForwardProgram(
   device: GPUDevice,
@@ -193,11 +194,15 @@ export async function buildForwardProgram(
         add(await recordLinear(device, linears.gate_proj, buffers.normed, gate, tokens, context), true);
         add(await recordLinear(device, linears.up_proj, buffers.normed, up, tokens, context), true);
       }
-      add(await createSwigluDispatch(device, { gate, up, output: buffers.activated }, tokens * intermediate));
+      // A packed down projection of a decoded token reads silu(gate) · up from [gate | up] itself.
+      const gated = packedGateUp && canFoldSwiglu(linears.down_proj, tokens);
+      if (!gated) add(await createSwigluDispatch(device, { gate, up, output: buffers.activated }, tokens * intermediate));
+      const downInput = gated ? buffers.gateUp : buffers.activated;
+      const upOffset = gated ? intermediate : undefined;
       if (fold) {
-        add(await recordLinear(device, linears.down_proj, buffers.activated, buffers.x, tokens, context, buffers.projected), true);
+        add(await recordLinear(device, linears.down_proj, downInput, buffers.x, tokens, context, buffers.projected, upOffset), true);
       } else {
-        await linear(linears.down_proj, buffers.activated, buffers.projected);
+        add(await recordLinear(device, linears.down_proj, downInput, buffers.projected, tokens, context, undefined, upOffset), true);
         await addInto(buffers.projected, buffers.x);
       }
     }

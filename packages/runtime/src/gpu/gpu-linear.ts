@@ -76,6 +76,14 @@ export function canFoldResidual(linear: GpuLinear, tokens: number): boolean {
 }
 
 /**
+ * Whether {@link recordLinear} can read `silu(gate) · up` from a `[gate | up]` input itself (the fused VQ-GEMV
+ * does, for up to 8 tokens), so that the MLP skips its SwiGLU dispatch.
+ */
+export function canFoldSwiglu(linear: GpuLinear, tokens: number): boolean {
+  return linear.kind === 'vq' && tokens <= maxVqGemvTokens;
+}
+
+/**
  * Records `y = x · Wᵀ (+ bias)` for `tokens` rows. Dense weights use the GEMV kernel up to `maxGemvTokens`
  * tokens and the tiled GEMM beyond. VQ layers use the fused VQ-GEMV up to `maxVqGemvTokens` tokens (decode:
  * only the packed indices and codebooks are read); beyond, they are dequantized into the shared scratch and
@@ -89,6 +97,8 @@ export function canFoldResidual(linear: GpuLinear, tokens: number): boolean {
  * @param x - `[tokens, inFeatures]` f32.
  * @param y - `[tokens, outFeatures]` f32, not overlapping x or residual.
  * @param residual - `[outFeatures]` f32 added to y; only where {@link canFoldResidual} holds.
+ * @param swigluUpOffset - x is `[gate | up]` with up `swigluUpOffset` floats after gate, and the layer reads
+ *   `silu(gate) · up`; only where {@link canFoldSwiglu} holds.
  */
 export async function recordLinear(
   device: GPUDevice,
@@ -98,8 +108,10 @@ export async function recordLinear(
   tokens: number,
   context: LinearRecordContext,
   residual?: GPUBuffer,
+  swigluUpOffset?: number,
 ): Promise<KernelDispatch> {
   if (residual && !canFoldResidual(linear, tokens)) throw new RangeError('recordLinear: a residual needs one token and a projection without bias');
+  if (swigluUpOffset !== undefined && !canFoldSwiglu(linear, tokens)) throw new RangeError('recordLinear: a SwiGLU input needs a packed projection and at most 8 tokens');
   if (linear.kind === 'dense') {
     const buffers = { x, y, weights: linear.weights, bias: residual ?? linear.bias };
     return tokens <= maxGemvTokens ? createGemvDispatch(device, buffers, { tokens }) : createGemmDispatch(device, buffers, { tokens });
@@ -110,7 +122,7 @@ export async function recordLinear(
   }
   if (tokens <= maxVqGemvTokens) {
     const layer = residual ? withBias(linear.layer, residual) : linear.layer;
-    return createVqGemvDispatch(device, layer, { x, y }, { tokens }, context.vqGemvOptions);
+    return createVqGemvDispatch(device, layer, { x, y }, { tokens, swigluUpOffset }, context.vqGemvOptions);
   }
   const scratch = context.dequantScratch();
   const dequant = await createVqDequantDispatch(device, linear.layer, scratch.buffer, { format: scratch.format });

@@ -61,9 +61,10 @@ describe.skipIf(!device)('decode with stacked projections and adjacent q|k|v (al
         return { gpuSource, cpuSource, close: () => (gpuSource.close(), cpuSource.close()) };
       },
       weightFormat: 'f32',
-      // As dense: q/k/v and gate/up each one fused VQ-GEMV dispatch over layers in shared buffers; each of the
-      // 4 VQ-GEMVs of a layer may add a split-K reduction (the fixture's layers have groups and outliers).
-      dispatches: 1 + 2 * 10 + 3,
+      // As dense, with q/k/v and gate/up each one fused VQ-GEMV dispatch over layers in shared buffers, but the
+      // down projection reads SwiGLU of [gate | up] itself (no SwiGLU dispatch); each of the 4 VQ-GEMVs of a layer
+      // may add a split-K reduction (the fixture's layers have groups and outliers).
+      dispatches: 1 + 2 * 9 + 3,
     },
   ];
 
