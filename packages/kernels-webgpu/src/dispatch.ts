@@ -1,5 +1,15 @@
 import { toBufferBinding } from './buffers';
 import type { BufferBinding } from './buffers';
+
+/** A texture view bound at a `texture_2d` binding of a {@link ComputeStep}. */
+export interface TextureBinding {
+  readonly textureView: GPUTextureView;
+}
+
+/** A GPU object a dispatch frees with itself (buffers, textures). */
+export interface Destroyable {
+  destroy(): void;
+}
 import { GpuValidationError, WebGpuError } from './errors';
 
 /**
@@ -21,10 +31,10 @@ export class ComputeStep implements KernelDispatch {
   private readonly pipeline: GPUComputePipeline;
   private readonly bindGroup: GPUBindGroup;
   private readonly workgroups: readonly [number, number, number];
-  private readonly owned: readonly GPUBuffer[];
+  private readonly owned: readonly Destroyable[];
 
   /**
-   * @param bindings - one buffer (range) per `@binding(i)`, in binding order.
+   * @param bindings - one buffer (range) or texture view per `@binding(i)`, in binding order.
    * @param workgroups - the grid, already checked with {@link checkWorkgroups}.
    * @param owned - buffers destroyed by {@link ComputeStep.destroy}.
    */
@@ -32,9 +42,9 @@ export class ComputeStep implements KernelDispatch {
     device: GPUDevice,
     label: string,
     pipeline: GPUComputePipeline,
-    bindings: readonly BufferBinding[],
+    bindings: readonly (BufferBinding | TextureBinding)[],
     workgroups: readonly [number, number, number],
-    owned: readonly GPUBuffer[] = [],
+    owned: readonly Destroyable[] = [],
   ) {
     this.label = label;
     this.pipeline = pipeline;
@@ -43,7 +53,10 @@ export class ComputeStep implements KernelDispatch {
     this.bindGroup = device.createBindGroup({
       label,
       layout: pipeline.getBindGroupLayout(0),
-      entries: bindings.map((binding, index) => ({ binding: index, resource: toBufferBinding(binding) })),
+      entries: bindings.map((binding, index) => ({
+        binding: index,
+        resource: 'textureView' in binding ? binding.textureView : toBufferBinding(binding),
+      })),
     });
   }
 
@@ -63,9 +76,9 @@ export class ComputeStep implements KernelDispatch {
 export class DispatchSequence implements KernelDispatch {
   readonly label: string;
   private readonly steps: readonly KernelDispatch[];
-  private readonly owned: readonly GPUBuffer[];
+  private readonly owned: readonly Destroyable[];
 
-  constructor(label: string, steps: readonly KernelDispatch[], owned: readonly GPUBuffer[] = []) {
+  constructor(label: string, steps: readonly KernelDispatch[], owned: readonly Destroyable[] = []) {
     this.label = label;
     this.steps = steps;
     this.owned = owned;

@@ -6,6 +6,7 @@ import { createSyntheticVqLayer } from '../vq-layer/create-synthetic-vq-layer';
 import type { SyntheticVqLayerOptions } from '../vq-layer/create-synthetic-vq-layer';
 import { createVqGemvDispatch, planVqGemvChunks, planVqGemvPart, vqGemv } from './vq-gemv';
 import { bufferUsage } from '../gpu-flags';
+import { DispatchSequence } from '../dispatch';
 import { runKernel } from '../run-kernel';
 import { uploadVqLayers } from '../vq-layer/upload-vq-layer';
 import type { VqGemvOptions } from './vq-gemv';
@@ -68,6 +69,8 @@ describe.skipIf(!device)('vqGemv', () => {
     ['v6-k4096 with 8 tokens', { outFeatures: 48, inFeatures: 256, vectorLength: 6, centroids: 4096, seed: 22 }, 8, {}],
     ['all features, codebook in workgroup memory (one subgroup per row)', { ...everything, seed: 27 }, 2, { sharedCodebook: true }],
     ['all features, codebook in workgroup memory, 3 rows per tile of 64 invocations', { ...everything, seed: 28 }, 1, { sharedCodebook: true, rowsPerTile: 3, workgroupSize: 64 }],
+    ['all features, main codebook gathered through a texture', { ...everything, vectorLength: 6, seed: 29 }, 2, { codebookTexture: true, splits: 2 }],
+    ['v8-k65536 through a texture (16 rows of 4096 texels), workgroup-memory reduction', { outFeatures: 32, inFeatures: 256, vectorLength: 8, centroids: 65536, seed: 38 }, 1, { codebookTexture: true, useSubgroups: false }],
     ['13-bit fields read one at a time (k8192), bf16 v4, 3 splits', { outFeatures: 20, inFeatures: 300, vectorLength: 4, centroids: 8192, dtype: 'BF16', seed: 25 }, 2, { splits: 3 }],
     ['f32 v12 with a residual (3 quads, a 16-byte block each), unroll 1', { outFeatures: 30, inFeatures: 200, vectorLength: 12, centroids: 64, residualCentroids: 4, dtype: 'F32', seed: 26 }, 1, { unroll: 1 }],
   ];
@@ -104,8 +107,11 @@ describe.skipIf(!device)('vqGemv', () => {
       const tokens = 2;
       const x = randomFloats(tokens * shared.inFeatures, 33);
       const total = 37 + 16 + 21;
-      const [bytes] = await runKernel(gpu, 'vq-gemv-stack', [x], [tokens * total * 4], ([xBuffer], [yBuffer]) =>
-        createVqGemvDispatch(gpu, layers, { x: xBuffer, y: yBuffer }, { tokens }, { splits: 2 }),
+      const [bytes, viaTexture] = await runKernel(gpu, 'vq-gemv-stack', [x], [tokens * total * 4, tokens * total * 4], ([xBuffer], [yBuffer, zBuffer]) =>
+        Promise.all([
+          createVqGemvDispatch(gpu, layers, { x: xBuffer, y: yBuffer }, { tokens }, { splits: 2 }),
+          createVqGemvDispatch(gpu, layers, { x: xBuffer, y: zBuffer }, { tokens }, { codebookTexture: true }),
+        ]).then((dispatches) => new DispatchSequence('both', dispatches)),
       );
       const y = new Float32Array(bytes);
       const expected = new Float32Array(tokens * total);
@@ -116,6 +122,7 @@ describe.skipIf(!device)('vqGemv', () => {
         start += config.outFeatures;
       }
       expect(maxAbsDifference(y, expected)).toBeLessThan(2e-4);
+      expect(maxAbsDifference(new Float32Array(viaTexture), expected)).toBeLessThan(2e-4);
       // Each layer still runs on its own from its range of the shared buffers.
       const [alone] = await runKernel(gpu, 'vq-gemv-one', [x], [tokens * 16 * 4], ([xBuffer], [yBuffer]) =>
         createVqGemvDispatch(gpu, layers[1], { x: xBuffer, y: yBuffer }, { tokens }),

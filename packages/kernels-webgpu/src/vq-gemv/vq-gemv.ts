@@ -3,13 +3,22 @@ import type { VptqLayerConfig, VptqLayerTensors } from '@vptq/pack-format';
 import { createStorageBuffer, createUniformBuffer, getPlaceholderBuffer, packParams, toBufferBinding } from '../buffers';
 import type { BufferBinding } from '../buffers';
 import { ComputeStep, DispatchSequence, checkWorkgroups } from '../dispatch';
-import type { KernelDispatch } from '../dispatch';
+import type { Destroyable, KernelDispatch } from '../dispatch';
 import { getComputePipeline } from '../pipeline-cache';
 import { runKernel } from '../run-kernel';
 import { assertCount } from '../validate';
 import { uploadVqLayer } from '../vq-layer/upload-vq-layer';
 import type { GpuVqLayer } from '../vq-layer/upload-vq-layer';
-import { maxVqGemvProjections, vqGemvReduceWgsl, vqGemvSharedCodebookWgsl, vqGemvSubgroupsWgsl, vqGemvWgsl } from './vq-gemv.wgsl';
+import { createVqCodebookTexture, hasTexelEntries } from './vq-codebook-texture';
+import {
+  maxVqGemvProjections,
+  vqGemvReduceWgsl,
+  vqGemvSharedCodebookWgsl,
+  vqGemvSubgroupsWgsl,
+  vqGemvTextureSubgroupsWgsl,
+  vqGemvTextureWgsl,
+  vqGemvWgsl,
+} from './vq-gemv.wgsl';
 
 const label = 'vq-gemv';
 
@@ -70,6 +79,11 @@ export interface VqGemvOptions {
   readonly sharedCodebook?: boolean;
   /** Vector-rows per workgroup of the shared-codebook variant. Default workgroupSize / 32 (a row per warp). */
   readonly rowsPerTile?: number;
+  /**
+   * Gather main-codebook entries through a texture (the dispatch copies the codebooks into one it owns) where
+   * an entry is one 16-byte texel (v = 5…8 f16/bf16, v = 3…4 f32); ignored otherwise. Default false.
+   */
+  readonly codebookTexture?: boolean;
 }
 
 /** How one part (main groups or outliers) of a layer is cut into workgroups; see {@link planVqGemvPart}. */
@@ -168,7 +182,7 @@ export async function createVqGemvDispatch(
   // Per layer: where its rows start and where its tensors sit in the shared buffers.
   const outputStarts: number[] = [];
   stack.reduce((start, each) => (outputStarts.push(start), start + each.layout.outFeatures), 0);
-  const table = (part: 'main' | 'outliers', rowsPerTile: number): number[] => {
+  const table = (part: 'main' | 'outliers', rowsPerTile: number, texelBases?: readonly number[]): number[] => {
     const entries: number[] = [];
     let rowStart = 0;
     let tileStart = 0;
@@ -178,7 +192,7 @@ export async function createVqGemvDispatch(
       entries.push(
         rowStart,
         words(main ? each.indices : each.outlierIndices),
-        words(main ? each.centroids : each.outlierCentroids),
+        texelBases ? 4 * texelBases[index] : words(main ? each.centroids : each.outlierCentroids),
         words(main ? each.residualCentroids : undefined),
         words(each.perm),
         words(each.norm),
@@ -269,8 +283,11 @@ export async function createVqGemvDispatch(
   );
   const slots = parts.reduce((sum, part, index) => sum + part.groups * plans[index].splits, 0);
   const directOutput = slots === 1;
-  const owned: GPUBuffer[] = [];
+  const owned: Destroyable[] = [];
   try {
+    const useTexture = options.codebookTexture === true && !sharedPlans[0].enabled && stack.every(hasTexelEntries);
+    const texture = useTexture ? createVqCodebookTexture(device, stack, `${label}/codebook`) : undefined;
+    if (texture) owned.push(texture);
     const partials = directOutput ? undefined : createStorageBuffer(device, `${label}/partials`, slots * tokens * outFeatures * 4);
     if (partials) owned.push(partials);
     const steps: KernelDispatch[] = [];
@@ -279,9 +296,17 @@ export async function createVqGemvDispatch(
       const plan = plans[index];
       const chunks = chunkPlans[index];
       const shared = sharedPlans[index];
+      const partTexture = part.name === 'main' ? texture : undefined;
+      const variant = shared.enabled ? 'shared-codebook' : partTexture ? (useSubgroups ? 'texture-subgroups' : 'texture') : useSubgroups ? 'subgroups' : 'workgroup';
       const pipeline = await getComputePipeline(device, {
-        label: shared.enabled ? `${label}/shared-codebook` : useSubgroups ? `${label}/subgroups` : label,
-        code: shared.enabled ? vqGemvSharedCodebookWgsl : useSubgroups ? vqGemvSubgroupsWgsl : vqGemvWgsl,
+        label: `${label}/${variant}`,
+        code: {
+          'shared-codebook': vqGemvSharedCodebookWgsl,
+          'texture-subgroups': vqGemvTextureSubgroupsWgsl,
+          texture: vqGemvTextureWgsl,
+          subgroups: vqGemvSubgroupsWgsl,
+          workgroup: vqGemvWgsl,
+        }[variant],
         constants: {
           workgroupSize,
           vectorLength: part.vectorLength,
@@ -304,6 +329,7 @@ export async function createVqGemvDispatch(
           sharedWords: shared.enabled ? part.entries * shared.entryWords : 1,
           rowsPerTile: shared.rowsPerTile,
           swigluInput: upOffset !== undefined,
+          textureWidth: partTexture?.width ?? 1,
         },
       });
       const params = createUniformBuffer(
@@ -326,7 +352,7 @@ export async function createVqGemvDispatch(
           ['u32', part.groupResidualWords],
           ['u32', part.entries],
           ['u32', upOffset ?? 0],
-          ...table(part.name, shared.rowsPerTile).map((value): ['u32', number] => ['u32', value]),
+          ...table(part.name, shared.rowsPerTile, partTexture?.texelBases).map((value): ['u32', number] => ['u32', value]),
         ]),
       );
       owned.push(params);
@@ -337,7 +363,7 @@ export async function createVqGemvDispatch(
           pipeline,
           [
             whole(part.indices),
-            whole(part.centroids),
+            partTexture ? { textureView: partTexture.view } : whole(part.centroids),
             whole(part.residual),
             buffers.x,
             whole(layer.perm),

@@ -25,7 +25,8 @@ export const maxVqGemvProjections = 4;
  * one after the other in y (`[q | k | v]`). Grid: (Σ vector-rows, splits, G · tokens).
  *
  * 0 indices            u32 words of every layer                    read
- * 1 centroids          codebook words of every layer (array<vec4u>) read
+ * 1 centroids          codebook words of every layer (array<vec4u>), or in the texture variant a
+ *                      texture_2d<u32> of 16-byte texels (textureWidth wide), one texel per entry  read
  * 2 residualCentroids  (placeholder if none)                        read
  * 3 x                  [tokens, xStride] f32, original column order (or [gate | up] of SwiGLU) read
  * 4 perm               u32 positions → columns (placeholder if none) read
@@ -56,6 +57,7 @@ override sharedEntryWords: u32 = 4;
 override sharedWords: u32 = 1;
 override rowsPerTile: u32 = 1;
 override swigluInput: bool = false;
+override textureWidth: u32 = 4096;
 override totalBits: u32 = indexBits + residualBits;
 override quads: u32 = (vectorLength + 3u) / 4u;
 
@@ -82,7 +84,6 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> indices: array<u32>;
-@group(0) @binding(1) var<storage, read> centroids: array<vec4u>;
 @group(0) @binding(2) var<storage, read> residualCentroids: array<vec4u>;
 @group(0) @binding(3) var<storage, read> x: array<f32>;
 @group(0) @binding(4) var<storage, read> perm: array<u32>;
@@ -126,7 +127,7 @@ fn firstBlock(block: vec4u, w: u32, words: u32) -> vec4u {
 }
 
 fn mainBlock(w: u32, b: u32) -> vec4u {
-  return firstBlock(centroids[(w >> 2u) + b], w, entryWords);
+  return firstBlock(loadMainBlock((w >> 2u) + b), w, entryWords);
 }
 
 fn residualBlock(w: u32, b: u32) -> vec4u {
@@ -369,7 +370,7 @@ fn main(
   let count = params.centroidCount * sharedEntryWords;
   for (var i = local; i < count; i += workgroupSize) {
     let word = globalBase + (i / sharedEntryWords) * entryWords + i % sharedEntryWords;
-    book[i] = centroids[word >> 2u][word & 3u];
+    book[i] = loadMainBlock(word >> 2u)[word & 3u];
   }
   workgroupBarrier();
 
@@ -432,6 +433,27 @@ fn main(
 }
 `;
 
+
+/** The main codebook as a storage buffer: 16-byte block i. */
+const codebookBufferWgsl = /* wgsl */ `
+@group(0) @binding(1) var<storage, read> centroids: array<vec4u>;
+
+fn loadMainBlock(index: u32) -> vec4u {
+  return centroids[index];
+}
+`;
+
+/**
+ * The main codebook as a texture of 16-byte texels: gathers go through the texture units, which serve
+ * divergent lookups at several texels per clock where the L1 serves about one cache line.
+ */
+const codebookTextureWgsl = /* wgsl */ `
+@group(0) @binding(1) var centroids: texture_2d<u32>;
+
+fn loadMainBlock(index: u32) -> vec4u {
+  return textureLoad(centroids, vec2u(index % textureWidth, index / textureWidth), 0);
+}
+`;
 
 /** Reduction of sum0…sum3 through workgroup memory: a tree over invocations, log2(workgroupSize) barriers. */
 const sharedMemoryQuadReduceWgsl = /* wgsl */ `
@@ -523,10 +545,16 @@ fn reduceQuads(local: u32, lanes: Lanes) {
 `;
 
 /** The fused VQ-GEMV with a workgroup-memory reduction (no optional feature). */
-export const vqGemvWgsl = vqGemvCommon + vqGemvWorkgroupMain + sharedMemoryQuadReduceWgsl;
+export const vqGemvWgsl = vqGemvCommon + codebookBufferWgsl + vqGemvWorkgroupMain + sharedMemoryQuadReduceWgsl;
 
 /** The fused VQ-GEMV with a subgroup reduction (needs the `subgroups` feature). */
-export const vqGemvSubgroupsWgsl = 'enable subgroups;\n' + vqGemvCommon + vqGemvWorkgroupMain + subgroupQuadReduceWgsl;
+export const vqGemvSubgroupsWgsl = 'enable subgroups;\n' + vqGemvCommon + codebookBufferWgsl + vqGemvWorkgroupMain + subgroupQuadReduceWgsl;
+
+/** The fused VQ-GEMV reading the main codebook from a texture, with a workgroup-memory reduction. */
+export const vqGemvTextureWgsl = vqGemvCommon + codebookTextureWgsl + vqGemvWorkgroupMain + sharedMemoryQuadReduceWgsl;
+
+/** The fused VQ-GEMV reading the main codebook from a texture, with a subgroup reduction. */
+export const vqGemvTextureSubgroupsWgsl = 'enable subgroups;\n' + vqGemvCommon + codebookTextureWgsl + vqGemvWorkgroupMain + subgroupQuadReduceWgsl;
 
 /**
  * The fused VQ-GEMV with the codebook in workgroup memory and one subgroup per vector-row (needs the
@@ -534,7 +562,7 @@ export const vqGemvSubgroupsWgsl = 'enable subgroups;\n' + vqGemvCommon + vqGemv
  * not per workgroup.
  */
 export const vqGemvSharedCodebookWgsl =
-  'enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n' + vqGemvCommon + vqGemvSharedMain;
+  'enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n' + vqGemvCommon + codebookBufferWgsl + vqGemvSharedMain;
 
 /**
  * The split-K reduction of the fused VQ-GEMV when several workgroups feed one output (column splits, groups,

@@ -157,7 +157,7 @@ export function uploadVqLayers(device: GPUDevice, sources: readonly VqLayerSourc
     if (size > maxBinding) {
       throw new RangeError(`uploadVqLayer: ${name} needs ${size} bytes, above the device's maxStorageBufferBindingSize of ${maxBinding}`);
     }
-    const buffer = device.createBuffer({ label: `${label}/${name}`, size, usage: bufferUsage.storage | bufferUsage.copyDst, mappedAtCreation: true });
+    const buffer = device.createBuffer({ label: `${label}/${name}`, size, usage: bufferUsage.storage | bufferUsage.copyDst | bufferUsage.copySrc, mappedAtCreation: true });
     buffers.push(buffer);
     const bytes = new Uint8Array(buffer.getMappedRange());
     parts.forEach((part, index) => {

@@ -13,6 +13,7 @@ interface VqGemvFlags {
   targetWorkgroups?: number;
   rowsPerTile?: number;
   sharedCodebook?: boolean;
+  codebookTexture?: boolean;
 }
 
 interface BenchKernelsFlags extends VqGemvFlags {
@@ -40,7 +41,8 @@ function addVqGemvFlags(command: Command): Command {
     .option('--unroll <n>', 'VQ-GEMV word-aligned index chunks per invocation and iteration', integerOption('--unroll', 1))
     .option('--target-workgroups <n>', 'VQ-GEMV workgroups the column split aims at', integerOption('--target-workgroups', 1))
     .option('--rows-per-tile <n>', 'VQ-GEMV vector-rows per workgroup when the codebook sits in workgroup memory', integerOption('--rows-per-tile', 1))
-    .option('--shared-codebook', 'VQ-GEMV stages the codebook in workgroup memory where it fits (slower on an H100)');
+    .option('--shared-codebook', 'VQ-GEMV stages the codebook in workgroup memory where it fits (slower on an H100)')
+    .option('--codebook-texture', 'VQ-GEMV gathers 16-byte codebook entries through a texture');
 }
 
 function vqGemvOptions(flags: VqGemvFlags): VqGemvOptions {
@@ -50,6 +52,7 @@ function vqGemvOptions(flags: VqGemvFlags): VqGemvOptions {
     targetWorkgroups: flags.targetWorkgroups,
     rowsPerTile: flags.rowsPerTile,
     sharedCodebook: flags.sharedCodebook,
+    codebookTexture: flags.codebookTexture,
   };
 }
 
