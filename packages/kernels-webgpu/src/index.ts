@@ -34,8 +34,8 @@ export {
   vqGemvWgsl,
 } from './vq-gemv/vq-gemv.wgsl';
 export { createVqCodebookTexture, hasTexelEntries } from './vq-gemv/vq-codebook-texture';
-export { sortVqLayerFields, uploadSortedVqLayer } from './vq-sorted/upload-sorted-vq-layer';
-export type { GpuSortedVqLayer, SortedVqFields } from './vq-sorted/upload-sorted-vq-layer';
+export { uploadSortedVqLayer } from './vq-sorted/upload-sorted-vq-layer';
+export type { GpuSortedVqLayer } from './vq-sorted/upload-sorted-vq-layer';
 export { createSortedVqGemvDispatch } from './vq-sorted/sorted-vq-gemv';
 export type { SortedVqGemvOptions } from './vq-sorted/sorted-vq-gemv';
 export { sortedVqGemvWgsl } from './vq-sorted/sorted-vq-gemv.wgsl';

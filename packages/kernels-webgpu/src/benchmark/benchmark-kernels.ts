@@ -11,7 +11,7 @@ import { createVqGemvDispatch } from '../vq-gemv/vq-gemv';
 import type { VqGemvOptions } from '../vq-gemv/vq-gemv';
 import { createSyntheticVqLayer } from '../vq-layer/create-synthetic-vq-layer';
 import { createSortedVqGemvDispatch } from '../vq-sorted/sorted-vq-gemv';
-import { sortVqLayerFields, uploadSortedVqLayer } from '../vq-sorted/upload-sorted-vq-layer';
+import { uploadSortedVqLayer } from '../vq-sorted/upload-sorted-vq-layer';
 import type { SyntheticVqLayerOptions } from '../vq-layer/create-synthetic-vq-layer';
 import { uploadVqLayer } from '../vq-layer/upload-vq-layer';
 import type { GpuVqLayer } from '../vq-layer/upload-vq-layer';
@@ -232,16 +232,13 @@ export async function benchmarkKernels(device: GPUDevice, options: BenchmarkKern
           }
           const sortable = !config.residualCentroids && !config.outlierPercent && (config.groups ?? 1) === 1 && config.vectorLength <= 8;
           if (!options.sortedLayout || !sortable || !device.features.has('subgroups')) return;
-          // Sorted once on the CPU; the copies share the host arrays.
-          const sortedFields = sortVqLayerFields(layerConfig, tensors);
-          const upload = () => uploadSortedVqLayer(device, layerConfig, tensors, { label: 'benchmark/vq-sorted', sorted: sortedFields });
-          const sorted = [upload()];
+          const sorted = [uploadSortedVqLayer(device, layerConfig, tensors, { label: 'benchmark/vq-sorted' })];
           // The sorted layout reads its u32 fields, the codebook, the per-column norm, x and y.
           const sortedBytes = sorted[0].byteLength + io;
           const sortedCopies = Math.min(32, Math.max(1, Math.ceil(rotationBytes / sorted[0].byteLength)));
           const sortedDispatches: KernelDispatch[] = [];
           try {
-            while (sorted.length < sortedCopies) sorted.push(upload());
+            while (sorted.length < sortedCopies) sorted.push(uploadSortedVqLayer(device, layerConfig, tensors, { label: 'benchmark/vq-sorted' }));
             for (const layer of sorted) sortedDispatches.push(await createSortedVqGemvDispatch(device, layer, { x, y }, { tokens }));
             const microseconds = await measure(sortedDispatches);
             const gbPerSecond = sortedBytes / microseconds / 1e3;

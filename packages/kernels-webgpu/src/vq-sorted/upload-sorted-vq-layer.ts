@@ -30,22 +30,15 @@ export interface GpuSortedVqLayer {
   destroy(): void;
 }
 
-/** The sorted fields of a layer on the host (see {@link sortVqLayerFields}). */
-export interface SortedVqFields {
-  readonly config: VptqLayerConfig;
-  readonly tensors: VptqLayerTensors;
-  /** `[R, S]` u32 `index | column << 16`, each row sorted by (index, column). */
-  readonly fields: Uint32Array;
-}
-
 /**
- * Sorts each vector-row's fields by codebook index on the CPU (perm folded into the stored column).
+ * Validates a packed layer (as `uploadVqLayer` does), sorts each vector-row's fields by codebook index on the
+ * CPU and uploads the sorted layout (the codebook as `uploadVqLayer` pads it).
  *
- * @throws {RangeError} when the layer has a residual codebook, outliers or several groups, or in > 65536 or
- *   K > 65536.
+ * @throws {RangeError} when the layer has a residual codebook, outliers or several groups, in > 65536 or
+ *   K > 65536, or as `uploadVqLayer` for a malformed layer.
  */
-export function sortVqLayerFields(config: VptqLayerConfig, tensors: VptqLayerTensors): SortedVqFields {
-  const fn = 'sortVqLayerFields';
+export function uploadSortedVqLayer(device: GPUDevice, config: VptqLayerConfig, tensors: VptqLayerTensors, options: { readonly label?: string } = {}): GpuSortedVqLayer {
+  const fn = 'uploadSortedVqLayer';
   const layout = getVptqLayerLayout(config);
   if (layout.hasResidual || layout.hasOutliers || layout.groups !== 1) {
     throw new RangeError(`${fn}: the sorted layout supports layers without residual codebook, outliers or groups (got Kr ${layout.numResidualCentroids}, O ${layout.outlierSize}, G ${layout.groups})`);
@@ -53,42 +46,24 @@ export function sortVqLayerFields(config: VptqLayerConfig, tensors: VptqLayerTen
   if (layout.inFeatures > 65536 || layout.numCentroids > 65536) {
     throw new RangeError(`${fn}: the sorted layout needs in ≤ 65536 and K ≤ 65536 (got ${layout.inFeatures} and ${layout.numCentroids})`);
   }
-  const { vectorRows, groupSize, rowWords, indexBits } = layout;
-  const perm = config.enablePerm ? (tensors.perm as Uint16Array) : undefined;
-  if (perm !== undefined && perm.length !== layout.inFeatures) throw new RangeError(`${fn}: perm must hold ${layout.inFeatures} values (got ${perm.length})`);
-  const fields = new Uint32Array(vectorRows * groupSize);
-  for (let row = 0; row < vectorRows; row++) {
-    const sorted = fields.subarray(row * groupSize, (row + 1) * groupSize);
-    // Sort keys index << 16 | column (a native numeric sort), then swap the halves into index | column << 16.
-    for (let s = 0; s < groupSize; s++) sorted[s] = ((readField(tensors.indices, row * rowWords, s, indexBits) << 16) | (perm ? perm[s] : s)) >>> 0;
-    sorted.sort();
-    for (let s = 0; s < groupSize; s++) sorted[s] = ((sorted[s] >>> 16) | (sorted[s] << 16)) >>> 0;
-  }
-  return { config, tensors, fields };
-}
-
-/**
- * Validates a packed layer (as `uploadVqLayer` does), sorts each vector-row's fields by codebook index on the
- * CPU (or takes them from {@link sortVqLayerFields}) and uploads the sorted layout (the codebook padded as
- * `uploadVqLayer` pads it).
- *
- * @throws {RangeError} as {@link sortVqLayerFields}, or as `uploadVqLayer` for a malformed layer.
- */
-export function uploadSortedVqLayer(
-  device: GPUDevice,
-  config: VptqLayerConfig,
-  tensors: VptqLayerTensors,
-  options: { readonly label?: string; readonly sorted?: SortedVqFields } = {},
-): GpuSortedVqLayer {
   const label = options.label ?? 'vq-sorted-layer';
-  const sorted = options.sorted?.config === config && options.sorted.tensors === tensors ? options.sorted : sortVqLayerFields(config, tensors);
-  const layout = getVptqLayerLayout(config);
-  // The packed upload validates every tensor (and pads the codebook); only its codebook is kept.
+  // The packed upload validates every tensor (and gives the padded codebook); its other buffers are dropped.
   const packed = uploadVqLayer(device, config, tensors, { label });
   const buffers: GPUBuffer[] = [];
   try {
-    const { inFeatures } = layout;
-    const fieldBuffer = createBufferWithData(device, `${label}/fields`, sorted.fields);
+    const { vectorRows, groupSize, rowWords, indexBits, inFeatures } = layout;
+    const perm = config.enablePerm ? (tensors.perm as Uint16Array) : undefined;
+    const fields = new Uint32Array(vectorRows * groupSize);
+    for (let row = 0; row < vectorRows; row++) {
+      const sorted = fields.subarray(row * groupSize, (row + 1) * groupSize);
+      for (let s = 0; s < groupSize; s++) {
+        const index = readField(tensors.indices, row * rowWords, s, indexBits);
+        sorted[s] = (index | ((perm ? perm[s] : s) << 16)) >>> 0;
+      }
+      // Ascending index, then column: the 16 low bits dominate, so sort by (index, column) explicitly.
+      sorted.sort((a, b) => (a & 0xffff) - (b & 0xffff) || (a >>> 16) - (b >>> 16));
+    }
+    const fieldBuffer = createBufferWithData(device, `${label}/fields`, fields);
     buffers.push(fieldBuffer);
     let norm: GPUBuffer | undefined;
     if (config.enableNorm) {
@@ -100,7 +75,8 @@ export function uploadSortedVqLayer(
     }
     const bias = config.bias ? createBufferWithData(device, `${label}/bias`, floatTensorToF32(tensors.bias as NonNullable<VptqLayerTensors['bias']>)) : undefined;
     if (bias) buffers.push(bias);
-    // The codebook is copied on the queue, then the packed buffers are freed (destroy waits for submitted work).
+    // Keep only the codebook of the packed upload: copied on the queue, then the packed buffers are freed
+    // (destroy waits for submitted work).
     const { buffer: source, offset, size } = packed.centroids;
     const centroids = device.createBuffer({ label: `${label}/centroids`, size, usage: bufferUsage.storage | bufferUsage.copyDst });
     buffers.push(centroids);
