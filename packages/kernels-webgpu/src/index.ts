@@ -34,11 +34,6 @@ export {
   vqGemvWgsl,
 } from './vq-gemv/vq-gemv.wgsl';
 export { createVqCodebookTexture, hasTexelEntries } from './vq-gemv/vq-codebook-texture';
-export { uploadSortedVqLayer } from './vq-sorted/upload-sorted-vq-layer';
-export type { GpuSortedVqLayer } from './vq-sorted/upload-sorted-vq-layer';
-export { createSortedVqGemvDispatch } from './vq-sorted/sorted-vq-gemv';
-export type { SortedVqGemvOptions } from './vq-sorted/sorted-vq-gemv';
-export { sortedVqGemvWgsl } from './vq-sorted/sorted-vq-gemv.wgsl';
 export type { VqCodebookTexture } from './vq-gemv/vq-codebook-texture';
 
 export { createGemvDispatch, gemv, maxGemvTokens } from './gemv/gemv';

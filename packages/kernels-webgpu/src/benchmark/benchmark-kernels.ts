@@ -10,8 +10,6 @@ import { bufferUsage, mapMode } from '../gpu-flags';
 import { createVqGemvDispatch } from '../vq-gemv/vq-gemv';
 import type { VqGemvOptions } from '../vq-gemv/vq-gemv';
 import { createSyntheticVqLayer } from '../vq-layer/create-synthetic-vq-layer';
-import { createSortedVqGemvDispatch } from '../vq-sorted/sorted-vq-gemv';
-import { uploadSortedVqLayer } from '../vq-sorted/upload-sorted-vq-layer';
 import type { SyntheticVqLayerOptions } from '../vq-layer/create-synthetic-vq-layer';
 import { uploadVqLayer } from '../vq-layer/upload-vq-layer';
 import type { GpuVqLayer } from '../vq-layer/upload-vq-layer';
@@ -91,11 +89,6 @@ export interface BenchmarkKernelsOptions {
   readonly copyBytes?: number;
   /** Tuning options of the fused VQ-GEMV. */
   readonly vqGemv?: VqGemvOptions;
-  /**
-   * Also measure each layout the sorted layout covers (no residual, outliers or groups; v ≤ 8) re-laid by
-   * `uploadSortedVqLayer`, in a row `vq-gemv-sorted` right after the packed one. Default false.
-   */
-  readonly sortedLayout?: boolean;
   /** Use timestamp queries when the device has them. Default true. */
   readonly useTimestamps?: boolean;
   /** Called after each row is measured (for progress output). */
@@ -229,32 +222,6 @@ export async function benchmarkKernels(device: GPUDevice, options: BenchmarkKern
           } finally {
             for (const dispatch of dispatches) dispatch.destroy();
             for (const layer of layers) layer.destroy();
-          }
-          const sortable = !config.residualCentroids && !config.outlierPercent && (config.groups ?? 1) === 1 && config.vectorLength <= 8;
-          if (!options.sortedLayout || !sortable || !device.features.has('subgroups')) return;
-          const sorted = [uploadSortedVqLayer(device, layerConfig, tensors, { label: 'benchmark/vq-sorted' })];
-          // The sorted layout reads its u32 fields, the codebook, the per-column norm, x and y.
-          const sortedBytes = sorted[0].byteLength + io;
-          const sortedCopies = Math.min(32, Math.max(1, Math.ceil(rotationBytes / sorted[0].byteLength)));
-          const sortedDispatches: KernelDispatch[] = [];
-          try {
-            while (sorted.length < sortedCopies) sorted.push(uploadSortedVqLayer(device, layerConfig, tensors, { label: 'benchmark/vq-sorted' }));
-            for (const layer of sorted) sortedDispatches.push(await createSortedVqGemvDispatch(device, layer, { x, y }, { tokens }));
-            const microseconds = await measure(sortedDispatches);
-            const gbPerSecond = sortedBytes / microseconds / 1e3;
-            emit({
-              kernel: 'vq-gemv-sorted',
-              shape: shapeName,
-              config: config.name,
-              microseconds,
-              bytesMoved: sortedBytes,
-              gbPerSecond,
-              fractionOfCopyBandwidth: gbPerSecond / copyGbPerSecond,
-              speedupOverF16Gemv: gemvMicroseconds / microseconds,
-            });
-          } finally {
-            for (const dispatch of sortedDispatches) dispatch.destroy();
-            for (const layer of sorted) layer.destroy();
           }
         });
       }

@@ -22,7 +22,6 @@ interface BenchKernelsFlags extends VqGemvFlags {
   repeats: number;
   configs?: string[];
   shapes?: string[];
-  sortedLayout?: boolean;
   json?: boolean;
 }
 
@@ -73,7 +72,6 @@ export function registerBenchGpu(bench: Command): void {
     .option('--repeats <n>', 'measurements per kernel (median reported)', integerOption('--repeats', 1), 5)
     .option('--configs <names...>', `VPTQ layouts (default: ${defaultBenchmarkConfigs.map((config) => config.name).join(' ')})`)
     .option('--shapes <shapes...>', 'weight shapes OUTxIN (default: 4096x4096 11008x4096 4096x11008)')
-    .option('--sorted-layout', 'also measure the sorted layout (fields sorted by codebook index) where it applies')
     .option('--json', 'print JSON');
   addVqGemvFlags(kernels).action(async (flags: BenchKernelsFlags) => {
       const configs = flags.configs?.map((name) => {
@@ -88,7 +86,6 @@ export function registerBenchGpu(bench: Command): void {
           configs,
           shapes: flags.shapes?.map(parseShape),
           vqGemv: vqGemvOptions(flags),
-          sortedLayout: flags.sortedLayout,
           sizeDivisor: flags.sizeDivisor,
           iterations: flags.iterations,
           repeats: flags.repeats,
