@@ -2,7 +2,7 @@
 # Every GPU measurement of one session in one device call:
 #   bash scripts/device-bundle.sh   # here, after pnpm install
 #   device run, carry [".device"]:  source .device/enter.sh; bash benchmarks/h100-session.sh [steps...]
-# Steps: smoke, kernels, texture, locality, shared, decode (default: smoke kernels texture decode). Logs go to $OUT
+# Steps: smoke, kernels, texture, shared, decode (default: smoke kernels texture decode). Logs go to $OUT
 # (or ./out/device when unset).
 set -uo pipefail
 out="${OUT:-out/device}"
@@ -23,15 +23,6 @@ for step in ${steps[*]}; do
           kernels --configs v8-k65536 v6-k4096 v8-k65536-256 --shapes 4096x11008 4096x4096 11008x4096 --codebook-texture
         done
       } | tee "$out/texture.log" ;;
-    locality)
-      {
-        for run in 1 2; do
-          echo "== locality probe (rows of indices sorted), run $run"
-          kernels --configs v6-k4096 v6-k4096-sorted v8-k65536 v8-k65536-sorted --shapes 4096x11008 4096x4096
-        done
-        echo "== locality probe through a texture"
-        kernels --configs v6-k4096 v6-k4096-sorted v8-k65536 v8-k65536-sorted --shapes 4096x11008 4096x4096 --codebook-texture
-      } | tee "$out/locality.log" ;;
     shared)
       {
         for wg in 128 256 512; do

@@ -85,5 +85,5 @@ export { kmeansAssignCpu } from './kmeans-assign/kmeans-assign-cpu';
 export type { Matrix } from './kmeans-assign/kmeans-assign-cpu';
 export { kmeansAssignWgsl } from './kmeans-assign/kmeans-assign.wgsl';
 
-export { benchmarkKernels, defaultBenchmarkConfigs, llama2Shapes, localityProbeConfigs } from './benchmark/benchmark-kernels';
+export { benchmarkKernels, defaultBenchmarkConfigs, llama2Shapes } from './benchmark/benchmark-kernels';
 export type { BenchmarkKernelsOptions, BenchmarkShape, BenchmarkVqConfig, KernelBenchmarkResult, KernelBenchmarkRow } from './benchmark/benchmark-kernels';

@@ -31,8 +31,6 @@ export interface BenchmarkVqConfig {
   readonly outlierPercent?: number;
   readonly outlierVectorLength?: number;
   readonly outlierCentroids?: number;
-  /** Sort the indices within each row (a locality probe, see `createSyntheticVqLayer`). */
-  readonly sortedRows?: boolean;
 }
 
 /** LLaMA-2-7B's linear shapes: q/k/v/o, gate/up, down. */
@@ -52,15 +50,6 @@ export const defaultBenchmarkConfigs: readonly BenchmarkVqConfig[] = [
   { name: 'v8-k65536', vectorLength: 8, centroids: 65536 },
   { name: 'v8-k65536-256', vectorLength: 8, centroids: 65536, residualCentroids: 256 },
   { name: 'v8-k65536-o1%v4k8192-g4', vectorLength: 8, centroids: 65536, groups: 4, outlierPercent: 1, outlierVectorLength: 4, outlierCentroids: 8192 },
-];
-
-/**
- * Locality probes, not run by default: the same layouts with each row's indices sorted, so that the lanes of a
- * subgroup gather neighbouring codebook entries. They bound what a locality-aware layout could gain.
- */
-export const localityProbeConfigs: readonly BenchmarkVqConfig[] = [
-  { name: 'v6-k4096-sorted', vectorLength: 6, centroids: 4096, sortedRows: true },
-  { name: 'v8-k65536-sorted', vectorLength: 8, centroids: 65536, sortedRows: true },
 ];
 
 /** Options of {@link benchmarkKernels}. */
@@ -250,7 +239,6 @@ function syntheticOptions(config: BenchmarkVqConfig, outFeatures: number, inFeat
     outlierSize,
     outlierVectorLength: config.outlierVectorLength,
     outlierCentroids: config.outlierCentroids,
-    sortedRows: config.sortedRows,
     seed: 3,
   };
 }

@@ -31,12 +31,6 @@ export interface SyntheticVqLayerOptions {
   readonly dtype?: FloatTensorDtype;
   /** Seed of every random choice. Default 1. */
   readonly seed?: number;
-  /**
-   * Sort the main indices within each packed row (a benchmark probe of how much codebook-gather locality is
-   * worth: neighbouring fields then hit neighbouring entries; the weights are as meaningless as before).
-   * Default false.
-   */
-  readonly sortedRows?: boolean;
 }
 
 /**
@@ -99,7 +93,7 @@ export function createSyntheticVqLayer(options: SyntheticVqLayerOptions): { conf
       columns: config.groupSize,
       indexBits,
       residualBits,
-      main: sortRows(randomIndices(indexBits, count), options.sortedRows === true ? config.groupSize : 0),
+      main: randomIndices(indexBits, count),
       residual: residualBits > 0 ? randomIndices(residualBits, count) : undefined,
     }),
     centroids: floats(groups * options.centroids * vectorLength, 1),
@@ -135,11 +129,4 @@ function mulberry32(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-/** Sorts each run of `rowLength` values (in place) when rowLength > 0. */
-function sortRows(values: Uint32Array, rowLength: number): Uint32Array {
-  if (rowLength <= 0) return values;
-  for (let start = 0; start < values.length; start += rowLength) values.subarray(start, start + rowLength).sort();
-  return values;
 }

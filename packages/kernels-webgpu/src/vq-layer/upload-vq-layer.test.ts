@@ -14,20 +14,6 @@ describe('createSyntheticVqLayer', () => {
     expect(createSyntheticVqLayer({ ...options, seed: 5 })).toEqual(first);
     expect(createSyntheticVqLayer({ ...options, seed: 6 }).tensors.indices).not.toEqual(first.tensors.indices);
   });
-
-  it('sorts each row of main indices on request (a locality probe)', () => {
-    const plain = { outFeatures: 8, inFeatures: 64, vectorLength: 4, centroids: 256, seed: 7 };
-    const sorted = createSyntheticVqLayer({ ...plain, sortedRows: true }).tensors.indices;
-    // 8-bit fields, 4 per word, LSB first: unpack row 0 (64 fields = 16 words) and row 1.
-    const field = (words: Uint32Array, i: number) => (words[i >> 2] >>> ((i & 3) * 8)) & 0xff;
-    for (const row of [0, 1]) {
-      const values = Array.from({ length: 64 }, (_, i) => field(sorted, row * 64 + i));
-      expect(values).toEqual([...values].sort((a, b) => a - b));
-    }
-    const unsorted = createSyntheticVqLayer(plain).tensors.indices;
-    const multiset = (words: Uint32Array) => Array.from({ length: 64 }, (_, i) => field(words, i)).sort((a, b) => a - b);
-    expect(multiset(sorted)).toEqual(multiset(unsorted));
-  });
 });
 
 describe.skipIf(!device)('uploadVqLayer', () => {

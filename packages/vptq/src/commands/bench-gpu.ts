@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { benchmarkKernels, defaultBenchmarkConfigs, localityProbeConfigs } from '@vptq/kernels-webgpu';
+import { benchmarkKernels, defaultBenchmarkConfigs } from '@vptq/kernels-webgpu';
 import type { BenchmarkShape, VqGemvOptions } from '@vptq/kernels-webgpu';
 import { benchmarkDecode, tinyDecodeShape } from '@vptq/runtime';
 
@@ -75,9 +75,8 @@ export function registerBenchGpu(bench: Command): void {
     .option('--json', 'print JSON');
   addVqGemvFlags(kernels).action(async (flags: BenchKernelsFlags) => {
       const configs = flags.configs?.map((name) => {
-        const known = [...defaultBenchmarkConfigs, ...localityProbeConfigs];
-        const config = known.find((candidate) => candidate.name === name);
-        if (!config) throw new Error(`bench kernels: unknown --configs entry ${name} (known: ${known.map((entry) => entry.name).join(', ')})`);
+        const config = defaultBenchmarkConfigs.find((candidate) => candidate.name === name);
+        if (!config) throw new Error(`bench kernels: unknown --configs entry ${name} (known: ${defaultBenchmarkConfigs.map((known) => known.name).join(', ')})`);
         return config;
       });
       const { device, info } = await createNodeDevice();
