@@ -21,7 +21,7 @@ export type { SyntheticVqLayerOptions } from './vq-layer/create-synthetic-vq-lay
 export { createVqDequantDispatch, vqDequantByteLength, vqDequantize } from './vq-dequant/vq-dequant';
 export { vqDequantizeCpu } from './vq-dequant/vq-dequant-cpu';
 export { vqDequantWgsl } from './vq-dequant/vq-dequant.wgsl';
-export { createVqGemvDispatch, maxVqGemvTokens, maxVqGemvVectorLength, planVqGemvChunks, planVqGemvPart, vqGemv, vqStackMismatch } from './vq-gemv/vq-gemv';
+export { createVqGemvDispatch, maxVqGemvTokens, maxVqGemvVectorLength, planVqGemvChunks, planVqGemvPart, vqGemv, vqGemvCoversRows, vqStackMismatch } from './vq-gemv/vq-gemv';
 export type { VqGemvBuffers, VqGemvOptions, VqGemvPartPlan, VqGemvShape } from './vq-gemv/vq-gemv';
 export { vqGemvCpu } from './vq-gemv/vq-gemv-cpu';
 export {

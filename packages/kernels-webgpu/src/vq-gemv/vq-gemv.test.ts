@@ -157,6 +157,50 @@ describe.skipIf(!device)('vqGemv', () => {
     }
   });
 
+  for (const useSubgroups of [true, false]) {
+    it(`applies RMSNorm (without gain) to its input, ${useSubgroups ? 'subgroup' : 'workgroup-memory'} reduction`, async () => {
+      const shared = { outFeatures: 24, inFeatures: 320, vectorLength: 6, centroids: 4096, bias: true };
+      const sources = [createSyntheticVqLayer({ ...shared, seed: 50 }), createSyntheticVqLayer({ ...shared, outFeatures: 12, seed: 51 })];
+      const layers = uploadVqLayers(gpu, sources);
+      try {
+        const tokens = 2;
+        const epsilon = 1e-5;
+        const x = randomFloats(tokens * 320, 52);
+        const normalized = new Float32Array(x.length);
+        for (let t = 0; t < tokens; t++) {
+          const row = x.subarray(t * 320, (t + 1) * 320);
+          const scale = 1 / Math.sqrt(row.reduce((sum, value) => sum + value * value, 0) / 320 + epsilon);
+          row.forEach((value, c) => (normalized[t * 320 + c] = value * scale));
+        }
+        const [bytes] = await runKernel(gpu, 'vq-gemv-normalized', [x], [tokens * 36 * 4], ([xBuffer], [yBuffer]) =>
+          createVqGemvDispatch(gpu, layers, { x: xBuffer, y: yBuffer }, { tokens, normalizeInput: { epsilon } }, { useSubgroups: useSubgroups && gpu.features.has('subgroups') }),
+        );
+        const y = new Float32Array(bytes);
+        const first = vqGemvCpu(sources[0].config, sources[0].tensors, normalized, tokens);
+        const second = vqGemvCpu(sources[1].config, sources[1].tensors, normalized, tokens);
+        const expected = new Float32Array(tokens * 36);
+        for (let t = 0; t < tokens; t++) {
+          expected.set(first.subarray(t * 24, (t + 1) * 24), t * 36);
+          expected.set(second.subarray(t * 12, (t + 1) * 12), t * 36 + 24);
+        }
+        expect(maxAbsDifference(y, expected)).toBeLessThan(2e-4);
+      } finally {
+        layers[0].destroy();
+      }
+    });
+  }
+
+  it('refuses to normalize where a workgroup does not see whole rows', async () => {
+    const [grouped] = uploadVqLayers(gpu, [createSyntheticVqLayer({ ...everything, seed: 53 })]);
+    const x = gpu.createBuffer({ size: 4096, usage: bufferUsage.storage });
+    try {
+      await expect(createVqGemvDispatch(gpu, grouped, { x, y: x }, { tokens: 1, normalizeInput: { epsilon: 1e-5 } })).rejects.toThrow(/one group and no outliers/);
+    } finally {
+      grouped.destroy();
+      x.destroy();
+    }
+  });
+
   it('rejects layers that do not share buffers or layout', async () => {
     const one = createSyntheticVqLayer({ outFeatures: 16, inFeatures: 64, vectorLength: 8, centroids: 256, seed: 34 });
     const other = createSyntheticVqLayer({ outFeatures: 16, inFeatures: 64, vectorLength: 4, centroids: 256, seed: 35 });

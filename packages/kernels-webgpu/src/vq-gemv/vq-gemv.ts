@@ -50,6 +50,13 @@ export interface VqGemvShape {
    * folded into the down projection). xStride then defaults to `swigluUpOffset + inFeatures`.
    */
   readonly swigluUpOffset?: number;
+  /**
+   * When set, x is the residual stream before an RMSNorm whose gain was folded into the layer's per-column
+   * scale and shift (`W · diag(g)`), and the kernel applies `x / √(mean(x²) + epsilon)` itself (Σx² is summed
+   * in the same loop): a decoded token needs no RMSNorm dispatch. Needs one workgroup per output (G = 1, no
+   * outliers; the column split is then 1) and the workgroup-memory codebook off.
+   */
+  readonly normalizeInput?: { readonly epsilon: number };
 }
 
 /** Tuning options of the fused VQ-GEMV; the defaults suit large layers on discrete GPUs. */
@@ -164,6 +171,12 @@ export async function createVqGemvDispatch(
     throw new RangeError(`${fn}: options.workgroupSize must be a power of two ≤ ${limit} (got ${workgroupSize})`);
   }
   const useSubgroups = options.useSubgroups ?? device.features.has('subgroups');
+  const normalize = shape.normalizeInput;
+  if (normalize !== undefined) {
+    if (!(normalize.epsilon >= 0 && Number.isFinite(normalize.epsilon))) throw new RangeError(`${fn}: shape.normalizeInput.epsilon must be a finite number ≥ 0 (got ${normalize.epsilon})`);
+    if (!vqGemvCoversRows(stack)) throw new RangeError(`${fn}: shape.normalizeInput needs layers with one group and no outliers (got G ${layout.groups}, O ${layout.outlierSize})`);
+    if (upOffset !== undefined) throw new RangeError(`${fn}: shape.normalizeInput and shape.swigluUpOffset exclude each other`);
+  }
   const widestVector = Math.max(layout.vectorLength, layout.outlierVectorLength);
   if (widestVector > maxVqGemvVectorLength) {
     throw new RangeError(`${fn}: the vector length must be at most ${maxVqGemvVectorLength} (got ${widestVector}); use dequantization + GEMV`);
@@ -266,7 +279,7 @@ export async function createVqGemvDispatch(
   const sharedPlans = parts.map((part) => {
     const entryWords = Math.ceil((part.vectorLength * (part.centroidFormat === 0 ? 4 : 2)) / 4);
     const fits = part.entries * entryWords * 4 <= device.limits.maxComputeWorkgroupStorageSize;
-    const enabled = useSubgroups && device.features.has('subgroups') && options.sharedCodebook === true && fits;
+    const enabled = useSubgroups && device.features.has('subgroups') && options.sharedCodebook === true && fits && normalize === undefined;
     const rowsPerTile = enabled ? (options.rowsPerTile ?? Math.max(1, Math.floor(workgroupSize / 32))) : 1;
     return { enabled, entryWords, rowsPerTile, tiles: part.tiles(rowsPerTile) };
   });
@@ -275,6 +288,9 @@ export async function createVqGemvDispatch(
       { rows: sharedPlans[index].tiles, groups: part.groups, fieldsPerRow: part.fieldsPerRow },
       {
         ...options,
+        // RMSNorm in the kernel needs every column of a row in one workgroup.
+        splits: normalize ? 1 : options.splits,
+        targetWorkgroups: normalize ? 1 : options.targetWorkgroups,
         // A subgroup (≥ 32 lanes on discrete GPUs) reads a row in the shared variant.
         workgroupSize: sharedPlans[index].enabled ? Math.min(32, workgroupSize) : workgroupSize,
         fieldsPerChunk: chunkPlans[index].chunkFields * chunkPlans[index].unroll,
@@ -329,6 +345,7 @@ export async function createVqGemvDispatch(
           sharedWords: shared.enabled ? part.entries * shared.entryWords : 1,
           rowsPerTile: shared.rowsPerTile,
           swigluInput: upOffset !== undefined,
+          normalizeInput: normalize !== undefined,
           textureWidth: partTexture?.width ?? 1,
         },
       });
@@ -352,6 +369,10 @@ export async function createVqGemvDispatch(
           ['u32', part.groupResidualWords],
           ['u32', part.entries],
           ['u32', upOffset ?? 0],
+          ['f32', normalize?.epsilon ?? 0],
+          ['u32', 0],
+          ['u32', 0],
+          ['u32', 0],
           ...table(part.name, shared.rowsPerTile, partTexture?.texelBases).map((value): ['u32', number] => ['u32', value]),
         ]),
       );
@@ -391,6 +412,15 @@ export async function createVqGemvDispatch(
     for (const buffer of owned) buffer.destroy();
     throw error;
   }
+}
+
+/**
+ * Whether one fused VQ-GEMV workgroup sees every column of a row of `layers` (one group, no outliers), as
+ * `normalizeInput` needs.
+ */
+export function vqGemvCoversRows(layers: GpuVqLayer | readonly GpuVqLayer[]): boolean {
+  const list = Array.isArray(layers) ? (layers as readonly GpuVqLayer[]) : [layers as GpuVqLayer];
+  return list.every((layer) => layer.layout.groups === 1 && !layer.layout.hasOutliers);
 }
 
 /** One part of the packed layers (main groups or outliers) as the main pass sees it. */

@@ -28,7 +28,8 @@ export const maxVqGemvProjections = 4;
  * 1 centroids          codebook words of every layer (array<vec4u>), or in the texture variant a
  *                      texture_2d<u32> of 16-byte texels (textureWidth wide), one texel per entry  read
  * 2 residualCentroids  (placeholder if none)                        read
- * 3 x                  [tokens, xStride] f32, original column order (or [gate | up] of SwiGLU) read
+ * 3 x                  [tokens, xStride] f32, original column order (or [gate | up] of SwiGLU; or the
+ *                      residual stream, RMS-normalized here when normalizeInput) read
  * 4 perm               u32 positions → columns (placeholder if none) read
  * 5 norm               [2, in] f32 scale, shift by position (placeholder if none) read
  * 6 bias               f32 (placeholder if none)                    read
@@ -57,6 +58,7 @@ override sharedEntryWords: u32 = 4;
 override sharedWords: u32 = 1;
 override rowsPerTile: u32 = 1;
 override swigluInput: bool = false;
+override normalizeInput: bool = false;
 override textureWidth: u32 = 4096;
 override totalBits: u32 = indexBits + residualBits;
 override quads: u32 = (vectorLength + 3u) / 4u;
@@ -78,6 +80,10 @@ struct Params {
   groupResidualWords: u32,
   centroidCount: u32,
   upOffset: u32,
+  epsilon: f32,
+  unused0: u32,
+  unused1: u32,
+  unused2: u32,
   // Per layer three vec4u: (first row, index word, centroid word, residual word),
   // (perm offset, norm offset, first output, outputs), (bias offset, rows, first tile, 0).
   table: array<vec4u, ${3 * maxVqGemvProjections}>,
@@ -97,6 +103,8 @@ var<private> sum1: vec4f;
 var<private> sum2: vec4f;
 var<private> sum3: vec4f;
 var<private> beta: f32;
+// Σ x² of this invocation's fields when the kernel applies RMSNorm to its input.
+var<private> squares: f32;
 // The main codebook of the workgroup's layer and group, unpadded (sharedEntryWords words an entry), in the
 // shared-codebook variant; one unused word otherwise.
 var<workgroup> book: array<u32, sharedWords>;
@@ -207,6 +215,9 @@ fn xAt(xBase: u32, position: u32, permBase: u32, normBase: u32) -> f32 {
     column = perm[permBase + position];
   }
   var value = x[xBase + column];
+  if (normalizeInput) {
+    squares += value * value;
+  }
   if (swigluInput) {
     // silu(gate) · up, as the SwiGLU kernel computes it (exp(-g) = inf for g < -88 gives the limit -0).
     value = value / (1.0 + exp(-value)) * x[xBase + params.upOffset + column];
@@ -322,6 +333,10 @@ fn main(
     let o = localRow * vectorLength + j;
     if (o < where1.w) {
       var value = reducedQuads[j / 4u][j % 4u];
+      if (normalizeInput) {
+        // RMSNorm of x without its gain (folded into the layer's norm): the sums are linear in x.
+        value *= inverseSqrt(reducedSquares / f32(params.inFeatures) + params.epsilon);
+      }
       // The bias is added once: by the first split of the first group of the main part.
       if (hasBias && split == 0u && group == 0u && params.slot == 0u) {
         value += bias[where2.x + o];
@@ -464,8 +479,14 @@ struct Lanes {
 override scratchSize: u32 = workgroupSize * quads;
 var<workgroup> scratch: array<vec4f, scratchSize>;
 var<workgroup> reducedQuads: array<vec4f, 4>;
+override squareSlots: u32 = select(1u, workgroupSize, normalizeInput);
+var<workgroup> squareScratch: array<f32, squareSlots>;
+var<workgroup> reducedSquares: f32;
 
 fn reduceQuads(local: u32, lanes: Lanes) {
+  if (normalizeInput) {
+    squareScratch[local] = squares;
+  }
   scratch[local] = sum0;
   if (quads > 1u) {
     scratch[workgroupSize + local] = sum1;
@@ -482,11 +503,17 @@ fn reduceQuads(local: u32, lanes: Lanes) {
       for (var q = 0u; q < quads; q++) {
         scratch[q * workgroupSize + local] += scratch[q * workgroupSize + local + stride];
       }
+      if (normalizeInput) {
+        squareScratch[local] += squareScratch[local + stride];
+      }
     }
     workgroupBarrier();
   }
   if (local < quads) {
     reducedQuads[local] = scratch[local * workgroupSize];
+  }
+  if (normalizeInput && local == 0u) {
+    reducedSquares = squareScratch[0];
   }
   workgroupBarrier();
 }
@@ -506,9 +533,18 @@ struct Lanes {
 override scratchSize: u32 = max(workgroupSize / 4u, 1u) * 4u;
 var<workgroup> scratch: array<vec4f, scratchSize>;
 var<workgroup> reducedQuads: array<vec4f, 4>;
+override squareSlots: u32 = select(1u, max(workgroupSize / 4u, 1u), normalizeInput);
+var<workgroup> squareScratch: array<f32, squareSlots>;
+var<workgroup> reducedSquares: f32;
 
 fn reduceQuads(local: u32, lanes: Lanes) {
   let subgroup = local / lanes.size;
+  if (normalizeInput) {
+    let totalSquares = subgroupAdd(squares);
+    if (lanes.lane == 0u) {
+      squareScratch[subgroup] = totalSquares;
+    }
+  }
   let total0 = subgroupAdd(sum0);
   if (lanes.lane == 0u) {
     scratch[subgroup * 4u] = total0;
@@ -539,6 +575,14 @@ fn reduceQuads(local: u32, lanes: Lanes) {
       total += scratch[s * 4u + local];
     }
     reducedQuads[local] = total;
+  }
+  if (normalizeInput && local == 0u) {
+    var total = 0.0;
+    let count = (workgroupSize + lanes.size - 1u) / lanes.size;
+    for (var s = 0u; s < count; s++) {
+      total += squareScratch[s];
+    }
+    reducedSquares = total;
   }
   workgroupBarrier();
 }

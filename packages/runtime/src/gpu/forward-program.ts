@@ -12,7 +12,7 @@ import {
 import type { AttentionDispatch, KernelDispatch, RopeDispatch } from '@vptq/kernels-webgpu';
 
 import type { GpuLinear, LinearRecordContext } from './gpu-linear';
-import { canFoldResidual, canFoldSwiglu, recordLinear } from './gpu-linear';
+import { canFoldResidual, canFoldRmsNorm, canFoldSwiglu, recordLinear } from './gpu-linear';
 import type { GpuLlamaWeights } from './gpu-llama-weights';
 import { createKvAppendDispatch } from './kv-append';
 
@@ -101,8 +101,9 @@ type Segment =
  * down projection and residual add; then the final RMSNorm and classifier as `tail` asks. A single-token
  * program (decode) trims dispatches where the widths allow (256-byte aligned offsets): q|k|v adjacent with
  * one RoPE over q and k, stacked dense q/k/v and gate/up GEMVs, and the residual adds folded into the o and
- * down projections' bias input (10 dispatches per dense layer instead of 16); a packed down projection also
- * reads SwiGLU's output from [gate | up] itself (9 per packed layer).
+ * down projections' bias input (10 dispatches per dense layer instead of 16); packed projections also read
+ * SwiGLU's output from [gate | up] themselves and, where the norm gains are folded into them (see
+ * `GpuLayerWeights.gainsFolded`) and their workgroups see whole rows, RMS-normalize their input (7 per layer).
  */
 export async function buildForwardProgram(
   device: GPUDevice,
@@ -160,13 +161,22 @@ export async function buildForwardProgram(
     add(await createEmbeddingDispatch(device, { tokens: buffers.tokens, table: weights.embedTokens, output: buffers.x }, tokens));
     for (const [index, layer] of weights.layers.entries()) {
       const { linears, stacked } = layer;
-      add(await norm(buffers.x, layer.inputNorm, buffers.normed, tokens));
-      if (packedQkv && stacked?.qkv) {
-        await linear(stacked.qkv, buffers.normed, buffers.qkv);
+      // Where the norm's gain is folded into packed projections that see whole rows, they normalize x
+      // themselves and the RMSNorm dispatch is skipped.
+      const inKernelNorm = (folded: boolean | undefined, projections: readonly GpuLinear[]): boolean =>
+        folded === true && projections.every((projection) => canFoldRmsNorm(projection, tokens));
+      const normalize = { normalizeEpsilon: config.rmsNormEps };
+      const qkvStacked = packedQkv ? stacked?.qkv : undefined;
+      const normalizeQkv = inKernelNorm(layer.gainsFolded?.input, qkvStacked ? [qkvStacked] : [linears.q_proj, linears.k_proj, linears.v_proj]);
+      if (!normalizeQkv) add(await norm(buffers.x, layer.inputNorm, buffers.normed, tokens));
+      const qkvInput = normalizeQkv ? buffers.x : buffers.normed;
+      const qkvExtras = normalizeQkv ? normalize : {};
+      if (qkvStacked) {
+        add(await recordLinear(device, qkvStacked, qkvInput, buffers.qkv, tokens, context, qkvExtras), true);
       } else {
-        add(await recordLinear(device, linears.q_proj, buffers.normed, query, tokens, context), true);
-        add(await recordLinear(device, linears.k_proj, buffers.normed, key, tokens, context), true);
-        add(await recordLinear(device, linears.v_proj, buffers.normed, value, tokens, context), true);
+        add(await recordLinear(device, linears.q_proj, qkvInput, query, tokens, context, qkvExtras), true);
+        add(await recordLinear(device, linears.k_proj, qkvInput, key, tokens, context, qkvExtras), true);
+        add(await recordLinear(device, linears.v_proj, qkvInput, value, tokens, context, qkvExtras), true);
       }
       for (const dispatch of ropes) segments.push({ kind: 'dispatch', dispatch, linear: false });
       const caches = { keyCache: buffers.keyCache[index], valueCache: buffers.valueCache[index] };
@@ -181,18 +191,22 @@ export async function buildForwardProgram(
       // A decoded token adds the residual through the o/down projections' bias input: x → projected → x.
       const fold = canFoldResidual(linears.o_proj, tokens) && canFoldResidual(linears.down_proj, tokens);
       if (fold) {
-        add(await recordLinear(device, linears.o_proj, buffers.attention, buffers.projected, tokens, context, buffers.x), true);
+        add(await recordLinear(device, linears.o_proj, buffers.attention, buffers.projected, tokens, context, { residual: buffers.x }), true);
       } else {
         await linear(linears.o_proj, buffers.attention, buffers.projected);
         await addInto(buffers.projected, buffers.x);
       }
       const stream = fold ? buffers.projected : buffers.x;
-      add(await norm(stream, layer.postAttentionNorm, buffers.normed, tokens));
-      if (packedGateUp && stacked?.gateUp) {
-        await linear(stacked.gateUp, buffers.normed, buffers.gateUp);
+      const gateUpStacked = packedGateUp ? stacked?.gateUp : undefined;
+      const normalizeGateUp = inKernelNorm(layer.gainsFolded?.postAttention, gateUpStacked ? [gateUpStacked] : [linears.gate_proj, linears.up_proj]);
+      if (!normalizeGateUp) add(await norm(stream, layer.postAttentionNorm, buffers.normed, tokens));
+      const mlpInput = normalizeGateUp ? stream : buffers.normed;
+      const mlpExtras = normalizeGateUp ? normalize : {};
+      if (gateUpStacked) {
+        add(await recordLinear(device, gateUpStacked, mlpInput, buffers.gateUp, tokens, context, mlpExtras), true);
       } else {
-        add(await recordLinear(device, linears.gate_proj, buffers.normed, gate, tokens, context), true);
-        add(await recordLinear(device, linears.up_proj, buffers.normed, up, tokens, context), true);
+        add(await recordLinear(device, linears.gate_proj, mlpInput, gate, tokens, context, mlpExtras), true);
+        add(await recordLinear(device, linears.up_proj, mlpInput, up, tokens, context, mlpExtras), true);
       }
       // A packed down projection of a decoded token reads silu(gate) · up from [gate | up] itself.
       const gated = packedGateUp && canFoldSwiglu(linears.down_proj, tokens);
@@ -200,9 +214,9 @@ export async function buildForwardProgram(
       const downInput = gated ? buffers.gateUp : buffers.activated;
       const upOffset = gated ? intermediate : undefined;
       if (fold) {
-        add(await recordLinear(device, linears.down_proj, downInput, buffers.x, tokens, context, buffers.projected, upOffset), true);
+        add(await recordLinear(device, linears.down_proj, downInput, buffers.x, tokens, context, { residual: buffers.projected, swigluUpOffset: upOffset }), true);
       } else {
-        add(await recordLinear(device, linears.down_proj, downInput, buffers.projected, tokens, context, undefined, upOffset), true);
+        add(await recordLinear(device, linears.down_proj, downInput, buffers.projected, tokens, context, { swigluUpOffset: upOffset }), true);
         await addInto(buffers.projected, buffers.x);
       }
     }

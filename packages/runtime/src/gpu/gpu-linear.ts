@@ -8,6 +8,7 @@ import {
   describeWeights,
   maxGemvTokens,
   maxVqGemvTokens,
+  vqGemvCoversRows,
 } from '@vptq/kernels-webgpu';
 import type { BufferBinding, GpuWeights, KernelDispatch, VqGemvOptions, WeightFormat } from '@vptq/kernels-webgpu';
 
@@ -75,6 +76,26 @@ export function canFoldResidual(linear: GpuLinear, tokens: number): boolean {
   return linear.kind === 'dense' ? linear.bias === undefined : linear.layer.bias === undefined;
 }
 
+/** What {@link recordLinear} may fold into a projection besides `y = x · Wᵀ (+ bias)`. */
+export interface LinearExtras {
+  /** `[outFeatures]` f32 added to y (the residual stream); only where {@link canFoldResidual} holds. */
+  readonly residual?: GPUBuffer;
+  /** x is `[gate | up]` with up this many floats after gate, read as `silu(gate) · up`; see {@link canFoldSwiglu}. */
+  readonly swigluUpOffset?: number;
+  /** x is the residual stream, RMS-normalized (without gain) by the kernel; see {@link canFoldRmsNorm}. */
+  readonly normalizeEpsilon?: number;
+}
+
+/**
+ * Whether {@link recordLinear} can apply an RMSNorm without gain to its input itself (the gain folded into the
+ * layer, see `foldNormGain`): packed projections whose workgroups see whole rows, up to 8 tokens.
+ */
+export function canFoldRmsNorm(linear: GpuLinear, tokens: number): boolean {
+  if (tokens > maxVqGemvTokens) return false;
+  if (linear.kind === 'vq-stack') return vqGemvCoversRows(linear.layers);
+  return linear.kind === 'vq' && vqGemvCoversRows(linear.layer);
+}
+
 /**
  * Whether {@link recordLinear} can read `silu(gate) · up` from a `[gate | up]` input itself (the fused VQ-GEMV
  * does, for up to 8 tokens), so that the MLP skips its SwiGLU dispatch.
@@ -96,9 +117,7 @@ export function canFoldSwiglu(linear: GpuLinear, tokens: number): boolean {
  *
  * @param x - `[tokens, inFeatures]` f32.
  * @param y - `[tokens, outFeatures]` f32, not overlapping x or residual.
- * @param residual - `[outFeatures]` f32 added to y; only where {@link canFoldResidual} holds.
- * @param swigluUpOffset - x is `[gate | up]` with up `swigluUpOffset` floats after gate, and the layer reads
- *   `silu(gate) · up`; only where {@link canFoldSwiglu} holds.
+ * @param extras - the residual add, SwiGLU or RMSNorm folded into the projection (decode only).
  */
 export async function recordLinear(
   device: GPUDevice,
@@ -107,22 +126,26 @@ export async function recordLinear(
   y: BufferBinding,
   tokens: number,
   context: LinearRecordContext,
-  residual?: GPUBuffer,
-  swigluUpOffset?: number,
+  extras: LinearExtras = {},
 ): Promise<KernelDispatch> {
+  const { residual, swigluUpOffset, normalizeEpsilon } = extras;
   if (residual && !canFoldResidual(linear, tokens)) throw new RangeError('recordLinear: a residual needs one token and a projection without bias');
   if (swigluUpOffset !== undefined && !canFoldSwiglu(linear, tokens)) throw new RangeError('recordLinear: a SwiGLU input needs a packed projection and at most 8 tokens');
+  if (normalizeEpsilon !== undefined && !canFoldRmsNorm(linear, tokens)) {
+    throw new RangeError('recordLinear: normalizing the input needs packed projections with one group and no outliers, and at most 8 tokens');
+  }
+  const normalizeInput = normalizeEpsilon === undefined ? undefined : { epsilon: normalizeEpsilon };
   if (linear.kind === 'dense') {
     const buffers = { x, y, weights: linear.weights, bias: residual ?? linear.bias };
     return tokens <= maxGemvTokens ? createGemvDispatch(device, buffers, { tokens }) : createGemmDispatch(device, buffers, { tokens });
   }
   if (linear.kind === 'vq-stack') {
     if (tokens > maxVqGemvTokens) throw new RangeError(`recordLinear: a stacked VQ projection runs up to ${maxVqGemvTokens} tokens (got ${tokens})`);
-    return createVqGemvDispatch(device, linear.layers, { x, y }, { tokens }, context.vqGemvOptions);
+    return createVqGemvDispatch(device, linear.layers, { x, y }, { tokens, normalizeInput }, context.vqGemvOptions);
   }
   if (tokens <= maxVqGemvTokens) {
     const layer = residual ? withBias(linear.layer, residual) : linear.layer;
-    return createVqGemvDispatch(device, layer, { x, y }, { tokens, swigluUpOffset }, context.vqGemvOptions);
+    return createVqGemvDispatch(device, layer, { x, y }, { tokens, swigluUpOffset, normalizeInput }, context.vqGemvOptions);
   }
   const scratch = context.dequantScratch();
   const dequant = await createVqDequantDispatch(device, linear.layer, scratch.buffer, { format: scratch.format });

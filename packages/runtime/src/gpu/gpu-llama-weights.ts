@@ -6,10 +6,16 @@ import type { DenseGpuLinear, GpuLinear, VqStackGpuLinear } from './gpu-linear';
 
 /** One decoder layer resident on the GPU. */
 export interface GpuLayerWeights {
-  /** `[hiddenSize]` f32 gain of the RMSNorm before attention. */
+  /** `[hiddenSize]` f32 gain of the RMSNorm before attention (ones when {@link gainsFolded}.input). */
   readonly inputNorm: GPUBuffer;
-  /** `[hiddenSize]` f32 gain of the RMSNorm before the MLP. */
+  /** `[hiddenSize]` f32 gain of the RMSNorm before the MLP (ones when {@link gainsFolded}.postAttention). */
   readonly postAttentionNorm: GPUBuffer;
+  /**
+   * Whether the gain of the input (post-attention) RMSNorm was folded into packed q/k/v (gate/up), see
+   * `foldNormGain`: the norm buffer then holds ones, and a decoded token can skip the RMSNorm dispatch and let
+   * the fused VQ-GEMV normalize its input.
+   */
+  readonly gainsFolded?: { readonly input: boolean; readonly postAttention: boolean };
   /** The seven projections, dense or VPTQ-packed. */
   readonly linears: Readonly<Record<LinearName, GpuLinear>>;
   /**

@@ -62,9 +62,10 @@ describe.skipIf(!device)('decode with stacked projections and adjacent q|k|v (al
       },
       weightFormat: 'f32',
       // As dense, with q/k/v and gate/up each one fused VQ-GEMV dispatch over layers in shared buffers, but the
-      // down projection reads SwiGLU of [gate | up] itself (no SwiGLU dispatch); each of the 4 VQ-GEMVs of a layer
-      // may add a split-K reduction (the fixture's layers have groups and outliers).
-      dispatches: 1 + 2 * 9 + 3,
+      // down projection reads SwiGLU of [gate | up] itself (no SwiGLU dispatch) and q/k/v (one group, no
+      // outliers) RMS-normalize x themselves (the gain folded in); gate/up have groups and outliers, so their
+      // RMSNorm (unit gain) stays. Each of the 4 VQ-GEMVs of a layer may add a split-K reduction.
+      dispatches: 1 + 2 * 8 + 3,
     },
   ];
 

@@ -69,8 +69,9 @@ export async function createSyntheticGpuWeights(device: GPUDevice, config: Llama
     for (const dispatch of fills) dispatch.destroy();
     fills.length = 0;
   };
-  const gains = (length: number): GPUBuffer =>
-    keep(createBufferWithData(device, 'norm', Float32Array.from({ length }, () => 1 + (random() * 2 - 1) * 0.1)));
+  const gainValues = (length: number): Float32Array => Float32Array.from({ length }, () => 1 + (random() * 2 - 1) * 0.1);
+  const gains = (length: number): GPUBuffer => keep(createBufferWithData(device, 'norm', gainValues(length)));
+  const ones = (length: number): GPUBuffer => keep(createBufferWithData(device, 'norm (folded)', new Float32Array(length).fill(1)));
 
   try {
     const hidden = config.hiddenSize;
@@ -101,11 +102,14 @@ export async function createSyntheticGpuWeights(device: GPUDevice, config: Llama
           stacked[names.length === 3 ? 'qkv' : 'gateUp'] = { ...dense(group[0], whole), outFeatures: total, byteLength: 0 };
         }
       }
+      // As uploadLlamaWeights does for packed models, the RMSNorm gains are folded into packed q/k/v, gate/up.
+      const folded = options.linears.kind === 'vptq' ? { qkv: gainValues(hidden), gateUp: gainValues(hidden) } : undefined;
       if (options.linears.kind === 'vptq') {
         // q/k/v and gate/up in shared buffers, as uploadLlamaWeights stores packed models: one dispatch each.
         for (const [key, names] of vqGroups) {
           const group = names.map((name) => layerSpecs.find((spec) => spec.name === name) as LinearSpec);
-          const vqLayers = await syntheticVqLayers(device, group, options.linears, random, zeros, fill, stream);
+          const gain = key && folded ? folded[key] : undefined;
+          const vqLayers = await syntheticVqLayers(device, group, options.linears, random, zeros, fill, stream, gain);
           stream += 3 * group.length;
           keep({ destroy: () => vqLayers[0].destroy() });
           vqLayers.forEach((layer, index) => {
@@ -125,7 +129,11 @@ export async function createSyntheticGpuWeights(device: GPUDevice, config: Llama
           linears[spec.name] = dense(spec, keep(await syntheticMatrix(device, spec.outFeatures, spec.inFeatures, options.linears.format, scale, fill, stream++)));
         }
       }
-      layers.push({ inputNorm: gains(hidden), postAttentionNorm: gains(hidden), linears, stacked });
+      layers.push(
+        folded
+          ? { inputNorm: ones(hidden), postAttentionNorm: ones(hidden), linears, stacked, gainsFolded: { input: true, postAttention: true } }
+          : { inputNorm: gains(hidden), postAttentionNorm: gains(hidden), linears, stacked },
+      );
       flush();
     }
     const norm = gains(hidden);
@@ -221,6 +229,7 @@ const vqGroups: readonly (readonly ['qkv' | 'gateUp' | undefined, readonly Linea
 /**
  * Packed VPTQ layers (one group, no outliers, norm and perm on), uploaded together with zero indices and
  * codebooks, which the GPU then overwrites with random words: only the small per-column tensors are made in JS.
+ * `gain` (the RMSNorm gain in front) is folded into the per-column norm.
  */
 async function syntheticVqLayers(
   device: GPUDevice,
@@ -230,6 +239,7 @@ async function syntheticVqLayers(
   zeros: Map<string, Uint32Array | Uint16Array>,
   fill: Fill,
   seed: number,
+  gain?: Float32Array,
 ): Promise<GpuVqLayer[]> {
   const { vectorLength, centroids } = linears;
   const residualCentroids = linears.residualCentroids ?? 0;
@@ -272,8 +282,9 @@ async function syntheticVqLayers(
       centroids: { dtype: 'F16', data: zero(Uint16Array, centroids * vectorLength) },
       ...(residualCentroids > 0 ? { residualCentroids: { dtype: 'F16' as const, data: zero(Uint16Array, residualCentroids * vectorLength) } } : {}),
       perm,
-      weightScale: f16(Float32Array.from({ length: inFeatures }, () => scale * (0.75 + 0.5 * random()))),
-      weightBias: f16(Float32Array.from({ length: inFeatures }, () => scale * 0.1 * (random() * 2 - 1))),
+      // The folded RMSNorm gain multiplies both (see foldNormGain).
+      weightScale: f16(Float32Array.from({ length: inFeatures }, (_, c) => scale * (0.75 + 0.5 * random()) * (gain ? gain[c] : 1))),
+      weightBias: f16(Float32Array.from({ length: inFeatures }, (_, c) => scale * 0.1 * (random() * 2 - 1) * (gain ? gain[c] : 1))),
     };
     return { config, tensors, indexWords };
   });

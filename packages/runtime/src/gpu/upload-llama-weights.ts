@@ -9,6 +9,7 @@ import type { WeightSource } from '../load-weights';
 import { LlamaRuntimeError } from '../runtime-error';
 import { validateConfig } from '../validate-config';
 import { f32ArrayToF16Bits } from './f32-to-f16';
+import { foldNormGain } from './fold-norm-gain';
 import { canStackRows, splitRows } from './fuse-rows';
 import type { DenseGpuLinear, GpuLinear, VqGpuLinear } from './gpu-linear';
 import type { GpuLayerWeights, GpuLlamaWeights, StackedLinears } from './gpu-llama-weights';
@@ -79,12 +80,20 @@ export function uploadLlamaWeights(device: GPUDevice, source: GpuWeightSource, o
       const layerSpecs = new Map(specs.filter((candidate) => candidate.layer === layer).map((spec) => [spec.name, spec]));
       const linears = {} as Record<LinearName, GpuLinear>;
       const stacked: { -readonly [K in keyof StackedLinears]: StackedLinears[K] } = {};
-      // Packed q/k/v (gate/up) are uploaded into shared buffers, so that decode can run them as one dispatch.
+      const gainNames = {
+        qkv: `model.layers.${layer}.input_layernorm.weight`,
+        gateUp: `model.layers.${layer}.post_attention_layernorm.weight`,
+      };
+      const folded = { qkv: false, gateUp: false };
+      // Packed q/k/v (gate/up) are uploaded into shared buffers, so that decode can run them as one dispatch;
+      // when all of them are packed, the gain of the RMSNorm in front is folded into them (see foldNormGain).
       for (const [key, names] of [...stackGroups, ...singleGroups]) {
         const group = names.map((name) => layerSpecs.get(name) as LinearSpec).filter((spec) => packedNames.has(spec.prefix));
         if (group.length === 0) continue;
-        const packed = uploadPacked(device, source, group);
+        const gain = key !== undefined && group.length === names.length ? readChecked(source, gainNames[key], hidden, fn) : undefined;
+        const packed = uploadPacked(device, source, group, gain);
         if (!packed) continue;
+        if (key !== undefined && gain !== undefined) folded[key] = true;
         keep({ destroy: () => packed[0].layer.destroy() });
         packed.forEach((linear, index) => (linears[group[index].name] = linear));
         if (key !== undefined && group.length === names.length && vqStackMismatch(packed.map((linear) => linear.layer)) === undefined) {
@@ -100,11 +109,14 @@ export function uploadLlamaWeights(device: GPUDevice, source: GpuWeightSource, o
         stacked[key] = stackDense(device, group, format, (name, length) => readChecked(source, name, length, fn), keep, linears);
       }
       for (const spec of layerSpecs.values()) linears[spec.name] ??= keep(uploadDense(spec, matrix, vector));
+      const gainBuffer = (key: 'qkv' | 'gateUp'): GPUBuffer =>
+        folded[key] ? keep(createBufferWithData(device, `${gainNames[key]} (folded)`, new Float32Array(hidden).fill(1))) : vector(gainNames[key], hidden);
       layers.push({
-        inputNorm: vector(`model.layers.${layer}.input_layernorm.weight`, hidden),
-        postAttentionNorm: vector(`model.layers.${layer}.post_attention_layernorm.weight`, hidden),
+        inputNorm: gainBuffer('qkv'),
+        postAttentionNorm: gainBuffer('gateUp'),
         linears,
         stacked,
+        gainsFolded: { input: folded.qkv, postAttention: folded.gateUp },
       });
     }
     const norm = vector('model.norm.weight', hidden);
@@ -214,10 +226,11 @@ function uploadDense(
 }
 
 /**
- * The packed layers of `group`, uploaded together into shared buffers (the first owns them), or undefined
- * when the fused kernel cannot run one of them (the caller then uploads the group dense).
+ * The packed layers of `group`, uploaded together into shared buffers (the first owns them), with `gain`
+ * folded into each when given, or undefined when the fused kernel cannot run one of them (the caller then
+ * uploads the group dense).
  */
-function uploadPacked(device: GPUDevice, source: GpuWeightSource, group: readonly LinearSpec[]): VqGpuLinear[] | undefined {
+function uploadPacked(device: GPUDevice, source: GpuWeightSource, group: readonly LinearSpec[], gain?: Float32Array): VqGpuLinear[] | undefined {
   const read = source.readQuantizedLayer as NonNullable<GpuWeightSource['readQuantizedLayer']>;
   const layers = group.map((spec) => {
     const { config, tensors } = read(spec.prefix);
@@ -228,7 +241,7 @@ function uploadPacked(device: GPUDevice, source: GpuWeightSource, group: readonl
         { tensor: `${spec.prefix}.weight`, layer: spec.layer },
       );
     }
-    return { config, tensors };
+    return gain ? foldNormGain(config, tensors, gain) : { config, tensors };
   });
   if (layers.some(({ config }) => Math.max(config.vectorLength, config.outlierVectorLength) > maxVqGemvVectorLength)) return undefined;
   const uploaded = uploadVqLayers(device, layers, { label: group[0].prefix });
