@@ -2,7 +2,7 @@
 # Every GPU measurement of one session in one device call:
 #   bash scripts/device-bundle.sh   # here, after pnpm install
 #   device run, carry [".device"]:  source .device/enter.sh; bash benchmarks/h100-session.sh [steps...]
-# Steps: smoke, kernels, texture, shared, decode (default: smoke kernels texture decode). Logs go to $OUT
+# Steps: smoke, kernels, texture, shared, decode, decode-texture (default: smoke kernels texture decode). Logs go to $OUT
 # (or ./out/device when unset).
 set -uo pipefail
 out="${OUT:-out/device}"
@@ -35,12 +35,17 @@ for step in ${steps[*]}; do
     decode)
       {
         for q in v8-k65536 v6-k4096; do
-          echo "== decode $q, codebook through L1"
+          echo "== decode $q"
           decode --quantization "$q" --breakdown
+        done
+      } | tee "$out/decode.log" ;;
+    decode-texture)
+      {
+        for q in v8-k65536 v6-k4096; do
           echo "== decode $q, codebook through a texture (VPTQ only)"
           decode --quantization "$q" --breakdown --codebook-texture --vptq-only
         done
-      } | tee "$out/decode.log" ;;
+      } | tee "$out/decode-texture.log" ;;
     *) echo "unknown step $step" >&2 ;;
   esac
 done
