@@ -235,6 +235,32 @@ fn fieldFrom(lo: u32, hi: u32, offset: u32) -> u32 {
   return select(low, low | (hi << (32u - offset)), offset + totalBits > 32u) & lowBits(totalBits);
 }
 
+// The norm's shift term belongs to every output of the row.
+fn addBeta() {
+  if (hasNorm) {
+    sum0 += vec4f(beta);
+    sum1 += vec4f(beta);
+    sum2 += vec4f(beta);
+    sum3 += vec4f(beta);
+  }
+}
+
+// Writes output o (within its layer) of a row: the final y, or the partial of this workgroup's slot. The bias
+// is added once: by the first split of the first group of the main part.
+fn storeOutput(sum: f32, o: u32, split: u32, group: u32, token: u32, where1: vec4u, where2: vec4u) {
+  var value = sum;
+  if (hasBias && split == 0u && group == 0u && params.slot == 0u) {
+    value += bias[where2.x + o];
+  }
+  let outIndex = where1.z + o;
+  if (directOutput) {
+    output[token * params.yStride + outIndex] = value;
+  } else {
+    let slot = params.slot + group * params.splits + split;
+    output[(slot * params.tokens + token) * params.partialStride + outIndex] = value;
+  }
+}
+
 // Adds the fields first..end of the packed row at rowWord (quantized positions positionBase + s) into the
 // sums; this invocation takes chunks start, start + stride, … (the others of its workgroup or subgroup the rest).
 fn accumulateRange(
@@ -321,13 +347,7 @@ fn main(
 
   accumulateRange(rowWord, first, end, local, workgroupSize, positionBase, xBase, where1.x, where1.y, mainBase, residualBase);
 
-  if (hasNorm) {
-    // The shift term belongs to every output of the row.
-    sum0 += vec4f(beta);
-    sum1 += vec4f(beta);
-    sum2 += vec4f(beta);
-    sum3 += vec4f(beta);
-  }
+  addBeta();
   reduceQuads(local, lanes);
   for (var j = local; j < vectorLength; j += workgroupSize) {
     let o = localRow * vectorLength + j;
@@ -337,17 +357,7 @@ fn main(
         // RMSNorm of x without its gain (folded into the layer's norm): the sums are linear in x.
         value *= inverseSqrt(reducedSquares / f32(params.inFeatures) + params.epsilon);
       }
-      // The bias is added once: by the first split of the first group of the main part.
-      if (hasBias && split == 0u && group == 0u && params.slot == 0u) {
-        value += bias[where2.x + o];
-      }
-      let outIndex = where1.z + o;
-      if (directOutput) {
-        output[token * params.yStride + outIndex] = value;
-      } else {
-        let slot = params.slot + group * params.splits + split;
-        output[(slot * params.tokens + token) * params.partialStride + outIndex] = value;
-      }
+      storeOutput(value, o, split, group, token, where1, where2);
     }
   }
 }
@@ -408,12 +418,7 @@ fn main(
     beta = 0.0;
     let rowWord = where0.y + (group * where2.y + localRow) * params.rowWords;
     accumulateRange(rowWord, first, end, lane, lanes, positionBase, xBase, where1.x, where1.y, 0u, residualBase);
-    if (hasNorm) {
-      sum0 += vec4f(beta);
-      sum1 += vec4f(beta);
-      sum2 += vec4f(beta);
-      sum3 += vec4f(beta);
-    }
+    addBeta();
     let total0 = subgroupAdd(sum0);
     let total1 = subgroupAdd(sum1);
     let total2 = subgroupAdd(sum2);
@@ -431,17 +436,7 @@ fn main(
         if (j >= 12u) {
           quad = total3;
         }
-        var value = quad[j % 4u];
-        if (hasBias && split == 0u && group == 0u && params.slot == 0u) {
-          value += bias[where2.x + o];
-        }
-        let outIndex = where1.z + o;
-        if (directOutput) {
-          output[token * params.yStride + outIndex] = value;
-        } else {
-          let slot = params.slot + group * params.splits + split;
-          output[(slot * params.tokens + token) * params.partialStride + outIndex] = value;
-        }
+        storeOutput(quad[j % 4u], o, split, group, token, where1, where2);
       }
     }
   }
