@@ -2,7 +2,7 @@
 # Every GPU measurement of one session in one device call:
 #   bash scripts/device-bundle.sh   # here, after pnpm install
 #   device run, carry [".device"]:  source .device/enter.sh; bash benchmarks/h100-session.sh [steps...]
-# Steps: smoke, kernels, texture, shared, decode, decode-texture (default: smoke kernels texture decode). Logs go to $OUT
+# Steps: smoke, kernels, texture, pairs, shared, decode, decode-texture (default: smoke kernels texture decode). Logs go to $OUT
 # (or ./out/device when unset).
 set -uo pipefail
 out="${OUT:-out/device}"
@@ -23,6 +23,19 @@ for step in ${steps[*]}; do
           kernels --configs v8-k65536 v6-k4096 v8-k65536-256 --shapes 4096x11008 4096x4096 11008x4096 --codebook-texture
         done
       } | tee "$out/texture.log" ;;
+    pairs)
+      {
+        for run in 1 2; do
+          echo "== one vector-row per workgroup (default), run $run"
+          kernels --configs v8-k65536 v6-k4096 --shapes 4096x11008 4096x4096 11008x4096
+          echo "== two vector-rows per workgroup, run $run"
+          kernels --configs v8-k65536 v6-k4096 --shapes 4096x11008 4096x4096 11008x4096 --rows-per-workgroup 2
+        done
+        for q in v8-k65536 v6-k4096; do
+          echo "== decode $q, two vector-rows per workgroup (VPTQ only)"
+          decode --quantization "$q" --rows-per-workgroup 2 --vptq-only
+        done
+      } | tee "$out/pairs.log" ;;
     shared)
       {
         for wg in 128 256 512; do

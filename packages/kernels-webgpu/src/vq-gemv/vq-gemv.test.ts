@@ -71,6 +71,9 @@ describe.skipIf(!device)('vqGemv', () => {
     ['all features, codebook in workgroup memory, 3 rows per tile of 64 invocations', { ...everything, seed: 28 }, 1, { sharedCodebook: true, rowsPerTile: 3, workgroupSize: 64 }],
     ['all features, main codebook gathered through a texture', { ...everything, vectorLength: 6, seed: 29 }, 2, { codebookTexture: true, splits: 2 }],
     ['v8-k65536 through a texture (16 rows of 4096 texels), workgroup-memory reduction', { outFeatures: 32, inFeatures: 256, vectorLength: 8, centroids: 65536, seed: 38 }, 1, { codebookTexture: true, useSubgroups: false }],
+    ['all features, two vector-rows per workgroup (odd row counts, f16)', { ...everything, seed: 60 }, 2, { rowsPerWorkgroup: 2 }],
+    ['two vector-rows per workgroup, bf16, shared-memory reduction, 3 splits', { ...everything, dtype: 'BF16', seed: 61 }, 1, { rowsPerWorkgroup: 2, useSubgroups: false, splits: 3 }],
+    ['two vector-rows per workgroup, 13-bit fields read one at a time', { outFeatures: 20, inFeatures: 300, vectorLength: 4, centroids: 8192, seed: 62 }, 1, { rowsPerWorkgroup: 2 }],
     ['13-bit fields read one at a time (k8192), bf16 v4, 3 splits', { outFeatures: 20, inFeatures: 300, vectorLength: 4, centroids: 8192, dtype: 'BF16', seed: 25 }, 2, { splits: 3 }],
     ['f32 v12 with a residual (3 quads, a 16-byte block each), unroll 1', { outFeatures: 30, inFeatures: 200, vectorLength: 12, centroids: 64, residualCentroids: 4, dtype: 'F32', seed: 26 }, 1, { unroll: 1 }],
   ];
@@ -110,7 +113,7 @@ describe.skipIf(!device)('vqGemv', () => {
       const [bytes, viaTexture] = await runKernel(gpu, 'vq-gemv-stack', [x], [tokens * total * 4, tokens * total * 4], ([xBuffer], [yBuffer, zBuffer]) =>
         Promise.all([
           createVqGemvDispatch(gpu, layers, { x: xBuffer, y: yBuffer }, { tokens }, { splits: 2 }),
-          createVqGemvDispatch(gpu, layers, { x: xBuffer, y: zBuffer }, { tokens }, { codebookTexture: true }),
+          createVqGemvDispatch(gpu, layers, { x: xBuffer, y: zBuffer }, { tokens }, { codebookTexture: true, rowsPerWorkgroup: 2 }),
         ]).then((dispatches) => new DispatchSequence('both', dispatches)),
       );
       const y = new Float32Array(bytes);

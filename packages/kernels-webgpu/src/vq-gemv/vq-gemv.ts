@@ -87,6 +87,11 @@ export interface VqGemvOptions {
   /** Vector-rows per workgroup of the shared-codebook variant. Default workgroupSize / 32 (a row per warp). */
   readonly rowsPerTile?: number;
   /**
+   * Vector-rows each workgroup of the main variant takes, 1 or 2: two rows share every read of x, perm and
+   * norm and double the gathers in flight. Default 1.
+   */
+  readonly rowsPerWorkgroup?: 1 | 2;
+  /**
    * Gather main-codebook entries through a texture (the dispatch copies the codebooks into one it owns) where
    * an entry is one 16-byte texel (v = 5…8 f16/bf16, v = 3…4 f32); ignored otherwise. Default false.
    */
@@ -171,6 +176,8 @@ export async function createVqGemvDispatch(
     throw new RangeError(`${fn}: options.workgroupSize must be a power of two ≤ ${limit} (got ${workgroupSize})`);
   }
   const useSubgroups = options.useSubgroups ?? device.features.has('subgroups');
+  const pairRows = options.rowsPerWorkgroup ?? 1;
+  if (pairRows !== 1 && pairRows !== 2) throw new RangeError(`${fn}: options.rowsPerWorkgroup must be 1 or 2 (got ${String(pairRows)})`);
   const normalize = shape.normalizeInput;
   if (normalize !== undefined) {
     if (!(normalize.epsilon >= 0 && Number.isFinite(normalize.epsilon))) throw new RangeError(`${fn}: shape.normalizeInput.epsilon must be a finite number ≥ 0 (got ${normalize.epsilon})`);
@@ -280,7 +287,7 @@ export async function createVqGemvDispatch(
     const entryWords = Math.ceil((part.vectorLength * (part.centroidFormat === 0 ? 4 : 2)) / 4);
     const fits = part.entries * entryWords * 4 <= device.limits.maxComputeWorkgroupStorageSize;
     const enabled = useSubgroups && device.features.has('subgroups') && options.sharedCodebook === true && fits && normalize === undefined;
-    const rowsPerTile = enabled ? (options.rowsPerTile ?? Math.max(1, Math.floor(workgroupSize / 32))) : 1;
+    const rowsPerTile = enabled ? (options.rowsPerTile ?? Math.max(1, Math.floor(workgroupSize / 32))) : pairRows;
     return { enabled, entryWords, rowsPerTile, tiles: part.tiles(rowsPerTile) };
   });
   const plans = parts.map((part, index) =>
@@ -344,6 +351,7 @@ export async function createVqGemvDispatch(
           sharedEntryWords: shared.entryWords,
           sharedWords: shared.enabled ? part.entries * shared.entryWords : 1,
           rowsPerTile: shared.rowsPerTile,
+          rowsPerWorkgroup: shared.enabled ? 1 : pairRows,
           swigluInput: upOffset !== undefined,
           normalizeInput: normalize !== undefined,
           textureWidth: partTexture?.width ?? 1,

@@ -57,6 +57,7 @@ override sharedCodebook: bool = false;
 override sharedEntryWords: u32 = 4;
 override sharedWords: u32 = 1;
 override rowsPerTile: u32 = 1;
+override rowsPerWorkgroup: u32 = 1;
 override swigluInput: bool = false;
 override normalizeInput: bool = false;
 override textureWidth: u32 = 4096;
@@ -103,6 +104,12 @@ var<private> sum1: vec4f;
 var<private> sum2: vec4f;
 var<private> sum3: vec4f;
 var<private> beta: f32;
+// The sums of the second vector-row when a workgroup takes two (rowsPerWorkgroup = 2), and whether it has one.
+var<private> second0: vec4f;
+var<private> second1: vec4f;
+var<private> second2: vec4f;
+var<private> second3: vec4f;
+var<private> hasSecond: bool;
 // Σ x² of this invocation's fields when the kernel applies RMSNorm to its input.
 var<private> squares: f32;
 // The main codebook of the workgroup's layer and group, unpadded (sharedEntryWords words an entry), in the
@@ -176,34 +183,68 @@ fn residualQuad(w: u32, q: u32) -> vec4f {
   return quadOf(residualBlock(w, q / 2u), (q & 1u) == 1u, residualFormat);
 }
 
-fn accumulate(field: u32, xv: f32, mainBase: u32, residualBase: u32) {
+struct Entry {
+  q0: vec4f,
+  q1: vec4f,
+  q2: vec4f,
+  q3: vec4f,
+}
+
+// The main (+ residual) codebook entry of a field, four elements a quad (quads past v stay 0).
+fn gather(field: u32, mainBase: u32, residualBase: u32) -> Entry {
   let main = mainBase + (field & lowBits(indexBits)) * select(entryWords, sharedEntryWords, sharedCodebook);
   let residual = residualBase + ((field >> min(indexBits, 31u)) & lowBits(residualBits)) * residualEntryWords;
-  var quad = mainQuad(main, 0u);
+  var entry = Entry(mainQuad(main, 0u), vec4f(0.0), vec4f(0.0), vec4f(0.0));
   if (residualBits > 0u) {
-    quad += residualQuad(residual, 0u);
+    entry.q0 += residualQuad(residual, 0u);
   }
-  sum0 += quad * xv;
   if (quads > 1u) {
-    quad = mainQuad(main, 1u);
+    entry.q1 = mainQuad(main, 1u);
     if (residualBits > 0u) {
-      quad += residualQuad(residual, 1u);
+      entry.q1 += residualQuad(residual, 1u);
     }
-    sum1 += quad * xv;
   }
   if (quads > 2u) {
-    quad = mainQuad(main, 2u);
+    entry.q2 = mainQuad(main, 2u);
     if (residualBits > 0u) {
-      quad += residualQuad(residual, 2u);
+      entry.q2 += residualQuad(residual, 2u);
     }
-    sum2 += quad * xv;
   }
   if (quads > 3u) {
-    quad = mainQuad(main, 3u);
+    entry.q3 = mainQuad(main, 3u);
     if (residualBits > 0u) {
-      quad += residualQuad(residual, 3u);
+      entry.q3 += residualQuad(residual, 3u);
     }
-    sum3 += quad * xv;
+  }
+  return entry;
+}
+
+fn accumulate(field: u32, xv: f32, mainBase: u32, residualBase: u32) {
+  let entry = gather(field, mainBase, residualBase);
+  sum0 += entry.q0 * xv;
+  if (quads > 1u) {
+    sum1 += entry.q1 * xv;
+  }
+  if (quads > 2u) {
+    sum2 += entry.q2 * xv;
+  }
+  if (quads > 3u) {
+    sum3 += entry.q3 * xv;
+  }
+}
+
+// The same for the second vector-row of a workgroup that takes two (rowsPerWorkgroup = 2).
+fn accumulateSecond(field: u32, xv: f32, mainBase: u32, residualBase: u32) {
+  let entry = gather(field, mainBase, residualBase);
+  second0 += entry.q0 * xv;
+  if (quads > 1u) {
+    second1 += entry.q1 * xv;
+  }
+  if (quads > 2u) {
+    second2 += entry.q2 * xv;
+  }
+  if (quads > 3u) {
+    second3 += entry.q3 * xv;
   }
 }
 
@@ -281,11 +322,15 @@ fn accumulateRange(
     // invocations read neighbouring words, and all index words of an iteration are loaded before any gather.
     for (var chunk = first / chunkFields + start; chunk * chunkFields < end; chunk += stride * unroll) {
       var words: array<u32, 9>;
+      var secondWords: array<u32, 9>;
       for (var u = 0u; u < unroll; u++) {
         let c = chunk + u * stride;
         if (c * chunkFields < end) {
           for (var l = 0u; l < chunkWords; l++) {
             words[u * chunkWords + l] = indices[rowWord + c * chunkWords + l];
+            if (rowsPerWorkgroup == 2u && hasSecond) {
+              secondWords[u * chunkWords + l] = indices[rowWord + params.rowWords + c * chunkWords + l];
+            }
           }
         }
       }
@@ -299,6 +344,9 @@ fn accumulateRange(
             let bit = f * totalBits;
             let w = u * chunkWords + (bit >> 5u);
             accumulate(fieldFrom(words[w], words[min(w + 1u, 8u)], bit & 31u), xv, mainBase, residualBase);
+            if (rowsPerWorkgroup == 2u && hasSecond) {
+              accumulateSecond(fieldFrom(secondWords[w], secondWords[min(w + 1u, 8u)], bit & 31u), xv, mainBase, residualBase);
+            }
           }
         }
       }
@@ -309,7 +357,12 @@ fn accumulateRange(
       let bit = s * totalBits;
       let word = rowWord + (bit >> 5u);
       let offset = bit & 31u;
-      accumulate(fieldFrom(indices[word], indices[word + 1u], offset), xAt(xBase, positionBase + s, permBase, normBase), mainBase, residualBase);
+      let xv = xAt(xBase, positionBase + s, permBase, normBase);
+      accumulate(fieldFrom(indices[word], indices[word + 1u], offset), xv, mainBase, residualBase);
+      if (rowsPerWorkgroup == 2u && hasSecond) {
+        let secondWord = word + params.rowWords;
+        accumulateSecond(fieldFrom(indices[secondWord], indices[secondWord + 1u], offset), xv, mainBase, residualBase);
+      }
     }
   }
 }
@@ -323,20 +376,23 @@ fn main(
   @builtin(local_invocation_index) local: u32,
   lanes: Lanes,
 ) {
-  let row = workgroup.x;
+  // A workgroup takes rowsPerWorkgroup (1 or 2) consecutive vector-rows of one layer: a tile.
+  let tile = workgroup.x;
   let split = workgroup.y;
   let group = workgroup.z / params.tokens;
   let token = workgroup.z % params.tokens;
   var layer = 0u;
   for (var i = 1u; i < params.projections; i++) {
-    if (row >= params.table[3u * i].x) {
+    if (tile >= params.table[3u * i + 2u].z) {
       layer = i;
     }
   }
   let where0 = params.table[3u * layer];
   let where1 = params.table[3u * layer + 1u];
   let where2 = params.table[3u * layer + 2u];
-  let localRow = row - where0.x;
+  let localRow = (tile - where2.z) * rowsPerWorkgroup;
+  let second = rowsPerWorkgroup == 2u && localRow + 1u < where2.y;
+  hasSecond = second;
   let rowWord = where0.y + (group * where2.y + localRow) * params.rowWords;
   let mainBase = where0.z + group * params.groupCentroidWords;
   let residualBase = where0.w + group * params.groupResidualWords;
@@ -348,17 +404,31 @@ fn main(
   accumulateRange(rowWord, first, end, local, workgroupSize, positionBase, xBase, where1.x, where1.y, mainBase, residualBase);
 
   addBeta();
-  reduceQuads(local, lanes);
-  for (var j = local; j < vectorLength; j += workgroupSize) {
-    let o = localRow * vectorLength + j;
-    if (o < where1.w) {
-      var value = reducedQuads[j / 4u][j % 4u];
-      if (normalizeInput) {
-        // RMSNorm of x without its gain (folded into the layer's norm): the sums are linear in x.
-        value *= inverseSqrt(reducedSquares / f32(params.inFeatures) + params.epsilon);
+  for (var r = 0u; r < rowsPerWorkgroup; r++) {
+    if (r == 1u) {
+      // 'second' is the same for the whole workgroup, so the barriers of reduceQuads stay uniform.
+      if (!second) {
+        break;
       }
-      storeOutput(value, o, split, group, token, where1, where2);
+      sum0 = second0;
+      sum1 = second1;
+      sum2 = second2;
+      sum3 = second3;
+      addBeta();
     }
+    reduceQuads(local, lanes);
+    for (var j = local; j < vectorLength; j += workgroupSize) {
+      let o = (localRow + r) * vectorLength + j;
+      if (o < where1.w) {
+        var value = reducedQuads[j / 4u][j % 4u];
+        if (normalizeInput) {
+          // RMSNorm of x without its gain (folded into the layer's norm): the sums are linear in x.
+          value *= inverseSqrt(reducedSquares / f32(params.inFeatures) + params.epsilon);
+        }
+        storeOutput(value, o, split, group, token, where1, where2);
+      }
+    }
+    workgroupBarrier();
   }
 }
 `;

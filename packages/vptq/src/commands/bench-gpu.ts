@@ -14,6 +14,7 @@ interface VqGemvFlags {
   rowsPerTile?: number;
   sharedCodebook?: boolean;
   codebookTexture?: boolean;
+  rowsPerWorkgroup?: number;
 }
 
 interface BenchKernelsFlags extends VqGemvFlags {
@@ -42,7 +43,8 @@ function addVqGemvFlags(command: Command): Command {
     .option('--target-workgroups <n>', 'VQ-GEMV workgroups the column split aims at', integerOption('--target-workgroups', 1))
     .option('--rows-per-tile <n>', 'VQ-GEMV vector-rows per workgroup when the codebook sits in workgroup memory', integerOption('--rows-per-tile', 1))
     .option('--shared-codebook', 'VQ-GEMV stages the codebook in workgroup memory where it fits (slower on an H100)')
-    .option('--codebook-texture', 'VQ-GEMV gathers 16-byte codebook entries through a texture');
+    .option('--codebook-texture', 'VQ-GEMV gathers 16-byte codebook entries through a texture')
+    .option('--rows-per-workgroup <n>', 'VQ-GEMV vector-rows per workgroup, 1 or 2', integerOption('--rows-per-workgroup', 1));
 }
 
 function vqGemvOptions(flags: VqGemvFlags): VqGemvOptions {
@@ -53,6 +55,7 @@ function vqGemvOptions(flags: VqGemvFlags): VqGemvOptions {
     rowsPerTile: flags.rowsPerTile,
     sharedCodebook: flags.sharedCodebook,
     codebookTexture: flags.codebookTexture,
+    rowsPerWorkgroup: flags.rowsPerWorkgroup as 1 | 2 | undefined,
   };
 }
 
