@@ -189,7 +189,9 @@ export async function createVqGemvDispatch(
   if (widestVector > maxVqGemvVectorLength) {
     throw new RangeError(`${fn}: the vector length must be at most ${maxVqGemvVectorLength} (got ${widestVector}); use dequantization + GEMV`);
   }
-  const reduceBytes = (useSubgroups ? Math.max(workgroupSize / 4, 1) * 4 : workgroupSize * Math.ceil(widestVector / 4)) * 16 + 64;
+  // Reduction scratch, the reduced quads, and the Σx² slots when the kernel normalizes its input.
+  const squareBytes = normalize ? (useSubgroups ? Math.max(workgroupSize / 4, 1) : workgroupSize) * 4 + 4 : 0;
+  const reduceBytes = (useSubgroups ? Math.max(workgroupSize / 4, 1) * 4 : workgroupSize * Math.ceil(widestVector / 4)) * 16 + 64 + squareBytes;
   if (reduceBytes > device.limits.maxComputeWorkgroupStorageSize) {
     throw new RangeError(
       `${fn}: the reduction needs ${reduceBytes} bytes of workgroup memory, above maxComputeWorkgroupStorageSize (${device.limits.maxComputeWorkgroupStorageSize}); lower options.workgroupSize`,
