@@ -207,13 +207,12 @@ export async function createVqGemvDispatch(
   stack.reduce((start, each) => (outputStarts.push(start), start + each.layout.outFeatures), 0);
   const table = (part: 'main' | 'outliers', rowsPerTile: number, texelBases?: readonly number[]): number[] => {
     const entries: number[] = [];
-    let rowStart = 0;
     let tileStart = 0;
     for (const [index, each] of stack.entries()) {
       const main = part === 'main';
       const rows = main ? each.layout.vectorRows : each.layout.outlierVectorRows;
       entries.push(
-        rowStart,
+        tileStart,
         words(main ? each.indices : each.outlierIndices),
         texelBases ? 4 * texelBases[index] : words(main ? each.centroids : each.outlierCentroids),
         words(main ? each.residualCentroids : undefined),
@@ -223,10 +222,9 @@ export async function createVqGemvDispatch(
         each.layout.outFeatures,
         words(each.bias),
         rows,
-        tileStart,
+        0,
         0,
       );
-      rowStart += rows;
       tileStart += Math.ceil(rows / rowsPerTile);
     }
     while (entries.length < 12 * maxVqGemvProjections) entries.push(0);

@@ -10,7 +10,7 @@ export const maxVqGemvProjections = 4;
  * (no gather pass), and the norm's shift term `β = Σ_p shift[p] · x[perm[p]]`, the same for every output,
  * is summed in the same loop and added to every output of the workgroup.
  *
- * A workgroup takes one (vector-row, column split, group, token). Its invocations take consecutive chunks
+ * A workgroup takes one (tile of rowsPerWorkgroup = 1 or 2 vector-rows, column split, group, token). Its invocations take consecutive chunks
  * of `chunkFields` fields that start on a 32-bit word (`chunkWords` words: 2 fields of 16 bits, 8 of 12
  * bits, …), `unroll` chunks at a time, so that one iteration keeps about 8 codebook gathers in flight and
  * reads its index words once; fields whose chunks would not be word-aligned in ≤ 8 words are read one at a
@@ -21,8 +21,8 @@ export const maxVqGemvProjections = 4;
  * pass sums in a fixed order (deterministic split-K, no float atomics).
  *
  * Several layers that share their buffers (`uploadVqLayers`) run as one dispatch: `table` holds, per layer,
- * its first vector-row and the word/element offsets of its tensors in the shared buffers; its outputs land
- * one after the other in y (`[q | k | v]`). Grid: (Σ vector-rows, splits, G · tokens).
+ * its first tile (workgroup along x) and the word/element offsets of its tensors in the shared buffers; its outputs land
+ * one after the other in y (`[q | k | v]`). Grid: (Σ tiles of rowsPerWorkgroup vector-rows, splits, G · tokens).
  *
  * 0 indices            u32 words of every layer                    read
  * 1 centroids          codebook words of every layer (array<vec4u>), or in the texture variant a
@@ -85,8 +85,8 @@ struct Params {
   unused0: u32,
   unused1: u32,
   unused2: u32,
-  // Per layer three vec4u: (first row, index word, centroid word, residual word),
-  // (perm offset, norm offset, first output, outputs), (bias offset, rows, first tile, 0).
+  // Per layer three vec4u: (first tile, index word, centroid word, residual word),
+  // (perm offset, norm offset, first output, outputs), (bias offset, rows, 0, 0).
   table: array<vec4u, ${3 * maxVqGemvProjections}>,
 }
 
@@ -276,6 +276,17 @@ fn fieldFrom(lo: u32, hi: u32, offset: u32) -> u32 {
   return select(low, low | (hi << (32u - offset)), offset + totalBits > 32u) & lowBits(totalBits);
 }
 
+// The layer (entry of the table) whose tiles (workgroups along x) include 'tile'.
+fn layerOfTile(tile: u32) -> u32 {
+  var layer = 0u;
+  for (var i = 1u; i < params.projections; i++) {
+    if (tile >= params.table[3u * i].x) {
+      layer = i;
+    }
+  }
+  return layer;
+}
+
 // The norm's shift term belongs to every output of the row.
 fn addBeta() {
   if (hasNorm) {
@@ -381,16 +392,11 @@ fn main(
   let split = workgroup.y;
   let group = workgroup.z / params.tokens;
   let token = workgroup.z % params.tokens;
-  var layer = 0u;
-  for (var i = 1u; i < params.projections; i++) {
-    if (tile >= params.table[3u * i + 2u].z) {
-      layer = i;
-    }
-  }
+  let layer = layerOfTile(tile);
   let where0 = params.table[3u * layer];
   let where1 = params.table[3u * layer + 1u];
   let where2 = params.table[3u * layer + 2u];
-  let localRow = (tile - where2.z) * rowsPerWorkgroup;
+  let localRow = (tile - where0.x) * rowsPerWorkgroup;
   let second = rowsPerWorkgroup == 2u && localRow + 1u < where2.y;
   hasSecond = second;
   let rowWord = where0.y + (group * where2.y + localRow) * params.rowWords;
@@ -452,12 +458,7 @@ fn main(
   let split = workgroup.y;
   let group = workgroup.z / params.tokens;
   let token = workgroup.z % params.tokens;
-  var layer = 0u;
-  for (var i = 1u; i < params.projections; i++) {
-    if (tile >= params.table[3u * i + 2u].z) {
-      layer = i;
-    }
-  }
+  let layer = layerOfTile(tile);
   let where0 = params.table[3u * layer];
   let where1 = params.table[3u * layer + 1u];
   let where2 = params.table[3u * layer + 2u];
@@ -477,7 +478,7 @@ fn main(
   let first = split * params.fieldsPerSplit;
   let end = min(first + params.fieldsPerSplit, params.fieldsPerRow);
   for (var r = local / lanes; r < rowsPerTile; r += subgroups) {
-    let localRow = (tile - where2.z) * rowsPerTile + r;
+    let localRow = (tile - where0.x) * rowsPerTile + r;
     if (localRow >= where2.y) {
       break;
     }
