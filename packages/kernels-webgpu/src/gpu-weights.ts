@@ -160,7 +160,20 @@ interface BufferPlan {
   readonly windows: readonly { readonly rowStart: number; readonly rows: number }[];
 }
 
-function planWindows(fn: string, device: GPUDevice, rows: number, rowBytes: number, options: UploadWeightsOptions): BufferPlan[] {
+/**
+ * Rows per window of a `[rows, rowBytes]` matrix split as {@link uploadWeights} splits it: all rows when they fit
+ * one binding (and buffer), else the most that fit while every window offset stays 256-byte aligned.
+ *
+ * @param fn - the caller, named in the error.
+ * @throws {RangeError} when even the smallest aligned window exceeds the binding limit.
+ */
+export function weightRowsPerWindow(
+  fn: string,
+  device: GPUDevice,
+  rows: number,
+  rowBytes: number,
+  options: Pick<UploadWeightsOptions, 'maxBindingBytes' | 'maxBufferBytes'> = {},
+): number {
   const maxBinding = Math.min(options.maxBindingBytes ?? Infinity, device.limits.maxStorageBufferBindingSize);
   const maxBuffer = Math.min(options.maxBufferBytes ?? Infinity, device.limits.maxBufferSize);
   const alignment = Math.max(256, device.limits.minStorageBufferOffsetAlignment);
@@ -175,6 +188,12 @@ function planWindows(fn: string, device: GPUDevice, rows: number, rowBytes: numb
       `${fn}: ${granule} rows of ${rowBytes} bytes (the smallest 256-byte aligned window) exceed the binding limit of ${Math.min(maxBinding, maxBuffer)} bytes`,
     );
   }
+  return rowsPerWindow;
+}
+
+function planWindows(fn: string, device: GPUDevice, rows: number, rowBytes: number, options: UploadWeightsOptions): BufferPlan[] {
+  const maxBuffer = Math.min(options.maxBufferBytes ?? Infinity, device.limits.maxBufferSize);
+  const rowsPerWindow = weightRowsPerWindow(fn, device, rows, rowBytes, options);
   const windowBytes = rowsPerWindow * rowBytes;
   const windowsPerBuffer = Math.max(1, Math.floor(maxBuffer / windowBytes));
   const plans: BufferPlan[] = [];

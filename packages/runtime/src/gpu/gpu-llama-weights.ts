@@ -59,3 +59,17 @@ export function gpuWeightsByteLength(weights: GpuWeights): number {
   for (const buffer of buffers) total += buffer.size;
   return total;
 }
+
+/**
+ * Bytes of GPU memory behind a model's weights: embeddings, classifier (once when tied), final norm, and each
+ * layer's norms and projections (stacked projections count what they own beyond their views, usually 0).
+ */
+export function llamaWeightsByteLength(weights: Omit<GpuLlamaWeights, 'byteLength' | 'destroy' | 'config'>): number {
+  const { embedTokens, lmHead, norm, layers } = weights;
+  let total = gpuWeightsByteLength(embedTokens) + (lmHead === embedTokens ? 0 : gpuWeightsByteLength(lmHead)) + norm.size;
+  for (const layer of layers) {
+    total += layer.inputNorm.size + layer.postAttentionNorm.size;
+    for (const linear of [...Object.values(layer.linears), ...Object.values(layer.stacked ?? {})]) total += linear.byteLength;
+  }
+  return total;
+}

@@ -1,4 +1,4 @@
-import { bufferUsage, createBufferWithData, submitDispatches, uploadVqLayers, vqStackMismatch, weightRowStride } from '@vptq/kernels-webgpu';
+import { bufferUsage, createBufferWithData, submitDispatches, uploadVqLayers, vqStackMismatch, weightRowStride, weightRowsPerWindow } from '@vptq/kernels-webgpu';
 import type { BufferBinding, GpuVqLayer, GpuWeights, KernelDispatch, WeightFormat } from '@vptq/kernels-webgpu';
 import type { LlamaConfig } from '@vptq/loader';
 
@@ -11,7 +11,7 @@ import { f32ToF16Bits } from './f32-to-f16';
 import { canStackRows, splitRows } from './fuse-rows';
 import type { DenseGpuLinear, GpuLinear } from './gpu-linear';
 import type { GpuLayerWeights, GpuLlamaWeights, StackedLinears } from './gpu-llama-weights';
-import { gpuWeightsByteLength } from './gpu-llama-weights';
+import { llamaWeightsByteLength } from './gpu-llama-weights';
 
 type VptqLayerConfig = GpuVqLayer['config'];
 type VptqLayerTensors = Parameters<typeof uploadVqLayers>[1][number]['tensors'];
@@ -139,18 +139,13 @@ export async function createSyntheticGpuWeights(device: GPUDevice, config: Llama
     const norm = gains(hidden);
     flush();
     await device.queue.onSubmittedWorkDone();
-    let byteLength = gpuWeightsByteLength(embedTokens) + (lmHead === embedTokens ? 0 : gpuWeightsByteLength(lmHead)) + norm.size;
-    for (const layer of layers) {
-      byteLength += layer.inputNorm.size + layer.postAttentionNorm.size;
-      for (const linear of Object.values(layer.linears)) byteLength += linear.byteLength;
-    }
     return {
       config,
       embedTokens,
       layers,
       norm,
       lmHead,
-      byteLength,
+      byteLength: llamaWeightsByteLength({ embedTokens, lmHead, norm, layers }),
       destroy() {
         for (const resource of owned) resource.destroy();
       },
@@ -182,13 +177,8 @@ async function syntheticMatrix(
 ): Promise<GpuWeights> {
   const rowStride = weightRowStride(cols, format);
   const rowBytes = rowStride * (format === 'f16' ? 2 : 4);
-  const maxBinding = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
-  // Window offsets within a tensor stay 256-byte aligned like uploadWeights' (one buffer per window here).
-  const granule = 256 / gcd(rowBytes, 256);
-  const rowsPerWindow = rows * rowBytes <= maxBinding ? rows : Math.floor(Math.floor(maxBinding / rowBytes) / granule) * granule;
-  if (rowsPerWindow === 0) {
-    throw new RangeError(`createSyntheticGpuWeights: ${granule} rows of ${rowBytes} bytes exceed the binding limit of ${maxBinding} bytes`);
-  }
+  // Windows as uploadWeights cuts them (one buffer per window here).
+  const rowsPerWindow = weightRowsPerWindow('createSyntheticGpuWeights', device, rows, rowBytes);
   const buffers: GPUBuffer[] = [];
   const windows = [];
   try {
@@ -303,9 +293,4 @@ async function syntheticVqLayers(
     throw error;
   }
   return layers;
-}
-
-function gcd(a: number, b: number): number {
-  while (b !== 0) [a, b] = [b, a % b];
-  return a;
 }

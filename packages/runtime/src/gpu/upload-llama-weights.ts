@@ -13,7 +13,7 @@ import { foldNormGain } from './fold-norm-gain';
 import { canStackRows, splitRows } from './fuse-rows';
 import type { DenseGpuLinear, GpuLinear, VqGpuLinear } from './gpu-linear';
 import type { GpuLayerWeights, GpuLlamaWeights, StackedLinears } from './gpu-llama-weights';
-import { gpuWeightsByteLength } from './gpu-llama-weights';
+import { gpuWeightsByteLength, llamaWeightsByteLength } from './gpu-llama-weights';
 
 /**
  * A model to upload: any {@link WeightSource}; when it also has `quantizedLayers` and `readQuantizedLayer`
@@ -121,18 +121,13 @@ export function uploadLlamaWeights(device: GPUDevice, source: GpuWeightSource, o
     }
     const norm = vector('model.norm.weight', hidden);
     const lmHead = config.tieWordEmbeddings ? embedTokens : matrix('lm_head.weight', config.vocabSize, hidden);
-    let byteLength = gpuWeightsByteLength(embedTokens) + (lmHead === embedTokens ? 0 : gpuWeightsByteLength(lmHead)) + norm.size;
-    for (const layer of layers) {
-      byteLength += layer.inputNorm.size + layer.postAttentionNorm.size;
-      for (const linear of [...Object.values(layer.linears), ...Object.values(layer.stacked ?? {})]) byteLength += linear.byteLength;
-    }
     return {
       config,
       embedTokens,
       layers,
       norm,
       lmHead,
-      byteLength,
+      byteLength: llamaWeightsByteLength({ embedTokens, lmHead, norm, layers }),
       destroy() {
         for (const resource of owned) resource.destroy();
       },
