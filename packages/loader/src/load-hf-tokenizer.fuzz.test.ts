@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import { buildLlama2cTokenizerJson } from './llama2c-tokenizer-json';
 import { loadHfTokenizer } from './load-hf-tokenizer';
-import { LoaderError } from './loader-error';
+import { fuzzOutcome } from './loader-error.fixture';
 import { readLlama2cVocab } from './read-llama2c-vocab';
 
 const strangeValues: unknown[] = [null, 0, -1, 7, 'x', '<s>', true, [], {}, [['a', 'b']], { type: 'BPE' }];
@@ -58,19 +58,14 @@ describe('loadHfTokenizer fuzz', () => {
       }
       writeFileSync(join(dir, 'tokenizer.json'), text ?? JSON.stringify(tokenizerJson));
       writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(tokenizerConfig));
-      try {
+      const outcome = fuzzOutcome(`seed ${seed}`, dir, () => {
         const tokenizer = loadHfTokenizer(dir);
         const ids = tokenizer.encode('Once upon a time,\nLily said "é😀".', { bos: true, eos: true });
         expect(ids.every((id) => Number.isInteger(id) && id >= 0 && id < tokenizer.vocabSize)).toBe(true);
         expect(typeof tokenizer.decode(ids)).toBe('string');
         expect(typeof tokenizer.decodeToken(ids[0], ids[1])).toBe('string');
-      } catch (error) {
-        if (!(error instanceof LoaderError)) {
-          throw new Error(`seed ${seed} threw a non-LoaderError: ${String(error)}`, { cause: error });
-        }
-        expect(error.message).toContain(dir);
-        failures++;
-      }
+      });
+      if (outcome !== 'ok') failures++;
     }
     expect(failures).toBeGreaterThan(100);
   });

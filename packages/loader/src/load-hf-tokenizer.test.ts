@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { buildLlama2cTokenizerJson } from './llama2c-tokenizer-json';
 import { loadHfTokenizer } from './load-hf-tokenizer';
 import { loadLlama2cTokenizer } from './load-llama2c-tokenizer';
-import { LoaderError } from './loader-error';
+import { expectLoaderError } from './loader-error.fixture';
 import { readLlama2cVocab } from './read-llama2c-vocab';
 
 const tok512 = fixturePath('karpathy-tinyllamas-stories260K', 'tok512.bin');
@@ -30,16 +30,8 @@ function writeTokenizerDir(
   return dir;
 }
 
-function expectLoaderError(dir: string, expected: Record<string, unknown>, message: RegExp): void {
-  let caught: unknown;
-  try {
-    loadHfTokenizer(dir);
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(LoaderError);
-  expect(caught).toMatchObject(expected);
-  expect((caught as Error).message).toMatch(message);
+function expectTokenizerError(dir: string, expected: Record<string, unknown>, message: RegExp): void {
+  expectLoaderError(() => loadHfTokenizer(dir), expected, message);
 }
 
 const devStories = readFileSync(fixturePath('tinystories-valid-head1000', 'valid-dev-000-499.txt'), 'utf8')
@@ -116,28 +108,28 @@ describe('loadHfTokenizer on malformed directories', () => {
   it('rejects a missing or non-JSON tokenizer.json', () => {
     const dir = join(root, 'empty');
     mkdirSync(dir);
-    expectLoaderError(dir, { code: 'VPTQ_LOADER_NOT_FOUND', path: join(dir, 'tokenizer.json') }, /does not exist/);
+    expectTokenizerError(dir, { code: 'VPTQ_LOADER_NOT_FOUND', path: join(dir, 'tokenizer.json') }, /does not exist/);
     writeFileSync(join(dir, 'tokenizer.json'), '{"model": ');
-    expectLoaderError(dir, { code: 'VPTQ_LOADER_BAD_TOKENIZER', path: join(dir, 'tokenizer.json') }, /is not valid JSON/);
+    expectTokenizerError(dir, { code: 'VPTQ_LOADER_BAD_TOKENIZER', path: join(dir, 'tokenizer.json') }, /is not valid JSON/);
     writeFileSync(join(dir, 'tokenizer.json'), '[1, 2]');
-    expectLoaderError(dir, { code: 'VPTQ_LOADER_BAD_TOKENIZER' }, /must hold a JSON object/);
+    expectTokenizerError(dir, { code: 'VPTQ_LOADER_BAD_TOKENIZER' }, /must hold a JSON object/);
   });
 
   it('rejects a tokenizer the library cannot build', () => {
     const dir = writeTokenizerDir(tok512, (files) => {
       files.tokenizerJson.model = { type: 'NoSuchModel' };
     });
-    expectLoaderError(dir, { code: 'VPTQ_LOADER_BAD_TOKENIZER' }, /cannot build this tokenizer/);
+    expectTokenizerError(dir, { code: 'VPTQ_LOADER_BAD_TOKENIZER' }, /cannot build this tokenizer/);
   });
 
   it('rejects an EOS token that is not in the vocabulary, and a tokenizer without EOS', () => {
     const unknownEos = writeTokenizerDir(tok512, (files) => {
       files.tokenizerConfig.eos_token = { content: '<|end|>' };
     });
-    expectLoaderError(unknownEos, { code: 'VPTQ_LOADER_BAD_TOKENIZER', field: 'eos_token' }, /eos_token "<\|end\|>" is not in the vocabulary/);
+    expectTokenizerError(unknownEos, { code: 'VPTQ_LOADER_BAD_TOKENIZER', field: 'eos_token' }, /eos_token "<\|end\|>" is not in the vocabulary/);
     const noEos = writeTokenizerDir(tok512, (files) => {
       delete files.tokenizerConfig.eos_token;
     });
-    expectLoaderError(noEos, { code: 'VPTQ_LOADER_BAD_TOKENIZER', field: 'eos_token' }, /no EOS token/);
+    expectTokenizerError(noEos, { code: 'VPTQ_LOADER_BAD_TOKENIZER', field: 'eos_token' }, /no EOS token/);
   });
 });

@@ -5,7 +5,7 @@ import { fixturePath, makeTempDir } from '@vptq/test-utils';
 import { describe, expect, it } from 'vitest';
 
 import { loadLlama2cTokenizer } from './load-llama2c-tokenizer';
-import { LoaderError } from './loader-error';
+import { expectLoaderError } from './loader-error.fixture';
 
 const original = readFileSync(fixturePath('en10-babyllama-tok105', 'tok105.bin'));
 const dir = makeTempDir('vptq-loader-tokenizer-');
@@ -24,27 +24,19 @@ function pieceOffset(id: number): number {
   return offset;
 }
 
-function expectLoaderError(path: string, expected: Record<string, unknown>, message: RegExp): void {
-  let caught: unknown;
-  try {
-    loadLlama2cTokenizer(path);
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(LoaderError);
-  expect(caught).toMatchObject({ path, ...expected });
-  expect((caught as Error).message).toMatch(message);
-  expect((caught as Error).message).toContain(path);
+function expectTokenizerError(path: string, expected: Record<string, unknown>, message: RegExp): void {
+  const error = expectLoaderError(() => loadLlama2cTokenizer(path), { path, ...expected }, message);
+  expect(error.message).toContain(path);
 }
 
 describe('loadLlama2cTokenizer on malformed files', () => {
   it('reports a file too short for max_token_length', () => {
-    expectLoaderError(writeVariant(original.subarray(0, 2)), { code: 'VPTQ_LOADER_TRUNCATED', field: 'max_token_length' }, /truncated/);
+    expectTokenizerError(writeVariant(original.subarray(0, 2)), { code: 'VPTQ_LOADER_TRUNCATED', field: 'max_token_length' }, /truncated/);
   });
 
   it('reports a file cut inside a piece', () => {
     const cut = pieceOffset(50) + 5;
-    expectLoaderError(
+    expectTokenizerError(
       writeVariant(original.subarray(0, cut)),
       { code: 'VPTQ_LOADER_TRUNCATED', field: 'piece 50 header' },
       /piece 50 header needs bytes/,
@@ -54,7 +46,7 @@ describe('loadLlama2cTokenizer on malformed files', () => {
   it('reports a cut inside the bytes of a multi-byte piece', () => {
     // Piece 96 is "€", three UTF-8 bytes.
     const cut = pieceOffset(96) + 8 + 2;
-    expectLoaderError(writeVariant(original.subarray(0, cut)), { code: 'VPTQ_LOADER_TRUNCATED', field: 'piece 96 bytes' }, /truncated/);
+    expectTokenizerError(writeVariant(original.subarray(0, cut)), { code: 'VPTQ_LOADER_TRUNCATED', field: 'piece 96 bytes' }, /truncated/);
   });
 
   it.each([
@@ -63,7 +55,7 @@ describe('loadLlama2cTokenizer on malformed files', () => {
   ])('rejects max_token_length %i', (value, message) => {
     const copy = Buffer.from(original);
     copy.writeInt32LE(value, 0);
-    expectLoaderError(writeVariant(copy), { code: 'VPTQ_LOADER_BAD_TOKENIZER', field: 'max_token_length' }, message);
+    expectTokenizerError(writeVariant(copy), { code: 'VPTQ_LOADER_BAD_TOKENIZER', field: 'max_token_length' }, message);
   });
 
   it.each([
@@ -73,24 +65,24 @@ describe('loadLlama2cTokenizer on malformed files', () => {
   ])('rejects piece length %i', (value, message) => {
     const copy = Buffer.from(original);
     copy.writeInt32LE(value, pieceOffset(10) + 4);
-    expectLoaderError(writeVariant(copy), { code: 'VPTQ_LOADER_BAD_TOKENIZER', field: 'piece 10 length' }, message);
+    expectTokenizerError(writeVariant(copy), { code: 'VPTQ_LOADER_BAD_TOKENIZER', field: 'piece 10 length' }, message);
   });
 
   it('rejects a piece that is not valid UTF-8', () => {
     const copy = Buffer.from(original);
     // Piece 96 "€" is E2 82 AC; a lone continuation byte in front makes it invalid.
     copy[pieceOffset(96) + 8] = 0x82;
-    expectLoaderError(writeVariant(copy), { code: 'VPTQ_LOADER_BAD_TOKENIZER', field: 'piece 96 bytes' }, /piece 96 is not valid UTF-8/);
+    expectTokenizerError(writeVariant(copy), { code: 'VPTQ_LOADER_BAD_TOKENIZER', field: 'piece 96 bytes' }, /piece 96 is not valid UTF-8/);
   });
 
   it('rejects a NaN or infinite score', () => {
     const copy = Buffer.from(original);
     copy.writeFloatLE(Number.NaN, pieceOffset(20));
-    expectLoaderError(writeVariant(copy), { code: 'VPTQ_LOADER_NOT_FINITE', field: 'piece 20 score' }, /score must be finite \(got NaN\)/);
+    expectTokenizerError(writeVariant(copy), { code: 'VPTQ_LOADER_NOT_FINITE', field: 'piece 20 score' }, /score must be finite \(got NaN\)/);
   });
 
   it('rejects a vocabulary without BOS and EOS', () => {
-    expectLoaderError(
+    expectTokenizerError(
       writeVariant(original.subarray(0, pieceOffset(2))),
       { code: 'VPTQ_LOADER_BAD_TOKENIZER', field: 'vocabSize' },
       /at least 3 pieces/,

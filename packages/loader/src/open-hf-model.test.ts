@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { makeTempDir } from '@vptq/test-utils';
 import { describe, expect, it } from 'vitest';
 
-import { LoaderError } from './loader-error';
+import { editJsonFile, expectLoaderError } from './loader-error.fixture';
 import { openHfModel } from './open-hf-model';
 import { writeTinyHfModel } from './write-tiny-hf-model.fixture';
 import type { TinyHfModel, TinyHfModelOptions } from './write-tiny-hf-model.fixture';
@@ -16,23 +16,8 @@ function tinyModel(options: TinyHfModelOptions = {}): TinyHfModel {
   return writeTinyHfModel(join(root, `model-${counter++}`), options);
 }
 
-function expectLoaderError(action: () => unknown, expected: Record<string, unknown>, message: RegExp): LoaderError {
-  let caught: unknown;
-  try {
-    action();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(LoaderError);
-  expect(caught).toMatchObject(expected);
-  expect((caught as Error).message).toMatch(message);
-  return caught as LoaderError;
-}
-
 function editConfig(model: TinyHfModel, edit: (config: Record<string, unknown>) => void): void {
-  const config = JSON.parse(readFileSync(join(model.dir, 'config.json'), 'utf8'));
-  edit(config);
-  writeFileSync(join(model.dir, 'config.json'), JSON.stringify(config));
+  editJsonFile(join(model.dir, 'config.json'), edit);
 }
 
 describe('openHfModel', () => {

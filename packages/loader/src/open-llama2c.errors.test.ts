@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fixturePath, makeTempDir } from '@vptq/test-utils';
 import { describe, expect, it } from 'vitest';
 
-import { LoaderError } from './loader-error';
+import { expectLoaderError } from './loader-error.fixture';
 import { openLlama2c } from './open-llama2c';
 
 const original = readFileSync(fixturePath('karpathy-tinyllamas-stories260K', 'stories260K.bin'));
@@ -23,27 +23,18 @@ function withHeader(field: number, value: number): string {
   return writeVariant(copy);
 }
 
-function expectLoaderError(
+function expectError(
   action: () => unknown,
   expected: { code: string; path?: string; tensor?: string; field?: string; message?: RegExp },
 ): void {
-  let caught: unknown;
-  try {
-    action();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(LoaderError);
-  const error = caught as LoaderError;
   const { message, ...fields } = expected;
-  expect(error).toMatchObject(fields);
-  if (message) expect(error.message).toMatch(message);
+  expectLoaderError(action, fields, message);
 }
 
 describe('openLlama2c on malformed files', () => {
   it('reports a file cut inside a tensor, naming the tensor and both sizes', () => {
     const path = writeVariant(original.subarray(0, 500_000));
-    expectLoaderError(() => openLlama2c(path), {
+    expectError(() => openLlama2c(path), {
       code: 'VPTQ_LOADER_TRUNCATED',
       path,
       tensor: 'model.layers.2.mlp.gate_proj.weight',
@@ -53,12 +44,12 @@ describe('openLlama2c on malformed files', () => {
 
   it('reports a file shorter than the header', () => {
     const path = writeVariant(original.subarray(0, 10));
-    expectLoaderError(() => openLlama2c(path), { code: 'VPTQ_LOADER_TRUNCATED', field: 'header', path });
+    expectError(() => openLlama2c(path), { code: 'VPTQ_LOADER_TRUNCATED', field: 'header', path });
   });
 
   it('reports trailing bytes the header does not account for', () => {
     const path = writeVariant(Buffer.concat([original, Buffer.alloc(4)]));
-    expectLoaderError(() => openLlama2c(path), {
+    expectError(() => openLlama2c(path), {
       code: 'VPTQ_LOADER_SIZE_MISMATCH',
       message: /has 1056544 bytes but its header accounts for 1056540/,
     });
@@ -77,12 +68,12 @@ describe('openLlama2c on malformed files', () => {
     [3, 64, 'n_heads', /must be even for RoPE pairs \(got head size 1\)/],
   ])('rejects header field %i = %i as a bad %s', (index, value, field, message) => {
     const path = withHeader(index, value);
-    expectLoaderError(() => openLlama2c(path), { code: 'VPTQ_LOADER_BAD_HEADER', field, path, message });
+    expectError(() => openLlama2c(path), { code: 'VPTQ_LOADER_BAD_HEADER', field, path, message });
   });
 
   it('rejects a plausible header that describes a different size (layers 5 → 4)', () => {
     const path = withHeader(2, 4);
-    expectLoaderError(() => openLlama2c(path), { code: 'VPTQ_LOADER_SIZE_MISMATCH', path });
+    expectError(() => openLlama2c(path), { code: 'VPTQ_LOADER_SIZE_MISMATCH', path });
   });
 
   it('reports NaN and Infinity weights when the tensor holding them is read', () => {
@@ -95,12 +86,12 @@ describe('openLlama2c on malformed files', () => {
     const model = openLlama2c(path);
     try {
       expect(model.readTensor('model.layers.1.self_attn.q_proj.weight')).toHaveLength(64 * 64);
-      expectLoaderError(() => model.readTensor('model.layers.2.self_attn.q_proj.weight'), {
+      expectError(() => model.readTensor('model.layers.2.self_attn.q_proj.weight'), {
         code: 'VPTQ_LOADER_NOT_FINITE',
         tensor: 'model.layers.2.self_attn.q_proj.weight',
         message: /holds NaN at element 100/,
       });
-      expectLoaderError(() => model.readTensor('model.layers.4.self_attn.q_proj.weight'), {
+      expectError(() => model.readTensor('model.layers.4.self_attn.q_proj.weight'), {
         code: 'VPTQ_LOADER_NOT_FINITE',
         message: /holds -Infinity at element 4095/,
       });

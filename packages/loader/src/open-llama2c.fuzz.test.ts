@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createTestRng, fixturePath, makeTempDir } from '@vptq/test-utils';
 import { describe, expect, it } from 'vitest';
 
-import { LoaderError } from './loader-error';
+import { expectEveryMutationFails, fuzzOutcome } from './loader-error.fixture';
 import { openLlama2c } from './open-llama2c';
 
 type Mutation = 'truncate' | 'extend' | 'flip-header' | 'set-header' | 'flip-data';
@@ -61,8 +61,7 @@ describe('openLlama2c fuzz', () => {
       const { bytes, mutation, touched } = mutate(original, seed);
       const path = join(dir, `mutant-${seed}.bin`);
       writeFileSync(path, bytes);
-      let outcome = 'ok';
-      try {
+      const outcome = fuzzOutcome(`seed ${seed} (${mutation})`, path, () => {
         const model = openLlama2c(path);
         try {
           // Read the tensor holding the mutated byte plus the first and last, not all 47: keeps the fuzz fast.
@@ -77,21 +76,11 @@ describe('openLlama2c fuzz', () => {
         } finally {
           model.close();
         }
-      } catch (error) {
-        if (!(error instanceof LoaderError)) {
-          throw new Error(`seed ${seed} (${mutation}) threw a non-LoaderError: ${String(error)}`, { cause: error });
-        }
-        expect(error.message).toContain(path);
-        expect(error.path).toBe(path);
-        outcome = error.code;
-      }
+      }, (error) => expect(error.path).toBe(path));
       outcomes.set(`${mutation} ${outcome}`, (outcomes.get(`${mutation} ${outcome}`) ?? 0) + 1);
     }
     // Every mutation kind must have produced failures, or the fuzz is not reaching the checks.
-    for (const mutation of mutations) {
-      const failures = [...outcomes].filter(([key]) => key.startsWith(mutation) && !key.endsWith(' ok'));
-      expect(failures.length, `${mutation}: ${JSON.stringify([...outcomes])}`).toBeGreaterThan(0);
-    }
+    expectEveryMutationFails(outcomes, mutations);
     expect(outcomes.get('truncate VPTQ_LOADER_TRUNCATED')).toBeGreaterThan(0);
     expect(outcomes.get('extend VPTQ_LOADER_SIZE_MISMATCH')).toBe(40);
     expect(outcomes.get('flip-data VPTQ_LOADER_NOT_FINITE')).toBeGreaterThan(0);

@@ -1,10 +1,9 @@
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { makeTempDir } from '@vptq/test-utils';
 import { describe, expect, it } from 'vitest';
 
-import { LoaderError } from './loader-error';
+import { editJsonFile, expectLoaderError } from './loader-error.fixture';
 import { openHfModel } from './open-hf-model';
 import { openModel } from './open-model';
 import { openVptqModel } from './open-vptq-model';
@@ -20,24 +19,9 @@ function tinyModel(options: TinyVptqModelOptions = {}): TinyVptqModel {
   return writeTinyVptqModel(join(root, `model-${counter++}`), options);
 }
 
-function expectLoaderError(action: () => unknown, expected: Record<string, unknown>, message: RegExp): LoaderError {
-  let caught: unknown;
-  try {
-    action();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(LoaderError);
-  expect(caught).toMatchObject(expected);
-  expect((caught as Error).message).toMatch(message);
-  return caught as LoaderError;
-}
-
 function editConfig(dir: string, edit: (config: Record<string, any>) => void): string {
   const path = join(dir, 'config.json');
-  const config = JSON.parse(readFileSync(path, 'utf8'));
-  edit(config);
-  writeFileSync(path, JSON.stringify(config));
+  editJsonFile(path, edit);
   return path;
 }
 

@@ -1,11 +1,11 @@
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { createTestRng, makeTempDir } from '@vptq/test-utils';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 
-import { LoaderError } from './loader-error';
+import { expectEveryMutationFails, fuzzOutcome } from './loader-error.fixture';
 import { openModel } from './open-model';
+import { ShardedModelFiles, mutateShard } from './sharded-model-fuzz.fixture';
 import { writeTinyVptqModel } from './write-tiny-vptq-model.fixture';
 
 type Mutation = 'truncate' | 'flip-header' | 'flip-data' | 'header-length' | 'layer-field' | 'quantization' | 'config-field' | 'index';
@@ -33,13 +33,8 @@ describe('openVptqModel fuzz', () => {
   it('turns 320 seeded mutations of a sharded VPTQ model into success or a LoaderError', () => {
     const root = makeTempDir('vptq-loader-vptqfuzz-');
     const { dir } = writeTinyVptqModel(join(root, 'model'), { style: 'mixed', shards: 2, permDtype: 'I64' });
-    const shardPath = join(dir, 'model-00001-of-00002.safetensors');
-    const configPath = join(dir, 'config.json');
-    const indexPath = join(dir, 'model.safetensors.index.json');
-    const shard = readFileSync(shardPath);
-    const config = readFileSync(configPath, 'utf8');
-    const index = readFileSync(indexPath, 'utf8');
-    const headerEnd = 8 + shard.readUInt32LE(0);
+    const files = new ShardedModelFiles(dir);
+    const { config, index } = files;
     const counts = new Map<string, number>();
 
     for (let seed = 0; seed < 320; seed++) {
@@ -47,27 +42,13 @@ describe('openVptqModel fuzz', () => {
       const pick = (count: number): number => Math.floor(next() * count);
       const strange = (): unknown => strangeValues[pick(strangeValues.length)];
       const mutation = mutations[seed % mutations.length];
-      let shardBytes: Buffer = Buffer.from(shard);
+      // f16 codebooks and norms: 0x7c00 is +Inf.
+      const shardBytes = mutateShard(files, mutation, next, 0x7c00) ?? Buffer.from(files.shard);
       let configText = config;
       let indexText = index;
       const parsed = JSON.parse(config);
       const quantization = parsed.quantization_config;
       switch (mutation) {
-        case 'truncate':
-          shardBytes = shard.subarray(0, pick(shard.length));
-          break;
-        case 'flip-header':
-          for (let flips = 1 + pick(2); flips > 0; flips--) shardBytes[8 + pick(headerEnd - 8)] ^= 1 << pick(8);
-          break;
-        case 'flip-data':
-          for (let flips = 1 + pick(4); flips > 0; flips--) shardBytes[headerEnd + pick(shard.length - headerEnd)] ^= 1 << pick(8);
-          // Random flips seldom fill an f16 exponent or break a permutation: do one of those on purpose half the time.
-          if (next() < 0.5) shardBytes.writeUInt16LE(0x7c00 | pick(2) * 0x8000 | pick(2), headerEnd + 2 * pick((shard.length - headerEnd) / 2));
-          break;
-        case 'header-length':
-          shardBytes.writeUInt32LE([0, 1, 2, headerEnd - 9, headerEnd, 0xffffffff][pick(6)], 0);
-          shardBytes.writeUInt32LE(pick(2), 4);
-          break;
         case 'layer-field': {
           const sections = [quantization.shared_layer_config, quantization.config_for_layers];
           const section = sections[pick(2)];
@@ -103,12 +84,9 @@ describe('openVptqModel fuzz', () => {
           break;
         }
       }
-      writeFileSync(shardPath, shardBytes);
-      writeFileSync(configPath, configText);
-      writeFileSync(indexPath, indexText);
+      files.write(shardBytes, configText, indexText);
 
-      let outcome = 'ok';
-      try {
+      const outcome = fuzzOutcome(`seed ${seed} (${mutation})`, dir, () => {
         const model = openModel(dir);
         try {
           for (const tensor of model.tensors) model.readTensor(tensor.name);
@@ -118,23 +96,12 @@ describe('openVptqModel fuzz', () => {
         } finally {
           model.close();
         }
-      } catch (error) {
-        if (!(error instanceof LoaderError)) {
-          throw new Error(`seed ${seed} (${mutation}) threw a non-LoaderError: ${String(error)}`, { cause: error });
-        }
-        expect(error.message).toContain(dir);
-        outcome = error.code;
-      }
+      });
       counts.set(`${mutation} ${outcome}`, (counts.get(`${mutation} ${outcome}`) ?? 0) + 1);
     }
-    for (const mutation of mutations) {
-      const failures = [...counts].filter(([key]) => key.startsWith(mutation) && !key.endsWith(' ok'));
-      expect(failures.length, `${mutation}: ${JSON.stringify([...counts])}`).toBeGreaterThan(0);
-    }
+    expectEveryMutationFails(counts, mutations);
     // The unmutated model must still open: the mutations, not the fixture, caused the failures.
-    writeFileSync(shardPath, shard);
-    writeFileSync(configPath, config);
-    writeFileSync(indexPath, index);
+    files.restore();
     openModel(dir).close();
   });
 });
