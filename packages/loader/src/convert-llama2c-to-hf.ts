@@ -85,7 +85,7 @@ export function convertLlama2cToHf(
     rmSync(staging, { recursive: true, force: true });
     try {
       mkdirSync(staging, { recursive: true });
-      writeJson(join(staging, 'config.json'), hfConfigJson(model.config));
+      writeJson(join(staging, 'config.json'), llamaConfigToHfJson(model.config));
       writeJson(join(staging, 'generation_config.json'), {
         bos_token_id: model.config.bosTokenId,
         eos_token_id: model.config.eosTokenId,
@@ -115,7 +115,11 @@ export function convertLlama2cToHf(
   }
 }
 
-function hfConfigJson(config: LlamaConfig): Record<string, unknown> {
+/**
+ * The Hugging Face `config.json` object of a Llama model with `config` (LlamaForCausalLM, f32 weights, no RoPE
+ * scaling, no biases), as `openHfModel` reads it back.
+ */
+export function llamaConfigToHfJson(config: LlamaConfig): Record<string, unknown> {
   return {
     architectures: ['LlamaForCausalLM'],
     model_type: 'llama',

@@ -10,5 +10,5 @@ export type { VptqModelSource, VptqQuantizedLayer, VptqQuantizedLayerInfo } from
 export { loadHfTokenizer } from './load-hf-tokenizer';
 export { openModel } from './open-model';
 export { loadTokenizer } from './load-tokenizer';
-export { convertLlama2cToHf } from './convert-llama2c-to-hf';
+export { convertLlama2cToHf, llamaConfigToHfJson } from './convert-llama2c-to-hf';
 export type { ConvertLlama2cToHfOptions, ConvertLlama2cToHfResult } from './convert-llama2c-to-hf';

@@ -1,7 +1,7 @@
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { openHfModel } from '@vptq/loader';
+import { llamaConfigToHfJson, openHfModel } from '@vptq/loader';
 import type { ModelSource } from '@vptq/loader';
 import { encodeSafetensors, encodeVptqLayerTensors, f16BitsToF32, f32ToF16Bits, packIndices, toVptqLayerConfigJson } from '@vptq/pack-format';
 import type { FloatTensor, SafetensorsTensorInput, VptqLayerConfig, VptqLayerTensors } from '@vptq/pack-format';
@@ -224,24 +224,7 @@ function f16Tensor(values: Float32Array): FloatTensor {
 export function writeHfModelFixture(source: ModelSource, outDir: string): void {
   const { config } = source;
   mkdirSync(outDir, { recursive: true });
-  const json = {
-    architectures: ['LlamaForCausalLM'],
-    model_type: 'llama',
-    hidden_size: config.hiddenSize,
-    intermediate_size: config.intermediateSize,
-    num_hidden_layers: config.numHiddenLayers,
-    num_attention_heads: config.numAttentionHeads,
-    num_key_value_heads: config.numKeyValueHeads,
-    vocab_size: config.vocabSize,
-    max_position_embeddings: config.maxPositionEmbeddings,
-    rms_norm_eps: config.rmsNormEps,
-    rope_theta: config.ropeTheta,
-    tie_word_embeddings: config.tieWordEmbeddings,
-    bos_token_id: 1,
-    eos_token_id: 2,
-    hidden_act: 'silu',
-    torch_dtype: 'float32',
-  };
+  const json = llamaConfigToHfJson(config);
   writeFileSync(join(outDir, 'config.json'), JSON.stringify(json, null, 2));
   const entries: SafetensorsTensorInput[] = source.tensors.map((info) => {
     const data = source.readTensor(info.name);
