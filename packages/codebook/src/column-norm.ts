@@ -1,7 +1,6 @@
 import { CodebookError } from './codebook-error';
-import { applyNorm } from './dequantize-vptq-layer';
 import { roundToStorage } from './storage-dtype';
-import type { StorageDtype } from './storage-dtype';
+import type { FloatTensorDtype } from '@vptq/pack-format';
 import type { WeightMatrix } from './weight-matrix';
 
 /** Per-input-column min–max norm (spec §4.4), in original column order. */
@@ -19,7 +18,7 @@ export interface ColumnNorm {
  *
  * @throws {CodebookError} `VPTQ_CODEBOOK_STORAGE_OVERFLOW` when a scale or bias does not fit `dtype`.
  */
-export function computeColumnNorm(weight: WeightMatrix, dtype: StorageDtype): ColumnNorm {
+export function computeColumnNorm(weight: WeightMatrix, dtype: FloatTensorDtype): ColumnNorm {
   const { data, rows, cols } = weight;
   const low = new Float32Array(cols).fill(Infinity);
   const high = new Float32Array(cols).fill(-Infinity);
@@ -79,4 +78,13 @@ export function toOriginalLayout(quantized: Float32Array, rows: number, perm: Ui
     }
   }
   return output;
+}
+
+/**
+ * The per-column norm of spec §4.4: `w·scale + bias` computed in f64 and rounded to f32, or `w` itself when
+ * norm is off. `dequantizeVptqLayer` in `@vptq/pack-format` uses the same arithmetic, so the quantizer's final
+ * weight and the packed layer's dequantization agree bit for bit.
+ */
+export function applyNorm(value: number, scale: number, bias: number, norm: boolean): number {
+  return norm ? Math.fround(value * scale + bias) : value;
 }

@@ -1,14 +1,12 @@
 export { quantizeVptqLayer } from './quantize-vptq-layer';
 export type { VptqOptions, VptqPhase } from './vptq-options';
-export { dequantizeVptqLayer } from './dequantize-vptq-layer';
-export { getVptqLayout } from './get-vptq-layout';
-export type { VptqLayout, VptqLayoutOptions } from './get-vptq-layout';
-export type { VptqLayerConfig, VptqLayerData, VptqLayerResult, VptqProxyError } from './vptq-layer-result';
+export { planVptqLayer } from './plan-vptq-layer';
+export type { VptqLayoutOptions } from './plan-vptq-layer';
+export type { VptqLayerResult, VptqProxyError } from './vptq-layer-result';
 export { quantizeRtn } from './quantize-rtn';
 export type { ScalarQuantization, ScalarQuantizationOptions } from './quantize-rtn';
 export { quantizeGptq } from './quantize-gptq';
 export type { GptqOptions } from './quantize-gptq';
 export { CodebookError } from './codebook-error';
-export type { StorageDtype } from './storage-dtype';
 export type { CodebookErrorCode } from './codebook-error';
 export type { WeightMatrix } from './weight-matrix';

@@ -1,12 +1,16 @@
 import { prepareHessian, proxyError as measureProxy } from '@vptq/hessian';
+import { dequantizeVptqLayer as dequantizePacked, packVptqLayer } from '@vptq/pack-format';
+import type { VptqLayerData } from '@vptq/pack-format';
 import { describe, expect, it } from 'vitest';
 
 import { CodebookError } from './codebook-error';
-import { dequantizeVptqLayer } from './dequantize-vptq-layer';
 import { quantizeVptqLayer, runVptq } from './quantize-vptq-layer';
 import type { VptqOptions, VptqPhase } from './vptq-options';
 import { roundToStorage } from './storage-dtype';
 import { randomHessian, randomPreparedHessian, randomWeight } from './test-layer';
+
+/** The weight a reader of the packed layer rebuilds (F32 keeps every value the quantizer rounded). */
+const dequantizeVptqLayer = (layer: VptqLayerData) => dequantizePacked(packVptqLayer(layer, 'F32'));
 
 const rows = 30; // not a multiple of v = 4: the last vector of every column is padded
 const cols = 48;
@@ -17,12 +21,12 @@ const quick = { kmeansIterations: 20 } as const;
 const full: VptqOptions = {
   ...quick,
   vectorLength: 4,
-  centroids: 32,
-  residualCentroids: 8,
+  numCentroids: 32,
+  numResidualCentroids: 8,
   outlierPercent: 5,
   outlierVectorLength: 2,
-  outlierCentroids: 16,
-  groups: 2,
+  numOutlierCentroids: 16,
+  groupNum: 2,
   blockSize: 16,
 };
 
@@ -34,16 +38,19 @@ describe('quantizeVptqLayer', () => {
       inFeatures: 48,
       outFeatures: 30,
       vectorLength: 4,
-      centroids: 32,
-      residualCentroids: 8,
+      numCentroids: 32,
+      numResidualCentroids: 8,
       outlierVectorLength: 2,
-      outlierCentroids: 16,
+      numOutlierCentroids: 16,
       outlierSize: 4,
-      groups: 2,
+      groupNum: 2,
       groupSize: 22,
-      norm: true,
-      perm: true,
+      enableNorm: true,
+      enablePerm: true,
+      indicesAsFloat: false,
+      bias: false,
     });
+    expect(result.bias).toBeUndefined();
     expect(result.codebooks.map((codebook) => codebook.length)).toEqual([128, 128]);
     expect(result.residualCodebooks.map((codebook) => codebook.length)).toEqual([32, 32]);
     expect(result.outlierCodebook?.length).toBe(32);
@@ -68,9 +75,9 @@ describe('quantizeVptqLayer', () => {
     const variants = [
       full,
       { ...full, scaleAwareObjective: false },
-      { ...full, norm: false },
+      { ...full, enableNorm: false },
       { ...full, storageDtype: 'F16' as const },
-      { ...quick, vectorLength: 3, centroids: 16 },
+      { ...quick, vectorLength: 3, numCentroids: 16 },
       { ...full, refineIterations: 0 },
     ];
     let refined = 0;
@@ -86,11 +93,11 @@ describe('quantizeVptqLayer', () => {
   it('refines the codebooks: a lower error, never above the unrefined loop, with every round reported', () => {
     const variants: VptqOptions[] = [
       full,
-      { ...full, norm: false },
+      { ...full, enableNorm: false },
       { ...full, scaleAwareObjective: false },
       { ...full, outlierVectorLength: 4 },
-      { ...quick, vectorLength: 4, centroids: 32 },
-      { ...quick, vectorLength: 2, centroids: 16, residualCentroids: 16, groups: 3 },
+      { ...quick, vectorLength: 4, numCentroids: 32 },
+      { ...quick, vectorLength: 2, numCentroids: 16, numResidualCentroids: 16, groupNum: 3 },
     ];
     for (const options of variants) {
       const off = quantizeVptqLayer(weight, prepared, { ...options, refineIterations: 0 }).proxyError;
@@ -126,15 +133,15 @@ describe('quantizeVptqLayer', () => {
 
   it('beats the plain k-means assignment through error feedback on a correlated Hessian', () => {
     const correlated = randomPreparedHessian(cols, 4, { correlation: 1 });
-    const { proxyError } = quantizeVptqLayer(weight, correlated, { ...quick, vectorLength: 4, centroids: 32 });
+    const { proxyError } = quantizeVptqLayer(weight, correlated, { ...quick, vectorLength: 4, numCentroids: 32 });
     expect(proxyError.after).toBeLessThan(0.8 * proxyError.before);
     expect(proxyError.firstPass).toBe(proxyError.unrefined);
     expect(proxyError.after).toBeGreaterThan(0);
   });
 
   it('lowers the error with a residual codebook, and reports the first pass separately', () => {
-    const plain = quantizeVptqLayer(weight, prepared, { ...quick, vectorLength: 4, centroids: 32 });
-    const residual = quantizeVptqLayer(weight, prepared, { ...quick, vectorLength: 4, centroids: 32, residualCentroids: 16 });
+    const plain = quantizeVptqLayer(weight, prepared, { ...quick, vectorLength: 4, numCentroids: 32 });
+    const residual = quantizeVptqLayer(weight, prepared, { ...quick, vectorLength: 4, numCentroids: 32, numResidualCentroids: 16 });
     expect(residual.proxyError.firstPass).toBe(plain.proxyError.unrefined);
     expect(residual.proxyError.unrefined).toBeLessThan(0.8 * residual.proxyError.firstPass);
     expect(residual.proxyError.after).toBeLessThan(plain.proxyError.after);
@@ -145,11 +152,11 @@ describe('quantizeVptqLayer', () => {
     const data = skewed.data.slice();
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) data[r * cols + c] = data[r * cols + c] * (1 + (c % 6)) + 0.3 * (c % 3);
     const input = { data, rows, cols };
-    const off = quantizeVptqLayer(input, prepared, { ...quick, vectorLength: 4, centroids: 16, norm: false });
-    expect(off.config.norm).toBe(false);
+    const off = quantizeVptqLayer(input, prepared, { ...quick, vectorLength: 4, numCentroids: 16, enableNorm: false });
+    expect(off.config.enableNorm).toBe(false);
     expect(off.weightScale).toBeUndefined();
     expect(off.weightBias).toBeUndefined();
-    const on = quantizeVptqLayer(input, prepared, { ...quick, vectorLength: 4, centroids: 16 });
+    const on = quantizeVptqLayer(input, prepared, { ...quick, vectorLength: 4, numCentroids: 16 });
     expect(on.proxyError.after).toBeLessThan(off.proxyError.after);
   });
 
@@ -159,7 +166,7 @@ describe('quantizeVptqLayer', () => {
       data[r * cols + 5] = 0.25;
       data[r * cols + 9] = 0;
     }
-    const result = quantizeVptqLayer({ data, rows, cols }, prepared, { ...quick, vectorLength: 4, centroids: 16 });
+    const result = quantizeVptqLayer({ data, rows, cols }, prepared, { ...quick, vectorLength: 4, numCentroids: 16 });
     expect(result.weightScale?.[5]).toBe(1);
     expect(result.weightBias?.[5]).toBe(0.25);
     expect(result.weightScale?.[9]).toBe(1);
@@ -169,8 +176,8 @@ describe('quantizeVptqLayer', () => {
 
   it('runs with perm off (identity order) and records it', () => {
     const identity = randomPreparedHessian(cols, 2, { order: 'identity' });
-    const result = quantizeVptqLayer(weight, identity, { ...quick, vectorLength: 4, centroids: 32 });
-    expect(result.config.perm).toBe(false);
+    const result = quantizeVptqLayer(weight, identity, { ...quick, vectorLength: 4, numCentroids: 32 });
+    expect(result.config.enablePerm).toBe(false);
     expect(Array.from(result.perm)).toEqual(Array.from({ length: cols }, (_, c) => c));
     expect(result.proxyError.after).toBeLessThan(result.proxyError.before);
   });
@@ -183,7 +190,7 @@ describe('quantizeVptqLayer', () => {
     }
     const dead = prepareHessian({ data: hessian, size: cols });
     expect(dead.deadColumns).toEqual([3]);
-    const { result, quantizedWeight } = runVptq(weight, dead, { ...quick, vectorLength: 4, centroids: 16, norm: false });
+    const { result, quantizedWeight } = runVptq(weight, dead, { ...quick, vectorLength: 4, numCentroids: 16, enableNorm: false });
     // The dead column normalizes to all zeros; the nearest entries to a zero vector stay close to zero.
     let largest = 0;
     for (let r = 0; r < rows; r++) largest = Math.max(largest, Math.abs(quantizedWeight[r * cols + 3]));
@@ -195,7 +202,7 @@ describe('quantizeVptqLayer', () => {
     const data = weight.data.slice();
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) data[r * cols + c] *= c % 2 === 0 ? 10 : 0.5;
     const input = { data, rows, cols };
-    const options = { ...quick, vectorLength: 4, centroids: 16 };
+    const options = { ...quick, vectorLength: 4, numCentroids: 16 };
     const reference = quantizeVptqLayer(input, prepared, { ...options, scaleAwareObjective: false });
     const scaled = quantizeVptqLayer(input, prepared, options);
     expect(scaled.proxyError.after).toBeLessThan(reference.proxyError.after);
@@ -224,7 +231,7 @@ describe('quantizeVptqLayer', () => {
   it('fails with VPTQ_CODEBOOK_STORAGE_OVERFLOW when a norm value does not fit F16', () => {
     const data = weight.data.slice();
     for (let r = 0; r < rows; r++) data[r * cols + 7] = 70000 + r;
-    const call = () => quantizeVptqLayer({ data, rows, cols }, prepared, { ...quick, vectorLength: 4, centroids: 16, storageDtype: 'F16' });
+    const call = () => quantizeVptqLayer({ data, rows, cols }, prepared, { ...quick, vectorLength: 4, numCentroids: 16, storageDtype: 'F16' });
     expect(call).toThrow(expect.objectContaining({ name: 'CodebookError', code: 'VPTQ_CODEBOOK_STORAGE_OVERFLOW' }));
     expect(call).toThrow(/column 7 .* does not fit the F16 norm scale and bias/);
   });
@@ -243,12 +250,12 @@ describe('quantizeVptqLayer', () => {
   });
 
   it('rejects bad arguments with the parameter and value in the message', () => {
-    const base: VptqOptions = { vectorLength: 4, centroids: 16 };
+    const base: VptqOptions = { vectorLength: 4, numCentroids: 16 };
     const call = (options: Partial<VptqOptions>, input = weight, hessian = prepared) => () =>
       quantizeVptqLayer(input, hessian, { ...base, ...options } as VptqOptions);
-    expect(call({ centroids: 12 })).toThrow(/quantizeVptqLayer: centroids must be a power of two .* \(got 12\)/);
+    expect(call({ numCentroids: 12 })).toThrow(/quantizeVptqLayer: numCentroids must be a power of two .* \(got 12\)/);
     expect(call({ vectorLength: 31 })).toThrow(/quantizeVptqLayer: vectorLength must be an integer between 1 and 30 \(got 31\)/);
-    expect(call({ groups: 5 })).toThrow(/groups must divide inFeatures/);
+    expect(call({ groupNum: 5 })).toThrow(/groupNum must divide inFeatures/);
     expect(call({ kmeansIterations: 0 })).toThrow(/kmeansIterations must be an integer ≥ 1 \(got 0\)/);
     expect(call({ kmeansTolerance: -1 })).toThrow(/kmeansTolerance must be a finite number ≥ 0 \(got -1\)/);
     expect(call({ kmeansInit: 'first' as never })).toThrow(/kmeansInit must be 'random' or 'kmeans\+\+' \(got first\)/);
@@ -256,7 +263,7 @@ describe('quantizeVptqLayer', () => {
     expect(call({ refineIterations: -1 })).toThrow(/refineIterations must be an integer between 0 and 1000 \(got -1\)/);
     expect(call({ refineIterations: 1.5 })).toThrow(RangeError);
     expect(call({ seed: -1 })).toThrow(/seed must be an integer between 0 and 4294967295 \(got -1\)/);
-    expect(call({ norm: 'yes' as never })).toThrow(TypeError);
+    expect(call({ enableNorm: 'yes' as never })).toThrow(TypeError);
     expect(call({ onProgress: 3 as never })).toThrow(/onProgress must be a function/);
     expect(call({ storageDtype: 'F8' as never })).toThrow(/storageDtype must be 'F32', 'F16' or 'BF16' \(got F8\)/);
     expect(call({}, { data: new Float32Array(5), rows, cols })).toThrow(/weight.data must hold rows × cols values \(got 5 for 30 × 48\)/);
@@ -277,7 +284,7 @@ describe('quantizeVptqLayer', () => {
     exploding[0] = 1e-300;
     let caught: unknown;
     try {
-      quantizeVptqLayer(weight, { ...prepared, inverseCholesky: exploding }, { ...quick, vectorLength: 4, centroids: 16 });
+      quantizeVptqLayer(weight, { ...prepared, inverseCholesky: exploding }, { ...quick, vectorLength: 4, numCentroids: 16 });
     } catch (error) {
       caught = error;
     }

@@ -1,8 +1,10 @@
 import type { PreparedHessian } from '@vptq/hessian';
+import { getVptqLayerLayout } from '@vptq/pack-format';
+import type { IndexArray } from '@vptq/pack-format';
 
 import { clusterPart, fillFromAssignments } from './cluster-part';
 import { computeColumnNorm, toOriginalLayout, toWorkingLayout } from './column-norm';
-import { deriveLayout } from './get-vptq-layout';
+import { planLayer } from './plan-vptq-layer';
 import { measureProxyError } from './measure-proxy-error';
 import { readPrepared } from './read-prepared';
 import { refineVptq, scaleHessian } from './refine-vptq';
@@ -13,7 +15,6 @@ import type { VptqLayerResult } from './vptq-layer-result';
 import { readVptqSettings } from './vptq-options';
 import type { VptqOptions } from './vptq-options';
 import { listParts } from './vptq-parts';
-import type { IndexArray } from './vptq-parts';
 import type { WeightMatrix } from './weight-matrix';
 
 /** One run with its internal trace, for tests and diagnostics. */
@@ -40,9 +41,10 @@ const fn = 'quantizeVptqLayer';
  * @param prepared - `prepareHessian` of this layer's `[in, in]` input Hessian: its `perm` is the column order
  *   (identity = perm off), its `diagonal` the k-means sample weights, its `inverseCholesky` the loop's factor.
  * @param options - layout (v, K, Kr, outliers, G) and run settings; see {@link VptqOptions}.
- * @returns codebooks, `[R, S]` indices per group, perm, norm and proxy errors (`unrefined`, each refinement round
- *   and the final `after`); `dequantizeVptqLayer` rebuilds the `[out, in]` weight from them.
- * @throws {RangeError} for bad options (see `getVptqLayout`), a non-finite weight, or a prepared Hessian of
+ * @returns the unpacked layer (config, codebooks, `[R, S]` indices per group, perm, norm; no bias) and its proxy
+ *   errors (`unrefined`, each refinement round and the final `after`); `packVptqLayer` in `@vptq/pack-format`
+ *   stores it, and `dequantizeVptqLayer` of the packed layer rebuilds exactly the loop's `[out, in]` weight.
+ * @throws {RangeError} for bad options (see `planVptqLayer`), a non-finite weight, or a prepared Hessian of
  *   another size.
  * @throws {CodebookError} `VPTQ_CODEBOOK_NON_FINITE` when the error feedback overflows;
  *   `VPTQ_CODEBOOK_STORAGE_OVERFLOW` when a codebook entry or norm value does not fit `storageDtype`.
@@ -54,13 +56,13 @@ export function quantizeVptqLayer(weight: WeightMatrix, prepared: PreparedHessia
 /** {@link quantizeVptqLayer}, also returning the column loop's own output. */
 export function runVptq(weight: WeightMatrix, prepared: PreparedHessian, options: VptqOptions): VptqRun {
   assertWeight(fn, weight);
-  const layout = deriveLayout(fn, weight.rows, weight.cols, options);
+  const plan = planLayer(fn, weight.rows, weight.cols, options);
   const settings = readVptqSettings(fn, options);
   const inputs = readPrepared(fn, prepared, weight.cols);
   const { rows, cols } = weight;
   const report = settings.onProgress;
 
-  const norm = settings.norm ? computeColumnNorm(weight, settings.storageDtype) : undefined;
+  const norm = plan.enableNorm ? computeColumnNorm(weight, settings.storageDtype) : undefined;
   let columnScale: Float64Array | undefined;
   if (norm !== undefined && settings.scaleAwareObjective) {
     columnScale = Float64Array.from(inputs.perm, (column) => norm.scale[column]);
@@ -68,6 +70,8 @@ export function runVptq(weight: WeightMatrix, prepared: PreparedHessian, options
   const sampleWeights = Float64Array.from(inputs.diagonal, (value, position) =>
     columnScale === undefined ? value : value * columnScale[position] * columnScale[position],
   );
+  const config = { ...plan, enablePerm: inputs.permuted };
+  const layout = getVptqLayerLayout(config);
   const parts = listParts(layout);
   const columnPart = new Uint32Array(cols);
   parts.forEach((part, partIndex) => columnPart.fill(partIndex, part.start, part.start + part.size));
@@ -88,7 +92,7 @@ export function runVptq(weight: WeightMatrix, prepared: PreparedHessian, options
   const assigned = new Float32Array(cols * rows);
   report?.('kmeans', 0);
   const codebooks = parts.map((part, partIndex) => {
-    const request = { count: part.centroids, stream: partIndex, onIteration: iterationShare('kmeans', partIndex, parts.length) };
+    const request = { count: part.numCentroids, stream: partIndex, onIteration: iterationShare('kmeans', partIndex, parts.length) };
     const { codebook, assignments } = clusterPart(pass.base, rows, part, sampleWeights, settings, request);
     fillFromAssignments(assigned, rows, part, codebook, assignments);
     report?.('kmeans', (partIndex + 1) / parts.length);
@@ -96,20 +100,20 @@ export function runVptq(weight: WeightMatrix, prepared: PreparedHessian, options
   });
   const before = measureProxyError(weight, toOriginal(assigned), prepared);
 
-  const withResidual = layout.residualCentroids > 0;
+  const withResidual = layout.hasResidual;
   const firstPass = runVptqPass(pass, codebooks, undefined, withResidual, report && ((fraction) => report('column-loop', fraction)));
   let finalPass = firstPass;
   let residualCodebooks: (Float32Array | undefined)[] = [];
   let firstPassError: number | undefined;
   if (withResidual) {
     firstPassError = measureProxyError(weight, toOriginal(firstPass.quantized), prepared);
-    const residualParts = parts.filter((part) => part.residualCentroids > 0).length;
+    const residualParts = parts.filter((part) => part.numResidualCentroids > 0).length;
     let done = 0;
     report?.('residual-kmeans', 0);
     residualCodebooks = parts.map((part, partIndex) => {
-      if (part.residualCentroids === 0) return undefined;
+      if (part.numResidualCentroids === 0) return undefined;
       const onIteration = iterationShare('residual-kmeans', done, residualParts);
-      const request = { count: part.residualCentroids, stream: parts.length + partIndex, onIteration };
+      const request = { count: part.numResidualCentroids, stream: parts.length + partIndex, onIteration };
       const { codebook } = clusterPart(firstPass.residual as Float32Array, rows, part, sampleWeights, settings, request);
       report?.('residual-kmeans', ++done / residualParts);
       return codebook;
@@ -146,20 +150,7 @@ export function runVptq(weight: WeightMatrix, prepared: PreparedHessian, options
   const outlier = layout.outlierSize > 0 ? finalPass.parts[0] : undefined;
   const groups = finalPass.parts.slice(outlier === undefined ? 0 : 1);
   const result: VptqLayerResult = {
-    config: {
-      inFeatures: cols,
-      outFeatures: rows,
-      vectorLength: layout.vectorLength,
-      centroids: layout.centroids,
-      residualCentroids: layout.residualCentroids,
-      outlierVectorLength: layout.outlierVectorLength,
-      outlierCentroids: layout.outlierCentroids,
-      outlierSize: layout.outlierSize,
-      groups: layout.groups,
-      groupSize: layout.groupSize,
-      norm: norm !== undefined,
-      perm: inputs.permuted,
-    },
+    config,
     codebooks: groups.map((group) => group.codebook),
     residualCodebooks: withResidual ? groups.map((group) => group.residualCodebook as Float32Array) : [],
     outlierCodebook: outlier?.codebook,
@@ -169,6 +160,7 @@ export function runVptq(weight: WeightMatrix, prepared: PreparedHessian, options
     perm: inputs.perm,
     weightScale: norm?.scale,
     weightBias: norm?.bias,
+    bias: undefined,
     proxyError: { before, firstPass: firstPassError ?? unrefined, unrefined, refinements, after },
   };
   return { result, quantizedWeight };

@@ -2,7 +2,7 @@ import { refitCodebooks } from './refit-codebooks';
 import { runVptqPass } from './run-vptq-pass';
 import type { VptqPassInput, VptqPassOutput } from './run-vptq-pass';
 import type { PartCodebooks } from './vptq-column-quantizer';
-import type { IndexArray } from './vptq-parts';
+import type { IndexArray } from '@vptq/pack-format';
 
 /** What {@link refineVptq} needs besides the pass input. */
 export interface RefineRequest {

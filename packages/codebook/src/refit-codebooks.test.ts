@@ -1,8 +1,9 @@
 import { createTestRng, randomFloats } from '@vptq/test-utils';
+import { getVptqLayerLayout } from '@vptq/pack-format';
 import { describe, expect, it } from 'vitest';
 
-import { getVptqLayout } from './get-vptq-layout';
-import type { VptqLayoutOptions } from './get-vptq-layout';
+import { planVptqLayer } from './plan-vptq-layer';
+import type { VptqLayoutOptions } from './plan-vptq-layer';
 import { refitCodebooks } from './refit-codebooks';
 import type { PartAssignment, RefitInput, RefitOptions } from './refit-codebooks';
 import { randomHessian } from './test-layer';
@@ -20,7 +21,7 @@ interface Problem {
 
 /** Random target, codebooks and indices for a layout; `unused` entries of part 0's main codebook get no vector. */
 function problem(layout: VptqLayoutOptions, seed: number, unused: readonly number[] = []): Problem {
-  const parts = listParts(getVptqLayout(rows, cols, layout));
+  const parts = listParts(getVptqLayerLayout(planVptqLayer(rows, cols, layout)));
   const next = createTestRng(seed);
   const pick = (count: number, avoid: readonly number[]) => {
     for (;;) {
@@ -31,14 +32,14 @@ function problem(layout: VptqLayoutOptions, seed: number, unused: readonly numbe
   const assignments = parts.map((part, partIndex): PartAssignment => {
     const entries = part.vectorRows * part.size;
     const avoid = partIndex === 0 ? unused : [];
-    const codebook = randomFloats(part.centroids * part.vectorLength, seed + 10 + partIndex, 1);
-    const indices = Uint16Array.from({ length: entries }, () => pick(part.centroids, avoid));
-    if (part.residualCentroids === 0) return { codebook, indices };
+    const codebook = randomFloats(part.numCentroids * part.vectorLength, seed + 10 + partIndex, 1);
+    const indices = Uint16Array.from({ length: entries }, () => pick(part.numCentroids, avoid));
+    if (part.numResidualCentroids === 0) return { codebook, indices };
     return {
       codebook,
       indices,
-      residualCodebook: randomFloats(part.residualCentroids * part.vectorLength, seed + 20 + partIndex, 0.2),
-      residualIndices: Uint16Array.from({ length: entries }, () => pick(part.residualCentroids, [])),
+      residualCodebook: randomFloats(part.numResidualCentroids * part.vectorLength, seed + 20 + partIndex, 0.2),
+      residualIndices: Uint16Array.from({ length: entries }, () => pick(part.numResidualCentroids, [])),
     };
   });
   const target = randomFloats(cols * rows, seed + 1, 1);
@@ -81,7 +82,7 @@ function bruteForce({ input, assignments }: Problem): { codebooks: Float32Array[
   let unknowns = 0;
   for (const part of input.parts) {
     offsets.push(unknowns);
-    unknowns += (part.centroids + part.residualCentroids) * part.vectorLength;
+    unknowns += (part.numCentroids + part.numResidualCentroids) * part.vectorLength;
   }
   const matrix = new Float64Array(unknowns * unknowns);
   const rhs = new Float64Array(unknowns);
@@ -96,7 +97,7 @@ function bruteForce({ input, assignments }: Problem): { codebooks: Float32Array[
         const c = part.start + local;
         design[c * unknowns + offsets[partIndex] + indices[entry] * part.vectorLength + j] += 1;
         if (residualIndices !== undefined) {
-          design[c * unknowns + offsets[partIndex] + (part.centroids + residualIndices[entry]) * part.vectorLength + j] += 1;
+          design[c * unknowns + offsets[partIndex] + (part.numCentroids + residualIndices[entry]) * part.vectorLength + j] += 1;
         }
       }
     });
@@ -119,10 +120,10 @@ function bruteForce({ input, assignments }: Problem): { codebooks: Float32Array[
   const residuals: (Float32Array | undefined)[] = [];
   input.parts.forEach((part, partIndex) => {
     const at = (k: number) => solution[offsets[partIndex] + k];
-    codebooks.push(Float32Array.from({ length: part.centroids * part.vectorLength }, (_, k) => at(k)));
-    const residualStart = part.centroids * part.vectorLength;
+    codebooks.push(Float32Array.from({ length: part.numCentroids * part.vectorLength }, (_, k) => at(k)));
+    const residualStart = part.numCentroids * part.vectorLength;
     residuals.push(
-      part.residualCentroids === 0 ? undefined : Float32Array.from({ length: part.residualCentroids * part.vectorLength }, (_, k) => at(residualStart + k)),
+      part.numResidualCentroids === 0 ? undefined : Float32Array.from({ length: part.numResidualCentroids * part.vectorLength }, (_, k) => at(residualStart + k)),
     );
   });
   return { codebooks, residuals };
@@ -151,8 +152,8 @@ function gaussianSolve(matrix: Float64Array, rhs: Float64Array, n: number): Floa
   return x;
 }
 
-const residualGroups: VptqLayoutOptions = { vectorLength: 4, centroids: 4, residualCentroids: 4, groups: 2 };
-const withOutliers: VptqLayoutOptions = { ...residualGroups, outlierPercent: 10, outlierVectorLength: 3, outlierCentroids: 4 };
+const residualGroups: VptqLayoutOptions = { vectorLength: 4, numCentroids: 4, numResidualCentroids: 4, groupNum: 2 };
+const withOutliers: VptqLayoutOptions = { ...residualGroups, outlierPercent: 10, outlierVectorLength: 3, numOutlierCentroids: 4 };
 const f32: RefitOptions = { storageDtype: 'F32' };
 
 function refit(p: Problem, options: RefitOptions = f32) {
@@ -181,7 +182,7 @@ describe('refitCodebooks', () => {
   });
 
   it('is a minimum: moving any used entry either way raises the objective', () => {
-    const p = problem({ vectorLength: 4, centroids: 8, residualCentroids: 2, groups: 2 }, 2);
+    const p = problem({ vectorLength: 4, numCentroids: 8, numResidualCentroids: 2, groupNum: 2 }, 2);
     const { codebooks, residualCodebooks } = refit(p);
     const reached = objective(p.input, p.assignments, codebooks, residualCodebooks);
     // Entry (k, j) counts when a vector with a real row j uses k; the padded rows j ≥ 2 of the last vector do not.
@@ -259,7 +260,7 @@ describe('refitCodebooks', () => {
     expect(refit(small)).toEqual(refit(small, { ...f32, solver: 'dense' }));
     expect(refit(small)).not.toEqual(refit(small, { ...f32, solver: 'cg', cgIterations: 3 }));
     // 64 entries for 2 columns: the 64 × 64 factor costs more than CG's products over 5 × 2 × 2 values.
-    const part = { start: 0, size: 2, vectorLength: 2, vectorRows: 5, centroids: 64, residualCentroids: 0 };
+    const part = { start: 0, size: 2, vectorLength: 2, vectorRows: 5, numCentroids: 64, numResidualCentroids: 0 };
     const wide: Problem = {
       input: { target: randomFloats(2 * rows, 3, 1), rows, cols: 2, hessian: randomHessian(2, 3), parts: [part] },
       assignments: [{ codebook: randomFloats(128, 4, 1), indices: Uint16Array.from({ length: 10 }, (_, i) => i * 5) }],
@@ -271,7 +272,7 @@ describe('refitCodebooks', () => {
   });
 
   it('keeps entries that no vector uses unchanged, bit for bit', () => {
-    const p = problem({ vectorLength: 4, centroids: 8 }, 6, [2, 5]);
+    const p = problem({ vectorLength: 4, numCentroids: 8 }, 6, [2, 5]);
     for (const solver of ['dense', 'cg'] as const) {
       const { codebooks } = refit(p, { ...f32, solver });
       const original = p.assignments[0].codebook;
@@ -296,7 +297,7 @@ describe('refitCodebooks', () => {
   });
 
   it('returns undefined when a refit entry does not fit the storage dtype', () => {
-    const p = problem({ vectorLength: 4, centroids: 4 }, 8);
+    const p = problem({ vectorLength: 4, numCentroids: 4 }, 8);
     const huge = { ...p, input: { ...p.input, target: p.input.target.map((value) => value * 1e6) } };
     expect(refitCodebooks(huge.input, huge.assignments, { storageDtype: 'F32' })).toBeDefined();
     expect(refitCodebooks(huge.input, huge.assignments, { storageDtype: 'F16' })).toBeUndefined();

@@ -1,7 +1,8 @@
 import { roundToStorage } from './storage-dtype';
-import type { StorageDtype } from './storage-dtype';
+import type { FloatTensorDtype } from '@vptq/pack-format';
 import { choleskyFactor, choleskySolve, conjugateGradient } from './solve-spd';
-import type { IndexArray, VptqPart } from './vptq-parts';
+import type { VptqPart } from './vptq-parts';
+import type { IndexArray } from '@vptq/pack-format';
 
 /** The least-squares problem of {@link refitCodebooks}. Matrices are `[in, out]`, in quantization order. */
 export interface RefitInput {
@@ -31,7 +32,7 @@ export interface PartAssignment {
 /** Settings of {@link refitCodebooks}. */
 export interface RefitOptions {
   /** The refit codebooks are rounded to this dtype (ties to even) at the end. */
-  readonly storageDtype: StorageDtype;
+  readonly storageDtype: FloatTensorDtype;
   /**
    * `'dense'` (Cholesky of the normal matrix), `'cg'` (matrix-free conjugate gradients) or `'auto'`: dense when a
    * block has at most 4096 entries (K + Kr summed over its parts; 128 MB per f64 matrix) and the estimated cost
@@ -174,7 +175,7 @@ function buildBlock(input: RefitInput, assignments: readonly PartAssignment[], p
   let unknowns = 0;
   const offsets = partIndices.map((partIndex) => {
     const offset = unknowns;
-    unknowns += parts[partIndex].centroids + parts[partIndex].residualCentroids;
+    unknowns += parts[partIndex].numCentroids + parts[partIndex].numResidualCentroids;
     return offset;
   });
   const slotPart = new Int32Array(unknowns);
@@ -184,17 +185,17 @@ function buildBlock(input: RefitInput, assignments: readonly PartAssignment[], p
   partIndices.forEach((partIndex, position) => {
     const part = parts[partIndex];
     const offset = offsets[position];
-    for (let k = 0; k < part.centroids + part.residualCentroids; k++) {
+    for (let k = 0; k < part.numCentroids + part.numResidualCentroids; k++) {
       slotPart[offset + k] = partIndex;
-      slotResidual[offset + k] = k < part.centroids ? 0 : 1;
-      slotEntry[offset + k] = k < part.centroids ? k : k - part.centroids;
+      slotResidual[offset + k] = k < part.numCentroids ? 0 : 1;
+      slotEntry[offset + k] = k < part.numCentroids ? k : k - part.numCentroids;
     }
     const { indices, residualIndices } = assignments[partIndex];
     for (let r = 0; r < vectorRows; r++) {
       for (let local = 0; local < part.size; local++) {
         const slot = (r * width + part.start - start + local) * 2;
         slots[slot] = offset + indices[r * part.size + local];
-        if (residualIndices !== undefined) slots[slot + 1] = offset + part.centroids + residualIndices[r * part.size + local];
+        if (residualIndices !== undefined) slots[slot + 1] = offset + part.numCentroids + residualIndices[r * part.size + local];
       }
     }
   });
@@ -438,7 +439,7 @@ function reconstructPart(
 }
 
 /** `values` rounded to the storage dtype as f32, or undefined when one is not finite there. */
-function toStorage(values: Float64Array, dtype: StorageDtype): Float32Array | undefined {
+function toStorage(values: Float64Array, dtype: FloatTensorDtype): Float32Array | undefined {
   const stored = new Float32Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const value = roundToStorage(values[i], dtype);

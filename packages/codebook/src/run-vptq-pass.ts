@@ -53,16 +53,16 @@ export function runVptqPass(
     const codebook = codebooks[partIndex];
     const residualCodebook = residualCodebooks?.[partIndex];
     const entries = part.vectorRows * part.size;
-    const search = createNearestCentroidSearch({ data: codebook, rows: part.centroids, cols: part.vectorLength });
-    if (residualCodebook === undefined) return { part, codebook, search, indices: createIndexArray(entries, part.centroids) };
+    const search = createNearestCentroidSearch({ data: codebook, rows: part.numCentroids, cols: part.vectorLength });
+    if (residualCodebook === undefined) return { part, codebook, search, indices: createIndexArray(entries, part.numCentroids) };
     return {
       part,
       codebook,
       search,
       residualCodebook,
-      residualSearch: createNearestCentroidSearch({ data: residualCodebook, rows: part.residualCentroids, cols: part.vectorLength }),
-      indices: createIndexArray(entries, part.centroids),
-      residualIndices: createIndexArray(entries, part.residualCentroids),
+      residualSearch: createNearestCentroidSearch({ data: residualCodebook, rows: part.numResidualCentroids, cols: part.vectorLength }),
+      indices: createIndexArray(entries, part.numCentroids),
+      residualIndices: createIndexArray(entries, part.numResidualCentroids),
     };
   });
   // The loop overwrites its working copy, so every pass starts again from the original weight.

@@ -1,5 +1,4 @@
-/** Precision a packed model stores codebooks, norm scales and biases in (safetensors dtype names). */
-export type StorageDtype = 'F32' | 'F16' | 'BF16';
+import type { FloatTensorDtype } from '@vptq/pack-format';
 
 interface FloatFormat {
   /** Explicit mantissa bits. */
@@ -20,7 +19,7 @@ const formats: Record<'F16' | 'BF16', FloatFormat> = {
  * f64 number; the identity for F32 inputs with `'F32'`. The same rounding as an IEEE f32 → f16/bf16
  * conversion, so values rounded here convert to the stored dtype without further change.
  */
-export function roundToStorage(value: number, dtype: StorageDtype): number {
+export function roundToStorage(value: number, dtype: FloatTensorDtype): number {
   if (dtype === 'F32') return Math.fround(value);
   const magnitude = Math.abs(value);
   if (magnitude === 0 || !Number.isFinite(magnitude)) return value;
@@ -40,7 +39,7 @@ export function roundToStorage(value: number, dtype: StorageDtype): number {
 }
 
 /** Rounds every element of `values` to `dtype` in place (see {@link roundToStorage}). */
-export function roundArrayToStorage(values: Float32Array, dtype: StorageDtype): void {
+export function roundArrayToStorage(values: Float32Array, dtype: FloatTensorDtype): void {
   if (dtype === 'F32') return;
   for (let i = 0; i < values.length; i++) values[i] = roundToStorage(values[i], dtype);
 }

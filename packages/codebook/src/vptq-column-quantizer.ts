@@ -1,7 +1,8 @@
 import type { NearestCentroidSearch } from '@vptq/kmeans';
 
 import type { QuantizeColumn } from './column-loop';
-import type { IndexArray, VptqPart } from './vptq-parts';
+import type { VptqPart } from './vptq-parts';
+import type { IndexArray } from '@vptq/pack-format';
 
 /** The codebooks of one part and the index arrays the column loop fills. */
 export interface PartCodebooks {

@@ -1,19 +1,17 @@
-import type { VptqLayoutOptions } from './get-vptq-layout';
-import type { StorageDtype } from './storage-dtype';
+import type { VptqLayoutOptions } from './plan-vptq-layer';
+import type { FloatTensorDtype } from '@vptq/pack-format';
 import { assertBoolean, assertInteger } from './validate';
 
 /** The stage a {@link VptqOptions.onProgress} report belongs to, in the order they run. */
 export type VptqPhase = 'kmeans' | 'column-loop' | 'residual-kmeans' | 'column-loop-2' | 'refine';
 
-/** Options of `quantizeVptqLayer`: the layout (see `getVptqLayout`) plus how to run it. */
+/** Options of `quantizeVptqLayer`: the layout (see `planVptqLayer`) plus how to run it. */
 export interface VptqOptions extends VptqLayoutOptions {
-  /** Per-input-column min–max normalization (the reference's `enable_norm`). Default true. */
-  readonly norm?: boolean;
   /**
-   * With `norm`, optimize the error in original weight units, `ΔW'·D·H·D·ΔW'ᵀ` with D = diag(scale): k-means
+   * With `enableNorm`, optimize the error in original weight units, `ΔW'·D·H·D·ΔW'ᵀ` with D = diag(scale): k-means
    * sample weights `scale_c²·H_cc` and the column loop with the factor `U·D⁻¹` of (DHD)⁻¹. The reference uses
    * the unscaled H on the normalized weight, which weighs every column's error as if its range were 1.
-   * Default true; false reproduces the reference. No effect without `norm`.
+   * Default true; false reproduces the reference. No effect without `enableNorm`.
    */
   readonly scaleAwareObjective?: boolean;
   /**
@@ -21,7 +19,7 @@ export interface VptqOptions extends VptqLayoutOptions {
    * (ties to even) before the column loop uses them, so the error feedback sees the stored values and
    * `dequantizeVptqLayer` equals what a reader of the packed model rebuilds. Default `'F32'` (no rounding).
    */
-  readonly storageDtype?: StorageDtype;
+  readonly storageDtype?: FloatTensorDtype;
   /** Lloyd iterations per k-means, ≥ 1. Default 100 (reference `kiter`). */
   readonly kmeansIterations?: number;
   /** Relative change of the k-means objective that stops it early, ≥ 0. Default 1e-5 (reference `ktol`). */
@@ -51,9 +49,8 @@ export interface VptqOptions extends VptqLayoutOptions {
 
 /** {@link VptqOptions} without the layout, validated and with defaults filled in. */
 export interface VptqSettings {
-  readonly norm: boolean;
   readonly scaleAwareObjective: boolean;
-  readonly storageDtype: StorageDtype;
+  readonly storageDtype: FloatTensorDtype;
   readonly kmeansIterations: number;
   readonly kmeansTolerance: number;
   readonly kmeansInit: 'random' | 'kmeans++';
@@ -84,7 +81,6 @@ export function readVptqSettings(fn: string, options: VptqOptions): VptqSettings
     throw new TypeError(`${fn}: onProgress must be a function (got ${typeof options.onProgress})`);
   }
   return {
-    norm: assertBoolean(fn, 'norm', options.norm ?? true),
     scaleAwareObjective: assertBoolean(fn, 'scaleAwareObjective', options.scaleAwareObjective ?? true),
     storageDtype,
     kmeansIterations: assertInteger(fn, 'kmeansIterations', options.kmeansIterations ?? 100, 1),

@@ -1,30 +1,32 @@
 import { describe, expect, it } from 'vitest';
 
-import { getVptqLayout } from './get-vptq-layout';
+import { getVptqLayerLayout } from '@vptq/pack-format';
+
+import { planVptqLayer } from './plan-vptq-layer';
 import { createIndexArray, listParts } from './vptq-parts';
 
 describe('listParts', () => {
   it('puts the outlier part first (no residual), then G contiguous groups', () => {
-    const layout = getVptqLayout(10, 100, {
+    const layout = getVptqLayerLayout(planVptqLayer(10, 100, {
       vectorLength: 4,
-      centroids: 8,
-      residualCentroids: 4,
+      numCentroids: 8,
+      numResidualCentroids: 4,
       outlierPercent: 5,
       outlierVectorLength: 2,
-      outlierCentroids: 16,
-      groups: 4,
-    });
+      numOutlierCentroids: 16,
+      groupNum: 4,
+    }));
     expect(listParts(layout)).toEqual([
-      { start: 0, size: 8, vectorLength: 2, vectorRows: 5, centroids: 16, residualCentroids: 0 },
-      { start: 8, size: 23, vectorLength: 4, vectorRows: 3, centroids: 8, residualCentroids: 4 },
-      { start: 31, size: 23, vectorLength: 4, vectorRows: 3, centroids: 8, residualCentroids: 4 },
-      { start: 54, size: 23, vectorLength: 4, vectorRows: 3, centroids: 8, residualCentroids: 4 },
-      { start: 77, size: 23, vectorLength: 4, vectorRows: 3, centroids: 8, residualCentroids: 4 },
+      { start: 0, size: 8, vectorLength: 2, vectorRows: 5, numCentroids: 16, numResidualCentroids: 0 },
+      { start: 8, size: 23, vectorLength: 4, vectorRows: 3, numCentroids: 8, numResidualCentroids: 4 },
+      { start: 31, size: 23, vectorLength: 4, vectorRows: 3, numCentroids: 8, numResidualCentroids: 4 },
+      { start: 54, size: 23, vectorLength: 4, vectorRows: 3, numCentroids: 8, numResidualCentroids: 4 },
+      { start: 77, size: 23, vectorLength: 4, vectorRows: 3, numCentroids: 8, numResidualCentroids: 4 },
     ]);
   });
 
   it('has only groups without outliers', () => {
-    const parts = listParts(getVptqLayout(8, 12, { vectorLength: 8, centroids: 2, groups: 3 }));
+    const parts = listParts(getVptqLayerLayout(planVptqLayer(8, 12, { vectorLength: 8, numCentroids: 2, groupNum: 3 })));
     expect(parts.map((part) => [part.start, part.size])).toEqual([
       [0, 4],
       [4, 4],

@@ -15,11 +15,10 @@ export { describeWeights, uploadWeights, weightRowStride, weightRowsPerWindow } 
 export type { GpuWeights, UploadWeightsOptions, WeightFormat, WeightWindow } from './gpu-weights';
 
 export { GpuVqLayer, codebookEntryStride, uploadVqLayer, uploadVqLayers } from './vq-layer/upload-vq-layer';
-export type { GpuVqRange, VqLayerSource } from './vq-layer/upload-vq-layer';
+export type { GpuVqRange } from './vq-layer/upload-vq-layer';
 export { createSyntheticVqLayer } from './vq-layer/create-synthetic-vq-layer';
 export type { SyntheticVqLayerOptions } from './vq-layer/create-synthetic-vq-layer';
 export { createVqDequantDispatch, vqDequantByteLength, vqDequantize } from './vq-dequant/vq-dequant';
-export { vqDequantizeCpu } from './vq-dequant/vq-dequant-cpu';
 export { vqDequantWgsl } from './vq-dequant/vq-dequant.wgsl';
 export { createVqGemvDispatch, maxVqGemvTokens, maxVqGemvVectorLength, planVqGemvChunks, planVqGemvPart, vqGemv, vqGemvCoversRows, vqStackMismatch } from './vq-gemv/vq-gemv';
 export type { VqGemvBuffers, VqGemvOptions, VqGemvPartPlan, VqGemvShape } from './vq-gemv/vq-gemv';

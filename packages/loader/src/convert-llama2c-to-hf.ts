@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, openSync, closeSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, writeSync, copyFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
-import { createByteSource, encodeSafetensors, parseSafetensorsHeader } from '@vptq/pack-format';
+import { createByteSource, encodeSafetensors, parseSafetensorsHeader } from '@vptq/pack-format/safetensors';
 
 import { buildLlama2cTokenizerJson } from './llama2c-tokenizer-json';
 import { LoaderError } from './loader-error';

@@ -6,7 +6,7 @@ export { loadLlama2cTokenizer } from './load-llama2c-tokenizer';
 export type { LoadLlama2cTokenizerOptions } from './load-llama2c-tokenizer';
 export { openHfModel } from './open-hf-model';
 export { openVptqModel } from './open-vptq-model';
-export type { VptqModelSource, VptqQuantizedLayer, VptqQuantizedLayerInfo } from './vptq-model-source';
+export type { VptqModelSource, VptqQuantizedLayerInfo } from './vptq-model-source';
 export { loadHfTokenizer } from './load-hf-tokenizer';
 export { openModel } from './open-model';
 export { loadTokenizer } from './load-tokenizer';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 
-import { dequantizeLayer, PackFormatError, readVptqLayerTensors } from '@vptq/pack-format';
-import type { FloatTensor, StoredTensor, VptqLayerTensors } from '@vptq/pack-format';
+import { dequantizeVptqLayer, PackFormatError, readVptqLayerTensors } from '@vptq/pack-format';
+import type { FloatTensor, PackedVptqLayer, StoredTensor, VptqLayerTensors } from '@vptq/pack-format';
 
 import { assertFinite, closeFile, readExact } from './file-range';
 import { findDeclaredQuantization } from './find-declared-quantization';
@@ -15,7 +15,7 @@ import { readJsonObject } from './read-json-file';
 import { readVptqQuantization } from './read-vptq-quantization';
 import { openSafetensorsFiles } from './safetensors-files';
 import type { LocatedTensor } from './safetensors-files';
-import type { VptqModelSource, VptqQuantizedLayer } from './vptq-model-source';
+import type { VptqModelSource } from './vptq-model-source';
 
 const fn = 'openVptqModel';
 
@@ -75,7 +75,7 @@ export function openVptqModel(dir: string): VptqModelSource {
     if (!open) throw new LoaderError('VPTQ_LOADER_CLOSED', `${reader}: ${dir} was closed before reading ${name}`, { path: dir, tensor: name });
   };
 
-  const readLayer = (reader: string, layer: PlannedVptqLayer): VptqQuantizedLayer => {
+  const readLayer = (reader: string, layer: PlannedVptqLayer): PackedVptqLayer => {
     const module = layer.linear.module;
     assertOpen(reader, module);
     const home = byName.get(`${module}.indices`) as LocatedTensor;
@@ -135,13 +135,12 @@ export function openVptqModel(dir: string): VptqModelSource {
         assertOpen('readTensor', name);
         return readFloatTensor('readTensor', byName.get(name) as LocatedTensor);
       }
-      const { config: layerConfig, tensors } = readLayer('readTensor', layer);
-      const weight = dequantizeLayer(layerConfig, tensors);
+      const weight = dequantizeVptqLayer(readLayer('readTensor', layer));
       // Finite codebooks can still sum past the f32 range (BF16 entries near 3e38).
       assertFinite('readTensor', (byName.get(`${layer.linear.module}.indices`) as LocatedTensor).file.path, name, weight);
       return weight;
     },
-    readQuantizedLayer(name: string): VptqQuantizedLayer {
+    readQuantizedLayer(name: string): PackedVptqLayer {
       return readLayer('readQuantizedLayer', layerOf('readQuantizedLayer', name));
     },
     close(): void {

@@ -1,5 +1,6 @@
 import { findVptqLayerConfig, getVptqLayerTensorSpecs } from '@vptq/pack-format';
-import type { SafetensorsDtype, VptqLayerConfig, VptqLayerTensorSpec, VptqQuantizationConfig } from '@vptq/pack-format';
+import type { VptqLayerConfig, VptqLayerTensorSpec, VptqQuantizationConfig } from '@vptq/pack-format';
+import type { SafetensorsDtype } from '@vptq/pack-format/safetensors';
 
 import { checkFloatTensor, sameShape } from './check-float-tensor';
 import type { DeclaredQuantization } from './find-declared-quantization';

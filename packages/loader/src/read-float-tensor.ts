@@ -1,4 +1,4 @@
-import { decodeTensorF32 } from '@vptq/pack-format';
+import { decodeTensorF32 } from '@vptq/pack-format/safetensors';
 
 import { assertFinite, fromLittleEndian, readExact } from './file-range';
 import { LoaderError } from './loader-error';

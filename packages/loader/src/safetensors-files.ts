@@ -1,8 +1,9 @@
 import { readSync } from 'node:fs';
 import { isAbsolute, join, normalize } from 'node:path';
 
-import { PackFormatError, parseSafetensorsHeader } from '@vptq/pack-format';
-import type { ByteSource, SafetensorsTensorInfo } from '@vptq/pack-format';
+import { PackFormatError } from '@vptq/pack-format';
+import { parseSafetensorsHeader } from '@vptq/pack-format/safetensors';
+import type { ByteSource, SafetensorsTensorInfo } from '@vptq/pack-format/safetensors';
 
 import { closeFile, openFile } from './file-range';
 import type { OpenFile } from './file-range';

@@ -1,4 +1,4 @@
-import type { VptqLayerConfig, VptqLayerTensors } from '@vptq/pack-format';
+import type { PackedVptqLayer, VptqLayerConfig } from '@vptq/pack-format';
 
 import type { ModelSource } from './model-types';
 
@@ -14,18 +14,6 @@ export interface VptqQuantizedLayerInfo {
   readonly config: VptqLayerConfig;
 }
 
-/** The packed tensors of one layer, read and validated against its config. */
-export interface VptqQuantizedLayer {
-  readonly config: VptqLayerConfig;
-  /**
-   * `centroids` `[G, K·v]`, `indices` `[G, R, P]` packed words (uint32), and as the config requires
-   * `residualCentroids` `[G, Kr·v]`, `outlierCentroids` `[1, Ko·vo]`, `outlierIndices` `[1, Ro, O]` (uint16),
-   * `perm` `[in]` (uint16), `weightScale`/`weightBias` `[in]`, `bias` `[out]`; float tensors keep their stored
-   * F16/BF16/F32 precision (spec §5.2).
-   */
-  readonly tensors: VptqLayerTensors;
-}
-
 /**
  * A VPTQ packed model directory seen as an ordinary {@link ModelSource}: `tensors` lists each quantized
  * projection as its logical `<name>.weight` (`F32`, `[out, in]`) and `readTensor` returns it dequantized, so
@@ -38,11 +26,12 @@ export interface VptqModelSource extends ModelSource {
   readonly quantizedLayers: readonly VptqQuantizedLayerInfo[];
   /**
    * Reads one quantized layer's packed tensors from disk, validated against its config (dtypes, shapes,
-   * `perm` a permutation, outlier indices below Ko, float values finite).
+   * `perm` a permutation, outlier indices below Ko, float values finite). Float tensors keep their stored
+   * F16/BF16/F32 precision (spec §5.2).
    *
    * @param name - a module name from `quantizedLayers`.
    * @throws {LoaderError} VPTQ_LOADER_UNKNOWN_TENSOR (not a quantized layer), VPTQ_LOADER_CLOSED,
    * VPTQ_LOADER_TRUNCATED, VPTQ_LOADER_INDEX_RANGE, VPTQ_LOADER_NOT_FINITE.
    */
-  readQuantizedLayer(name: string): VptqQuantizedLayer;
+  readQuantizedLayer(name: string): PackedVptqLayer;
 }

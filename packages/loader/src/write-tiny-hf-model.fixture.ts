@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { encodeSafetensors, f32ToBf16Bits, f32ToF16Bits } from '@vptq/pack-format';
-import type { SafetensorsDtype } from '@vptq/pack-format';
+import { encodeSafetensors, f32ToBf16Bits, f32ToF16Bits } from '@vptq/pack-format/safetensors';
+import type { SafetensorsDtype } from '@vptq/pack-format/safetensors';
 import { randomFloats } from '@vptq/test-utils';
 
 /** Options of {@link writeTinyHfModel} (test-only). */

@@ -1,8 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { encodeSafetensors, encodeVptqLayerTensors, floatTensorFromF32, packIndices, parseVptqLayerConfig } from '@vptq/pack-format';
-import type { FloatTensor, SafetensorsTensorInput, VptqLayerTensors } from '@vptq/pack-format';
+import { encodeVptqLayerTensors, floatTensorFromF32, packIndices, parseVptqLayerConfig } from '@vptq/pack-format';
+import { encodeSafetensors } from '@vptq/pack-format/safetensors';
+import type { FloatTensor, VptqLayerTensors } from '@vptq/pack-format';
+import type { SafetensorsTensorInput } from '@vptq/pack-format/safetensors';
 import { createTestRng, randomFloats } from '@vptq/test-utils';
 
 import { bf16ToNumber, f16ToNumber } from './write-tiny-hf-model.fixture';
@@ -239,7 +241,7 @@ function writeLayer(
   const out = config.outFeatures;
   const inFeatures = config.inFeatures;
   const R = Math.ceil(out / v);
-  const hasOutliers = config.outlierVectorLength > 1 && config.numOutlierCentroids > 0;
+  const hasOutliers = config.numOutlierCentroids > 0;
   const vo = config.outlierVectorLength;
   const Ko = config.numOutlierCentroids;
 
@@ -264,7 +266,7 @@ function writeLayer(
   const indexBits = Math.log2(K);
   const tensors: VptqLayerTensors = {
     centroids: centroids.tensor,
-    indices: packIndices({ main, residual, groups: G, rows: R, columns: S, indexBits, residualBits: Kr > 0 ? Math.log2(Kr) : 0 }),
+    indices: packIndices({ main, residual, groupNum: G, vectorRows: R, groupSize: S, indexBits, residualBits: Kr > 0 ? Math.log2(Kr) : 0 }),
     ...(residualCentroids ? { residualCentroids: residualCentroids.tensor } : {}),
     ...(outlierCentroids ? { outlierCentroids: outlierCentroids.tensor, outlierIndices } : {}),
     ...(perm ? { perm } : {}),

@@ -68,7 +68,7 @@ export function computeVptqLayerBits(config: VptqLayerConfig, options: ComputeVp
   const layout = getVptqLayerLayout(config);
   const floatBits = floatDtype === 'F32' ? 32 : 16;
   const storedBits = Object.fromEntries(tensorKeys.map((key) => [key, 0])) as Record<keyof VptqLayerTensors, number>;
-  for (const spec of specsFor(config, layout)) {
+  for (const spec of specsFor(layout)) {
     const count = spec.shape.reduce((product, dimension) => product * dimension, 1);
     // indices are I32 words; outlier indices and perm are 16-bit; the rest are floats.
     const bits = spec.key === 'indices' ? 32 : spec.key === 'outlierIndices' || spec.key === 'perm' ? 16 : floatBits;
@@ -82,7 +82,7 @@ export function computeVptqLayerBits(config: VptqLayerConfig, options: ComputeVp
   const indexBitsPerWeight = outlierShare * outlierIndexBits + (1 - outlierShare) * (layout.totalBits / layout.vectorLength);
   const codebookEntries =
     layout.numOutlierCentroids * layout.outlierVectorLength +
-    layout.groups * layout.vectorLength * (layout.numCentroids + layout.numResidualCentroids);
+    layout.groupNum * layout.vectorLength * (layout.numCentroids + layout.numResidualCentroids);
   const paperBitsPerWeight = indexBitsPerWeight + (codebookEntries * 16) / weights;
   return { weights, indexBitsPerWeight, paperBitsPerWeight, storedBits, totalBits, bitsPerWeight: totalBits / weights };
 }

@@ -2,32 +2,14 @@ import { packedRowWords } from './pack-indices';
 import type { VptqLayerConfig } from './vptq-layer-config';
 
 /**
- * Quantities derived from a {@link VptqLayerConfig} (spec §5.1), with the spec's symbols noted. These
+ * A {@link VptqLayerConfig} with the quantities derived from it (spec §5.1), the spec's symbols noted. These
  * fix the shapes of every stored tensor (spec §5.2).
  */
-export interface VptqLayerLayout {
-  readonly inFeatures: number;
-  readonly outFeatures: number;
-  /** v. */
-  readonly vectorLength: number;
-  /** K. */
-  readonly numCentroids: number;
-  /** Kr, 0 when there is no residual. */
-  readonly numResidualCentroids: number;
+export interface VptqLayerLayout extends VptqLayerConfig {
   /** Kr > 0. */
   readonly hasResidual: boolean;
-  /** enable_outlier = vo > 1 && Ko > 0. */
+  /** Ko > 0 (the reference's enable_outlier = vo > 1 && Ko > 0). */
   readonly hasOutliers: boolean;
-  /** vo, 0 without outliers. */
-  readonly outlierVectorLength: number;
-  /** Ko, 0 without outliers. */
-  readonly numOutlierCentroids: number;
-  /** G. */
-  readonly groups: number;
-  /** S. */
-  readonly groupSize: number;
-  /** O. */
-  readonly outlierSize: number;
   /** R = ceil(out / v), vector-rows per group. */
   readonly vectorRows: number;
   /** pad = R·v − out, zero rows appended to W before vectorizing. */
@@ -40,7 +22,7 @@ export interface VptqLayerLayout {
   readonly indexBits: number;
   /** rb = log2 Kr, 0 without residual. */
   readonly residualBits: number;
-  /** tb = ib + rb ≤ 32. */
+  /** tb = ib + rb ≤ 32: bits of one packed (main | residual) field. */
   readonly totalBits: number;
   /** P = ceil(S·tb/32), words per packed (group, vector-row) row. */
   readonly rowWords: number;
@@ -50,11 +32,11 @@ export interface VptqLayerLayout {
  * Validates a layer config and derives its layout (spec §5.1).
  *
  * @param config - the layer config.
- * @returns R, pad, Ro, ib, rb, tb, P and the normalized part sizes.
- * @throws {RangeError} if K or Kr (when > 0) or Ko (with outliers) is not a power of two ≥ 2, a size is
- * not a positive integer, `outlierSize + groupNum · groupSize != inFeatures`, outliers are disabled but
- * `outlierSize > 0`, tb > 32, `enablePerm` with more than 65536 columns (perm is stored as uint16), or the
- * unpacked legacy layout (`isIndicePacked: false`) is requested.
+ * @returns the config with R, pad, Ro, ib, rb, tb and P.
+ * @throws {RangeError} if K, or Kr or Ko when not 0, is not a power of two ≥ 2, a size is not a positive
+ * integer, a count is negative (absent parts are 0), `outlierSize + groupNum · groupSize != inFeatures`,
+ * the outlier part is absent but vo or O is not 0, present with vo < 2, tb > 32, or `enablePerm` with more
+ * than 65536 columns (perm is stored as uint16).
  */
 export function getVptqLayerLayout(config: VptqLayerConfig): VptqLayerLayout {
   const problem = checkVptqLayerConfig(config);
@@ -83,24 +65,28 @@ export function checkVptqLayerConfig(config: VptqLayerConfig): string | undefine
     ['outlier_size', config.outlierSize],
   ] as const) {
     if (!Number.isSafeInteger(value)) return `${key} must be an integer (got ${value})`;
+    // One convention in memory: an absent part is 0; the JSON's -1 markers exist only in config.json.
+    if (value < 0) return `${key} must be ≥ 0, with 0 for an absent part (got ${value}; parseVptqLayerConfig reads the JSON's -1 as 0)`;
   }
   // The packer takes int(log2 K) and the readers ceil(log2 K); they agree only for powers of two.
   if (!isPowerOfTwo(config.numCentroids)) {
     return `num_centroids[1] must be a power of two ≥ 2 (got ${config.numCentroids})`;
   }
-  if (config.numResidualCentroids > 0 && !isPowerOfTwo(config.numResidualCentroids)) {
-    return `num_res_centroids[1] must be a power of two ≥ 2 or ≤ 0 for no residual (got ${config.numResidualCentroids})`;
+  if (config.numResidualCentroids !== 0 && !isPowerOfTwo(config.numResidualCentroids)) {
+    return `num_res_centroids[1] must be a power of two ≥ 2, or 0 for no residual (got ${config.numResidualCentroids})`;
   }
-  const hasOutliers = config.outlierVectorLength > 1 && config.numOutlierCentroids > 0;
-  if (hasOutliers && !isPowerOfTwo(config.numOutlierCentroids)) {
-    return `num_centroids[0] must be a power of two ≥ 2 (got ${config.numOutlierCentroids})`;
-  }
-  if (hasOutliers && config.numOutlierCentroids > 65536) {
-    return `num_centroids[0] must be at most 65536, since outlier_indices are stored as 16 bits (got ${config.numOutlierCentroids})`;
-  }
-  if (config.outlierSize < 0) return `outlier_size must be ≥ 0 (got ${config.outlierSize})`;
-  if (!hasOutliers && config.outlierSize > 0) {
-    return `outlier_size must be 0 when the outlier part is disabled by vector_lens[0] = ${config.outlierVectorLength}, num_centroids[0] = ${config.numOutlierCentroids} (got ${config.outlierSize})`;
+  if (config.numOutlierCentroids === 0) {
+    if (config.outlierSize !== 0) {
+      return `outlier_size must be 0 when the outlier part is disabled (vector_lens[0] ≤ 1 or num_centroids[0] ≤ 0 disable it; got ${config.outlierSize})`;
+    }
+    if (config.outlierVectorLength !== 0) return `vector_lens[0] must be 0 without an outlier codebook (got ${config.outlierVectorLength})`;
+  } else {
+    if (!isPowerOfTwo(config.numOutlierCentroids) || config.numOutlierCentroids > 65536) {
+      return `num_centroids[0] must be a power of two from 2 to 65536, since outlier_indices are stored as 16 bits (got ${config.numOutlierCentroids})`;
+    }
+    if (config.outlierVectorLength < 2) {
+      return `vector_lens[0] must be at least 2 with an outlier codebook: the format reads vo ≤ 1 as no outlier part (got ${config.outlierVectorLength})`;
+    }
   }
   if (config.outlierSize + config.groupNum * config.groupSize !== config.inFeatures) {
     return `outlier_size + group_num · group_size must equal in_features (got ${config.outlierSize} + ${config.groupNum} · ${config.groupSize} = ${config.outlierSize + config.groupNum * config.groupSize}, in_features = ${config.inFeatures})`;
@@ -112,9 +98,6 @@ export function checkVptqLayerConfig(config: VptqLayerConfig): string | undefine
   if (config.enablePerm && config.inFeatures > 65536) {
     return `in_features must be at most 65536 with enable_perm, since perm is stored as uint16 (got ${config.inFeatures})`;
   }
-  if (config.isIndicePacked !== true) {
-    return 'is_indice_packed must be true: the unpacked legacy layout is not supported (no published model uses it)';
-  }
   for (const key of ['enableNorm', 'enablePerm', 'indicesAsFloat', 'bias'] as const) {
     if (typeof config[key] !== 'boolean') return `${key} must be a boolean (got ${String(config[key])})`;
   }
@@ -122,7 +105,7 @@ export function checkVptqLayerConfig(config: VptqLayerConfig): string | undefine
 }
 
 function deriveLayout(config: VptqLayerConfig): VptqLayerLayout {
-  const hasOutliers = config.outlierVectorLength > 1 && config.numOutlierCentroids > 0;
+  const hasOutliers = config.numOutlierCentroids > 0;
   const hasResidual = config.numResidualCentroids > 0;
   const vectorRows = Math.ceil(config.outFeatures / config.vectorLength);
   const outlierVectorRows = hasOutliers ? Math.ceil(config.outFeatures / config.outlierVectorLength) : 0;
@@ -130,18 +113,9 @@ function deriveLayout(config: VptqLayerConfig): VptqLayerLayout {
   const residualBits = hasResidual ? Math.log2(config.numResidualCentroids) : 0;
   const totalBits = indexBits + residualBits;
   return {
-    inFeatures: config.inFeatures,
-    outFeatures: config.outFeatures,
-    vectorLength: config.vectorLength,
-    numCentroids: config.numCentroids,
-    numResidualCentroids: hasResidual ? config.numResidualCentroids : 0,
+    ...config,
     hasResidual,
     hasOutliers,
-    outlierVectorLength: hasOutliers ? config.outlierVectorLength : 0,
-    numOutlierCentroids: hasOutliers ? config.numOutlierCentroids : 0,
-    groups: config.groupNum,
-    groupSize: config.groupSize,
-    outlierSize: config.outlierSize,
     vectorRows,
     paddingRows: vectorRows * config.vectorLength - config.outFeatures,
     outlierVectorRows,

@@ -18,9 +18,9 @@ describe('packIndices', () => {
     const words = packIndices({
       main: new Uint16Array([1, 1023, 0x2aa, 2, 0, 1023]),
       residual: new Uint16Array([0, 255, 0x80, 0, 0, 255]),
-      groups: 1,
-      rows: 2,
-      columns: 3,
+      groupNum: 1,
+      vectorRows: 2,
+      groupSize: 3,
       indexBits: 10,
       residualBits: 8,
     });
@@ -32,21 +32,21 @@ describe('packIndices', () => {
   it('packs 3-bit fields across a word boundary and 32-bit fields whole', () => {
     // Eleven 3-bit fields: field 10 occupies stream bits 30..32.
     const main = new Uint16Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0b111]);
-    const words = packIndices({ main, groups: 1, rows: 1, columns: 11, indexBits: 3, residualBits: 0 });
+    const words = packIndices({ main, groupNum: 1, vectorRows: 1, groupSize: 11, indexBits: 3, residualBits: 0 });
     expect(Array.from(words)).toEqual([0xc0000000, 0x00000001]);
 
     const full = packIndices({
       main: new Uint32Array([0xffff, 0x1234]),
       residual: new Uint32Array([0xffff, 0xabcd]),
-      groups: 2,
-      rows: 1,
-      columns: 1,
+      groupNum: 2,
+      vectorRows: 1,
+      groupSize: 1,
       indexBits: 16,
       residualBits: 16,
     });
     expect(Array.from(full)).toEqual([0xffffffff, 0xabcd1234]);
     expect(readField(full, 0, 0, 32)).toBe(4294967295);
-    expect(unpackIndices(full, { groups: 2, rows: 1, columns: 1, indexBits: 16, residualBits: 16 })).toEqual({
+    expect(unpackIndices(full, { groupNum: 2, vectorRows: 1, groupSize: 1, indexBits: 16, residualBits: 16 })).toEqual({
       main: new Uint16Array([0xffff, 0x1234]),
       residual: new Uint16Array([0xffff, 0xabcd]),
     });
@@ -62,7 +62,7 @@ describe('packIndices', () => {
       for (const [indexBits, residualBits] of splits) {
         const main = randomIndices(count, indexBits, totalBits * 100 + indexBits);
         const residual = residualBits > 0 ? randomIndices(count, residualBits, totalBits * 1000 + residualBits) : undefined;
-        const layout = { groups, rows, columns, indexBits, residualBits };
+        const layout = { groupNum: groups, vectorRows: rows, groupSize: columns, indexBits, residualBits };
         const words = packIndices({ ...layout, main, residual });
         const rowWords = packedRowWords(columns, totalBits);
         expect(words.length).toBe(groups * rows * rowWords);
@@ -89,7 +89,7 @@ describe('packIndices', () => {
   });
 
   it('validates its arguments', () => {
-    const layout = { groups: 1, rows: 1, columns: 2, indexBits: 4, residualBits: 0 };
+    const layout = { groupNum: 1, vectorRows: 1, groupSize: 2, indexBits: 4, residualBits: 0 };
     expect(() => packIndices({ ...layout, main: new Uint16Array(3) })).toThrow(/G·R·S = 2 indices \(got 3\)/);
     expect(() => packIndices({ ...layout, main: new Uint16Array([1, 16]) })).toThrow(/below 2\^4 = 16 \(got 16 at 1\)/);
     expect(() => packIndices({ ...layout, indexBits: 0, main: new Uint16Array(2) })).toThrow(/indexBits must be an integer in 1..32/);

@@ -1,11 +1,14 @@
-/** Shape and bit widths of a packed `indices` tensor (spec §5.3). */
+/**
+ * Shape and bit widths of a packed `indices` tensor (spec §5.3), named as in {@link VptqLayerLayout}, so a
+ * layer's layout can be passed as it is.
+ */
 export interface PackedIndexLayout {
   /** G, the number of codebook groups. */
-  readonly groups: number;
+  readonly groupNum: number;
   /** R = ceil(out / v), vector-rows per group. */
-  readonly rows: number;
+  readonly vectorRows: number;
   /** S, columns per group (fields per packed row). */
-  readonly columns: number;
+  readonly groupSize: number;
   /** ib = log2 K, bits of the main index, 1..32. */
   readonly indexBits: number;
   /** rb = log2 Kr, bits of the residual index, 0 when there is no residual; ib + rb ≤ 32. */
@@ -31,18 +34,18 @@ export interface UnpackedIndices {
 /**
  * P = ceil(S · tb / 32), the number of 32-bit words of one packed (group, vector-row) row.
  *
- * @param columns - S, fields per row.
+ * @param groupSize - S, fields per row.
  * @param totalBits - tb = ib + rb, 1..32.
  * @throws {RangeError} for a negative S or tb outside 1..32.
  */
-export function packedRowWords(columns: number, totalBits: number): number {
-  if (!Number.isSafeInteger(columns) || columns < 0) {
-    throw new RangeError(`packedRowWords: columns must be a non-negative integer (got ${columns})`);
+export function packedRowWords(groupSize: number, totalBits: number): number {
+  if (!Number.isSafeInteger(groupSize) || groupSize < 0) {
+    throw new RangeError(`packedRowWords: groupSize must be a non-negative integer (got ${groupSize})`);
   }
   if (!Number.isInteger(totalBits) || totalBits < 1 || totalBits > 32) {
     throw new RangeError(`packedRowWords: totalBits must be an integer in 1..32 (got ${totalBits})`);
   }
-  return Math.ceil((columns * totalBits) / 32);
+  return Math.ceil((groupSize * totalBits) / 32);
 }
 
 /**
@@ -59,7 +62,7 @@ export function packedRowWords(columns: number, totalBits: number): number {
  */
 export function packIndices(options: PackIndicesOptions): Uint32Array {
   const { main, residual } = options;
-  const { groups, rows, columns, indexBits, residualBits, totalBits, rowWords } = checkLayout('packIndices', options);
+  const { groupNum: groups, vectorRows: rows, groupSize: columns, indexBits, residualBits, totalBits, rowWords } = checkLayout('packIndices', options);
   const count = groups * rows * columns;
   checkIndices('packIndices', 'main', main, count, indexBits);
   if (residualBits > 0) {
@@ -97,7 +100,7 @@ export function packIndices(options: PackIndicesOptions): Uint32Array {
  * @throws {RangeError} if `words` has the wrong length or the layout is invalid.
  */
 export function unpackIndices(words: Uint32Array, layout: PackedIndexLayout): UnpackedIndices {
-  const { groups, rows, columns, indexBits, residualBits, totalBits, rowWords } = checkLayout('unpackIndices', layout);
+  const { groupNum: groups, vectorRows: rows, groupSize: columns, indexBits, residualBits, totalBits, rowWords } = checkLayout('unpackIndices', layout);
   if (!(words instanceof Uint32Array)) throw new TypeError('unpackIndices: words must be a Uint32Array');
   if (words.length !== groups * rows * rowWords) {
     throw new RangeError(
@@ -146,11 +149,11 @@ function lowBitsMask(bits: number): number {
 }
 
 function checkLayout(fn: string, layout: PackedIndexLayout) {
-  const { groups, rows, columns, indexBits, residualBits } = layout;
+  const { groupNum, vectorRows, groupSize, indexBits, residualBits } = layout;
   for (const [name, value] of [
-    ['groups', groups],
-    ['rows', rows],
-    ['columns', columns],
+    ['groupNum', groupNum],
+    ['vectorRows', vectorRows],
+    ['groupSize', groupSize],
   ] as const) {
     if (!Number.isSafeInteger(value) || value < 0) {
       throw new RangeError(`${fn}: ${name} must be a non-negative integer (got ${value})`);
@@ -165,7 +168,7 @@ function checkLayout(fn: string, layout: PackedIndexLayout) {
     );
   }
   const totalBits = indexBits + residualBits;
-  return { groups, rows, columns, indexBits, residualBits, totalBits, rowWords: packedRowWords(columns, totalBits) };
+  return { groupNum, vectorRows, groupSize, indexBits, residualBits, totalBits, rowWords: packedRowWords(groupSize, totalBits) };
 }
 
 function checkIndices(fn: string, name: string, values: Uint16Array | Uint32Array, count: number, bits: number): void {

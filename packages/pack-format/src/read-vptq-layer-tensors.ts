@@ -59,7 +59,7 @@ export function readVptqLayerTensors(
 ): VptqLayerTensors {
   const layout = getVptqLayerLayout(config);
   const result: Record<string, unknown> = {};
-  for (const spec of specsFor(config, layout)) {
+  for (const spec of specsFor(layout)) {
     const name = `${moduleName}.${spec.suffix}`;
     const stored = getTensor(name);
     if (stored === undefined) {

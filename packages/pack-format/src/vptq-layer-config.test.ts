@@ -59,7 +59,7 @@ function configError(run: () => unknown): PackFormatError {
 describe('parseVptqLayerConfig and getVptqLayerLayout', () => {
   it('reads a published layer config and derives the spec §5.4 worked example', () => {
     const config = parseVptqLayerConfig(published, 'model.layers.0.self_attn.q_proj');
-    expect(config).toMatchObject({ vectorLength: 8, numCentroids: 65536, numResidualCentroids: 256, outlierVectorLength: -1, enableNorm: true });
+    expect(config).toMatchObject({ vectorLength: 8, numCentroids: 65536, numResidualCentroids: 256, outlierVectorLength: 0, numOutlierCentroids: 0, enableNorm: true });
     const layout = getVptqLayerLayout(config);
     expect(layout).toMatchObject({
       vectorRows: 512,
@@ -86,8 +86,12 @@ describe('parseVptqLayerConfig and getVptqLayerLayout', () => {
       hasOutliers: true,
       outlierVectorLength: 4,
       numOutlierCentroids: 16,
-      groups: 2,
+      groupNum: 2,
       groupSize: 7,
+      enableNorm: true,
+      enablePerm: true,
+      indicesAsFloat: false,
+      bias: true,
       outlierSize: 6,
       vectorRows: 3,
       paddingRows: 4,
@@ -106,7 +110,23 @@ describe('parseVptqLayerConfig and getVptqLayerLayout', () => {
     const minimal = { ...published } as Record<string, unknown>;
     delete minimal.is_indice_packed;
     delete minimal.indices_as_float;
-    expect(parseVptqLayerConfig(minimal, 'y')).toMatchObject({ isIndicePacked: true, indicesAsFloat: false });
+    expect(parseVptqLayerConfig(minimal, 'y')).toMatchObject({ indicesAsFloat: false });
+    // Unknown keys (norm_dim, enable_proxy_error) are dropped; every known one is written back unchanged.
+    const { norm_dim: _normDim, enable_proxy_error: _proxy, ...known } = published as Record<string, unknown>;
+    expect(toVptqLayerConfigJson(parseVptqLayerConfig(minimal, 'y'))).toEqual(known);
+  });
+
+  it('reads every disabled marker as 0 and writes it back as -1', () => {
+    // vo ≤ 1 or Ko ≤ 0 disables the outlier part in the reference (spec §5.1); Kr ≤ 0 disables the residual.
+    for (const [vectorLens, numCentroids, numResCentroids] of [
+      [[-1, 8], [-1, 65536], [-1, -1]],
+      [[1, 8], [256, 65536], [-1, 0]],
+      [[4, 8], [0, 65536], [-1, -7]],
+    ]) {
+      const config = parseVptqLayerConfig({ ...published, vector_lens: vectorLens, num_centroids: numCentroids, num_res_centroids: numResCentroids }, 'z');
+      expect(config).toMatchObject({ outlierVectorLength: 0, numOutlierCentroids: 0, numResidualCentroids: 0 });
+      expect(toVptqLayerConfigJson(config)).toMatchObject({ vector_lens: [-1, 8], num_centroids: [-1, 65536], num_res_centroids: [-1, -1] });
+    }
   });
 
   it('treats bias with Python truthiness', () => {
@@ -143,6 +163,12 @@ describe('parseVptqLayerConfig and getVptqLayerLayout', () => {
   it('rejects invalid configs given directly as arguments with RangeError', () => {
     const config = parseVptqLayerConfig(published, 'x');
     expect(() => getVptqLayerLayout({ ...config, numCentroids: 3 })).toThrow(RangeError);
+    // In memory an absent part is 0; the JSON's -1 markers are refused with a hint.
+    expect(() => getVptqLayerLayout({ ...config, numResidualCentroids: -1 })).toThrow(/num_res_centroids\[1\] must be ≥ 0, with 0 for an absent part/);
+    expect(() => getVptqLayerLayout({ ...config, numOutlierCentroids: 16, outlierVectorLength: 1, outlierSize: 96, groupSize: 4000 })).toThrow(
+      /vector_lens\[0\] must be at least 2 with an outlier codebook/,
+    );
+    expect(() => getVptqLayerLayout({ ...config, outlierVectorLength: 4 })).toThrow(/vector_lens\[0\] must be 0 without an outlier codebook/);
     expect(() => toVptqLayerConfigJson({ ...config, groupSize: 1 })).toThrow(/^toVptqLayerConfigJson: outlier_size \+ group_num/);
   });
 });

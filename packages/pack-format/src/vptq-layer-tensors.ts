@@ -44,12 +44,12 @@ export interface VptqLayerTensorSpec {
  * @throws {RangeError} if the config is invalid.
  */
 export function getVptqLayerTensorSpecs(config: VptqLayerConfig): VptqLayerTensorSpec[] {
-  return specsFor(config, getVptqLayerLayout(config));
+  return specsFor(getVptqLayerLayout(config));
 }
 
-/** Same as {@link getVptqLayerTensorSpecs} for an already derived layout. */
-export function specsFor(config: VptqLayerConfig, layout: VptqLayerLayout): VptqLayerTensorSpec[] {
-  const { groups, vectorLength, numCentroids, numResidualCentroids, vectorRows, rowWords } = layout;
+/** {@link getVptqLayerTensorSpecs} of an already derived layout. */
+export function specsFor(layout: VptqLayerLayout): VptqLayerTensorSpec[] {
+  const { groupNum: groups, vectorLength, numCentroids, numResidualCentroids, vectorRows, rowWords } = layout;
   const specs: VptqLayerTensorSpec[] = [{ key: 'centroids', suffix: 'centroids.weight', shape: [groups, numCentroids * vectorLength] }];
   if (layout.hasResidual) {
     specs.push({ key: 'residualCentroids', suffix: 'res_centroids.weight', shape: [groups, numResidualCentroids * vectorLength] });
@@ -61,12 +61,12 @@ export function specsFor(config: VptqLayerConfig, layout: VptqLayerLayout): Vptq
   if (layout.hasOutliers) {
     specs.push({ key: 'outlierIndices', suffix: 'outlier_indices', shape: [1, layout.outlierVectorRows, layout.outlierSize] });
   }
-  if (config.enablePerm) specs.push({ key: 'perm', suffix: 'perm', shape: [layout.inFeatures] });
-  if (config.enableNorm) {
+  if (layout.enablePerm) specs.push({ key: 'perm', suffix: 'perm', shape: [layout.inFeatures] });
+  if (layout.enableNorm) {
     specs.push({ key: 'weightScale', suffix: 'weight_scale', shape: [layout.inFeatures] });
     specs.push({ key: 'weightBias', suffix: 'weight_bias', shape: [layout.inFeatures] });
   }
-  if (config.bias) specs.push({ key: 'bias', suffix: 'bias', shape: [layout.outFeatures] });
+  if (layout.bias) specs.push({ key: 'bias', suffix: 'bias', shape: [layout.outFeatures] });
   return specs;
 }
 
@@ -80,8 +80,8 @@ export function specsFor(config: VptqLayerConfig, layout: VptqLayerLayout): Vptq
  * @param config - the layer config.
  * @param tensors - the layer's tensors; exactly the ones the config requires.
  * @returns the entries (data are views of the inputs).
- * @throws {RangeError} if a tensor is missing, unexpected, or has the wrong length, or perm is not a
- * permutation of 0..in−1.
+ * @throws {RangeError} if a tensor is missing, unexpected, or has the wrong length, perm is not a
+ * permutation of 0..in−1, or an outlier index is not below Ko.
  * @throws {TypeError} if a tensor has the wrong array type.
  */
 export function encodeVptqLayerTensors(
@@ -93,47 +93,77 @@ export function encodeVptqLayerTensors(
     throw new TypeError(`encodeVptqLayerTensors: moduleName must be a non-empty string (got ${String(moduleName)})`);
   }
   const layout = getVptqLayerLayout(config);
-  const specs = specsFor(config, layout);
-  const expected = new Set(specs.map((spec) => spec.key));
-  for (const key of Object.keys(tensors) as (keyof VptqLayerTensors)[]) {
-    if (tensors[key] !== undefined && !expected.has(key)) {
-      throw new RangeError(`encodeVptqLayerTensors: ${moduleName}: ${key} must be omitted for this layer config`);
-    }
-  }
+  const specs = checkVptqLayerTensors('encodeVptqLayerTensors', layout, tensors, moduleName);
   return specs.map((spec): SafetensorsTensorInput => {
     const name = `${moduleName}.${spec.suffix}`;
     const value = tensors[spec.key];
-    if (value === undefined) throw new RangeError(`encodeVptqLayerTensors: ${name} is required by the layer config`);
-    const count = spec.shape.reduce((product, dimension) => product * dimension, 1);
-    const checkLength = (length: number): void => {
-      if (length !== count) {
-        throw new RangeError(`encodeVptqLayerTensors: ${name} must hold ${count} values for shape [${spec.shape.join(', ')}] (got ${length})`);
-      }
-    };
-    if (spec.key === 'indices') {
-      if (!(value instanceof Uint32Array)) throw new TypeError(`encodeVptqLayerTensors: ${name} must be a Uint32Array`);
-      checkLength(value.length);
-      return { name, dtype: 'I32', shape: spec.shape, data: value };
-    }
+    if (spec.key === 'indices') return { name, dtype: 'I32', shape: spec.shape, data: value as Uint32Array };
     if (spec.key === 'outlierIndices' || spec.key === 'perm') {
-      if (!(value instanceof Uint16Array)) throw new TypeError(`encodeVptqLayerTensors: ${name} must be a Uint16Array`);
-      checkLength(value.length);
-      if (spec.key === 'perm' && !isPermutation(value)) {
-        throw new RangeError(`encodeVptqLayerTensors: ${name} must be a permutation of 0..${value.length - 1}`);
-      }
       const dtype = spec.key === 'outlierIndices' && config.indicesAsFloat ? 'F16' : 'I16';
-      return { name, dtype, shape: spec.shape, data: value };
+      return { name, dtype, shape: spec.shape, data: value as Uint16Array };
     }
     const float = value as FloatTensor;
-    const validDtype =
-      ((float.dtype === 'F16' || float.dtype === 'BF16') && float.data instanceof Uint16Array) ||
-      (float.dtype === 'F32' && float.data instanceof Float32Array);
-    if (!validDtype) {
-      throw new TypeError(`encodeVptqLayerTensors: ${name} must be F16/BF16 bits in a Uint16Array or F32 in a Float32Array`);
-    }
-    checkLength(float.data.length);
     return { name, dtype: float.dtype, shape: spec.shape, data: float.data };
   });
+}
+
+/**
+ * Checks that `tensors` holds exactly the tensors `config` requires, each of the right array type and length,
+ * that perm is a permutation and the outlier indices are below Ko.
+ *
+ * @param fn - the calling function, for messages.
+ * @param moduleName - the module, for messages (tensors are then named `<module>.<suffix>`); default none.
+ * @returns the specs of the required tensors.
+ */
+export function checkVptqLayerTensors(
+  fn: string,
+  layout: VptqLayerLayout,
+  tensors: VptqLayerTensors,
+  moduleName?: string,
+): VptqLayerTensorSpec[] {
+  if (typeof tensors !== 'object' || tensors === null) throw new TypeError(`${fn}: tensors must be an object (got ${String(tensors)})`);
+  const specs = specsFor(layout);
+  const expected = new Set(specs.map((spec) => spec.key));
+  for (const key of Object.keys(tensors) as (keyof VptqLayerTensors)[]) {
+    if (tensors[key] !== undefined && !expected.has(key)) {
+      throw new RangeError(`${fn}: ${moduleName === undefined ? '' : `${moduleName}: `}${key} must be omitted for this layer config`);
+    }
+  }
+  for (const spec of specs) {
+    const name = moduleName === undefined ? spec.key : `${moduleName}.${spec.suffix}`;
+    const value = tensors[spec.key];
+    if (value === undefined) throw new RangeError(`${fn}: ${name} is required by the layer config`);
+    let length: number;
+    if (spec.key === 'indices') {
+      if (!(value instanceof Uint32Array)) throw new TypeError(`${fn}: ${name} must be a Uint32Array`);
+      length = value.length;
+    } else if (spec.key === 'outlierIndices' || spec.key === 'perm') {
+      if (!(value instanceof Uint16Array)) throw new TypeError(`${fn}: ${name} must be a Uint16Array`);
+      length = value.length;
+    } else {
+      const float = value as FloatTensor;
+      const validDtype =
+        ((float.dtype === 'F16' || float.dtype === 'BF16') && float.data instanceof Uint16Array) ||
+        (float.dtype === 'F32' && float.data instanceof Float32Array);
+      if (!validDtype) throw new TypeError(`${fn}: ${name} must be F16/BF16 bits in a Uint16Array or F32 in a Float32Array`);
+      length = float.data.length;
+    }
+    const count = spec.shape.reduce((product, dimension) => product * dimension, 1);
+    if (length !== count) {
+      throw new RangeError(`${fn}: ${name} must hold ${count} values for shape [${spec.shape.join(', ')}] (got ${length})`);
+    }
+  }
+  if (tensors.perm !== undefined && !isPermutation(tensors.perm)) {
+    throw new RangeError(`${fn}: perm must be a permutation of 0..${layout.inFeatures - 1}`);
+  }
+  const outlierIndices = tensors.outlierIndices;
+  if (outlierIndices !== undefined) {
+    const bad = outlierIndices.findIndex((index) => index >= layout.numOutlierCentroids);
+    if (bad >= 0) {
+      throw new RangeError(`${fn}: outlierIndices must be below Ko = ${layout.numOutlierCentroids} (got ${outlierIndices[bad]} at ${bad})`);
+    }
+  }
+  return specs;
 }
 
 /** Whether `values` holds each of 0..length−1 exactly once. */

@@ -7,3 +7,5 @@ export type { GenerateOptions, GenerateResult, PerplexityOptions, PerplexityResu
 export { quantize } from './quantize/quantize-model';
 export type { QuantizeResult } from './quantize/quantize-model';
 export type { QuantizeEvent, QuantizeMethod, QuantizeOptions, VptqSettings } from './quantize/quantize-options';
+export { quantizeDefaults } from './quantize/quantize-defaults';
+export type { QuantizeSettings } from './quantize/quantize-defaults';

@@ -1,4 +1,4 @@
-import { f32ToF16Bits } from '@vptq/pack-format';
+import { f32ToF16Bits } from '@vptq/pack-format/safetensors';
 
 import { createBufferWithData, createStorageBuffer } from '../buffers';
 import { captureGpuErrors } from '../dispatch';
@@ -24,13 +24,13 @@ export interface BenchmarkShape {
 export interface BenchmarkVqConfig {
   readonly name: string;
   readonly vectorLength: number;
-  readonly centroids: number;
-  readonly residualCentroids?: number;
-  readonly groups?: number;
+  readonly numCentroids: number;
+  readonly numResidualCentroids?: number;
+  readonly groupNum?: number;
   /** Share of input columns in the outlier part, in percent (rounded up so the groups split evenly). */
   readonly outlierPercent?: number;
   readonly outlierVectorLength?: number;
-  readonly outlierCentroids?: number;
+  readonly numOutlierCentroids?: number;
 }
 
 /** LLaMA-2-7B's linear shapes: q/k/v/o, gate/up, down. */
@@ -46,10 +46,10 @@ export const llama2Shapes: readonly BenchmarkShape[] = [
  * LLaMA-2-7B 2.26-bit setting (Table 8): 1% of the columns, vo = 4, Ko = 8192.
  */
 export const defaultBenchmarkConfigs: readonly BenchmarkVqConfig[] = [
-  { name: 'v6-k4096', vectorLength: 6, centroids: 4096 },
-  { name: 'v8-k65536', vectorLength: 8, centroids: 65536 },
-  { name: 'v8-k65536-256', vectorLength: 8, centroids: 65536, residualCentroids: 256 },
-  { name: 'v8-k65536-o1%v4k8192-g4', vectorLength: 8, centroids: 65536, groups: 4, outlierPercent: 1, outlierVectorLength: 4, outlierCentroids: 8192 },
+  { name: 'v6-k4096', vectorLength: 6, numCentroids: 4096 },
+  { name: 'v8-k65536', vectorLength: 8, numCentroids: 65536 },
+  { name: 'v8-k65536-256', vectorLength: 8, numCentroids: 65536, numResidualCentroids: 256 },
+  { name: 'v8-k65536-o1%v4k8192-g4', vectorLength: 8, numCentroids: 65536, groupNum: 4, outlierPercent: 1, outlierVectorLength: 4, numOutlierCentroids: 8192 },
 ];
 
 /** Options of {@link benchmarkKernels}. */
@@ -223,7 +223,7 @@ export async function benchmarkKernels(device: GPUDevice, options: BenchmarkKern
 }
 
 function syntheticOptions(config: BenchmarkVqConfig, outFeatures: number, inFeatures: number): SyntheticVqLayerOptions {
-  const groups = config.groups ?? 1;
+  const groups = config.groupNum ?? 1;
   let outlierSize = 0;
   if (config.outlierPercent) {
     outlierSize = Math.ceil((config.outlierPercent * inFeatures) / 100);
@@ -233,12 +233,12 @@ function syntheticOptions(config: BenchmarkVqConfig, outFeatures: number, inFeat
     outFeatures,
     inFeatures,
     vectorLength: config.vectorLength,
-    centroids: config.centroids,
-    residualCentroids: config.residualCentroids,
-    groups,
+    numCentroids: config.numCentroids,
+    numResidualCentroids: config.numResidualCentroids,
+    groupNum: groups,
     outlierSize,
     outlierVectorLength: config.outlierVectorLength,
-    outlierCentroids: config.outlierCentroids,
+    numOutlierCentroids: config.numOutlierCentroids,
     seed: 3,
   };
 }
@@ -247,9 +247,9 @@ function syntheticOptions(config: BenchmarkVqConfig, outFeatures: number, inFeat
 function vqBytes(layer: GpuVqLayer): number {
   const { layout } = layer;
   const element = (format: number) => (format === 0 ? 4 : 2);
-  let bytes = layout.groups * layout.vectorRows * layout.rowWords * 4;
-  bytes += layout.groups * layout.numCentroids * layout.vectorLength * element(layer.centroidFormat);
-  bytes += layout.groups * layout.numResidualCentroids * layout.vectorLength * element(layer.residualFormat);
+  let bytes = layout.groupNum * layout.vectorRows * layout.rowWords * 4;
+  bytes += layout.groupNum * layout.numCentroids * layout.vectorLength * element(layer.centroidFormat);
+  bytes += layout.groupNum * layout.numResidualCentroids * layout.vectorLength * element(layer.residualFormat);
   if (layout.hasOutliers) {
     bytes += layout.outlierVectorRows * layer.outlierRowWords * 4;
     bytes += layout.numOutlierCentroids * layout.outlierVectorLength * element(layer.outlierFormat);

@@ -1,7 +1,7 @@
 import { randomFloats, releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { f16ArrayToF32, f32ToF16Bits } from '@vptq/pack-format';
+import { f16ArrayToF32, f32ToF16Bits } from '@vptq/pack-format/safetensors';
 import { embedding } from './embedding';
 import { embeddingCpu } from './embedding-cpu';
 

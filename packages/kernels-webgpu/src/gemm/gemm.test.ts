@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { compileShader } from '../compile-shader';
 import { linearCpu } from '../gemv/linear-cpu';
-import { f16ArrayToF32, f32ToF16Bits } from '@vptq/pack-format';
+import { f16ArrayToF32, f32ToF16Bits } from '@vptq/pack-format/safetensors';
 import { gemm } from './gemm';
 import { gemmWgsl } from './gemm.wgsl';
 

@@ -2,7 +2,7 @@ import { maxAbsDifference, randomFloats, releaseTestDevice, requestTestDevice } 
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { compileShader } from '../compile-shader';
-import { f16ArrayToF32, f32ToF16Bits } from '@vptq/pack-format';
+import { f16ArrayToF32, f32ToF16Bits } from '@vptq/pack-format/safetensors';
 import { gemv } from './gemv';
 import { gemvSubgroupsWgsl, gemvWgsl } from './gemv.wgsl';
 import { linearCpu } from './linear-cpu';

@@ -30,7 +30,7 @@ export function createVqCodebookTexture(device: GPUDevice, layers: readonly GpuV
   const width = Math.min(4096, limit);
   const counts = layers.map((layer) => {
     if (!hasTexelEntries(layer)) throw new RangeError(`${fn}: codebook entries must be 16 bytes (v = ${layer.layout.vectorLength}, format ${layer.centroidFormat})`);
-    return layer.layout.groups * layer.layout.numCentroids;
+    return layer.layout.groupNum * layer.layout.numCentroids;
   });
   const texelBases: number[] = [];
   let rows = 0;

@@ -1,11 +1,9 @@
-import { floatTensorToF32, getVptqLayerLayout } from '@vptq/pack-format';
+import { dequantizeVptqLayer, floatTensorToF32, getVptqLayerLayout } from '@vptq/pack-format';
 import type { VptqLayerConfig, VptqLayerTensors } from '@vptq/pack-format';
-
-import { vqDequantizeCpu } from '../vq-dequant/vq-dequant-cpu';
 
 /**
  * CPU twin of the fused VQ-GEMV kernel: `y[t, o] = Σ_c x[t, c] · W[o, c] + bias[o]` with W the layer's
- * dequantized weight ({@link vqDequantizeCpu}), summed in f64.
+ * weight from the reference `dequantizeVptqLayer` of `@vptq/pack-format`, summed in f64.
  *
  * @param x - `[tokens, inFeatures]` f32.
  * @returns `[tokens, outFeatures]` f32.
@@ -16,7 +14,7 @@ export function vqGemvCpu(config: VptqLayerConfig, tensors: VptqLayerTensors, x:
   if (!Number.isInteger(tokens) || tokens < 1 || x.length !== tokens * inFeatures) {
     throw new RangeError(`vqGemvCpu: x must hold tokens × inFeatures = ${tokens} × ${inFeatures} values (got ${x.length})`);
   }
-  const weight = vqDequantizeCpu(config, tensors);
+  const weight = dequantizeVptqLayer({ config, tensors });
   const bias = config.bias && tensors.bias ? floatTensorToF32(tensors.bias) : undefined;
   const y = new Float32Array(tokens * outFeatures);
   for (let t = 0; t < tokens; t++) {

@@ -19,12 +19,12 @@ const everything: SyntheticVqLayerOptions = {
   outFeatures: 37,
   inFeatures: 5 + 2 * 301,
   vectorLength: 8,
-  centroids: 256,
-  residualCentroids: 16,
-  groups: 2,
+  numCentroids: 256,
+  numResidualCentroids: 16,
+  groupNum: 2,
   outlierSize: 5,
   outlierVectorLength: 3,
-  outlierCentroids: 64,
+  numOutlierCentroids: 64,
   bias: true,
   seed: 17,
 };
@@ -63,19 +63,19 @@ describe.skipIf(!device)('vqGemv', () => {
   const cases: [string, SyntheticVqLayerOptions, number, VqGemvOptions][] = [
     ['all features (12-bit straddling fields, G = 2, residual, outliers vo = 3, norm, perm, bias), f16, 1 token', everything, 1, {}],
     ['all features, bf16 codebooks, 3 tokens, shared-memory reduction, 4 splits', { ...everything, dtype: 'BF16', seed: 18 }, 3, { useSubgroups: false, splits: 4, workgroupSize: 16 }],
-    ['v8-k65536 (16-bit fields), one workgroup per output (direct write)', { outFeatures: 64, inFeatures: 512, vectorLength: 8, centroids: 65536, seed: 19 }, 1, { splits: 1 }],
-    ['f32 codebooks, odd v = 5, no norm or perm, 2 tokens', { outFeatures: 23, inFeatures: 96, vectorLength: 5, centroids: 32, dtype: 'F32', norm: false, perm: false, seed: 20 }, 2, {}],
-    ['32-bit fields (k65536 + 65536 residual)', { outFeatures: 6, inFeatures: 64, vectorLength: 2, centroids: 65536, residualCentroids: 65536, seed: 21 }, 1, {}],
-    ['v6-k4096 with 8 tokens', { outFeatures: 48, inFeatures: 256, vectorLength: 6, centroids: 4096, seed: 22 }, 8, {}],
+    ['v8-k65536 (16-bit fields), one workgroup per output (direct write)', { outFeatures: 64, inFeatures: 512, vectorLength: 8, numCentroids: 65536, seed: 19 }, 1, { splits: 1 }],
+    ['f32 codebooks, odd v = 5, no norm or perm, 2 tokens', { outFeatures: 23, inFeatures: 96, vectorLength: 5, numCentroids: 32, dtype: 'F32', enableNorm: false, enablePerm: false, seed: 20 }, 2, {}],
+    ['32-bit fields (k65536 + 65536 residual)', { outFeatures: 6, inFeatures: 64, vectorLength: 2, numCentroids: 65536, numResidualCentroids: 65536, seed: 21 }, 1, {}],
+    ['v6-k4096 with 8 tokens', { outFeatures: 48, inFeatures: 256, vectorLength: 6, numCentroids: 4096, seed: 22 }, 8, {}],
     ['all features, codebook in workgroup memory (one subgroup per row)', { ...everything, seed: 27 }, 2, { sharedCodebook: true }],
     ['all features, codebook in workgroup memory, 3 rows per tile of 64 invocations', { ...everything, seed: 28 }, 1, { sharedCodebook: true, rowsPerTile: 3, workgroupSize: 64 }],
     ['all features, main codebook gathered through a texture', { ...everything, vectorLength: 6, seed: 29 }, 2, { codebookTexture: true, splits: 2 }],
-    ['v8-k65536 through a texture (16 rows of 4096 texels), workgroup-memory reduction', { outFeatures: 32, inFeatures: 256, vectorLength: 8, centroids: 65536, seed: 38 }, 1, { codebookTexture: true, useSubgroups: false }],
+    ['v8-k65536 through a texture (16 rows of 4096 texels), workgroup-memory reduction', { outFeatures: 32, inFeatures: 256, vectorLength: 8, numCentroids: 65536, seed: 38 }, 1, { codebookTexture: true, useSubgroups: false }],
     ['all features, two vector-rows per workgroup (odd row counts, f16)', { ...everything, seed: 60 }, 2, { rowsPerWorkgroup: 2 }],
     ['two vector-rows per workgroup, bf16, shared-memory reduction, 3 splits', { ...everything, dtype: 'BF16', seed: 61 }, 1, { rowsPerWorkgroup: 2, useSubgroups: false, splits: 3 }],
-    ['two vector-rows per workgroup, 13-bit fields read one at a time', { outFeatures: 20, inFeatures: 300, vectorLength: 4, centroids: 8192, seed: 62 }, 1, { rowsPerWorkgroup: 2 }],
-    ['13-bit fields read one at a time (k8192), bf16 v4, 3 splits', { outFeatures: 20, inFeatures: 300, vectorLength: 4, centroids: 8192, dtype: 'BF16', seed: 25 }, 2, { splits: 3 }],
-    ['f32 v12 with a residual (3 quads, a 16-byte block each), unroll 1', { outFeatures: 30, inFeatures: 200, vectorLength: 12, centroids: 64, residualCentroids: 4, dtype: 'F32', seed: 26 }, 1, { unroll: 1 }],
+    ['two vector-rows per workgroup, 13-bit fields read one at a time', { outFeatures: 20, inFeatures: 300, vectorLength: 4, numCentroids: 8192, seed: 62 }, 1, { rowsPerWorkgroup: 2 }],
+    ['13-bit fields read one at a time (k8192), bf16 v4, 3 splits', { outFeatures: 20, inFeatures: 300, vectorLength: 4, numCentroids: 8192, dtype: 'BF16', seed: 25 }, 2, { splits: 3 }],
+    ['f32 v12 with a residual (3 quads, a 16-byte block each), unroll 1', { outFeatures: 30, inFeatures: 200, vectorLength: 12, numCentroids: 64, numResidualCentroids: 4, dtype: 'F32', seed: 26 }, 1, { unroll: 1 }],
   ];
 
   for (const [name, layerOptions, tokens, options] of cases) {
@@ -90,10 +90,10 @@ describe.skipIf(!device)('vqGemv', () => {
   }
 
   it('handles v = 16 and rejects longer vectors', async () => {
-    const long = createSyntheticVqLayer({ outFeatures: 40, inFeatures: 64, vectorLength: 16, centroids: 16, seed: 23 });
+    const long = createSyntheticVqLayer({ outFeatures: 40, inFeatures: 64, vectorLength: 16, numCentroids: 16, seed: 23 });
     const x = randomFloats(2 * 64, 24);
     expect(maxAbsDifference(await vqGemv(gpu, long.config, long.tensors, x, 2), vqGemvCpu(long.config, long.tensors, x, 2))).toBeLessThan(2e-4);
-    const tooLong = createSyntheticVqLayer({ outFeatures: 64, inFeatures: 32, vectorLength: 32, centroids: 16, perm: false });
+    const tooLong = createSyntheticVqLayer({ outFeatures: 64, inFeatures: 32, vectorLength: 32, numCentroids: 16, enablePerm: false });
     await expect(vqGemv(gpu, tooLong.config, tooLong.tensors, new Float32Array(32))).rejects.toThrow(/vector length must be at most 16 \(got 32\)/);
   });
 
@@ -162,7 +162,7 @@ describe.skipIf(!device)('vqGemv', () => {
 
   for (const useSubgroups of [true, false]) {
     it(`applies RMSNorm (without gain) to its input, ${useSubgroups ? 'subgroup' : 'workgroup-memory'} reduction`, async () => {
-      const shared = { outFeatures: 24, inFeatures: 320, vectorLength: 6, centroids: 4096, bias: true };
+      const shared = { outFeatures: 24, inFeatures: 320, vectorLength: 6, numCentroids: 4096, bias: true };
       const sources = [createSyntheticVqLayer({ ...shared, seed: 50 }), createSyntheticVqLayer({ ...shared, outFeatures: 12, seed: 51 })];
       const layers = uploadVqLayers(gpu, sources);
       try {
@@ -205,8 +205,8 @@ describe.skipIf(!device)('vqGemv', () => {
   });
 
   it('rejects layers that do not share buffers or layout', async () => {
-    const one = createSyntheticVqLayer({ outFeatures: 16, inFeatures: 64, vectorLength: 8, centroids: 256, seed: 34 });
-    const other = createSyntheticVqLayer({ outFeatures: 16, inFeatures: 64, vectorLength: 4, centroids: 256, seed: 35 });
+    const one = createSyntheticVqLayer({ outFeatures: 16, inFeatures: 64, vectorLength: 8, numCentroids: 256, seed: 34 });
+    const other = createSyntheticVqLayer({ outFeatures: 16, inFeatures: 64, vectorLength: 4, numCentroids: 256, seed: 35 });
     const apart = [uploadVqLayers(gpu, [one])[0], uploadVqLayers(gpu, [one])[0]];
     const mixed = uploadVqLayers(gpu, [one, other]);
     const x = gpu.createBuffer({ size: 256, usage: bufferUsage.storage });

@@ -182,7 +182,7 @@ export async function createVqGemvDispatch(
   const normalize = shape.normalizeInput;
   if (normalize !== undefined) {
     if (!(normalize.epsilon >= 0 && Number.isFinite(normalize.epsilon))) throw new RangeError(`${fn}: shape.normalizeInput.epsilon must be a finite number ≥ 0 (got ${normalize.epsilon})`);
-    if (!vqGemvCoversRows(stack)) throw new RangeError(`${fn}: shape.normalizeInput needs layers with one group and no outliers (got G ${layout.groups}, O ${layout.outlierSize})`);
+    if (!vqGemvCoversRows(stack)) throw new RangeError(`${fn}: shape.normalizeInput needs layers with one group and no outliers (got G ${layout.groupNum}, O ${layout.outlierSize})`);
     if (upOffset !== undefined) throw new RangeError(`${fn}: shape.normalizeInput and shape.swigluUpOffset exclude each other`);
   }
   const widestVector = Math.max(layout.vectorLength, layout.outlierVectorLength);
@@ -238,7 +238,7 @@ export async function createVqGemvDispatch(
       centroids: layer.centroids,
       residual: layer.residualCentroids,
       rows: stack.reduce((sum, each) => sum + each.layout.vectorRows, 0),
-      groups: layout.groups,
+      groups: layout.groupNum,
       fieldsPerRow: layout.groupSize,
       rowWords: layout.rowWords,
       columnOffset: layout.outlierSize,
@@ -429,7 +429,7 @@ export async function createVqGemvDispatch(
  */
 export function vqGemvCoversRows(layers: GpuVqLayer | readonly GpuVqLayer[]): boolean {
   const list = Array.isArray(layers) ? (layers as readonly GpuVqLayer[]) : [layers as GpuVqLayer];
-  return list.every((layer) => layer.layout.groups === 1 && !layer.layout.hasOutliers);
+  return list.every((layer) => layer.layout.groupNum === 1 && !layer.layout.hasOutliers);
 }
 
 /** One part of the packed layers (main groups or outliers) as the main pass sees it. */
@@ -474,7 +474,7 @@ export function vqStackMismatch(layers: readonly GpuVqLayer[]): string | undefin
     'vectorLength',
     'numCentroids',
     'numResidualCentroids',
-    'groups',
+    'groupNum',
     'groupSize',
     'rowWords',
     'outlierSize',

@@ -1,30 +1,31 @@
-import { f32ToBf16Bits, f32ToF16Bits, floatTensorFromF32, packIndices } from '@vptq/pack-format';
-import type { FloatTensor, FloatTensorDtype, VptqLayerConfig, VptqLayerTensors } from '@vptq/pack-format';
+import { floatTensorFromF32, packIndices } from '@vptq/pack-format';
+import { f32ToBf16Bits, f32ToF16Bits } from '@vptq/pack-format/safetensors';
+import type { FloatTensor, FloatTensorDtype, PackedVptqLayer, VptqLayerConfig, VptqLayerTensors } from '@vptq/pack-format';
 
 import { assertCount } from '../validate';
 
-/** Options of {@link createSyntheticVqLayer}. */
+/** Options of {@link createSyntheticVqLayer}, named as the `VptqLayerConfig` fields they set. */
 export interface SyntheticVqLayerOptions {
   readonly outFeatures: number;
   readonly inFeatures: number;
   /** v. */
   readonly vectorLength: number;
   /** K, a power of two. */
-  readonly centroids: number;
+  readonly numCentroids: number;
   /** Kr, a power of two, or 0 (default) for no residual codebook. */
-  readonly residualCentroids?: number;
+  readonly numResidualCentroids?: number;
   /** G. Default 1. */
-  readonly groups?: number;
+  readonly groupNum?: number;
   /** O outlier columns. Default 0. */
   readonly outlierSize?: number;
   /** vo (> 1) when outlierSize > 0. Default 4. */
   readonly outlierVectorLength?: number;
   /** Ko, a power of two ≤ 65536, when outlierSize > 0. Default 256. */
-  readonly outlierCentroids?: number;
+  readonly numOutlierCentroids?: number;
   /** Store weight_scale and weight_bias. Default true. */
-  readonly norm?: boolean;
+  readonly enableNorm?: boolean;
   /** Store a random column permutation. Default true. */
-  readonly perm?: boolean;
+  readonly enablePerm?: boolean;
   /** Give the layer a bias. Default false. */
   readonly bias?: boolean;
   /** Codebook and norm dtype. Default `'F16'`. */
@@ -40,15 +41,15 @@ export interface SyntheticVqLayerOptions {
  *
  * @throws {RangeError} when a size is invalid or `outlierSize + G·S ≠ inFeatures` cannot be met.
  */
-export function createSyntheticVqLayer(options: SyntheticVqLayerOptions): { config: VptqLayerConfig; tensors: VptqLayerTensors } {
+export function createSyntheticVqLayer(options: SyntheticVqLayerOptions): PackedVptqLayer {
   const fn = 'createSyntheticVqLayer';
   const outFeatures = assertCount(fn, 'outFeatures', options.outFeatures);
   const inFeatures = assertCount(fn, 'inFeatures', options.inFeatures);
   const vectorLength = assertCount(fn, 'vectorLength', options.vectorLength);
-  const groups = assertCount(fn, 'groups', options.groups ?? 1);
+  const groups = assertCount(fn, 'groupNum', options.groupNum ?? 1);
   const outlierSize = assertCount(fn, 'outlierSize', options.outlierSize ?? 0, 0, inFeatures - 1);
   if ((inFeatures - outlierSize) % groups !== 0) {
-    throw new RangeError(`${fn}: groups must divide inFeatures − outlierSize (got ${groups} and ${inFeatures - outlierSize})`);
+    throw new RangeError(`${fn}: groupNum must divide inFeatures − outlierSize (got ${groups} and ${inFeatures - outlierSize})`);
   }
   const dtype = options.dtype ?? 'F16';
   const random = mulberry32(options.seed ?? 1);
@@ -57,23 +58,22 @@ export function createSyntheticVqLayer(options: SyntheticVqLayerOptions): { conf
     inFeatures,
     outFeatures,
     vectorLength,
-    numCentroids: options.centroids,
-    numResidualCentroids: options.residualCentroids ? options.residualCentroids : -1,
-    outlierVectorLength: hasOutliers ? (options.outlierVectorLength ?? 4) : -1,
-    numOutlierCentroids: hasOutliers ? (options.outlierCentroids ?? 256) : -1,
+    numCentroids: options.numCentroids,
+    numResidualCentroids: options.numResidualCentroids ?? 0,
+    outlierVectorLength: hasOutliers ? (options.outlierVectorLength ?? 4) : 0,
+    numOutlierCentroids: hasOutliers ? (options.numOutlierCentroids ?? 256) : 0,
     groupNum: groups,
     groupSize: (inFeatures - outlierSize) / groups,
     outlierSize,
-    enableNorm: options.norm ?? true,
-    enablePerm: options.perm ?? true,
-    isIndicePacked: true,
+    enableNorm: options.enableNorm ?? true,
+    enablePerm: options.enablePerm ?? true,
     indicesAsFloat: false,
     bias: options.bias ?? false,
   };
   const vectorRows = Math.ceil(outFeatures / vectorLength);
   const count = groups * vectorRows * config.groupSize;
-  const indexBits = Math.log2(options.centroids);
-  const residualBits = options.residualCentroids ? Math.log2(options.residualCentroids) : 0;
+  const indexBits = Math.log2(config.numCentroids);
+  const residualBits = config.numResidualCentroids > 0 ? Math.log2(config.numResidualCentroids) : 0;
   const randomIndices = (bits: number, length: number) => {
     const values = new Uint32Array(length);
     for (let i = 0; i < length; i++) values[i] = Math.floor(random() * 2 ** bits);
@@ -88,17 +88,17 @@ export function createSyntheticVqLayer(options: SyntheticVqLayerOptions): { conf
     -readonly [K in keyof VptqLayerTensors]: VptqLayerTensors[K];
   } = {
     indices: packIndices({
-      groups,
-      rows: vectorRows,
-      columns: config.groupSize,
+      groupNum: groups,
+      vectorRows,
+      groupSize: config.groupSize,
       indexBits,
       residualBits,
       main: randomIndices(indexBits, count),
       residual: residualBits > 0 ? randomIndices(residualBits, count) : undefined,
     }),
-    centroids: floats(groups * options.centroids * vectorLength, 1),
+    centroids: floats(groups * config.numCentroids * vectorLength, 1),
   };
-  if (residualBits > 0) tensors.residualCentroids = floats(groups * (options.residualCentroids as number) * vectorLength, 0.1);
+  if (residualBits > 0) tensors.residualCentroids = floats(groups * config.numResidualCentroids * vectorLength, 0.1);
   if (hasOutliers) {
     const outlierVectorLength = config.outlierVectorLength;
     tensors.outlierCentroids = floats(config.numOutlierCentroids * outlierVectorLength, 2);

@@ -6,7 +6,7 @@ import { uploadVqLayer } from './upload-vq-layer';
 
 const device = await requestTestDevice();
 
-const options = { outFeatures: 16, inFeatures: 2 + 2 * 15, vectorLength: 4, centroids: 16, residualCentroids: 4, groups: 2, outlierSize: 2, outlierVectorLength: 3, outlierCentroids: 8, bias: true };
+const options = { outFeatures: 16, inFeatures: 2 + 2 * 15, vectorLength: 4, numCentroids: 16, numResidualCentroids: 4, groupNum: 2, outlierSize: 2, outlierVectorLength: 3, numOutlierCentroids: 8, bias: true };
 
 describe('createSyntheticVqLayer', () => {
   it('is deterministic in its seed', () => {

@@ -1,5 +1,5 @@
 import { floatTensorToF32, getVptqLayerLayout, packIndices, packedRowWords } from '@vptq/pack-format';
-import type { FloatTensor, VptqLayerConfig, VptqLayerLayout, VptqLayerTensors } from '@vptq/pack-format';
+import type { FloatTensor, PackedVptqLayer, VptqLayerConfig, VptqLayerLayout, VptqLayerTensors } from '@vptq/pack-format';
 
 import { bufferUsage } from '../gpu-flags';
 import { paddedByteLength } from '../buffers';
@@ -96,12 +96,6 @@ export interface GpuVqRange {
   readonly size: number;
 }
 
-/** One layer to upload: its config and tensors as `@vptq/pack-format` reads them. */
-export interface VqLayerSource {
-  readonly config: VptqLayerConfig;
-  readonly tensors: VptqLayerTensors;
-}
-
 /**
  * Validates one packed VPTQ layer and uploads it into buffers of its own.
  *
@@ -129,7 +123,7 @@ export function uploadVqLayer(
  *
  * @throws {RangeError} or {TypeError} as {@link uploadVqLayer}, naming the layer's index.
  */
-export function uploadVqLayers(device: GPUDevice, sources: readonly VqLayerSource[], options: { readonly label?: string } = {}): GpuVqLayer[] {
+export function uploadVqLayers(device: GPUDevice, sources: readonly PackedVptqLayer[], options: { readonly label?: string } = {}): GpuVqLayer[] {
   const fn = 'uploadVqLayers';
   if (sources.length === 0) throw new RangeError(`${fn}: sources must hold at least one layer`);
   const label = options.label ?? 'vq-layer';
@@ -235,7 +229,7 @@ type HostVqMeta = Pick<
 function prepareVqLayer(config: VptqLayerConfig, tensors: VptqLayerTensors): { meta: HostVqMeta; tensors: HostVqTensors } {
   const fn = 'uploadVqLayer';
   const layout = getVptqLayerLayout(config);
-  const { groups, vectorLength, numCentroids, numResidualCentroids, vectorRows, rowWords, inFeatures, outFeatures } = layout;
+  const { groupNum: groups, vectorLength, numCentroids, numResidualCentroids, vectorRows, rowWords, inFeatures, outFeatures } = layout;
   const indices = expectWords(fn, 'indices', tensors.indices, groups * vectorRows * rowWords);
   const centroids = expectFloat(fn, 'centroids', tensors.centroids, groups * numCentroids * vectorLength);
   const residual = layout.hasResidual
@@ -260,9 +254,9 @@ function prepareVqLayer(config: VptqLayerConfig, tensors: VptqLayerTensors): { m
       throw new RangeError(`${fn}: outlierIndices must be below Ko = ${layout.numOutlierCentroids} (got ${outlierIndices[bad]} at ${bad})`);
     }
     outlierWords = packIndices({
-      groups: 1,
-      rows: layout.outlierVectorRows,
-      columns: layout.outlierSize,
+      groupNum: 1,
+      vectorRows: layout.outlierVectorRows,
+      groupSize: layout.outlierSize,
       indexBits: outlierBits,
       residualBits: 0,
       main: outlierIndices,

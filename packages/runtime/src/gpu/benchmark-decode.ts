@@ -46,9 +46,9 @@ export const tinyDecodeShape: DecodeBenchmarkShape = {
 /** The VPTQ layouts of the quantized variant: both are 2 index bits per weight. */
 export const decodeBenchmarkQuantizations = {
   /** v = 8, K = 65536 (16-bit indices): the published community models' layout. */
-  'v8-k65536': { vectorLength: 8, centroids: 65536 },
+  'v8-k65536': { vectorLength: 8, numCentroids: 65536 },
   /** v = 6, K = 4096 (12-bit indices): the paper's LLaMA-2 2-bit setting. */
-  'v6-k4096': { vectorLength: 6, centroids: 4096 },
+  'v6-k4096': { vectorLength: 6, numCentroids: 4096 },
 } as const;
 
 /** Options of {@link benchmarkDecode}. */

@@ -1,4 +1,5 @@
-import { createSyntheticVqLayer, vqDequantizeCpu } from '@vptq/kernels-webgpu';
+import { createSyntheticVqLayer } from '@vptq/kernels-webgpu';
+import { dequantizeVptqLayer } from '@vptq/pack-format';
 import { describe, expect, it } from 'vitest';
 
 import { createRandom } from '../create-random';
@@ -10,11 +11,11 @@ describe('foldNormGain', () => {
 
   for (const norm of [true, false]) {
     it(`makes the layer compute W · diag(g) (${norm ? 'with' : 'without'} a stored norm)`, () => {
-      const { config, tensors } = createSyntheticVqLayer({ outFeatures: 20, inFeatures: 96, vectorLength: 4, centroids: 64, residualCentroids: 4, norm, seed: 6 });
+      const { config, tensors } = createSyntheticVqLayer({ outFeatures: 20, inFeatures: 96, vectorLength: 4, numCentroids: 64, numResidualCentroids: 4, enableNorm: norm, seed: 6 });
       const folded = foldNormGain(config, tensors, gain);
       expect(folded.config.enableNorm).toBe(true);
-      const before = vqDequantizeCpu(config, tensors);
-      const after = vqDequantizeCpu(folded.config, folded.tensors);
+      const before = dequantizeVptqLayer({ config, tensors });
+      const after = dequantizeVptqLayer(folded);
       for (let o = 0; o < 20; o++) {
         for (let c = 0; c < 96; c++) {
           const expected = before[o * 96 + c] * gain[c];
@@ -28,7 +29,7 @@ describe('foldNormGain', () => {
   }
 
   it('rejects a gain of the wrong length', () => {
-    const { config, tensors } = createSyntheticVqLayer({ outFeatures: 8, inFeatures: 32, vectorLength: 4, centroids: 16 });
+    const { config, tensors } = createSyntheticVqLayer({ outFeatures: 8, inFeatures: 32, vectorLength: 4, numCentroids: 16 });
     expect(() => foldNormGain(config, tensors, new Float32Array(31))).toThrow(/gain must hold inFeatures = 32 values \(got 31\)/);
   });
 });

@@ -24,9 +24,9 @@ export type SyntheticLinears =
       /** v. */
       readonly vectorLength: number;
       /** K, a power of two. */
-      readonly centroids: number;
+      readonly numCentroids: number;
       /** Kr (a power of two), or 0 for none. Default 0. */
-      readonly residualCentroids?: number;
+      readonly numResidualCentroids?: number;
     };
 
 /** Options of {@link createSyntheticGpuWeights}. */
@@ -231,8 +231,8 @@ async function syntheticVqLayers(
   seed: number,
   gain?: Float32Array,
 ): Promise<GpuVqLayer[]> {
-  const { vectorLength, centroids } = linears;
-  const residualCentroids = linears.residualCentroids ?? 0;
+  const { vectorLength, numCentroids: centroids } = linears;
+  const residualCentroids = linears.numResidualCentroids ?? 0;
   const indexBits = Math.log2(centroids);
   const residualBits = residualCentroids > 0 ? Math.log2(residualCentroids) : 0;
   const zero = <T extends Uint32Array | Uint16Array>(type: new (length: number) => T, length: number): T => {
@@ -249,15 +249,14 @@ async function syntheticVqLayers(
       outFeatures,
       vectorLength,
       numCentroids: centroids,
-      numResidualCentroids: residualCentroids > 0 ? residualCentroids : -1,
-      outlierVectorLength: -1,
-      numOutlierCentroids: -1,
+      numResidualCentroids: residualCentroids,
+      outlierVectorLength: 0,
+      numOutlierCentroids: 0,
       groupNum: 1,
       groupSize: inFeatures,
       outlierSize: 0,
       enableNorm: true,
       enablePerm: true,
-      isIndicePacked: true,
       indicesAsFloat: false,
       bias: false,
     };

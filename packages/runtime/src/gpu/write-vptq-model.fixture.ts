@@ -3,28 +3,30 @@ import { join } from 'node:path';
 
 import { llamaConfigToHfJson, openHfModel } from '@vptq/loader';
 import type { ModelSource } from '@vptq/loader';
-import { encodeSafetensors, encodeVptqLayerTensors, f16BitsToF32, f32ToF16Bits, packIndices, toVptqLayerConfigJson } from '@vptq/pack-format';
-import type { FloatTensor, SafetensorsTensorInput, VptqLayerConfig, VptqLayerTensors } from '@vptq/pack-format';
+import { encodeVptqLayerTensors, packIndices, toVptqLayerConfigJson } from '@vptq/pack-format';
+import { encodeSafetensors, f16BitsToF32, f32ToF16Bits } from '@vptq/pack-format/safetensors';
+import type { FloatTensor, VptqLayerConfig, VptqLayerTensors } from '@vptq/pack-format';
+import type { SafetensorsTensorInput } from '@vptq/pack-format/safetensors';
 import { createTestRng } from '@vptq/test-utils';
 
 /** The layout a projection is quantized with (test fixture; every packed-format feature appears somewhere). */
 export interface FixtureLayout {
   readonly vectorLength: number;
-  readonly centroids: number;
+  readonly numCentroids: number;
   /** Kr, or 0 for none. */
-  readonly residualCentroids: number;
-  readonly groups: number;
-  /** O outlier columns (0 for none), with vectors of `outlierVectorLength` rows and `outlierCentroids` entries. */
+  readonly numResidualCentroids: number;
+  readonly groupNum: number;
+  /** O outlier columns (0 for none), with vectors of `outlierVectorLength` rows and `numOutlierCentroids` entries. */
   readonly outlierSize: number;
   readonly outlierVectorLength: number;
-  readonly outlierCentroids: number;
+  readonly numOutlierCentroids: number;
 }
 
 /** Default layouts: attention v4 k256 (2 bits); MLP gate/up add a residual codebook, two groups and outliers. */
 export function fixtureLayout(projection: string): FixtureLayout {
-  const plain = { vectorLength: 4, centroids: 256, residualCentroids: 0, groups: 1, outlierSize: 0, outlierVectorLength: -1, outlierCentroids: -1 };
+  const plain = { vectorLength: 4, numCentroids: 256, numResidualCentroids: 0, groupNum: 1, outlierSize: 0, outlierVectorLength: 0, numOutlierCentroids: 0 };
   if (projection === 'gate_proj' || projection === 'up_proj') {
-    return { ...plain, residualCentroids: 16, groups: 2, outlierSize: 4, outlierVectorLength: 2, outlierCentroids: 16 };
+    return { ...plain, numResidualCentroids: 16, groupNum: 2, outlierSize: 4, outlierVectorLength: 2, numOutlierCentroids: 16 };
   }
   return plain;
 }
@@ -72,22 +74,21 @@ function quantize(
   layout: FixtureLayout,
   random: () => number,
 ): { config: VptqLayerConfig; tensors: VptqLayerTensors } {
-  const { vectorLength: v, groups, outlierSize } = layout;
+  const { vectorLength: v, groupNum: groups, outlierSize } = layout;
   const groupSize = (inFeatures - outlierSize) / groups;
   const config: VptqLayerConfig = {
     inFeatures,
     outFeatures,
     vectorLength: v,
-    numCentroids: layout.centroids,
-    numResidualCentroids: layout.residualCentroids > 0 ? layout.residualCentroids : -1,
-    outlierVectorLength: layout.outlierSize > 0 ? layout.outlierVectorLength : -1,
-    numOutlierCentroids: layout.outlierSize > 0 ? layout.outlierCentroids : -1,
+    numCentroids: layout.numCentroids,
+    numResidualCentroids: layout.numResidualCentroids,
+    outlierVectorLength: layout.outlierSize > 0 ? layout.outlierVectorLength : 0,
+    numOutlierCentroids: layout.outlierSize > 0 ? layout.numOutlierCentroids : 0,
     groupNum: groups,
     groupSize,
     outlierSize,
     enableNorm: true,
     enablePerm: true,
-    isIndicePacked: true,
     indicesAsFloat: false,
     bias: false,
   };
@@ -129,30 +130,30 @@ function quantize(
 
   const rows = Math.ceil(outFeatures / v);
   const main = new Uint32Array(groups * rows * groupSize);
-  const residual = layout.residualCentroids > 0 ? new Uint32Array(groups * rows * groupSize) : undefined;
-  const centroids = new Float32Array(groups * layout.centroids * v);
-  const residualCentroids = residual ? new Float32Array(groups * layout.residualCentroids * v) : undefined;
+  const residual = layout.numResidualCentroids > 0 ? new Uint32Array(groups * rows * groupSize) : undefined;
+  const centroids = new Float32Array(groups * layout.numCentroids * v);
+  const residualCentroids = residual ? new Float32Array(groups * layout.numResidualCentroids * v) : undefined;
   for (let g = 0; g < groups; g++) {
     const positions = Array.from({ length: groupSize }, (_, s) => outlierSize + g * groupSize + s);
     const data = points(v, positions);
-    const fit = fitCodebook(data, v, layout.centroids, random);
-    centroids.set(fit.codebook, g * layout.centroids * v);
+    const fit = fitCodebook(data, v, layout.numCentroids, random);
+    centroids.set(fit.codebook, g * layout.numCentroids * v);
     main.set(fit.assignment, g * rows * groupSize);
     if (residual && residualCentroids) {
       const remainder = data.map((value, index) => value - fit.codebook[fit.assignment[Math.floor(index / v)] * v + (index % v)]);
-      const second = fitCodebook(remainder, v, layout.residualCentroids, random);
-      residualCentroids.set(second.codebook, g * layout.residualCentroids * v);
+      const second = fitCodebook(remainder, v, layout.numResidualCentroids, random);
+      residualCentroids.set(second.codebook, g * layout.numResidualCentroids * v);
       residual.set(second.assignment, g * rows * groupSize);
     }
   }
   const tensors: { -readonly [K in keyof VptqLayerTensors]: VptqLayerTensors[K] } = {
     centroids: f16Tensor(centroids),
     indices: packIndices({
-      groups,
-      rows,
-      columns: groupSize,
-      indexBits: Math.log2(layout.centroids),
-      residualBits: residual ? Math.log2(layout.residualCentroids) : 0,
+      groupNum: groups,
+      vectorRows: rows,
+      groupSize,
+      indexBits: Math.log2(layout.numCentroids),
+      residualBits: residual ? Math.log2(layout.numResidualCentroids) : 0,
       main,
       residual,
     }),
@@ -162,7 +163,7 @@ function quantize(
   };
   if (residualCentroids) tensors.residualCentroids = f16Tensor(residualCentroids);
   if (outlierSize > 0) {
-    const fit = fitCodebook(points(layout.outlierVectorLength, Array.from({ length: outlierSize }, (_, p) => p)), layout.outlierVectorLength, layout.outlierCentroids, random);
+    const fit = fitCodebook(points(layout.outlierVectorLength, Array.from({ length: outlierSize }, (_, p) => p)), layout.outlierVectorLength, layout.numOutlierCentroids, random);
     tensors.outlierCentroids = f16Tensor(fit.codebook);
     tensors.outlierIndices = Uint16Array.from(fit.assignment);
   }

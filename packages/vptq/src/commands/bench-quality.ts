@@ -24,14 +24,14 @@ interface BenchQualityFlags {
 }
 
 /** A VPTQ setting written as `v4-k256`, `v4-k256-r16`, `v4-k256-g2`. */
-function parseVptqSpec(spec: string): Pick<QuantizeOptions, 'vectorLength' | 'centroids' | 'residualCentroids' | 'groups'> {
+function parseVptqSpec(spec: string): Pick<QuantizeOptions, 'vectorLength' | 'numCentroids' | 'numResidualCentroids' | 'groupNum'> {
   const match = /^v(\d+)-k(\d+)(?:-r(\d+))?(?:-g(\d+))?$/.exec(spec);
   if (!match) throw new Error(`bench quality: --vptq entries look like v4-k256, v4-k256-r16 or v4-k256-g2 (got ${spec})`);
   return {
     vectorLength: Number(match[1]),
-    centroids: Number(match[2]),
-    residualCentroids: match[3] ? Number(match[3]) : 0,
-    groups: match[4] ? Number(match[4]) : 1,
+    numCentroids: Number(match[2]),
+    numResidualCentroids: match[3] ? Number(match[3]) : 0,
+    groupNum: match[4] ? Number(match[4]) : 1,
   };
 }
 

@@ -7,14 +7,12 @@ import { quantize } from '../quantize/quantize-model';
 import { makeScratchDir } from './scratch-dir';
 import { printTable } from './print-table';
 import { integerOption } from './parse-options';
+import { addQuantizeFlags, describeVptq, quantizeSettingsFromFlags } from './quantize-flags';
 
 interface BenchQuantizeFlags {
   model: string;
   tokenizer?: string;
   calib: string;
-  vectorLen: number;
-  centroids: number;
-  resCentroids: number;
   repeats: number;
 }
 
@@ -27,53 +25,49 @@ const reference = { weights: 14336 * 4096, seconds: 130.6 + 5.6 + 0.9 + 5.8 };
 
 /** `vptq bench quantize`: end-to-end quantization time of a whole model, next to the reference's published rate. */
 export function registerBenchQuantize(bench: Command): void {
-  bench
+  const command = bench
     .command('quantize')
     .description('end-to-end quantization time (Hessians, k-means, column loops, packing) next to the reference implementation\'s published time')
     .requiredOption('-m, --model <path>', 'model')
     .option('-t, --tokenizer <path>', 'tokenizer')
     .requiredOption('--calib <file>', 'calibration text')
-    .option('--vector-len <v>', 'vector length', integerOption('--vector-len', 1), 8)
-    .option('--centroids <k>', 'codebook entries', integerOption('--centroids', 2), 256)
-    .option('--res-centroids <k>', 'residual codebook entries', integerOption('--res-centroids', 0), 256)
-    .option('--repeats <n>', 'runs (the median is reported)', integerOption('--repeats', 1), 3)
-    .action((flags: BenchQuantizeFlags) => {
-      const scratch = makeScratchDir();
-      const times: number[] = [];
-      let weights = 0;
-      try {
-        for (let run = 0; run < flags.repeats; run++) {
-          const out = join(scratch, `run-${run}`);
-          const started = performance.now();
-          const result = quantize({
-            model: flags.model,
-            tokenizer: flags.tokenizer,
-            calibration: flags.calib,
-            out,
-            vectorLength: flags.vectorLen,
-            centroids: flags.centroids,
-            residualCentroids: flags.resCentroids,
-          });
-          times.push((performance.now() - started) / 1000);
-          weights = result.projections.reduce((sum, p) => sum + p.outFeatures * p.inFeatures, 0);
-          rmSync(out, { recursive: true, force: true });
-        }
-      } finally {
-        rmSync(scratch, { recursive: true, force: true });
+    .option('--repeats <n>', 'runs (the median is reported)', integerOption('--repeats', 1), 3);
+  addQuantizeFlags(command).action((flags: BenchQuantizeFlags & Record<string, unknown>) => {
+    const settings = quantizeSettingsFromFlags(flags);
+    const scratch = makeScratchDir();
+    const times: number[] = [];
+    let weights = 0;
+    try {
+      for (let run = 0; run < flags.repeats; run++) {
+        const out = join(scratch, `run-${run}`);
+        const started = performance.now();
+        const result = quantize({
+          model: flags.model,
+          tokenizer: flags.tokenizer,
+          calibration: flags.calib,
+          out,
+          ...settings,
+        });
+        times.push((performance.now() - started) / 1000);
+        weights = result.projections.reduce((sum, p) => sum + p.outFeatures * p.inFeatures, 0);
+        rmSync(out, { recursive: true, force: true });
       }
-      const median = [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)];
-      const ours = weights / median;
-      const theirs = reference.weights / reference.seconds;
-      printTable(
-        ['quantizer', 'workload', 'seconds', 'weights/s', 'ratio'],
-        [
-          ['microsoft/VPTQ, published (1 GPU)', 'Llama-3.1-8B up_proj 14336×4096 v8 k65536 r256', reference.seconds.toFixed(1), theirs.toExponential(2), '1.00'],
-          [`vptq (this CPU, median of ${times.length})`, `${flags.model} v${flags.vectorLen} k${flags.centroids}${flags.resCentroids > 0 ? ` r${flags.resCentroids}` : ''}, whole model`, median.toFixed(2), ours.toExponential(2), (ours / theirs).toFixed(3)],
-        ],
-      );
-      process.stdout.write(
-        '\nThe workloads differ (K = 65536 on a 58.7 M-weight layer vs the whole small model): k-means cost grows with K·vectors, ' +
-          'so the weights/s ratio is a rate comparison, not a like-for-like race.\n',
-      );
-    });
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+    const median = [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)];
+    const ours = weights / median;
+    const theirs = reference.weights / reference.seconds;
+    printTable(
+      ['quantizer', 'workload', 'seconds', 'weights/s', 'ratio'],
+      [
+        ['microsoft/VPTQ, published (1 GPU)', 'Llama-3.1-8B up_proj 14336×4096 v8 k65536 r256', reference.seconds.toFixed(1), theirs.toExponential(2), '1.00'],
+        [`vptq (this CPU, median of ${times.length})`, `${flags.model} ${describeVptq(settings)}, whole model`, median.toFixed(2), ours.toExponential(2), (ours / theirs).toFixed(3)],
+      ],
+    );
+    process.stdout.write(
+      '\nThe workloads differ (K = 65536 on a 58.7 M-weight layer vs the whole small model): k-means cost grows with K·vectors, ' +
+        'so the weights/s ratio is a rate comparison, not a like-for-like race.\n',
+    );
+  });
 }

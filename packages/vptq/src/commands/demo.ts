@@ -6,6 +6,7 @@ import { quantize } from '../quantize/quantize-model';
 import { createProgressGroup } from '../progress';
 import { readTextFile } from './read-text-file';
 import { integerOption } from './parse-options';
+import { addQuantizeFlags, describeVptq, quantizeSettingsFromFlags } from './quantize-flags';
 
 interface DemoFlags {
   model: string;
@@ -14,9 +15,6 @@ interface DemoFlags {
   text: string;
   out: string;
   maxStories: number;
-  vectorLen: number;
-  centroids: number;
-  resCentroids: number;
 }
 
 /**
@@ -24,7 +22,7 @@ interface DemoFlags {
  * bits, perplexity of the quantized model from its packed directory, and a greedy sample from it.
  */
 export function registerDemo(program: Command): void {
-  program
+  const command = program
     .command('demo')
     .description('quantize a model to ~2 bits with VPTQ, report perplexity before and after, and print a sample')
     .requiredOption('-m, --model <path>', 'llama2.c .bin or Hugging Face directory')
@@ -32,55 +30,51 @@ export function registerDemo(program: Command): void {
     .requiredOption('--calib <file>', 'calibration text')
     .requiredOption('--text <file>', 'evaluation text (stories separated by <|endoftext|>)')
     .requiredOption('-o, --out <dir>', 'where the quantized model is written (replaced if present)')
-    .option('--max-stories <n>', 'stories of the evaluation text to score', integerOption('--max-stories', 1), 100)
-    .option('--vector-len <v>', 'vector length', integerOption('--vector-len', 1), 8)
-    .option('--centroids <k>', 'codebook entries', integerOption('--centroids', 2), 256)
-    .option('--res-centroids <k>', 'residual codebook entries (0 = none)', integerOption('--res-centroids', 0), 256)
-    .action((flags: DemoFlags) => {
-      const text = readTextFile('--text', flags.text);
-      const evaluate = (path: string, tokenizer?: string) => {
-        const loaded = load(path, { tokenizer });
-        const bars = createProgressGroup();
-        const result = perplexity(loaded.model, loaded.tokenizer, text, {
-          maxStories: flags.maxStories,
-          onProgress: (done, total) => bars.update('eval', `perplexity of ${path}`, done, total),
-        });
-        bars.stop();
-        return { loaded, result };
-      };
-      const say = (line: string) => process.stdout.write(`${line}\n`);
-
-      const before = evaluate(flags.model, flags.tokenizer);
-      say(`fp32 ${flags.model}: perplexity ${before.result.perplexity.toFixed(4)} over ${before.result.tokens} tokens (${before.result.stories} stories)`);
-
-      const started = performance.now();
+    .option('--max-stories <n>', 'stories of the evaluation text to score', integerOption('--max-stories', 1), 100);
+  addQuantizeFlags(command).action((flags: DemoFlags & Record<string, unknown>) => {
+    const text = readTextFile('--text', flags.text);
+    const evaluate = (path: string, tokenizer?: string) => {
+      const loaded = load(path, { tokenizer });
       const bars = createProgressGroup();
-      const quantized = quantize({
-        model: flags.model,
-        tokenizer: flags.tokenizer,
-        calibration: flags.calib,
-        out: flags.out,
-        vectorLength: flags.vectorLen,
-        centroids: flags.centroids,
-        residualCentroids: flags.resCentroids,
-        overwrite: true,
-        onEvent: (event) => {
-          if (event.type === 'layer') bars.update('layers', `layer ${event.layer + 1}/${event.layers}`, event.layer, event.layers);
-          if (event.type === 'linear') bars.update('linear', `${event.name.replace(/^model\.layers\./, '')} ${event.phase}`, Math.round(event.fraction * 1000), 1000);
-        },
+      const result = perplexity(loaded.model, loaded.tokenizer, text, {
+        maxStories: flags.maxStories,
+        onProgress: (done, total) => bars.update('eval', `perplexity of ${path}`, done, total),
       });
       bars.stop();
-      say(
-        `VPTQ v${flags.vectorLen} k${flags.centroids}${flags.resCentroids > 0 ? ` r${flags.resCentroids}` : ''} → ${quantized.out}: ${quantized.indexBitsPerWeight.toFixed(3)} index bits/weight, ` +
-          `${quantized.totalBitsPerWeight.toFixed(3)} total bits/weight (codebooks included), ${((performance.now() - started) / 1000).toFixed(1)} s`,
-      );
+      return { loaded, result };
+    };
+    const say = (line: string) => process.stdout.write(`${line}\n`);
 
-      const after = evaluate(quantized.out);
-      say(
-        `VPTQ ${quantized.out}: perplexity ${after.result.perplexity.toFixed(4)} over ${after.result.tokens} tokens ` +
-          `(${(after.result.perplexity / before.result.perplexity).toFixed(3)}× the fp32 perplexity)`,
-      );
-      const sample = generate(after.loaded.model, after.loaded.tokenizer, { prompt: 'Once upon a time', maxTokens: 120 });
-      say(`sample (greedy, quantized model):\nOnce upon a time${sample.text}`);
+    const before = evaluate(flags.model, flags.tokenizer);
+    say(`fp32 ${flags.model}: perplexity ${before.result.perplexity.toFixed(4)} over ${before.result.tokens} tokens (${before.result.stories} stories)`);
+
+    const started = performance.now();
+    const bars = createProgressGroup();
+    const settings = quantizeSettingsFromFlags(flags);
+    const quantized = quantize({
+      model: flags.model,
+      tokenizer: flags.tokenizer,
+      calibration: flags.calib,
+      out: flags.out,
+      ...settings,
+      overwrite: true,
+      onEvent: (event) => {
+        if (event.type === 'layer') bars.update('layers', `layer ${event.layer + 1}/${event.layers}`, event.layer, event.layers);
+        if (event.type === 'linear') bars.update('linear', `${event.name.replace(/^model\.layers\./, '')} ${event.phase}`, Math.round(event.fraction * 1000), 1000);
+      },
     });
+    bars.stop();
+    say(
+      `VPTQ ${describeVptq(settings)} → ${quantized.out}: ${quantized.indexBitsPerWeight.toFixed(3)} index bits/weight, ` +
+        `${quantized.totalBitsPerWeight.toFixed(3)} total bits/weight (codebooks included), ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
+
+    const after = evaluate(quantized.out);
+    say(
+      `VPTQ ${quantized.out}: perplexity ${after.result.perplexity.toFixed(4)} over ${after.result.tokens} tokens ` +
+        `(${(after.result.perplexity / before.result.perplexity).toFixed(3)}× the fp32 perplexity)`,
+    );
+    const sample = generate(after.loaded.model, after.loaded.tokenizer, { prompt: 'Once upon a time', maxTokens: 120 });
+    say(`sample (greedy, quantized model):\nOnce upon a time${sample.text}`);
+  });
 }

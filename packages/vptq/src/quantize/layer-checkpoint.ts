@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { createByteSource, encodeSafetensors, parseSafetensorsHeader, readSafetensorsTensor } from '@vptq/pack-format';
-import type { SafetensorsTensorInput } from '@vptq/pack-format';
+import { createByteSource, encodeSafetensors, parseSafetensorsHeader, readSafetensorsTensor } from '@vptq/pack-format/safetensors';
+import type { SafetensorsTensorInput } from '@vptq/pack-format/safetensors';
 
 import { writeFileAtomic } from './write-atomic';
 

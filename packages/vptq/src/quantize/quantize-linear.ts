@@ -1,13 +1,14 @@
-import { getVptqLayout, quantizeGptq, quantizeRtn, quantizeVptqLayer } from '@vptq/codebook';
+import { planVptqLayer, quantizeGptq, quantizeRtn, quantizeVptqLayer } from '@vptq/codebook';
+import type { VptqLayoutOptions } from '@vptq/codebook';
 import { proxyError } from '@vptq/hessian';
 import type { FinalizedHessian, PreparedHessian } from '@vptq/hessian';
-import { computeVptqLayerBits, encodeVptqLayerTensors, toVptqLayerConfigJson } from '@vptq/pack-format';
-import type { SafetensorsTensorInput } from '@vptq/pack-format';
+import { computeVptqLayerBits, encodeVptqLayerTensors, packVptqLayer, toVptqLayerConfigJson } from '@vptq/pack-format';
+import type { FloatTensorDtype } from '@vptq/pack-format';
+import type { SafetensorsTensorInput } from '@vptq/pack-format/safetensors';
 import type { LinearSpec } from '@vptq/runtime';
 
 import type { ProjectionSummary } from './layer-checkpoint';
 import type { QuantizeMethod, VptqSettings } from './quantize-options';
-import { toPackedLayer } from './to-packed-layer';
 
 /** Everything {@link quantizeLinear} needs besides the weight. */
 export interface LinearJob {
@@ -20,29 +21,30 @@ export interface LinearJob {
   readonly method: QuantizeMethod;
   readonly bits: number;
   readonly vptq: Required<VptqSettings>;
-  readonly dtype: 'F16' | 'BF16' | 'F32';
+  readonly dtype: FloatTensorDtype;
   readonly seed: number;
   readonly onProgress?: (phase: string, fraction: number) => void;
 }
 
-/** Resolved VPTQ layout options for one projection shape (what `getVptqLayout` validates). */
-export function vptqLayoutOptions(settings: Required<VptqSettings>) {
+/** The layout options of `settings` for `planVptqLayer` and `quantizeVptqLayer`. */
+export function vptqLayoutOptions(settings: Required<VptqSettings>): VptqLayoutOptions {
   const outliers = settings.outlierPercent > 0;
   return {
     vectorLength: settings.vectorLength,
-    centroids: settings.centroids,
-    residualCentroids: settings.residualCentroids,
+    numCentroids: settings.numCentroids,
+    numResidualCentroids: settings.numResidualCentroids,
     outlierPercent: settings.outlierPercent,
     outlierVectorLength: outliers ? settings.outlierVectorLength : 0,
-    outlierCentroids: outliers ? settings.outlierCentroids : 0,
-    groups: settings.groups,
+    numOutlierCentroids: outliers ? settings.numOutlierCentroids : 0,
+    groupNum: settings.groupNum,
+    enableNorm: settings.enableNorm,
   };
 }
 
 /** Checks, before any work starts, that `settings` fit a projection of this shape. */
 export function validateLinear(spec: LinearSpec, settings: Required<VptqSettings>): void {
   try {
-    getVptqLayout(spec.outFeatures, spec.inFeatures, vptqLayoutOptions(settings));
+    planVptqLayer(spec.outFeatures, spec.inFeatures, vptqLayoutOptions(settings));
   } catch (error) {
     throw new RangeError(`quantize: ${spec.prefix} [${spec.outFeatures}×${spec.inFeatures}]: ${(error as Error).message}`, {
       cause: error,
@@ -61,14 +63,14 @@ export function quantizeLinear(job: LinearJob): { tensors: SafetensorsTensorInpu
   if (job.method === 'vptq') {
     const result = quantizeVptqLayer(matrix, job.prepared, {
       ...vptqLayoutOptions(job.vptq),
-      norm: job.vptq.norm,
       kmeansIterations: job.vptq.kmeansIterations,
       refineIterations: job.vptq.refineIterations,
       storageDtype: job.dtype,
       seed: job.seed,
       onProgress: job.onProgress,
     });
-    const packed = toPackedLayer(result, job.dtype, job.bias);
+    // The quantizer handles the weight; the layer's bias (Qwen2 q/k/v) is stored beside it at the same dtype.
+    const packed = packVptqLayer({ ...result, config: { ...result.config, bias: job.bias !== undefined }, bias: job.bias }, job.dtype);
     const bits = computeVptqLayerBits(packed.config, { floatDtype: job.dtype });
     return {
       tensors: encodeVptqLayerTensors(spec.prefix, packed.config, packed.tensors),

@@ -23,7 +23,8 @@ const fast: Omit<QuantizeOptions, 'out'> = {
   kmeansIterations: 8,
   refineIterations: 2,
   vectorLength: 4,
-  centroids: 64,
+  numCentroids: 64,
+  numResidualCentroids: 0,
 };
 
 function readTree(dir: string): Record<string, Buffer> {
@@ -95,7 +96,7 @@ describe('quantize', () => {
   it('survives SIGKILL of the CLI mid-run and finishes with the same bytes when run again', async () => {
     const dir = makeTempDir();
     const args = (out: string) => [cli, 'quantize', '-m', model, '--calib', calibration, '-o', out,
-      '--calib-tokens', '3000', '--kmeans-iterations', '8', '--refine-iterations', '2', '--vector-len', '4', '--centroids', '64'];
+      '--calib-tokens', '3000', '--kmeans-iterations', '8', '--refine-iterations', '2', '--vector-len', '4', '--centroids', '64', '--res-centroids', '0'];
     const run = (out: string) =>
       new Promise<number | null>((done) => spawn(process.execPath, args(out), { stdio: 'ignore' }).on('exit', done));
     const whole = join(dir, 'whole');
@@ -156,7 +157,7 @@ describe('quantize rejects bad inputs and leaves nothing behind', () => {
   it('k not a power of two', () => {
     const dir = makeTempDir();
     const out = join(dir, 'out');
-    expect(() => quantize({ ...fast, centroids: 100, out })).toThrow(/power of two/);
+    expect(() => quantize({ ...fast, numCentroids: 100, out })).toThrow(/power of two/);
     expect(existsSync(out)).toBe(false);
   });
 

@@ -5,8 +5,8 @@ import { prepareHessian } from '@vptq/hessian';
 import type { PreparedHessian } from '@vptq/hessian';
 import { convertLlama2cToHf, loadTokenizer, openModel } from '@vptq/loader';
 import type { ModelSource } from '@vptq/loader';
-import { encodeSafetensors } from '@vptq/pack-format';
-import type { SafetensorsTensorInput } from '@vptq/pack-format';
+import { encodeSafetensors } from '@vptq/pack-format/safetensors';
+import type { SafetensorsTensorInput } from '@vptq/pack-format/safetensors';
 import { createCpuModel, listLinearSpecs, loadWeights } from '@vptq/runtime';
 
 import { collectHessians, encodeCalibration, hessianGroupOf } from './collect-hessians';
@@ -15,6 +15,7 @@ import { fingerprintJob, listInputFiles, openJobDirectory } from './job-director
 import { layerCheckpointPath, readLayerCheckpoint, writeLayerCheckpoint } from './layer-checkpoint';
 import type { ProjectionSummary } from './layer-checkpoint';
 import { quantizeLinear, validateLinear } from './quantize-linear';
+import { quantizeDefaults } from './quantize-defaults';
 import type { QuantizeOptions, VptqSettings } from './quantize-options';
 import { findTokenizerBeside } from '../load-model';
 import { writeFileAtomic } from './write-atomic';
@@ -48,7 +49,7 @@ const minimumTokensPerColumn = 2;
  * @example
  * ```ts
  * import { quantize } from 'vptq';
- * quantize({ model: 'stories260K.bin', calibration: 'tinystories.txt', out: 'stories260K-vptq', vectorLength: 4, centroids: 256 });
+ * quantize({ model: 'stories260K.bin', calibration: 'tinystories.txt', out: 'stories260K-vptq', vectorLength: 8, numCentroids: 256 });
  * ```
  * @throws {RangeError} for bad settings (k not a power of two, vector longer than a layer, calibration too short…).
  * @throws {Error} when the output directory already holds something and `overwrite` is not set.
@@ -111,7 +112,7 @@ export function quantize(options: QuantizeOptions): QuantizeResult {
           groupPrepared = prepareHessian(hessian, {
             damp: settings.damp,
             inverseDamp: settings.damp,
-            order: settings.method === 'rtn' || !settings.vptq.perm ? 'identity' : 'diag-desc',
+            order: settings.method === 'rtn' || !settings.vptq.enablePerm ? 'identity' : 'diag-desc',
           });
           prepared.set(group, groupPrepared);
         }
@@ -179,35 +180,35 @@ function checkInputs(modelPath: string, tokenizerPath: string, calibrationPath: 
 }
 
 function resolveSettings(options: QuantizeOptions) {
-  const method = options.method ?? 'vptq';
+  const method = options.method ?? quantizeDefaults.method;
   if (method !== 'vptq' && method !== 'gptq' && method !== 'rtn') {
     throw new RangeError(`quantize: method must be vptq, gptq or rtn (got ${String(method)})`);
   }
-  const bits = options.bits ?? 2;
+  const bits = options.bits ?? quantizeDefaults.bits;
   if (!Number.isInteger(bits) || bits < 1 || bits > 8) throw new RangeError(`quantize: bits must be an integer in [1, 8] (got ${bits})`);
-  const outliers = (options.outlierPercent ?? 0) > 0;
+  const outliers = (options.outlierPercent ?? quantizeDefaults.outlierPercent) > 0;
   const vptq: Required<VptqSettings> = {
-    vectorLength: options.vectorLength ?? 4,
-    centroids: options.centroids ?? 256,
-    residualCentroids: options.residualCentroids ?? 0,
-    outlierPercent: options.outlierPercent ?? 0,
-    outlierVectorLength: outliers ? (options.outlierVectorLength ?? 4) : 0,
-    outlierCentroids: outliers ? (options.outlierCentroids ?? 256) : 0,
-    groups: options.groups ?? 1,
-    norm: options.norm ?? true,
-    perm: options.perm ?? true,
-    kmeansIterations: options.kmeansIterations ?? 100,
-    refineIterations: options.refineIterations ?? 16,
+    vectorLength: options.vectorLength ?? quantizeDefaults.vectorLength,
+    numCentroids: options.numCentroids ?? quantizeDefaults.numCentroids,
+    numResidualCentroids: options.numResidualCentroids ?? quantizeDefaults.numResidualCentroids,
+    outlierPercent: options.outlierPercent ?? quantizeDefaults.outlierPercent,
+    outlierVectorLength: outliers ? (options.outlierVectorLength ?? quantizeDefaults.outlierVectorLength) : 0,
+    numOutlierCentroids: outliers ? (options.numOutlierCentroids ?? quantizeDefaults.numOutlierCentroids) : 0,
+    groupNum: options.groupNum ?? quantizeDefaults.groupNum,
+    enableNorm: options.enableNorm ?? quantizeDefaults.enableNorm,
+    enablePerm: options.enablePerm ?? quantizeDefaults.enablePerm,
+    kmeansIterations: options.kmeansIterations ?? quantizeDefaults.kmeansIterations,
+    refineIterations: options.refineIterations ?? quantizeDefaults.refineIterations,
   };
-  const damp = options.damp ?? 0.01;
+  const damp = options.damp ?? quantizeDefaults.damp;
   if (!(damp > 0 && damp < 1)) throw new RangeError(`quantize: damp must be in (0, 1) (got ${damp})`);
-  const calibrationTokens = options.calibrationTokens ?? 65536;
+  const calibrationTokens = options.calibrationTokens ?? quantizeDefaults.calibrationTokens;
   if (!Number.isInteger(calibrationTokens) || calibrationTokens < 1) {
     throw new RangeError(`quantize: calibrationTokens must be a positive integer (got ${calibrationTokens})`);
   }
-  const seed = options.seed ?? 0;
+  const seed = options.seed ?? quantizeDefaults.seed;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`quantize: seed must be a 32-bit unsigned integer (got ${seed})`);
-  const dtype = options.dtype ?? 'F16';
+  const dtype = options.dtype ?? quantizeDefaults.dtype;
   return { method, bits, vptq, damp, calibrationTokens, seed, dtype };
 }
 

@@ -1,36 +1,42 @@
+import type { FloatTensorDtype } from '@vptq/pack-format';
+
 /** The quantization methods: VPTQ, and the two scalar baselines kept for side-by-side tables. */
 export type QuantizeMethod = 'vptq' | 'gptq' | 'rtn';
 
-/** VPTQ settings shared by every linear layer (`shared_layer_config`-style). */
+/**
+ * VPTQ settings shared by every linear layer (`shared_layer_config`-style), named as the `VptqLayerConfig` fields
+ * (`@vptq/pack-format`) and `quantizeVptqLayer` options (`@vptq/codebook`) they become. Defaults:
+ * {@link quantizeDefaults}.
+ */
 export interface VptqSettings {
-  /** v: output rows per vector. Default 4. */
+  /** v: output rows per vector. */
   readonly vectorLength?: number;
-  /** K: main codebook entries (power of two). Default 256 (log2 K / v = 2 index bits at v = 4). */
-  readonly centroids?: number;
-  /** Kr: residual codebook entries (power of two), 0 for none. Default 0. */
-  readonly residualCentroids?: number;
-  /** Share of input columns (by Hessian diagonal) in the outlier part, in percent. Default 0. */
+  /** K: main codebook entries (power of two); log2 K / v index bits per weight. */
+  readonly numCentroids?: number;
+  /** Kr: residual codebook entries (power of two), 0 for none; adds log2 Kr / v index bits. */
+  readonly numResidualCentroids?: number;
+  /** Share of input columns (by Hessian diagonal) in the outlier part, in percent; 0 for none. */
   readonly outlierPercent?: number;
-  /** vo: outlier vector length. Default 4 when outliers are on. */
+  /** vo: outlier vector length (≥ 2), when `outlierPercent` > 0. */
   readonly outlierVectorLength?: number;
-  /** Ko: outlier codebook entries. Default 256 when outliers are on. */
-  readonly outlierCentroids?: number;
-  /** G: codebooks per layer. Default 1. */
-  readonly groups?: number;
-  /** Per-column min–max normalization (`enable_norm`). Default true. */
-  readonly norm?: boolean;
-  /** Column order by decreasing Hessian diagonal (`enable_perm`). Default true. */
-  readonly perm?: boolean;
-  /** Most k-means iterations per codebook. Default 100. */
+  /** Ko: outlier codebook entries, when `outlierPercent` > 0. */
+  readonly numOutlierCentroids?: number;
+  /** G: codebooks per layer. */
+  readonly groupNum?: number;
+  /** Per-column min–max normalization (`enable_norm`). */
+  readonly enableNorm?: boolean;
+  /** Column order by decreasing Hessian diagonal (`enable_perm`). */
+  readonly enablePerm?: boolean;
+  /** Most k-means iterations per codebook. */
   readonly kmeansIterations?: number;
   /**
    * Rounds of closed-form codebook refinement (exact least-squares refit of the codebooks under the layer
-   * Hessian, then the column loop again); 0 is the reference's behaviour. Default 16.
+   * Hessian, then the column loop again); 0 is the reference's behaviour.
    */
   readonly refineIterations?: number;
 }
 
-/** Options of `quantize`. */
+/** Options of `quantize`; every setting left out takes its value from {@link quantizeDefaults}. */
 export interface QuantizeOptions extends VptqSettings {
   /** llama2.c `.bin` or Hugging Face Llama-family directory. */
   readonly model: string;
@@ -40,17 +46,17 @@ export interface QuantizeOptions extends VptqSettings {
   readonly calibration: string;
   /** Output directory (a complete Hugging Face directory). */
   readonly out: string;
-  /** Default `'vptq'`. */
+  /** `'vptq'`, or a scalar baseline. */
   readonly method?: QuantizeMethod;
-  /** Bits per weight of the scalar baselines (`gptq`, `rtn`), 1..8. Default 2. */
+  /** Bits per weight of the scalar baselines (`gptq`, `rtn`), 1..8. */
   readonly bits?: number;
-  /** Most calibration tokens. Default 65536. */
+  /** Most calibration tokens. */
   readonly calibrationTokens?: number;
-  /** Storage of codebooks and norm vectors in the packed layers. Default `'F16'` (as published VPTQ models). */
-  readonly dtype?: 'F16' | 'BF16' | 'F32';
-  /** Relative damping of the Hessian (each of the two dampings of spec §1.2). Default 0.01. */
+  /** Storage of codebooks and norm vectors in the packed layers (`'F16'` as published VPTQ models). */
+  readonly dtype?: FloatTensorDtype;
+  /** Relative damping of the Hessian (each of the two dampings of spec §1.2). */
   readonly damp?: number;
-  /** Seed of every random choice (per-layer seeds derive from it). Default 0. */
+  /** Seed of every random choice (per-layer seeds derive from it). */
   readonly seed?: number;
   /** Replace an existing output directory. Default false. */
   readonly overwrite?: boolean;

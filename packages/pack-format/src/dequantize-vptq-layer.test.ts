@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 
 import { bf16BitsToF32 } from './bf16-bits';
 import { createByteSource } from './byte-source';
-import { dequantizeLayer } from './dequantize-layer';
+import { dequantizeVptqLayer } from './dequantize-vptq-layer';
 import { encodeSafetensors } from './encode-safetensors';
 import { f16BitsToF32, f32ToF16Bits } from './f16-bits';
 import { floatTensorFromF32 } from './float-tensor';
@@ -29,7 +29,6 @@ const fullConfig: VptqLayerConfig = {
   outlierSize: 6,
   enableNorm: true,
   enablePerm: true,
-  isIndicePacked: true,
   indicesAsFloat: false,
   bias: true,
 };
@@ -50,7 +49,7 @@ function buildLayer(config: VptqLayerConfig, seed: number): HandBuiltLayer {
   const main = Uint32Array.from({ length: G * R * S }, () => randomInt(K));
   const hasResidual = Kr > 0;
   const residual = Uint32Array.from({ length: G * R * S }, () => (hasResidual ? randomInt(Kr) : 0));
-  const hasOutliers = config.outlierVectorLength > 1 && config.numOutlierCentroids > 0;
+  const hasOutliers = config.numOutlierCentroids > 0;
   const vo = config.outlierVectorLength;
   const perm = Uint16Array.from({ length: config.inFeatures }, (_, i) => i);
   for (let i = perm.length - 1; i > 0; i--) {
@@ -64,9 +63,9 @@ function buildLayer(config: VptqLayerConfig, seed: number): HandBuiltLayer {
     indices: packIndices({
       main,
       residual: hasResidual ? residual : undefined,
-      groups: G,
-      rows: R,
-      columns: S,
+      groupNum: G,
+      vectorRows: R,
+      groupSize: S,
       indexBits: Math.log2(K),
       residualBits: hasResidual ? Math.log2(Kr) : 0,
     }),
@@ -81,14 +80,14 @@ function buildLayer(config: VptqLayerConfig, seed: number): HandBuiltLayer {
   return { tensors, main, residual };
 }
 
-/** W[o][c] straight from the §5.4 formula, using the unpacked indices (no bit reading). */
-function referenceWeight(config: VptqLayerConfig, layer: HandBuiltLayer): Float64Array {
+/** W[o][c] straight from the §5.4 formula, using the unpacked indices (no bit reading), stored as f32. */
+function referenceWeight(config: VptqLayerConfig, layer: HandBuiltLayer): Float32Array {
   const { tensors, main, residual } = layer;
   const { inFeatures, outFeatures, vectorLength: v, numCentroids: K, numResidualCentroids: Kr, groupSize: S, outlierSize: O } = config;
   const R = Math.ceil(outFeatures / v);
   const vo = config.outlierVectorLength;
   const f16 = (data: Uint16Array | undefined, i: number): number => f16BitsToF32((data as Uint16Array)[i]);
-  const weight = new Float64Array(outFeatures * inFeatures);
+  const weight = new Float32Array(outFeatures * inFeatures);
   for (let c = 0; c < inFeatures; c++) {
     // invperm[c] is the position p holding original column c.
     const p = config.enablePerm ? Array.from(tensors.perm as Uint16Array).indexOf(c) : c;
@@ -104,7 +103,8 @@ function referenceWeight(config: VptqLayerConfig, layer: HandBuiltLayer): Float6
         const j = o % v;
         const at = (g * R + r) * S + s;
         w = f16(tensors.centroids.data as Uint16Array, (g * K + main[at]) * v + j);
-        if (Kr > 0) w += f16(tensors.residualCentroids?.data as Uint16Array, (g * Kr + residual[at]) * v + j);
+        // Main + residual is an f32 addition (spec §5.4 in f32, as the quantizer computes it).
+        if (Kr > 0) w = Math.fround(w + f16(tensors.residualCentroids?.data as Uint16Array, (g * Kr + residual[at]) * v + j));
       }
       if (config.enableNorm) w = w * f16(tensors.weightScale?.data as Uint16Array, c) + f16(tensors.weightBias?.data as Uint16Array, c);
       weight[o * inFeatures + c] = w;
@@ -113,7 +113,7 @@ function referenceWeight(config: VptqLayerConfig, layer: HandBuiltLayer): Float6
   return weight;
 }
 
-function maxDifference(actual: Float32Array, expected: Float64Array): number {
+function maxDifference(actual: Float32Array, expected: Float32Array): number {
   let max = 0;
   for (let i = 0; i < expected.length; i++) max = Math.max(max, Math.abs(actual[i] - expected[i]));
   return max;
@@ -132,13 +132,13 @@ function storeLayer(moduleName: string, config: VptqLayerConfig, tensors: VptqLa
   return { header, lookup: createStoredTensorLookup(source, header, 'layer.safetensors') };
 }
 
-describe('dequantizeLayer', () => {
+describe('dequantizeVptqLayer', () => {
   it('matches the §5.4 formula with outliers, two groups, residual, norm, perm and padding rows', () => {
     const layer = buildLayer(fullConfig, 7);
-    const weight = dequantizeLayer(fullConfig, layer.tensors);
+    const weight = dequantizeVptqLayer({ config: fullConfig, tensors: layer.tensors });
     expect(weight.length).toBe(20 * 20);
     const expected = referenceWeight(fullConfig, layer);
-    expect(maxDifference(weight, expected)).toBeLessThan(1e-6);
+    expect(maxDifference(weight, expected)).toBe(0);
     // Every part of the layer contributes, so a dropped term cannot hide in the tolerance.
     expect(new Set(weight).size).toBeGreaterThan(300);
   });
@@ -150,9 +150,9 @@ describe('dequantizeLayer', () => {
       outFeatures: 13,
       vectorLength: 6,
       numCentroids: 32,
-      numResidualCentroids: -1,
-      outlierVectorLength: -1,
-      numOutlierCentroids: -1,
+      numResidualCentroids: 0,
+      outlierVectorLength: 0,
+      numOutlierCentroids: 0,
       groupNum: 3,
       groupSize: 4,
       outlierSize: 0,
@@ -161,33 +161,33 @@ describe('dequantizeLayer', () => {
       bias: false,
     };
     const layer = buildLayer(config, 8);
-    expect(maxDifference(dequantizeLayer(config, layer.tensors), referenceWeight(config, layer))).toBe(0);
+    expect(maxDifference(dequantizeVptqLayer({ config, tensors: layer.tensors }), referenceWeight(config, layer))).toBe(0);
   });
 
   it('reads BF16 and F32 codebooks', () => {
-    const config: VptqLayerConfig = { ...fullConfig, outlierVectorLength: -1, numOutlierCentroids: -1, outlierSize: 0, groupSize: 10 };
+    const config: VptqLayerConfig = { ...fullConfig, outlierVectorLength: 0, numOutlierCentroids: 0, outlierSize: 0, groupSize: 10 };
     const layer = buildLayer(config, 9);
     const f32Centroids = Float32Array.from(layer.tensors.centroids.data as Uint16Array, f16BitsToF32);
-    const asF32 = dequantizeLayer(config, { ...layer.tensors, centroids: { dtype: 'F32', data: f32Centroids } });
-    expect(maxDifference(asF32, referenceWeight(config, layer))).toBeLessThan(1e-6);
+    const asF32 = dequantizeVptqLayer({ config, tensors: { ...layer.tensors, centroids: { dtype: 'F32', data: f32Centroids } } });
+    expect(maxDifference(asF32, referenceWeight(config, layer))).toBe(0);
     const bf16 = floatTensorFromF32(f32Centroids, 'BF16');
-    const asBf16 = dequantizeLayer(config, { ...layer.tensors, centroids: bf16 });
+    const asBf16 = dequantizeVptqLayer({ config, tensors: { ...layer.tensors, centroids: bf16 } });
     const expected = referenceWeight(config, {
       ...layer,
       tensors: { ...layer.tensors, centroids: { dtype: 'F16', data: Uint16Array.from(bf16.data as Uint16Array, (bits) => f32ToF16Bits(bf16BitsToF32(bits))) } },
     });
     // BF16 values with 8-bit mantissas are exact in F16 at these magnitudes.
-    expect(maxDifference(asBf16, expected)).toBeLessThan(1e-6);
+    expect(maxDifference(asBf16, expected)).toBe(0);
   });
 
   it('rejects inconsistent tensors', () => {
     const layer = buildLayer(fullConfig, 10);
-    expect(() => dequantizeLayer(fullConfig, { ...layer.tensors, indices: new Uint32Array(3) })).toThrow(/indices must hold 24 values for shape \[2, 3, 4\] \(got 3\)/);
-    expect(() => dequantizeLayer(fullConfig, { ...layer.tensors, perm: new Uint16Array(20) })).toThrow(/perm must be a permutation/);
+    expect(() => dequantizeVptqLayer({ config: fullConfig, tensors: { ...layer.tensors, indices: new Uint32Array(3) } })).toThrow(/indices must hold 24 values for shape \[2, 3, 4\] \(got 3\)/);
+    expect(() => dequantizeVptqLayer({ config: fullConfig, tensors: { ...layer.tensors, perm: new Uint16Array(20) } })).toThrow(/perm must be a permutation/);
     const outlierIndices = (layer.tensors.outlierIndices as Uint16Array).slice();
     outlierIndices[3] = 16;
-    expect(() => dequantizeLayer(fullConfig, { ...layer.tensors, outlierIndices })).toThrow(/below Ko = 16 \(got 16 at 3\)/);
-    expect(() => dequantizeLayer(fullConfig, { ...layer.tensors, residualCentroids: undefined })).toThrow(/residualCentroids must hold/);
+    expect(() => dequantizeVptqLayer({ config: fullConfig, tensors: { ...layer.tensors, outlierIndices } })).toThrow(/below Ko = 16 \(got 16 at 3\)/);
+    expect(() => dequantizeVptqLayer({ config: fullConfig, tensors: { ...layer.tensors, residualCentroids: undefined } })).toThrow(/residualCentroids is required by the layer config/);
   });
 });
 
@@ -212,7 +212,7 @@ describe('layer tensors in safetensors', () => {
     expect(getVptqLayerTensorSpecs(fullConfig).map((spec) => spec.suffix).sort()).toEqual(Object.keys(described).sort());
     const read = readVptqLayerTensors(moduleName, fullConfig, lookup, 'layer.safetensors');
     expect(read).toEqual(layer.tensors);
-    expect(dequantizeLayer(fullConfig, read)).toEqual(dequantizeLayer(fullConfig, layer.tensors));
+    expect(dequantizeVptqLayer({ config: fullConfig, tensors: read })).toEqual(dequantizeVptqLayer({ config: fullConfig, tensors: layer.tensors }));
   });
 
   it('reads a legacy I64 perm and F16-typed outlier indices', () => {

@@ -1,0 +1,92 @@
+import { InvalidArgumentError, Option } from 'commander';
+import type { Command } from 'commander';
+import type { FloatTensorDtype } from '@vptq/pack-format';
+
+import { quantizeDefaults } from '../quantize/quantize-defaults';
+import type { QuantizeSettings } from '../quantize/quantize-defaults';
+import type { QuantizeMethod } from '../quantize/quantize-options';
+import { integerOption, numberOption } from './parse-options';
+
+/** One `quantize` setting as a CLI flag. */
+export interface QuantizeFlag {
+  /** Commander's flag text, e.g. `--vector-len <v>` or `--no-norm`. */
+  readonly flag: string;
+  /** The option of `quantize` it sets; its default is `quantizeDefaults[key]`. */
+  readonly key: keyof QuantizeSettings;
+  readonly description: string;
+  /** Parses the flag's value (absent for `--no-…` switches). */
+  readonly parse?: (value: string) => unknown;
+}
+
+/** Every setting of `quantize` as a flag, in `--help` order; `vptq quantize`, `demo` and `bench quantize` share it. */
+export const quantizeFlags: readonly QuantizeFlag[] = [
+  { flag: '--method <m>', key: 'method', description: 'vptq, or the gptq / rtn scalar baselines', parse: methodOption },
+  { flag: '--bits <b>', key: 'bits', description: 'bits per weight of the gptq/rtn baselines', parse: integerOption('--bits', 1, 8) },
+  { flag: '--vector-len <v>', key: 'vectorLength', description: 'VPTQ vector length v (output rows per vector)', parse: integerOption('--vector-len', 1) },
+  { flag: '--centroids <k>', key: 'numCentroids', description: 'main codebook entries K (power of two)', parse: integerOption('--centroids', 2) },
+  {
+    flag: '--res-centroids <k>',
+    key: 'numResidualCentroids',
+    description: 'residual codebook entries Kr (power of two), 0 for none',
+    parse: integerOption('--res-centroids', 0),
+  },
+  {
+    flag: '--outlier-percent <p>',
+    key: 'outlierPercent',
+    description: 'percent of input columns in the outlier codebook, 0 for none',
+    parse: numberOption('--outlier-percent', 0, 100),
+  },
+  { flag: '--outlier-vector-len <v>', key: 'outlierVectorLength', description: 'outlier vector length vo (≥ 2)', parse: integerOption('--outlier-vector-len', 2) },
+  { flag: '--outlier-centroids <k>', key: 'numOutlierCentroids', description: 'outlier codebook entries Ko (power of two)', parse: integerOption('--outlier-centroids', 2) },
+  { flag: '--groups <g>', key: 'groupNum', description: 'codebooks G per layer', parse: integerOption('--groups', 1) },
+  { flag: '--no-norm', key: 'enableNorm', description: 'disable per-column min-max normalization (enable_norm)' },
+  { flag: '--no-perm', key: 'enablePerm', description: 'disable the column order by Hessian diagonal (enable_perm)' },
+  { flag: '--kmeans-iterations <n>', key: 'kmeansIterations', description: 'most k-means iterations', parse: integerOption('--kmeans-iterations', 1) },
+  {
+    flag: '--refine-iterations <n>',
+    key: 'refineIterations',
+    description: 'rounds of closed-form codebook refinement (0 = reference behaviour)',
+    parse: integerOption('--refine-iterations', 0, 1000),
+  },
+  { flag: '--calib-tokens <n>', key: 'calibrationTokens', description: 'most calibration tokens', parse: integerOption('--calib-tokens', 1) },
+  { flag: '--dtype <d>', key: 'dtype', description: 'codebook and norm storage: f16, bf16 or f32', parse: dtypeOption },
+  { flag: '--damp <d>', key: 'damp', description: 'relative Hessian damping', parse: numberOption('--damp', 0, 1) },
+  { flag: '--seed <s>', key: 'seed', description: 'seed of every random choice', parse: integerOption('--seed', 0, 0xffffffff) },
+];
+
+/** Adds every {@link quantizeFlags} entry to `command`, with its default from `quantizeDefaults`. */
+export function addQuantizeFlags(command: Command): Command {
+  for (const entry of quantizeFlags) {
+    const option = new Option(entry.flag, entry.description);
+    if (entry.parse) option.argParser(entry.parse).default(quantizeDefaults[entry.key]);
+    command.addOption(option);
+  }
+  return command;
+}
+
+/** The `quantize` settings of parsed flags (commander's `opts()` of a command given {@link addQuantizeFlags}). */
+export function quantizeSettingsFromFlags(flags: Record<string, unknown>): QuantizeSettings {
+  const settings: Record<string, unknown> = {};
+  for (const entry of quantizeFlags) settings[entry.key] = flags[new Option(entry.flag).attributeName()];
+  return settings as unknown as QuantizeSettings;
+}
+
+function methodOption(value: string): QuantizeMethod {
+  if (value !== 'vptq' && value !== 'gptq' && value !== 'rtn') throw new InvalidArgumentError(`--method must be vptq, gptq or rtn (got ${value})`);
+  return value;
+}
+
+function dtypeOption(value: string): FloatTensorDtype {
+  const upper = value.toUpperCase();
+  if (upper !== 'F16' && upper !== 'BF16' && upper !== 'F32') throw new InvalidArgumentError(`--dtype must be f16, bf16 or f32 (got ${value})`);
+  return upper;
+}
+
+/** A VPTQ setting in the published models' naming, e.g. `v8-k256-r256` (`-g2` with groups, `-o1%` with outliers). */
+export function describeVptq(settings: Pick<QuantizeSettings, 'vectorLength' | 'numCentroids' | 'numResidualCentroids' | 'groupNum' | 'outlierPercent'>): string {
+  let name = `v${settings.vectorLength}-k${settings.numCentroids}`;
+  if (settings.numResidualCentroids > 0) name += `-r${settings.numResidualCentroids}`;
+  if (settings.groupNum > 1) name += `-g${settings.groupNum}`;
+  if (settings.outlierPercent > 0) name += `-o${settings.outlierPercent}%`;
+  return name;
+}
