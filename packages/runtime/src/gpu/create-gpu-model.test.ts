@@ -8,7 +8,7 @@ import { loadWeights } from '../load-weights';
 import { LlamaRuntimeError } from '../runtime-error';
 import { createSyntheticSource } from '../synthetic-model';
 import { createGpuModel } from './create-gpu-model';
-import { f16BitsToNumber, f32ToF16Bits } from './f32-to-f16';
+import { f16BitsToF32, f32ToF16Bits } from '@vptq/pack-format/safetensors';
 
 const device = await requestTestDevice();
 const tolerance = 1e-4;
@@ -19,7 +19,7 @@ function roundedToF16(source: ModelSource): ModelSource {
     ...source,
     readTensor(name) {
       const values = source.readTensor(name);
-      return name.endsWith('norm.weight') || name.endsWith('.bias') ? values : values.map((value) => f16BitsToNumber(f32ToF16Bits(value)));
+      return name.endsWith('norm.weight') || name.endsWith('.bias') ? values : values.map((value) => f16BitsToF32(f32ToF16Bits(value)));
     },
   };
 }

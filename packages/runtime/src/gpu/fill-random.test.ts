@@ -2,7 +2,7 @@ import { createStorageBuffer, readBuffer, submitDispatches } from '@vptq/kernels
 import { releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { f16BitsToNumber } from './f32-to-f16';
+import { f16BitsToF32 } from '@vptq/pack-format/safetensors';
 import { createFillRandomDispatch, fillRandomCpu } from './fill-random';
 import type { FillRandomOptions } from './fill-random';
 
@@ -50,7 +50,7 @@ describe.skipIf(!device)('createFillRandomDispatch', () => {
       for (const shift of [0, 16]) {
         const a = (actual[i] >>> shift) & 0xffff;
         const e = (expected[i] >>> shift) & 0xffff;
-        if (f16BitsToNumber(a) === 0) zeros++;
+        if (f16BitsToF32(a) === 0) zeros++;
         worst = Math.max(worst, Math.abs(a - e));
       }
     }

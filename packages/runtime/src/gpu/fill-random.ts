@@ -1,7 +1,7 @@
 import { ComputeStep, checkWorkgroups, createUniformBuffer, getComputePipeline, packParams } from '@vptq/kernels-webgpu';
 import type { KernelDispatch } from '@vptq/kernels-webgpu';
 
-import { f32ToF16Bits as f32ToF16 } from './f32-to-f16';
+import { f32ToF16Bits as f32ToF16 } from '@vptq/pack-format/safetensors';
 import { fillRandomWgsl } from './fill-random.wgsl';
 
 const label = 'fill-random';

@@ -10,7 +10,7 @@ import { createCpuModel } from '../create-cpu-model';
 import { loadWeights } from '../load-weights';
 import { createSyntheticSource } from '../synthetic-model';
 import { createGpuModel } from './create-gpu-model';
-import { f16BitsToNumber, f32ToF16Bits } from './f32-to-f16';
+import { f16BitsToF32, f32ToF16Bits } from '@vptq/pack-format/safetensors';
 import { writeHfModelFixture, writeVptqModelFixture } from './write-vptq-model.fixture';
 
 const device = await requestTestDevice();
@@ -24,7 +24,7 @@ function roundedToF16(source: ModelSource): ModelSource {
     ...source,
     readTensor(name) {
       const values = source.readTensor(name);
-      return name.endsWith('norm.weight') ? values : values.map((value) => f16BitsToNumber(f32ToF16Bits(value)));
+      return name.endsWith('norm.weight') ? values : values.map((value) => f16BitsToF32(f32ToF16Bits(value)));
     },
   };
 }

@@ -7,7 +7,7 @@ import { listLinearSpecs } from '../linear-spec';
 import type { LinearName, LinearSpec } from '../linear-spec';
 import { createFillRandomDispatch } from './fill-random';
 import type { FillRandomMode } from './fill-random';
-import { f32ToF16Bits } from './f32-to-f16';
+import { f32ToF16Bits } from '@vptq/pack-format/safetensors';
 import { canStackRows, splitRows } from './fuse-rows';
 import type { DenseGpuLinear, GpuLinear } from './gpu-linear';
 import type { GpuLayerWeights, GpuLlamaWeights, StackedLinears } from './gpu-llama-weights';

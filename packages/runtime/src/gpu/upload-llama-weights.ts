@@ -8,7 +8,7 @@ import { readChecked } from '../load-weights';
 import type { WeightSource } from '../load-weights';
 import { LlamaRuntimeError } from '../runtime-error';
 import { validateConfig } from '../validate-config';
-import { f32ArrayToF16Bits } from './f32-to-f16';
+import { f32ToF16Bits } from '@vptq/pack-format/safetensors';
 import { foldNormGain } from './fold-norm-gain';
 import { canStackRows, splitRows } from './fuse-rows';
 import type { DenseGpuLinear, GpuLinear, VqGpuLinear } from './gpu-linear';
@@ -67,7 +67,7 @@ export function uploadLlamaWeights(device: GPUDevice, source: GpuWeightSource, o
   };
   const matrix = (name: string, rows: number, cols: number): GpuWeights => {
     const values = readChecked(source, name, rows * cols, fn);
-    const data = format === 'f16' ? f32ArrayToF16Bits(values) : values;
+    const data = format === 'f16' ? Uint16Array.from(values, f32ToF16Bits) : values;
     return keep(uploadWeights(device, data, { rows, cols, format }, { label: name, maxBindingBytes: options.maxBindingBytes }));
   };
   const vector = (name: string, length: number): GPUBuffer => keep(createBufferWithData(device, name, readChecked(source, name, length, fn)));
@@ -171,7 +171,7 @@ function stackDense(
     offset += spec.outFeatures * cols;
   }
   const label = group.map((spec) => spec.prefix).join('+');
-  const whole = keep(uploadWeights(device, format === 'f16' ? f32ArrayToF16Bits(data) : data, { rows: total, cols, format }, { label }));
+  const whole = keep(uploadWeights(device, format === 'f16' ? Uint16Array.from(data, f32ToF16Bits) : data, { rows: total, cols, format }, { label }));
   const views = splitRows(device, whole, rows);
   const biases = group.map((spec) => (spec.bias ? read(`${spec.prefix}.bias`, spec.outFeatures) : undefined));
   let stackedBias: GPUBuffer | undefined;
