@@ -115,14 +115,16 @@ export function convertLlama2cToHf(
   }
 }
 
+const architectureOf = { llama: 'LlamaForCausalLM', mistral: 'MistralForCausalLM', qwen2: 'Qwen2ForCausalLM' } as const;
+
 /**
- * The Hugging Face `config.json` object of a Llama model with `config` (LlamaForCausalLM, f32 weights, no RoPE
- * scaling, no biases), as `openHfModel` reads it back.
+ * The Hugging Face `config.json` object of a model with `config` (its `modelType`'s architecture, f32 weights, no
+ * RoPE scaling, `attention_bias` as `config.attentionBias`), as `openHfModel` reads it back.
  */
 export function llamaConfigToHfJson(config: LlamaConfig): Record<string, unknown> {
   return {
-    architectures: ['LlamaForCausalLM'],
-    model_type: 'llama',
+    architectures: [architectureOf[config.modelType]],
+    model_type: config.modelType,
     hidden_size: config.hiddenSize,
     intermediate_size: config.intermediateSize,
     num_hidden_layers: config.numHiddenLayers,
@@ -135,7 +137,7 @@ export function llamaConfigToHfJson(config: LlamaConfig): Record<string, unknown
     rope_theta: config.ropeTheta,
     rope_scaling: null,
     hidden_act: 'silu',
-    attention_bias: false,
+    attention_bias: config.attentionBias,
     attention_dropout: 0,
     mlp_bias: false,
     tie_word_embeddings: config.tieWordEmbeddings,

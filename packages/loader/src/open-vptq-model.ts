@@ -76,7 +76,7 @@ export function openVptqModel(dir: string): VptqModelSource {
   };
 
   const readLayer = (reader: string, layer: PlannedVptqLayer): PackedVptqLayer => {
-    const module = layer.linear.module;
+    const module = layer.linear.prefix;
     assertOpen(reader, module);
     const home = byName.get(`${module}.indices`) as LocatedTensor;
     const lookup = (name: string): StoredTensor | undefined => {
@@ -123,7 +123,7 @@ export function openVptqModel(dir: string): VptqModelSource {
     format: 'vptq',
     config,
     tensors: plan.tensors,
-    quantizedLayers: [...plan.layers.values()].map((layer) => ({ name: layer.linear.module, config: layer.config })),
+    quantizedLayers: [...plan.layers.values()].map((layer) => ({ name: layer.linear.prefix, config: layer.config })),
     readTensor(name: string): Float32Array {
       if (!listed.has(name)) {
         const owner = plan.packedOwner.get(name);
@@ -137,7 +137,7 @@ export function openVptqModel(dir: string): VptqModelSource {
       }
       const weight = dequantizeVptqLayer(readLayer('readTensor', layer));
       // Finite codebooks can still sum past the f32 range (BF16 entries near 3e38).
-      assertFinite('readTensor', (byName.get(`${layer.linear.module}.indices`) as LocatedTensor).file.path, name, weight);
+      assertFinite('readTensor', (byName.get(`${layer.linear.prefix}.indices`) as LocatedTensor).file.path, name, weight);
       return weight;
     },
     readQuantizedLayer(name: string): PackedVptqLayer {

@@ -4,8 +4,9 @@ import type { SafetensorsDtype } from '@vptq/pack-format/safetensors';
 
 import { checkFloatTensor, sameShape } from './check-float-tensor';
 import type { DeclaredQuantization } from './find-declared-quantization';
-import { listDecoderLinears, requiredHfTensors } from './hf-tensor-layout';
-import type { DecoderLinear } from './hf-tensor-layout';
+import { listLinearSpecs } from './decoder-linears';
+import type { LinearSpec } from './decoder-linears';
+import { requiredHfTensors } from './hf-tensor-layout';
 import { LoaderError } from './loader-error';
 import type { LlamaConfig, TensorInfo } from './model-types';
 import { moduleConfigField } from './read-vptq-quantization';
@@ -13,7 +14,7 @@ import type { LocatedTensor } from './safetensors-files';
 
 /** One quantized projection as planned at open time. */
 export interface PlannedVptqLayer {
-  readonly linear: DecoderLinear;
+  readonly linear: LinearSpec;
   /** The layer config with `bias` taken from the architecture. */
   readonly config: VptqLayerConfig;
   /** The stored tensors it requires (spec §5.2), each found with the right dtype and shape. */
@@ -54,10 +55,10 @@ export function planVptqTensors(
   const byName = new Map(stored.map((tensor) => [tensor.info.name, tensor]));
   const layers = new Map<string, PlannedVptqLayer>();
   const packedOwner = new Map<string, string>();
-  for (const linear of listDecoderLinears(config)) {
-    const found = findVptqLayerConfig(quantization, linear.module);
+  for (const linear of listLinearSpecs(config)) {
+    const found = findVptqLayerConfig(quantization, linear.prefix);
     if (found === undefined) continue;
-    const configField = moduleConfigField(declared, quantization, linear.module);
+    const configField = moduleConfigField(declared, quantization, linear.prefix);
     for (const [key, expected, actual] of [
       ['in_features', linear.inFeatures, found.inFeatures],
       ['out_features', linear.outFeatures, found.outFeatures],
@@ -65,8 +66,8 @@ export function planVptqTensors(
       if (actual !== expected) {
         throw new LoaderError(
           'VPTQ_LOADER_BAD_CONFIG',
-          `${fn}: ${configPath}: ${configField}.${key} is ${actual}, but ${linear.module} is ${linear.outFeatures} × ${linear.inFeatures} in this architecture`,
-          { path: configPath, tensor: linear.module, field: `${configField}.${key}` },
+          `${fn}: ${configPath}: ${configField}.${key} is ${actual}, but ${linear.prefix} is ${linear.outFeatures} × ${linear.inFeatures} in this architecture`,
+          { path: configPath, tensor: linear.prefix, field: `${configField}.${key}` },
         );
       }
     }
@@ -74,31 +75,31 @@ export function planVptqTensors(
     const layerConfig: VptqLayerConfig = { ...found, bias: linear.bias };
     const specs = getVptqLayerTensorSpecs(layerConfig);
     const packed = specs.filter((spec) => spec.key !== 'bias');
-    const plain = byName.get(`${linear.module}.weight`);
-    const present = packed.filter((spec) => byName.has(`${linear.module}.${spec.suffix}`));
+    const plain = byName.get(`${linear.prefix}.weight`);
+    const present = packed.filter((spec) => byName.has(`${linear.prefix}.${spec.suffix}`));
     if (plain !== undefined && present.length === 0) {
       throw new LoaderError(
         'VPTQ_LOADER_BAD_CONFIG',
-        `${fn}: ${configPath}: ${configField} quantizes ${linear.module}, but ${plain.file.path} holds a plain ${linear.module}.weight instead of its packed VPTQ tensors (${packed.map((spec) => spec.suffix).join(', ')})`,
-        { path: configPath, tensor: linear.module, field: configField },
+        `${fn}: ${configPath}: ${configField} quantizes ${linear.prefix}, but ${plain.file.path} holds a plain ${linear.prefix}.weight instead of its packed VPTQ tensors (${packed.map((spec) => spec.suffix).join(', ')})`,
+        { path: configPath, tensor: linear.prefix, field: configField },
       );
     }
     if (plain !== undefined) {
       throw new LoaderError(
         'VPTQ_LOADER_BAD_SAFETENSORS',
-        `${fn}: ${plain.file.path}: ${linear.module} has both a plain ${linear.module}.weight and packed VPTQ tensors; a module is either quantized or not`,
-        { path: plain.file.path, tensor: `${linear.module}.weight` },
+        `${fn}: ${plain.file.path}: ${linear.prefix} has both a plain ${linear.prefix}.weight and packed VPTQ tensors; a module is either quantized or not`,
+        { path: plain.file.path, tensor: `${linear.prefix}.weight` },
       );
     }
     for (const spec of specs) {
-      const name = `${linear.module}.${spec.suffix}`;
+      const name = `${linear.prefix}.${spec.suffix}`;
       const located = byName.get(name);
       const dtypes = acceptedDtypes(spec, layerConfig);
       const described = `${dtypes.join('/')} [${spec.shape.join(', ')}]`;
       if (located === undefined) {
         throw new LoaderError(
           'VPTQ_LOADER_UNKNOWN_TENSOR',
-          `${fn}: ${weightsPath}: tensor ${name} (${described}) of VPTQ layer ${linear.module} is missing; ${configField} requires it`,
+          `${fn}: ${weightsPath}: tensor ${name} (${described}) of VPTQ layer ${linear.prefix} is missing; ${configField} requires it`,
           { path: weightsPath, tensor: name, field: configField },
         );
       }
@@ -117,9 +118,9 @@ export function planVptqTensors(
           { path: file.path, tensor: name, field: configField },
         );
       }
-      if (spec.key !== 'bias') packedOwner.set(name, linear.module);
+      if (spec.key !== 'bias') packedOwner.set(name, linear.prefix);
     }
-    layers.set(linear.module, { linear, config: layerConfig, specs, configField });
+    layers.set(linear.prefix, { linear, config: layerConfig, specs, configField });
   }
 
   for (const [name, shape] of requiredHfTensors(config)) {

@@ -5,6 +5,9 @@ import { encodeSafetensors, f32ToBf16Bits, f32ToF16Bits } from '@vptq/pack-forma
 import type { SafetensorsDtype } from '@vptq/pack-format/safetensors';
 import { randomFloats } from '@vptq/test-utils';
 
+import { requiredHfTensors } from './hf-tensor-layout';
+import type { LlamaConfig } from './model-types';
+
 /** Options of {@link writeTinyHfModel} (test-only). */
 export interface TinyHfModelOptions {
   readonly architecture?: 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM';
@@ -33,9 +36,10 @@ export function writeTinyHfModel(dir: string, options: TinyHfModelOptions = {}):
   const dtype = options.dtype ?? 'F32';
   const tie = options.tie ?? false;
   const qwen = architecture === 'Qwen2ForCausalLM';
+  const modelType = qwen ? 'qwen2' : architecture === 'MistralForCausalLM' ? 'mistral' : 'llama';
   const config: Record<string, unknown> = {
     architectures: [architecture],
-    model_type: qwen ? 'qwen2' : architecture === 'MistralForCausalLM' ? 'mistral' : 'llama',
+    model_type: modelType,
     hidden_size: 8,
     intermediate_size: 12,
     num_hidden_layers: 2,
@@ -51,26 +55,25 @@ export function writeTinyHfModel(dir: string, options: TinyHfModelOptions = {}):
     hidden_act: 'silu',
     ...options.config,
   };
-  const shapes: Array<[string, number[]]> = [['model.embed_tokens.weight', [10, 8]]];
-  for (let layer = 0; layer < 2; layer++) {
-    const prefix = `model.layers.${layer}`;
-    shapes.push(
-      [`${prefix}.input_layernorm.weight`, [8]],
-      [`${prefix}.self_attn.q_proj.weight`, [8, 8]],
-      [`${prefix}.self_attn.k_proj.weight`, [4, 8]],
-      [`${prefix}.self_attn.v_proj.weight`, [4, 8]],
-      [`${prefix}.self_attn.o_proj.weight`, [8, 8]],
-      [`${prefix}.post_attention_layernorm.weight`, [8]],
-      [`${prefix}.mlp.gate_proj.weight`, [12, 8]],
-      [`${prefix}.mlp.up_proj.weight`, [12, 8]],
-      [`${prefix}.mlp.down_proj.weight`, [8, 12]],
-    );
-    if (qwen) {
-      shapes.push([`${prefix}.self_attn.q_proj.bias`, [8]], [`${prefix}.self_attn.k_proj.bias`, [4]], [`${prefix}.self_attn.v_proj.bias`, [4]]);
-    }
-  }
-  shapes.push(['model.norm.weight', [8]]);
-  if (!tie) shapes.push(['lm_head.weight', [10, 8]]);
+  // The tensors the loader requires of this architecture, in its order (q/k/v biases for Qwen2 or
+  // attention_bias, o_proj's too for attention_bias outside Qwen2).
+  const layout: LlamaConfig = {
+    modelType,
+    hiddenSize: 8,
+    intermediateSize: 12,
+    numHiddenLayers: 2,
+    numAttentionHeads: 2,
+    numKeyValueHeads: 1,
+    headDim: 4,
+    vocabSize: 10,
+    maxPositionEmbeddings: 32,
+    rmsNormEps: 1e-6,
+    ropeTheta: 500000,
+    ropeLayout: 'half',
+    tieWordEmbeddings: tie,
+    attentionBias: qwen || config.attention_bias === true,
+  };
+  const shapes = requiredHfTensors(layout).map(([name, shape]): [string, number[]] => [name, [...shape]]);
 
   const tensors = new Map<string, { shape: number[]; values: Float32Array }>();
   const inputs = shapes.map(([name, shape], index) => {

@@ -7,6 +7,8 @@ import type { FloatTensor, VptqLayerTensors } from '@vptq/pack-format';
 import type { SafetensorsTensorInput } from '@vptq/pack-format/safetensors';
 import { createTestRng, randomFloats } from '@vptq/test-utils';
 
+import { listLinearSpecs } from './decoder-linears';
+import type { LlamaConfig } from './model-types';
 import { bf16ToNumber, f16ToNumber } from './write-tiny-hf-model.fixture';
 
 /** How the fixture keys its layer configs in config.json. */
@@ -131,6 +133,24 @@ export function writeTinyVptqModel(dir: string, options: TinyVptqModelOptions = 
     entries.push({ name, dtype: floatDtype, shape, data: tensor.data });
   };
 
+  // The projections and their biases as the loader expects them of this architecture (q/k/v biases for Qwen2
+  // or attention_bias, o_proj's too for attention_bias outside Qwen2).
+  const specs = listLinearSpecs({
+    modelType: qwen ? 'qwen2' : architecture === 'MistralForCausalLM' ? 'mistral' : 'llama',
+    hiddenSize: hidden,
+    intermediateSize: intermediate,
+    numHiddenLayers: layerCount,
+    numAttentionHeads: heads,
+    numKeyValueHeads: kvHeads,
+    headDim,
+    vocabSize: vocab,
+    maxPositionEmbeddings: 64,
+    rmsNormEps: 1e-5,
+    ropeTheta: 500000,
+    ropeLayout: 'half',
+    tieWordEmbeddings: false,
+    attentionBias: qwen || options.config?.attention_bias === true,
+  } satisfies LlamaConfig);
   const configForLayers: Record<string, Record<string, unknown>> = {};
   const shared: Record<string, Record<string, unknown>> = {};
   const layers = new Map<string, TinyVptqLayer>();
@@ -139,21 +159,11 @@ export function writeTinyVptqModel(dir: string, options: TinyVptqModelOptions = 
     const prefix = `model.layers.${layer}`;
     addPlain(`${prefix}.input_layernorm.weight`, [hidden]);
     addPlain(`${prefix}.post_attention_layernorm.weight`, [hidden]);
-    const linears: Array<[string, number, number, boolean]> = [
-      ['self_attn.q_proj', heads * headDim, hidden, qwen],
-      ['self_attn.k_proj', kvHeads * headDim, hidden, qwen],
-      ['self_attn.v_proj', kvHeads * headDim, hidden, qwen],
-      ['self_attn.o_proj', hidden, heads * headDim, false],
-      ['mlp.gate_proj', intermediate, hidden, false],
-      ['mlp.up_proj', intermediate, hidden, false],
-      ['mlp.down_proj', hidden, intermediate, false],
-    ];
-    for (const [suffix, out, inFeatures, hasBias] of linears) {
-      const module = `${prefix}.${suffix}`;
-      const short = suffix.slice(suffix.indexOf('.') + 1);
+    for (const spec of specs.filter((candidate) => candidate.layer === layer)) {
+      const { prefix: module, name: short, outFeatures: out, inFeatures, bias: hasBias } = spec;
       let json = layerConfigOf(module, out, inFeatures, style === 'shared' || style === 'mixed' ? -1 : layer);
       if (json !== undefined) {
-        json = qwen && hasBias ? { ...json, bias: true } : json;
+        json = hasBias ? { ...json, bias: true } : json;
         if (style === 'shared' || style === 'mixed') {
           shared[short] ??= json;
           json = shared[short];

@@ -1,4 +1,4 @@
-import type { LlamaConfig } from '@vptq/loader';
+import type { LinearName, LlamaConfig } from '@vptq/loader';
 import { maxAbsDifference } from '@vptq/test-utils';
 import { describe, expect, it } from 'vitest';
 
@@ -6,97 +6,10 @@ import { createCpuModel } from './create-cpu-model';
 import { createDenseLinear } from './dense-linear';
 import type { LinearInputEvent } from './language-model';
 import type { Linear } from './linear';
-import type { LinearName } from './linear-spec';
 import { loadWeights, readDenseLinear } from './load-weights';
+import { flatten, referenceLogits } from './reference-forward.fixture';
 import { LlamaRuntimeError } from './runtime-error';
 import { createSyntheticSource } from './synthetic-model';
-
-type Store = ReadonlyMap<string, Float32Array>;
-
-/**
- * A straightforward Llama forward pass over a whole sequence from position 0, written from the HF modeling
- * code (f64, no cache, explicit loops), independent of the runtime's ops.
- */
-function referenceLogits(config: LlamaConfig, store: Store, tokens: readonly number[]): Float64Array[] {
-  const get = (name: string): Float32Array => store.get(name) as Float32Array;
-  const { hiddenSize: hidden, numAttentionHeads: heads, numKeyValueHeads: kvHeads, headDim } = config;
-  const linear = (x: Float64Array, prefix: string, outFeatures: number): Float64Array => {
-    const weight = get(`${prefix}.weight`);
-    const bias = store.get(`${prefix}.bias`);
-    const out = new Float64Array(outFeatures);
-    for (let o = 0; o < outFeatures; o++) {
-      let sum = bias ? bias[o] : 0;
-      for (let i = 0; i < x.length; i++) sum += weight[o * x.length + i] * x[i];
-      out[o] = sum;
-    }
-    return out;
-  };
-  const norm = (x: Float64Array, name: string): Float64Array => {
-    const gain = get(name);
-    const rms = Math.sqrt(x.reduce((sum, value) => sum + value * value, 0) / x.length + config.rmsNormEps);
-    return x.map((value, i) => (value / rms) * gain[i]);
-  };
-  const rope = (x: Float64Array, position: number): void => {
-    for (let h = 0; h < x.length / headDim; h++) {
-      for (let j = 0; j < headDim / 2; j++) {
-        const angle = position * config.ropeTheta ** (-(2 * j) / headDim);
-        const [a, b] =
-          config.ropeLayout === 'interleaved' ? [h * headDim + 2 * j, h * headDim + 2 * j + 1] : [h * headDim + j, h * headDim + j + headDim / 2];
-        const [xa, xb] = [x[a], x[b]];
-        x[a] = xa * Math.cos(angle) - xb * Math.sin(angle);
-        x[b] = xa * Math.sin(angle) + xb * Math.cos(angle);
-      }
-    }
-  };
-  const embed = get('model.embed_tokens.weight');
-  let states = tokens.map((token) => Float64Array.from(embed.subarray(token * hidden, (token + 1) * hidden)));
-  for (let layer = 0; layer < config.numHiddenLayers; layer++) {
-    const prefix = `model.layers.${layer}`;
-    const keys: Float64Array[] = [];
-    const values: Float64Array[] = [];
-    const queries: Float64Array[] = [];
-    states.forEach((x, position) => {
-      const n = norm(x, `${prefix}.input_layernorm.weight`);
-      const q = linear(n, `${prefix}.self_attn.q_proj`, heads * headDim);
-      const k = linear(n, `${prefix}.self_attn.k_proj`, kvHeads * headDim);
-      rope(q, position);
-      rope(k, position);
-      queries.push(q);
-      keys.push(k);
-      values.push(linear(n, `${prefix}.self_attn.v_proj`, kvHeads * headDim));
-    });
-    states = states.map((x, position) => {
-      const attended = new Float64Array(heads * headDim);
-      for (let h = 0; h < heads; h++) {
-        const kv = Math.floor(h / (heads / kvHeads));
-        const scores = keys.slice(0, position + 1).map((k) => {
-          let dot = 0;
-          for (let i = 0; i < headDim; i++) dot += queries[position][h * headDim + i] * k[kv * headDim + i];
-          return Math.exp(dot / Math.sqrt(headDim));
-        });
-        const total = scores.reduce((sum, value) => sum + value, 0);
-        scores.forEach((score, p) => {
-          for (let i = 0; i < headDim; i++) attended[h * headDim + i] += (score / total) * values[p][kv * headDim + i];
-        });
-      }
-      const afterAttention = x.map((value, i) => value + linear(attended, `${prefix}.self_attn.o_proj`, hidden)[i]);
-      const m = norm(afterAttention, `${prefix}.post_attention_layernorm.weight`);
-      const gate = linear(m, `${prefix}.mlp.gate_proj`, config.intermediateSize);
-      const up = linear(m, `${prefix}.mlp.up_proj`, config.intermediateSize);
-      const product = gate.map((g, i) => (g / (1 + Math.exp(-g))) * up[i]);
-      const down = linear(product, `${prefix}.mlp.down_proj`, hidden);
-      return afterAttention.map((value, i) => value + down[i]);
-    });
-  }
-  const classifier = config.tieWordEmbeddings ? 'model.embed_tokens' : 'lm_head';
-  return states.map((x) => linear(norm(x, 'model.norm.weight'), classifier, config.vocabSize));
-}
-
-function flatten(rows: Float64Array[]): Float64Array {
-  const out = new Float64Array(rows.reduce((sum, row) => sum + row.length, 0));
-  rows.forEach((row, i) => out.set(row, i * row.length));
-  return out;
-}
 
 const sequence = [1, 5, 9, 3, 30, 12, 7, 7, 21, 4, 33, 18];
 
@@ -105,6 +18,7 @@ describe('createCpuModel', () => {
     ['llama2.c style (interleaved RoPE, tied classifier, grouped-query)', {}],
     ['HF style (half RoPE, separate lm_head, theta 1e6)', { ropeLayout: 'half', tieWordEmbeddings: false, ropeTheta: 1e6 }],
     ['Qwen2 style (q/k/v bias)', { attentionBias: true, modelType: 'qwen2', ropeLayout: 'half' }],
+    ['Llama with attention_bias (q/k/v/o bias)', { attentionBias: true, ropeLayout: 'half' }],
     ['multi-head, three layers', { numKeyValueHeads: 4, numHiddenLayers: 3 }],
   ];
   for (const [name, overrides] of variants) {
@@ -223,6 +137,7 @@ describe('createCpuModel', () => {
       '1:gate_proj,up_proj',
       '1:down_proj',
     ]);
+    expect(events.slice(0, 4).map((event) => event.group)).toEqual(['attention-input', 'attention-output', 'mlp-input', 'mlp-hidden']);
     for (const event of events) {
       expect(event.tokens).toBe(6);
       expect(event.input.length).toBe(6 * event.inFeatures);

@@ -1,7 +1,8 @@
+import { decoderLinears, listLinearSpecs } from '@vptq/loader';
+import type { LinearInput, LinearName } from '@vptq/loader';
+
 import { attend } from './causal-attention';
 import type { ForwardOptions, LinearInputCallback, SyncLanguageModel } from './language-model';
-import { listLinearSpecs } from './linear-spec';
-import type { LinearName } from './linear-spec';
 import type { LlamaWeights } from './llama-weights';
 import { rmsNorm } from './rms-norm';
 import { createRopeTable, rotateWithTable } from './rope';
@@ -26,17 +27,17 @@ export interface CpuLlamaModel extends SyncLanguageModel {
   step(token: number, position: number, options?: Pick<ForwardOptions, 'onLinearInput'>): Float32Array;
 }
 
-const qkvProjections: readonly LinearName[] = ['q_proj', 'k_proj', 'v_proj'];
-const outputProjections: readonly LinearName[] = ['o_proj'];
-const upProjections: readonly LinearName[] = ['gate_proj', 'up_proj'];
-const downProjections: readonly LinearName[] = ['down_proj'];
+/** The projections that read each input of a layer, for {@link LinearInputCallback} events. */
+const readers = {} as Record<LinearInput, LinearName[]>;
+for (const linear of decoderLinears) (readers[linear.input] ??= []).push(linear.name);
 
 /**
  * Builds the Llama-family decoder on the CPU over `weights`, with a KV cache of `contextLength` positions
  * (`2 × layers × contextLength × kvHeads × headDim` f32, allocated here).
  *
  * Each layer computes `x += o_proj(attention(rope(q_proj(n)), rope(k_proj(n)), v_proj(n)))` with
- * `n = rmsNorm(x)`, then `x += down_proj(silu(gate_proj(m)) · up_proj(m))` with `m = rmsNorm(x)`; the final
+ * `n = rmsNorm(x)`, then `x += down_proj(silu(gate_proj(m)) · up_proj(m))` with `m = rmsNorm(x)`, every
+ * projection adding its bias where `decoderLinears` of @vptq/loader gives it one; the final
  * RMSNorm and the classifier give the logits. A window of tokens runs as matrix–matrix products with causal
  * attention inside the window, so prefill and perplexity need one call per window.
  *
@@ -95,7 +96,7 @@ export function createCpuModel(weights: LlamaWeights, options: CpuModelOptions =
     for (let layer = 0; layer < weights.layers.length; layer++) {
       const { inputNorm, postAttentionNorm, linears } = weights.layers[layer];
       const normed = rmsNorm(x, inputNorm, eps);
-      if (capture) emit(capture, layer, qkvProjections, normed, count, hidden);
+      if (capture) emit(capture, layer, 'attention-input', normed, count, hidden);
       const query = linears.q_proj.forward(normed, count);
       const key = linears.k_proj.forward(normed, count);
       const value = linears.v_proj.forward(normed, count);
@@ -104,18 +105,18 @@ export function createCpuModel(weights: LlamaWeights, options: CpuModelOptions =
       keyCache[layer].set(key, startPosition * kvWidth);
       valueCache[layer].set(value, startPosition * kvWidth);
       const attended = attend(query, keyCache[layer], valueCache[layer], count, startPosition, heads, kvHeads, headDim);
-      if (capture) emit(capture, layer, outputProjections, attended, count, heads * headDim);
+      if (capture) emit(capture, layer, 'attention-output', attended, count, heads * headDim);
       addInPlace(x, linears.o_proj.forward(attended, count));
 
       const normedForMlp = rmsNorm(x, postAttentionNorm, eps);
-      if (capture) emit(capture, layer, upProjections, normedForMlp, count, hidden);
+      if (capture) emit(capture, layer, 'mlp-input', normedForMlp, count, hidden);
       const gate = linears.gate_proj.forward(normedForMlp, count);
       const up = linears.up_proj.forward(normedForMlp, count);
       for (let i = 0; i < gate.length; i++) {
         const g = gate[i];
         gate[i] = (g / (1 + Math.exp(-g))) * up[i];
       }
-      if (capture) emit(capture, layer, downProjections, gate, count, config.intermediateSize);
+      if (capture) emit(capture, layer, 'mlp-hidden', gate, count, config.intermediateSize);
       addInPlace(x, linears.down_proj.forward(gate, count));
     }
 
@@ -145,12 +146,12 @@ export function createCpuModel(weights: LlamaWeights, options: CpuModelOptions =
 function emit(
   capture: LinearInputCallback,
   layer: number,
-  projections: readonly LinearName[],
+  group: LinearInput,
   input: Float32Array,
   tokens: number,
   inFeatures: number,
 ): void {
-  capture({ layer, projections, input, tokens, inFeatures });
+  capture({ layer, group, projections: readers[group], input, tokens, inFeatures });
 }
 
 function addInPlace(target: Float32Array, addend: Float32Array): void {

@@ -11,8 +11,8 @@ export { generate } from './generate';
 export type { GenerateOptions, GenerateResult } from './generate';
 export type { ForwardOptions, LanguageModel, LinearInputCallback, LinearInputEvent, SyncLanguageModel } from './language-model';
 export type { Linear } from './linear';
-export { linearNames, listLinearSpecs } from './linear-spec';
-export type { LinearName, LinearSpec } from './linear-spec';
+// The projection types of @vptq/loader's decoderLinears, which LlamaWeights, LinearInputEvent and createLinear use.
+export type { LinearInput, LinearName, LinearSpec } from '@vptq/loader';
 export type { LlamaLayerWeights, LlamaWeights } from './llama-weights';
 export { loadWeights, readDenseLinear } from './load-weights';
 export type { LoadWeightsOptions, WeightSource } from './load-weights';

@@ -1,11 +1,11 @@
-import type { LlamaConfig } from '@vptq/loader';
-
-import type { LinearName } from './linear-spec';
+import type { LinearInput, LinearName, LlamaConfig } from '@vptq/loader';
 
 /** The input activations of one or more projections that read the same rows, seen during a forward pass. */
 export interface LinearInputEvent {
   /** Decoder layer index, 0-based. */
   readonly layer: number;
+  /** Which input of the layer this is (`decoderLinears` of @vptq/loader says which projections read it). */
+  readonly group: LinearInput;
   /**
    * The projections that consume `input`: `['q_proj', 'k_proj', 'v_proj']`, `['o_proj']`,
    * `['gate_proj', 'up_proj']` or `['down_proj']`. Projections sharing an input share one event, so each

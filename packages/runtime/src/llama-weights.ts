@@ -1,7 +1,6 @@
-import type { LlamaConfig } from '@vptq/loader';
+import type { LinearName, LlamaConfig } from '@vptq/loader';
 
 import type { Linear } from './linear';
-import type { LinearName } from './linear-spec';
 
 /** The weights of one decoder layer. */
 export interface LlamaLayerWeights {
@@ -9,7 +8,7 @@ export interface LlamaLayerWeights {
   readonly inputNorm: Float32Array;
   /** `[hiddenSize]` f32 gain of the RMSNorm before the MLP (`post_attention_layernorm`). */
   readonly postAttentionNorm: Float32Array;
-  /** The seven projections, by Hugging Face name; shapes as in `listLinearSpecs`. */
+  /** The seven projections, by Hugging Face name; shapes as in `listLinearSpecs` of @vptq/loader. */
   readonly linears: Readonly<Record<LinearName, Linear>>;
 }
 

@@ -1,8 +1,8 @@
+import { decoderLinears, listLinearSpecs } from '@vptq/loader';
+import type { LinearSpec } from '@vptq/loader';
 import { describe, expect, it } from 'vitest';
 
 import { createDenseLinear } from './dense-linear';
-import type { LinearSpec } from './linear-spec';
-import { linearNames, listLinearSpecs } from './linear-spec';
 import { loadWeights, readDenseLinear } from './load-weights';
 import { LlamaRuntimeError } from './runtime-error';
 import { createSyntheticSource } from './synthetic-model';
@@ -22,13 +22,17 @@ describe('loadWeights', () => {
     expect((weights.lmHead as ReturnType<typeof createDenseLinear>).weight).toBe(weights.embedTokens);
   });
 
-  it('reads lm_head.weight when the classifier is not tied, and q/k/v biases when the config has them', () => {
+  it('reads lm_head.weight when the classifier is not tied, and the q/k/v (Qwen2) or q/k/v/o (Llama) biases of attentionBias', () => {
     const source = createSyntheticSource({ tieWordEmbeddings: false, attentionBias: true }, 2);
     const weights = loadWeights(source);
     expect((weights.lmHead as ReturnType<typeof createDenseLinear>).weight).toEqual(source.store.get('lm_head.weight'));
     const layer = weights.layers[1].linears;
     expect((layer.v_proj as ReturnType<typeof createDenseLinear>).bias).toEqual(source.store.get('model.layers.1.self_attn.v_proj.bias'));
-    expect((layer.o_proj as ReturnType<typeof createDenseLinear>).bias).toBeUndefined();
+    expect((layer.o_proj as ReturnType<typeof createDenseLinear>).bias).toEqual(source.store.get('model.layers.1.self_attn.o_proj.bias'));
+    expect((layer.up_proj as ReturnType<typeof createDenseLinear>).bias).toBeUndefined();
+    const qwen = loadWeights(createSyntheticSource({ modelType: 'qwen2', attentionBias: true }, 2)).layers[1].linears;
+    expect((qwen.v_proj as ReturnType<typeof createDenseLinear>).bias).toHaveLength(12);
+    expect((qwen.o_proj as ReturnType<typeof createDenseLinear>).bias).toBeUndefined();
   });
 
   it('asks createLinear for every projection with its spec, in layer order', () => {
@@ -41,7 +45,7 @@ describe('loadWeights', () => {
       },
     });
     expect(specs).toEqual(listLinearSpecs(source.config));
-    expect(specs.map((spec) => spec.name).slice(0, 7)).toEqual(linearNames);
+    expect(specs.map((spec) => spec.name).slice(0, 7)).toEqual(decoderLinears.map((linear) => linear.name));
     expect(specs[10]).toEqual({
       layer: 1,
       name: 'o_proj',
@@ -49,6 +53,7 @@ describe('loadWeights', () => {
       inFeatures: 24,
       outFeatures: 24,
       bias: false,
+      input: 'attention-output',
     });
   });
 

@@ -1,10 +1,9 @@
-import type { ModelSource } from '@vptq/loader';
+import { listLinearSpecs } from '@vptq/loader';
+import type { LinearName, LinearSpec, ModelSource } from '@vptq/loader';
 
 import { createDenseLinear } from './dense-linear';
 import type { DenseLinear } from './dense-linear';
 import type { Linear } from './linear';
-import { listLinearSpecs } from './linear-spec';
-import type { LinearName, LinearSpec } from './linear-spec';
 import type { LlamaLayerWeights, LlamaWeights } from './llama-weights';
 import { LlamaRuntimeError } from './runtime-error';
 import { validateConfig } from './validate-config';

@@ -1,7 +1,6 @@
+import { listLinearSpecs } from '@vptq/loader';
 import type { LlamaConfig, ModelSource, TensorInfo, Tokenizer } from '@vptq/loader';
 import { randomFloats } from '@vptq/test-utils';
-
-import { listLinearSpecs } from './linear-spec';
 
 /**
  * Test helper (not exported from the package): a tiny in-memory Llama config with seeded random tensors.

@@ -70,7 +70,8 @@ describe.skipIf(!device)('createGpuModel (synthetic models)', () => {
   });
 
   it('matches with interleaved RoPE, q/k/v bias, an untied classifier, f16 storage and windowed weights', async () => {
-    const source = createSyntheticSource({ tieWordEmbeddings: false, attentionBias: true, vocabSize: 53 }, 3);
+    // Qwen2's biases: q/k/v only, so o_proj can still carry the residual (a Llama o_proj bias is tested in attention-bias.test.ts).
+    const source = createSyntheticSource({ modelType: 'qwen2', tieWordEmbeddings: false, attentionBias: true, vocabSize: 53 }, 3);
     const cpu = createCpuModel(loadWeights(roundedToF16(source)));
     // 1280-byte windows hold 16 rows of 48 bytes (f16, hidden 24): 4 windows for the [53, 24] embedding and
     // classifier, 3 for gate/up [40, 24], 2 for down [24, 40] (80-byte rows).

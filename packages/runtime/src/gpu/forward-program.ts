@@ -166,7 +166,7 @@ export async function buildForwardProgram(
       const inKernelNorm = (folded: boolean | undefined, projections: readonly GpuLinear[]): boolean =>
         folded === true && projections.every((projection) => canFoldRmsNorm(projection, tokens));
       const normalize = { normalizeEpsilon: config.rmsNormEps };
-      const qkvStacked = packedQkv ? stacked?.qkv : undefined;
+      const qkvStacked = packedQkv ? stacked?.['attention-input'] : undefined;
       const normalizeQkv = inKernelNorm(layer.gainsFolded?.input, qkvStacked ? [qkvStacked] : [linears.q_proj, linears.k_proj, linears.v_proj]);
       if (!normalizeQkv) add(await norm(buffers.x, layer.inputNorm, buffers.normed, tokens));
       const qkvInput = normalizeQkv ? buffers.x : buffers.normed;
@@ -188,7 +188,9 @@ export async function buildForwardProgram(
       );
       attentions.push(attention);
       add(attention);
-      // A decoded token adds the residual through the o/down projections' bias input: x → projected → x.
+      // A decoded token adds the residual through the o/down projections' bias input: x → projected → x. The
+      // stream only ends in x if both fold, and a projection with its own bias (o_proj under attention_bias)
+      // needs that input for the bias, so then both add the residual with a separate dispatch.
       const fold = canFoldResidual(linears.o_proj, tokens) && canFoldResidual(linears.down_proj, tokens);
       if (fold) {
         add(await recordLinear(device, linears.o_proj, buffers.attention, buffers.projected, tokens, context, { residual: buffers.x }), true);
@@ -197,7 +199,7 @@ export async function buildForwardProgram(
         await addInto(buffers.projected, buffers.x);
       }
       const stream = fold ? buffers.projected : buffers.x;
-      const gateUpStacked = packedGateUp ? stacked?.gateUp : undefined;
+      const gateUpStacked = packedGateUp ? stacked?.['mlp-input'] : undefined;
       const normalizeGateUp = inKernelNorm(layer.gainsFolded?.postAttention, gateUpStacked ? [gateUpStacked] : [linears.gate_proj, linears.up_proj]);
       if (!normalizeGateUp) add(await norm(stream, layer.postAttentionNorm, buffers.normed, tokens));
       const mlpInput = normalizeGateUp ? stream : buffers.normed;

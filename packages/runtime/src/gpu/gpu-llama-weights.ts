@@ -1,7 +1,6 @@
-import type { LlamaConfig } from '@vptq/loader';
+import type { LinearInput, LinearName, LlamaConfig } from '@vptq/loader';
 import type { GpuWeights } from '@vptq/kernels-webgpu';
 
-import type { LinearName } from '../linear-spec';
 import type { DenseGpuLinear, GpuLinear, VqStackGpuLinear } from './gpu-linear';
 
 /** One decoder layer resident on the GPU. */
@@ -27,11 +26,11 @@ export interface GpuLayerWeights {
   readonly stacked?: StackedLinears;
 }
 
-/** The stacked projections of one layer (see {@link GpuLayerWeights.stacked}). */
-export interface StackedLinears {
-  readonly qkv?: DenseGpuLinear | VqStackGpuLinear;
-  readonly gateUp?: DenseGpuLinear | VqStackGpuLinear;
-}
+/**
+ * The stacked projections of one layer (see {@link GpuLayerWeights.stacked}), by the input they share
+ * (`decoderLinears` of @vptq/loader): `'attention-input'` for q/k/v, `'mlp-input'` for gate/up.
+ */
+export type StackedLinears = Partial<Record<LinearInput, DenseGpuLinear | VqStackGpuLinear>>;
 
 /**
  * Every weight of a Llama-family decoder resident on the GPU: the source of a GPU model, whether uploaded

@@ -1,10 +1,10 @@
 import { bufferUsage, createBufferWithData, submitDispatches, uploadVqLayers, vqStackMismatch, weightRowStride, weightRowsPerWindow } from '@vptq/kernels-webgpu';
 import type { BufferBinding, GpuVqLayer, GpuWeights, KernelDispatch, WeightFormat } from '@vptq/kernels-webgpu';
-import type { LlamaConfig } from '@vptq/loader';
+import { listLinearSpecs } from '@vptq/loader';
+import type { LinearInput, LinearName, LinearSpec, LlamaConfig } from '@vptq/loader';
 
 import { createRandom } from '../create-random';
-import { listLinearSpecs } from '../linear-spec';
-import type { LinearName, LinearSpec } from '../linear-spec';
+import { groupByInput } from '../group-by-input';
 import { createFillRandomDispatch } from './fill-random';
 import type { FillRandomMode } from './fill-random';
 import { f32ToF16Bits } from '@vptq/pack-format/safetensors';
@@ -44,11 +44,16 @@ export interface SyntheticGpuWeightsOptions {
  * seconds, and the GPU fills in milliseconds. Dense matrices are `±[s/4, s)` with s = 1/√in (activations stay
  * O(1) through many layers); VPTQ layers have random packed indices (every bit pattern is a valid index),
  * random f16 codebooks, a random column permutation and per-column norm, as published VPTQ models have.
- * Norm gains are 1 ± 0.1. Nothing is zero.
+ * Norm gains are 1 ± 0.1. Nothing is zero. The projections have no biases, so the config must not give any.
  *
- * @throws {RangeError} when a VPTQ setting is invalid (see `uploadVqLayer`) or a matrix exceeds the buffer limits.
+ * @throws {RangeError} when a VPTQ setting is invalid (see `uploadVqLayer`), a matrix exceeds the buffer limits or
+ * `config.attentionBias` is set.
  */
 export async function createSyntheticGpuWeights(device: GPUDevice, config: LlamaConfig, options: SyntheticGpuWeightsOptions): Promise<GpuLlamaWeights> {
+  const specs = listLinearSpecs(config);
+  // The decode benchmarks' shapes are bias-free; a biased config would silently run without its biases.
+  const biased = specs.find((spec) => spec.bias);
+  if (biased) throw new RangeError(`createSyntheticGpuWeights: synthetic weights have no biases, but the config gives ${biased.prefix} one (attentionBias)`);
   const seed = options.seed ?? 1;
   const random = createRandom(seed);
   const owned: { destroy(): void }[] = [];
@@ -82,15 +87,15 @@ export async function createSyntheticGpuWeights(device: GPUDevice, config: Llama
       : keep(await syntheticMatrix(device, config.vocabSize, hidden, embeddingFormat, 1 / Math.sqrt(hidden), fill, stream++));
     const zeros = new Map<string, Uint32Array | Uint16Array>();
     const layers: GpuLayerWeights[] = [];
-    const specs = listLinearSpecs(config);
     for (let layer = 0; layer < config.numHiddenLayers; layer++) {
       const linears = {} as Record<LinearName, GpuLinear>;
       const stacked: { -readonly [K in keyof StackedLinears]: StackedLinears[K] } = {};
       const layerSpecs = specs.filter((candidate) => candidate.layer === layer);
+      // The projections that read one input (decoderLinears' groups): q/k/v, o, gate/up, down.
+      const groups = groupByInput(layerSpecs);
       if (options.linears.kind === 'dense') {
         const format = options.linears.format;
-        for (const names of [['q_proj', 'k_proj', 'v_proj'], ['gate_proj', 'up_proj']]) {
-          const group = names.map((name) => layerSpecs.find((spec) => spec.name === name) as LinearSpec);
+        for (const group of groups.filter((candidate) => candidate.length > 1)) {
           const rows = group.map((spec) => spec.outFeatures);
           const cols = group[0].inFeatures;
           if (!canStackRows(device, rows, cols, format)) continue;
@@ -99,16 +104,18 @@ export async function createSyntheticGpuWeights(device: GPUDevice, config: Llama
           splitRows(device, whole, rows).forEach((weights, index) => {
             linears[group[index].name] = dense(group[index], weights);
           });
-          stacked[names.length === 3 ? 'qkv' : 'gateUp'] = { ...dense(group[0], whole), outFeatures: total, byteLength: 0 };
+          stacked[group[0].input] = { ...dense(group[0], whole), outFeatures: total, byteLength: 0 };
         }
       }
       // As uploadLlamaWeights does for packed models, the RMSNorm gains are folded into packed q/k/v, gate/up.
-      const folded = options.linears.kind === 'vptq' ? { qkv: gainValues(hidden), gateUp: gainValues(hidden) } : undefined;
+      const folded: Partial<Record<LinearInput, Float32Array>> | undefined =
+        options.linears.kind === 'vptq' ? { 'attention-input': gainValues(hidden), 'mlp-input': gainValues(hidden) } : undefined;
       if (options.linears.kind === 'vptq') {
-        // q/k/v and gate/up in shared buffers, as uploadLlamaWeights stores packed models: one dispatch each.
-        for (const [key, names] of vqGroups) {
-          const group = names.map((name) => layerSpecs.find((spec) => spec.name === name) as LinearSpec);
-          const gain = key && folded ? folded[key] : undefined;
+        // Each group in shared buffers, as uploadLlamaWeights stores packed models: q/k/v and gate/up stack into
+        // one dispatch each; o and down stand alone.
+        for (const group of groups) {
+          const key = group.length > 1 ? group[0].input : undefined;
+          const gain = folded?.[group[0].input];
           const vqLayers = await syntheticVqLayers(device, group, options.linears, random, zeros, fill, stream, gain);
           stream += 3 * group.length;
           keep({ destroy: () => vqLayers[0].destroy() });
@@ -207,14 +214,6 @@ async function syntheticMatrix(
     },
   };
 }
-
-/** The projections of a layer by shared upload: q/k/v and gate/up stack; o and down stand alone. */
-const vqGroups: readonly (readonly ['qkv' | 'gateUp' | undefined, readonly LinearName[]])[] = [
-  ['qkv', ['q_proj', 'k_proj', 'v_proj']],
-  [undefined, ['o_proj']],
-  ['gateUp', ['gate_proj', 'up_proj']],
-  [undefined, ['down_proj']],
-];
 
 /**
  * Packed VPTQ layers (one group, no outliers, norm and perm on), uploaded together with zero indices and

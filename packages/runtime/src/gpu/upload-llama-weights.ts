@@ -1,9 +1,9 @@
 import { createBufferWithData, maxVqGemvVectorLength, uploadVqLayers, uploadWeights, vqStackMismatch } from '@vptq/kernels-webgpu';
 import type { GpuWeights, WeightFormat } from '@vptq/kernels-webgpu';
-import type { VptqModelSource } from '@vptq/loader';
+import { listLinearSpecs } from '@vptq/loader';
+import type { LinearInput, LinearName, LinearSpec, VptqModelSource } from '@vptq/loader';
 
-import { listLinearSpecs } from '../linear-spec';
-import type { LinearName, LinearSpec } from '../linear-spec';
+import { groupByInput } from '../group-by-input';
 import { readChecked } from '../load-weights';
 import type { WeightSource } from '../load-weights';
 import { LlamaRuntimeError } from '../runtime-error';
@@ -77,46 +77,49 @@ export function uploadLlamaWeights(device: GPUDevice, source: GpuWeightSource, o
     const specs = listLinearSpecs(config);
     const layers: GpuLayerWeights[] = [];
     for (let layer = 0; layer < config.numHiddenLayers; layer++) {
-      const layerSpecs = new Map(specs.filter((candidate) => candidate.layer === layer).map((spec) => [spec.name, spec]));
+      const layerSpecs = specs.filter((candidate) => candidate.layer === layer);
+      // The projections that read one input (decoderLinears' groups): q/k/v, o, gate/up, down.
+      const groups = groupByInput(layerSpecs);
       const linears = {} as Record<LinearName, GpuLinear>;
       const stacked: { -readonly [K in keyof StackedLinears]: StackedLinears[K] } = {};
-      const gainNames = {
-        qkv: `model.layers.${layer}.input_layernorm.weight`,
-        gateUp: `model.layers.${layer}.post_attention_layernorm.weight`,
-      };
-      const folded = { qkv: false, gateUp: false };
-      // Packed q/k/v (gate/up) are uploaded into shared buffers, so that decode can run them as one dispatch;
-      // when all of them are packed, the gain of the RMSNorm in front is folded into them (see foldNormGain).
-      for (const [key, names] of [...stackGroups, ...singleGroups]) {
-        const group = names.map((name) => layerSpecs.get(name) as LinearSpec).filter((spec) => packedNames.has(spec.prefix));
+      const gainName = (input: 'attention-input' | 'mlp-input'): string => `model.layers.${layer}.${normBefore[input]}.weight`;
+      const folded = { 'attention-input': false, 'mlp-input': false };
+      // Packed projections that share an input are uploaded into shared buffers, so that decode can run them as
+      // one dispatch; when all of them are packed, the gain of the RMSNorm in front is folded into them (see
+      // foldNormGain).
+      for (const whole of groups) {
+        const input = whole[0].input;
+        const group = whole.filter((spec) => packedNames.has(spec.prefix));
         if (group.length === 0) continue;
-        const gain = key !== undefined && group.length === names.length ? readChecked(source, gainNames[key], hidden, fn) : undefined;
+        const normed = hasNormBefore(input);
+        const gain = normed && group.length === whole.length ? readChecked(source, gainName(input), hidden, fn) : undefined;
         const packed = uploadPacked(device, source, group, gain);
         if (!packed) continue;
-        if (key !== undefined && gain !== undefined) folded[key] = true;
+        if (normed && gain !== undefined) folded[input] = true;
         keep({ destroy: () => packed[0].layer.destroy() });
         packed.forEach((linear, index) => (linears[group[index].name] = linear));
-        if (key !== undefined && group.length === names.length && vqStackMismatch(packed.map((linear) => linear.layer)) === undefined) {
+        if (whole.length > 1 && group.length === whole.length && vqStackMismatch(packed.map((linear) => linear.layer)) === undefined) {
           const layers = packed.map((linear) => linear.layer);
-          stacked[key] = { kind: 'vq-stack', inFeatures: group[0].inFeatures, outFeatures: layers.reduce((sum, layer) => sum + layer.layout.outFeatures, 0), layers, byteLength: 0, destroy() {} };
+          stacked[input] = { kind: 'vq-stack', inFeatures: group[0].inFeatures, outFeatures: layers.reduce((sum, layer) => sum + layer.layout.outFeatures, 0), layers, byteLength: 0, destroy() {} };
         }
       }
-      for (const [key, names] of stackGroups) {
-        const group = names.map((name) => layerSpecs.get(name) as LinearSpec);
-        if (group.some((spec) => linears[spec.name] !== undefined)) continue;
+      for (const group of groups) {
+        if (group.length === 1 || group.some((spec) => linears[spec.name] !== undefined)) continue;
+        // One GEMV adds one bias vector: the projections of a stack have a bias each or none.
+        if (group.some((spec) => spec.bias !== group[0].bias)) continue;
         const rows = group.map((spec) => spec.outFeatures);
         if (!canStackRows(device, rows, group[0].inFeatures, format, options.maxBindingBytes)) continue;
-        stacked[key] = stackDense(device, group, format, (name, length) => readChecked(source, name, length, fn), keep, linears);
+        stacked[group[0].input] = stackDense(device, group, format, (name, length) => readChecked(source, name, length, fn), keep, linears);
       }
-      for (const spec of layerSpecs.values()) linears[spec.name] ??= keep(uploadDense(spec, matrix, vector));
-      const gainBuffer = (key: 'qkv' | 'gateUp'): GPUBuffer =>
-        folded[key] ? keep(createBufferWithData(device, `${gainNames[key]} (folded)`, new Float32Array(hidden).fill(1))) : vector(gainNames[key], hidden);
+      for (const spec of layerSpecs) linears[spec.name] ??= keep(uploadDense(spec, matrix, vector));
+      const gainBuffer = (input: 'attention-input' | 'mlp-input'): GPUBuffer =>
+        folded[input] ? keep(createBufferWithData(device, `${gainName(input)} (folded)`, new Float32Array(hidden).fill(1))) : vector(gainName(input), hidden);
       layers.push({
-        inputNorm: gainBuffer('qkv'),
-        postAttentionNorm: gainBuffer('gateUp'),
+        inputNorm: gainBuffer('attention-input'),
+        postAttentionNorm: gainBuffer('mlp-input'),
         linears,
         stacked,
-        gainsFolded: { input: folded.qkv, postAttention: folded.gateUp },
+        gainsFolded: { input: folded['attention-input'], postAttention: folded['mlp-input'] },
       });
     }
     const norm = vector('model.norm.weight', hidden);
@@ -138,16 +141,12 @@ export function uploadLlamaWeights(device: GPUDevice, source: GpuWeightSource, o
   }
 }
 
-const stackGroups: readonly (readonly ['qkv' | 'gateUp', readonly LinearName[]])[] = [
-  ['qkv', ['q_proj', 'k_proj', 'v_proj']],
-  ['gateUp', ['gate_proj', 'up_proj']],
-];
+/** The RMSNorm in front of an input, whose gain can be folded into the packed projections that read it. */
+const normBefore = { 'attention-input': 'input_layernorm', 'mlp-input': 'post_attention_layernorm' } as const;
 
-/** The projections that are uploaded on their own. */
-const singleGroups: readonly (readonly [undefined, readonly LinearName[]])[] = [
-  [undefined, ['o_proj']],
-  [undefined, ['down_proj']],
-];
+function hasNormBefore(input: LinearInput): input is keyof typeof normBefore {
+  return Object.hasOwn(normBefore, input);
+}
 
 /**
  * Uploads `group` as one stacked matrix (and stacked bias), fills `linears` with views of its blocks and

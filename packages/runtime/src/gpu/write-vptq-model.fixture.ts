@@ -1,8 +1,8 @@
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { llamaConfigToHfJson, openHfModel } from '@vptq/loader';
-import type { ModelSource } from '@vptq/loader';
+import { listLinearSpecs, llamaConfigToHfJson, openHfModel } from '@vptq/loader';
+import type { LinearName, ModelSource } from '@vptq/loader';
 import { encodeVptqLayerTensors, packIndices, toVptqLayerConfigJson } from '@vptq/pack-format';
 import { encodeSafetensors, f16BitsToF32, f32ToF16Bits } from '@vptq/pack-format/safetensors';
 import type { FloatTensor, VptqLayerConfig, VptqLayerTensors } from '@vptq/pack-format';
@@ -23,7 +23,7 @@ export interface FixtureLayout {
 }
 
 /** Default layouts: attention v4 k256 (2 bits); MLP gate/up add a residual codebook, two groups and outliers. */
-export function fixtureLayout(projection: string): FixtureLayout {
+export function fixtureLayout(projection: LinearName): FixtureLayout {
   const plain = { vectorLength: 4, numCentroids: 256, numResidualCentroids: 0, groupNum: 1, outlierSize: 0, outlierVectorLength: 0, numOutlierCentroids: 0 };
   if (projection === 'gate_proj' || projection === 'up_proj') {
     return { ...plain, numResidualCentroids: 16, groupNum: 2, outlierSize: 4, outlierVectorLength: 2, numOutlierCentroids: 16 };
@@ -36,7 +36,9 @@ export function fixtureLayout(projection: string): FixtureLayout {
  * directory (config.json with `quantization_config`, model.safetensors), with per-column norm, a seeded
  * column permutation, and codebooks fit by a few seeded Lloyd iterations per group: a small but honest
  * stand-in for the real quantizer, so that the same packed model can run on the CPU (dequantized by the
- * loader) and on the GPU (fused kernels). Codebooks and norms are stored as F16, other tensors as F32.
+ * loader) and on the GPU (fused kernels). Codebooks and norms are stored as F16, other tensors as F32; a
+ * projection's bias (where the architecture gives one, see `decoderLinears`) is kept exactly, as an F32 part of
+ * its layer.
  */
 export function writeVptqModelFixture(hfDir: string, outDir: string, options: { readonly seed?: number } = {}): void {
   const source = openHfModel(hfDir);
@@ -45,18 +47,22 @@ export function writeVptqModelFixture(hfDir: string, outDir: string, options: { 
     const json = JSON.parse(readFileSync(join(hfDir, 'config.json'), 'utf8')) as Record<string, unknown>;
     const entries: SafetensorsTensorInput[] = [];
     const configForLayers: Record<string, unknown> = {};
+    const specs = listLinearSpecs(source.config);
+    const byWeight = new Map(specs.map((spec) => [`${spec.prefix}.weight`, spec]));
+    const biases = new Set(specs.filter((spec) => spec.bias).map((spec) => `${spec.prefix}.bias`));
     for (const info of source.tensors) {
-      const match = /^(model\.layers\.\d+\.(?:self_attn|mlp)\.(\w+_proj))\.weight$/.exec(info.name);
+      if (biases.has(info.name)) continue;
       const values = source.readTensor(info.name);
-      if (!match) {
+      const spec = byWeight.get(info.name);
+      if (!spec) {
         entries.push({ name: info.name, dtype: 'F32', shape: info.shape, data: values });
         continue;
       }
-      const [, module, projection] = match;
-      const [outFeatures, inFeatures] = info.shape;
-      const { config, tensors } = quantize(values, outFeatures, inFeatures, fixtureLayout(projection), random);
-      configForLayers[module] = toVptqLayerConfigJson(config);
-      entries.push(...encodeVptqLayerTensors(module, config, tensors));
+      const { config, tensors } = quantize(values, spec.outFeatures, spec.inFeatures, fixtureLayout(spec.name), random);
+      const bias = spec.bias ? { dtype: 'F32' as const, data: source.readTensor(`${spec.prefix}.bias`) } : undefined;
+      const layer = { config: { ...config, bias: spec.bias }, tensors: { ...tensors, bias } };
+      configForLayers[spec.prefix] = toVptqLayerConfigJson(layer.config);
+      entries.push(...encodeVptqLayerTensors(spec.prefix, layer.config, layer.tensors));
     }
     mkdirSync(outDir, { recursive: true });
     json.quantization_config = { quant_method: 'vptq', config_for_layers: configForLayers };
@@ -227,11 +233,11 @@ export function writeHfModelFixture(source: ModelSource, outDir: string): void {
   mkdirSync(outDir, { recursive: true });
   const json = llamaConfigToHfJson(config);
   writeFileSync(join(outDir, 'config.json'), JSON.stringify(json, null, 2));
+  const matrices = new Map<string, readonly number[]>(listLinearSpecs(config).map((spec) => [`${spec.prefix}.weight`, [spec.outFeatures, spec.inFeatures]]));
+  for (const name of ['model.embed_tokens.weight', 'lm_head.weight']) matrices.set(name, [config.vocabSize, config.hiddenSize]);
   const entries: SafetensorsTensorInput[] = source.tensors.map((info) => {
     const data = source.readTensor(info.name);
-    const projection = /_proj\.weight$/.test(info.name) || info.name === 'lm_head.weight' || info.name === 'model.embed_tokens.weight';
-    const rows = projection ? data.length / (info.name.includes('down_proj') ? config.intermediateSize : info.name.includes('o_proj') ? config.numAttentionHeads * config.headDim : config.hiddenSize) : data.length;
-    return { name: info.name, dtype: 'F32', shape: projection ? [rows, data.length / rows] : [data.length], data };
+    return { name: info.name, dtype: 'F32', shape: matrices.get(info.name) ?? [data.length], data };
   });
   writeFileSync(join(outDir, 'model.safetensors'), Buffer.concat(encodeSafetensors(entries, { format: 'pt' })));
 }

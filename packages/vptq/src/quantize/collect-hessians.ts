@@ -1,21 +1,15 @@
 import { accumulateHessian, createHessianAccumulator, finalizeHessian } from '@vptq/hessian';
 import type { FinalizedHessian, HessianAccumulator } from '@vptq/hessian';
-import type { Tokenizer } from '@vptq/loader';
-import type { LinearName, SyncLanguageModel } from '@vptq/runtime';
+import { listLinearSpecs } from '@vptq/loader';
+import type { LinearInput, Tokenizer } from '@vptq/loader';
+import type { SyncLanguageModel } from '@vptq/runtime';
 
-/** The four inputs of a decoder layer whose Hessians VPTQ needs (spec §1.2: qkv, o, up+gate, down). */
-export type HessianGroup = 'qkv' | 'o' | 'up' | 'down';
-
-/** Which Hessian each projection uses: projections that read the same input share one. */
-export const hessianGroupOf: Readonly<Record<LinearName, HessianGroup>> = {
-  q_proj: 'qkv',
-  k_proj: 'qkv',
-  v_proj: 'qkv',
-  o_proj: 'o',
-  gate_proj: 'up',
-  up_proj: 'up',
-  down_proj: 'down',
-};
+/**
+ * The four inputs of a decoder layer whose Hessians VPTQ needs (spec §1.2: qkv, o, up+gate, down): a projection
+ * uses the Hessian of its spec's `input` (`listLinearSpecs` of @vptq/loader), shared by every projection that
+ * reads the same input.
+ */
+export type HessianGroup = LinearInput;
 
 /** Options of {@link collectHessians}. */
 export interface CollectHessiansOptions {
@@ -58,32 +52,20 @@ export function collectHessians(
 ): CollectedHessians {
   const config = model.config;
   const windowLength = options.windowLength ?? Math.min(model.contextLength, config.maxPositionEmbeddings);
-  const accumulators: Record<HessianGroup, HessianAccumulator>[] = [];
-  for (let layer = 0; layer < config.numHiddenLayers; layer++) {
-    accumulators.push({
-      qkv: createHessianAccumulator(config.hiddenSize),
-      o: createHessianAccumulator(config.numAttentionHeads * config.headDim),
-      up: createHessianAccumulator(config.hiddenSize),
-      down: createHessianAccumulator(config.intermediateSize),
-    });
-  }
+  const accumulators = Array.from({ length: config.numHiddenLayers }, () => ({}) as Record<HessianGroup, HessianAccumulator>);
+  // One accumulator per input group, as wide as the projections that read it.
+  for (const spec of listLinearSpecs(config)) accumulators[spec.layer][spec.input] ??= createHessianAccumulator(spec.inFeatures);
   for (let start = 0; start < tokens.length; start += windowLength) {
     const window = tokens.slice(start, start + windowLength);
     model.reset();
     model.forward(window, 0, {
-      onLinearInput: (event) => {
-        const group = hessianGroupOf[event.projections[0]];
-        accumulateHessian(accumulators[event.layer][group], event.input, event.tokens);
-      },
+      onLinearInput: (event) => accumulateHessian(accumulators[event.layer][event.group], event.input, event.tokens),
     });
     options.onProgress?.(Math.min(start + windowLength, tokens.length), tokens.length);
   }
   model.reset();
-  const hessians = accumulators.map((groups) => ({
-    qkv: finalizeHessian(groups.qkv),
-    o: finalizeHessian(groups.o),
-    up: finalizeHessian(groups.up),
-    down: finalizeHessian(groups.down),
-  }));
+  const hessians = accumulators.map(
+    (groups) => Object.fromEntries(Object.entries(groups).map(([group, accumulator]) => [group, finalizeHessian(accumulator)])) as Record<HessianGroup, FinalizedHessian>,
+  );
   return { hessians, tokens: tokens.length };
 }

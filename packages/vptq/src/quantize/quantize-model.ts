@@ -3,13 +3,13 @@ import { basename, dirname, join, resolve } from 'node:path';
 
 import { prepareHessian } from '@vptq/hessian';
 import type { PreparedHessian } from '@vptq/hessian';
-import { convertLlama2cToHf, loadTokenizer, openModel } from '@vptq/loader';
+import { convertLlama2cToHf, listLinearSpecs, loadTokenizer, openModel } from '@vptq/loader';
 import type { ModelSource } from '@vptq/loader';
 import { encodeSafetensors } from '@vptq/pack-format/safetensors';
 import type { SafetensorsTensorInput } from '@vptq/pack-format/safetensors';
-import { createCpuModel, listLinearSpecs, loadWeights } from '@vptq/runtime';
+import { createCpuModel, loadWeights } from '@vptq/runtime';
 
-import { collectHessians, encodeCalibration, hessianGroupOf } from './collect-hessians';
+import { collectHessians, encodeCalibration } from './collect-hessians';
 import type { HessianGroup } from './collect-hessians';
 import { fingerprintJob, listInputFiles, openJobDirectory } from './job-directory';
 import { layerCheckpointPath, readLayerCheckpoint, writeLayerCheckpoint } from './layer-checkpoint';
@@ -105,7 +105,7 @@ export function quantize(options: QuantizeOptions): QuantizeResult {
       const tensors: SafetensorsTensorInput[] = [];
       const projections: ProjectionSummary[] = [];
       for (const spec of specs.filter((candidate) => candidate.layer === layer)) {
-        const group = hessianGroupOf[spec.name];
+        const group = spec.input;
         const hessian = hessians[layer][group];
         let groupPrepared = prepared.get(group);
         if (!groupPrepared) {
@@ -241,7 +241,8 @@ function writeOutput(
   overwrite: boolean,
 ): ProjectionSummary[] {
   const config = source.config;
-  const quantized = new Set(listLinearSpecs(config).flatMap((spec) => [`${spec.prefix}.weight`, `${spec.prefix}.bias`]));
+  // The tensors the quantized layers hold: every weight, and the biases the architecture gives (the layer stores them).
+  const quantized = new Set(listLinearSpecs(config).flatMap((spec) => [`${spec.prefix}.weight`, ...(spec.bias ? [`${spec.prefix}.bias`] : [])]));
   const tensors: SafetensorsTensorInput[] = source.tensors
     .filter((info) => !quantized.has(info.name))
     .map((info) => ({ name: info.name, dtype: 'F32', shape: info.shape, data: source.readTensor(info.name) }));
