@@ -1,5 +1,7 @@
 export { load } from './load';
 export type { LoadedModel, LoadOptions } from './load';
+export { loadGpu } from './load-gpu';
+export type { LoadedGpuModel, LoadGpuOptions } from './load-gpu';
 export { openModelWithTokenizer } from './load-model';
 export type { OpenedModel } from './load-model';
 export { generate, perplexity } from '@vptq/runtime';

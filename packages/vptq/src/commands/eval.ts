@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
 import { perplexity } from '@vptq/runtime';
 
-import { load } from '../load';
-import { loadGpu } from '../load-gpu';
 import { createProgress } from '../progress';
 import { readTextFile } from './read-text-file';
 import { deviceOption, integerOption } from './parse-options';
+import { withModel } from './with-model';
 
 interface EvalFlags {
   model: string;
@@ -32,15 +31,18 @@ export function registerEval(program: Command): void {
     .action(async (flags: EvalFlags) => {
       const text = readTextFile('--text', flags.text);
       const started = performance.now();
-      const loaded = flags.device === 'gpu' ? await loadGpu(flags.model, { tokenizer: flags.tokenizer }) : load(flags.model, { tokenizer: flags.tokenizer });
       const progress = createProgress('evaluating', 1, { unit: 'tokens' });
-      const result = await perplexity(loaded.model, loaded.tokenizer, text, {
-        windowLength: flags.window,
-        maxStories: flags.maxStories,
-        onProgress: (done, total) => progress.update(done, total),
+      const result = await withModel(flags, async (loaded) => {
+        try {
+          return await perplexity(loaded.model, loaded.tokenizer, text, {
+            windowLength: flags.window,
+            maxStories: flags.maxStories,
+            onProgress: (done, total) => progress.update(done, total),
+          });
+        } finally {
+          progress.stop();
+        }
       });
-      progress.stop();
-      if ('release' in loaded) loaded.release();
       const seconds = (performance.now() - started) / 1000;
       const report = { model: flags.model, text: flags.text, device: flags.device, ...result, seconds };
       if (flags.json) {

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { generate } from '@vptq/runtime';
 
-import { load } from '../load';
-import { loadGpu } from '../load-gpu';
 import { deviceOption, integerOption, numberOption } from './parse-options';
+import { withModel } from './with-model';
 
 interface GenerateFlags {
   model: string;
@@ -32,20 +31,20 @@ export function registerGenerate(program: Command): void {
     .option('--device <cpu|gpu>', 'run on the CPU, or on the GPU through WebGPU (Dawn)', deviceOption, 'cpu')
     .option('--json', 'print one JSON object at the end instead of streaming')
     .action(async (flags: GenerateFlags) => {
-      const loaded = flags.device === 'gpu' ? await loadGpu(flags.model, { tokenizer: flags.tokenizer }) : load(flags.model, { tokenizer: flags.tokenizer });
-      const { model, tokenizer } = loaded;
-      const started = performance.now();
-      if (!flags.json) process.stdout.write(flags.prompt);
-      const result = await generate(model, tokenizer, {
-        prompt: flags.prompt,
-        maxTokens: flags.maxTokens,
-        temperature: flags.temperature,
-        topP: flags.topP,
-        seed: flags.seed,
-        onToken: flags.json ? undefined : (_token, piece) => process.stdout.write(piece),
+      let started = 0;
+      const result = await withModel(flags, ({ model, tokenizer }) => {
+        started = performance.now();
+        if (!flags.json) process.stdout.write(flags.prompt);
+        return generate(model, tokenizer, {
+          prompt: flags.prompt,
+          maxTokens: flags.maxTokens,
+          temperature: flags.temperature,
+          topP: flags.topP,
+          seed: flags.seed,
+          onToken: flags.json ? undefined : (_token, piece) => process.stdout.write(piece),
+        });
       });
       const seconds = (performance.now() - started) / 1000;
-      if ('release' in loaded) loaded.release();
       if (flags.json) {
         process.stdout.write(
           `${JSON.stringify({ prompt: flags.prompt, text: result.text, tokens: result.tokens.length, stopReason: result.stopReason, seconds })}\n`,
