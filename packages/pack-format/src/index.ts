@@ -20,3 +20,5 @@ export { packIndices, packedRowWords, unpackIndices } from './pack-indices';
 export type { PackIndicesOptions, PackedIndexLayout, UnpackedIndices } from './pack-indices';
 export { computeVptqLayerBits, computeVptqModelBits, sumVptqBits } from './compute-vptq-bits';
 export type { ComputeVptqBitsOptions, VptqBits, VptqStoredBits } from './compute-vptq-bits';
+export { findReferenceMisreads } from './find-reference-misreads';
+export type { ReferenceMisread } from './find-reference-misreads';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { openModel } from '@vptq/loader';
 import type { VptqModelSource } from '@vptq/loader';
-import { computeVptqLayerBits, sumVptqBits } from '@vptq/pack-format';
+import { computeVptqLayerBits, findReferenceMisreads, sumVptqBits } from '@vptq/pack-format';
 import type { VptqBits } from '@vptq/pack-format';
 
 import { printTable } from './print-table';
@@ -17,6 +17,8 @@ interface InspectedLayer {
   readonly config: string;
   readonly indexBitsPerWeight: number;
   readonly bitsPerWeight: number;
+  /** How the reference implementation (microsoft/VPTQ) would misread the layer, if at all (`findReferenceMisreads`). */
+  readonly referenceMisreads: readonly string[];
 }
 
 /** `vptq inspect DIR`: per-layer VPTQ configuration and bits per weight of a packed model. */
@@ -43,6 +45,7 @@ export function registerInspect(program: Command): void {
             config: describe(config),
             indexBitsPerWeight: layerBits.indexBitsPerWeight,
             bitsPerWeight: layerBits.bitsPerWeight,
+            referenceMisreads: findReferenceMisreads(config).map((misread) => misread.message),
           });
         }
         const total = sumVptqBits(bits);
@@ -67,6 +70,14 @@ export function registerInspect(program: Command): void {
             `${summary.indexBitsPerWeight.toFixed(3)} index bits/weight, ${summary.bitsPerWeight.toFixed(3)} total bits/weight ` +
             `(codebooks, norm, perm and padding included)\n`,
         );
+        const misread = new Map<string, string[]>();
+        for (const layer of layers) for (const message of layer.referenceMisreads) misread.set(message, [...(misread.get(message) ?? []), layer.name]);
+        for (const [message, names] of misread) {
+          process.stdout.write(
+            `warning: the reference implementation (microsoft/VPTQ) would misread ${names.length} layer${names.length > 1 ? 's' : ''} ` +
+              `(${names[0]}${names.length > 1 ? ', …' : ''}): ${message}; this library reads them right\n`,
+          );
+        }
       } finally {
         source.close();
       }

@@ -14,7 +14,7 @@ export interface QuantizeFlag {
   /** The option of `quantize` it sets; its default is `quantizeDefaults[key]`. */
   readonly key: keyof QuantizeSettings;
   readonly description: string;
-  /** Parses the flag's value (absent for `--no-…` switches). */
+  /** Parses the flag's value (absent for switches). */
   readonly parse?: (value: string) => unknown;
 }
 
@@ -52,13 +52,20 @@ export const quantizeFlags: readonly QuantizeFlag[] = [
   { flag: '--dtype <d>', key: 'dtype', description: 'codebook and norm storage: f16, bf16 or f32', parse: dtypeOption },
   { flag: '--damp <d>', key: 'damp', description: 'relative Hessian damping', parse: numberOption('--damp', 0, 1) },
   { flag: '--seed <s>', key: 'seed', description: 'seed of every random choice', parse: integerOption('--seed', 0, 0xffffffff) },
+  {
+    flag: '--allow-reference-misreads',
+    key: 'allowReferenceMisreads',
+    description: 'write settings the reference implementation would decode wrongly (Kr > K, groups with Kr ≠ K), with a warning',
+  },
 ];
 
 /** Adds every {@link quantizeFlags} entry to `command`, with its default from `quantizeDefaults`. */
 export function addQuantizeFlags(command: Command): Command {
   for (const entry of quantizeFlags) {
     const option = new Option(entry.flag, entry.description);
-    if (entry.parse) option.argParser(entry.parse).default(quantizeDefaults[entry.key]);
+    if (entry.parse) option.argParser(entry.parse);
+    // `--no-x` switches default to true by themselves; a plain switch is false unless given.
+    if (!option.negate) option.default(quantizeDefaults[entry.key]);
     command.addOption(option);
   }
   return command;

@@ -29,4 +29,5 @@ export const quantizeDefaults: QuantizeSettings = Object.freeze({
   dtype: 'F16',
   damp: 0.01,
   seed: 0,
+  allowReferenceMisreads: false,
 });

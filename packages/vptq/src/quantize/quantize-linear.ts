@@ -2,8 +2,8 @@ import { planVptqLayer, quantizeGptq, quantizeRtn, quantizeVptqLayer } from '@vp
 import type { VptqLayoutOptions } from '@vptq/codebook';
 import { proxyError } from '@vptq/hessian';
 import type { FinalizedHessian, PreparedHessian } from '@vptq/hessian';
-import { computeVptqLayerBits, encodeVptqLayerTensors, packVptqLayer, toVptqLayerConfigJson } from '@vptq/pack-format';
-import type { FloatTensorDtype } from '@vptq/pack-format';
+import { computeVptqLayerBits, encodeVptqLayerTensors, findReferenceMisreads, packVptqLayer, toVptqLayerConfigJson } from '@vptq/pack-format';
+import type { FloatTensorDtype, ReferenceMisread } from '@vptq/pack-format';
 import type { SafetensorsTensorInput } from '@vptq/pack-format/safetensors';
 import type { LinearSpec } from '@vptq/runtime';
 
@@ -41,10 +41,14 @@ export function vptqLayoutOptions(settings: Required<VptqSettings>): VptqLayoutO
   };
 }
 
-/** Checks, before any work starts, that `settings` fit a projection of this shape. */
-export function validateLinear(spec: LinearSpec, settings: Required<VptqSettings>): void {
+/**
+ * Checks, before any work starts, that `settings` fit a projection of this shape.
+ *
+ * @returns the ways the reference implementation would misread the layer (see `findReferenceMisreads`).
+ */
+export function validateLinear(spec: LinearSpec, settings: Required<VptqSettings>): ReferenceMisread[] {
   try {
-    planVptqLayer(spec.outFeatures, spec.inFeatures, vptqLayoutOptions(settings));
+    return findReferenceMisreads(planVptqLayer(spec.outFeatures, spec.inFeatures, vptqLayoutOptions(settings)));
   } catch (error) {
     throw new RangeError(`quantize: ${spec.prefix} [${spec.outFeatures}×${spec.inFeatures}]: ${(error as Error).message}`, {
       cause: error,

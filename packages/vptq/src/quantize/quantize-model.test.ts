@@ -134,7 +134,40 @@ describe('quantize', () => {
     expect(config.vptq_baseline).toEqual({ method: 'gptq', bits: 3 });
     expect(openModel(out).format).toBe('hf');
   });
+
+  it('writes settings the reference would misread only when allowed, with a warning, and inspect names them', async () => {
+    const dir = makeTempDir();
+    const misread = { ...fast, numCentroids: 16, numResidualCentroids: 64 };
+    const refused = join(dir, 'refused');
+    expect(() => quantize({ ...misread, out: refused })).toThrow(
+      /reference implementation \(microsoft\/VPTQ\) would decode these layers wrongly[\s\S]*model\.layers\.0\.self_attn\.q_proj \(and 34 more\): the residual codebook \(Kr = 64\) is larger than the main one \(K = 16\)[\s\S]*--allow-reference-misreads/,
+    );
+    expect(existsSync(refused)).toBe(false);
+    expect(existsSync(`${refused}.partial`)).toBe(false);
+
+    const out = join(dir, 'allowed');
+    const logs: string[] = [];
+    quantize({ ...misread, out, allowReferenceMisreads: true, onEvent: (event) => event.type === 'log' && logs.push(event.message) });
+    expect(logs.filter((line) => line.startsWith('warning: the reference implementation would misread'))).toHaveLength(1);
+    const inspected = await runCli(['inspect', out, '--json']);
+    const report = JSON.parse(inspected) as { layers: { referenceMisreads: string[] }[] };
+    expect(report.layers).toHaveLength(35);
+    expect(report.layers.every((layer) => layer.referenceMisreads.length === 1 && /Kr = 64/.test(layer.referenceMisreads[0]))).toBe(true);
+    expect(await runCli(['inspect', out])).toMatch(/warning: the reference implementation \(microsoft\/VPTQ\) would misread 35 layers .*larger than the main one/);
+  });
 });
+
+/** Runs the built CLI and resolves with its stdout (rejects on a non-zero exit). */
+function runCli(args: readonly string[]): Promise<string> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    const errors: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => errors.push(chunk));
+    child.on('exit', (code) => (code === 0 ? done(Buffer.concat(chunks).toString('utf8')) : fail(new Error(Buffer.concat(errors).toString('utf8')))));
+  });
+}
 
 describe('quantize rejects bad inputs and leaves nothing behind', () => {
   function expectNothingWritten(dir: string, out: string) {

@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { prepareHessian } from '@vptq/hessian';
 import type { PreparedHessian } from '@vptq/hessian';
 import { convertLlama2cToHf, listLinearSpecs, loadTokenizer, openModel } from '@vptq/loader';
-import type { ModelSource } from '@vptq/loader';
+import type { LinearSpec, ModelSource } from '@vptq/loader';
 import { encodeSafetensors } from '@vptq/pack-format/safetensors';
 import type { SafetensorsTensorInput } from '@vptq/pack-format/safetensors';
 import { createCpuModel, loadWeights } from '@vptq/runtime';
@@ -68,7 +68,7 @@ export function quantize(options: QuantizeOptions): QuantizeResult {
   const tokenizerPath = options.tokenizer ? resolve(options.tokenizer) : llama2c ? findTokenizerBeside(modelPath) : modelPath;
   // Everything that can be checked is checked before anything is written: the model and its shapes, the
   // settings against every projection, the tokenizer and the calibration length.
-  const calibration = checkInputs(modelPath, tokenizerPath, options.calibration, settings);
+  const calibration = checkInputs(modelPath, tokenizerPath, options.calibration, settings, log);
   const inputs = [...listInputFiles(modelPath), ...(tokenizerPath === modelPath ? [] : listInputFiles(tokenizerPath)), resolve(options.calibration)];
   const job = openJobDirectory(out, fingerprintJob({ version: 1, ...settings }, inputs));
   if (job.resumed) log(`resuming the unfinished run in ${job.path}`);
@@ -157,14 +157,44 @@ export function quantize(options: QuantizeOptions): QuantizeResult {
 
 type ResolvedSettings = ReturnType<typeof resolveSettings>;
 
-function checkInputs(modelPath: string, tokenizerPath: string, calibrationPath: string, settings: ResolvedSettings): number[] {
+/**
+ * Validates the VPTQ settings against every projection, and refuses settings whose files the reference
+ * implementation would decode wrongly (Kr > K, several groups with Kr ≠ K, tiny packed rows; spec §5.3) unless
+ * `allowReferenceMisreads` is set, in which case it warns once per kind of misread.
+ */
+function checkReferenceMisreads(specs: readonly LinearSpec[], settings: ResolvedSettings, log: (message: string) => void): void {
+  const layersByMisread = new Map<string, string[]>();
+  for (const spec of specs) {
+    for (const misread of validateLinear(spec, settings.vptq)) {
+      const layers = layersByMisread.get(misread.message) ?? [];
+      layersByMisread.set(misread.message, [...layers, spec.prefix]);
+    }
+  }
+  if (layersByMisread.size === 0) return;
+  const lines = [...layersByMisread].map(([message, layers]) => `${layers[0]}${layers.length > 1 ? ` (and ${layers.length - 1} more)` : ''}: ${message}`);
+  if (!settings.allowReferenceMisreads) {
+    throw new RangeError(
+      `quantize: the reference implementation (microsoft/VPTQ) would decode these layers wrongly, though this library reads them right:\n  ${lines.join('\n  ')}\n` +
+        'Choose other settings, or pass allowReferenceMisreads: true (--allow-reference-misreads) to write them anyway.',
+    );
+  }
+  for (const line of lines) log(`warning: the reference implementation would misread ${line}`);
+}
+
+function checkInputs(
+  modelPath: string,
+  tokenizerPath: string,
+  calibrationPath: string,
+  settings: ResolvedSettings,
+  log: (message: string) => void,
+): number[] {
   const original = openModel(modelPath);
   try {
     if (original.format !== 'hf' && original.format !== 'llama2c') {
       throw new Error(`quantize: ${modelPath} is already quantized (format ${original.format})`);
     }
     const specs = listLinearSpecs(original.config);
-    if (settings.method === 'vptq') for (const spec of specs) validateLinear(spec, settings.vptq);
+    if (settings.method === 'vptq') checkReferenceMisreads(specs, settings, log);
     const tokenizer = loadTokenizer(tokenizerPath);
     const calibration = encodeCalibration(tokenizer, readFileSync(calibrationPath, 'utf8'), settings.calibrationTokens);
     const widest = Math.max(...specs.map((spec) => spec.inFeatures));
@@ -209,7 +239,8 @@ function resolveSettings(options: QuantizeOptions) {
   const seed = options.seed ?? quantizeDefaults.seed;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`quantize: seed must be a 32-bit unsigned integer (got ${seed})`);
   const dtype = options.dtype ?? quantizeDefaults.dtype;
-  return { method, bits, vptq, damp, calibrationTokens, seed, dtype };
+  const allowReferenceMisreads = options.allowReferenceMisreads ?? quantizeDefaults.allowReferenceMisreads;
+  return { method, bits, vptq, damp, calibrationTokens, seed, dtype, allowReferenceMisreads };
 }
 
 /** A per-projection seed: the same for a layer whether or not the run was resumed. */

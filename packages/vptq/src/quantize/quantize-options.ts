@@ -58,6 +58,12 @@ export interface QuantizeOptions extends VptqSettings {
   readonly damp?: number;
   /** Seed of every random choice (per-layer seeds derive from it). */
   readonly seed?: number;
+  /**
+   * Write settings whose files the reference implementation (microsoft/VPTQ) would decode wrongly (Kr > K,
+   * several groups with Kr ≠ K, packed rows of 16 bits or fewer; `findReferenceMisreads` in
+   * `@vptq/pack-format`), with a warning. When false, such settings are refused before any work starts.
+   */
+  readonly allowReferenceMisreads?: boolean;
   /** Replace an existing output directory. Default false. */
   readonly overwrite?: boolean;
   /** Progress and log events. */
