@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 
 import { runColumnLoop } from './column-loop';
 import type { QuantizeColumn } from './column-loop';
-import { randomPreparedHessian } from './test-layer';
+import { randomPreparedHessian } from './test/random-layer';
 
 const rows = 6;
 const cols = 20;

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { measureProxyError } from './measure-proxy-error';
 import { quantizeGptq } from './quantize-gptq';
 import { quantizeRtn } from './quantize-rtn';
-import { randomHessian, randomPreparedHessian, randomWeight } from './test-layer';
+import { randomHessian, randomPreparedHessian, randomWeight } from './test/random-layer';
 
 const rows = 24;
 const cols = 40;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { quantizeRtn } from './quantize-rtn';
-import { randomWeight } from './test-layer';
+import { randomWeight } from './test/random-layer';
 
 describe('quantizeRtn', () => {
   it('rounds each row to its own min–max grid', () => {

@@ -7,7 +7,7 @@ import { CodebookError } from './codebook-error';
 import { quantizeVptqLayer, runVptq } from './quantize-vptq-layer';
 import type { VptqOptions, VptqPhase } from './vptq-options';
 import { roundToStorage } from './storage-dtype';
-import { randomHessian, randomPreparedHessian, randomWeight } from './test-layer';
+import { randomHessian, randomPreparedHessian, randomWeight } from './test/random-layer';
 
 /** The weight a reader of the packed layer rebuilds (F32 keeps every value the quantizer rounded). */
 const dequantizeVptqLayer = (layer: VptqLayerData) => dequantizePacked(packVptqLayer(layer, 'F32'));

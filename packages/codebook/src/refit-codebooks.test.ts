@@ -6,7 +6,7 @@ import { planVptqLayer } from './plan-vptq-layer';
 import type { VptqLayoutOptions } from './plan-vptq-layer';
 import { refitCodebooks } from './refit-codebooks';
 import type { PartAssignment, RefitInput, RefitOptions } from './refit-codebooks';
-import { randomHessian } from './test-layer';
+import { randomHessian } from './test/random-layer';
 import { listParts } from './vptq-parts';
 import type { VptqPart } from './vptq-parts';
 

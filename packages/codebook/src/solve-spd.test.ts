@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { choleskyFactor, choleskySolve, conjugateGradient } from './solve-spd';
-import { randomHessian } from './test-layer';
+import { randomHessian } from './test/random-layer';
 
 const n = 12;
 const matrix = randomHessian(n, 21);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { choleskyInverse } from './cholesky-inverse';
 import { choleskyLower } from './cholesky-lower';
 import { HessianError } from './hessian-error';
-import { identity, multiply, randomSpd, transpose } from './test-matrices';
+import { identity, multiply, randomSpd, transpose } from './test/test-matrices';
 import { upperCholeskyOfInverse } from './upper-cholesky-of-inverse';
 
 describe.each([1, 2, 7, 40])('Cholesky helpers on a random SPD matrix of size %i', (size) => {

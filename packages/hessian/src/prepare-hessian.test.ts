@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 
 import { HessianError } from './hessian-error';
 import { prepareHessian } from './prepare-hessian';
-import { identity, multiply, randomSpd, transpose } from './test-matrices';
+import { identity, multiply, randomSpd, transpose } from './test/test-matrices';
 
 function catchError(run: () => unknown): HessianError {
   try {

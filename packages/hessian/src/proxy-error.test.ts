@@ -2,7 +2,7 @@ import { randomMatrix } from '@vptq/test-utils';
 import { describe, expect, it } from 'vitest';
 
 import { proxyError } from './proxy-error';
-import { randomSpd } from './test-matrices';
+import { randomSpd } from './test/test-matrices';
 
 describe('proxyError', () => {
   it('is zero for equal weights', () => {

@@ -4,12 +4,12 @@ import { makeTempDir } from '@vptq/test-utils';
 import { describe, expect, it } from 'vitest';
 
 import { decoderLinears, listLinearSpecs } from './decoder-linears';
-import { editJsonFile, expectLoaderError } from './loader-error.fixture';
+import { editJsonFile, expectLoaderError } from './test/expect-loader-error';
 import type { LlamaConfig } from './model-types';
 import { openHfModel } from './open-hf-model';
 import { openVptqModel } from './open-vptq-model';
-import { writeTinyHfModel } from './write-tiny-hf-model.fixture';
-import { writeTinyVptqModel } from './write-tiny-vptq-model.fixture';
+import { writeTinyHfModel } from './test/write-tiny-hf-model';
+import { writeTinyVptqModel } from './test/write-tiny-vptq-model';
 
 const root = makeTempDir('vptq-loader-linears-');
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import { buildLlama2cTokenizerJson } from './llama2c-tokenizer-json';
 import { loadHfTokenizer } from './load-hf-tokenizer';
-import { fuzzOutcome } from './loader-error.fixture';
+import { fuzzOutcome } from './test/expect-loader-error';
 import { readLlama2cVocab } from './read-llama2c-vocab';
 
 const strangeValues: unknown[] = [null, 0, -1, 7, 'x', '<s>', true, [], {}, [['a', 'b']], { type: 'BPE' }];

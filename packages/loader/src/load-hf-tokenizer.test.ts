@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { buildLlama2cTokenizerJson } from './llama2c-tokenizer-json';
 import { loadHfTokenizer } from './load-hf-tokenizer';
 import { loadLlama2cTokenizer } from './load-llama2c-tokenizer';
-import { expectLoaderError } from './loader-error.fixture';
+import { expectLoaderError } from './test/expect-loader-error';
 import { readLlama2cVocab } from './read-llama2c-vocab';
 
 const tok512 = fixturePath('karpathy-tinyllamas-stories260K', 'tok512.bin');

@@ -5,7 +5,7 @@ import { fixturePath, makeTempDir } from '@vptq/test-utils';
 import { describe, expect, it } from 'vitest';
 
 import { loadLlama2cTokenizer } from './load-llama2c-tokenizer';
-import { expectLoaderError } from './loader-error.fixture';
+import { expectLoaderError } from './test/expect-loader-error';
 
 const original = readFileSync(fixturePath('en10-babyllama-tok105', 'tok105.bin'));
 const dir = makeTempDir('vptq-loader-tokenizer-');

@@ -5,7 +5,7 @@ import { createTestRng, fixturePath, makeTempDir } from '@vptq/test-utils';
 import { describe, expect, it } from 'vitest';
 
 import { loadLlama2cTokenizer } from './load-llama2c-tokenizer';
-import { fuzzOutcome } from './loader-error.fixture';
+import { fuzzOutcome } from './test/expect-loader-error';
 
 type Mutation = 'truncate' | 'extend' | 'flip' | 'set-length' | 'set-max';
 const mutations: Mutation[] = ['truncate', 'extend', 'flip', 'set-length', 'set-max'];

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { buildLlama2cTokenizerJson } from './llama2c-tokenizer-json';
 import { loadTokenizer } from './load-tokenizer';
 import { readLlama2cVocab } from './read-llama2c-vocab';
-import { writeTinyVptqModel } from './write-tiny-vptq-model.fixture';
+import { writeTinyVptqModel } from './test/write-tiny-vptq-model';
 
 const tok512 = fixturePath('karpathy-tinyllamas-stories260K', 'tok512.bin');
 const tok105 = fixturePath('en10-babyllama-tok105', 'tok105.bin');

@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { createTestRng, makeTempDir } from '@vptq/test-utils';
 import { describe, it } from 'vitest';
 
-import { expectEveryMutationFails, fuzzOutcome } from './loader-error.fixture';
+import { expectEveryMutationFails, fuzzOutcome } from './test/expect-loader-error';
 import { openHfModel } from './open-hf-model';
-import { ShardedModelFiles, mutateShard } from './sharded-model-fuzz.fixture';
-import { writeTinyHfModel } from './write-tiny-hf-model.fixture';
+import { ShardedModelFiles, mutateShard } from './test/sharded-model-fuzz';
+import { writeTinyHfModel } from './test/write-tiny-hf-model';
 
 type Mutation = 'truncate' | 'extend' | 'flip-header' | 'flip-data' | 'header-length' | 'config-field' | 'index';
 const mutations: Mutation[] = ['truncate', 'extend', 'flip-header', 'flip-data', 'header-length', 'config-field', 'index'];

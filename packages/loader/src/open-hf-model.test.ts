@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { makeTempDir } from '@vptq/test-utils';
 import { describe, expect, it } from 'vitest';
 
-import { editJsonFile, expectLoaderError } from './loader-error.fixture';
+import { editJsonFile, expectLoaderError } from './test/expect-loader-error';
 import { openHfModel } from './open-hf-model';
-import { writeTinyHfModel } from './write-tiny-hf-model.fixture';
-import type { TinyHfModel, TinyHfModelOptions } from './write-tiny-hf-model.fixture';
+import { writeTinyHfModel } from './test/write-tiny-hf-model';
+import type { TinyHfModel, TinyHfModelOptions } from './test/write-tiny-hf-model';
 
 const root = makeTempDir('vptq-loader-hf-');
 let counter = 0;

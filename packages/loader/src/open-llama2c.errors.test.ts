@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fixturePath, makeTempDir } from '@vptq/test-utils';
 import { describe, expect, it } from 'vitest';
 
-import { expectLoaderError } from './loader-error.fixture';
+import { expectLoaderError } from './test/expect-loader-error';
 import { openLlama2c } from './open-llama2c';
 
 const original = readFileSync(fixturePath('karpathy-tinyllamas-stories260K', 'stories260K.bin'));

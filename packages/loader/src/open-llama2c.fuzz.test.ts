@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createTestRng, fixturePath, makeTempDir } from '@vptq/test-utils';
 import { describe, expect, it } from 'vitest';
 
-import { expectEveryMutationFails, fuzzOutcome } from './loader-error.fixture';
+import { expectEveryMutationFails, fuzzOutcome } from './test/expect-loader-error';
 import { openLlama2c } from './open-llama2c';
 
 type Mutation = 'truncate' | 'extend' | 'flip-header' | 'set-header' | 'flip-data';

@@ -5,8 +5,8 @@ import { fixturePath, makeTempDir } from '@vptq/test-utils';
 import { describe, expect, it } from 'vitest';
 
 import { openModel } from './open-model';
-import { writeTinyHfModel } from './write-tiny-hf-model.fixture';
-import { writeTinyVptqModel } from './write-tiny-vptq-model.fixture';
+import { writeTinyHfModel } from './test/write-tiny-hf-model';
+import { writeTinyVptqModel } from './test/write-tiny-vptq-model';
 
 const root = makeTempDir('vptq-loader-open-');
 

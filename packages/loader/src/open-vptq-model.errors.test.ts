@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import { makeTempDir } from '@vptq/test-utils';
 import { describe, expect, it } from 'vitest';
 
-import { editJsonFile, expectLoaderError } from './loader-error.fixture';
+import { editJsonFile, expectLoaderError } from './test/expect-loader-error';
 import { openHfModel } from './open-hf-model';
 import { openModel } from './open-model';
 import { openVptqModel } from './open-vptq-model';
-import { writeTinyHfModel } from './write-tiny-hf-model.fixture';
-import { writeTinyVptqModel } from './write-tiny-vptq-model.fixture';
-import type { TinyVptqModel, TinyVptqModelOptions } from './write-tiny-vptq-model.fixture';
+import { writeTinyHfModel } from './test/write-tiny-hf-model';
+import { writeTinyVptqModel } from './test/write-tiny-vptq-model';
+import type { TinyVptqModel, TinyVptqModelOptions } from './test/write-tiny-vptq-model';
 
 const root = makeTempDir('vptq-loader-vptqerr-');
 let counter = 0;

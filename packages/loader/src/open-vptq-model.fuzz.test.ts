@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { createTestRng, makeTempDir } from '@vptq/test-utils';
 import { describe, it } from 'vitest';
 
-import { expectEveryMutationFails, fuzzOutcome } from './loader-error.fixture';
+import { expectEveryMutationFails, fuzzOutcome } from './test/expect-loader-error';
 import { openModel } from './open-model';
-import { ShardedModelFiles, mutateShard } from './sharded-model-fuzz.fixture';
-import { writeTinyVptqModel } from './write-tiny-vptq-model.fixture';
+import { ShardedModelFiles, mutateShard } from './test/sharded-model-fuzz';
+import { writeTinyVptqModel } from './test/write-tiny-vptq-model';
 
 type Mutation = 'truncate' | 'flip-header' | 'flip-data' | 'header-length' | 'layer-field' | 'quantization' | 'config-field' | 'index';
 const mutations: Mutation[] = ['truncate', 'flip-header', 'flip-data', 'header-length', 'layer-field', 'quantization', 'config-field', 'index'];

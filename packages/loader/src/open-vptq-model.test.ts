@@ -5,8 +5,8 @@ import { makeTempDir, maxAbsDifference } from '@vptq/test-utils';
 import { describe, expect, it } from 'vitest';
 
 import { openVptqModel } from './open-vptq-model';
-import { fullLayerConfig, writeTinyVptqModel } from './write-tiny-vptq-model.fixture';
-import type { TinyVptqLayer, TinyVptqModel, TinyVptqModelOptions } from './write-tiny-vptq-model.fixture';
+import { fullLayerConfig, writeTinyVptqModel } from './test/write-tiny-vptq-model';
+import type { TinyVptqLayer, TinyVptqModel, TinyVptqModelOptions } from './test/write-tiny-vptq-model';
 
 const root = makeTempDir('vptq-loader-vptq-');
 let counter = 0;

@@ -7,9 +7,9 @@ import { createDenseLinear } from './dense-linear';
 import type { LinearInputEvent } from './language-model';
 import type { Linear } from './linear';
 import { loadWeights, readDenseLinear } from './load-weights';
-import { flatten, referenceLogits } from './reference-forward.fixture';
+import { flatten, referenceLogits } from './test/reference-forward';
 import { LlamaRuntimeError } from './runtime-error';
-import { createSyntheticSource } from './synthetic-model';
+import { createSyntheticSource } from './test/synthetic-model';
 
 const sequence = [1, 5, 9, 3, 30, 12, 7, 7, 21, 4, 33, 18];
 

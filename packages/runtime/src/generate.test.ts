@@ -5,7 +5,7 @@ import type { CpuLlamaModel } from './create-cpu-model';
 import { generate } from './generate';
 import type { LanguageModel, SyncLanguageModel } from './language-model';
 import { loadWeights } from './load-weights';
-import { createCharTokenizer, createSyntheticSource } from './synthetic-model';
+import { createCharTokenizer, createSyntheticSource } from './test/synthetic-model';
 
 const tokenizer = createCharTokenizer();
 

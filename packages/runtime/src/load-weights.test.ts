@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createDenseLinear } from './dense-linear';
 import { loadWeights, readDenseLinear } from './load-weights';
 import { LlamaRuntimeError } from './runtime-error';
-import { createSyntheticSource } from './synthetic-model';
+import { createSyntheticSource } from './test/synthetic-model';
 
 describe('loadWeights', () => {
   it('reads norms and embeddings, builds dense projections and ties the classifier to the embeddings', () => {

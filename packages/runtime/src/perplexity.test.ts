@@ -6,7 +6,7 @@ import type { LanguageModel } from './language-model';
 import { loadWeights } from './load-weights';
 import { perplexity } from './perplexity';
 import { LlamaRuntimeError } from './runtime-error';
-import { createCharTokenizer, createSyntheticSource } from './synthetic-model';
+import { createCharTokenizer, createSyntheticSource } from './test/synthetic-model';
 
 const text = 'the cat sat.\n<|endoftext|>\n  a dog ran, then sat down.  \n<|endoftext|>\n\n<|endoftext|>\nhi\n';
 const tokenizer = createCharTokenizer();

@@ -10,10 +10,10 @@ import { createCpuModel } from '../create-cpu-model';
 import type { CpuLlamaModel } from '../create-cpu-model';
 import { loadWeights } from '../load-weights';
 import { perplexity } from '../perplexity';
-import { flatten, referenceLogits } from '../reference-forward.fixture';
-import { createCharTokenizer, createSyntheticSource } from '../synthetic-model';
+import { flatten, referenceLogits } from '../test/reference-forward';
+import { createCharTokenizer, createSyntheticSource } from '../test/synthetic-model';
 import { createGpuModel } from './create-gpu-model';
-import { writeHfModelFixture, writeVptqModelFixture } from './write-vptq-model.fixture';
+import { writeHfModelFixture, writeVptqModelFixture } from '../test/write-vptq-model';
 
 // A Hugging Face Llama directory with attention_bias: true, so that q, k, v and o all carry a seeded random bias
 // (never zero, ±0.5) as transformers' LlamaAttention builds them. Two shapes: the default synthetic one, whose

@@ -6,7 +6,7 @@ import { createCpuModel } from '../create-cpu-model';
 import type { CpuLlamaModel } from '../create-cpu-model';
 import { loadWeights } from '../load-weights';
 import { LlamaRuntimeError } from '../runtime-error';
-import { createSyntheticSource } from '../synthetic-model';
+import { createSyntheticSource } from '../test/synthetic-model';
 import { createGpuModel } from './create-gpu-model';
 import { f16BitsToF32, f32ToF16Bits } from '@vptq/pack-format/safetensors';
 

@@ -13,7 +13,7 @@ import { loadWeights } from '../load-weights';
 import { perplexity } from '../perplexity';
 import { createGpuModel } from './create-gpu-model';
 import type { GpuLlamaModel } from './create-gpu-model';
-import { writeVptqModelFixture } from './write-vptq-model.fixture';
+import { writeVptqModelFixture } from '../test/write-vptq-model';
 
 const device = await requestTestDevice();
 const stories260K = fixturePath('karpathy-tinyllamas-stories260K', 'stories260K.bin');

@@ -8,10 +8,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { createCpuModel } from '../create-cpu-model';
 import { loadWeights } from '../load-weights';
-import { createSyntheticSource } from '../synthetic-model';
+import { createSyntheticSource } from '../test/synthetic-model';
 import { createGpuModel } from './create-gpu-model';
 import { f16BitsToF32, f32ToF16Bits } from '@vptq/pack-format/safetensors';
-import { writeHfModelFixture, writeVptqModelFixture } from './write-vptq-model.fixture';
+import { writeHfModelFixture, writeVptqModelFixture } from '../test/write-vptq-model';
 
 const device = await requestTestDevice();
 

@@ -1,7 +1,7 @@
 import { releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { createSyntheticSource } from '../synthetic-model';
+import { createSyntheticSource } from '../test/synthetic-model';
 import { createSyntheticGpuWeights } from './synthetic-gpu-weights';
 
 const device = await requestTestDevice();

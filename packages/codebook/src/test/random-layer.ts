@@ -2,7 +2,7 @@ import { prepareHessian } from '@vptq/hessian';
 import type { HessianOrder, PreparedHessian } from '@vptq/hessian';
 import { createTestRng, randomMatrix } from '@vptq/test-utils';
 
-import type { WeightMatrix } from './weight-matrix';
+import type { WeightMatrix } from '../weight-matrix';
 
 /**
  * Test input: a random SPD `[size, size]` f64 Hessian XᵀX/n + 1e-3·I from `samples` inputs whose features are

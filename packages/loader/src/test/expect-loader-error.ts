@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 
 import { expect } from 'vitest';
 
-import { LoaderError } from './loader-error';
+import { LoaderError } from '../loader-error';
 
 /**
  * Test helper: runs `action`, expects it to throw a {@link LoaderError} whose fields include `expected` and whose

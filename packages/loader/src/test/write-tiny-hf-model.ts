@@ -5,8 +5,8 @@ import { encodeSafetensors, f32ToBf16Bits, f32ToF16Bits } from '@vptq/pack-forma
 import type { SafetensorsDtype } from '@vptq/pack-format/safetensors';
 import { randomFloats } from '@vptq/test-utils';
 
-import { requiredHfTensors } from './hf-tensor-layout';
-import type { LlamaConfig } from './model-types';
+import { requiredHfTensors } from '../hf-tensor-layout';
+import type { LlamaConfig } from '../model-types';
 
 /** Options of {@link writeTinyHfModel} (test-only). */
 export interface TinyHfModelOptions {

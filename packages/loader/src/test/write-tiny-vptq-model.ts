@@ -7,9 +7,9 @@ import type { FloatTensor, VptqLayerTensors } from '@vptq/pack-format';
 import type { SafetensorsTensorInput } from '@vptq/pack-format/safetensors';
 import { createTestRng, randomFloats } from '@vptq/test-utils';
 
-import { listLinearSpecs } from './decoder-linears';
-import type { LlamaConfig } from './model-types';
-import { bf16ToNumber, f16ToNumber } from './write-tiny-hf-model.fixture';
+import { listLinearSpecs } from '../decoder-linears';
+import type { LlamaConfig } from '../model-types';
+import { bf16ToNumber, f16ToNumber } from './write-tiny-hf-model';
 
 /** How the fixture keys its layer configs in config.json. */
 export type TinyVptqConfigStyle = 'shared' | 'per-layer' | 'mixed' | 'legacy' | 'text-config';
