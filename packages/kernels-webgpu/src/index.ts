@@ -69,8 +69,6 @@ export { argmax, createArgmaxDispatch } from './argmax/argmax';
 export type { ArgmaxBuffers } from './argmax/argmax';
 export { argmaxCpu } from './argmax/argmax-cpu';
 export { argmaxWgsl } from './argmax/argmax.wgsl';
-export { sampleLogits } from './argmax/sample-logits';
-export type { SampleLogitsOptions } from './argmax/sample-logits';
 export { createEmbeddingDispatch, embedding } from './embedding/embedding';
 export type { EmbeddingBuffers } from './embedding/embedding';
 export { embeddingCpu } from './embedding/embedding-cpu';
@@ -80,8 +78,6 @@ export type { CopyBuffers } from './copy/copy';
 export { copyWgsl } from './copy/copy.wgsl';
 export { createKmeansAssignDispatch, kmeansAssign, maxKmeansDim } from './kmeans-assign/kmeans-assign';
 export type { KmeansAssignBuffers } from './kmeans-assign/kmeans-assign';
-export { kmeansAssignCpu } from './kmeans-assign/kmeans-assign-cpu';
-export type { Matrix } from './kmeans-assign/kmeans-assign-cpu';
 export { kmeansAssignWgsl } from './kmeans-assign/kmeans-assign.wgsl';
 
 export { benchmarkKernels, defaultBenchmarkConfigs, llama2Shapes } from './benchmark/benchmark-kernels';

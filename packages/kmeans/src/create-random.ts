@@ -1,8 +1,13 @@
 /**
  * A seeded uniform generator of doubles in [0, 1) with 53 random bits (sfc32 seeded through splitmix32).
- * Only integer operations are used, so the sequence is identical on every JavaScript engine.
+ * Only integer operations are used, so the sequence is identical on every JavaScript engine. Every seeded
+ * choice of the toolkit draws from it: k-means initialization, sampling in `generate`, synthetic benchmark data.
+ *
+ * @param seed - any safe integer (its low 53 bits are used).
+ * @throws {RangeError} if `seed` is not a safe integer.
  */
 export function createRandom(seed: number): () => number {
+  if (!Number.isSafeInteger(seed)) throw new RangeError(`createRandom: seed must be a safe integer (got ${seed})`);
   const low = seed >>> 0;
   const high = Math.floor(seed / 4294967296) >>> 0;
   let state = low ^ 0x9e3779b9;

@@ -13,3 +13,5 @@ export { nearestCentroid } from './nearest-centroid';
 export { createNearestCentroidSearch } from './create-nearest-centroid-search';
 export type { NearestCentroidSearch } from './create-nearest-centroid-search';
 export type { Matrix } from './matrix';
+export { createRandom } from './create-random';
+export { randomPermutation } from './random-permutation';

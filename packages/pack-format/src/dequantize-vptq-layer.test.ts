@@ -1,3 +1,4 @@
+import { randomPermutation } from '@vptq/kmeans';
 import { createTestRng } from '@vptq/test-utils';
 import { describe, expect, it } from 'vitest';
 
@@ -51,11 +52,7 @@ function buildLayer(config: VptqLayerConfig, seed: number): HandBuiltLayer {
   const residual = Uint32Array.from({ length: G * R * S }, () => (hasResidual ? randomInt(Kr) : 0));
   const hasOutliers = config.numOutlierCentroids > 0;
   const vo = config.outlierVectorLength;
-  const perm = Uint16Array.from({ length: config.inFeatures }, (_, i) => i);
-  for (let i = perm.length - 1; i > 0; i--) {
-    const j = randomInt(i + 1);
-    [perm[i], perm[j]] = [perm[j], perm[i]];
-  }
+  const perm = Uint16Array.from(randomPermutation(config.inFeatures, next));
   const tensors: VptqLayerTensors = {
     centroids: { dtype: 'F16', data: randomF16(G * K * v, 1) },
     residualCentroids: hasResidual ? { dtype: 'F16', data: randomF16(G * Kr * v, 0.1) } : undefined,

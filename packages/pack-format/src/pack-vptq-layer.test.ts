@@ -1,3 +1,4 @@
+import { randomPermutation } from '@vptq/kmeans';
 import { createTestRng } from '@vptq/test-utils';
 import { describe, expect, it } from 'vitest';
 
@@ -33,13 +34,7 @@ function randomLayer(layerConfig: VptqLayerConfig, seed: number): VptqLayerData 
   const f16Values = (count: number, scale: number) => Float32Array.from({ length: count }, () => f16BitsToF32(f32ToF16Bits((next() * 2 - 1) * scale)));
   const { groupNum, vectorLength, numCentroids, numResidualCentroids, groupSize, outlierSize, inFeatures, outFeatures } = layerConfig;
   const rows = Math.ceil(outFeatures / vectorLength);
-  const perm = Uint32Array.from({ length: inFeatures }, (_, i) => i);
-  if (layerConfig.enablePerm) {
-    for (let i = perm.length - 1; i > 0; i--) {
-      const j = integer(i + 1);
-      [perm[i], perm[j]] = [perm[j], perm[i]];
-    }
-  }
+  const perm = layerConfig.enablePerm ? randomPermutation(inFeatures, next) : Uint32Array.from({ length: inFeatures }, (_, i) => i);
   const perGroup = <T>(make: () => T): T[] => Array.from({ length: groupNum }, make);
   const residual = numResidualCentroids > 0;
   const outliers = layerConfig.numOutlierCentroids > 0;

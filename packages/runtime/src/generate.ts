@@ -1,11 +1,14 @@
 import type { Tokenizer } from '@vptq/loader';
 
-import { createRandom, defaultSeed } from './create-random';
+import { createRandom } from '@vptq/kmeans';
 import type { LanguageModel, SyncLanguageModel } from './language-model';
 import { runModelProgram } from './run-model-program';
 import type { ModelProgram } from './run-model-program';
 import { LlamaRuntimeError } from './runtime-error';
 import { sampleToken } from './sample-token';
+
+/** The sampler's seed unless told otherwise, so the same call gives the same text. */
+const defaultSeed = 0x5eed;
 
 /** Options of {@link generate}. */
 export interface GenerateOptions {
@@ -17,7 +20,7 @@ export interface GenerateOptions {
   readonly temperature?: number;
   /** Nucleus sampling mass, in (0, 1]; 1 disables it. Default 1. */
   readonly topP?: number;
-  /** Seed of the sampler's generator (unused at temperature 0). Default `defaultSeed`. */
+  /** Seed of the sampler's generator (`createRandom` of `@vptq/kmeans`; unused at temperature 0). Default 0x5eed. */
   readonly seed?: number;
   /** Token ids that end generation without being emitted. Default `[tokenizer.bosId, tokenizer.eosId]`. */
   readonly stopTokens?: readonly number[];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { createRandom } from './create-random';
+import { createRandom } from '@vptq/kmeans';
 import { sampleToken } from './sample-token';
 
 const logits = new Float32Array([0.5, 2, -1, 1.2, 2, 0.1]);

@@ -1,3 +1,5 @@
+import type { Matrix } from '@vptq/kmeans';
+
 import { createUniformBuffer, packParams } from '../buffers';
 import type { BufferBinding } from '../buffers';
 import { ComputeStep, flatGrid } from '../dispatch';
@@ -5,8 +7,7 @@ import type { KernelDispatch } from '../dispatch';
 import { getComputePipeline } from '../pipeline-cache';
 import { runKernel } from '../run-kernel';
 import { assertCount } from '../validate';
-import { checkMatrices } from './kmeans-assign-cpu';
-import type { Matrix } from './kmeans-assign-cpu';
+import { checkMatrices } from './check-matrices';
 import { kmeansAssignWgsl } from './kmeans-assign.wgsl';
 
 const label = 'kmeans-assign';

@@ -1,3 +1,4 @@
+import { createRandom, randomPermutation } from '@vptq/kmeans';
 import { floatTensorFromF32, packIndices } from '@vptq/pack-format';
 import { f32ToBf16Bits, f32ToF16Bits } from '@vptq/pack-format/safetensors';
 import type { FloatTensor, FloatTensorDtype, PackedVptqLayer, VptqLayerConfig, VptqLayerTensors } from '@vptq/pack-format';
@@ -52,7 +53,7 @@ export function createSyntheticVqLayer(options: SyntheticVqLayerOptions): Packed
     throw new RangeError(`${fn}: groupNum must divide inFeatures − outlierSize (got ${groups} and ${inFeatures - outlierSize})`);
   }
   const dtype = options.dtype ?? 'F16';
-  const random = mulberry32(options.seed ?? 1);
+  const random = createRandom(options.seed ?? 1);
   const hasOutliers = outlierSize > 0;
   const config: VptqLayerConfig = {
     inFeatures,
@@ -105,12 +106,7 @@ export function createSyntheticVqLayer(options: SyntheticVqLayerOptions): Packed
     tensors.outlierIndices = Uint16Array.from(randomIndices(Math.log2(config.numOutlierCentroids), Math.ceil(outFeatures / outlierVectorLength) * outlierSize));
   }
   if (config.enablePerm) {
-    const perm = Uint16Array.from({ length: inFeatures }, (_, i) => i);
-    for (let i = inFeatures - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      [perm[i], perm[j]] = [perm[j], perm[i]];
-    }
-    tensors.perm = perm;
+    tensors.perm = Uint16Array.from(randomPermutation(inFeatures, random));
   }
   if (config.enableNorm) {
     tensors.weightScale = floats(inFeatures, 0.5, 1);
@@ -118,15 +114,4 @@ export function createSyntheticVqLayer(options: SyntheticVqLayerOptions): Packed
   }
   if (config.bias) tensors.bias = floats(outFeatures, 1);
   return { config, tensors };
-}
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

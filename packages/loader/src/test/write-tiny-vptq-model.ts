@@ -5,6 +5,7 @@ import { encodeVptqLayerTensors, floatTensorFromF32, packIndices, parseVptqLayer
 import { encodeSafetensors } from '@vptq/pack-format/safetensors';
 import type { FloatTensor, VptqLayerTensors } from '@vptq/pack-format';
 import type { SafetensorsTensorInput } from '@vptq/pack-format/safetensors';
+import { randomPermutation } from '@vptq/kmeans';
 import { createTestRng, randomFloats } from '@vptq/test-utils';
 
 import { listLinearSpecs } from '../decoder-linears';
@@ -263,11 +264,7 @@ function writeLayer(
   const outlierIndices = hasOutliers ? Uint16Array.from({ length: Math.ceil(out / vo) * O }, () => pick(Ko)) : undefined;
   let perm: Uint16Array | undefined;
   if (config.enablePerm) {
-    perm = Uint16Array.from({ length: inFeatures }, (_, i) => i);
-    for (let i = inFeatures - 1; i > 0; i--) {
-      const j = pick(i + 1);
-      [perm[i], perm[j]] = [perm[j], perm[i]];
-    }
+    perm = Uint16Array.from(randomPermutation(inFeatures, next));
   }
   const weightScale = config.enableNorm ? stored(Float32Array.from(floats(inFeatures, 1), (x) => 0.5 + Math.abs(x))) : undefined;
   const weightBias = config.enableNorm ? stored(floats(inFeatures, 0.1)) : undefined;

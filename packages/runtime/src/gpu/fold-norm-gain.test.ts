@@ -2,7 +2,7 @@ import { createSyntheticVqLayer } from '@vptq/kernels-webgpu';
 import { dequantizeVptqLayer } from '@vptq/pack-format';
 import { describe, expect, it } from 'vitest';
 
-import { createRandom } from '../create-random';
+import { createRandom } from '@vptq/kmeans';
 import { foldNormGain } from './fold-norm-gain';
 
 describe('foldNormGain', () => {

@@ -76,6 +76,8 @@ export interface ForwardProgram {
   readonly tail: ProgramTail;
   /** Compute dispatches per encode (all filters). */
   readonly dispatchCount: number;
+  /** Compute dispatches of the projections and the classifier (the `'linear'` filter). */
+  readonly linearDispatchCount: number;
   /** Compute dispatches per encode by kernel label. */
   readonly dispatchesByLabel: ReadonlyMap<string, number>;
   /** Where the logits land: `[tokens, vocab]` for `'all'`, `[vocab]` for `'last'`/`'argmax'`. */
@@ -259,11 +261,13 @@ export async function buildForwardProgram(
       dispatchesByLabel.set(label, (dispatchesByLabel.get(label) ?? 0) + countDispatches([segment]));
     }
     const dispatchCount = countDispatches(segments);
+    const linearDispatchCount = countDispatches(segments.filter((segment) => segment.kind === 'dispatch' && segment.linear));
     const singlePass = !segments.some((segment) => segment.kind === 'copy');
     return {
       tokens,
       tail,
       dispatchCount,
+      linearDispatchCount,
       dispatchesByLabel,
       logits,
       setPosition(position: number): void {

@@ -2,6 +2,7 @@ import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { listLinearSpecs, llamaConfigToHfJson, openHfModel } from '@vptq/loader';
+import { randomPermutation } from '@vptq/kmeans';
 import type { LinearName, ModelSource } from '@vptq/loader';
 import { encodeVptqLayerTensors, packIndices, toVptqLayerConfigJson } from '@vptq/pack-format';
 import { encodeSafetensors, f16BitsToF32, f32ToF16Bits } from '@vptq/pack-format/safetensors';
@@ -113,11 +114,7 @@ function quantize(
     shift[c] = roundF16(mean);
     scale[c] = roundF16(Math.sqrt(Math.max(squares / outFeatures - mean * mean, 1e-8)));
   }
-  const perm = Uint16Array.from({ length: inFeatures }, (_, i) => i);
-  for (let i = inFeatures - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [perm[i], perm[j]] = [perm[j], perm[i]];
-  }
+  const perm = Uint16Array.from(randomPermutation(inFeatures, random));
   const normalized = (o: number, p: number): number => {
     const c = perm[p];
     return o < outFeatures ? (weight[o * inFeatures + c] - shift[c]) / scale[c] : 0;

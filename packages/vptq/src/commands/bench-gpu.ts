@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { benchmarkKernels, defaultBenchmarkConfigs } from '@vptq/kernels-webgpu';
 import type { BenchmarkShape, VqGemvOptions } from '@vptq/kernels-webgpu';
-import { benchmarkDecode, tinyDecodeShape } from '@vptq/runtime';
+import { benchmarkDecode, tinyDecodeShape } from '@vptq/runtime/bench';
 
 import { createNodeDevice, releaseNodeDevice } from '../node';
 import { printTable } from './print-table';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { benchmarkEvalSpeed } from '@vptq/runtime';
+import { benchmarkEvalSpeed } from '@vptq/runtime/bench';
 
 import { load } from '../load';
 import { registerBenchGpu } from './bench-gpu';

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 
 import { benchmarkEvalSpeed } from './benchmark-eval-speed';
-import { createCpuModel } from './create-cpu-model';
-import type { LanguageModel } from './language-model';
-import { loadWeights } from './load-weights';
-import { perplexity } from './perplexity';
-import { createCharTokenizer, createSyntheticSource } from './test/synthetic-model';
+import { createCpuModel } from '../create-cpu-model';
+import type { LanguageModel } from '../language-model';
+import { loadWeights } from '../load-weights';
+import { perplexity } from '../perplexity';
+import { createCharTokenizer, createSyntheticSource } from '../test/synthetic-model';
 
 const tokenizer = createCharTokenizer();
 const text = ['the cat sat on the mat.', 'a dog ran.', 'then it was night, and all slept.', 'end.'].join('\n<|endoftext|>\n');

@@ -3,15 +3,15 @@ import type { BufferBinding, GpuVqLayer, GpuWeights, KernelDispatch, WeightForma
 import { listLinearSpecs } from '@vptq/loader';
 import type { LinearInput, LinearName, LinearSpec, LlamaConfig } from '@vptq/loader';
 
-import { createRandom } from '../create-random';
+import { createRandom, randomPermutation } from '@vptq/kmeans';
 import { groupByInput } from '../group-by-input';
 import { createFillRandomDispatch } from './fill-random';
 import type { FillRandomMode } from './fill-random';
 import { f32ToF16Bits } from '@vptq/pack-format/safetensors';
-import { canStackRows, splitRows } from './fuse-rows';
-import type { DenseGpuLinear, GpuLinear } from './gpu-linear';
-import type { GpuLayerWeights, GpuLlamaWeights, StackedLinears } from './gpu-llama-weights';
-import { llamaWeightsByteLength } from './gpu-llama-weights';
+import { canStackRows, splitRows } from '../gpu/fuse-rows';
+import type { DenseGpuLinear, GpuLinear } from '../gpu/gpu-linear';
+import type { GpuLayerWeights, GpuLlamaWeights, StackedLinears } from '../gpu/gpu-llama-weights';
+import { llamaWeightsByteLength } from '../gpu/gpu-llama-weights';
 
 type VptqLayerConfig = GpuVqLayer['config'];
 type VptqLayerTensors = Parameters<typeof uploadVqLayers>[1][number]['tensors'];
@@ -259,11 +259,7 @@ async function syntheticVqLayers(
       indicesAsFloat: false,
       bias: false,
     };
-    const perm = Uint16Array.from({ length: inFeatures }, (_, i) => i);
-    for (let i = inFeatures - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      [perm[i], perm[j]] = [perm[j], perm[i]];
-    }
+    const perm = Uint16Array.from(randomPermutation(inFeatures, random));
     const indexWords = Math.ceil(outFeatures / vectorLength) * Math.ceil((inFeatures * (indexBits + residualBits)) / 32);
     const tensors: VptqLayerTensors = {
       indices: zero(Uint32Array, indexWords),

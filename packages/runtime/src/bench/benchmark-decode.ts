@@ -1,9 +1,8 @@
-import { bufferUsage, mapMode } from '@vptq/kernels-webgpu';
 import type { VqGemvOptions } from '@vptq/kernels-webgpu';
 import type { LlamaConfig } from '@vptq/loader';
 
-import { createGpuModelFromWeights, getDecodeStepRunner } from './create-gpu-model';
-import type { GpuLlamaModel } from './create-gpu-model';
+import { createGpuModelFromWeights } from '../gpu/create-gpu-model';
+import type { GpuLlamaModel } from '../gpu/create-gpu-model';
 import { createSyntheticGpuWeights } from './synthetic-gpu-weights';
 import type { SyntheticLinears } from './synthetic-gpu-weights';
 
@@ -207,7 +206,7 @@ export async function benchmarkDecode(device: GPUDevice, options: DecodeBenchmar
       let split: DecodeBreakdown | undefined;
       if (breakdown) {
         progress(`${label}: timing the breakdown`);
-        split = await measureBreakdown(device, model, tokens);
+        split = await measureBreakdown(model, tokens);
       }
       rows.push({
         variant,
@@ -232,58 +231,29 @@ export async function benchmarkDecode(device: GPUDevice, options: DecodeBenchmar
   return { shape, rows, speedup: fp16 && vptq ? vptq.tokensPerSecond / fp16.tokensPerSecond : undefined };
 }
 
-async function measureBreakdown(device: GPUDevice, model: GpuLlamaModel, tokens: number): Promise<DecodeBreakdown> {
-  const runner = getDecodeStepRunner(model);
-  const steps = Math.min(tokens, 2048);
-  const useTimestamps = device.features.has('timestamp-query');
-  const querySet = useTimestamps ? device.createQuerySet({ label: 'decode-timestamps', type: 'timestamp', count: 2 * steps }) : undefined;
-  try {
-    const all = await runner.run(steps, 0, 'all', querySet);
-    const gpuMsPerToken = querySet ? await medianPassMs(device, querySet, steps) : undefined;
-    const linear = await runner.run(steps, 0, 'linear');
-    const other = await runner.run(steps, 0, 'other');
-    const kernels = [];
-    const kernelSteps = Math.min(steps, 32);
-    for (const [label, dispatches] of runner.dispatchesByLabel) {
-      const only = await runner.run(kernelSteps, 0, (candidate) => candidate === label, querySet);
-      const msPerToken = querySet ? await medianPassMs(device, querySet, kernelSteps) : only.wallMs / kernelSteps;
-      kernels.push({ label, dispatches, msPerToken });
-    }
-    model.reset();
-    return {
-      allMsPerToken: all.wallMs / steps,
-      linearMsPerToken: linear.wallMs / steps,
-      otherMsPerToken: other.wallMs / steps,
-      encodeMsPerToken: all.encodeMs / steps,
-      positionMsPerToken: all.positionMs / steps,
-      recordMsPerToken: all.recordMs / steps,
-      submitMsPerToken: all.submitMs / steps,
-      gpuMsPerToken,
-      kernels,
-    };
-  } finally {
-    querySet?.destroy();
+/** The same decode steps without readback, timed by `profileDecode`: all, the projections, the rest, each kernel. */
+async function measureBreakdown(model: GpuLlamaModel, tokens: number): Promise<DecodeBreakdown> {
+  const steps = Math.min(tokens, 2048, model.contextLength);
+  const all = await model.profileDecode({ steps });
+  const linear = await model.profileDecode({ steps, dispatches: 'linear' });
+  const other = await model.profileDecode({ steps, dispatches: 'other' });
+  const kernels = [];
+  for (const [label, dispatches] of model.dispatchesPerTokenByKernel) {
+    const only = await model.profileDecode({ steps: Math.min(steps, 32), dispatches: label });
+    kernels.push({ label, dispatches, msPerToken: only.gpuMsPerStep ?? only.wallMsPerStep });
   }
-}
-
-async function medianPassMs(device: GPUDevice, querySet: GPUQuerySet, steps: number): Promise<number> {
-  const bytes = 2 * steps * 8;
-  const resolved = device.createBuffer({ label: 'decode-timestamps', size: bytes, usage: bufferUsage.queryResolve | bufferUsage.copySrc });
-  const readback = device.createBuffer({ label: 'decode-timestamps/readback', size: bytes, usage: bufferUsage.mapRead | bufferUsage.copyDst });
-  try {
-    const encoder = device.createCommandEncoder({ label: 'decode-timestamps' });
-    encoder.resolveQuerySet(querySet, 0, 2 * steps, resolved, 0);
-    encoder.copyBufferToBuffer(resolved, 0, readback, 0, bytes);
-    device.queue.submit([encoder.finish()]);
-    await readback.mapAsync(mapMode.read);
-    const stamps = new BigUint64Array(readback.getMappedRange().slice(0));
-    readback.unmap();
-    const durations = Array.from({ length: steps }, (_, step) => Number(stamps[2 * step + 1] - stamps[2 * step]) / 1e6).sort((a, b) => a - b);
-    return durations[Math.floor(steps / 2)];
-  } finally {
-    resolved.destroy();
-    readback.destroy();
-  }
+  model.reset();
+  return {
+    allMsPerToken: all.wallMsPerStep,
+    linearMsPerToken: linear.wallMsPerStep,
+    otherMsPerToken: other.wallMsPerStep,
+    encodeMsPerToken: all.encodeMsPerStep,
+    positionMsPerToken: all.positionMsPerStep,
+    recordMsPerToken: all.recordMsPerStep,
+    submitMsPerToken: all.submitMsPerStep,
+    gpuMsPerToken: all.gpuMsPerStep,
+    kernels,
+  };
 }
 
 function resolveShape(fn: string, overrides: Partial<DecodeBenchmarkShape> = {}): DecodeBenchmarkShape {

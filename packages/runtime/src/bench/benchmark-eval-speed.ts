@@ -1,10 +1,10 @@
 import type { Tokenizer } from '@vptq/loader';
 
-import type { LanguageModel, SyncLanguageModel } from './language-model';
-import { planEvaluation, scoreStories } from './perplexity';
-import type { EvaluationPlan } from './perplexity';
-import { runModelProgram } from './run-model-program';
-import type { ModelProgram } from './run-model-program';
+import type { LanguageModel, SyncLanguageModel } from '../language-model';
+import { planEvaluation, scoreStories } from '../perplexity';
+import type { EvaluationPlan } from '../perplexity';
+import { runModelProgram } from '../run-model-program';
+import type { ModelProgram } from '../run-model-program';
 
 /** Options of {@link benchmarkEvalSpeed}. */
 export interface EvalSpeedOptions {
