@@ -45,6 +45,31 @@ describe.skipIf(!device)('createGpuModel (synthetic models)', () => {
   const gpu = device as GPUDevice;
   afterAll(releaseTestDevice);
 
+  it('profiles decode steps: every dispatch, the projections, the rest or one kernel, and resets the cache', async () => {
+    const model = await createGpuModel(gpu, createSyntheticSource({ ropeLayout: 'half' }), { contextLength: 16 });
+    try {
+      await model.forward([1, 2, 3], 0);
+      const byKernel = model.dispatchesPerTokenByKernel;
+      expect([...byKernel.values()].reduce((sum, count) => sum + count, 0)).toBe(model.dispatchesPerToken);
+      const all = await model.profileDecode({ steps: 4 });
+      expect(model.cachedPositions).toBe(0);
+      expect(all).toMatchObject({ steps: 4, dispatches: model.dispatchesPerToken });
+      expect(all.wallMsPerStep).toBeGreaterThan(0);
+      expect(all.encodeMsPerStep).toBeCloseTo(all.positionMsPerStep + all.recordMsPerStep + all.submitMsPerStep, 9);
+      expect(all.gpuMsPerStep === undefined).toBe(!gpu.features.has('timestamp-query'));
+      const linear = await model.profileDecode({ steps: 2, dispatches: 'linear' });
+      const other = await model.profileDecode({ steps: 2, dispatches: 'other' });
+      expect(linear.dispatches).toBeGreaterThan(0);
+      expect(linear.dispatches + other.dispatches).toBe(model.dispatchesPerToken);
+      expect((await model.profileDecode({ steps: 1, dispatches: 'attention' })).dispatches).toBe(byKernel.get('attention'));
+      await expect(model.profileDecode({ dispatches: 'nope' })).rejects.toThrow(/dispatches must be 'all', 'linear', 'other' or a kernel label of this model \(.*attention.*\); got nope/);
+      await expect(model.profileDecode({ steps: 17 })).rejects.toThrow(/steps must be an integer between 1 and contextLength 16 \(got 17\)/);
+    } finally {
+      model.destroy();
+    }
+    await expect(model.profileDecode()).rejects.toThrow(/destroyed/);
+  });
+
   it('matches the CPU for a window and single steps (half RoPE, GQA, tied classifier)', async () => {
     const source = createSyntheticSource({ ropeLayout: 'half' });
     const cpu = createCpuModel(loadWeights(source));
