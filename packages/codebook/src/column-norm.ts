@@ -1,7 +1,8 @@
+import type { FloatTensorDtype } from '@vptq/pack-format';
+import type { Matrix } from '@vptq/kmeans';
+
 import { CodebookError } from './codebook-error';
 import { roundToStorage } from './storage-dtype';
-import type { FloatTensorDtype } from '@vptq/pack-format';
-import type { WeightMatrix } from './weight-matrix';
 
 /** Per-input-column min–max norm (spec §4.4), in original column order. */
 export interface ColumnNorm {
@@ -18,7 +19,7 @@ export interface ColumnNorm {
  *
  * @throws {CodebookError} `VPTQ_CODEBOOK_STORAGE_OVERFLOW` when a scale or bias does not fit `dtype`.
  */
-export function computeColumnNorm(weight: WeightMatrix, dtype: FloatTensorDtype): ColumnNorm {
+export function computeColumnNorm(weight: Matrix, dtype: FloatTensorDtype): ColumnNorm {
   const { data, rows, cols } = weight;
   const low = new Float32Array(cols).fill(Infinity);
   const high = new Float32Array(cols).fill(-Infinity);
@@ -50,7 +51,7 @@ export function computeColumnNorm(weight: WeightMatrix, dtype: FloatTensorDtype)
  * The weight as the column loop reads it: normalized, `dead` columns zeroed, columns in `perm` order, stored
  * transposed (`[in, out]` f32) so that a column, and every vector in it, is contiguous.
  */
-export function toWorkingLayout(weight: WeightMatrix, perm: Uint32Array, dead: Uint8Array, norm: ColumnNorm | undefined): Float32Array {
+export function toWorkingLayout(weight: Matrix, perm: Uint32Array, dead: Uint8Array, norm: ColumnNorm | undefined): Float32Array {
   const { data, rows, cols } = weight;
   const working = new Float32Array(cols * rows);
   for (let position = 0; position < cols; position++) {

@@ -9,4 +9,5 @@ export { quantizeGptq } from './quantize-gptq';
 export type { GptqOptions } from './quantize-gptq';
 export { CodebookError } from './codebook-error';
 export type { CodebookErrorCode } from './codebook-error';
-export type { WeightMatrix } from './weight-matrix';
+// The weight of a layer is a kmeans Matrix: row-major [outFeatures, inFeatures] f32.
+export type { Matrix } from '@vptq/kmeans';

@@ -1,14 +1,14 @@
 import { proxyError } from '@vptq/hessian';
 import type { PreparedHessian } from '@vptq/hessian';
 
-import type { WeightMatrix } from './weight-matrix';
+import type { Matrix } from '@vptq/kmeans';
 
 /**
  * `proxyError` of `quantized` against `weight` (both `[out, in]`, original column order) under the prepared
  * Hessian, which is stored in quantization order: the weights are permuted to match it rather than the
  * Hessian un-permuted, which would cost an `[in, in]` copy per call.
  */
-export function measureProxyError(weight: WeightMatrix, quantized: Float32Array, prepared: PreparedHessian): number {
+export function measureProxyError(weight: Matrix, quantized: Float32Array, prepared: PreparedHessian): number {
   const { rows, cols } = weight;
   const perm = prepared.perm;
   const original = new Float32Array(rows * cols);

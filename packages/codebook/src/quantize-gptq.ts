@@ -1,11 +1,11 @@
 import type { PreparedHessian } from '@vptq/hessian';
+import type { Matrix } from '@vptq/kmeans';
 
 import { runColumnLoop } from './column-loop';
 import type { ScalarQuantization, ScalarQuantizationOptions } from './quantize-rtn';
 import { readPrepared } from './read-prepared';
 import { computeRowGrid, roundToGrid } from './scalar-grid';
 import { assertInteger, assertWeight } from './validate';
-import type { WeightMatrix } from './weight-matrix';
 
 /** Options of {@link quantizeGptq}. */
 export interface GptqOptions extends ScalarQuantizationOptions {
@@ -26,7 +26,7 @@ const fn = 'quantizeGptq';
  * @returns the dequantized `[out, in]` weight (original column order) and the per-row grid.
  * @throws {RangeError} for bits outside [1, 16], a bad block size, a malformed weight or a Hessian of the wrong size.
  */
-export function quantizeGptq(weight: WeightMatrix, prepared: PreparedHessian, options: GptqOptions): ScalarQuantization {
+export function quantizeGptq(weight: Matrix, prepared: PreparedHessian, options: GptqOptions): ScalarQuantization {
   assertWeight(fn, weight);
   const bits = assertInteger(fn, 'bits', options?.bits, 1, 16);
   const blockSize = assertInteger(fn, 'blockSize', options.blockSize ?? 128, 1);

@@ -1,6 +1,7 @@
+import type { Matrix } from '@vptq/kmeans';
+
 import { computeRowGrid, roundToGrid } from './scalar-grid';
 import { assertInteger, assertWeight } from './validate';
-import type { WeightMatrix } from './weight-matrix';
 
 /** Options of {@link quantizeRtn} and `quantizeGptq`. */
 export interface ScalarQuantizationOptions {
@@ -31,7 +32,7 @@ export interface ScalarQuantization {
  * @param weight - `[out, in]` f32.
  * @throws {RangeError} when bits is not an integer in [1, 16] or the weight is malformed or not finite.
  */
-export function quantizeRtn(weight: WeightMatrix, options: ScalarQuantizationOptions): ScalarQuantization {
+export function quantizeRtn(weight: Matrix, options: ScalarQuantizationOptions): ScalarQuantization {
   assertWeight('quantizeRtn', weight);
   const bits = assertInteger('quantizeRtn', 'bits', options?.bits, 1, 16);
   const { rows, cols, data } = weight;

@@ -1,6 +1,7 @@
 import type { PreparedHessian } from '@vptq/hessian';
 import { getVptqLayerLayout } from '@vptq/pack-format';
 import type { IndexArray } from '@vptq/pack-format';
+import type { Matrix } from '@vptq/kmeans';
 
 import { clusterPart, fillFromAssignments } from './cluster-part';
 import { computeColumnNorm, toOriginalLayout, toWorkingLayout } from './column-norm';
@@ -15,7 +16,6 @@ import type { VptqLayerResult } from './vptq-layer-result';
 import { readVptqSettings } from './vptq-options';
 import type { VptqOptions } from './vptq-options';
 import { listParts } from './vptq-parts';
-import type { WeightMatrix } from './weight-matrix';
 
 /** One run with its internal trace, for tests and diagnostics. */
 export interface VptqRun {
@@ -49,12 +49,12 @@ const fn = 'quantizeVptqLayer';
  * @throws {CodebookError} `VPTQ_CODEBOOK_NON_FINITE` when the error feedback overflows;
  *   `VPTQ_CODEBOOK_STORAGE_OVERFLOW` when a codebook entry or norm value does not fit `storageDtype`.
  */
-export function quantizeVptqLayer(weight: WeightMatrix, prepared: PreparedHessian, options: VptqOptions): VptqLayerResult {
+export function quantizeVptqLayer(weight: Matrix, prepared: PreparedHessian, options: VptqOptions): VptqLayerResult {
   return runVptq(weight, prepared, options).result;
 }
 
 /** {@link quantizeVptqLayer}, also returning the column loop's own output. */
-export function runVptq(weight: WeightMatrix, prepared: PreparedHessian, options: VptqOptions): VptqRun {
+export function runVptq(weight: Matrix, prepared: PreparedHessian, options: VptqOptions): VptqRun {
   assertWeight(fn, weight);
   const plan = planLayer(fn, weight.rows, weight.cols, options);
   const settings = readVptqSettings(fn, options);

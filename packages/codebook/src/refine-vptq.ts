@@ -1,8 +1,9 @@
+import type { IndexArray } from '@vptq/pack-format';
+
 import { refitCodebooks } from './refit-codebooks';
 import { runVptqPass } from './run-vptq-pass';
 import type { VptqPassInput, VptqPassOutput } from './run-vptq-pass';
 import type { PartCodebooks } from './vptq-column-quantizer';
-import type { IndexArray } from '@vptq/pack-format';
 
 /** What {@link refineVptq} needs besides the pass input. */
 export interface RefineRequest {

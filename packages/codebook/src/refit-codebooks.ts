@@ -1,8 +1,9 @@
-import { roundToStorage } from './storage-dtype';
 import type { FloatTensorDtype } from '@vptq/pack-format';
+import type { IndexArray } from '@vptq/pack-format';
+
+import { roundToStorage } from './storage-dtype';
 import { choleskyFactor, choleskySolve, conjugateGradient } from './solve-spd';
 import type { VptqPart } from './vptq-parts';
-import type { IndexArray } from '@vptq/pack-format';
 
 /** The least-squares problem of {@link refitCodebooks}. Matrices are `[in, out]`, in quantization order. */
 export interface RefitInput {

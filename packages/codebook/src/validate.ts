@@ -1,4 +1,4 @@
-import type { WeightMatrix } from './weight-matrix';
+import type { Matrix } from '@vptq/kmeans';
 
 /** Throws unless `value` is an integer in [min, max]. */
 export function assertInteger(fn: string, name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -24,7 +24,7 @@ export function assertBoolean(fn: string, name: string, value: unknown): boolean
 }
 
 /** Throws unless `weight` is a well-formed, finite `[rows, cols]` Float32Array matrix. */
-export function assertWeight(fn: string, weight: WeightMatrix): void {
+export function assertWeight(fn: string, weight: Matrix): void {
   if (typeof weight !== 'object' || weight === null || !(weight.data instanceof Float32Array)) {
     throw new TypeError(`${fn}: weight.data must be a Float32Array (got ${describe(weight?.data)})`);
   }

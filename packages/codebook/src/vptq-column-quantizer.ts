@@ -1,8 +1,8 @@
 import type { NearestCentroidSearch } from '@vptq/kmeans';
+import type { IndexArray } from '@vptq/pack-format';
 
 import type { QuantizeColumn } from './column-loop';
 import type { VptqPart } from './vptq-parts';
-import type { IndexArray } from '@vptq/pack-format';
 
 /** The codebooks of one part and the index arrays the column loop fills. */
 export interface PartCodebooks {

@@ -1,5 +1,6 @@
-import type { VptqLayoutOptions } from './plan-vptq-layer';
 import type { FloatTensorDtype } from '@vptq/pack-format';
+
+import type { VptqLayoutOptions } from './plan-vptq-layer';
 import { assertBoolean, assertInteger } from './validate';
 
 /** The stage a {@link VptqOptions.onProgress} report belongs to, in the order they run. */

@@ -2,7 +2,7 @@ import { prepareHessian } from '@vptq/hessian';
 import type { HessianOrder, PreparedHessian } from '@vptq/hessian';
 import { createTestRng, randomMatrix } from '@vptq/test-utils';
 
-import type { WeightMatrix } from '../weight-matrix';
+import type { Matrix } from '@vptq/kmeans';
 
 /**
  * Test input: a random SPD `[size, size]` f64 Hessian XᵀX/n + 1e-3·I from `samples` inputs whose features are
@@ -52,6 +52,6 @@ export function randomPreparedHessian(
 }
 
 /** A seeded `[rows, cols]` weight, uniform in [−scale, scale) and never exactly zero. */
-export function randomWeight(rows: number, cols: number, seed: number, scale = 0.1): WeightMatrix {
+export function randomWeight(rows: number, cols: number, seed: number, scale = 0.1): Matrix {
   return randomMatrix({ rows, cols, seed, scale });
 }

@@ -1,9 +1,9 @@
 import { maxAbsDifference, randomFloats, releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
+import { f16ArrayToF32, f32ToF16Bits } from '@vptq/pack-format/safetensors';
 
 import { compileShader } from '../compile-shader';
 import { linearCpu } from '../gemv/linear-cpu';
-import { f16ArrayToF32, f32ToF16Bits } from '@vptq/pack-format/safetensors';
 import { gemm } from './gemm';
 import { gemmWgsl } from './gemm.wgsl';
 

@@ -1,8 +1,8 @@
 import { maxAbsDifference, randomFloats, releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
+import { f16ArrayToF32, f32ToF16Bits } from '@vptq/pack-format/safetensors';
 
 import { compileShader } from '../compile-shader';
-import { f16ArrayToF32, f32ToF16Bits } from '@vptq/pack-format/safetensors';
 import { gemv } from './gemv';
 import { gemvSubgroupsWgsl, gemvWgsl } from './gemv.wgsl';
 import { linearCpu } from './linear-cpu';

@@ -2,12 +2,12 @@ import { bufferUsage, createBufferWithData, submitDispatches, uploadVqLayers, vq
 import type { BufferBinding, GpuVqLayer, GpuWeights, KernelDispatch, WeightFormat } from '@vptq/kernels-webgpu';
 import { listLinearSpecs } from '@vptq/loader';
 import type { LinearInput, LinearName, LinearSpec, LlamaConfig } from '@vptq/loader';
-
 import { createRandom, randomPermutation } from '@vptq/kmeans';
+import { f32ToF16Bits } from '@vptq/pack-format/safetensors';
+
 import { groupByInput } from '../group-by-input';
 import { createFillRandomDispatch } from './fill-random';
 import type { FillRandomMode } from './fill-random';
-import { f32ToF16Bits } from '@vptq/pack-format/safetensors';
 import { canStackRows, splitRows } from '../gpu/fuse-rows';
 import type { DenseGpuLinear, GpuLinear } from '../gpu/gpu-linear';
 import type { GpuLayerWeights, GpuLlamaWeights, StackedLinears } from '../gpu/gpu-llama-weights';

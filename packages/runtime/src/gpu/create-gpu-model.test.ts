@@ -1,6 +1,7 @@
 import type { ModelSource } from '@vptq/loader';
 import { maxAbsDifference, releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
+import { f16BitsToF32, f32ToF16Bits } from '@vptq/pack-format/safetensors';
 
 import { createCpuModel } from '../create-cpu-model';
 import type { CpuLlamaModel } from '../create-cpu-model';
@@ -8,7 +9,6 @@ import { loadWeights } from '../load-weights';
 import { LlamaRuntimeError } from '../runtime-error';
 import { createSyntheticSource } from '../test/synthetic-model';
 import { createGpuModel } from './create-gpu-model';
-import { f16BitsToF32, f32ToF16Bits } from '@vptq/pack-format/safetensors';
 
 const device = await requestTestDevice();
 const tolerance = 1e-4;

@@ -5,12 +5,12 @@ import { openModel } from '@vptq/loader';
 import type { ModelSource } from '@vptq/loader';
 import { makeTempDir, maxAbsDifference, releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
+import { f16BitsToF32, f32ToF16Bits } from '@vptq/pack-format/safetensors';
 
 import { createCpuModel } from '../create-cpu-model';
 import { loadWeights } from '../load-weights';
 import { createSyntheticSource } from '../test/synthetic-model';
 import { createGpuModel } from './create-gpu-model';
-import { f16BitsToF32, f32ToF16Bits } from '@vptq/pack-format/safetensors';
 import { writeHfModelFixture, writeVptqModelFixture } from '../test/write-vptq-model';
 
 const device = await requestTestDevice();

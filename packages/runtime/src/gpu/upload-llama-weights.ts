@@ -2,13 +2,13 @@ import { createBufferWithData, maxVqGemvVectorLength, uploadVqLayers, uploadWeig
 import type { GpuWeights, WeightFormat } from '@vptq/kernels-webgpu';
 import { listLinearSpecs } from '@vptq/loader';
 import type { LinearInput, LinearName, LinearSpec, VptqModelSource } from '@vptq/loader';
+import { f32ToF16Bits } from '@vptq/pack-format/safetensors';
 
 import { groupByInput } from '../group-by-input';
 import { readChecked } from '../load-weights';
 import type { WeightSource } from '../load-weights';
 import { LlamaRuntimeError } from '../runtime-error';
 import { validateConfig } from '../validate-config';
-import { f32ToF16Bits } from '@vptq/pack-format/safetensors';
 import { foldNormGain } from './fold-norm-gain';
 import { canStackRows, splitRows } from './fuse-rows';
 import type { DenseGpuLinear, GpuLinear, VqGpuLinear } from './gpu-linear';
