@@ -1,7 +1,8 @@
 import { releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { uploadWeights, weightRowStride } from './gpu-weights';
+import { readBuffer } from './buffers';
+import { allocateWeights, uploadWeights, weightRowStride } from './gpu-weights';
 
 const device = await requestTestDevice();
 
@@ -35,6 +36,25 @@ describe.skipIf(!device)('uploadWeights', () => {
     ]);
     expect(weights.windows[0].binding.buffer).not.toBe(weights.windows[2].binding.buffer);
     weights.destroy();
+  });
+
+  it('writes the rows (padded to 16 bytes) where the windows say, and allocateWeights cuts the same windows, zeroed', async () => {
+    const data = Float32Array.from({ length: 100 * 3 }, (_, i) => i + 1);
+    const options = { maxBindingBytes: 1024, maxBufferBytes: 2048 };
+    const uploaded = uploadWeights(gpu, data, { rows: 100, cols: 3, format: 'f32' }, options);
+    const allocated = allocateWeights(gpu, { rows: 100, cols: 3, format: 'f32' }, options);
+    try {
+      const windows = (weights: typeof uploaded) => weights.windows.map((window) => [window.rowStart, window.rows, window.binding.offset, window.binding.size]);
+      expect(windows(allocated)).toEqual(windows(uploaded));
+      for (const window of uploaded.windows) {
+        const rows = new Float32Array(await readBuffer(gpu, window.binding, window.rows * 16));
+        expect(rows.slice(0, 4)).toEqual(new Float32Array([window.rowStart * 3 + 1, window.rowStart * 3 + 2, window.rowStart * 3 + 3, 0]));
+      }
+      for (const window of allocated.windows) expect(new Float32Array(await readBuffer(gpu, window.binding)).every((value) => value === 0)).toBe(true);
+    } finally {
+      uploaded.destroy();
+      allocated.destroy();
+    }
   });
 
   it('rejects a binding limit below one aligned window, and data of the wrong type', () => {

@@ -62,53 +62,89 @@ export function uploadWeights(
   options: UploadWeightsOptions = {},
 ): GpuWeights {
   const fn = 'uploadWeights';
+  const { rows, cols, format } = checkShape(fn, shape);
+  const elements: Float32Array | Uint16Array =
+    format === 'f32'
+      ? assertArray(fn, 'data', data, Float32Array, rows * cols, '[rows, cols]')
+      : assertArray(fn, 'data', data, Uint16Array, rows * cols, '[rows, cols]');
+  const source = new Uint8Array(elements.buffer, elements.byteOffset, elements.byteLength);
+  const sourceRowBytes = cols * (format === 'f32' ? 4 : 2);
+  return createWindows(fn, device, { rows, cols, format }, options, (mapped, rowStart, rowCount, rowBytes) => {
+    if (rowBytes === sourceRowBytes) {
+      mapped.set(source.subarray(rowStart * rowBytes, (rowStart + rowCount) * rowBytes));
+      return;
+    }
+    for (let row = 0; row < rowCount; row++) {
+      const from = (rowStart + row) * sourceRowBytes;
+      mapped.set(source.subarray(from, from + sourceRowBytes), row * rowBytes);
+    }
+  });
+}
+
+/**
+ * Allocates a zeroed `[rows, cols]` weight matrix in the windows {@link uploadWeights} would use, for weights made
+ * on the GPU (dequantized, or random benchmark weights): write each window's binding.
+ *
+ * @throws {RangeError} when one row group does not fit a binding.
+ */
+export function allocateWeights(
+  device: GPUDevice,
+  shape: { readonly rows: number; readonly cols: number; readonly format: WeightFormat },
+  options: UploadWeightsOptions = {},
+): GpuWeights {
+  return createWindows('allocateWeights', device, checkShape('allocateWeights', shape), options, undefined);
+}
+
+function checkShape(fn: string, shape: { readonly rows: number; readonly cols: number; readonly format: WeightFormat }) {
   const rows = assertCount(fn, 'shape.rows', shape.rows);
   const cols = assertCount(fn, 'shape.cols', shape.cols);
   const format = shape.format;
   if (format !== 'f32' && format !== 'f16') {
     throw new TypeError(`${fn}: shape.format must be 'f32' or 'f16' (got ${String(format)})`);
   }
-  const elements: Float32Array | Uint16Array =
-    format === 'f32'
-      ? assertArray(fn, 'data', data, Float32Array, rows * cols, '[rows, cols]')
-      : assertArray(fn, 'data', data, Uint16Array, rows * cols, '[rows, cols]');
-  const bytesPerElement = format === 'f32' ? 4 : 2;
+  return { rows, cols, format };
+}
+
+/** The buffers and windows of a matrix; `write` (when given) fills each buffer's rows while it is mapped. */
+function createWindows(
+  fn: string,
+  device: GPUDevice,
+  shape: { readonly rows: number; readonly cols: number; readonly format: WeightFormat },
+  options: UploadWeightsOptions,
+  write: ((mapped: Uint8Array, rowStart: number, rowCount: number, rowBytes: number) => void) | undefined,
+): GpuWeights {
+  const { rows, cols, format } = shape;
   const rowStride = weightRowStride(cols, format);
-  const rowBytes = rowStride * bytesPerElement;
+  const rowBytes = rowStride * (format === 'f32' ? 4 : 2);
   const plan = planWindows(fn, device, rows, rowBytes, options);
   const label = options.label ?? 'weights';
-
   const buffers: GPUBuffer[] = [];
   const windows: WeightWindow[] = [];
-  for (const bufferPlan of plan) {
-    const buffer = device.createBuffer({
-      label,
-      size: bufferPlan.byteLength,
-      usage: bufferUsage.storage | bufferUsage.copySrc | bufferUsage.copyDst,
-      mappedAtCreation: true,
-    });
-    const mapped = new Uint8Array(buffer.getMappedRange());
-    const source = new Uint8Array(elements.buffer, elements.byteOffset, elements.byteLength);
-    const rowStart = bufferPlan.windows[0].rowStart;
-    const rowCount = bufferPlan.windows.reduce((sum, window) => sum + window.rows, 0);
-    if (rowStride === cols) {
-      mapped.set(source.subarray(rowStart * rowBytes, (rowStart + rowCount) * rowBytes));
-    } else {
-      const sourceRowBytes = cols * bytesPerElement;
-      for (let row = 0; row < rowCount; row++) {
-        const from = (rowStart + row) * sourceRowBytes;
-        mapped.set(source.subarray(from, from + sourceRowBytes), row * rowBytes);
+  try {
+    for (const bufferPlan of plan) {
+      const buffer = device.createBuffer({
+        label,
+        size: bufferPlan.byteLength,
+        usage: bufferUsage.storage | bufferUsage.copySrc | bufferUsage.copyDst,
+        mappedAtCreation: write !== undefined,
+      });
+      buffers.push(buffer);
+      const rowStart = bufferPlan.windows[0].rowStart;
+      if (write) {
+        write(new Uint8Array(buffer.getMappedRange()), rowStart, bufferPlan.windows.reduce((sum, window) => sum + window.rows, 0), rowBytes);
+        buffer.unmap();
+      }
+      for (const window of bufferPlan.windows) {
+        windows.push({
+          binding: { buffer, offset: (window.rowStart - rowStart) * rowBytes, size: Math.max(16, window.rows * rowBytes) },
+          rowStart: window.rowStart,
+          rows: window.rows,
+        });
       }
     }
-    buffer.unmap();
-    buffers.push(buffer);
-    for (const window of bufferPlan.windows) {
-      windows.push({
-        binding: { buffer, offset: (window.rowStart - rowStart) * rowBytes, size: Math.max(16, window.rows * rowBytes) },
-        rowStart: window.rowStart,
-        rows: window.rows,
-      });
-    }
+  } catch (error) {
+    for (const buffer of buffers) buffer.destroy();
+    throw error;
   }
   return {
     rows,

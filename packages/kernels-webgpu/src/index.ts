@@ -11,7 +11,7 @@ export type { BufferBinding, ParamField } from './buffers';
 export { ComputeStep, DispatchSequence, captureGpuErrors, checkWorkgroups, submitDispatches } from './dispatch';
 export type { Destroyable, KernelDispatch, TextureBinding } from './dispatch';
 export { bufferUsage, mapMode, textureUsage } from './gpu-flags';
-export { describeWeights, uploadWeights, weightRowStride, weightRowsPerWindow } from './gpu-weights';
+export { allocateWeights, describeWeights, uploadWeights, weightRowStride } from './gpu-weights';
 export type { GpuWeights, UploadWeightsOptions, WeightFormat, WeightWindow } from './gpu-weights';
 
 export { GpuVqLayer, codebookEntryStride, uploadVqLayer, uploadVqLayers } from './vq-layer/upload-vq-layer';

@@ -1,4 +1,4 @@
-import { bufferUsage, createBufferWithData, submitDispatches, uploadVqLayers, vqStackMismatch, weightRowStride, weightRowsPerWindow } from '@vptq/kernels-webgpu';
+import { allocateWeights, createBufferWithData, submitDispatches, uploadVqLayers, vqStackMismatch } from '@vptq/kernels-webgpu';
 import type { BufferBinding, GpuVqLayer, GpuWeights, KernelDispatch, WeightFormat } from '@vptq/kernels-webgpu';
 import { listLinearSpecs } from '@vptq/loader';
 import type { LinearInput, LinearName, LinearSpec, LlamaConfig } from '@vptq/loader';
@@ -172,7 +172,7 @@ function dense(spec: LinearSpec, weights: GpuWeights): DenseGpuLinear {
 
 type Fill = (binding: BufferBinding, words: number, mode: FillRandomMode, scale: number, offset: number, streamSeed: number) => Promise<void>;
 
-/** A `[rows, cols]` matrix as {@link GpuWeights}, one buffer per row window, filled on the GPU from one stream. */
+/** A `[rows, cols]` matrix as {@link GpuWeights}, in uploadWeights' windows, filled on the GPU from one stream. */
 async function syntheticMatrix(
   device: GPUDevice,
   rows: number,
@@ -182,37 +182,16 @@ async function syntheticMatrix(
   fill: Fill,
   seed: number,
 ): Promise<GpuWeights> {
-  const rowStride = weightRowStride(cols, format);
-  const rowBytes = rowStride * (format === 'f16' ? 2 : 4);
-  // Windows as uploadWeights cuts them (one buffer per window here).
-  const rowsPerWindow = weightRowsPerWindow('createSyntheticGpuWeights', device, rows, rowBytes);
-  const buffers: GPUBuffer[] = [];
-  const windows = [];
+  const weights = allocateWeights(device, { rows, cols, format }, { label: 'synthetic-weights' });
   try {
-    let firstWord = 0;
-    for (let rowStart = 0; rowStart < rows; rowStart += rowsPerWindow) {
-      const count = Math.min(rowsPerWindow, rows - rowStart);
-      const size = Math.max(16, count * rowBytes);
-      const buffer = device.createBuffer({ label: 'synthetic-weights', size, usage: bufferUsage.storage | bufferUsage.copySrc | bufferUsage.copyDst });
-      buffers.push(buffer);
-      await fill(buffer, size / 4, format, scale, firstWord, seed);
-      firstWord += size / 4;
-      windows.push({ binding: { buffer, offset: 0, size }, rowStart, rows: count });
-    }
+    const rowWords = (weights.rowStride * (format === 'f16' ? 2 : 4)) / 4;
+    // Each window's words continue the stream at its first row, so the matrix is the same however it is cut.
+    for (const window of weights.windows) await fill(window.binding, window.binding.size / 4, format, scale, window.rowStart * rowWords, seed);
   } catch (error) {
-    for (const buffer of buffers) buffer.destroy();
+    weights.destroy();
     throw error;
   }
-  return {
-    rows,
-    cols,
-    format,
-    rowStride,
-    windows,
-    destroy() {
-      for (const buffer of buffers) buffer.destroy();
-    },
-  };
+  return weights;
 }
 
 /**

@@ -1,39 +1,17 @@
+import type { VptqLayoutOptions, VptqOptions } from '@vptq/codebook';
 import type { FloatTensorDtype } from '@vptq/pack-format';
 
 /** The quantization methods: VPTQ, and the two scalar baselines kept for side-by-side tables. */
 export type QuantizeMethod = 'vptq' | 'gptq' | 'rtn';
 
 /**
- * VPTQ settings shared by every linear layer (`shared_layer_config`-style), named as the `VptqLayerConfig` fields
- * (`@vptq/pack-format`) and `quantizeVptqLayer` options (`@vptq/codebook`) they become. Defaults:
+ * VPTQ settings shared by every linear layer (`shared_layer_config`-style): the `quantizeVptqLayer` options of
+ * `@vptq/codebook` (named as the `VptqLayerConfig` fields they become), plus the column order. Defaults:
  * {@link quantizeDefaults}.
  */
-export interface VptqSettings {
-  /** v: output rows per vector. */
-  readonly vectorLength?: number;
-  /** K: main codebook entries (power of two); log2 K / v index bits per weight. */
-  readonly numCentroids?: number;
-  /** Kr: residual codebook entries (power of two), 0 for none; adds log2 Kr / v index bits. */
-  readonly numResidualCentroids?: number;
-  /** Share of input columns (by Hessian diagonal) in the outlier part, in percent; 0 for none. */
-  readonly outlierPercent?: number;
-  /** vo: outlier vector length (≥ 2), when `outlierPercent` > 0. */
-  readonly outlierVectorLength?: number;
-  /** Ko: outlier codebook entries, when `outlierPercent` > 0. */
-  readonly numOutlierCentroids?: number;
-  /** G: codebooks per layer. */
-  readonly groupNum?: number;
-  /** Per-column min–max normalization (`enable_norm`). */
-  readonly enableNorm?: boolean;
-  /** Column order by decreasing Hessian diagonal (`enable_perm`). */
+export interface VptqSettings extends Partial<VptqLayoutOptions>, Pick<VptqOptions, 'kmeansIterations' | 'refineIterations'> {
+  /** Column order by decreasing Hessian diagonal (`enable_perm`); false keeps the identity order. */
   readonly enablePerm?: boolean;
-  /** Most k-means iterations per codebook. */
-  readonly kmeansIterations?: number;
-  /**
-   * Rounds of closed-form codebook refinement (exact least-squares refit of the codebooks under the layer
-   * Hessian, then the column loop again); 0 is the reference's behaviour.
-   */
-  readonly refineIterations?: number;
 }
 
 /** Options of `quantize`; every setting left out takes its value from {@link quantizeDefaults}. */
