@@ -1,6 +1,6 @@
 export { createCpuModel } from './create-cpu-model';
 export type { CpuLlamaModel, CpuModelOptions } from './create-cpu-model';
-export { loadWeights } from './load-weights';
+export { loadWeights, readDenseLinear } from './load-weights';
 export type { LoadWeightsOptions, WeightSource } from './load-weights';
 export type { LlamaLayerWeights, LlamaWeights } from './llama-weights';
 export type { Linear } from './linear';
