@@ -1,4 +1,10 @@
 /**
+ * Which q/k components form a RoPE pair: `'interleaved'` rotates adjacent pairs (2i, 2i+1), as llama2.c and
+ * Meta's original checkpoints do; `'half'` rotates (i, i + headDim/2), as Hugging Face's `rotate_half` does.
+ */
+export type RopeLayout = 'interleaved' | 'half';
+
+/**
  * The architecture-level description of a Llama-family decoder, whatever file it came from.
  * Field names follow Hugging Face's config.json, in camelCase.
  */
@@ -20,11 +26,8 @@ export interface LlamaConfig {
   readonly maxPositionEmbeddings: number;
   readonly rmsNormEps: number;
   readonly ropeTheta: number;
-  /**
-   * How the q/k projection rows pair up for RoPE: `'interleaved'` rotates adjacent pairs (2i, 2i+1) as
-   * llama2.c and Meta's original checkpoints do; `'half'` rotates (i, i + headDim/2) as HF's rotate_half does.
-   */
-  readonly ropeLayout: 'interleaved' | 'half';
+  /** How the q/k projection rows pair up for RoPE. */
+  readonly ropeLayout: RopeLayout;
   /** The classifier shares the token-embedding matrix. */
   readonly tieWordEmbeddings: boolean;
   /** q/k/v projections carry a bias (Qwen2). */

@@ -1,8 +1,4 @@
-/**
- * Which q/k components form a RoPE pair: `'interleaved'` rotates (2i, 2i+1), as llama2.c and Meta's original
- * checkpoints do; `'half'` rotates (i, i + headDim/2), as Hugging Face's `rotate_half` does.
- */
-export type RopeLayout = 'interleaved' | 'half';
+import type { RopeLayout } from '@vptq/loader';
 
 /** Geometry of a {@link applyRope} call. */
 export interface RopeOptions {
