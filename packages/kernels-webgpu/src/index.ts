@@ -9,8 +9,8 @@ export type { PipelineSpec } from './pipeline-cache';
 export { createBufferWithData, createStorageBuffer, createUniformBuffer, packParams, readBuffer } from './buffers';
 export type { BufferBinding, ParamField } from './buffers';
 export { ComputeStep, DispatchSequence, captureGpuErrors, checkWorkgroups, submitDispatches } from './dispatch';
-export type { Destroyable, KernelDispatch, TextureBinding } from './dispatch';
-export { bufferUsage, mapMode, textureUsage } from './gpu-flags';
+export type { Destroyable, KernelDispatch } from './dispatch';
+export { bufferUsage, mapMode } from './gpu-flags';
 export { describeWeights, uploadWeights, weightRowStride, weightRowsPerWindow } from './gpu-weights';
 export type { GpuWeights, UploadWeightsOptions, WeightFormat, WeightWindow } from './gpu-weights';
 
@@ -27,14 +27,9 @@ export { vqGemvCpu } from './vq-gemv/vq-gemv-cpu';
 export {
   maxVqGemvProjections,
   vqGemvReduceWgsl,
-  vqGemvSharedCodebookWgsl,
   vqGemvSubgroupsWgsl,
-  vqGemvTextureSubgroupsWgsl,
-  vqGemvTextureWgsl,
   vqGemvWgsl,
 } from './vq-gemv/vq-gemv.wgsl';
-export { createVqCodebookTexture, hasTexelEntries } from './vq-gemv/vq-codebook-texture';
-export type { VqCodebookTexture } from './vq-gemv/vq-codebook-texture';
 
 export { createGemvDispatch, gemv, maxGemvTokens } from './gemv/gemv';
 export type { GemvBuffers, GemvOptions, GemvShape } from './gemv/gemv';

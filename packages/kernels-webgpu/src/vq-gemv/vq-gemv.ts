@@ -9,16 +9,7 @@ import { runKernel } from '../run-kernel';
 import { assertCount } from '../validate';
 import { uploadVqLayer } from '../vq-layer/upload-vq-layer';
 import type { GpuVqLayer } from '../vq-layer/upload-vq-layer';
-import { createVqCodebookTexture, hasTexelEntries } from './vq-codebook-texture';
-import {
-  maxVqGemvProjections,
-  vqGemvReduceWgsl,
-  vqGemvSharedCodebookWgsl,
-  vqGemvSubgroupsWgsl,
-  vqGemvTextureSubgroupsWgsl,
-  vqGemvTextureWgsl,
-  vqGemvWgsl,
-} from './vq-gemv.wgsl';
+import { maxVqGemvProjections, vqGemvReduceWgsl, vqGemvSubgroupsWgsl, vqGemvWgsl } from './vq-gemv.wgsl';
 
 const label = 'vq-gemv';
 
@@ -54,7 +45,7 @@ export interface VqGemvShape {
    * When set, x is the residual stream before an RMSNorm whose gain was folded into the layer's per-column
    * scale and shift (`W · diag(g)`), and the kernel applies `x / √(mean(x²) + epsilon)` itself (Σx² is summed
    * in the same loop): a decoded token needs no RMSNorm dispatch. Needs one workgroup per output (G = 1, no
-   * outliers; the column split is then 1) and the workgroup-memory codebook off.
+   * outliers; the column split is then 1).
    */
   readonly normalizeInput?: { readonly epsilon: number };
 }
@@ -79,24 +70,11 @@ export interface VqGemvOptions {
   /** Word-aligned chunks each invocation reads per iteration. Default: enough for about 8 fields. */
   readonly unroll?: number;
   /**
-   * Stage the codebook in workgroup memory (one subgroup per vector-row) where the device has subgroups and
-   * the K entries fit (K = 65536 never does). Default false: on an H100 (2026-11-25) it was 1–9× slower than
-   * gathering from L1 for v6-k4096 (48 KiB per workgroup limits occupancy, and every workgroup loads it).
-   */
-  readonly sharedCodebook?: boolean;
-  /** Vector-rows per workgroup of the shared-codebook variant. Default workgroupSize / 32 (a row per warp). */
-  readonly rowsPerTile?: number;
-  /**
    * Vector-rows each workgroup of the main variant takes, 1 or 2: two rows share every read of x, perm and
    * norm and double the gathers in flight. Default 2 where one iteration holds a single chunk (fields of 12,
    * 20 or 28 bits, 8 to a chunk: v6-k4096 decoded 14% faster on an H100), else 1 (v8-k65536 was not faster).
    */
   readonly rowsPerWorkgroup?: 1 | 2;
-  /**
-   * Gather main-codebook entries through a texture (the dispatch copies the codebooks into one it owns) where
-   * an entry is one 16-byte texel (v = 5…8 f16/bf16, v = 3…4 f32); ignored otherwise. Default false.
-   */
-  readonly codebookTexture?: boolean;
 }
 
 /** How one part (main groups or outliers) of a layer is cut into workgroups; see {@link planVqGemvPart}. */
@@ -205,7 +183,7 @@ export async function createVqGemvDispatch(
   // Per layer: where its rows start and where its tensors sit in the shared buffers.
   const outputStarts: number[] = [];
   stack.reduce((start, each) => (outputStarts.push(start), start + each.layout.outFeatures), 0);
-  const table = (part: 'main' | 'outliers', rowsPerTile: number, texelBases?: readonly number[]): number[] => {
+  const table = (part: 'main' | 'outliers'): number[] => {
     const entries: number[] = [];
     let tileStart = 0;
     for (const [index, each] of stack.entries()) {
@@ -214,7 +192,7 @@ export async function createVqGemvDispatch(
       entries.push(
         tileStart,
         words(main ? each.indices : each.outlierIndices),
-        texelBases ? 4 * texelBases[index] : words(main ? each.centroids : each.outlierCentroids),
+        words(main ? each.centroids : each.outlierCentroids),
         words(main ? each.residualCentroids : undefined),
         words(each.perm),
         words(each.norm),
@@ -225,7 +203,7 @@ export async function createVqGemvDispatch(
         0,
         0,
       );
-      tileStart += Math.ceil(rows / rowsPerTile);
+      tileStart += Math.ceil(rows / pairRows);
     }
     while (entries.length < 12 * maxVqGemvProjections) entries.push(0);
     return entries;
@@ -245,8 +223,7 @@ export async function createVqGemvDispatch(
       vectorLength: layout.vectorLength,
       indexBits: layout.indexBits,
       residualBits: layout.residualBits,
-      entries: layout.numCentroids,
-      tiles: (rowsPerTile: number) => stack.reduce((sum, each) => sum + Math.ceil(each.layout.vectorRows / rowsPerTile), 0),
+      tiles: stack.reduce((sum, each) => sum + Math.ceil(each.layout.vectorRows / pairRows), 0),
       centroidFormat: layer.centroidFormat,
       residualFormat: layer.residualFormat,
       entryWords: layer.centroidStride * elementWords(layer.centroidFormat),
@@ -269,8 +246,7 @@ export async function createVqGemvDispatch(
       vectorLength: layout.outlierVectorLength,
       indexBits: Math.log2(layout.numOutlierCentroids),
       residualBits: 0,
-      entries: layout.numOutlierCentroids,
-      tiles: (rowsPerTile: number) => stack.reduce((sum, each) => sum + Math.ceil(each.layout.outlierVectorRows / rowsPerTile), 0),
+      tiles: stack.reduce((sum, each) => sum + Math.ceil(each.layout.outlierVectorRows / pairRows), 0),
       centroidFormat: layer.outlierFormat,
       residualFormat: layer.outlierFormat,
       entryWords: layer.outlierStride * elementWords(layer.outlierFormat),
@@ -283,24 +259,15 @@ export async function createVqGemvDispatch(
     const plan = planVqGemvChunks(part.indexBits + part.residualBits);
     return { ...plan, unroll: options.unroll ?? plan.unroll };
   });
-  // Where the device has subgroups and the K entries fit in workgroup memory, gathers read workgroup memory.
-  const sharedPlans = parts.map((part) => {
-    const entryWords = Math.ceil((part.vectorLength * (part.centroidFormat === 0 ? 4 : 2)) / 4);
-    const fits = part.entries * entryWords * 4 <= device.limits.maxComputeWorkgroupStorageSize;
-    const enabled = useSubgroups && device.features.has('subgroups') && options.sharedCodebook === true && fits && normalize === undefined;
-    const rowsPerTile = enabled ? (options.rowsPerTile ?? Math.max(1, Math.floor(workgroupSize / 32))) : pairRows;
-    return { enabled, entryWords, rowsPerTile, tiles: part.tiles(rowsPerTile) };
-  });
   const plans = parts.map((part, index) =>
     planVqGemvPart(
-      { rows: sharedPlans[index].tiles, groups: part.groups, fieldsPerRow: part.fieldsPerRow },
+      { rows: part.tiles, groups: part.groups, fieldsPerRow: part.fieldsPerRow },
       {
         ...options,
         // RMSNorm in the kernel needs every column of a row in one workgroup.
         splits: normalize ? 1 : options.splits,
         targetWorkgroups: normalize ? 1 : options.targetWorkgroups,
-        // A subgroup (≥ 32 lanes on discrete GPUs) reads a row in the shared variant.
-        workgroupSize: sharedPlans[index].enabled ? Math.min(32, workgroupSize) : workgroupSize,
+        workgroupSize,
         fieldsPerChunk: chunkPlans[index].chunkFields * chunkPlans[index].unroll,
       },
     ),
@@ -309,9 +276,6 @@ export async function createVqGemvDispatch(
   const directOutput = slots === 1;
   const owned: Destroyable[] = [];
   try {
-    const useTexture = options.codebookTexture === true && !sharedPlans[0].enabled && stack.every(hasTexelEntries);
-    const texture = useTexture ? createVqCodebookTexture(device, stack, `${label}/codebook`) : undefined;
-    if (texture) owned.push(texture);
     const partials = directOutput ? undefined : createStorageBuffer(device, `${label}/partials`, slots * tokens * outFeatures * 4);
     if (partials) owned.push(partials);
     const steps: KernelDispatch[] = [];
@@ -319,18 +283,10 @@ export async function createVqGemvDispatch(
     for (const [index, part] of parts.entries()) {
       const plan = plans[index];
       const chunks = chunkPlans[index];
-      const shared = sharedPlans[index];
-      const partTexture = part.name === 'main' ? texture : undefined;
-      const variant = shared.enabled ? 'shared-codebook' : partTexture ? (useSubgroups ? 'texture-subgroups' : 'texture') : useSubgroups ? 'subgroups' : 'workgroup';
+      const variant = useSubgroups ? 'subgroups' : 'workgroup';
       const pipeline = await getComputePipeline(device, {
         label: `${label}/${variant}`,
-        code: {
-          'shared-codebook': vqGemvSharedCodebookWgsl,
-          'texture-subgroups': vqGemvTextureSubgroupsWgsl,
-          texture: vqGemvTextureWgsl,
-          subgroups: vqGemvSubgroupsWgsl,
-          workgroup: vqGemvWgsl,
-        }[variant],
+        code: useSubgroups ? vqGemvSubgroupsWgsl : vqGemvWgsl,
         constants: {
           workgroupSize,
           vectorLength: part.vectorLength,
@@ -348,14 +304,9 @@ export async function createVqGemvDispatch(
           hasPerm: layer.perm !== undefined,
           hasNorm: layer.norm !== undefined,
           hasBias: layer.bias !== undefined,
-          sharedCodebook: shared.enabled,
-          sharedEntryWords: shared.entryWords,
-          sharedWords: shared.enabled ? part.entries * shared.entryWords : 1,
-          rowsPerTile: shared.rowsPerTile,
-          rowsPerWorkgroup: shared.enabled ? 1 : pairRows,
+          rowsPerWorkgroup: pairRows,
           swigluInput: upOffset !== undefined,
           normalizeInput: normalize !== undefined,
-          textureWidth: partTexture?.width ?? 1,
         },
       });
       const params = createUniformBuffer(
@@ -376,13 +327,9 @@ export async function createVqGemvDispatch(
           ['u32', outFeatures],
           ['u32', part.groupCentroidWords],
           ['u32', part.groupResidualWords],
-          ['u32', part.entries],
           ['u32', upOffset ?? 0],
           ['f32', normalize?.epsilon ?? 0],
-          ['u32', 0],
-          ['u32', 0],
-          ['u32', 0],
-          ...table(part.name, shared.rowsPerTile, partTexture?.texelBases).map((value): ['u32', number] => ['u32', value]),
+          ...table(part.name).map((value): ['u32', number] => ['u32', value]),
         ]),
       );
       owned.push(params);
@@ -393,7 +340,7 @@ export async function createVqGemvDispatch(
           pipeline,
           [
             whole(part.indices),
-            partTexture ? { textureView: partTexture.view } : whole(part.centroids),
+            whole(part.centroids),
             whole(part.residual),
             buffers.x,
             whole(layer.perm),
@@ -402,7 +349,7 @@ export async function createVqGemvDispatch(
             partials ?? buffers.y,
             params,
           ],
-          checkWorkgroups(fn, device, shared.tiles, plan.splits, part.groups * tokens),
+          checkWorkgroups(fn, device, part.tiles, plan.splits, part.groups * tokens),
         ),
       );
       slot += part.groups * plan.splits;
@@ -447,10 +394,8 @@ interface VqGemvPart {
   readonly vectorLength: number;
   readonly indexBits: number;
   readonly residualBits: number;
-  /** Codebook entries (K or Ko). */
-  readonly entries: number;
-  /** Workgroups along x for `rowsPerTile` vector-rows each (tiles do not straddle layers). */
-  readonly tiles: (rowsPerTile: number) => number;
+  /** Workgroups along x for rowsPerWorkgroup vector-rows each (tiles do not straddle layers). */
+  readonly tiles: number;
   readonly centroidFormat: number;
   readonly residualFormat: number;
   /** Words between codebook entries in the buffers. */
