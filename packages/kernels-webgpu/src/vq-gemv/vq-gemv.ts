@@ -1,6 +1,6 @@
 import type { VptqLayerConfig, VptqLayerTensors } from '@vptq/pack-format';
 
-import { createStorageBuffer, createUniformBuffer, getPlaceholderBuffer, packParams, toBufferBinding } from '../buffers';
+import { createStorageBuffer, createUniformBuffer, getPlaceholderBuffer, toBufferBinding } from '../buffers';
 import type { BufferBinding } from '../buffers';
 import { ComputeStep, DispatchSequence, checkWorkgroups } from '../dispatch';
 import type { Destroyable, KernelDispatch } from '../dispatch';
@@ -9,6 +9,7 @@ import { runKernel } from '../run-kernel';
 import { assertCount } from '../validate';
 import { uploadVqLayer } from '../vq-layer/upload-vq-layer';
 import type { GpuVqLayer } from '../vq-layer/upload-vq-layer';
+import { packVqGemvParams, packVqGemvReduceParams } from './vq-gemv-params';
 import { maxVqGemvProjections, vqGemvReduceWgsl, vqGemvSubgroupsWgsl, vqGemvWgsl } from './vq-gemv.wgsl';
 
 const label = 'vq-gemv';
@@ -312,25 +313,25 @@ export async function createVqGemvDispatch(
       const params = createUniformBuffer(
         device,
         label,
-        packParams([
-          ['u32', part.rowWords],
-          ['u32', part.fieldsPerRow],
-          ['u32', part.columnOffset],
-          ['u32', plan.fieldsPerSplit],
-          ['u32', plan.splits],
-          ['u32', slot],
-          ['u32', xStride],
-          ['u32', yStride],
-          ['u32', tokens],
-          ['u32', inFeatures],
-          ['u32', stack.length],
-          ['u32', outFeatures],
-          ['u32', part.groupCentroidWords],
-          ['u32', part.groupResidualWords],
-          ['u32', upOffset ?? 0],
-          ['f32', normalize?.epsilon ?? 0],
-          ...table(part.name).map((value): ['u32', number] => ['u32', value]),
-        ]),
+        packVqGemvParams({
+          rowWords: part.rowWords,
+          fieldsPerRow: part.fieldsPerRow,
+          columnOffset: part.columnOffset,
+          fieldsPerSplit: plan.fieldsPerSplit,
+          splits: plan.splits,
+          slot,
+          xStride,
+          yStride,
+          tokens,
+          inFeatures,
+          projections: stack.length,
+          partialStride: outFeatures,
+          groupCentroidWords: part.groupCentroidWords,
+          groupResidualWords: part.groupResidualWords,
+          upOffset: upOffset ?? 0,
+          epsilon: normalize?.epsilon ?? 0,
+          table: Uint32Array.from(table(part.name)),
+        }),
       );
       owned.push(params);
       steps.push(
@@ -357,7 +358,7 @@ export async function createVqGemvDispatch(
 
     if (partials) {
       const reduce = await getComputePipeline(device, { label: `${label}/reduce`, code: vqGemvReduceWgsl, constants: { workgroupSize: 256 } });
-      const params = createUniformBuffer(device, label, packParams([['u32', outFeatures], ['u32', tokens], ['u32', slots], ['u32', yStride]]));
+      const params = createUniformBuffer(device, label, packVqGemvReduceParams({ outputs: outFeatures, tokens, slots, yStride }));
       owned.push(params);
       steps.push(
         new ComputeStep(device, `${label}/reduce`, reduce, [partials, buffers.y, params], checkWorkgroups(fn, device, Math.ceil(outFeatures / 256), tokens)),
