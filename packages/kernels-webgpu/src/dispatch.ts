@@ -94,7 +94,13 @@ export class DispatchSequence implements KernelDispatch {
  *
  * @throws {RangeError} naming the limit when a dimension exceeds it.
  */
-export function checkWorkgroups(fn: string, device: GPUDevice, x: number, y = 1, z = 1): [number, number, number] {
+export function checkWorkgroups(
+  fn: string,
+  device: { readonly limits: { readonly maxComputeWorkgroupsPerDimension: number } },
+  x: number,
+  y = 1,
+  z = 1,
+): [number, number, number] {
   const limit = device.limits.maxComputeWorkgroupsPerDimension;
   const largest = Math.max(x, y, z);
   if (largest > limit) {

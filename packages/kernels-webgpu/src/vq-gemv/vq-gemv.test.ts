@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compileShader } from '../compile-shader';
 import { createSyntheticVqLayer } from '../vq-layer/create-synthetic-vq-layer';
 import type { SyntheticVqLayerOptions } from '../vq-layer/create-synthetic-vq-layer';
-import { createVqGemvDispatch, planVqGemvChunks, planVqGemvPart, vqGemv } from './vq-gemv';
+import { createVqGemvDispatch, vqGemv } from './vq-gemv';
 import { bufferUsage } from '../gpu-flags';
 import { DispatchSequence } from '../dispatch';
 import { runKernel } from '../run-kernel';
@@ -28,27 +28,6 @@ const everything: SyntheticVqLayerOptions = {
   bias: true,
   seed: 17,
 };
-
-describe('planVqGemvChunks', () => {
-  it('reads whole words: 2 fields of 16 bits, 8 of 12, 4 of 24, 32 of 5; fields of 13 bits one at a time', () => {
-    expect(planVqGemvChunks(16)).toEqual({ aligned: true, chunkFields: 2, chunkWords: 1, unroll: 4 });
-    expect(planVqGemvChunks(12)).toEqual({ aligned: true, chunkFields: 8, chunkWords: 3, unroll: 1 });
-    expect(planVqGemvChunks(24)).toEqual({ aligned: true, chunkFields: 4, chunkWords: 3, unroll: 2 });
-    expect(planVqGemvChunks(5)).toEqual({ aligned: true, chunkFields: 32, chunkWords: 5, unroll: 1 });
-    expect(planVqGemvChunks(32)).toEqual({ aligned: true, chunkFields: 1, chunkWords: 1, unroll: 8 });
-    expect(planVqGemvChunks(13)).toEqual({ aligned: false, chunkFields: 1, chunkWords: 2, unroll: 1 });
-  });
-});
-
-describe('planVqGemvPart', () => {
-  it('splits columns for about the target number of workgroups, keeping 4 fields per invocation', () => {
-    expect(planVqGemvPart({ rows: 512, groups: 1, fieldsPerRow: 11008 }, { workgroupSize: 64, targetWorkgroups: 2048 })).toEqual({ fieldsPerSplit: 2752, splits: 4 });
-    // Splits start on whole chunks: 8 fields of 12 bits per 3 words.
-    expect(planVqGemvPart({ rows: 8, groups: 1, fieldsPerRow: 1000 }, { workgroupSize: 16, splits: 3, fieldsPerChunk: 8 })).toEqual({ fieldsPerSplit: 336, splits: 3 });
-    expect(planVqGemvPart({ rows: 4, groups: 1, fieldsPerRow: 300 }, { workgroupSize: 64 })).toEqual({ fieldsPerSplit: 300, splits: 1 });
-    expect(planVqGemvPart({ rows: 4, groups: 1, fieldsPerRow: 300 }, { splits: 7 }).splits).toBe(7);
-  });
-});
 
 describe.skipIf(!device)('vqGemv', () => {
   const gpu = device as GPUDevice;
