@@ -2,27 +2,18 @@
 # Every GPU measurement of one session in one device call:
 #   bash scripts/device-bundle.sh   # here, after pnpm install
 #   device run, carry [".device"]:  source .device/enter.sh; bash benchmarks/h100-session.sh [steps...]
-# Steps: smoke, kernels, texture, pairs, shared, decode, decode-texture (default: smoke kernels texture decode). Logs go to $OUT
+# Steps: smoke, kernels, pairs, decode (default: smoke kernels decode). Logs go to $OUT
 # (or ./out/device when unset).
 set -uo pipefail
 out="${OUT:-out/device}"
 mkdir -p "$out"
-steps=("${@:-smoke kernels texture decode}")
+steps=("${@:-smoke kernels decode}")
 kernels() { timeout 150 node .device/vptq.mjs bench kernels --repeats 7 "$@" 2>/dev/null; }
 decode() { timeout 200 node .device/vptq.mjs bench decode --tokens 128 "$@" 2>/dev/null; }
 for step in ${steps[*]}; do
   case "$step" in
     smoke) node .device/smoke.mjs 2>&1 | tail -3 | tee "$out/smoke.log" ;;
     kernels) timeout 240 node .device/vptq.mjs bench kernels 2>"$out/kernels.err" | tee "$out/kernels.log" ;;
-    texture)
-      {
-        for run in 1 2; do
-          echo "== codebook gathers through L1 (default), run $run"
-          kernels --configs v8-k65536 v6-k4096 v8-k65536-256 --shapes 4096x11008 4096x4096 11008x4096
-          echo "== codebook gathers through a texture, run $run"
-          kernels --configs v8-k65536 v6-k4096 v8-k65536-256 --shapes 4096x11008 4096x4096 11008x4096 --codebook-texture
-        done
-      } | tee "$out/texture.log" ;;
     pairs)
       {
         for run in 1 2; do
@@ -36,15 +27,6 @@ for step in ${steps[*]}; do
           decode --quantization "$q" --rows-per-workgroup 2 --vptq-only
         done
       } | tee "$out/pairs.log" ;;
-    shared)
-      {
-        for wg in 128 256 512; do
-          for rows in 1 2; do
-            echo "== codebook in workgroup memory: workgroup size $wg, $rows rows per subgroup"
-            kernels --configs v6-k4096 --shapes 4096x11008 4096x4096 --shared-codebook --workgroup-size "$wg" --rows-per-tile $((wg / 32 * rows))
-          done
-        done
-      } | tee "$out/shared.log" ;;
     decode)
       {
         for q in v8-k65536 v6-k4096; do
@@ -52,13 +34,6 @@ for step in ${steps[*]}; do
           decode --quantization "$q" --breakdown
         done
       } | tee "$out/decode.log" ;;
-    decode-texture)
-      {
-        for q in v8-k65536 v6-k4096; do
-          echo "== decode $q, codebook through a texture (VPTQ only)"
-          decode --quantization "$q" --breakdown --codebook-texture --vptq-only
-        done
-      } | tee "$out/decode-texture.log" ;;
     *) echo "unknown step $step" >&2 ;;
   esac
 done

@@ -1,11 +1,6 @@
 import { toBufferBinding } from './buffers';
 import type { BufferBinding } from './buffers';
 
-/** A texture view bound at a `texture_2d` binding of a {@link ComputeStep}. */
-export interface TextureBinding {
-  readonly textureView: GPUTextureView;
-}
-
 /** A GPU object a dispatch frees with itself (buffers, textures). */
 export interface Destroyable {
   destroy(): void;
@@ -34,7 +29,7 @@ export class ComputeStep implements KernelDispatch {
   private readonly owned: readonly Destroyable[];
 
   /**
-   * @param bindings - one buffer (range) or texture view per `@binding(i)`, in binding order.
+   * @param bindings - one buffer (range) per `@binding(i)`, in binding order.
    * @param workgroups - the grid, already checked with {@link checkWorkgroups}.
    * @param owned - buffers destroyed by {@link ComputeStep.destroy}.
    */
@@ -42,7 +37,7 @@ export class ComputeStep implements KernelDispatch {
     device: GPUDevice,
     label: string,
     pipeline: GPUComputePipeline,
-    bindings: readonly (BufferBinding | TextureBinding)[],
+    bindings: readonly BufferBinding[],
     workgroups: readonly [number, number, number],
     owned: readonly Destroyable[] = [],
   ) {
@@ -55,7 +50,7 @@ export class ComputeStep implements KernelDispatch {
       layout: pipeline.getBindGroupLayout(0),
       entries: bindings.map((binding, index) => ({
         binding: index,
-        resource: 'textureView' in binding ? binding.textureView : toBufferBinding(binding),
+        resource: toBufferBinding(binding),
       })),
     });
   }
@@ -99,7 +94,13 @@ export class DispatchSequence implements KernelDispatch {
  *
  * @throws {RangeError} naming the limit when a dimension exceeds it.
  */
-export function checkWorkgroups(fn: string, device: GPUDevice, x: number, y = 1, z = 1): [number, number, number] {
+export function checkWorkgroups(
+  fn: string,
+  device: { readonly limits: { readonly maxComputeWorkgroupsPerDimension: number } },
+  x: number,
+  y = 1,
+  z = 1,
+): [number, number, number] {
   const limit = device.limits.maxComputeWorkgroupsPerDimension;
   const largest = Math.max(x, y, z);
   if (largest > limit) {

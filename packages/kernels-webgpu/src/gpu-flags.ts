@@ -20,12 +20,3 @@ export const mapMode = {
   read: 0x0001,
   write: 0x0002,
 } as const;
-
-/** `GPUTextureUsage` bit values from the WebGPU specification (see {@link bufferUsage} for why). */
-export const textureUsage = {
-  copySrc: 0x01,
-  copyDst: 0x02,
-  textureBinding: 0x04,
-  storageBinding: 0x08,
-  renderAttachment: 0x10,
-} as const;

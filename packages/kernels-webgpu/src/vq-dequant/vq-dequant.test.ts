@@ -4,8 +4,8 @@ import { maxAbsDifference, releaseTestDevice, requestTestDevice } from '@vptq/te
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { compileShader } from '../compile-shader';
-import { createSyntheticVqLayer } from '../vq-layer/create-synthetic-vq-layer';
-import type { SyntheticVqLayerOptions } from '../vq-layer/create-synthetic-vq-layer';
+import { createSyntheticVqLayer } from '../bench/create-synthetic-vq-layer';
+import type { SyntheticVqLayerOptions } from '../bench/create-synthetic-vq-layer';
 import { vqDequantize } from './vq-dequant';
 import { vqDequantWgsl } from './vq-dequant.wgsl';
 

@@ -121,7 +121,7 @@ export async function vqDequantize(
   options: { readonly format?: WeightFormat } = {},
 ): Promise<Float32Array | Uint16Array> {
   const format = options.format ?? 'f32';
-  const layer = uploadVqLayer(device, config, tensors, { label });
+  const layer = uploadVqLayer(device, { config, tensors }, { label });
   const { outFeatures, inFeatures } = layer.layout;
   const output = createStorageBuffer(device, `${label}/output`, vqDequantByteLength(layer, format));
   let dispatch: KernelDispatch | undefined;

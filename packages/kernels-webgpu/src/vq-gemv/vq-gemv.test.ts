@@ -2,9 +2,9 @@ import { maxAbsDifference, randomFloats, releaseTestDevice, requestTestDevice } 
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { compileShader } from '../compile-shader';
-import { createSyntheticVqLayer } from '../vq-layer/create-synthetic-vq-layer';
-import type { SyntheticVqLayerOptions } from '../vq-layer/create-synthetic-vq-layer';
-import { createVqGemvDispatch, planVqGemvChunks, planVqGemvPart, vqGemv } from './vq-gemv';
+import { createSyntheticVqLayer } from '../bench/create-synthetic-vq-layer';
+import type { SyntheticVqLayerOptions } from '../bench/create-synthetic-vq-layer';
+import { createVqGemvDispatch, vqGemv } from './vq-gemv';
 import { bufferUsage } from '../gpu-flags';
 import { DispatchSequence } from '../dispatch';
 import { runKernel } from '../run-kernel';
@@ -29,27 +29,6 @@ const everything: SyntheticVqLayerOptions = {
   seed: 17,
 };
 
-describe('planVqGemvChunks', () => {
-  it('reads whole words: 2 fields of 16 bits, 8 of 12, 4 of 24, 32 of 5; fields of 13 bits one at a time', () => {
-    expect(planVqGemvChunks(16)).toEqual({ aligned: true, chunkFields: 2, chunkWords: 1, unroll: 4 });
-    expect(planVqGemvChunks(12)).toEqual({ aligned: true, chunkFields: 8, chunkWords: 3, unroll: 1 });
-    expect(planVqGemvChunks(24)).toEqual({ aligned: true, chunkFields: 4, chunkWords: 3, unroll: 2 });
-    expect(planVqGemvChunks(5)).toEqual({ aligned: true, chunkFields: 32, chunkWords: 5, unroll: 1 });
-    expect(planVqGemvChunks(32)).toEqual({ aligned: true, chunkFields: 1, chunkWords: 1, unroll: 8 });
-    expect(planVqGemvChunks(13)).toEqual({ aligned: false, chunkFields: 1, chunkWords: 2, unroll: 1 });
-  });
-});
-
-describe('planVqGemvPart', () => {
-  it('splits columns for about the target number of workgroups, keeping 4 fields per invocation', () => {
-    expect(planVqGemvPart({ rows: 512, groups: 1, fieldsPerRow: 11008 }, { workgroupSize: 64, targetWorkgroups: 2048 })).toEqual({ fieldsPerSplit: 2752, splits: 4 });
-    // Splits start on whole chunks: 8 fields of 12 bits per 3 words.
-    expect(planVqGemvPart({ rows: 8, groups: 1, fieldsPerRow: 1000 }, { workgroupSize: 16, splits: 3, fieldsPerChunk: 8 })).toEqual({ fieldsPerSplit: 336, splits: 3 });
-    expect(planVqGemvPart({ rows: 4, groups: 1, fieldsPerRow: 300 }, { workgroupSize: 64 })).toEqual({ fieldsPerSplit: 300, splits: 1 });
-    expect(planVqGemvPart({ rows: 4, groups: 1, fieldsPerRow: 300 }, { splits: 7 }).splits).toBe(7);
-  });
-});
-
 describe.skipIf(!device)('vqGemv', () => {
   const gpu = device as GPUDevice;
   afterAll(releaseTestDevice);
@@ -67,10 +46,6 @@ describe.skipIf(!device)('vqGemv', () => {
     ['f32 codebooks, odd v = 5, no norm or perm, 2 tokens', { outFeatures: 23, inFeatures: 96, vectorLength: 5, numCentroids: 32, dtype: 'F32', enableNorm: false, enablePerm: false, seed: 20 }, 2, {}],
     ['32-bit fields (k65536 + 65536 residual)', { outFeatures: 6, inFeatures: 64, vectorLength: 2, numCentroids: 65536, numResidualCentroids: 65536, seed: 21 }, 1, {}],
     ['v6-k4096 with 8 tokens', { outFeatures: 48, inFeatures: 256, vectorLength: 6, numCentroids: 4096, seed: 22 }, 8, {}],
-    ['all features, codebook in workgroup memory (one subgroup per row)', { ...everything, seed: 27 }, 2, { sharedCodebook: true }],
-    ['all features, codebook in workgroup memory, 3 rows per tile of 64 invocations', { ...everything, seed: 28 }, 1, { sharedCodebook: true, rowsPerTile: 3, workgroupSize: 64 }],
-    ['all features, main codebook gathered through a texture', { ...everything, vectorLength: 6, seed: 29 }, 2, { codebookTexture: true, splits: 2 }],
-    ['v8-k65536 through a texture (16 rows of 4096 texels), workgroup-memory reduction', { outFeatures: 32, inFeatures: 256, vectorLength: 8, numCentroids: 65536, seed: 38 }, 1, { codebookTexture: true, useSubgroups: false }],
     ['all features, two vector-rows per workgroup (odd row counts, f16)', { ...everything, seed: 60 }, 2, { rowsPerWorkgroup: 2 }],
     ['two vector-rows per workgroup, bf16, shared-memory reduction, 3 splits', { ...everything, dtype: 'BF16', seed: 61 }, 1, { rowsPerWorkgroup: 2, useSubgroups: false, splits: 3 }],
     ['two vector-rows per workgroup, 13-bit fields read one at a time', { outFeatures: 20, inFeatures: 300, vectorLength: 4, numCentroids: 8192, seed: 62 }, 1, { rowsPerWorkgroup: 2 }],
@@ -110,10 +85,10 @@ describe.skipIf(!device)('vqGemv', () => {
       const tokens = 2;
       const x = randomFloats(tokens * shared.inFeatures, 33);
       const total = 37 + 16 + 21;
-      const [bytes, viaTexture] = await runKernel(gpu, 'vq-gemv-stack', [x], [tokens * total * 4, tokens * total * 4], ([xBuffer], [yBuffer, zBuffer]) =>
+      const [bytes, pairedRows] = await runKernel(gpu, 'vq-gemv-stack', [x], [tokens * total * 4, tokens * total * 4], ([xBuffer], [yBuffer, zBuffer]) =>
         Promise.all([
           createVqGemvDispatch(gpu, layers, { x: xBuffer, y: yBuffer }, { tokens }, { splits: 2 }),
-          createVqGemvDispatch(gpu, layers, { x: xBuffer, y: zBuffer }, { tokens }, { codebookTexture: true, rowsPerWorkgroup: 2 }),
+          createVqGemvDispatch(gpu, layers, { x: xBuffer, y: zBuffer }, { tokens }, { rowsPerWorkgroup: 2 }),
         ]).then((dispatches) => new DispatchSequence('both', dispatches)),
       );
       const y = new Float32Array(bytes);
@@ -125,7 +100,7 @@ describe.skipIf(!device)('vqGemv', () => {
         start += config.outFeatures;
       }
       expect(maxAbsDifference(y, expected)).toBeLessThan(2e-4);
-      expect(maxAbsDifference(new Float32Array(viaTexture), expected)).toBeLessThan(2e-4);
+      expect(maxAbsDifference(new Float32Array(pairedRows), expected)).toBeLessThan(2e-4);
       // Each layer still runs on its own from its range of the shared buffers.
       const [alone] = await runKernel(gpu, 'vq-gemv-one', [x], [tokens * 16 * 4], ([xBuffer], [yBuffer]) =>
         createVqGemvDispatch(gpu, layers[1], { x: xBuffer, y: yBuffer }, { tokens }),

@@ -25,8 +25,7 @@ export const maxVqGemvProjections = 4;
  * one after the other in y (`[q | k | v]`). Grid: (Σ tiles of rowsPerWorkgroup vector-rows, splits, G · tokens).
  *
  * 0 indices            u32 words of every layer                    read
- * 1 centroids          codebook words of every layer (array<vec4u>), or in the texture variant a
- *                      texture_2d<u32> of 16-byte texels (textureWidth wide), one texel per entry  read
+ * 1 centroids          vec4u codebook blocks of every layer        read
  * 2 residualCentroids  (placeholder if none)                        read
  * 3 x                  [tokens, xStride] f32, original column order (or [gate | up] of SwiGLU; or the
  *                      residual stream, RMS-normalized here when normalizeInput) read
@@ -53,14 +52,9 @@ override directOutput: bool = false;
 override hasPerm: bool = false;
 override hasNorm: bool = false;
 override hasBias: bool = false;
-override sharedCodebook: bool = false;
-override sharedEntryWords: u32 = 4;
-override sharedWords: u32 = 1;
-override rowsPerTile: u32 = 1;
 override rowsPerWorkgroup: u32 = 1;
 override swigluInput: bool = false;
 override normalizeInput: bool = false;
-override textureWidth: u32 = 4096;
 override totalBits: u32 = indexBits + residualBits;
 override quads: u32 = (vectorLength + 3u) / 4u;
 
@@ -79,18 +73,15 @@ struct Params {
   partialStride: u32,
   groupCentroidWords: u32,
   groupResidualWords: u32,
-  centroidCount: u32,
   upOffset: u32,
   epsilon: f32,
-  unused0: u32,
-  unused1: u32,
-  unused2: u32,
   // Per layer three vec4u: (first tile, index word, centroid word, residual word),
   // (perm offset, norm offset, first output, outputs), (bias offset, rows, 0, 0).
   table: array<vec4u, ${3 * maxVqGemvProjections}>,
 }
 
 @group(0) @binding(0) var<storage, read> indices: array<u32>;
+@group(0) @binding(1) var<storage, read> centroids: array<vec4u>;
 @group(0) @binding(2) var<storage, read> residualCentroids: array<vec4u>;
 @group(0) @binding(3) var<storage, read> x: array<f32>;
 @group(0) @binding(4) var<storage, read> perm: array<u32>;
@@ -112,9 +103,6 @@ var<private> second3: vec4f;
 var<private> hasSecond: bool;
 // Σ x² of this invocation's fields when the kernel applies RMSNorm to its input.
 var<private> squares: f32;
-// The main codebook of the workgroup's layer and group, unpadded (sharedEntryWords words an entry), in the
-// shared-codebook variant; one unused word otherwise.
-var<workgroup> book: array<u32, sharedWords>;
 
 // Quad q of a codebook entry from the 16-byte block that holds it: f32 entries take a block per quad,
 // f16/bf16 entries two quads per block.
@@ -142,7 +130,7 @@ fn firstBlock(block: vec4u, w: u32, words: u32) -> vec4u {
 }
 
 fn mainBlock(w: u32, b: u32) -> vec4u {
-  return firstBlock(loadMainBlock((w >> 2u) + b), w, entryWords);
+  return firstBlock(centroids[(w >> 2u) + b], w, entryWords);
 }
 
 fn residualBlock(w: u32, b: u32) -> vec4u {
@@ -152,24 +140,6 @@ fn residualBlock(w: u32, b: u32) -> vec4u {
 // Quad q (0..3) of the entry at word w: f32 entries take a 16-byte block per quad, f16/bf16 entries two
 // quads per block. q is a constant where it is called, so each branch folds away.
 fn mainQuad(w: u32, q: u32) -> vec4f {
-  if (sharedCodebook) {
-    // Words 4q.. (f32) or 2q, 2q + 1 (f16/bf16) of the entry, 0 past its end.
-    if (centroidFormat == 0u) {
-      var words = vec4u(0u);
-      for (var i = 0u; i < 4u; i++) {
-        if (4u * q + i < sharedEntryWords) {
-          words[i] = book[w + 4u * q + i];
-        }
-      }
-      return bitcast<vec4f>(words);
-    }
-    let low = book[w + 2u * q];
-    var high = 0u;
-    if (2u * q + 1u < sharedEntryWords) {
-      high = book[w + 2u * q + 1u];
-    }
-    return quadOf(vec4u(low, high, 0u, 0u), false, centroidFormat);
-  }
   if (centroidFormat == 0u) {
     return quadOf(mainBlock(w, q), false, 0u);
   }
@@ -192,7 +162,7 @@ struct Entry {
 
 // The main (+ residual) codebook entry of a field, four elements a quad (quads past v stay 0).
 fn gather(field: u32, mainBase: u32, residualBase: u32) -> Entry {
-  let main = mainBase + (field & lowBits(indexBits)) * select(entryWords, sharedEntryWords, sharedCodebook);
+  let main = mainBase + (field & lowBits(indexBits)) * entryWords;
   let residual = residualBase + ((field >> min(indexBits, 31u)) & lowBits(residualBits)) * residualEntryWords;
   var entry = Entry(mainQuad(main, 0u), vec4f(0.0), vec4f(0.0), vec4f(0.0));
   if (residualBits > 0u) {
@@ -314,7 +284,7 @@ fn storeOutput(sum: f32, o: u32, split: u32, group: u32, token: u32, where1: vec
 }
 
 // Adds the fields first..end of the packed row at rowWord (quantized positions positionBase + s) into the
-// sums; this invocation takes chunks start, start + stride, … (the others of its workgroup or subgroup the rest).
+// sums; this invocation takes chunks start, start + stride, … (the others of its workgroup the rest).
 fn accumulateRange(
   rowWord: u32,
   first: u32,
@@ -439,103 +409,6 @@ fn main(
 }
 `;
 
-/**
- * The main pass with the codebook in workgroup memory (needs subgroups; when K entries fit): random
- * codebook gathers from workgroup memory cost a few bank cycles per subgroup instead of one L1 line each.
- * A workgroup loads the codebook of its layer and group once, then each subgroup takes whole vector-rows of
- * its tile (`rowsPerTile` rows) over the split's columns and reduces with one subgroupAdd: no workgroup
- * memory besides the codebook, so K = 4096 entries of 6 f16 (48 KiB) fit. Grid: (Σ tiles, splits, G · tokens).
- */
-const vqGemvSharedMain = /* wgsl */ `
-@compute @workgroup_size(workgroupSize)
-fn main(
-  @builtin(workgroup_id) workgroup: vec3u,
-  @builtin(local_invocation_index) local: u32,
-  @builtin(subgroup_invocation_id) lane: u32,
-  @builtin(subgroup_size) subgroupSize: u32,
-) {
-  let tile = workgroup.x;
-  let split = workgroup.y;
-  let group = workgroup.z / params.tokens;
-  let token = workgroup.z % params.tokens;
-  let layer = layerOfTile(tile);
-  let where0 = params.table[3u * layer];
-  let where1 = params.table[3u * layer + 1u];
-  let where2 = params.table[3u * layer + 2u];
-  let globalBase = where0.z + group * params.groupCentroidWords;
-  let count = params.centroidCount * sharedEntryWords;
-  for (var i = local; i < count; i += workgroupSize) {
-    let word = globalBase + (i / sharedEntryWords) * entryWords + i % sharedEntryWords;
-    book[i] = loadMainBlock(word >> 2u)[word & 3u];
-  }
-  workgroupBarrier();
-
-  let lanes = min(subgroupSize, workgroupSize);
-  let subgroups = workgroupSize / lanes;
-  let residualBase = where0.w + group * params.groupResidualWords;
-  let positionBase = params.columnOffset + group * params.fieldsPerRow;
-  let xBase = token * params.xStride;
-  let first = split * params.fieldsPerSplit;
-  let end = min(first + params.fieldsPerSplit, params.fieldsPerRow);
-  for (var r = local / lanes; r < rowsPerTile; r += subgroups) {
-    let localRow = (tile - where0.x) * rowsPerTile + r;
-    if (localRow >= where2.y) {
-      break;
-    }
-    sum0 = vec4f(0.0);
-    sum1 = vec4f(0.0);
-    sum2 = vec4f(0.0);
-    sum3 = vec4f(0.0);
-    beta = 0.0;
-    let rowWord = where0.y + (group * where2.y + localRow) * params.rowWords;
-    accumulateRange(rowWord, first, end, lane, lanes, positionBase, xBase, where1.x, where1.y, 0u, residualBase);
-    addBeta();
-    let total0 = subgroupAdd(sum0);
-    let total1 = subgroupAdd(sum1);
-    let total2 = subgroupAdd(sum2);
-    let total3 = subgroupAdd(sum3);
-    for (var j = lane; j < vectorLength; j += lanes) {
-      let o = localRow * vectorLength + j;
-      if (o < where1.w) {
-        var quad = total0;
-        if (j >= 4u) {
-          quad = total1;
-        }
-        if (j >= 8u) {
-          quad = total2;
-        }
-        if (j >= 12u) {
-          quad = total3;
-        }
-        storeOutput(quad[j % 4u], o, split, group, token, where1, where2);
-      }
-    }
-  }
-}
-`;
-
-
-/** The main codebook as a storage buffer: 16-byte block i. */
-const codebookBufferWgsl = /* wgsl */ `
-@group(0) @binding(1) var<storage, read> centroids: array<vec4u>;
-
-fn loadMainBlock(index: u32) -> vec4u {
-  return centroids[index];
-}
-`;
-
-/**
- * The main codebook as a texture of 16-byte texels: gathers go through the texture units, which serve
- * divergent lookups at several texels per clock where the L1 serves about one cache line.
- */
-const codebookTextureWgsl = /* wgsl */ `
-@group(0) @binding(1) var centroids: texture_2d<u32>;
-
-fn loadMainBlock(index: u32) -> vec4u {
-  return textureLoad(centroids, vec2u(index % textureWidth, index / textureWidth), 0);
-}
-`;
-
 /** Reduction of sum0…sum3 through workgroup memory: a tree over invocations, log2(workgroupSize) barriers. */
 const sharedMemoryQuadReduceWgsl = /* wgsl */ `
 struct Lanes {
@@ -655,24 +528,10 @@ fn reduceQuads(local: u32, lanes: Lanes) {
 `;
 
 /** The fused VQ-GEMV with a workgroup-memory reduction (no optional feature). */
-export const vqGemvWgsl = vqGemvCommon + codebookBufferWgsl + vqGemvWorkgroupMain + sharedMemoryQuadReduceWgsl;
+export const vqGemvWgsl = vqGemvCommon + vqGemvWorkgroupMain + sharedMemoryQuadReduceWgsl;
 
 /** The fused VQ-GEMV with a subgroup reduction (needs the `subgroups` feature). */
-export const vqGemvSubgroupsWgsl = 'enable subgroups;\n' + vqGemvCommon + codebookBufferWgsl + vqGemvWorkgroupMain + subgroupQuadReduceWgsl;
-
-/** The fused VQ-GEMV reading the main codebook from a texture, with a workgroup-memory reduction. */
-export const vqGemvTextureWgsl = vqGemvCommon + codebookTextureWgsl + vqGemvWorkgroupMain + sharedMemoryQuadReduceWgsl;
-
-/** The fused VQ-GEMV reading the main codebook from a texture, with a subgroup reduction. */
-export const vqGemvTextureSubgroupsWgsl = 'enable subgroups;\n' + vqGemvCommon + codebookTextureWgsl + vqGemvWorkgroupMain + subgroupQuadReduceWgsl;
-
-/**
- * The fused VQ-GEMV with the codebook in workgroup memory and one subgroup per vector-row (needs the
- * `subgroups` feature). Subgroups reduce whole rows, so their control flow is uniform per subgroup though
- * not per workgroup.
- */
-export const vqGemvSharedCodebookWgsl =
-  'enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n' + vqGemvCommon + codebookBufferWgsl + vqGemvSharedMain;
+export const vqGemvSubgroupsWgsl = 'enable subgroups;\n' + vqGemvCommon + vqGemvWorkgroupMain + subgroupQuadReduceWgsl;
 
 /**
  * The split-K reduction of the fused VQ-GEMV when several workgroups feed one output (column splits, groups,

@@ -1,7 +1,7 @@
 import { releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { createSyntheticVqLayer } from './create-synthetic-vq-layer';
+import { createSyntheticVqLayer } from '../bench/create-synthetic-vq-layer';
 import { uploadVqLayer } from './upload-vq-layer';
 
 const device = await requestTestDevice();
@@ -22,7 +22,7 @@ describe.skipIf(!device)('uploadVqLayer', () => {
   const { config, tensors } = createSyntheticVqLayer(options);
 
   it('keeps the packed layout and repacks outlier indices', () => {
-    const layer = uploadVqLayer(gpu, config, tensors);
+    const layer = uploadVqLayer(gpu, { config, tensors });
     // ceil(O · log2 Ko / 32) = ceil(2 · 3 / 32) = 1 word per outlier row.
     expect(layer.outlierRowWords).toBe(1);
     expect([layer.centroidFormat, layer.residualFormat, layer.outlierFormat]).toEqual([1, 1, 1]);
@@ -34,18 +34,18 @@ describe.skipIf(!device)('uploadVqLayer', () => {
   it('rejects a perm that is not a permutation', () => {
     const perm = Uint16Array.from(tensors.perm as Uint16Array);
     perm[3] = perm[4];
-    expect(() => uploadVqLayer(gpu, config, { ...tensors, perm })).toThrow(/perm must be a permutation of 0\.\.31/);
+    expect(() => uploadVqLayer(gpu, { config, tensors: { ...tensors, perm } })).toThrow(/perm must be a permutation of 0\.\.31/);
   });
 
   it('rejects an outlier index outside its codebook', () => {
     const outlierIndices = Uint16Array.from(tensors.outlierIndices as Uint16Array);
     outlierIndices[0] = 8;
-    expect(() => uploadVqLayer(gpu, config, { ...tensors, outlierIndices })).toThrow(/outlierIndices must be below Ko = 8 \(got 8 at 0\)/);
+    expect(() => uploadVqLayer(gpu, { config, tensors: { ...tensors, outlierIndices } })).toThrow(/outlierIndices must be below Ko = 8 \(got 8 at 0\)/);
   });
 
   it('rejects a missing, unexpected or mistyped tensor', () => {
-    expect(() => uploadVqLayer(gpu, config, { ...tensors, bias: undefined })).toThrow(/bias is required by the layer config/);
-    expect(() => uploadVqLayer(gpu, { ...config, bias: false }, tensors)).toThrow(/bias must be omitted/);
-    expect(() => uploadVqLayer(gpu, config, { ...tensors, centroids: { dtype: 'F32', data: new Uint16Array(128) } as never })).toThrow(TypeError);
+    expect(() => uploadVqLayer(gpu, { config, tensors: { ...tensors, bias: undefined } })).toThrow(/bias is required by the layer config/);
+    expect(() => uploadVqLayer(gpu, { config: { ...config, bias: false }, tensors })).toThrow(/bias must be omitted/);
+    expect(() => uploadVqLayer(gpu, { config, tensors: { ...tensors, centroids: { dtype: 'F32', data: new Uint16Array(128) } as never } })).toThrow(TypeError);
   });
 });

@@ -99,19 +99,14 @@ export interface GpuVqRange {
 /**
  * Validates one packed VPTQ layer and uploads it into buffers of its own.
  *
- * @param config - the layer config (`quantization_config` entry).
- * @param tensors - the stored tensors; codebooks stay at their dtype (F16, BF16 or F32) on the GPU.
+ * @param layer - the layer's config and stored tensors (`readQuantizedLayer` of a VPTQ model, `packVptqLayer`); codebooks
+ *   stay at their dtype (F16, BF16 or F32) on the GPU.
  * @throws {RangeError} when the config is invalid, a tensor is missing, unexpected or of the wrong length,
  *   perm is not a permutation, an outlier index is not below Ko, or a tensor exceeds one storage binding.
  * @throws {TypeError} when a tensor has the wrong array type.
  */
-export function uploadVqLayer(
-  device: GPUDevice,
-  config: VptqLayerConfig,
-  tensors: VptqLayerTensors,
-  options: { readonly label?: string } = {},
-): GpuVqLayer {
-  return uploadVqLayers(device, [{ config, tensors }], options)[0];
+export function uploadVqLayer(device: GPUDevice, layer: PackedVptqLayer, options: { readonly label?: string } = {}): GpuVqLayer {
+  return uploadVqLayers(device, [layer], options)[0];
 }
 
 /**

@@ -1,4 +1,5 @@
-import { createStorageBuffer, readBuffer, submitDispatches } from '@vptq/kernels-webgpu';
+import { submitDispatches } from '@vptq/kernels-webgpu';
+import { createStorageBuffer, readBuffer } from '@vptq/kernels-webgpu/authoring';
 import { releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 

@@ -1,4 +1,4 @@
-import { ComputeStep, checkWorkgroups, createUniformBuffer, getComputePipeline, packParams } from '@vptq/kernels-webgpu';
+import { ComputeStep, checkWorkgroups, createUniformBuffer, getComputePipeline, packParams } from '@vptq/kernels-webgpu/authoring';
 import type { KernelDispatch } from '@vptq/kernels-webgpu';
 
 import { f32ToF16Bits as f32ToF16 } from '@vptq/pack-format/safetensors';

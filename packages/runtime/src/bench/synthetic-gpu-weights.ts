@@ -1,4 +1,5 @@
-import { allocateWeights, createBufferWithData, submitDispatches, uploadVqLayers, vqStackMismatch } from '@vptq/kernels-webgpu';
+import { allocateWeights, submitDispatches, uploadVqLayers, vqStackMismatch } from '@vptq/kernels-webgpu';
+import { createBufferWithData } from '@vptq/kernels-webgpu/authoring';
 import type { BufferBinding, GpuVqLayer, GpuWeights, KernelDispatch, WeightFormat } from '@vptq/kernels-webgpu';
 import { listLinearSpecs } from '@vptq/loader';
 import type { LinearInput, LinearName, LinearSpec, LlamaConfig } from '@vptq/loader';

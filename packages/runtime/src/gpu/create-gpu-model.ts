@@ -1,4 +1,5 @@
-import { bufferUsage, captureGpuErrors, vqDequantByteLength } from '@vptq/kernels-webgpu';
+import { captureGpuErrors, vqDequantByteLength } from '@vptq/kernels-webgpu';
+import { bufferUsage } from '@vptq/kernels-webgpu/authoring';
 import type { VqGemvOptions } from '@vptq/kernels-webgpu';
 
 import type { ForwardOptions, LanguageModel } from '../language-model';

@@ -1,4 +1,4 @@
-import { createSyntheticVqLayer } from '@vptq/kernels-webgpu';
+import { createSyntheticVqLayer } from '@vptq/kernels-webgpu/bench';
 import { dequantizeVptqLayer } from '@vptq/pack-format';
 import { describe, expect, it } from 'vitest';
 

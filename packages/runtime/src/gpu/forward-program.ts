@@ -1,14 +1,5 @@
-import {
-  createAddDispatch,
-  createArgmaxDispatch,
-  createAttentionDispatch,
-  createEmbeddingDispatch,
-  createRmsNormDispatch,
-  createRopeDispatch,
-  createSwigluDispatch,
-  createUniformBuffer,
-  packParams,
-} from '@vptq/kernels-webgpu';
+import { createAddDispatch, createArgmaxDispatch, createAttentionDispatch, createEmbeddingDispatch, createRmsNormDispatch, createRopeDispatch, createSwigluDispatch } from '@vptq/kernels-webgpu';
+import { createUniformBuffer, packParams } from '@vptq/kernels-webgpu/authoring';
 import type { AttentionDispatch, KernelDispatch, RopeDispatch } from '@vptq/kernels-webgpu';
 
 import type { GpuLinear, LinearRecordContext } from './gpu-linear';

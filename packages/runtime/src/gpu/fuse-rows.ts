@@ -1,4 +1,4 @@
-import { weightRowStride } from '@vptq/kernels-webgpu';
+import { weightRowStride } from '@vptq/kernels-webgpu/authoring';
 import type { GpuWeights, WeightFormat } from '@vptq/kernels-webgpu';
 
 /**

@@ -1,15 +1,5 @@
-import {
-  DispatchSequence,
-  GpuVqLayer,
-  createGemmDispatch,
-  createGemvDispatch,
-  createVqDequantDispatch,
-  createVqGemvDispatch,
-  describeWeights,
-  maxGemvTokens,
-  maxVqGemvTokens,
-  vqGemvCoversRows,
-} from '@vptq/kernels-webgpu';
+import { GpuVqLayer, createGemmDispatch, createGemvDispatch, createVqDequantDispatch, createVqGemvDispatch, describeWeights, maxGemvTokens, maxVqGemvTokens, vqGemvCoversRows } from '@vptq/kernels-webgpu';
+import { DispatchSequence } from '@vptq/kernels-webgpu/authoring';
 import type { BufferBinding, GpuWeights, KernelDispatch, VqGemvOptions, WeightFormat } from '@vptq/kernels-webgpu';
 
 /** A dense `[outFeatures, inFeatures]` projection resident on the GPU (f32 or f16 storage). */

@@ -1,4 +1,5 @@
-import { createBufferWithData, createStorageBuffer, readBuffer, submitDispatches, bufferUsage } from '@vptq/kernels-webgpu';
+import { submitDispatches } from '@vptq/kernels-webgpu';
+import { createBufferWithData, createStorageBuffer, readBuffer, bufferUsage } from '@vptq/kernels-webgpu/authoring';
 import { randomFloats, releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 

@@ -1,4 +1,4 @@
-import { ComputeStep, checkWorkgroups, getComputePipeline } from '@vptq/kernels-webgpu';
+import { ComputeStep, checkWorkgroups, getComputePipeline } from '@vptq/kernels-webgpu/authoring';
 import type { BufferBinding, KernelDispatch } from '@vptq/kernels-webgpu';
 
 import { kvAppendWgsl } from './kv-append.wgsl';

@@ -1,4 +1,5 @@
-import { bufferUsage, captureGpuErrors, createStorageBuffer } from '@vptq/kernels-webgpu';
+import { captureGpuErrors } from '@vptq/kernels-webgpu';
+import { bufferUsage, createStorageBuffer } from '@vptq/kernels-webgpu/authoring';
 import type { LlamaConfig } from '@vptq/loader';
 
 import type { ModelBuffers } from './forward-program';

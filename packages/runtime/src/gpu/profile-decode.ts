@@ -1,4 +1,4 @@
-import { bufferUsage } from '@vptq/kernels-webgpu';
+import { bufferUsage } from '@vptq/kernels-webgpu/authoring';
 
 import type { DispatchFilter, ForwardProgram } from './forward-program';
 import { readMapped } from './read-mapped';

@@ -1,4 +1,4 @@
-import { mapMode } from '@vptq/kernels-webgpu';
+import { mapMode } from '@vptq/kernels-webgpu/authoring';
 
 /** Maps the first `bytes` of a `MAP_READ` buffer, copies them out and unmaps it, so the buffer can be reused. */
 export async function readMapped(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {

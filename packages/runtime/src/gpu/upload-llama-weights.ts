@@ -1,4 +1,5 @@
-import { createBufferWithData, maxVqGemvVectorLength, uploadVqLayers, uploadWeights, vqStackMismatch } from '@vptq/kernels-webgpu';
+import { maxVqGemvVectorLength, uploadVqLayers, uploadWeights, vqStackMismatch } from '@vptq/kernels-webgpu';
+import { createBufferWithData } from '@vptq/kernels-webgpu/authoring';
 import type { GpuWeights, WeightFormat } from '@vptq/kernels-webgpu';
 import { listLinearSpecs } from '@vptq/loader';
 import type { LinearInput, LinearName, LinearSpec, VptqModelSource } from '@vptq/loader';

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { benchmarkKernels, defaultBenchmarkConfigs } from '@vptq/kernels-webgpu';
-import type { BenchmarkShape, VqGemvOptions } from '@vptq/kernels-webgpu';
+import { benchmarkKernels, defaultBenchmarkConfigs } from '@vptq/kernels-webgpu/bench';
+import type { VqGemvOptions } from '@vptq/kernels-webgpu';
+import type { BenchmarkShape } from '@vptq/kernels-webgpu/bench';
 import { benchmarkDecode, tinyDecodeShape } from '@vptq/runtime/bench';
 
 import { createNodeDevice, releaseNodeDevice } from '../node';
@@ -11,9 +12,6 @@ interface VqGemvFlags {
   workgroupSize?: number;
   unroll?: number;
   targetWorkgroups?: number;
-  rowsPerTile?: number;
-  sharedCodebook?: boolean;
-  codebookTexture?: boolean;
   rowsPerWorkgroup?: number;
 }
 
@@ -41,9 +39,6 @@ function addVqGemvFlags(command: Command): Command {
     .option('--workgroup-size <n>', 'VQ-GEMV invocations per workgroup (power of two)', integerOption('--workgroup-size', 1))
     .option('--unroll <n>', 'VQ-GEMV word-aligned index chunks per invocation and iteration', integerOption('--unroll', 1))
     .option('--target-workgroups <n>', 'VQ-GEMV workgroups the column split aims at', integerOption('--target-workgroups', 1))
-    .option('--rows-per-tile <n>', 'VQ-GEMV vector-rows per workgroup when the codebook sits in workgroup memory', integerOption('--rows-per-tile', 1))
-    .option('--shared-codebook', 'VQ-GEMV stages the codebook in workgroup memory where it fits (slower on an H100)')
-    .option('--codebook-texture', 'VQ-GEMV gathers 16-byte codebook entries through a texture')
     .option('--rows-per-workgroup <n>', 'VQ-GEMV vector-rows per workgroup, 1 or 2', integerOption('--rows-per-workgroup', 1));
 }
 
@@ -52,9 +47,6 @@ function vqGemvOptions(flags: VqGemvFlags): VqGemvOptions {
     workgroupSize: flags.workgroupSize,
     unroll: flags.unroll,
     targetWorkgroups: flags.targetWorkgroups,
-    rowsPerTile: flags.rowsPerTile,
-    sharedCodebook: flags.sharedCodebook,
-    codebookTexture: flags.codebookTexture,
     rowsPerWorkgroup: flags.rowsPerWorkgroup as 1 | 2 | undefined,
   };
 }

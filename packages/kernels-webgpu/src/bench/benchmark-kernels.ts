@@ -9,8 +9,8 @@ import { uploadWeights } from '../gpu-weights';
 import { bufferUsage, mapMode } from '../gpu-flags';
 import { createVqGemvDispatch } from '../vq-gemv/vq-gemv';
 import type { VqGemvOptions } from '../vq-gemv/vq-gemv';
-import { createSyntheticVqLayer } from '../vq-layer/create-synthetic-vq-layer';
-import type { SyntheticVqLayerOptions } from '../vq-layer/create-synthetic-vq-layer';
+import { createSyntheticVqLayer } from './create-synthetic-vq-layer';
+import type { SyntheticVqLayerOptions } from './create-synthetic-vq-layer';
 import { uploadVqLayer } from '../vq-layer/upload-vq-layer';
 import type { GpuVqLayer } from '../vq-layer/upload-vq-layer';
 
@@ -189,10 +189,10 @@ export async function benchmarkKernels(device: GPUDevice, options: BenchmarkKern
       for (const config of options.configs ?? defaultBenchmarkConfigs) {
         await captureGpuErrors(device, `benchmark/vq-gemv ${config.name}`, async () => {
           const { config: layerConfig, tensors } = createSyntheticVqLayer(syntheticOptions(config, outFeatures, inFeatures));
-          const layers: GpuVqLayer[] = [uploadVqLayer(device, layerConfig, tensors, { label: 'benchmark/vq' })];
+          const layers: GpuVqLayer[] = [uploadVqLayer(device, { config: layerConfig, tensors }, { label: 'benchmark/vq' })];
           const mustRead = vqBytes(layers[0]) + io;
           const copies = Math.min(32, Math.max(1, Math.ceil(rotationBytes / layers[0].byteLength)));
-          while (layers.length < copies) layers.push(uploadVqLayer(device, layerConfig, tensors, { label: 'benchmark/vq' }));
+          while (layers.length < copies) layers.push(uploadVqLayer(device, { config: layerConfig, tensors }, { label: 'benchmark/vq' }));
           const dispatches: KernelDispatch[] = [];
           try {
             for (const layer of layers) dispatches.push(await createVqGemvDispatch(device, layer, { x, y }, { tokens }, options.vqGemv));

@@ -1,0 +1,6 @@
+// `@vptq/kernels-webgpu/bench`: the kernel benchmarks and the random packed layers they (and tests elsewhere)
+// run on, apart from the product entry. `vptq bench kernels` runs them.
+export { benchmarkKernels, defaultBenchmarkConfigs, llama2Shapes } from './bench/benchmark-kernels';
+export type { BenchmarkKernelsOptions, BenchmarkShape, BenchmarkVqConfig, KernelBenchmarkResult, KernelBenchmarkRow } from './bench/benchmark-kernels';
+export { createSyntheticVqLayer } from './bench/create-synthetic-vq-layer';
+export type { SyntheticVqLayerOptions } from './bench/create-synthetic-vq-layer';

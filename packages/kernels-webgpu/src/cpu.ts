@@ -1,0 +1,14 @@
+// `@vptq/kernels-webgpu/cpu`: the CPU twin of each kernel, the reference its parity tests compare against (the
+// VQ dequantization's twin is `dequantizeVptqLayer` of @vptq/pack-format, the k-means assignment's is
+// `assignNearest` of @vptq/kmeans).
+export { addCpu } from './add/add-cpu';
+export { argmaxCpu } from './argmax/argmax-cpu';
+export { attentionCpu } from './attention/attention-cpu';
+export type { AttentionShape } from './attention/attention-cpu';
+export { embeddingCpu } from './embedding/embedding-cpu';
+export { linearCpu } from './gemv/linear-cpu';
+export { rmsNormCpu } from './rms-norm/rms-norm-cpu';
+export { ropeCpu, ropeInverseFrequencies } from './rope/rope-cpu';
+export type { RopeLayout, RopeShape } from './rope/rope-cpu';
+export { swigluCpu } from './swiglu/swiglu-cpu';
+export { vqGemvCpu } from './vq-gemv/vq-gemv-cpu';

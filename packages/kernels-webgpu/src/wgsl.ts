@@ -1,0 +1,15 @@
+// `@vptq/kernels-webgpu/wgsl`: the shader text of every kernel, byte for byte what the pipelines compile (sizes
+// travel in uniforms, compile-time choices in override constants), for reading, reuse and compile tests.
+export { addWgsl } from './add/add.wgsl';
+export { argmaxWgsl } from './argmax/argmax.wgsl';
+export { attentionWgsl } from './attention/attention.wgsl';
+export { copyWgsl } from './copy/copy.wgsl';
+export { embeddingWgsl } from './embedding/embedding.wgsl';
+export { gemmWgsl } from './gemm/gemm.wgsl';
+export { gemvSubgroupsWgsl, gemvWgsl } from './gemv/gemv.wgsl';
+export { kmeansAssignWgsl } from './kmeans-assign/kmeans-assign.wgsl';
+export { rmsNormWgsl } from './rms-norm/rms-norm.wgsl';
+export { ropeWgsl } from './rope/rope.wgsl';
+export { swigluWgsl } from './swiglu/swiglu.wgsl';
+export { vqDequantWgsl } from './vq-dequant/vq-dequant.wgsl';
+export { maxVqGemvProjections, vqGemvReduceWgsl, vqGemvSubgroupsWgsl, vqGemvWgsl } from './vq-gemv/vq-gemv.wgsl';
