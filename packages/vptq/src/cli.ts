@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 
-import { registerBench } from './commands/bench';
+import { registerBench } from './commands/bench/bench';
 import { registerConvert } from './commands/convert';
 import { registerDemo } from './commands/demo';
 import { registerEval } from './commands/eval';

@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { perplexity } from '@vptq/runtime';
 
-import { load } from '../load';
-import { makeScratchDir } from './scratch-dir';
-import { quantize } from '../quantize/quantize-model';
-import type { QuantizeOptions } from '../quantize/quantize-options';
-import { printTable } from './print-table';
-import { readTextFile } from './read-text-file';
-import { integerOption } from './parse-options';
+import { load } from '../../load';
+import { makeScratchDir } from '../scratch-dir';
+import { quantize } from '../../quantize/quantize-model';
+import type { QuantizeOptions } from '../../quantize/quantize-options';
+import { printTable } from '../print-table';
+import { readTextFile } from '../read-text-file';
+import { integerOption } from '../parse-options';
 
 interface BenchQualityFlags {
   model: string;

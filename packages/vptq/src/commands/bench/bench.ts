@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import { benchmarkEvalSpeed } from '@vptq/runtime/bench';
 
-import { load } from '../load';
+import { load } from '../../load';
 import { registerBenchGpu } from './bench-gpu';
 import { registerBenchQuality } from './bench-quality';
 import { registerBenchQuantize } from './bench-quantize';
-import { printTable } from './print-table';
-import { readTextFile } from './read-text-file';
-import { integerOption } from './parse-options';
+import { printTable } from '../print-table';
+import { readTextFile } from '../read-text-file';
+import { integerOption } from '../parse-options';
 
 interface BenchEvalFlags {
   model: string;

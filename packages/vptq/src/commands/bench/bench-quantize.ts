@@ -3,11 +3,11 @@ import { join } from 'node:path';
 
 import type { Command } from 'commander';
 
-import { quantize } from '../quantize/quantize-model';
-import { makeScratchDir } from './scratch-dir';
-import { printTable } from './print-table';
-import { integerOption } from './parse-options';
-import { addQuantizeFlags, describeVptq, quantizeSettingsFromFlags } from './quantize-flags';
+import { quantize } from '../../quantize/quantize-model';
+import { makeScratchDir } from '../scratch-dir';
+import { printTable } from '../print-table';
+import { integerOption } from '../parse-options';
+import { addQuantizeFlags, describeVptq, quantizeSettingsFromFlags } from '../quantize-flags';
 
 interface BenchQuantizeFlags {
   model: string;

@@ -4,9 +4,9 @@ import type { VqGemvOptions } from '@vptq/kernels-webgpu';
 import type { BenchmarkShape } from '@vptq/kernels-webgpu/bench';
 import { benchmarkDecode, tinyDecodeShape } from '@vptq/runtime/bench';
 
-import { createNodeDevice, releaseNodeDevice } from '../node';
-import { printTable } from './print-table';
-import { integerOption } from './parse-options';
+import { createNodeDevice, releaseNodeDevice } from '../../node';
+import { printTable } from '../print-table';
+import { integerOption } from '../parse-options';
 
 interface VqGemvFlags {
   workgroupSize?: number;
@@ -118,52 +118,52 @@ export function registerBenchGpu(bench: Command): void {
     .option('--vptq-only', 'skip the fp16 baseline (tuning runs only; ratios need both)')
     .option('--json', 'print JSON');
   addVqGemvFlags(decode).action(async (flags: BenchDecodeFlags) => {
-      if (flags.quantization !== 'v8-k65536' && flags.quantization !== 'v6-k4096') {
-        throw new Error(`bench decode: --quantization must be v8-k65536 or v6-k4096 (got ${String(flags.quantization)})`);
+    if (flags.quantization !== 'v8-k65536' && flags.quantization !== 'v6-k4096') {
+      throw new Error(`bench decode: --quantization must be v8-k65536 or v6-k4096 (got ${String(flags.quantization)})`);
+    }
+    const { device, info } = await createNodeDevice();
+    try {
+      const result = await benchmarkDecode(device, {
+        tokens: flags.tokens,
+        quantization: flags.quantization,
+        shape: flags.tiny ? tinyDecodeShape : undefined,
+        breakdown: flags.breakdown === true,
+        variants: flags.vptqOnly ? ['vptq'] : undefined,
+        vqGemv: vqGemvOptions(flags),
+        onProgress: (message) => process.stderr.write(`${message}\n`),
+      });
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify({ adapter: info.adapterInfo, ...result })}\n`);
+        return;
       }
-      const { device, info } = await createNodeDevice();
-      try {
-        const result = await benchmarkDecode(device, {
-          tokens: flags.tokens,
-          quantization: flags.quantization,
-          shape: flags.tiny ? tinyDecodeShape : undefined,
-          breakdown: flags.breakdown === true,
-          variants: flags.vptqOnly ? ['vptq'] : undefined,
-          vqGemv: vqGemvOptions(flags),
-          onProgress: (message) => process.stderr.write(`${message}\n`),
-        });
-        if (flags.json) {
-          process.stdout.write(`${JSON.stringify({ adapter: info.adapterInfo, ...result })}\n`);
-          return;
-        }
-        process.stdout.write(`adapter: ${info.adapterInfo.vendor} ${info.adapterInfo.device} ${info.adapterInfo.description}; shape ${JSON.stringify(result.shape)}\n`);
-        const fp16 = result.rows.find((row) => row.variant === 'fp16');
-        printTable(
-          ['variant', 'linear bits/w', 'tokens/s', 'ms/token', 'GPU ms/token', 'GPU memory GiB', 'dispatches/token', '× fp16'],
-          result.rows.map((row) => [
-            row.label,
-            row.linearBitsPerWeight.toFixed(2),
-            row.tokensPerSecond.toFixed(1),
-            row.msPerToken.toFixed(2),
-            row.breakdown?.gpuMsPerToken?.toFixed(2) ?? '',
-            (row.gpuMemoryBytes / 2 ** 30).toFixed(2),
-            row.dispatchesPerToken,
-            fp16 ? (row.tokensPerSecond / fp16.tokensPerSecond).toFixed(2) : '',
-          ]),
+      process.stdout.write(`adapter: ${info.adapterInfo.vendor} ${info.adapterInfo.device} ${info.adapterInfo.description}; shape ${JSON.stringify(result.shape)}\n`);
+      const fp16 = result.rows.find((row) => row.variant === 'fp16');
+      printTable(
+        ['variant', 'linear bits/w', 'tokens/s', 'ms/token', 'GPU ms/token', 'GPU memory GiB', 'dispatches/token', '× fp16'],
+        result.rows.map((row) => [
+          row.label,
+          row.linearBitsPerWeight.toFixed(2),
+          row.tokensPerSecond.toFixed(1),
+          row.msPerToken.toFixed(2),
+          row.breakdown?.gpuMsPerToken?.toFixed(2) ?? '',
+          (row.gpuMemoryBytes / 2 ** 30).toFixed(2),
+          row.dispatchesPerToken,
+          fp16 ? (row.tokensPerSecond / fp16.tokensPerSecond).toFixed(2) : '',
+        ]),
+      );
+      for (const row of result.rows) {
+        const split = row.breakdown;
+        if (!split) continue;
+        process.stdout.write(
+          `\n${row.label}: per token, all dispatches back to back ${split.allMsPerToken.toFixed(2)} ms (CPU: uniforms ${split.positionMsPerToken.toFixed(2)}, recording ${split.recordMsPerToken.toFixed(2)}, finish+submit ${split.submitMsPerToken.toFixed(2)} ms), projections only ${split.linearMsPerToken.toFixed(2)} ms, the rest only ${split.otherMsPerToken.toFixed(2)} ms\n`,
         );
-        for (const row of result.rows) {
-          const split = row.breakdown;
-          if (!split) continue;
-          process.stdout.write(
-            `\n${row.label}: per token, all dispatches back to back ${split.allMsPerToken.toFixed(2)} ms (CPU: uniforms ${split.positionMsPerToken.toFixed(2)}, recording ${split.recordMsPerToken.toFixed(2)}, finish+submit ${split.submitMsPerToken.toFixed(2)} ms), projections only ${split.linearMsPerToken.toFixed(2)} ms, the rest only ${split.otherMsPerToken.toFixed(2)} ms\n`,
-          );
-          printTable(
-            ['kernel', 'dispatches/token', 'ms/token alone'],
-            split.kernels.map((kernel) => [kernel.label, kernel.dispatches, kernel.msPerToken.toFixed(3)]),
-          );
-        }
-      } finally {
-        releaseNodeDevice(device);
+        printTable(
+          ['kernel', 'dispatches/token', 'ms/token alone'],
+          split.kernels.map((kernel) => [kernel.label, kernel.dispatches, kernel.msPerToken.toFixed(3)]),
+        );
       }
-    });
+    } finally {
+      releaseNodeDevice(device);
+    }
+  });
 }
