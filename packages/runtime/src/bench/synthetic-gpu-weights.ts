@@ -12,7 +12,7 @@ import type { FillRandomMode } from './fill-random';
 import { canStackRows, splitRows } from '../gpu/fuse-rows';
 import type { DenseGpuLinear, GpuLinear } from '../gpu/gpu-linear';
 import type { GpuLayerWeights, GpuLlamaWeights, StackedLinears } from '../gpu/gpu-llama-weights';
-import { llamaWeightsByteLength } from '../gpu/gpu-llama-weights';
+import { assembleLlamaWeights } from '../gpu/gpu-llama-weights';
 
 type VptqLayerConfig = GpuVqLayer['config'];
 type VptqLayerTensors = Parameters<typeof uploadVqLayers>[1][number]['tensors'];
@@ -147,17 +147,7 @@ export async function createSyntheticGpuWeights(device: GPUDevice, config: Llama
     const norm = gains(hidden);
     flush();
     await device.queue.onSubmittedWorkDone();
-    return {
-      config,
-      embedTokens,
-      layers,
-      norm,
-      lmHead,
-      byteLength: llamaWeightsByteLength({ embedTokens, lmHead, norm, layers }),
-      destroy() {
-        for (const resource of owned) resource.destroy();
-      },
-    };
+    return assembleLlamaWeights(config, { embedTokens, layers, norm, lmHead }, owned);
   } catch (error) {
     for (const dispatch of fills) dispatch.destroy();
     for (const resource of owned) resource.destroy();

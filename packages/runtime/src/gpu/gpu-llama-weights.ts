@@ -60,6 +60,25 @@ export function gpuWeightsByteLength(weights: GpuWeights): number {
 }
 
 /**
+ * The weights of a model from its parts, with their byte count; `destroy()` destroys `owned` (every buffer and
+ * matrix the builder allocated, each once, so tied or stacked views are not freed twice).
+ */
+export function assembleLlamaWeights(
+  config: GpuLlamaWeights['config'],
+  parts: Omit<GpuLlamaWeights, 'byteLength' | 'destroy' | 'config'>,
+  owned: readonly { destroy(): void }[],
+): GpuLlamaWeights {
+  return {
+    config,
+    ...parts,
+    byteLength: llamaWeightsByteLength(parts),
+    destroy() {
+      for (const resource of owned) resource.destroy();
+    },
+  };
+}
+
+/**
  * Bytes of GPU memory behind a model's weights: embeddings, classifier (once when tied), final norm, and each
  * layer's norms and projections (stacked projections count what they own beyond their views, usually 0).
  */

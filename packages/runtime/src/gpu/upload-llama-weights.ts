@@ -14,7 +14,7 @@ import { foldNormGain } from './fold-norm-gain';
 import { canStackRows, splitRows } from './fuse-rows';
 import type { DenseGpuLinear, GpuLinear, VqGpuLinear } from './gpu-linear';
 import type { GpuLayerWeights, GpuLlamaWeights, StackedLinears } from './gpu-llama-weights';
-import { gpuWeightsByteLength, llamaWeightsByteLength } from './gpu-llama-weights';
+import { assembleLlamaWeights, gpuWeightsByteLength } from './gpu-llama-weights';
 
 /**
  * A model to upload: any {@link WeightSource}; when it also has `quantizedLayers` and `readQuantizedLayer`
@@ -125,17 +125,7 @@ export function uploadLlamaWeights(device: GPUDevice, source: GpuWeightSource, o
     }
     const norm = vector('model.norm.weight', hidden);
     const lmHead = config.tieWordEmbeddings ? embedTokens : matrix('lm_head.weight', config.vocabSize, hidden);
-    return {
-      config,
-      embedTokens,
-      layers,
-      norm,
-      lmHead,
-      byteLength: llamaWeightsByteLength({ embedTokens, lmHead, norm, layers }),
-      destroy() {
-        for (const resource of owned) resource.destroy();
-      },
-    };
+    return assembleLlamaWeights(config, { embedTokens, layers, norm, lmHead }, owned);
   } catch (error) {
     for (const resource of owned) resource.destroy();
     throw error;
