@@ -17,7 +17,7 @@ for step in ${steps[*]}; do
     pairs)
       {
         for run in 1 2; do
-          echo "== one vector-row per workgroup (default), run $run"
+          echo "== vector-rows per workgroup by default (2 for 12-bit fields, else 1), run $run"
           kernels --configs v8-k65536 v6-k4096 --shapes 4096x11008 4096x4096 11008x4096
           echo "== two vector-rows per workgroup, run $run"
           kernels --configs v8-k65536 v6-k4096 --shapes 4096x11008 4096x4096 11008x4096 --rows-per-workgroup 2
