@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/authoring.ts', 'src/cpu.ts', 'src/wgsl.ts', 'src/bench.ts'],
+  entry: ['src/index.ts', 'src/authoring.ts', 'src/cpu.ts', 'src/wgsl.ts', 'src/quantize.ts', 'src/bench.ts'],
   format: 'esm',
   target: 'es2022',
   // tsup's dts step sets the deprecated `baseUrl`; TypeScript 6 then needs this to build. The bundled d.ts
