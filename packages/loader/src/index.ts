@@ -1,6 +1,6 @@
 export { LoaderError } from './loader-error';
 export type { LoaderErrorCode, LoaderErrorDetails } from './loader-error';
-export type { LlamaConfig, ModelSource, RopeLayout, TensorInfo, Tokenizer } from './model-types';
+export type { LlamaConfig, ModelSource, RopeLayout, RopeScaling, SlidingWindow, TensorInfo, Tokenizer } from './model-types';
 export { decoderLinears, listLinearSpecs } from './decoder-linears';
 export type { DecoderLinear, LinearInput, LinearName, LinearSpec } from './decoder-linears';
 export { openLlama2c } from './open-llama2c';

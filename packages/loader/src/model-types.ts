@@ -32,9 +32,43 @@ export interface LlamaConfig {
   readonly tieWordEmbeddings: boolean;
   /** q/k/v projections carry a bias (Qwen2). */
   readonly attentionBias: boolean;
+  /** How the RoPE frequencies are rescaled for long contexts (Llama 3.1+); absent: the plain `θ^(−2i/headDim)`. */
+  readonly ropeScaling?: RopeScaling;
+  /** Sliding-window attention (Mistral; Qwen2 with `use_sliding_window`); absent: every layer attends to all earlier positions. */
+  readonly slidingWindow?: SlidingWindow;
   /** Token ids, when known. */
   readonly bosTokenId?: number;
   readonly eosTokenId?: number;
+}
+
+/**
+ * Llama 3.1's RoPE frequency scaling (transformers `rope_type: "llama3"`, `_compute_llama3_parameters`). With
+ * wavelength `λ = 2π / f` of a plain inverse frequency `f` and `L = originalMaxPositionEmbeddings`: `f` is kept
+ * where `λ < L / highFreqFactor`, divided by `factor` where `λ > L / lowFreqFactor`, and in between interpolated as
+ * `(1 − s) · f / factor + s · f` with `s = (L / λ − lowFreqFactor) / (highFreqFactor − lowFreqFactor)`.
+ */
+export interface RopeScaling {
+  readonly type: 'llama3';
+  /** Divisor of the low frequencies, ≥ 1 (32 for Llama 3.2). */
+  readonly factor: number;
+  /** `L / lowFreqFactor` is the longest wavelength left partly unscaled (1 for Llama 3.x). */
+  readonly lowFreqFactor: number;
+  /** `L / highFreqFactor` is the shortest wavelength scaled at all; greater than lowFreqFactor (4 for Llama 3.x). */
+  readonly highFreqFactor: number;
+  /** `L`: the context length of pre-training (8192 for Llama 3.x). */
+  readonly originalMaxPositionEmbeddings: number;
+}
+
+/**
+ * Sliding-window attention as transformers masks it (`kv_idx > q_idx − sliding_window`): in the listed layers
+ * the query at position p attends to positions `max(0, p − size + 1) … p`, its own included, so `size` keys at
+ * most; keys at `p − size` and before are masked.
+ */
+export interface SlidingWindow {
+  /** Keys a query sees, its own included (HF `sliding_window`), ≥ 1. */
+  readonly size: number;
+  /** The decoder layers that use the window, 0-based and ascending (Mistral: all; Qwen2: those ≥ `max_window_layers`). */
+  readonly layers: readonly number[];
 }
 
 /** One tensor as stored, before conversion: name, dtype and shape, without its data. */

@@ -95,7 +95,6 @@ describe('openHfModel', () => {
     ['num_key_value_heads', 3, /num_key_value_heads must divide num_attention_heads \(got 3 and 2\)/],
     ['architectures', ['GPT2LMHeadModel'], /architectures must name LlamaForCausalLM/],
     ['hidden_act', 'gelu', /hidden_act must be "silu"/],
-    ['rope_scaling', { rope_type: 'llama3', factor: 8 }, /rope_scaling is not supported/],
     ['tie_word_embeddings', 'yes', /tie_word_embeddings must be a boolean/],
     ['quantization_config', { quant_method: 'vptq' }, /quant_method "vptq"/],
   ])('rejects config.json field %s = %j', (field, value, message) => {

@@ -1,6 +1,9 @@
+import { describeJson as describe } from './describe-json';
 import { findDeclaredQuantization } from './find-declared-quantization';
 import { LoaderError } from './loader-error';
 import type { LlamaConfig } from './model-types';
+import { parseRopeConfig } from './parse-rope-config';
+import { parseSlidingWindow } from './parse-sliding-window';
 
 const architectures = {
   LlamaForCausalLM: 'llama',
@@ -12,7 +15,8 @@ const architectures = {
  * Maps a Hugging Face Llama-family config.json to a {@link LlamaConfig} (`ropeLayout: 'half'`), checking every
  * field it uses. Defaults follow transformers: num_key_value_heads = num_attention_heads, head_dim =
  * hidden_size / num_attention_heads, rope_theta 10000, tie_word_embeddings false, attention_bias false (always
- * true for Qwen2's q/k/v). A quantization declaration (see {@link findDeclaredQuantization}) is rejected unless
+ * true for Qwen2's q/k/v, rejected for Mistral). RoPE scaling is read by {@link parseRopeConfig} (llama3 or none),
+ * the sliding window by {@link parseSlidingWindow} (Mistral; Qwen2 with use_sliding_window). A quantization declaration (see {@link findDeclaredQuantization}) is rejected unless
  * it is VPTQ and `options.allowVptq` is set; the VPTQ layer configs themselves are read elsewhere.
  */
 export function parseHfConfig(
@@ -81,10 +85,12 @@ export function parseHfConfig(
   if (json.hidden_act !== undefined && json.hidden_act !== 'silu') {
     throw fail('hidden_act', `must be "silu" (got ${describe(json.hidden_act)})`);
   }
-  if (json.rope_scaling !== undefined && json.rope_scaling !== null) {
-    throw fail('rope_scaling', `is not supported; expected null (got ${describe(json.rope_scaling)})`);
-  }
   if (json.mlp_bias === true) throw fail('mlp_bias', 'is not supported; expected false');
+  // MistralAttention builds q/k/v/o without biases whatever the config says; a checkpoint that has them was not
+  // made by that architecture.
+  if (modelType === 'mistral' && json.attention_bias === true) {
+    throw fail('attention_bias', 'must be false or absent for MistralForCausalLM, whose attention has no biases in transformers (got true)');
+  }
 
   const hiddenSize = integer('hidden_size');
   const numAttentionHeads = integer('num_attention_heads');
@@ -100,19 +106,23 @@ export function parseHfConfig(
   }
   const headDim = integer('head_dim', hiddenSize / numAttentionHeads);
   if (headDim % 2 !== 0) throw fail('head_dim', `must be even for RoPE (got ${headDim})`);
+  const numHiddenLayers = integer('num_hidden_layers');
+  const maxPositionEmbeddings = integer('max_position_embeddings');
+  const { ropeTheta, ropeScaling } = parseRopeConfig(json, maxPositionEmbeddings, fail);
+  const slidingWindow = parseSlidingWindow(json, modelType, numHiddenLayers, fail);
 
   const config: LlamaConfig = {
     modelType,
     hiddenSize,
     intermediateSize: integer('intermediate_size'),
-    numHiddenLayers: integer('num_hidden_layers'),
+    numHiddenLayers,
     numAttentionHeads,
     numKeyValueHeads,
     headDim,
     vocabSize: integer('vocab_size'),
-    maxPositionEmbeddings: integer('max_position_embeddings'),
+    maxPositionEmbeddings,
     rmsNormEps: positive('rms_norm_eps'),
-    ropeTheta: positive('rope_theta', 10000),
+    ropeTheta,
     ropeLayout: 'half',
     tieWordEmbeddings: flag('tie_word_embeddings', false),
     attentionBias: modelType === 'qwen2' ? true : flag('attention_bias', false),
@@ -121,13 +131,9 @@ export function parseHfConfig(
   const eosTokenId = tokenId('eos_token_id');
   return {
     ...config,
+    ...(ropeScaling === undefined ? {} : { ropeScaling }),
+    ...(slidingWindow === undefined ? {} : { slidingWindow }),
     ...(bosTokenId === undefined ? {} : { bosTokenId }),
     ...(eosTokenId === undefined ? {} : { eosTokenId }),
   };
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

@@ -5,3 +5,5 @@ export { countDifferences, maxAbsDifference, maxRelativeDifference } from './com
 export { requestTestDevice, releaseTestDevice } from './gpu';
 export { makeTempDir } from './temp';
 export { getTestGpu } from './test-gpu';
+export { publishedConfigs, shrinkPublishedConfig } from './published-configs';
+export type { PublishedModel, TestModelSizes } from './published-configs';

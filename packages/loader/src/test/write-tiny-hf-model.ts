@@ -6,7 +6,7 @@ import type { SafetensorsDtype } from '@vptq/pack-format/safetensors';
 import { randomFloats } from '@vptq/test-utils';
 
 import { requiredHfTensors } from '../hf-tensor-layout';
-import type { LlamaConfig } from '../model-types';
+import { parseHfConfig } from '../parse-hf-config';
 
 /** Options of {@link writeTinyHfModel} (test-only). */
 export interface TinyHfModelOptions {
@@ -27,9 +27,9 @@ export interface TinyHfModel {
 }
 
 /**
- * Writes a tiny random Llama-family HF directory (hidden 8, 2 heads of 4, 1 KV head, FFN 12, 2 layers,
- * vocab 10). Values are rounded through the storage dtype first, so `values` is exactly what a reader must
- * return.
+ * Writes a tiny random Llama-family HF directory: hidden 8, 2 heads of 4, 1 KV head, FFN 12, 2 layers, vocab 10,
+ * unless `options.config` sets other fields (the tensors follow the config as the loader parses it, so it must be
+ * valid). Values are rounded through the storage dtype first, so `values` is exactly what a reader must return.
  */
 export function writeTinyHfModel(dir: string, options: TinyHfModelOptions = {}): TinyHfModel {
   const architecture = options.architecture ?? 'LlamaForCausalLM';
@@ -55,24 +55,9 @@ export function writeTinyHfModel(dir: string, options: TinyHfModelOptions = {}):
     hidden_act: 'silu',
     ...options.config,
   };
-  // The tensors the loader requires of this architecture, in its order (q/k/v biases for Qwen2 or
-  // attention_bias, o_proj's too for attention_bias outside Qwen2).
-  const layout: LlamaConfig = {
-    modelType,
-    hiddenSize: 8,
-    intermediateSize: 12,
-    numHiddenLayers: 2,
-    numAttentionHeads: 2,
-    numKeyValueHeads: 1,
-    headDim: 4,
-    vocabSize: 10,
-    maxPositionEmbeddings: 32,
-    rmsNormEps: 1e-6,
-    ropeTheta: 500000,
-    ropeLayout: 'half',
-    tieWordEmbeddings: tie,
-    attentionBias: qwen || config.attention_bias === true,
-  };
+  // The tensors the loader requires of this config, in its order (q/k/v biases for Qwen2 or attention_bias,
+  // o_proj's too for attention_bias outside Qwen2), at whatever sizes `options.config` gives.
+  const layout = parseHfConfig('writeTinyHfModel', join(dir, 'config.json'), config);
   const shapes = requiredHfTensors(layout).map(([name, shape]): [string, number[]] => [name, [...shape]]);
 
   const tensors = new Map<string, { shape: number[]; values: Float32Array }>();
