@@ -11,6 +11,12 @@ export interface AttentionShape {
   readonly headDim: number;
   /** Absolute position of the first query; query t sees keys 0 … position + t. Default 0. */
   readonly position?: number;
+  /**
+   * Sliding-window attention: query t sees only the `window` keys ending at its own,
+   * `max(0, position + t − window + 1) … position + t` (Mistral's `sliding_window`; transformers masks
+   * `kv ≤ q − window`). Default: no window, every earlier key.
+   */
+  readonly window?: number;
   /** Score scale. Default 1/sqrt(headDim). */
   readonly scale?: number;
 }
@@ -23,13 +29,15 @@ export interface AttentionSizes {
   readonly headDim: number;
   readonly position: number;
   readonly scale: number;
+  /** Keys per query, its own included; 0 for no window. */
+  readonly window: number;
 }
 
 /**
  * Validates an {@link AttentionShape} and fills in the defaults.
  *
- * @throws {RangeError} when a size is not a positive integer, heads is not a multiple of kvHeads or the
- *   scale is not finite.
+ * @throws {RangeError} when a size is not a positive integer, heads is not a multiple of kvHeads, the scale is
+ *   not finite or the window is not a positive 32-bit integer.
  */
 export function resolveAttentionShape(fn: string, shape: AttentionShape): AttentionSizes {
   const tokens = assertCount(fn, 'shape.tokens', shape.tokens);
@@ -42,12 +50,14 @@ export function resolveAttentionShape(fn: string, shape: AttentionShape): Attent
   }
   const scale = shape.scale ?? 1 / Math.sqrt(headDim);
   if (!Number.isFinite(scale)) throw new RangeError(`${fn}: shape.scale must be finite (got ${scale})`);
-  return { tokens, heads, kvHeads, headDim, position, scale };
+  // The kernel takes the window as a u32 with 0 for none.
+  const window = shape.window === undefined ? 0 : assertCount(fn, 'shape.window', shape.window, 1, 0xffffffff);
+  return { tokens, heads, kvHeads, headDim, position, scale, window };
 }
 
 /**
- * CPU twin of the attention kernel, in f64: for query t of head h, softmax over keys 0 … position + t of
- * KV head h / (heads / kvHeads) of `scale · q·k`, times the values.
+ * CPU twin of the attention kernel, in f64: for query t of head h, softmax over keys 0 … position + t (the
+ * last `window` of them with a window) of KV head h / (heads / kvHeads) of `scale · q·k`, times the values.
  *
  * @param query - `[tokens, heads, headDim]` f32.
  * @param keys - `[capacity, kvHeads, headDim]` f32 with capacity ≥ position + tokens.
@@ -57,7 +67,7 @@ export function resolveAttentionShape(fn: string, shape: AttentionShape): Attent
  */
 export function attentionCpu(query: Float32Array, keys: Float32Array, values: Float32Array, shape: AttentionShape): Float32Array {
   const fn = 'attentionCpu';
-  const { tokens, heads, kvHeads, headDim, position, scale } = resolveAttentionShape(fn, shape);
+  const { tokens, heads, kvHeads, headDim, position, scale, window } = resolveAttentionShape(fn, shape);
   assertArray(fn, 'query', query, Float32Array, tokens * heads * headDim, '[tokens, heads, headDim]');
   const rowLength = kvHeads * headDim;
   const needed = (position + tokens) * rowLength;
@@ -70,25 +80,26 @@ export function attentionCpu(query: Float32Array, keys: Float32Array, values: Fl
   const group = heads / kvHeads;
   for (let t = 0; t < tokens; t++) {
     const keyCount = position + t + 1;
+    const firstKey = window === 0 ? 0 : Math.max(0, keyCount - window);
     for (let h = 0; h < heads; h++) {
       const kvOffset = Math.floor(h / group) * headDim;
       const queryBase = (t * heads + h) * headDim;
       const scores = new Float64Array(keyCount);
       let maximum = -Infinity;
-      for (let k = 0; k < keyCount; k++) {
+      for (let k = firstKey; k < keyCount; k++) {
         let dot = 0;
         for (let d = 0; d < headDim; d++) dot += query[queryBase + d] * keys[k * rowLength + kvOffset + d];
         scores[k] = dot * scale;
         maximum = Math.max(maximum, scores[k]);
       }
       let total = 0;
-      for (let k = 0; k < keyCount; k++) {
+      for (let k = firstKey; k < keyCount; k++) {
         scores[k] = Math.exp(scores[k] - maximum);
         total += scores[k];
       }
       for (let d = 0; d < headDim; d++) {
         let sum = 0;
-        for (let k = 0; k < keyCount; k++) sum += scores[k] * values[k * rowLength + kvOffset + d];
+        for (let k = firstKey; k < keyCount; k++) sum += scores[k] * values[k * rowLength + kvOffset + d];
         output[queryBase + d] = sum / total;
       }
     }

@@ -32,8 +32,8 @@ export interface AttentionDispatch extends KernelDispatch {
 }
 
 /**
- * Records causal GQA attention of `tokens` queries over the KV cache (see {@link attentionWgsl}).
- * The caller writes this call's keys and values into the caches first (e.g. with `copyBufferToBuffer`).
+ * Records causal GQA attention of `tokens` queries over the KV cache (see {@link attentionWgsl}), with
+ * `shape.window` a sliding window that stays with the dispatch while the position changes. The caller writes this call's keys and values into the caches first (e.g. with `copyBufferToBuffer`).
  *
  * @throws {RangeError} when a size is invalid, heads is not a multiple of kvHeads, headDim exceeds 256, or the
  *   grid exceeds the device limit.
@@ -57,6 +57,7 @@ export async function createAttentionDispatch(
       ['u32', sizes.headDim],
       ['u32', position],
       ['f32', sizes.scale],
+      ['u32', sizes.window],
     ]);
   const params = createUniformBuffer(device, label, fields(sizes.position));
   const pipeline = await getComputePipeline(device, { label, code: attentionWgsl, constants: { workgroupSize } });
@@ -74,7 +75,7 @@ export async function createAttentionDispatch(
 }
 
 /**
- * Causal GQA attention on the GPU (one-shot).
+ * Causal GQA attention on the GPU (one-shot), sliding-window with `shape.window`.
  *
  * @param query - `[tokens, heads, headDim]` f32.
  * @param keys - `[capacity, kvHeads, headDim]` f32, capacity ≥ position + tokens.

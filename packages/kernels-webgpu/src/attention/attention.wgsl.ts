@@ -1,7 +1,9 @@
 /**
  * Causal multi-head attention of `tokens` queries over a KV cache, with grouped-query heads (GQA): query
  * `t` (absolute position `position + t`) of head `h` attends to keys `0 … position + t` of KV head
- * `h / (heads / kvHeads)`; `output = softmax(scale · q·Kᵀ) · V`. One workgroup per (head, token). Keys are
+ * `h / (heads / kvHeads)`, or with a sliding window (`window` > 0) to the last `window` of them,
+ * `max(0, position + t − window + 1) … position + t`; `output = softmax(scale · q·Kᵀ) · V`. One workgroup per
+ * (head, token). Keys are
  * visited in chunks of `workgroupSize` (one key per invocation), with the running maximum and sum of the
  * online softmax, so any context length works without scratch memory. Each invocation accumulates up to
  * 4 output dimensions, so headDim ≤ 4 · workgroupSize. Sums and exponentials are f32.
@@ -24,6 +26,7 @@ struct Params {
   headDim: u32,
   position: u32,
   scale: f32,
+  window: u32,
 }
 
 @group(0) @binding(0) var<storage, read> query: array<f32>;
@@ -73,12 +76,17 @@ fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(local_invocation_index
   workgroupBarrier();
 
   let keyCount = params.position + token + 1u;
+  // Keys before the window are never visited, so they take no part in the maximum or the sum.
+  var firstKey = 0u;
+  if (params.window != 0u && keyCount > params.window) {
+    firstKey = keyCount - params.window;
+  }
   let kvStride = params.kvHeads * headDim;
   var runningMax = 0.0;
   var runningSum = 0.0;
   var sums: array<f32, maxDimsPerInvocation>;
 
-  for (var chunk = 0u; chunk < keyCount; chunk += workgroupSize) {
+  for (var chunk = firstKey; chunk < keyCount; chunk += workgroupSize) {
     let key = chunk + local;
     let valid = key < keyCount;
     var score = 0.0;
@@ -93,13 +101,13 @@ fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(local_invocation_index
     scratch[local] = select(-3.0e38, score, valid);
     workgroupBarrier();
     let chunkMax = reduceMax(local);
-    let newMax = select(max(runningMax, chunkMax), chunkMax, chunk == 0u);
+    let newMax = select(max(runningMax, chunkMax), chunkMax, chunk == firstKey);
     let weight = select(0.0, exp(score - newMax), valid);
     weights[local] = weight;
     scratch[local] = weight;
     workgroupBarrier();
     let chunkSum = reduceSum(local);
-    let correction = select(exp(runningMax - newMax), 0.0, chunk == 0u);
+    let correction = select(exp(runningMax - newMax), 0.0, chunk == firstKey);
     runningSum = runningSum * correction + chunkSum;
     let chunkKeys = min(workgroupSize, keyCount - chunk);
     for (var slot = 0u; slot < maxDimsPerInvocation; slot++) {

@@ -9,8 +9,13 @@ export interface RopeShape {
   readonly heads: number;
   /** Even. */
   readonly headDim: number;
-  /** Base θ of the frequencies `θ^(−2i/headDim)`. Default 10000. */
+  /** Base θ of the frequencies `θ^(−2i/headDim)`. Default 10000. Unused when `inverseFrequencies` is given. */
   readonly theta?: number;
+  /**
+   * The `headDim / 2` f32 inverse frequencies to rotate by, in place of `θ^(−2i/headDim)`: how a caller applies
+   * a frequency scaling (e.g. Llama 3's) computed once on its side.
+   */
+  readonly inverseFrequencies?: Float32Array;
   /** `'interleaved'`: pairs (2i, 2i+1) (Meta, llama2.c); `'half'`: pairs (i, i + headDim/2) (Hugging Face). Default `'interleaved'`. */
   readonly layout?: RopeLayout;
 }
@@ -30,9 +35,24 @@ export function ropeInverseFrequencies(headDim: number, theta = 10000): Float32A
 }
 
 /**
+ * The inverse frequencies a RoPE of `shape` rotates by: `shape.inverseFrequencies` when given (checked to hold
+ * `headDim / 2` finite values), else {@link ropeInverseFrequencies} of headDim and θ.
+ *
+ * @throws {RangeError} when the given frequencies have another length or a non-finite value.
+ */
+export function resolveRopeFrequencies(fn: string, shape: RopeShape, headDim: number): Float32Array {
+  if (shape.inverseFrequencies === undefined) return ropeInverseFrequencies(headDim, shape.theta ?? 10000);
+  const frequencies = assertArray(fn, 'shape.inverseFrequencies', shape.inverseFrequencies, Float32Array, headDim / 2, '[headDim / 2]');
+  const bad = frequencies.findIndex((value) => !Number.isFinite(value));
+  if (bad >= 0) throw new RangeError(`${fn}: shape.inverseFrequencies must be finite (got ${frequencies[bad]} at ${bad})`);
+  return frequencies;
+}
+
+/**
  * CPU twin of the RoPE kernel: returns a rotated copy of `values` (`[tokens, heads, headDim]` f32) for
- * positions `position, position + 1, …`. The angle is the f32 product of position and f32 inverse
- * frequency, like the kernel and the reference models; sin and cos of it are exact (f64).
+ * positions `position, position + 1, …`, at `shape.inverseFrequencies` or `θ^(−2i/headDim)`. The angle is the f32
+ * product of position and f32 inverse frequency, like the kernel and the reference models; sin and cos of it are
+ * exact (f64).
  *
  * @throws {RangeError} when the length does not match the shape or a size is invalid.
  */
@@ -43,7 +63,8 @@ export function ropeCpu(values: Float32Array, shape: RopeShape, position = 0): F
   const headDim = assertCount(fn, 'shape.headDim', shape.headDim, 2);
   assertCount(fn, 'position', position, 0);
   assertArray(fn, 'values', values, Float32Array, tokens * heads * headDim, '[tokens, heads, headDim]');
-  const inverseFrequencies = ropeInverseFrequencies(headDim, shape.theta ?? 10000);
+  if (headDim % 2 !== 0) throw new RangeError(`${fn}: shape.headDim must be even (got ${headDim})`);
+  const inverseFrequencies = resolveRopeFrequencies(fn, shape, headDim);
   const interleaved = (shape.layout ?? 'interleaved') === 'interleaved';
   const out = new Float32Array(values);
   const pairs = headDim / 2;

@@ -21,6 +21,28 @@ describe('ropeCpu', () => {
     expect([...ropeInverseFrequencies(4, 100)]).toEqual([1, Math.fround(0.1)]);
     expect(() => ropeInverseFrequencies(5)).toThrow(/headDim must be even \(got 5\)/);
   });
+
+  it('rotates by given inverse frequencies instead of θ when shape.inverseFrequencies is set', () => {
+    // Pair i of the half layout is (i, i + 2); each turns by position · frequency[i].
+    const values = new Float32Array([1, 1, 0, 0]);
+    const inverseFrequencies = new Float32Array([0.25, 0.003]);
+    const out = ropeCpu(values, { tokens: 1, heads: 1, headDim: 4, layout: 'half', theta: 7, inverseFrequencies }, 10);
+    const angles = [Math.fround(10 * inverseFrequencies[0]), Math.fround(10 * inverseFrequencies[1])];
+    expect([...out]).toEqual([Math.cos(angles[0]), Math.cos(angles[1]), Math.sin(angles[0]), Math.sin(angles[1])].map(Math.fround));
+    const shape = { tokens: 2, heads: 3, headDim: 8 };
+    const random = randomFloats(48, 9);
+    expect(ropeCpu(random, { ...shape, inverseFrequencies: ropeInverseFrequencies(8, 10000) }, 5)).toEqual(ropeCpu(random, shape, 5));
+  });
+
+  it('rejects inverse frequencies that do not fit headDim', () => {
+    const shape = { tokens: 1, heads: 1, headDim: 4 };
+    expect(() => ropeCpu(new Float32Array(4), { ...shape, inverseFrequencies: new Float32Array(3) })).toThrow(
+      /shape\.inverseFrequencies must have 2 elements \(\[headDim \/ 2\]\) \(got 3\)/,
+    );
+    expect(() => ropeCpu(new Float32Array(4), { ...shape, inverseFrequencies: new Float32Array([1, Number.NaN]) })).toThrow(
+      /shape\.inverseFrequencies must be finite \(got NaN at 1\)/,
+    );
+  });
 });
 
 describe.skipIf(!device)('rope', () => {
@@ -36,4 +58,16 @@ describe.skipIf(!device)('rope', () => {
       expect(maxAbsDifference(onGpu, ropeCpu(values, shape, 4000))).toBeLessThan(2e-5);
     });
   }
+
+  it('rotates by given inverse frequencies (a scaled RoPE) as the CPU twin does', async () => {
+    // θ = 500000 frequencies with the upper half divided by 32, as Llama 3's scaling does to the low ones.
+    const inverseFrequencies = ropeInverseFrequencies(64, 500000).map((value, i) => (i >= 16 ? value / 32 : value));
+    const shape = { tokens: 3, heads: 4, headDim: 64, layout: 'half' as const, inverseFrequencies };
+    const values = randomFloats(3 * 4 * 64, 6);
+    const onGpu = await rope(gpu, values, shape, 4000);
+    const onCpu = ropeCpu(values, shape, 4000);
+    expect(maxAbsDifference(onGpu, onCpu)).toBeLessThan(2e-5);
+    // The frequencies are the ones used: with θ's own the result differs.
+    expect(maxAbsDifference(onGpu, ropeCpu(values, { ...shape, inverseFrequencies: undefined, theta: 500000 }, 4000))).toBeGreaterThan(1e-2);
+  });
 });

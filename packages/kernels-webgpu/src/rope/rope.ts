@@ -5,7 +5,7 @@ import type { KernelDispatch } from '../dispatch';
 import { getComputePipeline } from '../pipeline-cache';
 import { runKernel } from '../run-kernel';
 import { assertArray, assertCount } from '../validate';
-import { ropeInverseFrequencies } from './rope-cpu';
+import { resolveRopeFrequencies } from './rope-cpu';
 import type { RopeShape } from './rope-cpu';
 import { ropeWgsl } from './rope.wgsl';
 
@@ -22,9 +22,11 @@ export interface RopeDispatch extends KernelDispatch {
 }
 
 /**
- * Records RoPE applied in place to `values` (`[tokens, heads, headDim]` f32), positions `position + t`.
+ * Records RoPE applied in place to `values` (`[tokens, heads, headDim]` f32), positions `position + t`, at
+ * `shape.inverseFrequencies` (uploaded once) or `θ^(−2i/headDim)`.
  *
- * @throws {RangeError} when a size is invalid, headDim is odd or the grid is too large.
+ * @throws {RangeError} when a size is invalid, headDim is odd, the frequencies do not fit headDim or the grid is
+ *   too large.
  */
 export async function createRopeDispatch(
   device: GPUDevice,
@@ -40,7 +42,8 @@ export async function createRopeDispatch(
   if (layout !== 'interleaved' && layout !== 'half') {
     throw new RangeError(`${fn}: shape.layout must be 'interleaved' or 'half' (got ${String(layout)})`);
   }
-  const frequencies = createBufferWithData(device, label, ropeInverseFrequencies(headDim, shape.theta ?? 10000));
+  if (headDim % 2 !== 0) throw new RangeError(`${fn}: shape.headDim must be even (got ${headDim})`);
+  const frequencies = createBufferWithData(device, label, resolveRopeFrequencies(fn, shape, headDim));
   const fields = (start: number) =>
     packParams([
       ['u32', tokens],
