@@ -13,6 +13,7 @@ function reference(
   heads: number,
   kvHeads: number,
   headDim: number,
+  window = Infinity,
 ): Float64Array {
   const out = new Float64Array(tokens * heads * headDim);
   for (let t = 0; t < tokens; t++) {
@@ -24,7 +25,8 @@ function reference(
         for (let i = 0; i < headDim; i++) {
           dot += query[(t * heads + h) * headDim + i] * keys[(p * kvHeads + kv) * headDim + i];
         }
-        scores.push(p <= start + t ? dot / Math.sqrt(headDim) : -Infinity);
+        // transformers' masks: causal kv ≤ q, and the sliding-window overlay kv > q − window.
+        scores.push(p <= start + t && p > start + t - window ? dot / Math.sqrt(headDim) : -Infinity);
       }
       const exps = scores.map((score) => Math.exp(score));
       const total = exps.reduce((sum, value) => sum + value, 0);
@@ -56,6 +58,33 @@ describe('causalAttention', () => {
       expect(maxAbsDifference(got, reference(query, keys, values, tokens, start, heads, kvHeads, headDim))).toBeLessThan(1e-6);
     });
   }
+
+  const windowed = [
+    { name: 'a window shorter than the block of query rows', tokens: 9, start: 0, heads: 4, kvHeads: 2, headDim: 8, window: 3 },
+    { name: 'a window after cached positions, odd head size', tokens: 5, start: 6, heads: 6, kvHeads: 2, headDim: 6, window: 4 },
+    { name: 'a window of one (each query sees itself)', tokens: 7, start: 2, heads: 3, kvHeads: 3, headDim: 4, window: 1 },
+    { name: 'a decode step with a window', tokens: 1, start: 11, heads: 4, kvHeads: 2, headDim: 2, window: 5 },
+    { name: 'a window longer than the context', tokens: 6, start: 1, heads: 4, kvHeads: 1, headDim: 10, window: 64 },
+  ];
+  for (const { name, tokens, start, heads, kvHeads, headDim, window } of windowed) {
+    it(`matches masked softmax attention with a sliding window: ${name}`, () => {
+      const query = randomFloats(tokens * heads * headDim, 7, 2);
+      const rows = start + tokens + 3;
+      const keys = randomFloats(rows * kvHeads * headDim, 8, 2);
+      const values = randomFloats(rows * kvHeads * headDim, 9);
+      const got = causalAttention(query, keys, values, { tokens, startPosition: start, heads, kvHeads, headDim, window });
+      expect(maxAbsDifference(got, reference(query, keys, values, tokens, start, heads, kvHeads, headDim, window))).toBeLessThan(1e-6);
+      if (window < start + tokens) {
+        expect(maxAbsDifference(got, reference(query, keys, values, tokens, start, heads, kvHeads, headDim))).toBeGreaterThan(1e-3);
+      }
+    });
+  }
+
+  it('rejects a window that is not a positive integer', () => {
+    expect(() =>
+      causalAttention(new Float32Array(4), new Float32Array(4), new Float32Array(4), { tokens: 1, startPosition: 0, heads: 1, kvHeads: 1, headDim: 4, window: 0 }),
+    ).toThrow(/window must be a positive integer or undefined \(got 0\)/);
+  });
 
   it('lets the first position attend only to itself', () => {
     const query = randomFloats(2 * 4, 4);

@@ -9,11 +9,17 @@ export interface CausalAttentionOptions {
   /** Key/value heads (config `numKeyValueHeads`), dividing `heads`; query head h reads kv head ⌊h / (heads / kvHeads)⌋. */
   readonly kvHeads: number;
   readonly headDim: number;
+  /**
+   * Sliding window (config `slidingWindow.size`): the query at position p sees only the `window` positions
+   * `max(0, p − window + 1) … p`. Default: none, every position up to p.
+   */
+  readonly window?: number;
 }
 
 /**
  * Scaled dot-product attention of a window of queries over a key/value cache, causal and grouped-query:
- * the query at position p attends to cache rows 0…p with weights `softmax(q·k / sqrt(headDim))`.
+ * the query at position p attends to cache rows 0…p (the last `options.window` of them with a sliding window)
+ * with weights `softmax(q·k / sqrt(headDim))`.
  *
  * @param query - `[tokens, heads × headDim]` f32, already rotated by RoPE.
  * @param keys - `[rows ≥ startPosition + tokens, kvHeads × headDim]` f32 cache, rotated.
@@ -27,7 +33,7 @@ export function causalAttention(
   values: Float32Array,
   options: CausalAttentionOptions,
 ): Float32Array {
-  const { tokens, startPosition, heads, kvHeads, headDim } = options;
+  const { tokens, startPosition, heads, kvHeads, headDim, window } = options;
   for (const [name, value] of [
     ['tokens', tokens],
     ['heads', heads],
@@ -40,6 +46,9 @@ export function causalAttention(
   }
   if (!Number.isInteger(startPosition) || startPosition < 0) {
     throw new RangeError(`causalAttention: startPosition must be a non-negative integer (got ${startPosition})`);
+  }
+  if (window !== undefined && (!Number.isInteger(window) || window < 1)) {
+    throw new RangeError(`causalAttention: window must be a positive integer or undefined (got ${window})`);
   }
   if (heads % kvHeads !== 0) {
     throw new RangeError(`causalAttention: kvHeads must divide heads (got kvHeads = ${kvHeads}, heads = ${heads})`);
@@ -56,15 +65,15 @@ export function causalAttention(
       `causalAttention: keys and values must be equal [rows, kvHeads × headDim] caches with at least startPosition + tokens rows (got ${keys.length} and ${values.length} values, need ${startPosition + tokens} rows of ${kvWidth})`,
     );
   }
-  return attend(query, keys, values, tokens, startPosition, heads, kvHeads, headDim);
+  return attend(query, keys, values, tokens, startPosition, heads, kvHeads, headDim, window ?? 0);
 }
 
 /**
- * {@link causalAttention} without argument checks, for the decoder's inner loop.
+ * {@link causalAttention} without argument checks, for the decoder's inner loop; `window` 0 means none.
  *
  * Query rows are taken four at a time as (token, head) pairs of one kv group, so each key and value row
  * loaded serves four queries: scores come from 4 × 2 (query, position) tiles, the weighted sums from
- * 4 × 4 (query, dimension) tiles, and positions a row may not see get weight 0.
+ * 4 × 4 (query, dimension) tiles, and positions a row may not see (after it, or before its window) get weight 0.
  */
 export function attend(
   query: Float32Array,
@@ -75,7 +84,10 @@ export function attend(
   heads: number,
   kvHeads: number,
   headDim: number,
+  window = 0,
 ): Float32Array {
+  // The first position the query at `end − 1` may see, `end` being its exclusive bound.
+  const windowStart = (end: number): number => (window === 0 ? 0 : Math.max(0, end - window));
   const width = heads * headDim;
   const kvWidth = kvHeads * headDim;
   const groupSize = heads / kvHeads;
@@ -96,7 +108,9 @@ export function attend(
       const q2 = rows > 2 ? queryOffset(firstRow + 2, groupSize, width, kvHead, headDim) : q0;
       const q3 = rows > 3 ? queryOffset(firstRow + 3, groupSize, width, kvHead, headDim) : q0;
       const visible = startPosition + Math.floor((firstRow + rows - 1) / groupSize) + 1;
-      let p = 0;
+      // Rows are token-major, so the block's first row has the earliest window.
+      const first = windowStart(startPosition + Math.floor(firstRow / groupSize) + 1);
+      let p = first;
       for (; p + 1 < visible; p += 2) {
         const k = p * kvWidth + kvOffset;
         const l = k + kvWidth;
@@ -133,16 +147,18 @@ export function attend(
       for (let r = 0; r < rows; r++) {
         const base = r * positions;
         const own = startPosition + Math.floor((firstRow + r) / groupSize) + 1;
+        const start = windowStart(own);
         // Subtracting the row maximum keeps exp() in range.
         let max = -Infinity;
-        for (let j = 0; j < own; j++) if (weights[base + j] > max) max = weights[base + j];
+        for (let j = start; j < own; j++) if (weights[base + j] > max) max = weights[base + j];
         let total = 0;
-        for (let j = 0; j < own; j++) {
+        for (let j = start; j < own; j++) {
           const w = Math.exp(weights[base + j] - max);
           weights[base + j] = w;
           total += w;
         }
         inverses[r] = 1 / total;
+        for (let j = first; j < start; j++) weights[base + j] = 0;
         for (let j = own; j < visible; j++) weights[base + j] = 0;
       }
       const n0 = inverses[0], n1 = inverses[1], n2 = inverses[2], n3 = inverses[3];
@@ -151,7 +167,7 @@ export function attend(
       for (; i + 3 < headDim; i += 4) {
         let a00 = 0, a01 = 0, a02 = 0, a03 = 0, a10 = 0, a11 = 0, a12 = 0, a13 = 0;
         let a20 = 0, a21 = 0, a22 = 0, a23 = 0, a30 = 0, a31 = 0, a32 = 0, a33 = 0;
-        for (let p = 0; p < visible; p++) {
+        for (let p = first; p < visible; p++) {
           const v = p * kvWidth + kvOffset + i;
           const v0 = values[v], v1 = values[v + 1], v2 = values[v + 2], v3 = values[v + 3];
           const w0 = weights[p], w1 = weights[b1 + p], w2 = weights[b2 + p], w3 = weights[b3 + p];
@@ -167,7 +183,7 @@ export function attend(
       }
       for (; i < headDim; i++) {
         let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-        for (let p = 0; p < visible; p++) {
+        for (let p = first; p < visible; p++) {
           const v = values[p * kvWidth + kvOffset + i];
           a0 += weights[p] * v; a1 += weights[b1 + p] * v; a2 += weights[b2 + p] * v; a3 += weights[b3 + p] * v;
         }

@@ -187,6 +187,18 @@ describe('createCpuModel', () => {
     );
   });
 
+  it('rejects a RoPE scaling or sliding window it cannot run, naming the field', () => {
+    const weights = loadWeights(createSyntheticSource({}, 13));
+    const scaling = { type: 'llama3' as const, factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 64 };
+    const withConfig = (config: Partial<LlamaConfig>) => () => createCpuModel({ ...weights, config: { ...weights.config, ...config } });
+    expect(withConfig({ ropeScaling: { ...scaling, type: 'yarn' as never } })).toThrow(/config\.ropeScaling\.type must be 'llama3' \(got yarn\)/);
+    expect(withConfig({ ropeScaling: { ...scaling, highFreqFactor: 1 } })).toThrow(/config\.ropeScaling\.highFreqFactor must be a finite number > lowFreqFactor \(got 1 and 1\)/);
+    expect(withConfig({ slidingWindow: { size: 0, layers: [0] } })).toThrow(/config\.slidingWindow\.size must be a positive 32-bit integer \(got 0\)/);
+    expect(withConfig({ slidingWindow: { size: 4, layers: [1, 0] } })).toThrow(/config\.slidingWindow\.layers must list distinct layers below numHiddenLayers = 2 in ascending order \(got \[1, 0\]\)/);
+    expect(withConfig({ slidingWindow: { size: 4, layers: [2] } })).toThrow(/slidingWindow\.layers/);
+    expect(withConfig({ ropeScaling: scaling, slidingWindow: { size: 4, layers: [1] } })).not.toThrow();
+  });
+
   it('rejects weights whose shapes disagree with the config', () => {
     const weights = loadWeights(createSyntheticSource({}, 11));
     const broken = {

@@ -5,8 +5,9 @@ import { attend } from './causal-attention';
 import type { ForwardOptions, LinearInputCallback, SyncLanguageModel } from './language-model';
 import type { LlamaWeights } from './llama-weights';
 import { rmsNorm } from './rms-norm';
-import { createRopeTable, rotateWithTable } from './rope';
+import { createRopeTable, ropeInverseFrequencies, rotateWithTable } from './rope';
 import { LlamaRuntimeError } from './runtime-error';
+import { layerWindows } from './layer-windows';
 import { validateConfig } from './validate-config';
 
 /** Options of {@link createCpuModel}. */
@@ -36,7 +37,8 @@ for (const linear of decoderLinears) (readers[linear.input] ??= []).push(linear.
  * (`2 × layers × contextLength × kvHeads × headDim` f32, allocated here).
  *
  * Each layer computes `x += o_proj(attention(rope(q_proj(n)), rope(k_proj(n)), v_proj(n)))` with
- * `n = rmsNorm(x)`, then `x += down_proj(silu(gate_proj(m)) · up_proj(m))` with `m = rmsNorm(x)`, every
+ * `n = rmsNorm(x)` (RoPE at `config.ropeScaling`'s frequencies, attention within `config.slidingWindow` in the
+ * layers it names), then `x += down_proj(silu(gate_proj(m)) · up_proj(m))` with `m = rmsNorm(x)`, every
  * projection adding its bias where `decoderLinears` of @vptq/loader gives it one; the final
  * RMSNorm and the classifier give the logits. A window of tokens runs as matrix–matrix products with causal
  * attention inside the window, so prefill and perplexity need one call per window.
@@ -60,6 +62,8 @@ export function createCpuModel(weights: LlamaWeights, options: CpuModelOptions =
   const kvWidth = kvHeads * headDim;
   const vocab = config.vocabSize;
   const eps = config.rmsNormEps;
+  const inverseFrequencies = ropeInverseFrequencies(headDim, config.ropeTheta, config.ropeScaling);
+  const windows = layerWindows(config);
   const keyCache = weights.layers.map(() => new Float32Array(contextLength * kvWidth));
   const valueCache = weights.layers.map(() => new Float32Array(contextLength * kvWidth));
   let cachedPositions = 0;
@@ -88,7 +92,7 @@ export function createCpuModel(weights: LlamaWeights, options: CpuModelOptions =
       x.set(weights.embedTokens.subarray(token * hidden, (token + 1) * hidden), t * hidden);
     }
     const capture = forwardOptions.onLinearInput;
-    const rope = createRopeTable(startPosition, count, headDim, config.ropeTheta);
+    const rope = createRopeTable(startPosition, count, inverseFrequencies);
     // From here the cache rows of the window are being rewritten: should a layer throw, only the positions
     // before the window remain valid. Rows past the window (from a rewound sequence) are never read.
     cachedPositions = startPosition;
@@ -104,7 +108,7 @@ export function createCpuModel(weights: LlamaWeights, options: CpuModelOptions =
       rotateWithTable(key, kvHeads, headDim, rope, config.ropeLayout);
       keyCache[layer].set(key, startPosition * kvWidth);
       valueCache[layer].set(value, startPosition * kvWidth);
-      const attended = attend(query, keyCache[layer], valueCache[layer], count, startPosition, heads, kvHeads, headDim);
+      const attended = attend(query, keyCache[layer], valueCache[layer], count, startPosition, heads, kvHeads, headDim, windows[layer]);
       if (capture) emit(capture, layer, 'attention-output', attended, count, heads * headDim);
       addInPlace(x, linears.o_proj.forward(attended, count));
 

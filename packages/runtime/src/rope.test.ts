@@ -1,7 +1,8 @@
 import { maxAbsDifference, randomFloats } from '@vptq/test-utils';
 import { describe, expect, it } from 'vitest';
 
-import { applyRope } from './rope';
+import { applyRope, ropeInverseFrequencies } from './rope';
+import { llama3InverseFrequencies } from './test/reference-forward';
 
 const heads = 3;
 const headDim = 8;
@@ -22,6 +23,26 @@ function toHalfLayout(values: Float32Array): Float32Array {
   }
   return out;
 }
+
+describe('ropeInverseFrequencies', () => {
+  it('equals transformers\' llama3 formula at Llama 3.2\'s published settings, to f32 rounding, in all three bands', () => {
+    const json = { factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 };
+    const expected = llama3InverseFrequencies(64, 500000, json);
+    const got = ropeInverseFrequencies(64, 500000, { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 });
+    const plain = ropeInverseFrequencies(64, 500000);
+    let worst = 0;
+    for (let j = 0; j < 32; j++) worst = Math.max(worst, Math.abs(got[j] - expected[j]) / expected[j]);
+    console.log(`llama3 inverse frequencies (headDim 64, θ 500000): max relative difference to the reference ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(3e-7); // f32 rounding of the plain frequency and of the result
+    // Bands: kept (wavelength < 2048), smoothed (2048 … 8192) and divided by 32 (> 8192) each occur.
+    const bands = [...plain].map((f, j) => (got[j] === f ? 'kept' : Math.abs(got[j] - Math.fround(f / 32)) <= 1e-7 * got[j] ? 'divided' : 'smoothed'));
+    expect(new Set(bands)).toEqual(new Set(['kept', 'smoothed', 'divided']));
+  });
+
+  it('is the plain f32 θ^(−2j/d) without a scaling', () => {
+    expect([...ropeInverseFrequencies(4, 100)]).toEqual([1, Math.fround(0.1)]);
+  });
+});
 
 describe('applyRope', () => {
   it('rotates adjacent pairs by position × theta^(-2j/d) in the interleaved layout', () => {
@@ -86,6 +107,26 @@ describe('applyRope', () => {
     for (let i = 0; i < values.length; i += 2) {
       expect(Math.hypot(got[i], got[i + 1])).toBeCloseTo(Math.hypot(values[i], values[i + 1]), 5);
     }
+  });
+
+  it('rotates by the llama3-scaled frequencies when given a scaling', () => {
+    const scaling = { type: 'llama3' as const, factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 64 };
+    const values = randomFloats(2 * width, 6);
+    const frequencies = ropeInverseFrequencies(headDim, 10000, scaling);
+    const got = applyRope(values.slice(), { heads, headDim, startPosition: 30, scaling });
+    const expected = new Float64Array(values.length);
+    for (let t = 0; t < 2; t++) {
+      for (let h = 0; h < heads; h++) {
+        for (let j = 0; j < headDim / 2; j++) {
+          const at = t * width + h * headDim + 2 * j;
+          const a = (30 + t) * frequencies[j];
+          expected[at] = values[at] * Math.cos(a) - values[at + 1] * Math.sin(a);
+          expected[at + 1] = values[at] * Math.sin(a) + values[at + 1] * Math.cos(a);
+        }
+      }
+    }
+    expect(maxAbsDifference(got, expected)).toBeLessThan(1e-5);
+    expect(maxAbsDifference(got, applyRope(values.slice(), { heads, headDim, startPosition: 30 }))).toBeGreaterThan(1e-2);
   });
 
   it('rejects an odd head size, a partial row and an unknown layout', () => {

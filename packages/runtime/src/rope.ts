@@ -1,4 +1,4 @@
-import type { RopeLayout } from '@vptq/loader';
+import type { RopeLayout, RopeScaling } from '@vptq/loader';
 
 /** Geometry of a {@link applyRope} call. */
 export interface RopeOptions {
@@ -10,6 +10,8 @@ export interface RopeOptions {
   readonly startPosition?: number;
   /** Base of the rotation frequencies (config `ropeTheta`). Default 10000. */
   readonly theta?: number;
+  /** Rescaling of the frequencies (config `ropeScaling`). Default none. */
+  readonly scaling?: RopeScaling;
   /** Default `'interleaved'`. */
   readonly layout?: RopeLayout;
 }
@@ -24,14 +26,14 @@ export interface RopeTable {
 
 /**
  * Rotates every head of every row in place by the rotary position embedding (Su et al. 2021): pair j of the
- * row at position p turns by the angle `p · theta^(-2j / headDim)`.
+ * row at position p turns by the angle `p · f_j`, with `f_j` the {@link ropeInverseFrequencies} of theta and scaling.
  *
  * @param values - `[tokens, heads × headDim]` f32 queries or keys, row-major; modified in place.
  * @returns `values`.
  * @throws {RangeError} if the geometry is not positive and even, or `values` is not a whole number of rows.
  */
 export function applyRope(values: Float32Array, options: RopeOptions): Float32Array {
-  const { heads, headDim, startPosition = 0, theta = 10000, layout = 'interleaved' } = options;
+  const { heads, headDim, startPosition = 0, theta = 10000, layout = 'interleaved', scaling } = options;
   if (!Number.isInteger(heads) || heads < 1) throw new RangeError(`applyRope: heads must be a positive integer (got ${heads})`);
   if (!Number.isInteger(headDim) || headDim < 2 || headDim % 2 !== 0) {
     throw new RangeError(`applyRope: headDim must be a positive even integer (got ${headDim})`);
@@ -47,20 +49,46 @@ export function applyRope(values: Float32Array, options: RopeOptions): Float32Ar
   if (values.length % width !== 0) {
     throw new RangeError(`applyRope: values length must be a multiple of heads × headDim (got ${values.length} and ${width})`);
   }
-  const table = createRopeTable(startPosition, values.length / width, headDim, theta);
+  const table = createRopeTable(startPosition, values.length / width, ropeInverseFrequencies(headDim, theta, scaling));
   rotateWithTable(values, heads, headDim, table, layout);
   return values;
 }
 
 /**
- * Precomputes the rotation of `tokens` consecutive positions, once per forward pass, for all layers and both
- * q and k. Frequencies and angles are rounded to f32 like llama2.c (`powf`, `pos * freq`) and Hugging Face
- * (f32 `inv_freq`), so long positions lose exactly the precision the references lose.
+ * The inverse frequency of every RoPE pair, `headDim / 2` f32 values: computed here once for both the CPU decoder
+ * and the GPU one, which hands them to the RoPE kernel. Plain, pair j turns at `1 / θ^(2j / headDim)`, rounded to
+ * f32 as llama2.c (`powf`) and Hugging Face (f32 `inv_freq`) round it. With llama3 `scaling` those values are
+ * then rescaled as transformers' `_compute_llama3_parameters` does (see `RopeScaling` of @vptq/loader): in f64
+ * from the f32 plain values, rounded once, where transformers stays in f32 (a difference of about one f32 ulp).
  */
-export function createRopeTable(startPosition: number, tokens: number, headDim: number, theta: number): RopeTable {
+export function ropeInverseFrequencies(headDim: number, theta: number, scaling?: RopeScaling): Float32Array {
   const pairs = headDim / 2;
-  const inverseFrequencies = new Float64Array(pairs);
-  for (let j = 0; j < pairs; j++) inverseFrequencies[j] = Math.fround(1 / Math.fround(theta ** ((2 * j) / headDim)));
+  const frequencies = new Float32Array(pairs);
+  for (let j = 0; j < pairs; j++) frequencies[j] = 1 / Math.fround(theta ** ((2 * j) / headDim));
+  if (scaling === undefined) return frequencies;
+  const { factor, lowFreqFactor, highFreqFactor, originalMaxPositionEmbeddings: context } = scaling;
+  const lowFrequencyWavelength = context / lowFreqFactor;
+  const highFrequencyWavelength = context / highFreqFactor;
+  for (let j = 0; j < pairs; j++) {
+    const frequency = frequencies[j];
+    const wavelength = (2 * Math.PI) / frequency;
+    if (wavelength > lowFrequencyWavelength) {
+      frequencies[j] = frequency / factor;
+    } else if (wavelength >= highFrequencyWavelength) {
+      const smooth = (context / wavelength - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
+      frequencies[j] = ((1 - smooth) * frequency) / factor + smooth * frequency;
+    }
+  }
+  return frequencies;
+}
+
+/**
+ * Precomputes the rotation of `tokens` consecutive positions, once per forward pass, for all layers and both
+ * q and k, at the f32 {@link ropeInverseFrequencies}. Angles are rounded to f32 like llama2.c (`pos * freq`) and
+ * Hugging Face, so long positions lose exactly the precision the references lose.
+ */
+export function createRopeTable(startPosition: number, tokens: number, inverseFrequencies: Float32Array): RopeTable {
+  const pairs = inverseFrequencies.length;
   const cos = new Float32Array(tokens * pairs);
   const sin = new Float32Array(tokens * pairs);
   for (let t = 0; t < tokens; t++) {

@@ -7,11 +7,10 @@ import { makeTempDir, maxAbsDifference, releaseTestDevice, requestTestDevice } f
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createCpuModel } from '../create-cpu-model';
-import type { CpuLlamaModel } from '../create-cpu-model';
 import { loadWeights } from '../load-weights';
-import { perplexity } from '../perplexity';
 import { flatten, referenceLogits } from '../test/reference-forward';
-import { createCharTokenizer, createSyntheticSource } from '../test/synthetic-model';
+import { expectGpuEqualsCpu } from '../test/expect-gpu-equals-cpu';
+import { createSyntheticSource } from '../test/synthetic-model';
 import { createGpuModel } from './create-gpu-model';
 import { writeHfModelFixture, writeVptqModelFixture } from '../test/write-vptq-model';
 
@@ -84,45 +83,15 @@ describe.skipIf(!device)('a Llama directory with attention_bias on the GPU', () 
     await releaseTestDevice();
   });
 
-  async function expectGpuEqualsCpu(label: string, open: () => ModelSource, cpu: CpuLlamaModel, options: { tolerance: number }): Promise<number> {
-    const source = open();
-    const model = await createGpuModel(gpu, source, { contextLength: 32 });
-    source.close();
-    try {
-      const vocab = cpu.config.vocabSize;
-      const prompt = sequence.slice(0, 6).map((token) => token % vocab);
-      const window = maxAbsDifference(await model.forward(prompt, 0, { allLogits: true }), cpu.forward(prompt, 0, { allLogits: true }));
-      // Single decoded tokens take the path that would fold the residual into o_proj's bias input.
-      let steps = 0;
-      for (const [offset, token] of [40, 8, 22].entries()) {
-        const position = prompt.length + offset;
-        steps = Math.max(steps, maxAbsDifference(await model.forward([token % vocab], position), cpu.forward([token % vocab], position)));
-      }
-      const expectedGreedy: number[] = [];
-      let next = 9;
-      for (let step = 0; step < 8; step++) {
-        const logits = cpu.forward([next], prompt.length + step);
-        next = logits.indexOf(Math.max(...logits));
-        expectedGreedy.push(next);
-      }
-      const greedy = await model.decodeGreedy(9, prompt.length, { maxTokens: 8 });
-      const tokenizer = createCharTokenizer();
-      const onCpu = perplexity(cpu, tokenizer, text, { windowLength: 16 }).perplexity;
-      const onGpu = (await perplexity(model, tokenizer, text, { windowLength: 16 })).perplexity;
-      const perplexityDifference = Math.abs(onGpu - onCpu) / onCpu;
-      console.log(
-        `${label}: GPU vs CPU max |Δlogit| window ${window.toExponential(2)}, decode ${steps.toExponential(2)}; perplexity ${onCpu.toFixed(4)} vs ${onGpu.toFixed(4)} (relative ${perplexityDifference.toExponential(2)})`,
-      );
-      expect(window).toBeLessThan(options.tolerance);
-      expect(steps).toBeLessThan(options.tolerance);
-      expect(greedy.tokens).toEqual(expectedGreedy);
-      expect(Number.isFinite(onCpu)).toBe(true);
-      expect(perplexityDifference).toBeLessThan(1e-4);
-      return model.dispatchesPerToken;
-    } finally {
-      model.destroy();
-    }
-  }
+  const check = (vocab: number) => ({
+    tolerance: 2e-4,
+    prompt: sequence.slice(0, 6).map((token) => token % vocab),
+    decoded: [40, 8, 22].map((token) => token % vocab),
+    greedyFrom: 9,
+    text,
+    windowLength: 16,
+    contextLength: 32,
+  });
 
   for (const [name, shape] of Object.entries(shapes)) {
     it(`${name}, dense f32: window, decoded tokens, greedy decoding and perplexity equal the CPU's`, async () => {
@@ -130,7 +99,7 @@ describe.skipIf(!device)('a Llama directory with attention_bias on the GPU', () 
       const cpuSource = openModel(dir);
       const cpu = createCpuModel(loadWeights(cpuSource), { contextLength: 32 });
       cpuSource.close();
-      const dispatches = await expectGpuEqualsCpu(`${name}, dense`, () => openModel(dir), cpu, { tolerance: 2e-4 });
+      const { dispatchesPerToken: dispatches } = await expectGpuEqualsCpu(gpu, `${name}, dense`, () => openModel(dir), cpu, check(cpu.config.vocabSize));
 
       // With its own bias, o_proj cannot carry the residual through its bias input: each layer adds the residual
       // after o and after down with a dispatch of its own, two more than the same model without biases.
@@ -151,6 +120,6 @@ describe.skipIf(!device)('a Llama directory with attention_bias on the GPU', () 
     ]);
     const cpu = createCpuModel(loadWeights(source), { contextLength: 32 });
     source.close();
-    await expectGpuEqualsCpu('aligned widths, VPTQ packed', () => openModel(vptqDir), cpu, { tolerance: 2e-4 });
+    await expectGpuEqualsCpu(gpu, 'aligned widths, VPTQ packed', () => openModel(vptqDir), cpu, check(cpu.config.vocabSize));
   });
 });

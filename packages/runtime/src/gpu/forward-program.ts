@@ -2,6 +2,8 @@ import { createAddDispatch, createArgmaxDispatch, createAttentionDispatch, creat
 import { createUniformBuffer, packParams } from '@vptq/kernels-webgpu/authoring';
 import type { AttentionDispatch, KernelDispatch, RopeDispatch } from '@vptq/kernels-webgpu';
 
+import { layerWindows } from '../layer-windows';
+import { ropeInverseFrequencies } from '../rope';
 import type { GpuLinear, LinearRecordContext } from './gpu-linear';
 import { canFoldResidual, canFoldRmsNorm, canFoldSwiglu, recordLinear } from './gpu-linear';
 import type { GpuLlamaWeights } from './gpu-llama-weights';
@@ -90,7 +92,8 @@ type Segment =
 
 /**
  * Records the Llama forward pass over `tokens` positions: embedding; per layer RMSNorm, q/k/v projections,
- * RoPE, KV append, GQA attention over the cache, o projection and residual add, RMSNorm, gate/up, SwiGLU,
+ * RoPE (at the CPU decoder's frequencies), KV append, GQA attention over the cache (within the layer's sliding
+ * window, if any), o projection and residual add, RMSNorm, gate/up, SwiGLU,
  * down projection and residual add; then the final RMSNorm and classifier as `tail` asks. A single-token
  * program (decode) trims dispatches where the widths allow (256-byte aligned offsets): q|k|v adjacent with
  * one RoPE over q and k, stacked dense q/k/v and gate/up GEMVs, and the residual adds folded into the o and
@@ -137,7 +140,10 @@ export async function buildForwardProgram(
     const value = packedQkv ? range(buffers.qkv, queryWidth + kvWidth, kvWidth) : buffers.v;
     const gate = packedGateUp ? range(buffers.gateUp, 0, intermediate) : buffers.gate;
     const up = packedGateUp ? range(buffers.gateUp, intermediate, intermediate) : buffers.up;
-    const rope = { tokens, headDim: config.headDim, theta: config.ropeTheta, layout: config.ropeLayout };
+    // The CPU decoder's frequencies, so that both rotate by the same f32 values (llama3 scaling included).
+    const inverseFrequencies = ropeInverseFrequencies(config.headDim, config.ropeTheta, config.ropeScaling);
+    const rope = { tokens, headDim: config.headDim, inverseFrequencies, layout: config.ropeLayout };
+    const windows = layerWindows(config);
     const ropes: RopeDispatch[] = packedQkv
       ? [await createRopeDispatch(device, { values: range(buffers.qkv, 0, queryWidth + kvWidth) }, { ...rope, heads: heads + kvHeads })]
       : [
@@ -177,7 +183,7 @@ export async function buildForwardProgram(
       const attention = await createAttentionDispatch(
         device,
         { query, keys: caches.keyCache, values: caches.valueCache, output: buffers.attention },
-        { tokens, heads, kvHeads, headDim: config.headDim },
+        { tokens, heads, kvHeads, headDim: config.headDim, window: windows[index] === 0 ? undefined : windows[index] },
       );
       attentions.push(attention);
       add(attention);

@@ -63,6 +63,33 @@ export function createSyntheticSource(overrides: Partial<LlamaConfig> = {}, seed
 }
 
 /**
+ * Test helper: {@link createSyntheticSource} at the sizes a Hugging Face config.json states (hidden, FFN, layers,
+ * heads, KV heads, head_dim or hidden / heads, vocab, context), with the biases and tying its architecture
+ * implies (Qwen2 q/k/v, Llama `attention_bias`), read here from the JSON as written, so that the loader's reading
+ * of the same file can be checked against it.
+ */
+export function createSyntheticSourceForHfConfig(json: Record<string, unknown>, seed = 1): ReturnType<typeof createSyntheticSource> {
+  const size = (key: string): number => json[key] as number;
+  return createSyntheticSource(
+    {
+      modelType: json.model_type as LlamaConfig['modelType'],
+      hiddenSize: size('hidden_size'),
+      intermediateSize: size('intermediate_size'),
+      numHiddenLayers: size('num_hidden_layers'),
+      numAttentionHeads: size('num_attention_heads'),
+      numKeyValueHeads: size('num_key_value_heads'),
+      headDim: (json.head_dim as number | undefined) ?? size('hidden_size') / size('num_attention_heads'),
+      vocabSize: size('vocab_size'),
+      maxPositionEmbeddings: size('max_position_embeddings'),
+      ropeLayout: 'half',
+      tieWordEmbeddings: json.tie_word_embeddings === true,
+      attentionBias: json.model_type === 'qwen2' || json.attention_bias === true,
+    },
+    seed,
+  );
+}
+
+/**
  * Test helper: a character tokenizer over `alphabet`: id 0 unknown, 1 BOS, 2 EOS, then one id per
  * character. Encoding has no dummy prefix; decoding a token prints its character.
  */

@@ -223,12 +223,13 @@ function f16Tensor(values: Float32Array): FloatTensor {
 /**
  * Test fixture: writes an in-memory model (e.g. `createSyntheticSource`) as a Hugging Face Llama directory
  * with F32 tensors, so that it can be quantized by {@link writeVptqModelFixture}. The HF reader assumes the
- * rotate-half RoPE layout whatever the source used.
+ * rotate-half RoPE layout whatever the source used. `configJson`, when given, is written as config.json in place
+ * of `llamaConfigToHfJson(source.config)` (a published config at the source's sizes, say).
  */
-export function writeHfModelFixture(source: ModelSource, outDir: string): void {
+export function writeHfModelFixture(source: ModelSource, outDir: string, configJson?: Record<string, unknown>): void {
   const { config } = source;
   mkdirSync(outDir, { recursive: true });
-  const json = llamaConfigToHfJson(config);
+  const json = configJson ?? llamaConfigToHfJson(config);
   writeFileSync(join(outDir, 'config.json'), JSON.stringify(json, null, 2));
   const matrices = new Map<string, readonly number[]>(listLinearSpecs(config).map((spec) => [`${spec.prefix}.weight`, [spec.outFeatures, spec.inFeatures]]));
   for (const name of ['model.embed_tokens.weight', 'lm_head.weight']) matrices.set(name, [config.vocabSize, config.hiddenSize]);
