@@ -3,15 +3,14 @@ import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { convertLlama2cToHf, openHfModel, openModel } from '@vptq/loader';
+import { openHfModel, openModel } from '@vptq/loader';
 import type { VptqModelSource } from '@vptq/loader';
-import { encodeSafetensors } from '@vptq/pack-format/safetensors';
-import type { SafetensorsTensorInput } from '@vptq/pack-format/safetensors';
 import { createGpuModel, perplexity } from '@vptq/runtime';
-import { fixturePath, makeTempDir, maxAbsDifference, randomFloats, releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
+import { fixturePath, makeTempDir, maxAbsDifference, releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { load } from '../load';
+import { writeStoriesVariant } from '../test/write-stories-variant';
 import { quantize } from './quantize-model';
 import type { QuantizeOptions } from './quantize-options';
 
@@ -234,22 +233,10 @@ const device = await requestTestDevice();
  * zero) on q, k, v and o of every layer, which transformers' LlamaAttention would build for this config.
  */
 function writeBiasedLlama(dir: string): void {
-  convertLlama2cToHf(model, tokenizer, dir);
-  const source = openHfModel(dir);
-  const entries: SafetensorsTensorInput[] = [];
-  try {
-    let seed = 100;
-    for (const info of source.tensors) {
-      entries.push({ name: info.name, dtype: 'F32', shape: info.shape, data: source.readTensor(info.name) });
-      const projection = /^(model\.layers\.\d+\.self_attn\.[qkvo]_proj)\.weight$/.exec(info.name);
-      if (projection) entries.push({ name: `${projection[1]}.bias`, dtype: 'F32', shape: [info.shape[0]], data: randomFloats(info.shape[0], seed++, 0.2) });
-    }
-  } finally {
-    source.close();
-  }
-  writeFileSync(join(dir, 'model.safetensors'), Buffer.concat(encodeSafetensors(entries, { format: 'pt' })));
-  const configPath = join(dir, 'config.json');
-  writeFileSync(configPath, JSON.stringify({ ...JSON.parse(readFileSync(configPath, 'utf8')), attention_bias: true }, null, 2));
+  writeStoriesVariant(dir, {
+    config: (converted) => ({ ...converted, attention_bias: true }),
+    biases: /^(model\.layers\.\d+\.self_attn\.[qkvo]_proj)\.weight$/,
+  });
 }
 
 describe('quantize a Llama with attention_bias (q/k/v/o biases)', () => {
