@@ -15,9 +15,10 @@ const architectures = {
  * Maps a Hugging Face Llama-family config.json to a {@link LlamaConfig} (`ropeLayout: 'half'`), checking every
  * field it uses. Defaults follow transformers: num_key_value_heads = num_attention_heads, head_dim =
  * hidden_size / num_attention_heads, rope_theta 10000, tie_word_embeddings false, attention_bias false (always
- * true for Qwen2's q/k/v, rejected for Mistral). RoPE scaling is read by {@link parseRopeConfig} (llama3 or none),
- * the sliding window by {@link parseSlidingWindow} (Mistral; Qwen2 with use_sliding_window). A quantization declaration (see {@link findDeclaredQuantization}) is rejected unless
- * it is VPTQ and `options.allowVptq` is set; the VPTQ layer configs themselves are read elsewhere.
+ * true for Qwen2's q/k/v, rejected for Mistral). RoPE scaling is read by {@link parseRopeConfig} (llama3 or
+ * none), the sliding window by {@link parseSlidingWindow} (Mistral; Qwen2 with use_sliding_window). A
+ * quantization declaration (see {@link findDeclaredQuantization}) is rejected unless it is VPTQ and
+ * `options.allowVptq` is set; the VPTQ layer configs themselves are read elsewhere.
  */
 export function parseHfConfig(
   fn: string,
