@@ -18,6 +18,8 @@ const tile = 64;
 /** The widest diagonal block: the substitutions keep one row of it in registers and its triangle in 8 KiB. */
 const maxBlockSize = 64;
 const noFailure = 0xffffffff;
+/** The kernels index the flat matrix with u32 arithmetic, so n² − 1 must fit in 32 bits. */
+const maxSize = 65535;
 
 /** Buffers of {@link createInverseCholeskyDispatch}. */
 export interface InverseCholeskyBuffers {
@@ -54,7 +56,7 @@ export async function createInverseCholeskyDispatch(
   shape: { readonly size: number; readonly blockSize?: number },
 ): Promise<KernelDispatch> {
   const fn = 'createInverseCholeskyDispatch';
-  const size = assertCount(fn, 'shape.size', shape.size);
+  const size = assertCount(fn, 'shape.size', shape.size, 1, maxSize);
   const blockSize = assertCount(fn, 'shape.blockSize', shape.blockSize ?? maxBlockSize, 1, maxBlockSize);
   checkInverseCholeskySize(fn, 'shape.size', device.limits, size);
   const [diagonal, panel, update, rows, rowsUpdate] = await Promise.all(
@@ -118,7 +120,7 @@ export async function upperCholeskyOfInverseGpu(
   if (!(matrix?.data instanceof Float64Array)) {
     throw new TypeError(`${fn}: matrix.data must be a Float64Array (got ${describe(matrix?.data)})`);
   }
-  const size = assertCount(fn, 'matrix.size', matrix.size);
+  const size = assertCount(fn, 'matrix.size', matrix.size, 1, maxSize);
   if (matrix.data.length !== size * size) {
     throw new RangeError(`${fn}: matrix.data must hold size × size values (got ${matrix.data.length}, expected ${size} × ${size})`);
   }
