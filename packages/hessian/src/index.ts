@@ -5,6 +5,7 @@ export { mergeHessians } from './merge-hessians';
 export { finalizeHessian } from './finalize-hessian';
 export type { FinalizedHessian } from './finalize-hessian';
 export { prepareHessian } from './prepare-hessian';
+export { prepareHessianAsync } from './prepare-hessian-async';
 export type { HessianOrder, PrepareHessianOptions, PreparedHessian } from './prepare-hessian';
 export { choleskyLower } from './cholesky-lower';
 export { choleskyInverse } from './cholesky-inverse';
