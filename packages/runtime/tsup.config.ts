@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/bench.ts'],
+  entry: ['src/index.ts', 'src/bench.ts', 'src/layers.ts'],
   format: 'esm',
   target: 'es2022',
   // tsup's dts step sets the deprecated `baseUrl`; TypeScript 6 then needs this to build.

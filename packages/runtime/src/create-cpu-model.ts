@@ -1,11 +1,10 @@
-import { decoderLinears, listLinearSpecs } from '@vptq/loader';
-import type { LinearInput, LinearName } from '@vptq/loader';
+import { listLinearSpecs } from '@vptq/loader';
 
-import { attend } from './causal-attention';
-import type { ForwardOptions, LinearInputCallback, SyncLanguageModel } from './language-model';
+import { runDecoderLayer } from './decoder-layer';
+import type { ForwardOptions, SyncLanguageModel } from './language-model';
 import type { LlamaWeights } from './llama-weights';
 import { rmsNorm } from './rms-norm';
-import { createRopeTable, ropeInverseFrequencies, rotateWithTable } from './rope';
+import { createRopeTable, ropeInverseFrequencies } from './rope';
 import { LlamaRuntimeError } from './runtime-error';
 import { layerWindows } from './layer-windows';
 import { validateConfig } from './validate-config';
@@ -27,10 +26,6 @@ export interface CpuLlamaModel extends SyncLanguageModel {
    */
   step(token: number, position: number, options?: Pick<ForwardOptions, 'onLinearInput'>): Float32Array;
 }
-
-/** The projections that read each input of a layer, for {@link LinearInputCallback} events. */
-const readers = {} as Record<LinearInput, LinearName[]>;
-for (const linear of decoderLinears) (readers[linear.input] ??= []).push(linear.name);
 
 /**
  * Builds the Llama-family decoder on the CPU over `weights`, with a KV cache of `contextLength` positions
@@ -56,13 +51,10 @@ export function createCpuModel(weights: LlamaWeights, options: CpuModelOptions =
   checkWeights(weights);
 
   const hidden = config.hiddenSize;
-  const heads = config.numAttentionHeads;
-  const kvHeads = config.numKeyValueHeads;
-  const headDim = config.headDim;
-  const kvWidth = kvHeads * headDim;
+  const kvWidth = config.numKeyValueHeads * config.headDim;
   const vocab = config.vocabSize;
   const eps = config.rmsNormEps;
-  const inverseFrequencies = ropeInverseFrequencies(headDim, config.ropeTheta, config.ropeScaling);
+  const inverseFrequencies = ropeInverseFrequencies(config.headDim, config.ropeTheta, config.ropeScaling);
   const windows = layerWindows(config);
   const keyCache = weights.layers.map(() => new Float32Array(contextLength * kvWidth));
   const valueCache = weights.layers.map(() => new Float32Array(contextLength * kvWidth));
@@ -98,30 +90,16 @@ export function createCpuModel(weights: LlamaWeights, options: CpuModelOptions =
     cachedPositions = startPosition;
 
     for (let layer = 0; layer < weights.layers.length; layer++) {
-      const { inputNorm, postAttentionNorm, linears } = weights.layers[layer];
-      const normed = rmsNorm(x, inputNorm, eps);
-      if (capture) emit(capture, layer, 'attention-input', normed, count, hidden);
-      const query = linears.q_proj.forward(normed, count);
-      const key = linears.k_proj.forward(normed, count);
-      const value = linears.v_proj.forward(normed, count);
-      rotateWithTable(query, heads, headDim, rope, config.ropeLayout);
-      rotateWithTable(key, kvHeads, headDim, rope, config.ropeLayout);
-      keyCache[layer].set(key, startPosition * kvWidth);
-      valueCache[layer].set(value, startPosition * kvWidth);
-      const attended = attend(query, keyCache[layer], valueCache[layer], count, startPosition, heads, kvHeads, headDim, windows[layer]);
-      if (capture) emit(capture, layer, 'attention-output', attended, count, heads * headDim);
-      addInPlace(x, linears.o_proj.forward(attended, count));
-
-      const normedForMlp = rmsNorm(x, postAttentionNorm, eps);
-      if (capture) emit(capture, layer, 'mlp-input', normedForMlp, count, hidden);
-      const gate = linears.gate_proj.forward(normedForMlp, count);
-      const up = linears.up_proj.forward(normedForMlp, count);
-      for (let i = 0; i < gate.length; i++) {
-        const g = gate[i];
-        gate[i] = (g / (1 + Math.exp(-g))) * up[i];
-      }
-      if (capture) emit(capture, layer, 'mlp-hidden', gate, count, config.intermediateSize);
-      addInPlace(x, linears.down_proj.forward(gate, count));
+      runDecoderLayer(weights.layers[layer], x, count, {
+        config,
+        index: layer,
+        window: windows[layer],
+        rope,
+        startPosition,
+        keyCache: keyCache[layer],
+        valueCache: valueCache[layer],
+        capture,
+      });
     }
 
     cachedPositions = startPosition + count;
@@ -145,21 +123,6 @@ export function createCpuModel(weights: LlamaWeights, options: CpuModelOptions =
       cachedPositions = 0;
     },
   };
-}
-
-function emit(
-  capture: LinearInputCallback,
-  layer: number,
-  group: LinearInput,
-  input: Float32Array,
-  tokens: number,
-  inFeatures: number,
-): void {
-  capture({ layer, group, projections: readers[group], input, tokens, inFeatures });
-}
-
-function addInPlace(target: Float32Array, addend: Float32Array): void {
-  for (let i = 0; i < target.length; i++) target[i] += addend[i];
 }
 
 function checkWeights(weights: LlamaWeights): void {

@@ -42,25 +42,43 @@ export function loadWeights(source: WeightSource, options: LoadWeightsOptions = 
   const read = (name: string, expected: number): Float32Array => readChecked(source, name, expected);
 
   const embedTokens = read('model.embed_tokens.weight', config.vocabSize * hidden);
-  const specs = listLinearSpecs(config);
   const layers: LlamaLayerWeights[] = [];
-  for (let layer = 0; layer < config.numHiddenLayers; layer++) {
-    const linears = {} as Record<LinearName, Linear>;
-    for (const spec of specs.filter((candidate) => candidate.layer === layer)) {
-      const linear = createLinear(spec, source);
-      checkLinear(spec, linear);
-      linears[spec.name] = linear;
-    }
-    layers.push({
-      inputNorm: read(`model.layers.${layer}.input_layernorm.weight`, hidden),
-      postAttentionNorm: read(`model.layers.${layer}.post_attention_layernorm.weight`, hidden),
-      linears,
-    });
-  }
+  for (let layer = 0; layer < config.numHiddenLayers; layer++) layers.push(readLayer(source, layer, createLinear, 'loadWeights'));
   const norm = read('model.norm.weight', hidden);
   const classifier = config.tieWordEmbeddings ? embedTokens : read('lm_head.weight', config.vocabSize * hidden);
   const lmHead = createDenseLinear(classifier, { outFeatures: config.vocabSize, inFeatures: hidden });
   return { config, embedTokens, layers, norm, lmHead };
+}
+
+/**
+ * Reads one decoder layer's weights (its two norm gains and seven projections), as {@link loadWeights} reads
+ * every layer: what a layer-by-layer pass holds at a time.
+ *
+ * @param layer - 0-based decoder layer index.
+ * @throws {RangeError} if the config is not runnable or `layer` is not one of its layers.
+ * @throws {LlamaRuntimeError} VPTQ_RUNTIME_BAD_WEIGHTS as {@link loadWeights}.
+ */
+export function loadLayerWeights(source: WeightSource, layer: number, options: LoadWeightsOptions = {}): LlamaLayerWeights {
+  validateConfig('loadLayerWeights', source.config);
+  if (!Number.isInteger(layer) || layer < 0 || layer >= source.config.numHiddenLayers) {
+    throw new RangeError(`loadLayerWeights: layer must be an integer in [0, ${source.config.numHiddenLayers}) (got ${layer})`);
+  }
+  return readLayer(source, layer, options.createLinear ?? readDenseLinear, 'loadLayerWeights');
+}
+
+function readLayer(source: WeightSource, layer: number, createLinear: NonNullable<LoadWeightsOptions['createLinear']>, fn: string): LlamaLayerWeights {
+  const hidden = source.config.hiddenSize;
+  const linears = {} as Record<LinearName, Linear>;
+  for (const spec of listLinearSpecs(source.config).filter((candidate) => candidate.layer === layer)) {
+    const linear = createLinear(spec, source);
+    checkLinear(spec, linear, fn);
+    linears[spec.name] = linear;
+  }
+  return {
+    inputNorm: readChecked(source, `model.layers.${layer}.input_layernorm.weight`, hidden, fn),
+    postAttentionNorm: readChecked(source, `model.layers.${layer}.post_attention_layernorm.weight`, hidden, fn),
+    linears,
+  };
 }
 
 /**
@@ -89,7 +107,7 @@ export function readChecked(source: WeightSource, name: string, expected: number
   return values;
 }
 
-function checkLinear(spec: LinearSpec, linear: Linear): void {
+function checkLinear(spec: LinearSpec, linear: Linear, fn: string): void {
   if (
     typeof linear !== 'object' ||
     linear === null ||
@@ -100,7 +118,7 @@ function checkLinear(spec: LinearSpec, linear: Linear): void {
     const got = typeof linear?.forward === 'function' ? `${linear.outFeatures} × ${linear.inFeatures}` : String(linear);
     throw new LlamaRuntimeError(
       'VPTQ_RUNTIME_BAD_WEIGHTS',
-      `loadWeights: createLinear must return a Linear of ${spec.outFeatures} × ${spec.inFeatures} for ${spec.prefix} (got ${got})`,
+      `${fn}: createLinear must return a Linear of ${spec.outFeatures} × ${spec.inFeatures} for ${spec.prefix} (got ${got})`,
       { tensor: `${spec.prefix}.weight`, layer: spec.layer },
     );
   }

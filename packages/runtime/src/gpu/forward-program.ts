@@ -1,6 +1,7 @@
 import { createAddDispatch, createArgmaxDispatch, createAttentionDispatch, createEmbeddingDispatch, createRmsNormDispatch, createRopeDispatch, createSwigluDispatch } from '@vptq/kernels-webgpu';
 import { createUniformBuffer, packParams } from '@vptq/kernels-webgpu/authoring';
 import type { AttentionDispatch, KernelDispatch, RopeDispatch } from '@vptq/kernels-webgpu';
+import type { LinearInput } from '@vptq/loader';
 
 import { layerWindows } from '../layer-windows';
 import { ropeInverseFrequencies } from '../rope';
@@ -91,6 +92,41 @@ type Segment =
   | { readonly kind: 'copy'; readonly source: GPUBuffer; readonly sourceOffset: number; readonly target: GPUBuffer; readonly size: number };
 
 /**
+ * The weights a program reads: the decoder layers always; the embeddings only when it embeds tokens, the final
+ * norm and classifier only when its tail computes logits.
+ */
+export type ProgramWeights = Pick<GpuLlamaWeights, 'config' | 'layers'> & Partial<Pick<GpuLlamaWeights, 'embedTokens' | 'norm' | 'lmHead'>>;
+
+/** A projection input a {@link LinearInputHook} sees: `[tokens, inFeatures]` f32 in `input`. */
+export interface GpuLinearInputEvent {
+  /** Model index of the decoder layer. */
+  readonly layer: number;
+  readonly group: LinearInput;
+  readonly input: GPUBuffer;
+  readonly tokens: number;
+  readonly inFeatures: number;
+}
+
+/**
+ * Called once per projection input while a program is recorded; the dispatches it returns run right after the
+ * input is computed, in the same pass (for example a Hessian accumulation), and the program owns them.
+ */
+export type LinearInputHook = (event: GpuLinearInputEvent) => KernelDispatch | readonly KernelDispatch[] | Promise<KernelDispatch | readonly KernelDispatch[]>;
+
+/** What {@link buildForwardProgram} records besides the model's own forward pass. */
+export interface ForwardProgramOptions {
+  /** `'tokens'` (default): embed `buffers.tokens`; `'hidden'`: `buffers.x` already holds the residual stream. */
+  readonly input?: 'tokens' | 'hidden';
+  /** Model index of `weights.layers[0]` (its sliding window, the events' layer). Default 0. */
+  readonly firstLayer?: number;
+  /**
+   * Runs after every projection input (see {@link LinearInputHook}). Turns off the decode-only fusions that
+   * skip materializing an input (folded RMSNorm, SwiGLU read by down_proj, stacked q/k/v).
+   */
+  readonly onLinearInput?: LinearInputHook;
+}
+
+/**
  * Records the Llama forward pass over `tokens` positions: embedding; per layer RMSNorm, q/k/v projections,
  * RoPE (at the CPU decoder's frequencies), KV append, GQA attention over the cache (within the layer's sliding
  * window, if any), o projection and residual add, RMSNorm, gate/up, SwiGLU,
@@ -103,12 +139,15 @@ type Segment =
  */
 export async function buildForwardProgram(
   device: GPUDevice,
-  weights: GpuLlamaWeights,
+  weights: ProgramWeights,
   buffers: ModelBuffers,
   tokens: number,
   tail: ProgramTail,
   context: LinearRecordContext,
+  options: ForwardProgramOptions = {},
 ): Promise<ForwardProgram> {
+  const hook = options.onLinearInput;
+  const firstLayer = options.firstLayer ?? 0;
   const { config } = weights;
   const hidden = config.hiddenSize;
   const kvWidth = config.numKeyValueHeads * config.headDim;
@@ -132,8 +171,8 @@ export async function buildForwardProgram(
     const aligned = (bytes: number): boolean => bytes % alignment === 0;
     // One decoded token keeps q, k and v adjacent (one RoPE over q and k, one GEMV where q/k/v are stacked)
     // and gate next to up; windows keep them in separate [tokens, width] buffers.
-    const packedQkv = tokens === 1 && aligned(queryWidth * 4) && aligned((queryWidth + kvWidth) * 4);
-    const packedGateUp = tokens === 1 && aligned(intermediate * 4);
+    const packedQkv = !hook && tokens === 1 && aligned(queryWidth * 4) && aligned((queryWidth + kvWidth) * 4);
+    const packedGateUp = !hook && tokens === 1 && aligned(intermediate * 4);
     const range = (buffer: GPUBuffer, offset: number, size: number) => ({ buffer, offset: offset * 4, size: size * 4 });
     const query = packedQkv ? range(buffers.qkv, 0, queryWidth) : buffers.q;
     const key = packedQkv ? range(buffers.qkv, queryWidth, kvWidth) : buffers.k;
@@ -157,18 +196,29 @@ export async function buildForwardProgram(
     const addInto = async (addend: GPUBuffer, accumulator: GPUBuffer): Promise<void> =>
       add(await createAddDispatch(device, { addend, accumulator }, tokens * hidden));
 
-    add(await createEmbeddingDispatch(device, { tokens: buffers.tokens, table: weights.embedTokens, output: buffers.x }, tokens));
-    for (const [index, layer] of weights.layers.entries()) {
+    const capture = async (layer: number, group: LinearInput, input: GPUBuffer, inFeatures: number): Promise<void> => {
+      if (!hook) return;
+      const recorded = await hook({ layer, group, input, tokens, inFeatures });
+      for (const dispatch of Array.isArray(recorded) ? recorded : [recorded as KernelDispatch]) add(dispatch);
+    };
+
+    if ((options.input ?? 'tokens') === 'tokens') {
+      if (!weights.embedTokens) throw new RangeError('buildForwardProgram: embedding tokens needs weights.embedTokens');
+      add(await createEmbeddingDispatch(device, { tokens: buffers.tokens, table: weights.embedTokens, output: buffers.x }, tokens));
+    }
+    for (const [position, layer] of weights.layers.entries()) {
+      const index = firstLayer + position;
       const { linears, stacked } = layer;
       // Where the norm's gain is folded into packed projections that see whole rows, they normalize x
       // themselves and the RMSNorm dispatch is skipped.
       const inKernelNorm = (folded: boolean | undefined, projections: readonly GpuLinear[]): boolean =>
-        folded === true && projections.every((projection) => canFoldRmsNorm(projection, tokens));
+        !hook && folded === true && projections.every((projection) => canFoldRmsNorm(projection, tokens));
       const normalize = { normalizeEpsilon: config.rmsNormEps };
       const qkvStacked = packedQkv ? stacked?.['attention-input'] : undefined;
       const normalizeQkv = inKernelNorm(layer.gainsFolded?.input, qkvStacked ? [qkvStacked] : [linears.q_proj, linears.k_proj, linears.v_proj]);
       if (!normalizeQkv) add(await norm(buffers.x, layer.inputNorm, buffers.normed, tokens));
       const qkvInput = normalizeQkv ? buffers.x : buffers.normed;
+      if (!normalizeQkv) await capture(index, 'attention-input', buffers.normed, hidden);
       const qkvExtras = normalizeQkv ? normalize : {};
       if (qkvStacked) {
         add(await recordLinear(device, qkvStacked, qkvInput, buffers.qkv, tokens, context, qkvExtras), true);
@@ -178,7 +228,7 @@ export async function buildForwardProgram(
         add(await recordLinear(device, linears.v_proj, qkvInput, value, tokens, context, qkvExtras), true);
       }
       for (const dispatch of ropes) segments.push({ kind: 'dispatch', dispatch, linear: false });
-      const caches = { keyCache: buffers.keyCache[index], valueCache: buffers.valueCache[index] };
+      const caches = { keyCache: buffers.keyCache[position], valueCache: buffers.valueCache[position] };
       add(await createKvAppendDispatch(device, { keys: key, values: value, ...caches, shape: kvShape, state: buffers.kvState }, tokens, kvWidth));
       const attention = await createAttentionDispatch(
         device,
@@ -187,10 +237,11 @@ export async function buildForwardProgram(
       );
       attentions.push(attention);
       add(attention);
+      await capture(index, 'attention-output', buffers.attention, queryWidth);
       // A decoded token adds the residual through the o/down projections' bias input: x → projected → x. The
       // stream only ends in x if both fold, and a projection with its own bias (o_proj under attention_bias)
       // needs that input for the bias, so then both add the residual with a separate dispatch.
-      const fold = canFoldResidual(linears.o_proj, tokens) && canFoldResidual(linears.down_proj, tokens);
+      const fold = !hook && canFoldResidual(linears.o_proj, tokens) && canFoldResidual(linears.down_proj, tokens);
       if (fold) {
         add(await recordLinear(device, linears.o_proj, buffers.attention, buffers.projected, tokens, context, { residual: buffers.x }), true);
       } else {
@@ -202,6 +253,7 @@ export async function buildForwardProgram(
       const normalizeGateUp = inKernelNorm(layer.gainsFolded?.postAttention, gateUpStacked ? [gateUpStacked] : [linears.gate_proj, linears.up_proj]);
       if (!normalizeGateUp) add(await norm(stream, layer.postAttentionNorm, buffers.normed, tokens));
       const mlpInput = normalizeGateUp ? stream : buffers.normed;
+      if (!normalizeGateUp) await capture(index, 'mlp-input', buffers.normed, hidden);
       const mlpExtras = normalizeGateUp ? normalize : {};
       if (gateUpStacked) {
         add(await recordLinear(device, gateUpStacked, mlpInput, buffers.gateUp, tokens, context, mlpExtras), true);
@@ -213,6 +265,7 @@ export async function buildForwardProgram(
       const gated = packedGateUp && canFoldSwiglu(linears.down_proj, tokens);
       if (!gated) add(await createSwigluDispatch(device, { gate, up, output: buffers.activated }, tokens * intermediate));
       const downInput = gated ? buffers.gateUp : buffers.activated;
+      if (!gated) await capture(index, 'mlp-hidden', buffers.activated, intermediate);
       const upOffset = gated ? intermediate : undefined;
       if (fold) {
         add(await recordLinear(device, linears.down_proj, downInput, buffers.x, tokens, context, { residual: buffers.projected, swigluUpOffset: upOffset }), true);
@@ -222,11 +275,13 @@ export async function buildForwardProgram(
       }
     }
 
+    if (tail !== 'none' && (!weights.norm || !weights.lmHead)) throw new RangeError(`buildForwardProgram: the '${tail}' tail needs weights.norm and weights.lmHead`);
+    const finalNorm = weights.norm as GPUBuffer;
     const classifier: GpuLinear = {
       kind: 'dense',
       inFeatures: hidden,
       outFeatures: config.vocabSize,
-      weights: weights.lmHead,
+      weights: weights.lmHead as GpuLlamaWeights['lmHead'],
       bias: undefined,
       byteLength: 0,
       destroy() {},
@@ -234,7 +289,7 @@ export async function buildForwardProgram(
     let logits: GPUBuffer | undefined;
     if (tail === 'all') {
       logits = buffers.allLogits();
-      add(await norm(buffers.x, weights.norm, buffers.normed, tokens));
+      add(await norm(buffers.x, finalNorm, buffers.normed, tokens));
       await linear(classifier, buffers.normed, logits);
     } else if (tail !== 'none') {
       logits = buffers.lastLogits;
@@ -244,7 +299,7 @@ export async function buildForwardProgram(
         segments.push({ kind: 'copy', source: buffers.x, sourceOffset: (tokens - 1) * hidden * 4, target: buffers.lastRow, size: hidden * 4 });
         last = buffers.lastRow;
       }
-      add(await norm(last, weights.norm, buffers.lastNormed, 1));
+      add(await norm(last, finalNorm, buffers.lastNormed, 1));
       await linear(classifier, buffers.lastNormed, logits, 1);
       if (tail === 'argmax') {
         add(await createArgmaxDispatch(device, { logits, indices: { buffer: buffers.tokens, offset: 0, size: 16 } }, { rows: 1, cols: config.vocabSize }));

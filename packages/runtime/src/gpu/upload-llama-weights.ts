@@ -51,15 +51,7 @@ const fn = 'createGpuModel';
 export function uploadLlamaWeights(device: GPUDevice, source: GpuWeightSource, options: UploadLlamaWeightsOptions = {}): GpuLlamaWeights {
   const config = source.config;
   validateConfig(fn, config);
-  const format = options.weightFormat ?? 'f32';
-  if (format !== 'f32' && format !== 'f16') throw new RangeError(`${fn}: options.weightFormat must be 'f32' or 'f16' (got ${String(format)})`);
-  const quantized = options.quantized ?? 'packed';
-  if (quantized !== 'packed' && quantized !== 'dense') {
-    throw new RangeError(`${fn}: options.quantized must be 'packed' or 'dense' (got ${String(quantized)})`);
-  }
-  const packedNames = new Set(
-    quantized === 'packed' && typeof source.readQuantizedLayer === 'function' ? (source.quantizedLayers ?? []).map((layer) => layer.name) : [],
-  );
+  const { format, packedNames } = resolveUpload(source, options, fn);
   const hidden = config.hiddenSize;
   const owned: { destroy(): void }[] = [];
   const keep = <T extends { destroy(): void }>(resource: T): T => {
@@ -75,54 +67,8 @@ export function uploadLlamaWeights(device: GPUDevice, source: GpuWeightSource, o
 
   try {
     const embedTokens = matrix('model.embed_tokens.weight', config.vocabSize, hidden);
-    const specs = listLinearSpecs(config);
     const layers: GpuLayerWeights[] = [];
-    for (let layer = 0; layer < config.numHiddenLayers; layer++) {
-      const layerSpecs = specs.filter((candidate) => candidate.layer === layer);
-      // The projections that read one input (decoderLinears' groups): q/k/v, o, gate/up, down.
-      const groups = groupByInput(layerSpecs);
-      const linears = {} as Record<LinearName, GpuLinear>;
-      const stacked: { -readonly [K in keyof StackedLinears]: StackedLinears[K] } = {};
-      const gainName = (input: 'attention-input' | 'mlp-input'): string => `model.layers.${layer}.${normBefore[input]}.weight`;
-      const folded = { 'attention-input': false, 'mlp-input': false };
-      // Packed projections that share an input are uploaded into shared buffers, so that decode can run them as
-      // one dispatch; when all of them are packed, the gain of the RMSNorm in front is folded into them (see
-      // foldNormGain).
-      for (const whole of groups) {
-        const input = whole[0].input;
-        const group = whole.filter((spec) => packedNames.has(spec.prefix));
-        if (group.length === 0) continue;
-        const normed = hasNormBefore(input);
-        const gain = normed && group.length === whole.length ? readChecked(source, gainName(input), hidden, fn) : undefined;
-        const packed = uploadPacked(device, source, group, gain);
-        if (!packed) continue;
-        if (normed && gain !== undefined) folded[input] = true;
-        keep({ destroy: () => packed[0].layer.destroy() });
-        packed.forEach((linear, index) => (linears[group[index].name] = linear));
-        if (whole.length > 1 && group.length === whole.length && vqStackMismatch(packed.map((linear) => linear.layer)) === undefined) {
-          const layers = packed.map((linear) => linear.layer);
-          stacked[input] = { kind: 'vq-stack', inFeatures: group[0].inFeatures, outFeatures: layers.reduce((sum, layer) => sum + layer.layout.outFeatures, 0), layers, byteLength: 0, destroy() {} };
-        }
-      }
-      for (const group of groups) {
-        if (group.length === 1 || group.some((spec) => linears[spec.name] !== undefined)) continue;
-        // One GEMV adds one bias vector: the projections of a stack have a bias each or none.
-        if (group.some((spec) => spec.bias !== group[0].bias)) continue;
-        const rows = group.map((spec) => spec.outFeatures);
-        if (!canStackRows(device, rows, group[0].inFeatures, format, options.maxBindingBytes)) continue;
-        stacked[group[0].input] = stackDense(device, group, format, (name, length) => readChecked(source, name, length, fn), keep, linears);
-      }
-      for (const spec of layerSpecs) linears[spec.name] ??= keep(uploadDense(spec, matrix, vector));
-      const gainBuffer = (input: 'attention-input' | 'mlp-input'): GPUBuffer =>
-        folded[input] ? keep(createBufferWithData(device, `${gainName(input)} (folded)`, new Float32Array(hidden).fill(1))) : vector(gainName(input), hidden);
-      layers.push({
-        inputNorm: gainBuffer('attention-input'),
-        postAttentionNorm: gainBuffer('mlp-input'),
-        linears,
-        stacked,
-        gainsFolded: { input: folded['attention-input'], postAttention: folded['mlp-input'] },
-      });
-    }
+    for (let layer = 0; layer < config.numHiddenLayers; layer++) layers.push(uploadLayer(device, source, layer, { format, packedNames, maxBindingBytes: options.maxBindingBytes, caller: fn }, keep));
     const norm = vector('model.norm.weight', hidden);
     const lmHead = config.tieWordEmbeddings ? embedTokens : matrix('lm_head.weight', config.vocabSize, hidden);
     return assembleLlamaWeights(config, { embedTokens, layers, norm, lmHead }, owned);
@@ -130,6 +76,140 @@ export function uploadLlamaWeights(device: GPUDevice, source: GpuWeightSource, o
     for (const resource of owned) resource.destroy();
     throw error;
   }
+}
+
+/** One decoder layer uploaded alone by {@link uploadLayerWeights}, owning its buffers. */
+export interface UploadedLayerWeights extends GpuLayerWeights {
+  /** Bytes of GPU memory the layer holds. */
+  readonly byteLength: number;
+  /** Frees every buffer of the layer. */
+  destroy(): void;
+}
+
+/**
+ * Uploads decoder layer `layer` of `source` alone, as {@link uploadLlamaWeights} uploads each layer (same
+ * options): what a layer-by-layer pass holds on the GPU at a time.
+ *
+ * @throws {RangeError} when the config is not runnable or `layer` is not one of its layers.
+ * @throws {LlamaRuntimeError} VPTQ_RUNTIME_BAD_WEIGHTS as {@link uploadLlamaWeights}.
+ */
+export function uploadLayerWeights(device: GPUDevice, source: GpuWeightSource, layer: number, options: UploadLlamaWeightsOptions = {}): UploadedLayerWeights {
+  const config = source.config;
+  validateConfig('uploadLayerWeights', config);
+  if (!Number.isInteger(layer) || layer < 0 || layer >= config.numHiddenLayers) {
+    throw new RangeError(`uploadLayerWeights: layer must be an integer in [0, ${config.numHiddenLayers}) (got ${layer})`);
+  }
+  const { format, packedNames } = resolveUpload(source, options, 'uploadLayerWeights');
+  const owned: { destroy(): void }[] = [];
+  const keep = <T extends { destroy(): void }>(resource: T): T => {
+    owned.push(resource);
+    return resource;
+  };
+  try {
+    const weights = uploadLayer(device, source, layer, { format, packedNames, maxBindingBytes: options.maxBindingBytes, caller: 'uploadLayerWeights' }, keep);
+    let byteLength = weights.inputNorm.size + weights.postAttentionNorm.size;
+    for (const linear of [...Object.values(weights.linears), ...Object.values(weights.stacked ?? {})]) byteLength += linear.byteLength;
+    return {
+      ...weights,
+      byteLength,
+      destroy() {
+        for (const resource of owned) resource.destroy();
+        owned.length = 0;
+      },
+    };
+  } catch (error) {
+    for (const resource of owned) resource.destroy();
+    throw error;
+  }
+}
+
+/** The checked storage format and the names of the projections to upload packed. */
+function resolveUpload(source: GpuWeightSource, options: UploadLlamaWeightsOptions, caller: string): { format: WeightFormat; packedNames: Set<string> } {
+  const format = options.weightFormat ?? 'f32';
+  if (format !== 'f32' && format !== 'f16') throw new RangeError(`${caller}: options.weightFormat must be 'f32' or 'f16' (got ${String(format)})`);
+  const quantized = options.quantized ?? 'packed';
+  if (quantized !== 'packed' && quantized !== 'dense') {
+    throw new RangeError(`${caller}: options.quantized must be 'packed' or 'dense' (got ${String(quantized)})`);
+  }
+  const packedNames = new Set(
+    quantized === 'packed' && typeof source.readQuantizedLayer === 'function' ? (source.quantizedLayers ?? []).map((layer) => layer.name) : [],
+  );
+  return { format, packedNames };
+}
+
+/** How {@link uploadLayer} uploads: dense storage, the projections to keep packed, the binding cap. */
+interface LayerUploadSettings {
+  readonly format: WeightFormat;
+  readonly packedNames: ReadonlySet<string>;
+  readonly maxBindingBytes: number | undefined;
+  /** The public function named in errors. */
+  readonly caller: string;
+}
+
+/**
+ * Uploads decoder layer `layer`: packed projections (grouped by shared input, their norm gain folded in where a
+ * whole group is packed), then stacked or single dense ones, then the norm gains; every buffer goes to `keep`.
+ */
+function uploadLayer(
+  device: GPUDevice,
+  source: GpuWeightSource,
+  layer: number,
+  settings: LayerUploadSettings,
+  keep: <T extends { destroy(): void }>(resource: T) => T,
+): GpuLayerWeights {
+  const { config } = source;
+  const { format, packedNames } = settings;
+  const hidden = config.hiddenSize;
+  const matrix = (name: string, rows: number, cols: number): GpuWeights => {
+    const values = readChecked(source, name, rows * cols, settings.caller);
+    const data = format === 'f16' ? Uint16Array.from(values, f32ToF16Bits) : values;
+    return keep(uploadWeights(device, data, { rows, cols, format }, { label: name, maxBindingBytes: settings.maxBindingBytes }));
+  };
+  const vector = (name: string, length: number): GPUBuffer => keep(createBufferWithData(device, name, readChecked(source, name, length, settings.caller)));
+  const layerSpecs = listLinearSpecs(config).filter((candidate) => candidate.layer === layer);
+  // The projections that read one input (decoderLinears' groups): q/k/v, o, gate/up, down.
+  const groups = groupByInput(layerSpecs);
+  const linears = {} as Record<LinearName, GpuLinear>;
+  const stacked: { -readonly [K in keyof StackedLinears]: StackedLinears[K] } = {};
+  const gainName = (input: 'attention-input' | 'mlp-input'): string => `model.layers.${layer}.${normBefore[input]}.weight`;
+  const folded = { 'attention-input': false, 'mlp-input': false };
+  // Packed projections that share an input are uploaded into shared buffers, so that decode can run them as
+  // one dispatch; when all of them are packed, the gain of the RMSNorm in front is folded into them (see
+  // foldNormGain).
+  for (const whole of groups) {
+    const input = whole[0].input;
+    const group = whole.filter((spec) => packedNames.has(spec.prefix));
+    if (group.length === 0) continue;
+    const normed = hasNormBefore(input);
+    const gain = normed && group.length === whole.length ? readChecked(source, gainName(input), hidden, settings.caller) : undefined;
+    const packed = uploadPacked(device, source, group, gain);
+    if (!packed) continue;
+    if (normed && gain !== undefined) folded[input] = true;
+    keep({ destroy: () => packed[0].layer.destroy() });
+    packed.forEach((linear, index) => (linears[group[index].name] = linear));
+    if (whole.length > 1 && group.length === whole.length && vqStackMismatch(packed.map((linear) => linear.layer)) === undefined) {
+      const layers = packed.map((linear) => linear.layer);
+      stacked[input] = { kind: 'vq-stack', inFeatures: group[0].inFeatures, outFeatures: layers.reduce((sum, layer) => sum + layer.layout.outFeatures, 0), layers, byteLength: 0, destroy() {} };
+    }
+  }
+  for (const group of groups) {
+    if (group.length === 1 || group.some((spec) => linears[spec.name] !== undefined)) continue;
+    // One GEMV adds one bias vector: the projections of a stack have a bias each or none.
+    if (group.some((spec) => spec.bias !== group[0].bias)) continue;
+    const rows = group.map((spec) => spec.outFeatures);
+    if (!canStackRows(device, rows, group[0].inFeatures, format, settings.maxBindingBytes)) continue;
+    stacked[group[0].input] = stackDense(device, group, format, (name, length) => readChecked(source, name, length, settings.caller), keep, linears);
+  }
+  for (const spec of layerSpecs) linears[spec.name] ??= keep(uploadDense(spec, matrix, vector));
+  const gainBuffer = (input: 'attention-input' | 'mlp-input'): GPUBuffer =>
+    folded[input] ? keep(createBufferWithData(device, `${gainName(input)} (folded)`, new Float32Array(hidden).fill(1))) : vector(gainName(input), hidden);
+  return {
+    inputNorm: gainBuffer('attention-input'),
+    postAttentionNorm: gainBuffer('mlp-input'),
+    linears,
+    stacked,
+    gainsFolded: { input: folded['attention-input'], postAttention: folded['mlp-input'] },
+  };
 }
 
 /** The RMSNorm in front of an input, whose gain can be folded into the packed projections that read it. */

@@ -1,0 +1,114 @@
+import { createAddDispatch } from '@vptq/kernels-webgpu';
+import { createBufferWithData, createStorageBuffer, readBuffer } from '@vptq/kernels-webgpu/authoring';
+import type { LinearInput } from '@vptq/loader';
+import { maxAbsDifference, releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { forwardDecoderLayer } from '../forward-decoder-layer';
+import { loadLayerWeights } from '../load-weights';
+import { createSyntheticSource } from '../test/synthetic-model';
+import { createGpuLayerRunner } from './gpu-layer-runner';
+import { uploadLayerWeights } from './upload-llama-weights';
+
+const device = await requestTestDevice();
+
+describe.skipIf(!device)('createGpuLayerRunner', () => {
+  const gpu = device as GPUDevice;
+  afterAll(async () => {
+    await releaseTestDevice();
+  });
+
+  // 12 rows in windows of 5 (5, 5, 2), each run in chunks of at most 3: positions restart per window, the KV cache
+  // carries across the chunks of one window; layer 1 has a sliding window of 2 and q/k/v have biases.
+  const window = 5;
+  const chunk = 3;
+  const tokens = 12;
+
+  it('runs each layer over the stream in windows and chunks as the CPU runs each window, and calls the hook on every input', async () => {
+    const source = createSyntheticSource({ modelType: 'qwen2', attentionBias: true, slidingWindow: { size: 2, layers: [1] } }, 5);
+    const { config } = source;
+    const hidden = config.hiddenSize;
+    const embed = source.readTensor('model.embed_tokens.weight');
+    const ids = [1, 5, 9, 3, 30, 2, 17, 8, 11, 4, 4, 20];
+    const cpu = new Float32Array(tokens * hidden);
+    ids.forEach((id, t) => cpu.set(embed.subarray(id * hidden, (id + 1) * hidden), t * hidden));
+    const stream = createBufferWithData(gpu, 'stream', cpu);
+    const runner = await createGpuLayerRunner(gpu, config, { window, chunk });
+    try {
+      for (let layer = 0; layer < config.numHiddenLayers; layer++) {
+        // The CPU: each window alone; the chunk-wise sum of every projection input, as the hook's adds sum them.
+        const expectedSums = new Map<LinearInput, Float32Array>();
+        for (let start = 0; start < tokens; start += window) {
+          const rows = Math.min(window, tokens - start);
+          const x = cpu.subarray(start * hidden, (start + rows) * hidden);
+          forwardDecoderLayer(config, layer, loadLayerWeights(source, layer), x, rows, {
+            onLinearInput: (event) => {
+              const sum = expectedSums.get(event.group) ?? new Float32Array(chunk * event.inFeatures);
+              for (let offset = 0; offset < rows; offset += chunk) {
+                const part = event.input.subarray(offset * event.inFeatures, Math.min(rows, offset + chunk) * event.inFeatures);
+                for (let i = 0; i < part.length; i++) sum[i] += part[i];
+              }
+              expectedSums.set(event.group, sum);
+            },
+          });
+        }
+        const sums = new Map<LinearInput, GPUBuffer>();
+        const events: string[] = [];
+        const weights = uploadLayerWeights(gpu, source, layer);
+        try {
+          await runner.run(layer, weights, stream, tokens, {
+            onLinearInput: async (event) => {
+              events.push(`${event.layer}:${event.group}:${event.tokens}:${event.inFeatures}`);
+              let sum = sums.get(event.group);
+              if (!sum) {
+                sum = createStorageBuffer(gpu, `sum-${event.group}`, chunk * event.inFeatures * 4);
+                sums.set(event.group, sum);
+              }
+              return createAddDispatch(gpu, { addend: event.input, accumulator: sum }, event.tokens * event.inFeatures);
+            },
+          });
+        } finally {
+          weights.destroy();
+        }
+        // One recorded pass per chunk length (3 and 2), each with its four inputs.
+        const widths = { 'attention-input': hidden, 'attention-output': config.numAttentionHeads * config.headDim, 'mlp-input': hidden, 'mlp-hidden': config.intermediateSize };
+        expect(events).toEqual([3, 2].flatMap((rows) => Object.entries(widths).map(([group, width]) => `${layer}:${group}:${rows}:${width}`)));
+        const out = new Float32Array(await readBuffer(gpu, stream));
+        expect(maxAbsDifference(out, cpu), `layer ${layer} output`).toBeLessThan(2e-5);
+        for (const [group, buffer] of sums) {
+          const got = new Float32Array(await readBuffer(gpu, buffer));
+          expect(maxAbsDifference(got, expectedSums.get(group) as Float32Array), `layer ${layer} ${group}`).toBeLessThan(1e-4);
+          buffer.destroy();
+        }
+        // The GPU continues from its own output, the CPU from its own: both compared again after the next layer.
+      }
+    } finally {
+      runner.destroy();
+      stream.destroy();
+    }
+  });
+
+  it('writes to another buffer when asked and names a bad stream', async () => {
+    const source = createSyntheticSource({}, 6);
+    const hidden = source.config.hiddenSize;
+    const input = new Float32Array(4 * hidden).map((_, i) => Math.sin(i));
+    const stream = createBufferWithData(gpu, 'stream', input);
+    const output = createStorageBuffer(gpu, 'output', input.byteLength);
+    const runner = await createGpuLayerRunner(gpu, source.config, { window: 4 });
+    const weights = uploadLayerWeights(gpu, source, 0);
+    try {
+      await runner.run(0, weights, stream, 4, { output });
+      expect(new Float32Array(await readBuffer(gpu, stream))).toEqual(input);
+      const cpu = input.slice();
+      forwardDecoderLayer(source.config, 0, loadLayerWeights(source, 0), cpu, 4);
+      expect(maxAbsDifference(new Float32Array(await readBuffer(gpu, output)), cpu)).toBeLessThan(2e-5);
+      await expect(runner.run(0, weights, stream, 5)).rejects.toThrow(/stream must hold tokens × hiddenSize f32 \(5 × 24, 480 bytes; got 384\)/);
+      await expect(runner.run(2, weights, stream, 4)).rejects.toThrow('index must be an integer in [0, 2) (got 2)');
+    } finally {
+      weights.destroy();
+      runner.destroy();
+      stream.destroy();
+      output.destroy();
+    }
+  });
+});
