@@ -47,7 +47,14 @@ export function* repairEmptyClusters(
     order.subarray(start, end).sort((a, b) => costs[b] - costs[a] || members.points[a] - members.points[b]);
   }
   const next = new Map<number, number>();
-  for (const [donor, { start }] of memberOf) next.set(donor, start);
+  // Points of positive weight each donor still holds: it must keep one, or its mean would be 0 / 0.
+  const weighted = new Map<number, number>();
+  for (const [donor, { start, end }] of memberOf) {
+    next.set(donor, start);
+    let held = 0;
+    for (let i = start; i < end; i++) if (weights[members.points[i]] > 0) held++;
+    weighted.set(donor, held);
+  }
 
   const heap = new ClusterHeap(clusterCost);
   for (const donor of donors) heap.push(donor);
@@ -71,10 +78,15 @@ export function* repairEmptyClusters(
     }
     totals[target] = weight;
     totals[donor] -= weight;
-    // A donor has a positive SSE, hence at least two weighted points, so its remaining total is positive.
+    // A donor has a positive SSE, hence at least two weighted points, and keeps one: its total stays positive.
     for (let j = 0; j < dim; j++) centroids[base + j] = sums[base + j] / totals[donor];
     clusterCost[donor] -= costs[entry];
-    if (clusterCost[donor] > 0 && position + 1 < end && costs[order[position + 1]] > 0) heap.push(donor);
+    // The moved point had a positive cost, hence a positive weight. Costs are not recomputed against the
+    // donor's new mean, so a positive remaining cost alone does not prove that a second donation would
+    // leave it a weighted point (two points: after the first moves, the second still shows its old cost).
+    const held = (weighted.get(donor) as number) - 1;
+    weighted.set(donor, held);
+    if (clusterCost[donor] > 0 && position + 1 < end && costs[order[position + 1]] > 0 && held >= 2) heap.push(donor);
     repaired++;
   }
   return repaired;
