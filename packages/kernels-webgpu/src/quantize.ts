@@ -1,4 +1,6 @@
 // `@vptq/kernels-webgpu/quantize`: the quantizer's heavy steps on the GPU (Hessian accumulation, k-means, the
 // column loop), each the GPU implementation of a pluggable step of @vptq/hessian, @vptq/kmeans or
 // @vptq/codebook, whose CPU implementation is its twin in the parity tests.
-export {};
+export { createGpuKmeansEngine } from './kmeans-engine/create-gpu-kmeans-engine';
+export type { GpuKmeansEngineOptions } from './kmeans-engine/create-gpu-kmeans-engine';
+export type { KmeansAssignOptions } from './kmeans-assign/kmeans-assign';
