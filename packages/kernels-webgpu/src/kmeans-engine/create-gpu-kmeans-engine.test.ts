@@ -1,8 +1,10 @@
-import { kmeans, kmeansAsync } from '@vptq/kmeans';
+import { createRandom, kmeans, kmeansAsync, randomPermutation } from '@vptq/kmeans';
 import type { Matrix } from '@vptq/kmeans';
 import { createCpuKmeansEngine } from '@vptq/kmeans/engine';
 import type { AsyncKmeansEngine } from '@vptq/kmeans/engine';
-import { createTestRng, randomMatrix, releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
+import { readFileSync } from 'node:fs';
+
+import { createTestRng, fixturePath, randomMatrix, releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { createGpuKmeansEngine } from './create-gpu-kmeans-engine';
@@ -19,6 +21,37 @@ function clustered(clusters: number, perCluster: number, dim: number, spread: nu
     for (let c = 0; c < clusters; c++) for (let j = 0; j < dim; j++) data[i++] = centers[c * dim + j] + (next() * 2 - 1) * spread;
   }
   return { data, rows: clusters * perCluster, cols: dim };
+}
+
+/**
+ * Every linear weight matrix `[out, in]` of the stories260K model (llama2.c v0 file: 7 int32, then f32 tensors)
+ * cut into VPTQ vectors: v consecutive output rows of one column, zero-padded (spec §2 step 4).
+ */
+function storiesVectors(v: number): Matrix {
+  const file = readFileSync(fixturePath('karpathy-tinyllamas-stories260K', 'stories260K.bin'));
+  const [dim, hidden, layers, heads, kvHeads, vocab] = new Int32Array(file.buffer, file.byteOffset, 7);
+  const values = new Float32Array(file.buffer.slice(file.byteOffset + 28));
+  const kvDim = (dim * kvHeads) / heads;
+  let at = Math.abs(vocab) * dim + layers * dim;
+  const matrices: Matrix[] = [];
+  const take = (rows: number, cols: number) => {
+    for (let l = 0; l < layers; l++, at += rows * cols) matrices.push({ data: values.subarray(at, at + rows * cols), rows, cols });
+  };
+  take(dim, dim); // wq
+  take(kvDim, dim); // wk
+  take(kvDim, dim); // wv
+  take(dim, dim); // wo
+  at += layers * dim; // rms_ffn_weight
+  take(hidden, dim); // w1
+  take(dim, hidden); // w2
+  take(hidden, dim); // w3
+  const vectors: number[] = [];
+  for (const m of matrices) {
+    for (let c = 0; c < m.cols; c++) {
+      for (let r = 0; r < m.rows; r += v) for (let t = 0; t < v; t++) vectors.push(r + t < m.rows ? m.data[(r + t) * m.cols + c] : 0);
+    }
+  }
+  return { data: Float32Array.from(vectors), rows: vectors.length / v, cols: v };
 }
 
 function randomWeights(count: number, seed: number): Float64Array {
@@ -215,6 +248,58 @@ describe.skipIf(!device)('createGpuKmeansEngine', () => {
     }
     const cpu = kmeans(points, 64, options);
     expect(Math.abs(first.objective - cpu.objective)).toBeLessThanOrEqual(1e-5 * cpu.objective);
+  });
+
+  it.each(['random', 'kmeans++'] as const)('reaches the CPU result on real layer vectors of stories260K (v8, k 256, %s init)', async (init) => {
+    // 28,640 vectors of 8 from all linear layers; 30 iterations. Measured: the same assignments and centroids
+    // as the CPU engine, objectives 1e-9 apart.
+    const points = storiesVectors(8);
+    expect(points.rows).toBe(28640);
+    const options = { init, seed: 0, maxIterations: 30, tolerance: 0 };
+    const gpuResult = await kmeansAsync(points, 256, { ...options, engine: createGpuKmeansEngine(gpu) });
+    const cpuResult = kmeans(points, 256, options);
+    let disagreements = 0;
+    for (let i = 0; i < points.rows; i++) if (gpuResult.assignments[i] !== cpuResult.assignments[i]) disagreements++;
+    expect(disagreements).toBeLessThanOrEqual(points.rows / 1000);
+    expect(Math.abs(gpuResult.objective - cpuResult.objective)).toBeLessThanOrEqual(1e-5 * cpuResult.objective);
+    let largest = 0;
+    for (const value of points.data) largest = Math.max(largest, Math.abs(value));
+    for (let i = 0; i < cpuResult.centroids.length; i++) {
+      expect(Math.abs(gpuResult.centroids[i] - cpuResult.centroids[i])).toBeLessThanOrEqual(2 ** -20 * largest);
+    }
+  });
+
+  it('steps like the CPU engine with k = 65536 centroids of dim 8', { timeout: 120_000 }, async () => {
+    // The largest codebook of VPTQ: 512 tiles of 128 centroids, indices above 16 bits, 4.7 MB of sums read
+    // back. As many points as centroids, the fewest possible (lavapipe assigns about 0.2 G pairs per second,
+    // so the step takes about 20 s there): each point is a centroid, shuffled, moved by at most 1e-3, far less
+    // than the distance between random centroids, so its own centroid is the nearest and the CPU search prunes
+    // almost everything.
+    const k = 65536;
+    const centroids = randomMatrix({ rows: k, cols: 8, seed: 16 }).data;
+    const order = randomPermutation(k, createRandom(17));
+    const noise = randomMatrix({ rows: k, cols: 8, seed: 18, scale: 1e-3 }).data;
+    const points = { data: Float32Array.from({ length: k * 8 }, (_, e) => centroids[order[e >> 3] * 8 + (e & 7)] + noise[e]), rows: k, cols: 8 };
+    const weights = randomWeights(k, 15);
+    const input = { points, weights, k };
+    const engine = await createGpuKmeansEngine(gpu)(input);
+    try {
+      const step = await engine.step(centroids);
+      const cpu = createCpuKmeansEngine()(input);
+      const reference = cpu.step(centroids);
+      expect([...(await engine.assignments())]).toEqual([...cpu.assignments()]);
+      expect([...cpu.assignments()]).toEqual([...order]);
+      expect(Math.abs(step.objective - reference.objective)).toBeLessThanOrEqual(1e-6 * reference.objective);
+      for (let c = 0; c < k; c++) {
+        expect(Math.abs(step.totals[c] - reference.totals[c])).toBeLessThanOrEqual(2 ** -23 * reference.totals[c] + 2 ** -40);
+        for (let j = 0; j < 8; j++) {
+          const e = c * 8 + j;
+          expect(Math.abs(step.sums[e] - reference.sums[e])).toBeLessThanOrEqual(2 ** -23 * Math.abs(reference.sums[e]) + 2 ** -40);
+        }
+      }
+    } finally {
+      engine.destroy?.();
+    }
   });
 
   it('rejects points wider than 16, k above the point count and centroids beyond the f32 range', async () => {
