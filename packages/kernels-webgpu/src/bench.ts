@@ -4,3 +4,5 @@ export { benchmarkKernels, defaultBenchmarkConfigs, llama2Shapes } from './bench
 export type { BenchmarkKernelsOptions, BenchmarkShape, BenchmarkVqConfig, KernelBenchmarkResult, KernelBenchmarkRow } from './bench/benchmark-kernels';
 export { createSyntheticVqLayer } from './bench/create-synthetic-vq-layer';
 export type { SyntheticVqLayerOptions } from './bench/create-synthetic-vq-layer';
+export { benchmarkKmeans, vptqKmeansCases } from './bench/benchmark-kmeans';
+export type { BenchmarkKmeansOptions, KmeansBenchmarkCase, KmeansBenchmarkRow } from './bench/benchmark-kmeans';

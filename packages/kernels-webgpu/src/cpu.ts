@@ -1,6 +1,6 @@
 // `@vptq/kernels-webgpu/cpu`: the CPU twin of each kernel, the reference its parity tests compare against (the
 // VQ dequantization's twin is `dequantizeVptqLayer` of @vptq/pack-format, the k-means assignment's is
-// `assignNearest` of @vptq/kmeans).
+// `assignNearest` of @vptq/kmeans, and the GPU k-means engine's is `createCpuKmeansEngine` of @vptq/kmeans/engine).
 export { addCpu } from './add/add-cpu';
 export { argmaxCpu } from './argmax/argmax-cpu';
 export { attentionCpu } from './attention/attention-cpu';

@@ -4,3 +4,6 @@
 export { createInverseCholeskyDispatch, upperCholeskyOfInverseGpu } from './inverse-cholesky/inverse-cholesky';
 export type { InverseCholeskyBuffers } from './inverse-cholesky/inverse-cholesky';
 export { NotPositiveDefiniteError } from './inverse-cholesky/not-positive-definite-error';
+export { createGpuKmeansEngine } from './kmeans-engine/create-gpu-kmeans-engine';
+export type { GpuKmeansEngineOptions } from './kmeans-engine/create-gpu-kmeans-engine';
+export type { KmeansAssignOptions } from './kmeans-assign/kmeans-assign';

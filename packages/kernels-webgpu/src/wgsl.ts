@@ -8,6 +8,8 @@ export { embeddingWgsl } from './embedding/embedding.wgsl';
 export { gemmWgsl } from './gemm/gemm.wgsl';
 export { gemvSubgroupsWgsl, gemvWgsl } from './gemv/gemv.wgsl';
 export { kmeansAssignWgsl } from './kmeans-assign/kmeans-assign.wgsl';
+export { kmeansMembersWgsl } from './kmeans-members/kmeans-members.wgsl';
+export { kmeansReduceWgsl } from './kmeans-reduce/kmeans-reduce.wgsl';
 export { rmsNormWgsl } from './rms-norm/rms-norm.wgsl';
 export { ropeWgsl } from './rope/rope.wgsl';
 export { swigluWgsl } from './swiglu/swiglu.wgsl';

@@ -1,3 +1,4 @@
+import type { AsyncKmeansEngineFactory, KmeansEngineFactory } from './kmeans-engine';
 import type { Matrix } from './matrix';
 
 /** Centroid initialization: random observations (as the VPTQ reference with cuML) or weighted k-means++. */
@@ -38,14 +39,23 @@ export interface KmeansOptions {
    * bounds kept across iterations) that returns exactly what {@link assignNearest} returns, only faster.
    */
   readonly assign?: AssignFunction;
+  /**
+   * Runs the data-parallel work of each iteration (assignment, per-cluster sums, objective, changed count)
+   * on another engine, e.g. a GPU one (`@vptq/kernels-webgpu/quantize`); the algorithm stays here. Called
+   * once per run with the validated points and weights; exclusive with `assign`. Default: the CPU engine
+   * (`createCpuKmeansEngine` of `@vptq/kmeans/engine`), with which results are bit-reproducible.
+   */
+  readonly engine?: KmeansEngineFactory;
   /** Called after every iteration with its 1-based number and the weighted objective after it. */
   readonly onIteration?: (iteration: number, objective: number) => void;
 }
 
-/** Options of {@link kmeansAsync}: those of {@link kmeans}, with an assignment step that may be async. */
-export interface KmeansAsyncOptions extends Omit<KmeansOptions, 'assign'> {
+/** Options of {@link kmeansAsync}: those of {@link kmeans}, with an assignment step or engine that may be async. */
+export interface KmeansAsyncOptions extends Omit<KmeansOptions, 'assign' | 'engine'> {
   /** Replaces the assignment step (default as in {@link KmeansOptions.assign}); may return a promise. */
   readonly assign?: AsyncAssignFunction;
+  /** As {@link KmeansOptions.engine}; the factory and the engine's operations may return promises. */
+  readonly engine?: AsyncKmeansEngineFactory;
 }
 
 /** Result of {@link kmeans}. */

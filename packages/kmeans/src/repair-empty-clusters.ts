@@ -1,4 +1,5 @@
-import type { ClusterSums } from './update-centroids';
+import { type EngineCall, callEngine } from './engine-call';
+import { checkClusterCosts, checkClusterMembers } from './check-engine-results';
 
 /**
  * Gives every cluster with zero total weight a new centroid: repeatedly take the cluster with the largest
@@ -7,59 +8,66 @@ import type { ClusterSums } from './update-centroids';
  * positive SSE (fewer distinct points than k); the remaining empty clusters keep their previous centroid.
  * Modifies `centroids`, `sums` and `totals` in place.
  *
+ * Only the engine sees all points: it returns the per-cluster SSE against `centroids`, then the members of
+ * the clusters that can donate. With E empty clusters those are the E costliest (a donor popped at the i-th
+ * repair is among the i costliest: costs only decrease, and at most i − 1 clusters were popped before it), so
+ * asking for their members alone gives exactly the repair of a pass over all points.
+ *
  * @returns Number of clusters repaired.
  */
-export function repairEmptyClusters(
+export function* repairEmptyClusters(
+  fn: string,
   points: Float32Array,
-  count: number,
   dim: number,
   weights: Float64Array,
-  assignments: Uint32Array,
   centroids: Float32Array,
-  { sums, totals }: ClusterSums,
+  sums: Float64Array,
+  totals: Float64Array,
   k: number,
-): number {
+): Generator<EngineCall, number, unknown> {
   const empty: number[] = [];
   for (let c = 0; c < k; c++) if (!(totals[c] > 0)) empty.push(c);
   if (empty.length === 0) return 0;
 
-  const cost = new Float64Array(count);
-  const clusterCost = new Float64Array(k);
-  const members = new Uint32Array(k + 1);
-  for (let i = 0, offset = 0; i < count; i++, offset += dim) {
-    const cluster = assignments[i];
-    const base = cluster * dim;
-    let distance = 0;
-    for (let j = 0; j < dim; j++) {
-      const d = points[offset + j] - centroids[base + j];
-      distance += d * d;
-    }
-    cost[i] = weights[i] * distance;
-    clusterCost[cluster] += cost[i];
-    members[cluster + 1]++;
+  const clusterCost = checkClusterCosts(fn, yield* callEngine((engine) => engine.clusterCosts(centroids)), k);
+  const donors: number[] = [];
+  for (let c = 0; c < k; c++) if (clusterCost[c] > 0) donors.push(c);
+  donors.sort((a, b) => clusterCost[b] - clusterCost[a] || a - b);
+  donors.length = Math.min(donors.length, empty.length);
+  if (donors.length === 0) return 0;
+
+  const requested = Uint32Array.from(donors);
+  const members = checkClusterMembers(fn, yield* callEngine((engine) => engine.clusterMembers(requested, centroids)), requested);
+  const { offsets, costs } = members;
+  const memberOf = new Map<number, { readonly start: number; readonly end: number }>();
+  donors.forEach((donor, index) => memberOf.set(donor, { start: offsets[index], end: offsets[index + 1] }));
+  // Farthest first, lowest point index on ties: a fixed order, whatever the engine's order and the sort.
+  const order = Uint32Array.from({ length: members.points.length }, (_, i) => i);
+  for (const { start, end } of memberOf.values()) {
+    order.subarray(start, end).sort((a, b) => costs[b] - costs[a] || members.points[a] - members.points[b]);
   }
-  for (let c = 0; c < k; c++) members[c + 1] += members[c];
-  const byCluster = new Uint32Array(count);
-  const fill = members.slice(0, k);
-  for (let i = 0; i < count; i++) byCluster[fill[assignments[i]]++] = i;
-  const sortedClusters = new Uint8Array(k);
-  const next = members.slice(0, k);
+  const next = new Map<number, number>();
+  // Points of positive weight each donor still holds: it must keep one, or its mean would be 0 / 0.
+  const weighted = new Map<number, number>();
+  for (const [donor, { start, end }] of memberOf) {
+    next.set(donor, start);
+    let held = 0;
+    for (let i = start; i < end; i++) if (weights[members.points[i]] > 0) held++;
+    weighted.set(donor, held);
+  }
 
   const heap = new ClusterHeap(clusterCost);
-  for (let c = 0; c < k; c++) if (clusterCost[c] > 0) heap.push(c);
+  for (const donor of donors) heap.push(donor);
 
   let repaired = 0;
   for (const target of empty) {
     const donor = heap.pop();
     if (donor < 0) break;
-    if (!sortedClusters[donor]) {
-      // Farthest first, lowest point index on ties: a fixed order, whatever the sort implementation.
-      byCluster
-        .subarray(members[donor], members[donor + 1])
-        .sort((a, b) => cost[b] - cost[a] || a - b);
-      sortedClusters[donor] = 1;
-    }
-    const point = byCluster[next[donor]++];
+    const { end } = memberOf.get(donor) as { end: number };
+    const position = next.get(donor) as number;
+    const entry = order[position];
+    next.set(donor, position + 1);
+    const point = members.points[entry];
     const weight = weights[point];
     const offset = point * dim;
     const base = donor * dim;
@@ -70,12 +78,15 @@ export function repairEmptyClusters(
     }
     totals[target] = weight;
     totals[donor] -= weight;
-    // A donor has a positive SSE, hence at least two weighted points, so its remaining total is positive.
+    // A donor has a positive SSE, hence at least two weighted points, and keeps one: its total stays positive.
     for (let j = 0; j < dim; j++) centroids[base + j] = sums[base + j] / totals[donor];
-    clusterCost[donor] -= cost[point];
-    if (clusterCost[donor] > 0 && next[donor] < members[donor + 1] && cost[byCluster[next[donor]]] > 0) {
-      heap.push(donor);
-    }
+    clusterCost[donor] -= costs[entry];
+    // The moved point had a positive cost, hence a positive weight. Costs are not recomputed against the
+    // donor's new mean, so a positive remaining cost alone does not prove that a second donation would
+    // leave it a weighted point (two points: after the first moves, the second still shows its old cost).
+    const held = (weighted.get(donor) as number) - 1;
+    weighted.set(donor, held);
+    if (clusterCost[donor] > 0 && position + 1 < end && costs[order[position + 1]] > 0 && held >= 2) heap.push(donor);
     repaired++;
   }
   return repaired;

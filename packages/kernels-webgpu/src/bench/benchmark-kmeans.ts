@@ -1,0 +1,128 @@
+import { createRandom, kmeansAsync } from '@vptq/kmeans';
+
+import { createGpuKmeansEngine } from '../kmeans-engine/create-gpu-kmeans-engine';
+import type { GpuKmeansEngineOptions } from '../kmeans-engine/create-gpu-kmeans-engine';
+
+/** One k-means problem to time: `count` points of width `dim`, `k` centroids. */
+export interface KmeansBenchmarkCase {
+  readonly name: string;
+  readonly count: number;
+  readonly k: number;
+  readonly dim: number;
+}
+
+/**
+ * The k-means runs of the issue's targets: a 4096×4096 layer at v6-k4096 (2,796,203 vectors of 6), and a
+ * 14336×4096 layer at v8-k65536 (7,340,032 vectors of 8) with its 256-entry residual codebook.
+ */
+export const vptqKmeansCases: readonly KmeansBenchmarkCase[] = [
+  { name: 'v6-k4096 4096x4096', count: Math.ceil((4096 * 4096) / 6), k: 4096, dim: 6 },
+  { name: 'v8-k65536 14336x4096', count: (14336 * 4096) / 8, k: 65536, dim: 8 },
+  { name: 'v8-residual256 14336x4096', count: (14336 * 4096) / 8, k: 256, dim: 8 },
+];
+
+/** Options of {@link benchmarkKmeans}. */
+export interface BenchmarkKmeansOptions {
+  /** Default {@link vptqKmeansCases}. */
+  readonly cases?: readonly KmeansBenchmarkCase[];
+  /** Divide every count and k by this (at least 1 each), e.g. 256 on a software adapter. Default 1. */
+  readonly sizeDivisor?: number;
+  /** Engine steps timed after one untimed step. Default 5. */
+  readonly steps?: number;
+  /** Lloyd iterations of a whole `kmeansAsync` run (random init, tolerance 0) to time as well; 0 skips it. Default 0. */
+  readonly iterations?: number;
+  /** Options of the engine (assignment kernel tuning). */
+  readonly engine?: GpuKmeansEngineOptions;
+  /** Called with each row as soon as it is measured. */
+  readonly onRow?: (row: KmeansBenchmarkRow) => void;
+}
+
+/** One measured case. */
+export interface KmeansBenchmarkRow {
+  readonly name: string;
+  readonly count: number;
+  readonly k: number;
+  readonly dim: number;
+  /** Creating the engine: validating, scaling and uploading points and weights, compiling pipelines. */
+  readonly uploadMilliseconds: number;
+  /** Wall time of one engine step (assignment, reduction, O(k·dim) readback), median of `steps`. */
+  readonly stepMilliseconds: number;
+  /** count × k point–centroid pairs per second of a step. */
+  readonly pairsPerSecond: number;
+  /** 2·dim·count·k per second: the multiply-adds of the distances, counted as two operations. */
+  readonly flopsPerSecond: number;
+  /** Wall time of the whole `kmeansAsync` run (initialization and final readback included), when asked for. */
+  readonly runMilliseconds?: number;
+  /** Iterations that run made. */
+  readonly runIterations?: number;
+}
+
+/**
+ * Times the GPU k-means engine on synthetic weight-like data (Laplace-distributed coordinates, weights in
+ * [0.5, 1.5), seeded): one engine step per case and, optionally, a whole `kmeansAsync` run. Step times are
+ * wall-clock from submit to readback, which is what an iteration costs.
+ *
+ * @returns one row per case.
+ * @throws {RangeError} for a bad option or a case beyond the device limits.
+ */
+export async function benchmarkKmeans(device: GPUDevice, options: BenchmarkKmeansOptions = {}): Promise<KmeansBenchmarkRow[]> {
+  const divisor = options.sizeDivisor ?? 1;
+  const steps = options.steps ?? 5;
+  const iterations = options.iterations ?? 0;
+  if (!(divisor >= 1) || !Number.isInteger(steps) || steps < 1 || !Number.isInteger(iterations) || iterations < 0) {
+    throw new RangeError(`benchmarkKmeans: sizeDivisor must be ≥ 1, steps ≥ 1 and iterations ≥ 0 (got ${divisor}, ${steps}, ${iterations})`);
+  }
+  const rows: KmeansBenchmarkRow[] = [];
+  for (const base of options.cases ?? vptqKmeansCases) {
+    const count = Math.max(1, Math.round(base.count / divisor));
+    const k = Math.min(count, Math.max(1, Math.round(base.k / divisor)));
+    const { dim } = base;
+    const random = createRandom(count + k + dim);
+    const data = new Float32Array(count * dim);
+    for (let i = 0; i < data.length; i++) {
+      const u = random() - 0.5;
+      data[i] = (u < 0 ? 1 : -1) * Math.log(1 - 2 * Math.abs(u)) * 0.02;
+    }
+    const weights = Float64Array.from({ length: count }, () => 0.5 + random());
+    const points = { data, rows: count, cols: dim };
+
+    const started = performance.now();
+    const engine = await createGpuKmeansEngine(device, options.engine)({ points, weights, k });
+    const uploadMilliseconds = performance.now() - started;
+    const times: number[] = [];
+    try {
+      const centroids = data.slice(0, k * dim);
+      await engine.step(centroids);
+      for (let s = 0; s < steps; s++) {
+        const begin = performance.now();
+        await engine.step(centroids);
+        times.push(performance.now() - begin);
+      }
+    } finally {
+      await engine.destroy?.();
+    }
+    times.sort((a, b) => a - b);
+    const stepMilliseconds = times[Math.floor(times.length / 2)];
+    const pairsPerSecond = (count * k) / (stepMilliseconds / 1000);
+    let run: { runMilliseconds: number; runIterations: number } | undefined;
+    if (iterations > 0) {
+      const begin = performance.now();
+      const result = await kmeansAsync(points, k, { weights, maxIterations: iterations, tolerance: 0, engine: createGpuKmeansEngine(device, options.engine) });
+      run = { runMilliseconds: performance.now() - begin, runIterations: result.iterations };
+    }
+    const row: KmeansBenchmarkRow = {
+      name: base.name,
+      count,
+      k,
+      dim,
+      uploadMilliseconds,
+      stepMilliseconds,
+      pairsPerSecond,
+      flopsPerSecond: 2 * dim * pairsPerSecond,
+      ...run,
+    };
+    options.onRow?.(row);
+    rows.push(row);
+  }
+  return rows;
+}
