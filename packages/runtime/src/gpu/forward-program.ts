@@ -107,11 +107,19 @@ export interface GpuLinearInputEvent {
   readonly inFeatures: number;
 }
 
+/** A copy of a projection input (all its `tokens × inFeatures` f32) into `target` from offset 0. */
+export interface InputCopy {
+  readonly copyTo: GPUBuffer;
+}
+
+/** What a {@link LinearInputHook} records after an input: dispatches (owned by the program from then) or copies. */
+export type InputTap = KernelDispatch | InputCopy;
+
 /**
- * Called once per projection input while a program is recorded; the dispatches it returns run right after the
- * input is computed, in the same pass (for example a Hessian accumulation), and the program owns them.
+ * Called once per projection input while a program is recorded; what it returns runs right after the input is
+ * computed: dispatches in the same pass (for example a Hessian accumulation), copies between passes.
  */
-export type LinearInputHook = (event: GpuLinearInputEvent) => KernelDispatch | readonly KernelDispatch[] | Promise<KernelDispatch | readonly KernelDispatch[]>;
+export type LinearInputHook = (event: GpuLinearInputEvent) => InputTap | readonly InputTap[] | Promise<InputTap | readonly InputTap[]>;
 
 /** What {@link buildForwardProgram} records besides the model's own forward pass. */
 export interface ForwardProgramOptions {
@@ -199,7 +207,10 @@ export async function buildForwardProgram(
     const capture = async (layer: number, group: LinearInput, input: GPUBuffer, inFeatures: number): Promise<void> => {
       if (!hook) return;
       const recorded = await hook({ layer, group, input, tokens, inFeatures });
-      for (const dispatch of Array.isArray(recorded) ? recorded : [recorded as KernelDispatch]) add(dispatch);
+      for (const tap of Array.isArray(recorded) ? (recorded as readonly InputTap[]) : [recorded as InputTap]) {
+        if ('copyTo' in tap) segments.push({ kind: 'copy', source: input, sourceOffset: 0, target: tap.copyTo, size: tokens * inFeatures * 4 });
+        else add(tap);
+      }
     };
 
     if ((options.input ?? 'tokens') === 'tokens') {

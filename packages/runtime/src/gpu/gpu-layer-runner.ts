@@ -1,8 +1,8 @@
 import { captureGpuErrors, vqDequantByteLength } from '@vptq/kernels-webgpu';
-import type { LlamaConfig } from '@vptq/loader';
+import type { LinearInput, LlamaConfig } from '@vptq/loader';
 
 import { validateConfig } from '../validate-config';
-import type { ForwardProgram, LinearInputHook } from './forward-program';
+import type { ForwardProgram, GpuLinearInputEvent } from './forward-program';
 import { buildForwardProgram } from './forward-program';
 import type { DequantScratch } from './gpu-linear';
 import type { GpuLayerWeights } from './gpu-llama-weights';
@@ -16,10 +16,27 @@ export interface GpuLayerRunnerOptions {
   readonly chunk?: number;
 }
 
+/** One projection input of one chunk, as {@link GpuLayerRunOptions.capture} sees it. */
+export interface CapturedInput {
+  /** Model index of the decoder layer. */
+  readonly layer: number;
+  readonly group: LinearInput;
+  /**
+   * `[tokens, inFeatures]` f32 (the buffer may be larger): valid until the next chunk is submitted, which happens
+   * after the callback returns (or its promise settles). Work the callback submits to the queue reads it in time.
+   */
+  readonly input: GPUBuffer;
+  readonly tokens: number;
+  readonly inFeatures: number;
+}
+
 /** Options of {@link GpuLayerRunner.run}. */
 export interface GpuLayerRunOptions {
-  /** Called once per projection input per recorded pass; its dispatches run on every chunk (Hessian capture). */
-  readonly onLinearInput?: LinearInputHook;
+  /**
+   * Called after every chunk with each of the layer's four projection inputs (in `decoderLinears` order), for
+   * instance to accumulate Hessians with work submitted to the same queue.
+   */
+  readonly capture?: (input: CapturedInput) => void | Promise<void>;
   /** Where the layer's output rows go. Default: `stream` itself (in place). */
   readonly output?: GPUBuffer;
 }
@@ -65,6 +82,16 @@ export async function createGpuLayerRunner(device: GPUDevice, config: LlamaConfi
   const rowBytes = config.hiddenSize * 4;
   let scratch: DequantScratch | undefined;
   let destroyed = false;
+  // Capture copies every projection input here, one buffer per input, allocated on first use.
+  const captureBuffers = new Map<LinearInput, GPUBuffer>();
+  const captureBuffer = (group: LinearInput, width: number): GPUBuffer => {
+    let buffer = captureBuffers.get(group);
+    if (!buffer) {
+      buffer = memory.storage(`capture-${group}`, chunk * width * 4);
+      captureBuffers.set(group, buffer);
+    }
+    return buffer;
+  };
 
   return {
     config,
@@ -94,17 +121,25 @@ export async function createGpuLayerRunner(device: GPUDevice, config: LlamaConfi
           return scratch;
         },
       };
-      const programs = new Map<number, ForwardProgram>();
-      const program = async (rows: number): Promise<ForwardProgram> => {
+      const programs = new Map<number, { program: ForwardProgram; inputs: GpuLinearInputEvent[] }>();
+      const program = async (rows: number) => {
         let built = programs.get(rows);
         if (!built) {
-          built = await captureGpuErrors(device, fn, () =>
+          const inputs: GpuLinearInputEvent[] = [];
+          const recorded = await captureGpuErrors(device, fn, () =>
             buildForwardProgram(device, { config, layers: [weights] }, buffers, rows, 'none', context, {
               input: 'hidden',
               firstLayer: index,
-              onLinearInput: runOptions.onLinearInput,
+              // Always a hook, even an empty one: it turns off the decode-only fusions, so that a pass computes the
+              // same bits whether or not it captures (a resumed run replays layers without capturing).
+              onLinearInput: (event) => {
+                if (!runOptions.capture) return [];
+                inputs.push(event);
+                return { copyTo: captureBuffer(event.group, event.inFeatures) };
+              },
             }),
           );
+          built = { program: recorded, inputs };
           programs.set(rows, built);
         }
         return built;
@@ -114,7 +149,7 @@ export async function createGpuLayerRunner(device: GPUDevice, config: LlamaConfi
           const windowRows = Math.min(window, tokens - windowStart);
           for (let offset = 0; offset < windowRows; offset += chunk) {
             const rows = Math.min(chunk, windowRows - offset);
-            const recorded = await program(rows);
+            const { program: recorded, inputs } = await program(rows);
             recorded.setPosition(offset);
             const first = (windowStart + offset) * rowBytes;
             const encoder = device.createCommandEncoder({ label: `layer-${index}` });
@@ -122,11 +157,14 @@ export async function createGpuLayerRunner(device: GPUDevice, config: LlamaConfi
             recorded.encode(encoder);
             encoder.copyBufferToBuffer(buffers.x, 0, output, first, rows * rowBytes);
             device.queue.submit([encoder.finish()]);
+            for (const event of inputs) {
+              await runOptions.capture?.({ layer: index, group: event.group, input: captureBuffers.get(event.group) as GPUBuffer, tokens: rows, inFeatures: event.inFeatures });
+            }
           }
         }
         await device.queue.onSubmittedWorkDone();
       } finally {
-        for (const built of programs.values()) built.destroy();
+        for (const built of programs.values()) built.program.destroy();
       }
     },
     destroy() {
