@@ -4,8 +4,8 @@
  *
  * One workgroup of 16 × 16 invocations owns one 64 × 64 tile (tileRow ≤ tileColumn; lower tiles exit), each
  * invocation a 4 × 4 block of it, and walks the dispatch's blocks in token order. Per block it sums its 16
- * products over the 64 tokens in f32 (token after token, 16-token slices of x staged in workgroup memory), then
- * adds each block sum into its (hi, lo) pair with two error-free TwoSums. The pairs live in registers for the
+ * products over the 64 tokens in f32 (16-token slices of x staged in workgroup memory; the γ₆₄ error bound holds
+ * in whatever order the compiler adds them), then adds each block sum into its (hi, lo) pair with two TwoSums. The pairs live in registers for the
  * whole dispatch: the sequence of operations on a pair is the same as if it were read and written back every
  * block, so the bytes do not depend on how blocks are grouped into dispatches. Diagonal tiles also sum x
  * (invocations with columnLane 0, four columns each) for Σ x, the same way. No atomics, no cross-invocation
