@@ -4,6 +4,8 @@ export { accumulateHessian } from './accumulate-hessian';
 export { mergeHessians } from './merge-hessians';
 export { finalizeHessian } from './finalize-hessian';
 export type { FinalizedHessian } from './finalize-hessian';
+export { hessianAccumulatorFromSums } from './hessian-accumulator-from-sums';
+export type { HessianSums } from './hessian-accumulator-from-sums';
 export { prepareHessian } from './prepare-hessian';
 export { prepareHessianAsync } from './prepare-hessian-async';
 export type { HessianOrder, PrepareHessianOptions, PreparedHessian } from './prepare-hessian';

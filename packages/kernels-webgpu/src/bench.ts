@@ -2,6 +2,8 @@
 // run on, apart from the product entry. `vptq bench kernels` runs them.
 export { benchmarkKernels, defaultBenchmarkConfigs, llama2Shapes } from './bench/benchmark-kernels';
 export type { BenchmarkKernelsOptions, BenchmarkShape, BenchmarkVqConfig, KernelBenchmarkResult, KernelBenchmarkRow } from './bench/benchmark-kernels';
+export { benchmarkHessianAccumulator } from './bench/benchmark-hessian-accumulator';
+export type { HessianBenchmarkOptions, HessianBenchmarkRow } from './bench/benchmark-hessian-accumulator';
 export { createSyntheticVqLayer } from './bench/create-synthetic-vq-layer';
 export type { SyntheticVqLayerOptions } from './bench/create-synthetic-vq-layer';
 export { benchmarkKmeans, vptqKmeansCases } from './bench/benchmark-kmeans';

@@ -7,3 +7,5 @@ export { NotPositiveDefiniteError } from './inverse-cholesky/not-positive-defini
 export { createGpuKmeansEngine } from './kmeans-engine/create-gpu-kmeans-engine';
 export type { GpuKmeansEngineOptions } from './kmeans-engine/create-gpu-kmeans-engine';
 export type { KmeansAssignOptions } from './kmeans-assign/kmeans-assign';
+export { GpuHessianAccumulator, createGpuHessianAccumulator } from './hessian-accumulator/hessian-accumulator';
+export type { GpuHessianAccumulatorOptions, GpuHessianSums } from './hessian-accumulator/hessian-accumulator';

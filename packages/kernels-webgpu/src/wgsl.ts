@@ -7,6 +7,7 @@ export { copyWgsl } from './copy/copy.wgsl';
 export { embeddingWgsl } from './embedding/embedding.wgsl';
 export { gemmWgsl } from './gemm/gemm.wgsl';
 export { gemvSubgroupsWgsl, gemvWgsl } from './gemv/gemv.wgsl';
+export { hessianAccumulatorWgsl } from './hessian-accumulator/hessian-accumulator.wgsl';
 export { kmeansAssignWgsl } from './kmeans-assign/kmeans-assign.wgsl';
 export { kmeansMembersWgsl } from './kmeans-members/kmeans-members.wgsl';
 export { kmeansReduceWgsl } from './kmeans-reduce/kmeans-reduce.wgsl';
