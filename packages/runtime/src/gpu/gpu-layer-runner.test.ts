@@ -74,7 +74,7 @@ describe.skipIf(!device)('createGpuLayerRunner', () => {
     }
   });
 
-  it('writes to another buffer when asked and names a bad stream', async () => {
+  it('writes to another buffer or nowhere when asked, and names a bad stream', async () => {
     const source = createSyntheticSource({}, 6);
     const hidden = source.config.hiddenSize;
     const input = new Float32Array(4 * hidden).map((_, i) => Math.sin(i));
@@ -85,6 +85,10 @@ describe.skipIf(!device)('createGpuLayerRunner', () => {
     try {
       await runner.run(0, weights, stream, 4, { output });
       expect(new Float32Array(await readBuffer(gpu, stream))).toEqual(input);
+      let captures = 0;
+      await runner.run(0, weights, stream, 4, { output: null, capture: () => void captures++ });
+      expect(new Float32Array(await readBuffer(gpu, stream))).toEqual(input);
+      expect(captures).toBe(4);
       const cpu = input.slice();
       forwardDecoderLayer(source.config, 0, loadLayerWeights(source, 0), cpu, 4);
       expect(maxAbsDifference(new Float32Array(await readBuffer(gpu, output)), cpu)).toBeLessThan(2e-5);

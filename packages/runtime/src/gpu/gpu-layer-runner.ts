@@ -37,8 +37,8 @@ export interface GpuLayerRunOptions {
    * instance to accumulate Hessians with work submitted to the same queue.
    */
   readonly capture?: (input: CapturedInput) => void | Promise<void>;
-  /** Where the layer's output rows go. Default: `stream` itself (in place). */
-  readonly output?: GPUBuffer;
+  /** Where the layer's output rows go. Default: `stream` itself (in place); `null`: nowhere (capture only). */
+  readonly output?: GPUBuffer | null;
 }
 
 /**
@@ -106,8 +106,8 @@ export async function createGpuLayerRunner(device: GPUDevice, config: LlamaConfi
       if (!Number.isInteger(tokens) || tokens < 1 || stream.size < tokens * rowBytes) {
         throw new RangeError(`GpuLayerRunner.run: stream must hold tokens × hiddenSize f32 (${tokens} × ${config.hiddenSize}, ${tokens * rowBytes} bytes; got ${stream.size})`);
       }
-      const output = runOptions.output ?? stream;
-      if (output.size < tokens * rowBytes) throw new RangeError(`GpuLayerRunner.run: output must hold ${tokens * rowBytes} bytes (got ${output.size})`);
+      const output = runOptions.output === undefined ? stream : runOptions.output;
+      if (output && output.size < tokens * rowBytes) throw new RangeError(`GpuLayerRunner.run: output must hold ${tokens * rowBytes} bytes (got ${output.size})`);
       // The scratch a packed layer is dequantized into before its GEMM: sized for the largest layer seen.
       let needed = 0;
       for (const linear of Object.values(weights.linears)) if (linear.kind === 'vq') needed = Math.max(needed, vqDequantByteLength(linear.layer, 'f32'));
@@ -155,7 +155,7 @@ export async function createGpuLayerRunner(device: GPUDevice, config: LlamaConfi
             const encoder = device.createCommandEncoder({ label: `layer-${index}` });
             encoder.copyBufferToBuffer(stream, first, buffers.x, 0, rows * rowBytes);
             recorded.encode(encoder);
-            encoder.copyBufferToBuffer(buffers.x, 0, output, first, rows * rowBytes);
+            if (output) encoder.copyBufferToBuffer(buffers.x, 0, output, first, rows * rowBytes);
             device.queue.submit([encoder.finish()]);
             for (const event of inputs) {
               await runOptions.capture?.({ layer: index, group: event.group, input: captureBuffers.get(event.group) as GPUBuffer, tokens: rows, inFeatures: event.inFeatures });

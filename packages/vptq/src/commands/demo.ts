@@ -31,7 +31,7 @@ export function registerDemo(program: Command): void {
     .requiredOption('--text <file>', 'evaluation text (stories separated by <|endoftext|>)')
     .requiredOption('-o, --out <dir>', 'where the quantized model is written (replaced if present)')
     .option('--max-stories <n>', 'stories of the evaluation text to score', integerOption('--max-stories', 1), 100);
-  addQuantizeFlags(command).action((flags: DemoFlags & Record<string, unknown>) => {
+  addQuantizeFlags(command).action(async (flags: DemoFlags & Record<string, unknown>) => {
     const text = readTextFile('--text', flags.text);
     const evaluate = (path: string, tokenizer?: string) => {
       const loaded = load(path, { tokenizer });
@@ -51,7 +51,7 @@ export function registerDemo(program: Command): void {
     const started = performance.now();
     const bars = createProgressGroup();
     const settings = quantizeSettingsFromFlags(flags);
-    const quantized = quantize({
+    const quantized = await quantize({
       model: flags.model,
       tokenizer: flags.tokenizer,
       calibration: flags.calib,

@@ -49,9 +49,27 @@ export const quantizeFlags: readonly QuantizeFlag[] = [
     parse: integerOption('--refine-iterations', 0, 1000),
   },
   { flag: '--calib-tokens <n>', key: 'calibrationTokens', description: 'most calibration tokens', parse: integerOption('--calib-tokens', 1) },
+  {
+    flag: '--calib-window <n>',
+    key: 'calibrationWindow',
+    description: 'positions per calibration window (capped at the model context)',
+    parse: integerOption('--calib-window', 1),
+  },
+  {
+    flag: '--advance <through>',
+    key: 'advanceThrough',
+    description: "what the calibration activations go through to the next layer: 'original' (reference) or 'quantized' (GPTQ's sequential)",
+    parse: choiceOption('--advance', ['original', 'quantized']),
+  },
   { flag: '--dtype <d>', key: 'dtype', description: 'codebook and norm storage: f16, bf16 or f32', parse: dtypeOption },
   { flag: '--damp <d>', key: 'damp', description: 'relative Hessian damping', parse: numberOption('--damp', 0, 1) },
   { flag: '--seed <s>', key: 'seed', description: 'seed of every random choice', parse: integerOption('--seed', 0, 0xffffffff) },
+  {
+    flag: '--device <d>',
+    key: 'device',
+    description: 'auto (a hardware GPU if present, else the CPU), cpu, or gpu (any WebGPU adapter, software ones included)',
+    parse: choiceOption('--device', ['auto', 'cpu', 'gpu']),
+  },
   {
     flag: '--allow-reference-misreads',
     key: 'allowReferenceMisreads',
@@ -76,6 +94,13 @@ export function quantizeSettingsFromFlags(flags: Record<string, unknown>): Quant
   const settings: Record<string, unknown> = {};
   for (const entry of quantizeFlags) settings[entry.key] = flags[new Option(entry.flag).attributeName()];
   return settings as unknown as QuantizeSettings;
+}
+
+function choiceOption<T extends string>(flag: string, choices: readonly T[]): (value: string) => T {
+  return (value) => {
+    if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`${flag} must be ${choices.join(', ')} (got ${value})`);
+    return value as T;
+  };
 }
 
 function methodOption(value: string): QuantizeMethod {

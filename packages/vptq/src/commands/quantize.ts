@@ -25,10 +25,10 @@ export function registerQuantize(program: Command): void {
     .requiredOption('-o, --out <dir>', 'output directory')
     .option('--overwrite', 'replace an existing output directory')
     .option('--json', 'print the result as JSON');
-  addQuantizeFlags(command).action((flags: QuantizeFlags & Record<string, unknown>) => {
+  addQuantizeFlags(command).action(async (flags: QuantizeFlags & Record<string, unknown>) => {
     const started = performance.now();
     const bars = createQuantizeProgress();
-    const result = quantize({
+    const result = await quantize({
       model: flags.model,
       tokenizer: flags.tokenizer,
       calibration: flags.calib,

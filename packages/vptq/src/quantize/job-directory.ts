@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { writeFileAtomic } from './write-atomic';
@@ -14,13 +14,22 @@ export interface JobDirectory {
   readonly resumed: boolean;
 }
 
-/** A stable fingerprint of a job: its arguments and the bytes of every input file. */
+/**
+ * A stable fingerprint of a job: its arguments and the bytes of every input file (read in 64 MiB pieces, so
+ * shards of many gigabytes hash in bounded memory).
+ */
 export function fingerprintJob(settings: unknown, inputFiles: readonly string[]): string {
   const hash = createHash('sha256');
   hash.update(JSON.stringify(settings));
+  const piece = Buffer.allocUnsafe(64 * 1024 * 1024);
   for (const file of inputFiles) {
     hash.update(`\0${file.length}\0`);
-    hash.update(readFileSync(file));
+    const fd = openSync(file, 'r');
+    try {
+      for (let read = readSync(fd, piece); read > 0; read = readSync(fd, piece)) hash.update(piece.subarray(0, read));
+    } finally {
+      closeSync(fd);
+    }
   }
   return hash.digest('hex');
 }

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { createByteSource, encodeSafetensors, parseSafetensorsHeader, readSafetensorsTensor } from '@vptq/pack-format/safetensors';
+import { dequantizeVptqLayer, parseVptqLayerConfig, readVptqLayerTensors } from '@vptq/pack-format';
+import { createByteSource, decodeTensorF32, encodeSafetensors, parseSafetensorsHeader, readSafetensorsTensor } from '@vptq/pack-format/safetensors';
 import type { SafetensorsTensorInput } from '@vptq/pack-format/safetensors';
 
 import { writeFileAtomic } from './write-atomic';
@@ -60,4 +61,30 @@ export function readLayerCheckpoint(jobDir: string, layer: number): LayerCheckpo
   }));
   const summary = JSON.parse(header.metadata.summary ?? '{"projections":[]}') as LayerSummary;
   return { tensors, summary };
+}
+
+/**
+ * The weights a finished layer's projections compute with, by tensor name (`<prefix>.weight`, `[out, in]` f32):
+ * packed VPTQ layers dequantized as the loader dequantizes them, baseline weights as stored. A resumed run
+ * replays the layer through them when the calibration stream advances through quantized layers.
+ */
+export function readCheckpointWeights(checkpoint: LayerCheckpoint): Map<string, Float32Array> {
+  const byName = new Map(checkpoint.tensors.map((tensor) => [tensor.name, tensor]));
+  const lookup = (name: string) => {
+    const tensor = byName.get(name);
+    return tensor && { dtype: tensor.dtype, shape: tensor.shape, data: tensor.data as Uint8Array };
+  };
+  const weights = new Map<string, Float32Array>();
+  for (const projection of checkpoint.summary.projections) {
+    const name = `${projection.name}.weight`;
+    if (projection.layerConfig === undefined) {
+      const stored = lookup(name);
+      if (!stored) throw new Error(`quantize: checkpoint tensor ${name} is missing`);
+      weights.set(name, decodeTensorF32(stored.data, stored.dtype, name));
+      continue;
+    }
+    const config = parseVptqLayerConfig(projection.layerConfig, projection.name);
+    weights.set(name, dequantizeVptqLayer({ config, tensors: readVptqLayerTensors(projection.name, config, lookup, 'checkpoint') }));
+  }
+  return weights;
 }

@@ -1,7 +1,7 @@
 import type { QuantizeOptions } from './quantize-options';
 
 /** The settings of {@link QuantizeOptions} that have a default. */
-export type QuantizeSettings = Required<Omit<QuantizeOptions, 'model' | 'tokenizer' | 'calibration' | 'out' | 'overwrite' | 'onEvent'>>;
+export type QuantizeSettings = Required<Omit<QuantizeOptions, 'model' | 'tokenizer' | 'calibration' | 'out' | 'overwrite' | 'onEvent' | 'gpuDevice'>>;
 
 /**
  * The one table of `quantize`'s defaults: the library fills in left-out options from it, the CLI's flags show
@@ -26,8 +26,11 @@ export const quantizeDefaults: QuantizeSettings = Object.freeze({
   kmeansIterations: 100,
   refineIterations: 16,
   calibrationTokens: 65536,
+  calibrationWindow: 4096,
+  advanceThrough: 'original',
   dtype: 'F16',
   damp: 0.01,
   seed: 0,
   allowReferenceMisreads: false,
+  device: 'auto',
 });

@@ -1,13 +1,14 @@
-import { planVptqLayer, quantizeGptq, quantizeRtn, quantizeVptqLayer } from '@vptq/codebook';
+import { planVptqLayer, quantizeGptq, quantizeRtn } from '@vptq/codebook';
 import type { VptqLayoutOptions } from '@vptq/codebook';
 import { proxyError } from '@vptq/hessian';
 import type { FinalizedHessian, PreparedHessian } from '@vptq/hessian';
-import { computeVptqLayerBits, encodeVptqLayerTensors, findReferenceMisreads, packVptqLayer, toVptqLayerConfigJson } from '@vptq/pack-format';
+import { computeVptqLayerBits, dequantizeVptqLayer, encodeVptqLayerTensors, findReferenceMisreads, packVptqLayer, toVptqLayerConfigJson } from '@vptq/pack-format';
 import type { FloatTensorDtype, ReferenceMisread } from '@vptq/pack-format';
 import type { SafetensorsTensorInput } from '@vptq/pack-format/safetensors';
 import type { LinearSpec } from '@vptq/runtime';
 
 import type { ProjectionSummary } from './layer-checkpoint';
+import type { QuantizeBackend } from './quantize-backend';
 import type { QuantizeMethod, VptqSettings } from './quantize-options';
 
 /** Everything {@link quantizeLinear} needs besides the weight. */
@@ -23,7 +24,18 @@ export interface LinearJob {
   readonly vptq: Required<VptqSettings>;
   readonly dtype: FloatTensorDtype;
   readonly seed: number;
+  /** Where VPTQ runs (the scalar baselines always run on the CPU). */
+  readonly backend: QuantizeBackend;
   readonly onProgress?: (phase: string, fraction: number) => void;
+}
+
+/** What {@link quantizeLinear} gives for one projection. */
+export interface QuantizedLinear {
+  /** The tensors of the output model, with their final names. */
+  readonly tensors: SafetensorsTensorInput[];
+  readonly summary: ProjectionSummary;
+  /** `[out, in]` f32 weight the output model multiplies by (the dequantized packed layer, or the baseline's weight). */
+  readonly weight: Float32Array;
 }
 
 /** The layout options of `settings` for `planVptqLayer` and `quantizeVptqLayer`. */
@@ -57,15 +69,16 @@ export function validateLinear(spec: LinearSpec, settings: Required<VptqSettings
 }
 
 /**
- * Quantizes one projection and returns its tensors (named for the output model) and its summary: VPTQ gives the
- * packed layer of the published format; the scalar baselines give their dequantized f32 weight (a simulated
- * quantization, which is all a perplexity table needs) and their bit accounting.
+ * Quantizes one projection and returns its tensors (named for the output model), its summary and the weight the
+ * output model will compute with: VPTQ gives the packed layer of the published format; the scalar baselines give
+ * their dequantized f32 weight (a simulated quantization, which is all a perplexity table needs) and their bit
+ * accounting.
  */
-export function quantizeLinear(job: LinearJob): { tensors: SafetensorsTensorInput[]; summary: ProjectionSummary } {
+export async function quantizeLinear(job: LinearJob): Promise<QuantizedLinear> {
   const { spec } = job;
   const matrix = { data: job.weight, rows: spec.outFeatures, cols: spec.inFeatures };
   if (job.method === 'vptq') {
-    const result = quantizeVptqLayer(matrix, job.prepared, {
+    const result = await job.backend.quantizeVptq(matrix, job.prepared, {
       ...vptqLayoutOptions(job.vptq),
       kmeansIterations: job.vptq.kmeansIterations,
       refineIterations: job.vptq.refineIterations,
@@ -77,6 +90,7 @@ export function quantizeLinear(job: LinearJob): { tensors: SafetensorsTensorInpu
     const packed = packVptqLayer({ ...result, config: { ...result.config, bias: job.bias !== undefined }, bias: job.bias }, job.dtype);
     const bits = computeVptqLayerBits(packed.config, { floatDtype: job.dtype });
     return {
+      weight: dequantizeVptqLayer(packed),
       tensors: encodeVptqLayerTensors(spec.prefix, packed.config, packed.tensors),
       summary: {
         name: spec.prefix,
@@ -98,6 +112,7 @@ export function quantizeLinear(job: LinearJob): { tensors: SafetensorsTensorInpu
   ];
   if (job.bias) tensors.push({ name: `${spec.prefix}.bias`, dtype: 'F32', shape: [spec.outFeatures], data: job.bias });
   return {
+    weight: scalar.weight,
     tensors,
     summary: {
       name: spec.prefix,

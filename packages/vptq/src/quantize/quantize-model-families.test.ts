@@ -18,6 +18,7 @@ const sample = readFileSync(fixturePath('tinystories-cs336-sample', 'tinystories
 // Small but real, at 4 index bits (v2 k256): at 2 bits this tiny model loses most of its quality (perplexity
 // 3.6 → 100–200), and "near the original" would say nothing.
 const settings: Omit<QuantizeOptions, 'model' | 'out'> = {
+  device: 'cpu',
   calibration: fixturePath('tinystories-train-head', 'tinystories.txt'),
   calibrationTokens: 3000,
   kmeansIterations: 8,
@@ -62,7 +63,7 @@ for (const family of families) {
     let original: LlamaConfig | undefined;
     let quantizedPerplexity = Number.NaN;
 
-    it('writes a directory that keeps the config, loads with the same RoPE scaling and window, and evaluates near the original', () => {
+    it('writes a directory that keeps the config, loads with the same RoPE scaling and window, and evaluates near the original', async () => {
       writeStoriesVariant(hf, { config: (converted) => familyConfig(family.model, family.overrides, converted), biases: family.biases, untie: family.untie });
       const fp32 = load(hf);
       original = fp32.config;
@@ -71,7 +72,7 @@ for (const family of families) {
       if (family.model === 'Qwen2.5-0.5B') expect(original).toMatchObject({ attentionBias: true, tieWordEmbeddings: true });
       const originalPerplexity = perplexity(fp32.model, fp32.tokenizer, sample).perplexity;
 
-      const result = quantize({ ...settings, model: hf, out });
+      const result = await quantize({ ...settings, model: hf, out });
       expect(result.projections).toHaveLength(35);
       const written = JSON.parse(readFileSync(join(hf, 'config.json'), 'utf8')) as Record<string, unknown>;
       const { torch_dtype: _dtype, ...kept } = written;

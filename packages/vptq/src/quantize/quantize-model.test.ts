@@ -22,6 +22,7 @@ const cli = resolve(fileURLToPath(import.meta.url), '../../../dist/cli.js');
 
 // Small but real: every layer of stories260K, a short calibration pass and few k-means iterations.
 const fast: Omit<QuantizeOptions, 'out'> = {
+  device: 'cpu',
   model,
   calibration,
   calibrationTokens: 3000,
@@ -39,9 +40,9 @@ function readTree(dir: string): Record<string, Buffer> {
 }
 
 describe('quantize', () => {
-  it('writes a complete VPTQ directory that loads back with the configured layers', () => {
+  it('writes a complete VPTQ directory that loads back with the configured layers', async () => {
     const out = join(makeTempDir(), 'model');
-    const result = quantize({ ...fast, out });
+    const result = await quantize({ ...fast, out });
     expect(result.projections).toHaveLength(35);
     expect(result.indexBitsPerWeight).toBeCloseTo(Math.log2(64) / 4, 10);
     expect(result.totalBitsPerWeight).toBeGreaterThan(result.indexBitsPerWeight);
@@ -69,31 +70,30 @@ describe('quantize', () => {
     source.close();
   });
 
-  it('gives byte-identical output directories for the same inputs and seed, and different ones for another seed', () => {
+  it('gives byte-identical output directories for the same inputs and seed, and different ones for another seed', async () => {
     const dir = makeTempDir();
-    quantize({ ...fast, out: join(dir, 'a') });
-    quantize({ ...fast, out: join(dir, 'b') });
-    quantize({ ...fast, out: join(dir, 'c'), seed: 7 });
+    await quantize({ ...fast, out: join(dir, 'a') });
+    await quantize({ ...fast, out: join(dir, 'b') });
+    await quantize({ ...fast, out: join(dir, 'c'), seed: 7 });
     const a = readTree(join(dir, 'a'));
     expect(readTree(join(dir, 'b'))).toEqual(a);
     expect(readTree(join(dir, 'c'))['model.safetensors'].equals(a['model.safetensors'])).toBe(false);
   });
 
-  it('continues an interrupted run from the last finished layer and ends with the same bytes', () => {
+  it('continues an interrupted run from the last finished layer and ends with the same bytes', async () => {
     const dir = makeTempDir();
-    quantize({ ...fast, out: join(dir, 'whole') });
+    await quantize({ ...fast, out: join(dir, 'whole') });
     const out = join(dir, 'resumed');
-    expect(() =>
-      quantize({
+    await expect(quantize({
         ...fast,
         out,
         onEvent: (event) => {
           if (event.type === 'layer' && event.layer === 3) throw new Error('interrupted');
         },
       }),
-    ).toThrow('interrupted');
+    ).rejects.toThrow('interrupted');
     expect(existsSync(out)).toBe(false);
-    const result = quantize({ ...fast, out });
+    const result = await quantize({ ...fast, out });
     expect(result.resumedLayers).toBe(3);
     expect(readTree(out)).toEqual(readTree(join(dir, 'whole')));
   });
@@ -101,7 +101,7 @@ describe('quantize', () => {
   it('survives SIGKILL of the CLI mid-run and finishes with the same bytes when run again', async () => {
     const dir = makeTempDir();
     const args = (out: string) => [cli, 'quantize', '-m', model, '--calib', calibration, '-o', out,
-      '--calib-tokens', '3000', '--kmeans-iterations', '8', '--refine-iterations', '2', '--vector-len', '4', '--centroids', '64', '--res-centroids', '0'];
+      '--calib-tokens', '3000', '--kmeans-iterations', '8', '--refine-iterations', '2', '--vector-len', '4', '--centroids', '64', '--res-centroids', '0', '--device', 'cpu'];
     const run = (out: string) =>
       new Promise<number | null>((done) => spawn(process.execPath, args(out), { stdio: 'ignore' }).on('exit', done));
     const whole = join(dir, 'whole');
@@ -124,9 +124,9 @@ describe('quantize', () => {
     expect(readTree(out)).toEqual(readTree(whole));
   }, 120_000);
 
-  it('writes the scalar baselines as plain dequantized models', () => {
+  it('writes the scalar baselines as plain dequantized models', async () => {
     const out = join(makeTempDir(), 'gptq');
-    const result = quantize({ ...fast, out, method: 'gptq', bits: 3 });
+    const result = await quantize({ ...fast, out, method: 'gptq', bits: 3 });
     expect(result.indexBitsPerWeight).toBe(3);
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
     expect(config.quantization_config).toBeUndefined();
@@ -138,7 +138,7 @@ describe('quantize', () => {
     const dir = makeTempDir();
     const misread = { ...fast, numCentroids: 16, numResidualCentroids: 64 };
     const refused = join(dir, 'refused');
-    expect(() => quantize({ ...misread, out: refused })).toThrow(
+    await expect(quantize({ ...misread, out: refused })).rejects.toThrow(
       /reference implementation \(microsoft\/VPTQ\) would decode these layers wrongly[\s\S]*model\.layers\.0\.self_attn\.q_proj \(and 34 more\): the residual codebook \(Kr = 64\) is larger than the main one \(K = 16\)[\s\S]*--allow-reference-misreads/,
     );
     expect(existsSync(refused)).toBe(false);
@@ -146,7 +146,7 @@ describe('quantize', () => {
 
     const out = join(dir, 'allowed');
     const logs: string[] = [];
-    quantize({ ...misread, out, allowReferenceMisreads: true, onEvent: (event) => event.type === 'log' && logs.push(event.message) });
+    await quantize({ ...misread, out, allowReferenceMisreads: true, onEvent: (event) => event.type === 'log' && logs.push(event.message) });
     expect(logs.filter((line) => line.startsWith('warning: the reference implementation would misread'))).toHaveLength(1);
     const inspected = await runCli(['inspect', out, '--json']);
     const report = JSON.parse(inspected) as { layers: { referenceMisreads: string[] }[] };
@@ -175,53 +175,53 @@ describe('quantize rejects bad inputs and leaves nothing behind', () => {
     expect(readdirSync(dir).filter((name) => name.startsWith('.'))).toEqual([]);
   }
 
-  it('a model that does not exist', () => {
+  it('a model that does not exist', async () => {
     const dir = makeTempDir();
     const out = join(dir, 'out');
-    expect(() => quantize({ ...fast, model: join(dir, 'missing.bin'), out })).toThrow(/model .*missing\.bin does not exist/);
+    await expect(quantize({ ...fast, model: join(dir, 'missing.bin'), out })).rejects.toThrow(/model .*missing\.bin does not exist/);
     expectNothingWritten(dir, out);
   });
 
-  it('a truncated model', () => {
+  it('a truncated model', async () => {
     const dir = makeTempDir();
     const truncated = join(dir, 'stories260K.bin');
     writeFileSync(truncated, readFileSync(model).subarray(0, 50_000));
     writeFileSync(join(dir, 'tok512.bin'), readFileSync(fixturePath('karpathy-tinyllamas-stories260K', 'tok512.bin')));
     const out = join(dir, 'out');
-    expect(() => quantize({ ...fast, model: truncated, out })).toThrow(/truncated/);
+    await expect(quantize({ ...fast, model: truncated, out })).rejects.toThrow(/truncated/);
     expect(existsSync(out)).toBe(false);
   });
 
-  it('k not a power of two', () => {
+  it('k not a power of two', async () => {
     const dir = makeTempDir();
     const out = join(dir, 'out');
-    expect(() => quantize({ ...fast, numCentroids: 100, out })).toThrow(/power of two/);
+    await expect(quantize({ ...fast, numCentroids: 100, out })).rejects.toThrow(/power of two/);
     expect(existsSync(out)).toBe(false);
   });
 
-  it('a vector longer than a layer', () => {
+  it('a vector longer than a layer', async () => {
     const dir = makeTempDir();
     const out = join(dir, 'out');
-    expect(() => quantize({ ...fast, vectorLength: 128, out })).toThrow(/q_proj \[64×64\]: .*vectorLength/);
+    await expect(quantize({ ...fast, vectorLength: 128, out })).rejects.toThrow(/q_proj \[64×64\]: .*vectorLength/);
     expect(existsSync(out)).toBe(false);
   });
 
-  it('an output directory that already holds another model', () => {
+  it('an output directory that already holds another model', async () => {
     const dir = makeTempDir();
     const out = join(dir, 'out');
     mkdirSync(out);
     writeFileSync(join(out, 'config.json'), '{"architectures":["LlamaForCausalLM"]}');
-    expect(() => quantize({ ...fast, out })).toThrow(/already holds a model.*--overwrite/);
+    await expect(quantize({ ...fast, out })).rejects.toThrow(/already holds a model.*--overwrite/);
     expect(readdirSync(out)).toEqual(['config.json']);
     expect(existsSync(`${out}.partial`)).toBe(false);
   });
 
-  it('a calibration text too short', () => {
+  it('a calibration text too short', async () => {
     const dir = makeTempDir();
     const short = join(dir, 'short.txt');
     writeFileSync(short, 'Once upon a time there was a cat.');
     const out = join(dir, 'out');
-    expect(() => quantize({ ...fast, calibration: short, out })).toThrow(/calibration text .*too short: \d+ tokens, at least 344/);
+    await expect(quantize({ ...fast, calibration: short, out })).rejects.toThrow(/calibration text .*too short: \d+ tokens, at least 344/);
     expect(existsSync(out)).toBe(false);
   });
 });
@@ -249,7 +249,7 @@ describe('quantize a Llama with attention_bias (q/k/v/o biases)', () => {
     if (device) await releaseTestDevice();
   });
 
-  it('quantizes into a directory that loads with every bias and evaluates to a finite perplexity near the original', () => {
+  it('quantizes into a directory that loads with every bias and evaluates to a finite perplexity near the original', async () => {
     writeBiasedLlama(hf);
     const original = load(hf);
     expect(original.config).toMatchObject({ modelType: 'llama', attentionBias: true });
@@ -257,7 +257,7 @@ describe('quantize a Llama with attention_bias (q/k/v/o biases)', () => {
 
     // 4 index bits (v2 k256): at the 2-bit settings of `fast` this tiny model loses most of its quality anyway
     // (bias-free perplexity 3.6 → 100–200), so only here does "near the original" say the biases made it through.
-    const result = quantize({ ...fast, model: hf, out, vectorLength: 2, numCentroids: 256 });
+    const result = await quantize({ ...fast, model: hf, out, vectorLength: 2, numCentroids: 256 });
     expect(result.projections).toHaveLength(35);
     const source = openModel(out) as VptqModelSource;
     try {

@@ -1,22 +1,24 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
-import { prepareHessian } from '@vptq/hessian';
 import type { PreparedHessian } from '@vptq/hessian';
 import { convertLlama2cToHf, listLinearSpecs, loadTokenizer, openModel } from '@vptq/loader';
 import type { LinearSpec, ModelSource } from '@vptq/loader';
 import { encodeSafetensors } from '@vptq/pack-format/safetensors';
 import type { SafetensorsTensorInput } from '@vptq/pack-format/safetensors';
-import { createCpuModel, loadWeights } from '@vptq/runtime';
+import type { WeightSource } from '@vptq/runtime';
 
-import { collectHessians, encodeCalibration } from './collect-hessians';
+import type { LayerHessians } from './calibration-stream';
+import { encodeCalibration } from './collect-hessians';
 import type { HessianGroup } from './collect-hessians';
 import { fingerprintJob, listInputFiles, openJobDirectory } from './job-directory';
-import { layerCheckpointPath, readLayerCheckpoint, writeLayerCheckpoint } from './layer-checkpoint';
-import type { ProjectionSummary } from './layer-checkpoint';
+import { layerCheckpointPath, readCheckpointWeights, readLayerCheckpoint, writeLayerCheckpoint } from './layer-checkpoint';
+import type { LayerCheckpoint, ProjectionSummary } from './layer-checkpoint';
+import { openQuantizeBackend } from './open-quantize-backend';
+import type { QuantizeBackend } from './quantize-backend';
 import { quantizeLinear, validateLinear } from './quantize-linear';
 import { quantizeDefaults } from './quantize-defaults';
-import type { QuantizeOptions, VptqSettings } from './quantize-options';
+import type { QuantizeOptions, QuantizePhase, VptqSettings } from './quantize-options';
 import { findTokenizerBeside } from '../load-model';
 import { writeFileAtomic } from './write-atomic';
 
@@ -24,6 +26,10 @@ import { writeFileAtomic } from './write-atomic';
 export interface QuantizeResult {
   readonly out: string;
   readonly method: 'vptq' | 'gptq' | 'rtn';
+  /** Where it ran (`device: 'auto'` resolved). */
+  readonly device: 'cpu' | 'gpu';
+  /** The adapter, for a GPU run (`GPU nvidia-h100-80gb-hbm3 (nvidia)`), or `CPU`. */
+  readonly deviceDescription: string;
   /** Every quantized projection, in model order. */
   readonly projections: readonly ProjectionSummary[];
   /** Weighted over all quantized projections: index bits per weight. */
@@ -33,6 +39,8 @@ export interface QuantizeResult {
   readonly calibrationTokens: number;
   /** Layers taken from an interrupted earlier run. */
   readonly resumedLayers: number;
+  /** Most bytes of GPU buffers held at once (0 on the CPU). */
+  readonly peakDeviceBytes: number;
 }
 
 /** The calibration text must give at least this many tokens per input column of the widest layer. */
@@ -41,21 +49,30 @@ const minimumTokensPerColumn = 2;
 /**
  * Quantizes every decoder linear of a Llama-family model and writes a complete Hugging Face directory: VPTQ
  * in the published packed format (`quantization_config.quant_method = "vptq"`), or the GPTQ / RTN baselines as
- * dequantized weights. Hessians come from the full-precision model on the calibration text; each finished
- * layer is checkpointed in `<out>.partial`, so a killed run started again with the same arguments continues
- * from the last finished layer and produces the same bytes. The output appears only when complete (written
- * under a temporary name, then renamed).
+ * dequantized weights.
+ *
+ * The model streams through one decoder layer at a time: the calibration tokens are embedded once, and for each
+ * layer its weights are read from disk, the layer runs over the calibration activations while the Hessians of
+ * its four projection inputs are accumulated, its projections are quantized, and the activations advance to the
+ * next layer, through the original layer (`advanceThrough: 'original'`, the reference's protocol) or through the
+ * just-quantized one (`'quantized'`, GPTQ's sequential protocol). Memory stays near one layer plus the
+ * activations (README, "Memory"). `device` chooses where: the CPU reference, or WebGPU.
+ *
+ * Each finished layer is checkpointed in `<out>.partial`, so a killed run started again with the same
+ * arguments continues from the last finished layer (replaying the finished layers over the activations) and
+ * produces the same bytes. The output appears only when complete (written under a temporary name, then renamed).
  *
  * @example
  * ```ts
  * import { quantize } from 'vptq';
- * quantize({ model: 'stories260K.bin', calibration: 'tinystories.txt', out: 'stories260K-vptq', vectorLength: 8, numCentroids: 256 });
+ * await quantize({ model: 'stories260K.bin', calibration: 'tinystories.txt', out: 'stories260K-vptq', vectorLength: 8, numCentroids: 256 });
  * ```
  * @throws {RangeError} for bad settings (k not a power of two, vector longer than a layer, calibration too short…).
  * @throws {Error} when the output directory already holds something and `overwrite` is not set.
  * @throws {LoaderError} for a missing or malformed model.
+ * @throws {QuantizeDeviceError} when the GPU runs out of memory or is lost (the finished layers stay resumable).
  */
-export function quantize(options: QuantizeOptions): QuantizeResult {
+export async function quantize(options: QuantizeOptions): Promise<QuantizeResult> {
   const settings = resolveSettings(options);
   const out = resolve(options.out);
   const log = (message: string) => options.onEvent?.({ type: 'log', message });
@@ -69,54 +86,117 @@ export function quantize(options: QuantizeOptions): QuantizeResult {
   // Everything that can be checked is checked before anything is written: the model and its shapes, the
   // settings against every projection, the tokenizer and the calibration length.
   const calibration = checkInputs(modelPath, tokenizerPath, options.calibration, settings, log);
-  const inputs = [...listInputFiles(modelPath), ...(tokenizerPath === modelPath ? [] : listInputFiles(tokenizerPath)), resolve(options.calibration)];
-  const job = openJobDirectory(out, fingerprintJob({ version: 1, ...settings }, inputs));
-  if (job.resumed) log(`resuming the unfinished run in ${job.path}`);
-
-  // llama2.c checkpoints are first converted to a Hugging Face directory (q/k rows in rotate-half order), so the
-  // quantizer sees the layout the output will have: vectors are runs of output rows, and a row permutation
-  // applied after quantization would break them.
-  let sourceDir = modelPath;
-  if (llama2c) {
-    sourceDir = join(job.path, 'source');
-    convertLlama2cToHf(modelPath, tokenizerPath, sourceDir, { overwrite: true });
-  }
-  const source = openModel(sourceDir);
+  const backend = await openQuantizeBackend(settings.device, options.gpuDevice, log);
   try {
-    const config = source.config;
-    const specs = listLinearSpecs(config);
-    const layers = config.numHiddenLayers;
-    // Checkpoints are written atomically, so one that exists is complete; its tensors are read once, when the output is assembled.
-    const pending = [...Array(layers).keys()].filter((layer) => !existsSync(layerCheckpointPath(job.path, layer)));
-    let hessians: ReturnType<typeof collectHessians>['hessians'] = [];
-    if (pending.length > 0) {
-      log(`collecting Hessians on ${calibration.length} calibration tokens`);
-      const model = createCpuModel(loadWeights(source));
-      hessians = collectHessians(model, calibration, {
-        onProgress: (doneTokens, totalTokens) => options.onEvent?.({ type: 'calibration', doneTokens, totalTokens }),
-      }).hessians;
-    }
+    const inputs = [...listInputFiles(modelPath), ...(tokenizerPath === modelPath ? [] : listInputFiles(tokenizerPath)), resolve(options.calibration)];
+    // The backend is part of the job: a CPU run and a GPU run of the same settings give different bytes.
+    const { device: _device, ...fingerprinted } = settings;
+    const job = openJobDirectory(out, fingerprintJob({ version: 2, ...fingerprinted, backend: backend.kind }, inputs));
+    if (job.resumed) log(`resuming the unfinished run in ${job.path}`);
 
-    for (let layer = 0; layer < layers; layer++) {
+    // llama2.c checkpoints are first converted to a Hugging Face directory (q/k rows in rotate-half order), so the
+    // quantizer sees the layout the output will have: vectors are runs of output rows, and a row permutation
+    // applied after quantization would break them.
+    let sourceDir = modelPath;
+    if (llama2c) {
+      sourceDir = join(job.path, 'source');
+      convertLlama2cToHf(modelPath, tokenizerPath, sourceDir, { overwrite: true });
+    }
+    const source = openModel(sourceDir);
+    let resumedLayers: number;
+    let summaries: ProjectionSummary[];
+    try {
+      resumedLayers = await quantizeLayers(source, job.path, calibration, settings, backend, options.onEvent);
+      summaries = writeOutput(out, job.path, source, sourceDir, llama2c ? sourceDir : tokenizerPath, settings, options.overwrite === true);
+    } finally {
+      source.close();
+    }
+    rmSync(job.path, { recursive: true, force: true });
+    const weights = summaries.reduce((sum, p) => sum + p.outFeatures * p.inFeatures, 0);
+    const weighted = (key: 'indexBits' | 'totalBits') =>
+      summaries.reduce((sum, p) => sum + p[key] * p.outFeatures * p.inFeatures, 0) / weights;
+    return {
+      out,
+      method: settings.method,
+      device: backend.kind,
+      deviceDescription: backend.description,
+      projections: summaries,
+      indexBitsPerWeight: weighted('indexBits'),
+      totalBitsPerWeight: weighted('totalBits'),
+      calibrationTokens: calibration.length,
+      resumedLayers,
+      peakDeviceBytes: backend.peakDeviceBytes(),
+    };
+  } finally {
+    backend.destroy();
+  }
+}
+
+/**
+ * The layer loop: embeds the calibration tokens, then per layer replays it (finished in an earlier run) or
+ * collects its Hessians, quantizes its projections, checkpoints it and advances the activations.
+ *
+ * @returns how many layers an earlier run had finished.
+ */
+async function quantizeLayers(
+  source: ModelSource,
+  jobDir: string,
+  calibration: readonly number[],
+  settings: ResolvedSettings,
+  backend: QuantizeBackend,
+  onEvent: QuantizeOptions['onEvent'],
+): Promise<number> {
+  const config = source.config;
+  const layers = config.numHiddenLayers;
+  const specs = listLinearSpecs(config);
+  // Checkpoints are written atomically, so one that exists is complete; its tensors are read once, when the output is assembled.
+  const pending = [...Array(layers).keys()].filter((layer) => !existsSync(layerCheckpointPath(jobDir, layer)));
+  const lastPending = pending.at(-1) ?? -1;
+  if (lastPending < 0) {
+    for (let layer = 0; layer < layers; layer++) onEvent?.({ type: 'layer', layer, layers, resumed: true });
+    return layers;
+  }
+  const window = Math.min(settings.calibrationWindow, config.maxPositionEmbeddings);
+  onEvent?.({ type: 'log', message: `quantizing on ${backend.description}, ${calibration.length} calibration tokens in windows of ${window}, activations advance through the ${settings.advanceThrough} layers` });
+  const stream = await backend.createStream(config, embedCalibration(source, calibration), window);
+  try {
+    for (let layer = 0; layer <= lastPending; layer++) {
       const resumed = !pending.includes(layer);
-      options.onEvent?.({ type: 'layer', layer, layers, resumed });
-      if (resumed) continue;
+      onEvent?.({ type: 'layer', layer, layers, resumed });
+      const phase = (name: QuantizePhase) => onEvent?.({ type: 'phase', layer, phase: name });
+      if (resumed) {
+        // Same inputs, same arithmetic: the activations reach the next layer exactly as in the first run.
+        phase('replay');
+        const weights = settings.advanceThrough === 'quantized' ? withWeights(source, readCheckpointWeights(readLayerCheckpoint(jobDir, layer) as LayerCheckpoint)) : source;
+        await stream.forwardLayer(layer, weights, { collect: false, advance: true });
+        continue;
+      }
+      phase('calibrate');
+      const advanceNow = settings.advanceThrough === 'original';
+      const hessians = (await stream.forwardLayer(layer, source, {
+        collect: true,
+        advance: advanceNow,
+        onProgress: (doneTokens, totalTokens) => onEvent?.({ type: 'calibration', doneTokens, totalTokens }),
+      })) as LayerHessians;
       const prepared = new Map<HessianGroup, PreparedHessian>();
       const tensors: SafetensorsTensorInput[] = [];
       const projections: ProjectionSummary[] = [];
+      const quantizedWeights = new Map<string, Float32Array>();
       for (const spec of specs.filter((candidate) => candidate.layer === layer)) {
         const group = spec.input;
-        const hessian = hessians[layer][group];
+        const hessian = hessians[group];
         let groupPrepared = prepared.get(group);
         if (!groupPrepared) {
-          groupPrepared = prepareHessian(hessian, {
+          phase('prepare');
+          groupPrepared = await backend.prepareHessian(hessian, {
             damp: settings.damp,
             inverseDamp: settings.damp,
             order: settings.method === 'rtn' || !settings.vptq.enablePerm ? 'identity' : 'diag-desc',
           });
           prepared.set(group, groupPrepared);
         }
-        const result = quantizeLinear({
+        phase('quantize');
+        const result = await quantizeLinear({
           spec,
           weight: source.readTensor(`${spec.prefix}.weight`),
           bias: spec.bias ? source.readTensor(`${spec.prefix}.bias`) : undefined,
@@ -127,32 +207,39 @@ export function quantize(options: QuantizeOptions): QuantizeResult {
           vptq: settings.vptq,
           dtype: settings.dtype,
           seed: deriveSeed(settings.seed, layer, spec.name),
-          onProgress: (phase, fraction) =>
-            options.onEvent?.({ type: 'linear', layer, name: spec.prefix, phase, fraction }),
+          backend,
+          onProgress: (name, fraction) => onEvent?.({ type: 'linear', layer, name: spec.prefix, phase: name, fraction }),
         });
         tensors.push(...result.tensors);
         projections.push(result.summary);
+        quantizedWeights.set(`${spec.prefix}.weight`, result.weight);
       }
-      writeLayerCheckpoint(job.path, layer, { tensors, summary: { projections } });
+      phase('checkpoint');
+      writeLayerCheckpoint(jobDir, layer, { tensors, summary: { projections } });
+      if (!advanceNow && layer < lastPending) {
+        phase('advance');
+        await stream.forwardLayer(layer, withWeights(source, quantizedWeights), { collect: false, advance: true });
+      }
     }
-
-    const summaries = writeOutput(out, job.path, source, sourceDir, llama2c ? sourceDir : tokenizerPath, settings, options.overwrite === true);
-    rmSync(job.path, { recursive: true, force: true });
-    const weights = summaries.reduce((sum, p) => sum + p.outFeatures * p.inFeatures, 0);
-    const weighted = (key: 'indexBits' | 'totalBits') =>
-      summaries.reduce((sum, p) => sum + p[key] * p.outFeatures * p.inFeatures, 0) / weights;
-    return {
-      out,
-      method: settings.method,
-      projections: summaries,
-      indexBitsPerWeight: weighted('indexBits'),
-      totalBitsPerWeight: weighted('totalBits'),
-      calibrationTokens: calibration.length,
-      resumedLayers: layers - pending.length,
-    };
   } finally {
-    source.close();
+    stream.destroy();
   }
+  for (let layer = lastPending + 1; layer < layers; layer++) onEvent?.({ type: 'layer', layer, layers, resumed: true });
+  return layers - pending.length;
+}
+
+/** `[tokens, hidden]` f32: the embedding row of every calibration token. */
+function embedCalibration(source: ModelSource, tokens: readonly number[]): Float32Array {
+  const hidden = source.config.hiddenSize;
+  const table = source.readTensor('model.embed_tokens.weight');
+  const embeddings = new Float32Array(tokens.length * hidden);
+  tokens.forEach((token, row) => embeddings.set(table.subarray(token * hidden, (token + 1) * hidden), row * hidden));
+  return embeddings;
+}
+
+/** `source` with some tensors replaced (a layer's quantized weights). */
+function withWeights(source: ModelSource, replaced: ReadonlyMap<string, Float32Array>): WeightSource {
+  return { config: source.config, path: source.path, readTensor: (name) => replaced.get(name) ?? source.readTensor(name) };
 }
 
 type ResolvedSettings = ReturnType<typeof resolveSettings>;
@@ -240,7 +327,17 @@ function resolveSettings(options: QuantizeOptions) {
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`quantize: seed must be a 32-bit unsigned integer (got ${seed})`);
   const dtype = options.dtype ?? quantizeDefaults.dtype;
   const allowReferenceMisreads = options.allowReferenceMisreads ?? quantizeDefaults.allowReferenceMisreads;
-  return { method, bits, vptq, damp, calibrationTokens, seed, dtype, allowReferenceMisreads };
+  const device = options.device ?? quantizeDefaults.device;
+  if (device !== 'auto' && device !== 'cpu' && device !== 'gpu') throw new RangeError(`quantize: device must be auto, cpu or gpu (got ${String(device)})`);
+  const advanceThrough = options.advanceThrough ?? quantizeDefaults.advanceThrough;
+  if (advanceThrough !== 'original' && advanceThrough !== 'quantized') {
+    throw new RangeError(`quantize: advanceThrough must be original or quantized (got ${String(advanceThrough)})`);
+  }
+  const calibrationWindow = options.calibrationWindow ?? quantizeDefaults.calibrationWindow;
+  if (!Number.isInteger(calibrationWindow) || calibrationWindow < 1) {
+    throw new RangeError(`quantize: calibrationWindow must be a positive integer (got ${calibrationWindow})`);
+  }
+  return { method, bits, vptq, damp, calibrationTokens, calibrationWindow, advanceThrough, seed, dtype, allowReferenceMisreads, device };
 }
 
 /** A per-projection seed: the same for a layer whether or not the run was resumed. */

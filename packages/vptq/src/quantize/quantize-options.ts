@@ -30,6 +30,24 @@ export interface QuantizeOptions extends VptqSettings {
   readonly bits?: number;
   /** Most calibration tokens. */
   readonly calibrationTokens?: number;
+  /**
+   * Positions per calibration window: the stream is cut into windows, each attending from position 0 (capped at
+   * the model's `max_position_embeddings`).
+   */
+  readonly calibrationWindow?: number;
+  /**
+   * What the calibration activations go through to reach the next layer: `'original'`, the full-precision
+   * layer (the reference's protocol, every layer's Hessians from the original model), or `'quantized'`, the
+   * layer just quantized (GPTQ's sequential protocol: later layers see, and compensate, earlier layers' error).
+   */
+  readonly advanceThrough?: 'original' | 'quantized';
+  /**
+   * Where the work runs: `'cpu'` (the reference implementation), `'gpu'` (WebGPU: the adapter Dawn offers,
+   * software ones such as lavapipe included), or `'auto'`: a hardware GPU when one is present, else the CPU.
+   */
+  readonly device?: 'auto' | 'cpu' | 'gpu';
+  /** A WebGPU device to use when `device` is `'gpu'` (or `'auto'`) instead of creating one; the caller owns it. */
+  readonly gpuDevice?: GPUDevice;
   /** Storage of codebooks and norm vectors in the packed layers (`'F16'` as published VPTQ models). */
   readonly dtype?: FloatTensorDtype;
   /** Relative damping of the Hessian (each of the two dampings of spec §1.2). */
@@ -48,9 +66,17 @@ export interface QuantizeOptions extends VptqSettings {
   readonly onEvent?: (event: QuantizeEvent) => void;
 }
 
+/**
+ * The phases of one layer: `replay` (a layer finished by an earlier run, advancing the activations), `calibrate`
+ * (running the layer and accumulating its Hessians), `prepare` (damping, order and factorization of a Hessian),
+ * `quantize` (one projection), `checkpoint`, `advance` (through the quantized layer).
+ */
+export type QuantizePhase = 'replay' | 'calibrate' | 'prepare' | 'quantize' | 'checkpoint' | 'advance';
+
 /** What `quantize` reports while it runs. */
 export type QuantizeEvent =
   | { readonly type: 'log'; readonly message: string }
+  | { readonly type: 'phase'; readonly layer: number; readonly phase: QuantizePhase }
   | { readonly type: 'calibration'; readonly doneTokens: number; readonly totalTokens: number }
   | { readonly type: 'layer'; readonly layer: number; readonly layers: number; readonly resumed: boolean }
   | {

@@ -62,7 +62,7 @@ export function registerBenchQuality(bench: Command): void {
     .option('--bits <list>', 'bit widths of the RTN and GPTQ baselines', '2,3,4')
     .option('--vptq <settings...>', 'VPTQ settings (v4-k256, v4-k256-r16, v4-k256-g2)', ['v4-k256', 'v2-k64', 'v2-k256'])
     .option('--json', 'print JSON rows')
-    .action((flags: BenchQualityFlags) => {
+    .action(async (flags: BenchQualityFlags) => {
       const text = readTextFile('--text', flags.text);
       const scratch = makeScratchDir();
       const rows: QualityRow[] = [];
@@ -86,9 +86,9 @@ export function registerBenchQuality(bench: Command): void {
         for (const spec of flags.vptq) runs.push({ method: 'vptq', setting: spec, options: parseVptqSpec(spec) });
         for (const run of runs) {
           const out = join(scratch, `${run.method}-${run.setting}`);
-          const [result, seconds] = timed(() =>
-            quantize({ model: flags.model, tokenizer: flags.tokenizer, calibration: flags.calib, out, ...run.options }),
-          );
+          const started = performance.now();
+          const result = await quantize({ model: flags.model, tokenizer: flags.tokenizer, calibration: flags.calib, out, ...run.options });
+          const seconds = (performance.now() - started) / 1000;
           const value = evaluate(out);
           rows.push({
             method: run.method,

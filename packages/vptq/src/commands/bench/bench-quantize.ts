@@ -32,7 +32,7 @@ export function registerBenchQuantize(bench: Command): void {
     .option('-t, --tokenizer <path>', 'tokenizer')
     .requiredOption('--calib <file>', 'calibration text')
     .option('--repeats <n>', 'runs (the median is reported)', integerOption('--repeats', 1), 3);
-  addQuantizeFlags(command).action((flags: BenchQuantizeFlags & Record<string, unknown>) => {
+  addQuantizeFlags(command).action(async (flags: BenchQuantizeFlags & Record<string, unknown>) => {
     const settings = quantizeSettingsFromFlags(flags);
     const scratch = makeScratchDir();
     const times: number[] = [];
@@ -41,7 +41,7 @@ export function registerBenchQuantize(bench: Command): void {
       for (let run = 0; run < flags.repeats; run++) {
         const out = join(scratch, `run-${run}`);
         const started = performance.now();
-        const result = quantize({
+        const result = await quantize({
           model: flags.model,
           tokenizer: flags.tokenizer,
           calibration: flags.calib,

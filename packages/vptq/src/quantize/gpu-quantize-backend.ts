@@ -1,0 +1,33 @@
+import { quantizeVptqLayer } from '@vptq/codebook';
+import { prepareHessianAsync } from '@vptq/hessian';
+import type { DeviceInfo } from '@vptq/kernels-webgpu';
+import { upperCholeskyOfInverseGpu } from '@vptq/kernels-webgpu/quantize';
+
+import { createGpuCalibrationStream } from './gpu-calibration-stream';
+import type { QuantizeBackend } from './quantize-backend';
+
+/**
+ * The WebGPU backend: the calibration stream and its Hessians on the device, the factor of H⁻¹ by the GPU
+ * inverse Cholesky.
+ *
+ * @param release - frees the device when the backend is destroyed (undefined when the caller owns it).
+ */
+export function createGpuQuantizeBackend(device: GPUDevice, info: DeviceInfo | undefined, release?: () => void): QuantizeBackend {
+  let peak = 0;
+  const track = (bytes: number): void => {
+    peak = Math.max(peak, bytes);
+  };
+  const adapter = info?.adapterInfo;
+  const name = adapter ? [adapter.device || adapter.description || adapter.architecture, adapter.vendor && `(${adapter.vendor})`].filter(Boolean).join(' ') : 'caller-provided device';
+  return {
+    kind: 'gpu',
+    description: `GPU ${name}${adapter?.isFallbackAdapter ? ', a software adapter' : ''}`,
+    createStream: (config, embeddings, window) => createGpuCalibrationStream(device, config, embeddings, window, track),
+    prepareHessian: (hessian, options) => prepareHessianAsync(hessian, { ...options, factorize: (matrix) => upperCholeskyOfInverseGpu(device, matrix) }),
+    quantizeVptq: async (weight, prepared, options) => quantizeVptqLayer(weight, prepared, options),
+    peakDeviceBytes: () => peak,
+    destroy() {
+      release?.();
+    },
+  };
+}

@@ -1,0 +1,23 @@
+import type { Matrix, VptqLayerResult, VptqOptions } from '@vptq/codebook';
+import type { FinalizedHessian, PreparedHessian, PrepareHessianOptions } from '@vptq/hessian';
+import type { LlamaConfig } from '@vptq/loader';
+
+import type { CalibrationStream } from './calibration-stream';
+
+/**
+ * Where `quantize` runs its heavy steps: the calibration stream (decoder layers and Hessians), the Hessian
+ * preparation and the VPTQ quantization of one projection. The CPU backend is the reference; the GPU backend
+ * runs the same algorithm in WebGPU kernels.
+ */
+export interface QuantizeBackend {
+  readonly kind: 'cpu' | 'gpu';
+  /** What it runs on, for the log: `CPU` or `GPU <adapter>`. */
+  readonly description: string;
+  /** Takes ownership of `embeddings` (`[tokens, hidden]` f32, the embedded calibration tokens). */
+  createStream(config: LlamaConfig, embeddings: Float32Array, window: number): Promise<CalibrationStream>;
+  prepareHessian(hessian: FinalizedHessian, options: PrepareHessianOptions): Promise<PreparedHessian>;
+  quantizeVptq(weight: Matrix, prepared: PreparedHessian, options: VptqOptions): Promise<VptqLayerResult>;
+  /** Peak bytes of device memory the backend has held (0 on the CPU). */
+  peakDeviceBytes(): number;
+  destroy(): void;
+}
