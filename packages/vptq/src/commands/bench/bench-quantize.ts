@@ -14,7 +14,12 @@ interface BenchQuantizeFlags {
   tokenizer?: string;
   calib: string;
   repeats: number;
+  keep?: string;
+  json?: boolean;
 }
+
+/** Seconds per phase of each layer of the last run, from `quantize`'s phase events. */
+type LayerBreakdown = Map<number, Map<string, number>>;
 
 /**
  * The reference's published quantization cost (spec §2, `algorithm:algorithm.md` log of Llama-3.1-8B `up_proj`,
@@ -31,26 +36,51 @@ export function registerBenchQuantize(bench: Command): void {
     .requiredOption('-m, --model <path>', 'model')
     .option('-t, --tokenizer <path>', 'tokenizer')
     .requiredOption('--calib <file>', 'calibration text')
-    .option('--repeats <n>', 'runs (the median is reported)', integerOption('--repeats', 1), 3);
+    .option('--repeats <n>', 'runs (the median is reported)', integerOption('--repeats', 1), 3)
+    .option('--keep <dir>', 'keep the last run\'s output here (for eval / inspect)')
+    .option('--json', 'also print the measurements as one JSON line');
   addQuantizeFlags(command).action(async (flags: BenchQuantizeFlags & Record<string, unknown>) => {
     const settings = quantizeSettingsFromFlags(flags);
     const scratch = makeScratchDir();
     const times: number[] = [];
     let weights = 0;
+    let breakdown: LayerBreakdown = new Map();
+    let last: Awaited<ReturnType<typeof quantize>> | undefined;
     try {
       for (let run = 0; run < flags.repeats; run++) {
-        const out = join(scratch, `run-${run}`);
+        const keep = flags.keep !== undefined && run === flags.repeats - 1;
+        const out = keep ? (flags.keep as string) : join(scratch, `run-${run}`);
         const started = performance.now();
-        const result = await quantize({
+        breakdown = new Map();
+        let current: { layer: number; phase: string; since: number } | undefined;
+        const close = (now: number) => {
+          if (!current) return;
+          const phases = breakdown.get(current.layer) ?? new Map<string, number>();
+          phases.set(current.phase, (phases.get(current.phase) ?? 0) + (now - current.since) / 1000);
+          breakdown.set(current.layer, phases);
+          current = undefined;
+        };
+        last = await quantize({
           model: flags.model,
           tokenizer: flags.tokenizer,
           calibration: flags.calib,
           out,
           ...settings,
+          overwrite: keep,
+          onEvent: (event) => {
+            if (event.type === 'log') process.stderr.write(`${event.message}\n`);
+            if (event.type === 'phase') {
+              const now = performance.now();
+              close(now);
+              current = { layer: event.layer, phase: event.phase, since: now };
+            }
+            if (event.type === 'layer') close(performance.now());
+          },
         });
+        close(performance.now());
         times.push((performance.now() - started) / 1000);
-        weights = result.projections.reduce((sum, p) => sum + p.outFeatures * p.inFeatures, 0);
-        rmSync(out, { recursive: true, force: true });
+        weights = last.projections.reduce((sum, p) => sum + p.outFeatures * p.inFeatures, 0);
+        if (!keep) rmSync(out, { recursive: true, force: true });
       }
     } finally {
       rmSync(scratch, { recursive: true, force: true });
@@ -62,12 +92,37 @@ export function registerBenchQuantize(bench: Command): void {
       ['quantizer', 'workload', 'seconds', 'weights/s', 'ratio'],
       [
         ['microsoft/VPTQ, published (1 GPU)', 'Llama-3.1-8B up_proj 14336×4096 v8 k65536 r256', reference.seconds.toFixed(1), theirs.toExponential(2), '1.00'],
-        [`vptq (this CPU, median of ${times.length})`, `${flags.model} ${describeVptq(settings)}, whole model`, median.toFixed(2), ours.toExponential(2), (ours / theirs).toFixed(3)],
+        [`vptq (${last?.deviceDescription ?? "?"}, median of ${times.length})`, `${flags.model} ${describeVptq(settings)}, whole model`, median.toFixed(2), ours.toExponential(2), (ours / theirs).toFixed(3)],
       ],
     );
+    printBreakdown(breakdown, times[times.length - 1]);
+    const peakRssBytes = process.resourceUsage().maxRSS * 1024;
+    process.stdout.write(
+      `\nquantized on ${last?.deviceDescription}: ${last?.indexBitsPerWeight.toFixed(3)} index bits/weight, ${last?.totalBitsPerWeight.toFixed(3)} total; ` +
+        `peak host RSS ${(peakRssBytes / 1e9).toFixed(2)} GB, peak GPU buffers ${((last?.peakDeviceBytes ?? 0) / 1e9).toFixed(2)} GB\n`,
+    );
+    if (flags.json) {
+      const layers = [...breakdown].map(([layer, phases]) => ({ layer, ...Object.fromEntries(phases) }));
+      process.stdout.write(`${JSON.stringify({ seconds: median, weights, peakRssBytes, peakDeviceBytes: last?.peakDeviceBytes, device: last?.deviceDescription, indexBits: last?.indexBitsPerWeight, layers })}\n`);
+    }
     process.stdout.write(
       '\nThe workloads differ (K = 65536 on a 58.7 M-weight layer vs the whole small model): k-means cost grows with K·vectors, ' +
         'so the weights/s ratio is a rate comparison, not a like-for-like race.\n',
     );
   });
+}
+
+/** Per layer of the last run: seconds per phase, and the layers' sum against the whole run (setup, output). */
+function printBreakdown(breakdown: LayerBreakdown, total: number): void {
+  if (breakdown.size === 0) return;
+  const phases = [...new Set([...breakdown.values()].flatMap((layer) => [...layer.keys()]))];
+  const rows = [...breakdown].map(([layer, times]) => {
+    const sum = [...times.values()].reduce((a, b) => a + b, 0);
+    return [String(layer), ...phases.map((phase) => (times.get(phase) ?? 0).toFixed(2)), sum.toFixed(2)];
+  });
+  const layerSeconds = [...breakdown.values()].map((times) => [...times.values()].reduce((a, b) => a + b, 0));
+  const inLayers = layerSeconds.reduce((a, b) => a + b, 0);
+  process.stdout.write('\nper layer, seconds by phase (last run):\n');
+  printTable(['layer', ...phases, 'layer total'], rows);
+  process.stdout.write(`layers ${inLayers.toFixed(1)} s of ${total.toFixed(1)} s; the rest (${(total - inLayers).toFixed(1)} s) is input checks, calibration encoding and the output.\n`);
 }
