@@ -4,3 +4,5 @@ export { benchmarkKernels, defaultBenchmarkConfigs, llama2Shapes } from './bench
 export type { BenchmarkKernelsOptions, BenchmarkShape, BenchmarkVqConfig, KernelBenchmarkResult, KernelBenchmarkRow } from './bench/benchmark-kernels';
 export { createSyntheticVqLayer } from './bench/create-synthetic-vq-layer';
 export type { SyntheticVqLayerOptions } from './bench/create-synthetic-vq-layer';
+export { benchmarkVptqPass, vptqPassTargets } from './bench/benchmark-vptq-pass';
+export type { BenchmarkVptqPassOptions, VptqPassBenchmarkCase, VptqPassBenchmarkRow } from './bench/benchmark-vptq-pass';

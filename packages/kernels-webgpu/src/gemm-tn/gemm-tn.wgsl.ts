@@ -10,7 +10,10 @@
  * Workgroups of 256 invocations compute a 64 × 64 tile of C, each invocation 4 × 4 entries strided by 16 (so that
  * neighbouring invocations touch neighbouring m, coalesced), staging 16-deep slices of A and B in workgroup
  * memory. Every sum runs in f32 in a fixed order (k ascending, then a fixed tree over the tile), so the result is
- * the same bytes on every run; no atomics.
+ * the same bytes on every run; no atomics. Each 16-deep slab is summed with fused multiply-adds, and the slab sums
+ * are added up with Kahan compensation: the error of an entry is that of 16 products (γ₁₆·Σ|ab|) whatever k is,
+ * where a plain f32 sum would carry γ_k (the proxy error's quadratic form of a 4096-column layer cancels strongly:
+ * real Hessians are correlated). The compensation costs 4 additions per entry and slab, next to 16 products.
  *
  * 0 a       f32   read
  * 1 b       f32   read
@@ -57,6 +60,8 @@ fn main(
   let mLane = local % 16u;
   let nLane = local / 16u;
   var acc: array<array<f32, 4>, 4>;
+  // Kahan compensation of acc: what the last addition of a slab sum lost.
+  var lost: array<array<f32, 4>, 4>;
 
   for (var k0 = 0u; k0 < params.k; k0 += depth) {
     for (var i = 0u; i < 4u; i++) {
@@ -76,6 +81,12 @@ fn main(
       bTile[kk * tile + slot] = bValue;
     }
     workgroupBarrier();
+    // Zeroed explicitly every slab: WGSL zero-initializes a declaration each time it runs, but on lavapipe (Mesa 25,
+    // Dawn webgpu@0.6.2) one without initializer inside this loop kept the previous slab's sums.
+    var slab: array<array<f32, 4>, 4>;
+    for (var i = 0u; i < 4u; i++) {
+      slab[i] = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
+    }
     for (var kk = 0u; kk < depth; kk++) {
       var av: array<f32, 4>;
       var bv: array<f32, 4>;
@@ -85,8 +96,16 @@ fn main(
       }
       for (var i = 0u; i < 4u; i++) {
         for (var j = 0u; j < 4u; j++) {
-          acc[i][j] = fma(av[i], bv[j], acc[i][j]);
+          slab[i][j] = fma(av[i], bv[j], slab[i][j]);
         }
+      }
+    }
+    for (var i = 0u; i < 4u; i++) {
+      for (var j = 0u; j < 4u; j++) {
+        let y = slab[i][j] - lost[i][j];
+        let t = acc[i][j] + y;
+        lost[i][j] = (t - acc[i][j]) - y;
+        acc[i][j] = t;
       }
     }
     workgroupBarrier();

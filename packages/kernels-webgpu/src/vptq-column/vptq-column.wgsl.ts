@@ -100,7 +100,8 @@ fn isNonFinite(value: f32) -> bool {
 
 // Vector-row vectorRow of the current column: v values, zero past the last row (the reference's padding).
 fn loadPoint(vectorRow: u32) -> array<vec4f, maxWords> {
-  var point: array<vec4f, maxWords>;
+  // Explicitly zero (see gemm-tn: lavapipe did not re-zero a declaration without initializer in a loop).
+  var point = array<vec4f, maxWords>(vec4f(), vec4f(), vec4f(), vec4f());
   if (vectorRow < params.vectorRows) {
     let base = params.column * params.rows;
     for (var t = 0u; t < vectorLength; t++) {
