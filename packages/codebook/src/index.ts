@@ -1,4 +1,6 @@
 export { quantizeVptqLayer } from './quantize-vptq-layer';
+export { quantizeVptqLayerAsync } from './quantize-vptq-layer-async';
+export type { VptqAsyncOptions } from './quantize-vptq-layer-async';
 export type { VptqOptions, VptqPhase } from './vptq-options';
 export { planVptqLayer } from './plan-vptq-layer';
 export type { VptqLayoutOptions } from './plan-vptq-layer';

@@ -1,5 +1,4 @@
 import { proxyError } from '@vptq/hessian';
-import type { PreparedHessian } from '@vptq/hessian';
 
 import type { Matrix } from '@vptq/kmeans';
 
@@ -8,7 +7,11 @@ import type { Matrix } from '@vptq/kmeans';
  * Hessian, which is stored in quantization order: the weights are permuted to match it rather than the
  * Hessian un-permuted, which would cost an `[in, in]` copy per call.
  */
-export function measureProxyError(weight: Matrix, quantized: Float32Array, prepared: PreparedHessian): number {
+export function measureProxyError(
+  weight: Matrix,
+  quantized: Float32Array,
+  prepared: { readonly perm: Uint32Array; readonly hessian: Float64Array; readonly size: number },
+): number {
   const { rows, cols } = weight;
   const perm = prepared.perm;
   const original = new Float32Array(rows * cols);

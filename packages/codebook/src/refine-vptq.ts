@@ -1,32 +1,34 @@
-import type { IndexArray } from '@vptq/pack-format';
+import type { FloatTensorDtype, IndexArray } from '@vptq/pack-format';
 
 import { refitCodebooks } from './refit-codebooks';
-import { runVptqPass } from './run-vptq-pass';
-import type { VptqPassInput, VptqPassOutput } from './run-vptq-pass';
-import type { PartCodebooks } from './vptq-column-quantizer';
+import type { PartAssignment } from './refit-codebooks';
+import type { VptqPassLayer, VptqPassResult } from './vptq-pass-engine';
+import { passStep } from './vptq-steps';
+import type { VptqSteps } from './vptq-steps';
 
-/** What {@link refineVptq} needs besides the pass input. */
+/** One column loop: the codebooks it ran with and what it produced. */
+export interface LoopOutput {
+  /** Per part, `[K, v]` f32. */
+  readonly codebooks: readonly Float32Array[];
+  /** Per part, `[Kr, v]` f32, or undefined where the loop ran without a residual codebook. */
+  readonly residualCodebooks: readonly (Float32Array | undefined)[];
+  readonly result: VptqPassResult;
+}
+
+/** What {@link refineSteps} needs. */
 export interface RefineRequest {
-  readonly pass: VptqPassInput;
-  /** The final column loop with the k-means codebooks. */
-  readonly start: VptqPassOutput;
-  /** Its proxy error. */
-  readonly startError: number;
+  readonly layer: VptqPassLayer;
+  readonly storageDtype: FloatTensorDtype;
+  /** The final column loop with the k-means codebooks; its proxy error is the one to beat. */
+  readonly start: LoopOutput;
   /** `[in, in]` f64 D·H·D in quantization order (see {@link scaleHessian}). */
   readonly hessian: Float64Array;
   /** Whether the loop uses the residual codebooks (pass 2). */
   readonly withResidual: boolean;
   readonly rounds: number;
-  /** The `[out, in]` weight of a loop output (`[in, out]`, quantization order) and its proxy error. */
-  readonly measure: (quantized: Float32Array) => { weight: Float32Array; error: number };
+  /** Throws when a loop overflowed (every loop's result goes through it). */
+  readonly checkFinite: (result: VptqPassResult) => void;
   readonly onFraction?: (fraction: number) => void;
-}
-
-/** A loop output with its weight and proxy error. */
-export interface RefinedPass {
-  readonly pass: VptqPassOutput;
-  readonly weight: Float32Array;
-  readonly error: number;
 }
 
 /**
@@ -37,34 +39,51 @@ export interface RefinedPass {
  * loop picks the same indices as the one before (the next refit would repeat itself) or when a refit does not
  * fit the storage dtype.
  *
- * @returns the error after each round's loop, and the best loop output when one beat `startError`.
+ * @returns the error after each round's loop, and the best loop when one beat the start's error.
  */
-export function refineVptq(request: RefineRequest): { refinements: number[]; best: RefinedPass | undefined } {
-  const { pass, rounds, onFraction } = request;
-  const refit = { target: pass.base, rows: pass.rows, cols: pass.cols, hessian: request.hessian, parts: pass.parts };
+export function* refineSteps(request: RefineRequest): VptqSteps<{ refinements: number[]; best: LoopOutput | undefined }> {
+  const { layer, rounds, onFraction } = request;
+  const refit = { target: layer.start, rows: layer.rows, cols: layer.cols, hessian: request.hessian, parts: layer.parts };
   const refinements: number[] = [];
-  let best: RefinedPass | undefined;
-  let bestError = request.startError;
+  let best: LoopOutput | undefined;
+  let bestError = request.start.result.proxyError;
   let current = request.start;
   onFraction?.(0);
   for (let round = 0; round < rounds; round++) {
-    const refined = refitCodebooks(refit, current.parts, { storageDtype: pass.settings.storageDtype });
+    const refined = refitCodebooks(refit, partAssignments(current), { storageDtype: request.storageDtype });
     if (refined === undefined) break;
     const residualCodebooks = request.withResidual ? refined.residualCodebooks : undefined;
-    const next = runVptqPass(pass, refined.codebooks, residualCodebooks, false, onFraction && ((fraction) => onFraction((round + fraction) / rounds)));
-    const { weight, error } = request.measure(next.quantized);
-    refinements.push(error);
-    const converged = sameIndices(current.parts, next.parts);
+    const result = yield* passStep({
+      codebooks: refined.codebooks,
+      residualCodebooks,
+      keepResidual: false,
+      onFraction: onFraction && ((fraction) => onFraction((round + fraction) / rounds)),
+    });
+    request.checkFinite(result);
+    const next: LoopOutput = { codebooks: refined.codebooks, residualCodebooks: residualCodebooks ?? refined.codebooks.map(() => undefined), result };
+    refinements.push(result.proxyError);
+    const converged = sameIndices(current.result, result);
     current = next;
-    if (error < bestError) {
+    if (result.proxyError < bestError) {
       // Only a loop's own output is ever kept, so the stored indices always belong to the stored codebooks.
-      bestError = error;
-      best = { pass: next, weight, error };
+      bestError = result.proxyError;
+      best = next;
     }
     if (converged) break;
   }
   onFraction?.(1);
   return { refinements, best };
+}
+
+/** The codebooks of a loop with the indices it chose, per part, as `refitCodebooks` reads them. */
+export function partAssignments(loop: LoopOutput): PartAssignment[] {
+  return loop.codebooks.map((codebook, index) => {
+    const residualCodebook = loop.residualCodebooks[index];
+    const residualIndices = loop.result.residualIndices[index];
+    return residualCodebook === undefined || residualIndices === undefined
+      ? { codebook, indices: loop.result.indices[index] }
+      : { codebook, residualCodebook, indices: loop.result.indices[index], residualIndices };
+  });
 }
 
 /**
@@ -81,11 +100,11 @@ export function scaleHessian(hessian: Float64Array, cols: number, scale: Float32
   return scaled;
 }
 
-function sameIndices(first: readonly PartCodebooks[], second: readonly PartCodebooks[]): boolean {
-  return first.every((part, index) => {
-    const other = second[index];
-    const residual = part.residualIndices === undefined || equalArrays(part.residualIndices, other.residualIndices as IndexArray);
-    return residual && equalArrays(part.indices, other.indices);
+function sameIndices(first: VptqPassResult, second: VptqPassResult): boolean {
+  return first.indices.every((indices, index) => {
+    const residualIndices = first.residualIndices[index];
+    const residual = residualIndices === undefined || equalArrays(residualIndices, second.residualIndices[index] as IndexArray);
+    return residual && equalArrays(indices, second.indices[index]);
   });
 }
 

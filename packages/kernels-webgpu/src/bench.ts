@@ -8,3 +8,5 @@ export { createSyntheticVqLayer } from './bench/create-synthetic-vq-layer';
 export type { SyntheticVqLayerOptions } from './bench/create-synthetic-vq-layer';
 export { benchmarkKmeans, vptqKmeansCases } from './bench/benchmark-kmeans';
 export type { BenchmarkKmeansOptions, KmeansBenchmarkCase, KmeansBenchmarkRow } from './bench/benchmark-kmeans';
+export { benchmarkVptqPass, vptqPassTargets } from './bench/benchmark-vptq-pass';
+export type { BenchmarkVptqPassOptions, VptqPassBenchmarkCase, VptqPassBenchmarkRow } from './bench/benchmark-vptq-pass';

@@ -9,3 +9,6 @@ export type { GpuKmeansEngineOptions } from './kmeans-engine/create-gpu-kmeans-e
 export type { KmeansAssignOptions } from './kmeans-assign/kmeans-assign';
 export { GpuHessianAccumulator, createGpuHessianAccumulator } from './hessian-accumulator/hessian-accumulator';
 export type { GpuHessianAccumulatorOptions, GpuHessianSums } from './hessian-accumulator/hessian-accumulator';
+export { createGpuVptqPassEngine } from './vptq-pass/create-gpu-vptq-pass-engine';
+export type { GpuVptqPassEngine, GpuVptqPassOptions } from './vptq-pass/create-gpu-vptq-pass-engine';
+export type { GpuVptqPassSession } from './vptq-pass/gpu-vptq-pass-session';

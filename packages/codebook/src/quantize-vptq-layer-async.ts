@@ -1,0 +1,113 @@
+import type { PreparedHessian } from '@vptq/hessian';
+import type { Matrix } from '@vptq/kmeans';
+
+import { cpuVptqPassEngine } from './cpu-vptq-pass-engine';
+import { describe } from './validate';
+import type { VptqLayerResult } from './vptq-layer-result';
+import { vptqLayerSteps } from './vptq-layer-steps';
+import type { VptqRun } from './vptq-layer-steps';
+import type { VptqOptions } from './vptq-options';
+import type { VptqPassEngine, VptqPassLayer, VptqPassRequest, VptqPassResult, VptqPassSession } from './vptq-pass-engine';
+import { performCluster } from './vptq-steps';
+import type { VptqSteps } from './vptq-steps';
+
+/** Options of {@link quantizeVptqLayerAsync}: those of `quantizeVptqLayer` plus the engine. */
+export interface VptqAsyncOptions extends VptqOptions {
+  /**
+   * Where the column loops and their proxy errors run, e.g. `createGpuVptqPassEngine(device)` of
+   * `@vptq/kernels-webgpu/quantize`. Default: the CPU engine, which gives exactly `quantizeVptqLayer`'s result.
+   */
+  readonly engine?: VptqPassEngine;
+}
+
+const fn = 'quantizeVptqLayerAsync';
+
+/**
+ * `quantizeVptqLayer` with its column loops (first pass, second pass with the residual codebooks, one per
+ * refinement round) and their proxy errors run by `options.engine`, awaited. The algorithm is the same code as
+ * the synchronous quantizer's; k-means and the codebook refit stay on the CPU. With the CPU engine (the default)
+ * the result is identical to `quantizeVptqLayer`'s; a GPU engine computes in f32, so near-tie index choices and the
+ * proxy errors' last digits can differ.
+ *
+ * @param weight - `[out, in]` f32 `nn.Linear` weight, finite.
+ * @param prepared - `prepareHessian` of this layer's `[in, in]` input Hessian.
+ * @param options - as for `quantizeVptqLayer`, plus `engine`.
+ * @returns the unpacked layer and its proxy errors, as `quantizeVptqLayer`.
+ * @throws as `quantizeVptqLayer`, plus {TypeError} for an engine without `openLayer` or a malformed pass result,
+ *   and whatever the engine throws (the session is closed first).
+ */
+export async function quantizeVptqLayerAsync(weight: Matrix, prepared: PreparedHessian, options: VptqAsyncOptions): Promise<VptqLayerResult> {
+  return (await runVptqAsync(weight, prepared, options)).result;
+}
+
+/** {@link quantizeVptqLayerAsync}, also returning the column loop's own output. */
+export async function runVptqAsync(weight: Matrix, prepared: PreparedHessian, options: VptqAsyncOptions): Promise<VptqRun> {
+  const engine = options?.engine ?? cpuVptqPassEngine;
+  if (typeof engine !== 'object' || engine === null || typeof engine.openLayer !== 'function') {
+    throw new TypeError(`${fn}: engine must be an object with an openLayer function (got ${describe(engine)})`);
+  }
+  return performAsync(vptqLayerSteps(fn, weight, prepared, options), engine);
+}
+
+/** Performs every step, awaiting the engine's; k-means runs here, which is where an async k-means plugs in. */
+async function performAsync<T>(steps: VptqSteps<T>, engine: VptqPassEngine): Promise<T> {
+  let session: VptqPassSession | undefined;
+  let layer: VptqPassLayer | undefined;
+  const open = (): VptqPassSession => {
+    if (session === undefined) throw new Error(`${fn}: a pass step came before the layer was opened`);
+    return session;
+  };
+  try {
+    let next = steps.next();
+    while (next.done !== true) {
+      const step = next.value;
+      let value: unknown;
+      if (step.kind === 'open') {
+        layer = step.layer;
+        session = await engine.openLayer(step.layer);
+      } else if (step.kind === 'cluster') {
+        value = performCluster(step.cluster);
+      } else if (step.kind === 'pass') {
+        value = checkPassResult(layer as VptqPassLayer, step.request, await open().runPass(step.request));
+      } else {
+        value = await open().measure(step.quantized);
+        if (typeof value !== 'number') throw new TypeError(`${fn}: the engine's measure must return a number (got ${describe(value)})`);
+      }
+      next = steps.next(value);
+    }
+    return next.value;
+  } finally {
+    session?.close();
+  }
+}
+
+/**
+ * Checks the shapes of an engine's pass result, so that a faulty engine fails here and not as a corrupt layer.
+ *
+ * @throws {TypeError} naming the field that has the wrong type or length.
+ */
+function checkPassResult(layer: VptqPassLayer, request: VptqPassRequest, result: VptqPassResult): VptqPassResult {
+  const size = layer.rows * layer.cols;
+  const fail = (what: string, got: unknown): never => {
+    throw new TypeError(`${fn}: the engine's pass result must have ${what} (got ${describe(got)})`);
+  };
+  if (!(result?.quantized instanceof Float32Array) || result.quantized.length !== size) fail(`quantized: Float32Array(${size})`, result?.quantized);
+  if (request.keepResidual && (!(result.residual instanceof Float32Array) || result.residual.length !== size)) {
+    fail(`residual: Float32Array(${size})`, result.residual);
+  }
+  if (typeof result.proxyError !== 'number') fail('a numeric proxyError', result.proxyError);
+  layer.parts.forEach((part, index) => {
+    const count = part.vectorRows * part.size;
+    const indices = result.indices?.[index];
+    if (!(indices instanceof (part.numCentroids <= 65536 ? Uint16Array : Uint32Array)) || indices.length !== count) {
+      fail(`indices[${index}]: ${part.numCentroids <= 65536 ? 'Uint16Array' : 'Uint32Array'}(${count})`, indices);
+    }
+    const residual = result.residualIndices?.[index];
+    const searched = request.residualCodebooks?.[index] !== undefined;
+    if (searched && (!(residual instanceof (part.numResidualCentroids <= 65536 ? Uint16Array : Uint32Array)) || residual.length !== count)) {
+      fail(`residualIndices[${index}] of ${count} entries`, residual);
+    }
+    if (!searched && residual !== undefined) fail(`residualIndices[${index}] undefined (no residual codebook)`, residual);
+  });
+  return result;
+}

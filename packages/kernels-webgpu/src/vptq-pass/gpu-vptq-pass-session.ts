@@ -1,0 +1,435 @@
+import { createBufferWithData, createStorageBuffer, createUniformBuffer, readBuffer } from '../buffers';
+import { captureGpuErrors } from '../dispatch';
+import type { KernelDispatch } from '../dispatch';
+import { createGemmTnDispatch } from '../gemm-tn/gemm-tn';
+import { createProxyDeltaDispatch } from '../proxy-delta/proxy-delta';
+import { assertArray, assertCount } from '../validate';
+import { createVptqColumnSteps, vptqColumnRecords } from '../vptq-column/vptq-column';
+import type { VptqColumnKind } from '../vptq-column/vptq-column';
+import { checkBuffer, planVptqPass } from './plan-vptq-pass';
+import type { VptqPassPlan, VptqPassTuning } from './plan-vptq-pass';
+import type { GpuVptqPassLayer, GpuVptqPassRequest, GpuVptqPassResult } from './vptq-pass-types';
+
+const label = 'vptq-pass';
+/** Submissions a pass is split into when progress is asked for (all submitted at once; progress never stalls the GPU). */
+const progressChunks = 16;
+
+/** The GPU buffers of one layer. */
+interface LayerBuffers {
+  readonly start: GPUBuffer;
+  readonly working: GPUBuffer;
+  readonly factors: GPUBuffer;
+  readonly hessian: GPUBuffer;
+  readonly original: GPUBuffer;
+  readonly norm: GPUBuffer | undefined;
+  readonly codebooks: GPUBuffer;
+  readonly indices: GPUBuffer;
+  readonly partials: GPUBuffer;
+  readonly blockErrors: GPUBuffer;
+  readonly delta: GPUBuffer;
+  readonly sums: GPUBuffer;
+  readonly records: GPUBuffer;
+}
+
+/**
+ * The passes of one layer on the GPU. The layer's constants are uploaded once at open: the starting weight, U·D⁻¹
+ * as f32 (`factors`: row c holds d_c/U_cc on the diagonal and U_cj/d_j right of it, each rounded once from the
+ * f64 quotient), H as f32, the original weight and norm for the proxy error, one `Params` record per column, and
+ * every bind group. A pass then writes its codebooks, copies the starting weight to the working buffer and
+ * records the whole loop (per column one or two dispatches, per block one `gemm-tn` lazy update) and the proxy
+ * error (`proxy-delta`, then `gemm-tn`'s quadratic form) with no readback in between; the quantized weight, the
+ * indices (with the non-finite flags) and the proxy error's per-tile sums are read back once at the end.
+ */
+export class GpuVptqPassSession {
+  private readonly device: GPUDevice;
+  private readonly layer: GpuVptqPassLayer;
+  private readonly plan: VptqPassPlan;
+  private readonly buffers: LayerBuffers;
+  private readonly blockUpdates: readonly (KernelDispatch | undefined)[];
+  private readonly denominator: number;
+  private outputs: GPUBuffer;
+  private withResidualOutput: boolean;
+  private measureSteps: readonly KernelDispatch[];
+  private readonly kinds = new Map<string, Promise<KernelDispatch[][]>>();
+  private busy = false;
+  private closed = false;
+
+  private constructor(
+    device: GPUDevice,
+    layer: GpuVptqPassLayer,
+    plan: VptqPassPlan,
+    buffers: LayerBuffers,
+    outputs: { readonly buffer: GPUBuffer; readonly withResidual: boolean },
+    blockUpdates: readonly (KernelDispatch | undefined)[],
+    measureSteps: readonly KernelDispatch[],
+    denominator: number,
+  ) {
+    this.device = device;
+    this.layer = layer;
+    this.plan = plan;
+    this.buffers = buffers;
+    this.outputs = outputs.buffer;
+    this.withResidualOutput = outputs.withResidual;
+    this.blockUpdates = blockUpdates;
+    this.measureSteps = measureSteps;
+    this.denominator = denominator;
+  }
+
+  /**
+   * Uploads `layer` and measures tr(W·H·Wᵀ) once.
+   *
+   * @throws {TypeError|RangeError} naming the field of a malformed layer, or the device limit a size exceeds.
+   * @throws {GpuValidationError} `VPTQ_GPU_OUT_OF_MEMORY` when the buffers do not fit.
+   */
+  static async open(device: GPUDevice, layer: GpuVptqPassLayer, tuning: VptqPassTuning): Promise<GpuVptqPassSession> {
+    const fn = 'openLayer';
+    checkLayer(fn, layer);
+    const plan = planVptqPass(fn, layer, device.limits, tuning);
+    const { rows, cols } = layer;
+    const created: GPUBuffer[] = [];
+    const owned: KernelDispatch[] = [];
+    try {
+      return await captureGpuErrors(device, label, async () => {
+        const data = (name: string, values: ArrayBufferView) => keep(createBufferWithData(device, `${label}/${name}`, values));
+        const storage = (name: string, bytes: number) => keep(createStorageBuffer(device, `${label}/${name}`, bytes));
+        const keep = (buffer: GPUBuffer) => {
+          created.push(buffer);
+          return buffer;
+        };
+        const { original, norm } = referenceInQuantizationOrder(layer);
+        const withResidual = layer.parts.some((part) => part.numResidualCentroids > 0);
+        const buffers: LayerBuffers = {
+          start: data('start', layer.start),
+          working: storage('working', rows * cols * 4),
+          factors: data('factors', scaledFactors(layer)),
+          hessian: data('hessian', Float32Array.from(layer.hessian)),
+          original: data('original', original),
+          norm: norm === undefined ? undefined : data('norm', norm),
+          codebooks: storage('codebooks', plan.codebookWords * 16),
+          indices: storage('indices', plan.indexWords * 4),
+          partials: storage('partials', plan.partialEntries * 8),
+          blockErrors: storage('block-errors', Math.min(layer.blockSize, cols) * rows * 4),
+          delta: storage('delta', rows * cols * 4),
+          sums: storage('sums', plan.measureTiles * 4),
+          records: keep(createUniformBuffer(device, `${label}/records`, vptqColumnRecords(layer, plan))),
+        };
+        const outputs = storage('outputs', rows * cols * 4 * (withResidual ? 2 : 1));
+        const blockUpdates = await Promise.all(
+          plan.blocks.map(async ([start, end]) => {
+            if (end === cols) return undefined;
+            // W[:, end:] −= E·U'[start:end, end:] in the [cols, rows] layout.
+            const step = await createGemmTnDispatch(
+              device,
+              { a: buffers.blockErrors, b: buffers.factors, x: buffers.working },
+              { m: rows, n: cols - end, k: end - start, lda: rows, ldb: cols, ldx: rows, bOffset: start * cols + end, xOffset: end * rows },
+              'subtract',
+            );
+            owned.push(step);
+            return step;
+          }),
+        );
+        const measureSteps = await createMeasureSteps(device, layer, buffers, outputs);
+        owned.push(...measureSteps);
+        // tr(W·H·Wᵀ) once: the quadratic form of the original weight itself.
+        const reference = await createGemmTnDispatch(device, { a: buffers.original, b: buffers.hessian, sums: buffers.sums }, measureShape(layer), 'quadratic');
+        owned.push(reference);
+        submit(device, [reference]);
+        const denominator = sumTiles(await readBuffer(device, buffers.sums, plan.measureTiles * 4));
+        return new GpuVptqPassSession(device, layer, plan, buffers, { buffer: outputs, withResidual }, blockUpdates, measureSteps, denominator);
+      });
+    } catch (error) {
+      for (const step of owned) step.destroy();
+      for (const buffer of created) buffer.destroy();
+      throw error;
+    }
+  }
+
+  /**
+   * One column loop with `request`'s codebooks (see `GpuVptqPassRequest`), recorded as one sequence of dispatches.
+   *
+   * @throws {RangeError|TypeError} naming the codebook that does not match its part.
+   * @throws {Error} when the session is closed or another pass is running.
+   */
+  async runPass(request: GpuVptqPassRequest): Promise<GpuVptqPassResult> {
+    const fn = 'runPass';
+    const { layer, plan, device, buffers } = this;
+    const { rows, cols } = layer;
+    const useResidual = checkRequest(fn, layer, request);
+    const kind: VptqColumnKind = { useResidual, keepResidual: request.keepResidual === true };
+    return this.exclusive(fn, () =>
+      captureGpuErrors(device, label, async () => {
+        if (kind.keepResidual && !this.withResidualOutput) await this.growOutputs();
+        device.queue.writeBuffer(buffers.codebooks, 0, packCodebooks(layer, plan, request));
+        const columns = await this.columnSteps(kind);
+        const onFraction = request.onFraction;
+        onFraction?.(0);
+        const progress: Promise<void>[] = [];
+        const chunk = onFraction === undefined ? plan.blocks.length : Math.ceil(plan.blocks.length / progressChunks);
+        for (let first = 0; first < plan.blocks.length; first += chunk) {
+          const encoder = device.createCommandEncoder({ label });
+          if (first === 0) {
+            encoder.copyBufferToBuffer(buffers.start, 0, buffers.working, 0, rows * cols * 4);
+            if (plan.flagCount > 0) encoder.clearBuffer(buffers.indices, plan.flagOffset * 4, plan.flagCount * 4);
+          }
+          const pass = encoder.beginComputePass({ label });
+          const last = Math.min(first + chunk, plan.blocks.length);
+          for (let block = first; block < last; block++) {
+            const [start, end] = plan.blocks[block];
+            for (let column = start; column < end; column++) for (const step of columns[column]) step.encode(pass);
+            this.blockUpdates[block]?.encode(pass);
+          }
+          pass.end();
+          device.queue.submit([encoder.finish()]);
+          if (onFraction !== undefined) {
+            const done = plan.blocks[last - 1][1];
+            progress.push(device.queue.onSubmittedWorkDone().then(() => onFraction(done / cols)));
+          }
+        }
+        submit(device, this.measureSteps);
+        const outputBytes = rows * cols * 4 * (kind.keepResidual ? 2 : 1);
+        const [outputs, indexWords, sums] = await Promise.all([
+          readBuffer(device, this.outputs, outputBytes),
+          readBuffer(device, buffers.indices, plan.indexWords * 4),
+          readBuffer(device, buffers.sums, plan.measureTiles * 4),
+          ...progress,
+        ]);
+        onFraction?.(1);
+        return this.result(outputs as ArrayBuffer, new Uint32Array(indexWords as ArrayBuffer), sumTiles(sums as ArrayBuffer), kind);
+      }),
+    );
+  }
+
+  /**
+   * The proxy error of a `[cols, rows]` f32 quantized weight (normalized units, quantization order), computed as
+   * after a pass.
+   *
+   * @throws {TypeError|RangeError} when `quantized` is not a Float32Array of rows·cols.
+   */
+  async measure(quantized: Float32Array): Promise<number> {
+    const fn = 'measure';
+    assertArray(fn, 'quantized', quantized, Float32Array, this.layer.rows * this.layer.cols, '[cols, rows]');
+    return this.exclusive(fn, () =>
+      captureGpuErrors(this.device, label, async () => {
+        this.device.queue.writeBuffer(this.outputs, 0, quantized);
+        submit(this.device, this.measureSteps);
+        return this.proxyError(sumTiles(await readBuffer(this.device, this.buffers.sums, this.plan.measureTiles * 4)));
+      }),
+    );
+  }
+
+  /** Frees every buffer of the layer; later calls throw. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const step of [...this.blockUpdates, ...this.measureSteps]) step?.destroy();
+    for (const buffer of Object.values(this.buffers)) (buffer as GPUBuffer | undefined)?.destroy();
+    this.outputs.destroy();
+  }
+
+  private async exclusive<T>(fn: string, action: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new Error(`${fn}: the session is closed`);
+    if (this.busy) throw new Error(`${fn}: a session runs one pass or measure at a time (await the previous one)`);
+    this.busy = true;
+    try {
+      return await action();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private columnSteps(kind: VptqColumnKind): Promise<KernelDispatch[][]> {
+    const key = `${kind.useResidual}/${kind.keepResidual}`;
+    let steps = this.kinds.get(key);
+    if (steps === undefined) {
+      const { codebooks, factors, partials, working, blockErrors, indices, records } = this.buffers;
+      const buffers = { codebooks, factors, partials, working, outputs: this.outputs, blockErrors, indices, records };
+      steps = createVptqColumnSteps(this.device, this.layer, this.plan, buffers, kind);
+      this.kinds.set(key, steps);
+      steps.catch(() => this.kinds.delete(key));
+    }
+    return steps;
+  }
+
+  /** Makes room for the residual in the outputs (a layer without residual parts asked to keep one). */
+  private async growOutputs(): Promise<void> {
+    const { rows, cols } = this.layer;
+    checkBuffer('runPass', 'the outputs with a residual (2·rows·cols f32)', rows * cols * 8, this.device.limits);
+    const outputs = createStorageBuffer(this.device, `${label}/outputs`, rows * cols * 8);
+    const measureSteps = await createMeasureSteps(this.device, this.layer, this.buffers, outputs);
+    for (const step of this.measureSteps) step.destroy();
+    this.outputs.destroy();
+    this.outputs = outputs;
+    this.measureSteps = measureSteps;
+    this.withResidualOutput = true;
+    // Every bind group held the old outputs buffer.
+    this.kinds.clear();
+  }
+
+  private result(outputs: ArrayBuffer, words: Uint32Array, numerator: number, kind: VptqColumnKind): GpuVptqPassResult {
+    const { layer, plan } = this;
+    const size = layer.rows * layer.cols;
+    const indices = layer.parts.map((part, index) => toIndexArray(words, plan.parts[index].indexOffset, part.vectorRows * part.size, part.numCentroids));
+    const residualIndices = layer.parts.map((part, index) =>
+      kind.useResidual && part.numResidualCentroids > 0
+        ? toIndexArray(words, plan.parts[index].residualIndexOffset, part.vectorRows * part.size, part.numResidualCentroids)
+        : undefined,
+    );
+    let firstFlag = 0;
+    for (let tile = 0; tile < plan.flagCount; tile++) {
+      const flag = words[plan.flagOffset + tile];
+      if (flag !== 0 && (firstFlag === 0 || flag < firstFlag)) firstFlag = flag;
+    }
+    return {
+      quantized: new Float32Array(outputs, 0, size),
+      residual: kind.keepResidual ? new Float32Array(outputs, size * 4, size) : undefined,
+      indices,
+      residualIndices,
+      proxyError: this.proxyError(numerator),
+      nonFinite: firstFlag === 0 ? undefined : { column: firstFlag - 1 },
+    };
+  }
+
+  /** numerator / tr(W·H·Wᵀ), with `proxyError`'s conventions of @vptq/hessian for a zero denominator. */
+  private proxyError(numerator: number): number {
+    if (this.denominator === 0) return numerator === 0 ? 0 : Number.POSITIVE_INFINITY;
+    return numerator / this.denominator;
+  }
+}
+
+/** ΔW = (q·scale + bias) − W, then its quadratic form with H: the two dispatches of a proxy error. */
+async function createMeasureSteps(device: GPUDevice, layer: GpuVptqPassLayer, buffers: LayerBuffers, outputs: GPUBuffer): Promise<KernelDispatch[]> {
+  const { rows, cols } = layer;
+  const delta = await createProxyDeltaDispatch(
+    device,
+    { quantized: { buffer: outputs, offset: 0, size: rows * cols * 4 }, original: buffers.original, norm: buffers.norm, delta: buffers.delta },
+    { rows, cols },
+  );
+  const quadratic = await createGemmTnDispatch(device, { a: buffers.delta, b: buffers.hessian, sums: buffers.sums }, measureShape(layer), 'quadratic');
+  return [delta, quadratic];
+}
+
+function measureShape(layer: GpuVptqPassLayer) {
+  return { m: layer.rows, n: layer.cols, k: layer.cols, lda: layer.rows, ldb: layer.cols };
+}
+
+function submit(device: GPUDevice, steps: readonly KernelDispatch[]): void {
+  const encoder = device.createCommandEncoder({ label });
+  const pass = encoder.beginComputePass({ label });
+  for (const step of steps) step.encode(pass);
+  pass.end();
+  device.queue.submit([encoder.finish()]);
+}
+
+/** The f32 per-tile partial sums, added in f64 in tile order (a fixed order: the same bytes give the same sum). */
+function sumTiles(bytes: ArrayBuffer): number {
+  let total = 0;
+  for (const value of new Float32Array(bytes)) total += value;
+  return total;
+}
+
+/** `[cols, cols]` f32: row c holds d_c/U_cc on the diagonal and U_cj/d_j right of it, each quotient rounded once. */
+function scaledFactors(layer: GpuVptqPassLayer): Float32Array {
+  const { cols, inverseCholesky: u, columnScale } = layer;
+  const factors = new Float32Array(cols * cols);
+  for (let c = 0; c < cols; c++) {
+    factors[c * cols + c] = (columnScale === undefined ? 1 : columnScale[c]) / u[c * cols + c];
+    for (let j = c + 1; j < cols; j++) factors[c * cols + j] = u[c * cols + j] / (columnScale === undefined ? 1 : columnScale[j]);
+  }
+  return factors;
+}
+
+/** The proxy error's reference in the loop's layout: `[cols, rows]` original weight and `[2, cols]` scale, bias. */
+function referenceInQuantizationOrder(layer: GpuVptqPassLayer): { original: Float32Array; norm: Float32Array | undefined } {
+  const { rows, cols, perm, weight, norm } = layer;
+  const original = new Float32Array(cols * rows);
+  for (let position = 0; position < cols; position++) {
+    const column = perm[position];
+    for (let row = 0; row < rows; row++) original[position * rows + row] = weight.data[row * cols + column];
+  }
+  if (norm === undefined) return { original, norm: undefined };
+  const values = new Float32Array(2 * cols);
+  for (let position = 0; position < cols; position++) {
+    values[position] = norm.scale[perm[position]];
+    values[cols + position] = norm.bias[perm[position]];
+  }
+  return { original, norm: values };
+}
+
+/** Every part's codebooks, entries zero-padded to vec4 words, at their planned offsets. */
+function packCodebooks(layer: GpuVptqPassLayer, plan: VptqPassPlan, request: GpuVptqPassRequest): Float32Array {
+  const packed = new Float32Array(plan.codebookWords * 4);
+  layer.parts.forEach((part, index) => {
+    const { vectorWords, codebookOffset, residualCodebookOffset } = plan.parts[index];
+    const place = (codebook: Float32Array, entries: number, offset: number) => {
+      for (let entry = 0; entry < entries; entry++) {
+        packed.set(codebook.subarray(entry * part.vectorLength, (entry + 1) * part.vectorLength), (offset + entry * vectorWords) * 4);
+      }
+    };
+    place(request.codebooks[index], part.numCentroids, codebookOffset);
+    const residual = request.residualCodebooks?.[index];
+    if (residual !== undefined) place(residual, part.numResidualCentroids, residualCodebookOffset);
+  });
+  return packed;
+}
+
+function toIndexArray(words: Uint32Array, offset: number, count: number, entries: number): Uint16Array | Uint32Array {
+  const view = words.subarray(offset, offset + count);
+  return entries <= 65536 ? Uint16Array.from(view) : view.slice();
+}
+
+/**
+ * Checks a pass's codebooks against the layer's parts.
+ *
+ * @returns whether the pass searches residual codebooks.
+ * @throws {RangeError} naming the codebook whose length is wrong, or a part with residual entries left without a
+ *   residual codebook in a residual pass (the GPU searches every such part or none).
+ */
+function checkRequest(fn: string, layer: GpuVptqPassLayer, request: GpuVptqPassRequest): boolean {
+  const { parts } = layer;
+  if (!Array.isArray(request?.codebooks) || request.codebooks.length !== parts.length) {
+    throw new RangeError(`${fn}: codebooks must hold one codebook per part (got ${request?.codebooks?.length}, parts = ${parts.length})`);
+  }
+  const residuals = request.residualCodebooks;
+  if (residuals !== undefined && (!Array.isArray(residuals) || residuals.length !== parts.length)) {
+    throw new RangeError(`${fn}: residualCodebooks must hold one entry per part (got ${residuals?.length}, parts = ${parts.length})`);
+  }
+  parts.forEach((part, index) => {
+    assertArray(fn, `codebooks[${index}]`, request.codebooks[index], Float32Array, part.numCentroids * part.vectorLength, `[${part.numCentroids}, ${part.vectorLength}]`);
+    if (residuals === undefined) return;
+    const residual = residuals[index];
+    if (part.numResidualCentroids === 0) {
+      if (residual !== undefined) throw new RangeError(`${fn}: residualCodebooks[${index}] must be undefined: part ${index} has no residual codebook`);
+      return;
+    }
+    if (residual === undefined) {
+      throw new RangeError(`${fn}: residualCodebooks[${index}] is required: the GPU engine searches every part with residual entries or none`);
+    }
+    assertArray(fn, `residualCodebooks[${index}]`, residual, Float32Array, part.numResidualCentroids * part.vectorLength, `[${part.numResidualCentroids}, ${part.vectorLength}]`);
+  });
+  return residuals !== undefined;
+}
+
+/** @throws {TypeError|RangeError} naming the field of `layer` whose type or length is wrong. */
+function checkLayer(fn: string, layer: GpuVptqPassLayer): void {
+  if (typeof layer !== 'object' || layer === null) throw new TypeError(`${fn}: layer must be an object (got ${String(layer)})`);
+  const rows = assertCount(fn, 'layer.rows', layer.rows);
+  const cols = assertCount(fn, 'layer.cols', layer.cols);
+  assertCount(fn, 'layer.blockSize', layer.blockSize);
+  assertArray(fn, 'layer.start', layer.start, Float32Array, rows * cols, '[cols, rows]');
+  assertArray(fn, 'layer.inverseCholesky', layer.inverseCholesky, Float64Array, cols * cols, '[cols, cols]');
+  if (layer.columnScale !== undefined) assertArray(fn, 'layer.columnScale', layer.columnScale, Float64Array, cols, '[cols]');
+  assertArray(fn, 'layer.hessian', layer.hessian, Float64Array, cols * cols, '[cols, cols]');
+  assertArray(fn, 'layer.perm', layer.perm, Uint32Array, cols, '[cols]');
+  if (layer.weight?.rows !== rows || layer.weight.cols !== cols) {
+    throw new RangeError(`${fn}: layer.weight must be [${rows}, ${cols}] (got [${layer.weight?.rows}, ${layer.weight?.cols}])`);
+  }
+  assertArray(fn, 'layer.weight.data', layer.weight.data, Float32Array, rows * cols, '[rows, cols]');
+  if (layer.norm !== undefined) {
+    assertArray(fn, 'layer.norm.scale', layer.norm.scale, Float32Array, cols, '[cols]');
+    assertArray(fn, 'layer.norm.bias', layer.norm.bias, Float32Array, cols, '[cols]');
+  }
+  for (const column of layer.perm) {
+    if (column >= cols) throw new RangeError(`${fn}: layer.perm must hold column indices below ${cols} (got ${column})`);
+  }
+  if (!Array.isArray(layer.parts) || layer.parts.length === 0) throw new TypeError(`${fn}: layer.parts must be a non-empty array`);
+}
