@@ -1,3 +1,5 @@
+import { createCpuKmeansEngine } from '@vptq/kmeans/engine';
+import type { AsyncKmeansEngineFactory } from '@vptq/kmeans/engine';
 import { describe, expect, it } from 'vitest';
 
 import { cpuVptqPassEngine } from './cpu-vptq-pass-engine';
@@ -55,6 +57,28 @@ function recordingEngine(fail?: { afterPasses: number }): { engine: VptqPassEngi
 }
 
 describe('quantizeVptqLayerAsync', () => {
+  it('runs every k-means on kmeansEngine (the CPU engine behind an async factory gives exactly the synchronous result)', async () => {
+    const runs: number[] = [];
+    const cpu = createCpuKmeansEngine();
+    const kmeansEngine: AsyncKmeansEngineFactory = async (input) => {
+      runs.push(input.k);
+      return cpu(input);
+    };
+    const sync = quantizeVptqLayer(weight, prepared, full);
+    const viaEngine = await quantizeVptqLayerAsync(weight, prepared, { ...full, kmeansEngine });
+    expect(viaEngine).toEqual(sync);
+    // Two groups, each a main and a residual codebook, and the outlier codebook.
+    expect(runs.sort((a, b) => a - b)).toEqual([8, 8, 16, 32, 32]);
+    await expect(quantizeVptqLayerAsync(weight, prepared, { ...full, kmeansEngine: 3 as never })).rejects.toThrow(/kmeansEngine must be a k-means engine factory/);
+  });
+
+  it("picks k-means++ under 'auto' only where it is cheap", () => {
+    const auto = quantizeVptqLayer(weight, prepared, { ...full, kmeansInit: 'auto' });
+    expect(auto).toEqual(quantizeVptqLayer(weight, prepared, { ...full, kmeansInit: 'kmeans++' }));
+    expect(auto).toEqual(quantizeVptqLayer(weight, prepared, full));
+    expect(auto).not.toEqual(quantizeVptqLayer(weight, prepared, { ...full, kmeansInit: 'random' }));
+  });
+
   it('gives exactly the synchronous result with the default (CPU) engine', async () => {
     for (const options of [full, { ...full, numResidualCentroids: 0, scaleAwareObjective: false }, { ...full, enableNorm: false }]) {
       const sync = runVptq(weight, prepared, options);

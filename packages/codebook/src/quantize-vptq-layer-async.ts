@@ -1,5 +1,6 @@
 import type { PreparedHessian } from '@vptq/hessian';
 import type { Matrix } from '@vptq/kmeans';
+import type { AsyncKmeansEngineFactory } from '@vptq/kmeans/engine';
 
 import { cpuVptqPassEngine } from './cpu-vptq-pass-engine';
 import { describe } from './validate';
@@ -8,7 +9,7 @@ import { vptqLayerSteps } from './vptq-layer-steps';
 import type { VptqRun } from './vptq-layer-steps';
 import type { VptqOptions } from './vptq-options';
 import type { VptqPassEngine, VptqPassLayer, VptqPassRequest, VptqPassResult, VptqPassSession } from './vptq-pass-engine';
-import { performCluster } from './vptq-steps';
+import { performCluster, performClusterAsync } from './vptq-steps';
 import type { VptqSteps } from './vptq-steps';
 
 /** Options of {@link quantizeVptqLayerAsync}: those of `quantizeVptqLayer` plus the engine. */
@@ -18,6 +19,11 @@ export interface VptqAsyncOptions extends VptqOptions {
    * `@vptq/kernels-webgpu/quantize`. Default: the CPU engine, which gives exactly `quantizeVptqLayer`'s result.
    */
   readonly engine?: VptqPassEngine;
+  /**
+   * Where the k-means runs (the per-iteration work; the algorithm stays in `@vptq/kmeans`), e.g.
+   * `createGpuKmeansEngine(device)` of `@vptq/kernels-webgpu/quantize`. Default: the CPU, as `quantizeVptqLayer`.
+   */
+  readonly kmeansEngine?: AsyncKmeansEngineFactory;
 }
 
 const fn = 'quantizeVptqLayerAsync';
@@ -25,7 +31,7 @@ const fn = 'quantizeVptqLayerAsync';
 /**
  * `quantizeVptqLayer` with its column loops (first pass, second pass with the residual codebooks, one per
  * refinement round) and their proxy errors run by `options.engine`, awaited. The algorithm is the same code as
- * the synchronous quantizer's; k-means and the codebook refit stay on the CPU. With the CPU engine (the default)
+ * the synchronous quantizer's; k-means runs on `options.kmeansEngine` (default the CPU), the codebook refit on the CPU. With the CPU engine (the default)
  * the result is identical to `quantizeVptqLayer`'s; a GPU engine computes in f32, so near-tie index choices and the
  * proxy errors' last digits can differ.
  *
@@ -46,11 +52,15 @@ export async function runVptqAsync(weight: Matrix, prepared: PreparedHessian, op
   if (typeof engine !== 'object' || engine === null || typeof engine.openLayer !== 'function') {
     throw new TypeError(`${fn}: engine must be an object with an openLayer function (got ${describe(engine)})`);
   }
-  return performAsync(vptqLayerSteps(fn, weight, prepared, options), engine);
+  const kmeansEngine = options.kmeansEngine;
+  if (kmeansEngine !== undefined && typeof kmeansEngine !== 'function') {
+    throw new TypeError(`${fn}: kmeansEngine must be a k-means engine factory (got ${describe(kmeansEngine)})`);
+  }
+  return performAsync(vptqLayerSteps(fn, weight, prepared, options), engine, kmeansEngine);
 }
 
-/** Performs every step, awaiting the engine's; k-means runs here, which is where an async k-means plugs in. */
-async function performAsync<T>(steps: VptqSteps<T>, engine: VptqPassEngine): Promise<T> {
+/** Performs every step, awaiting the engines'. */
+async function performAsync<T>(steps: VptqSteps<T>, engine: VptqPassEngine, kmeansEngine: AsyncKmeansEngineFactory | undefined): Promise<T> {
   let session: VptqPassSession | undefined;
   let layer: VptqPassLayer | undefined;
   const open = (): VptqPassSession => {
@@ -66,7 +76,7 @@ async function performAsync<T>(steps: VptqSteps<T>, engine: VptqPassEngine): Pro
         layer = step.layer;
         session = await engine.openLayer(step.layer);
       } else if (step.kind === 'cluster') {
-        value = performCluster(step.cluster);
+        value = kmeansEngine ? await performClusterAsync(step.cluster, kmeansEngine) : performCluster(step.cluster);
       } else if (step.kind === 'pass') {
         value = checkPassResult(layer as VptqPassLayer, step.request, await open().runPass(step.request));
       } else {

@@ -258,7 +258,7 @@ describe('quantizeVptqLayer', () => {
     expect(call({ groupNum: 5 })).toThrow(/groupNum must divide inFeatures/);
     expect(call({ kmeansIterations: 0 })).toThrow(/kmeansIterations must be an integer ≥ 1 \(got 0\)/);
     expect(call({ kmeansTolerance: -1 })).toThrow(/kmeansTolerance must be a finite number ≥ 0 \(got -1\)/);
-    expect(call({ kmeansInit: 'first' as never })).toThrow(/kmeansInit must be 'random' or 'kmeans\+\+' \(got first\)/);
+    expect(call({ kmeansInit: 'first' as never })).toThrow(/kmeansInit must be 'random', 'kmeans\+\+' or 'auto' \(got first\)/);
     expect(call({ blockSize: 0 })).toThrow(/blockSize must be an integer ≥ 1 \(got 0\)/);
     expect(call({ refineIterations: -1 })).toThrow(/refineIterations must be an integer between 0 and 1000 \(got -1\)/);
     expect(call({ refineIterations: 1.5 })).toThrow(RangeError);

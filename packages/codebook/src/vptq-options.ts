@@ -25,8 +25,12 @@ export interface VptqOptions extends VptqLayoutOptions {
   readonly kmeansIterations?: number;
   /** Relative change of the k-means objective that stops it early, ≥ 0. Default 1e-5 (reference `ktol`). */
   readonly kmeansTolerance?: number;
-  /** k-means initialization. Default `'kmeans++'` (the reference uses cuML's `'random'`). */
-  readonly kmeansInit?: 'random' | 'kmeans++';
+  /**
+   * k-means initialization. `'auto'` (default): k-means++ where it costs at most 2³¹
+   * multiply-adds (count·k·dim, about two seconds of JavaScript; every layer of the fixtures), random (the
+   * reference's, cuML's `'random'`) beyond, where k-means++'s k passes would take minutes to hours.
+   */
+  readonly kmeansInit?: 'random' | 'kmeans++' | 'auto';
   /**
    * Rounds of closed-form codebook refinement after the column loop(s), ≥ 0: with the indices fixed, refit every
    * codebook by exact least squares on the output error in original units (`tr(ΔW·H·ΔWᵀ)`), round it to
@@ -54,7 +58,7 @@ export interface VptqSettings {
   readonly storageDtype: FloatTensorDtype;
   readonly kmeansIterations: number;
   readonly kmeansTolerance: number;
-  readonly kmeansInit: 'random' | 'kmeans++';
+  readonly kmeansInit: 'random' | 'kmeans++' | 'auto';
   readonly blockSize: number;
   readonly refineIterations: number;
   readonly seed: number;
@@ -70,9 +74,9 @@ export function readVptqSettings(fn: string, options: VptqOptions): VptqSettings
   if (typeof kmeansTolerance !== 'number' || !(kmeansTolerance >= 0 && Number.isFinite(kmeansTolerance))) {
     throw new RangeError(`${fn}: kmeansTolerance must be a finite number ≥ 0 (got ${String(kmeansTolerance)})`);
   }
-  const kmeansInit = options.kmeansInit ?? 'kmeans++';
-  if (kmeansInit !== 'random' && kmeansInit !== 'kmeans++') {
-    throw new RangeError(`${fn}: kmeansInit must be 'random' or 'kmeans++' (got ${String(kmeansInit)})`);
+  const kmeansInit = options.kmeansInit ?? 'auto';
+  if (kmeansInit !== 'random' && kmeansInit !== 'kmeans++' && kmeansInit !== 'auto') {
+    throw new RangeError(`${fn}: kmeansInit must be 'random', 'kmeans++' or 'auto' (got ${String(kmeansInit)})`);
   }
   const storageDtype = options.storageDtype ?? 'F32';
   if (storageDtype !== 'F32' && storageDtype !== 'F16' && storageDtype !== 'BF16') {

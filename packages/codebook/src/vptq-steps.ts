@@ -1,4 +1,5 @@
-import { clusterPart } from './cluster-part';
+import { clusterPart, clusterPartAsync } from './cluster-part';
+import type { AsyncKmeansEngineFactory } from '@vptq/kmeans/engine';
 import type { ClusterRequest } from './cluster-part';
 import type { VptqPassLayer, VptqPassRequest, VptqPassResult } from './vptq-pass-engine';
 import type { VptqSettings } from './vptq-options';
@@ -56,4 +57,9 @@ export function* measureStep(quantized: Float32Array): VptqSteps<number> {
 /** Runs `clusterPart` for a `cluster` step. */
 export function performCluster({ source, rows, part, sampleWeights, settings, request }: ClusterArguments): ClusterResult {
   return clusterPart(source, rows, part, sampleWeights, settings, request);
+}
+
+/** Runs `clusterPartAsync` for a `cluster` step, its k-means on `engine`. */
+export function performClusterAsync({ source, rows, part, sampleWeights, settings, request }: ClusterArguments, engine: AsyncKmeansEngineFactory): Promise<ClusterResult> {
+  return clusterPartAsync(source, rows, part, sampleWeights, settings, request, engine);
 }
