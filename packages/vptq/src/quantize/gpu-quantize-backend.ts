@@ -1,14 +1,16 @@
-import { quantizeVptqLayer } from '@vptq/codebook';
+import { quantizeVptqLayerAsync } from '@vptq/codebook';
 import { prepareHessianAsync } from '@vptq/hessian';
 import type { DeviceInfo } from '@vptq/kernels-webgpu';
-import { upperCholeskyOfInverseGpu } from '@vptq/kernels-webgpu/quantize';
+import { createGpuKmeansEngine, createGpuVptqPassEngine, upperCholeskyOfInverseGpu } from '@vptq/kernels-webgpu/quantize';
 
 import { createGpuCalibrationStream } from './gpu-calibration-stream';
 import type { QuantizeBackend } from './quantize-backend';
 
 /**
  * The WebGPU backend: the calibration stream and its Hessians on the device, the factor of H⁻¹ by the GPU
- * inverse Cholesky.
+ * inverse Cholesky, k-means and the column loops in WebGPU kernels (`quantizeVptqLayerAsync` with the GPU
+ * engines); the algorithm's bookkeeping (initialization, centroid updates, refinement's small solves) stays on
+ * the CPU.
  *
  * @param release - frees the device when the backend is destroyed (undefined when the caller owns it).
  */
@@ -17,6 +19,8 @@ export function createGpuQuantizeBackend(device: GPUDevice, info: DeviceInfo | u
   const track = (bytes: number): void => {
     peak = Math.max(peak, bytes);
   };
+  const engine = createGpuVptqPassEngine(device);
+  const kmeansEngine = createGpuKmeansEngine(device);
   const adapter = info?.adapterInfo;
   const name = adapter ? [adapter.device || adapter.description || adapter.architecture, adapter.vendor && `(${adapter.vendor})`].filter(Boolean).join(' ') : 'caller-provided device';
   return {
@@ -24,7 +28,7 @@ export function createGpuQuantizeBackend(device: GPUDevice, info: DeviceInfo | u
     description: `GPU ${name}${adapter?.isFallbackAdapter ? ', a software adapter' : ''}`,
     createStream: (config, embeddings, window) => createGpuCalibrationStream(device, config, embeddings, window, track),
     prepareHessian: (hessian, options) => prepareHessianAsync(hessian, { ...options, factorize: (matrix) => upperCholeskyOfInverseGpu(device, matrix) }),
-    quantizeVptq: async (weight, prepared, options) => quantizeVptqLayer(weight, prepared, options),
+    quantizeVptq: (weight, prepared, options) => quantizeVptqLayerAsync(weight, prepared, { ...options, engine, kmeansEngine }),
     peakDeviceBytes: () => peak,
     destroy() {
       release?.();

@@ -92,7 +92,7 @@ export function registerBenchQuantize(bench: Command): void {
       ['quantizer', 'workload', 'seconds', 'weights/s', 'ratio'],
       [
         ['microsoft/VPTQ, published (1 GPU)', 'Llama-3.1-8B up_proj 14336×4096 v8 k65536 r256', reference.seconds.toFixed(1), theirs.toExponential(2), '1.00'],
-        [`vptq (${last?.deviceDescription ?? "?"}, median of ${times.length})`, `${flags.model} ${describeVptq(settings)}, whole model`, median.toFixed(2), ours.toExponential(2), (ours / theirs).toFixed(3)],
+        [`vptq (${last?.deviceDescription ?? '?'}, median of ${times.length})`, `${flags.model} ${describeVptq(settings)}, whole model`, median.toFixed(2), ours.toExponential(2), (ours / theirs).toFixed(3)],
       ],
     );
     printBreakdown(breakdown, times[times.length - 1]);
