@@ -28,16 +28,20 @@ export function registerQuantize(program: Command): void {
   addQuantizeFlags(command).action(async (flags: QuantizeFlags & Record<string, unknown>) => {
     const started = performance.now();
     const bars = createQuantizeProgress();
-    const result = await quantize({
-      model: flags.model,
-      tokenizer: flags.tokenizer,
-      calibration: flags.calib,
-      out: flags.out,
-      ...quantizeSettingsFromFlags(flags),
-      overwrite: flags.overwrite === true,
-      onEvent: bars.onEvent,
-    });
-    bars.stop();
+    let result: Awaited<ReturnType<typeof quantize>>;
+    try {
+      result = await quantize({
+        model: flags.model,
+        tokenizer: flags.tokenizer,
+        calibration: flags.calib,
+        out: flags.out,
+        ...quantizeSettingsFromFlags(flags),
+        overwrite: flags.overwrite === true,
+        onEvent: bars.onEvent,
+      });
+    } finally {
+      bars.stop();
+    }
     const seconds = (performance.now() - started) / 1000;
     if (flags.json) {
       process.stdout.write(`${JSON.stringify({ ...result, seconds })}\n`);
@@ -53,26 +57,73 @@ export function registerQuantize(program: Command): void {
   });
 }
 
-/** Bars for the calibration pass, the layers, and the k-means / column loop of the linear being quantized. */
-function createQuantizeProgress(): { onEvent: (event: QuantizeEvent) => void; stop: () => void } {
-  const group = createProgressGroup();
+/**
+ * Progress of a run: bars for the layers (with the current phase and an ETA), the calibration pass and the
+ * k-means / column loop of the projection being quantized on a terminal; a line per finished layer otherwise
+ * (logs, CI), with its time by phase and the ETA.
+ */
+export function createQuantizeProgress(stream: NodeJS.WriteStream = process.stderr): { onEvent: (event: QuantizeEvent) => void; stop: () => void } {
+  const group = createProgressGroup({ stream });
+  const lines = stream.isTTY !== true;
+  const layerSeconds: number[] = [];
+  let current: { layer: number; layers: number; started: number; phases: Map<string, number>; phase?: { name: string; since: number } } | undefined;
+  const eta = (remaining: number): string => {
+    if (layerSeconds.length === 0) return '';
+    const seconds = (layerSeconds.reduce((a, b) => a + b, 0) / layerSeconds.length) * remaining;
+    return seconds >= 60 ? `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s` : `${Math.round(seconds)} s`;
+  };
+  const closePhase = (now: number) => {
+    if (!current?.phase) return;
+    current.phases.set(current.phase.name, (current.phases.get(current.phase.name) ?? 0) + (now - current.phase.since) / 1000);
+    current.phase = undefined;
+  };
+  const finishLayer = () => {
+    if (!current) return;
+    const now = performance.now();
+    closePhase(now);
+    const seconds = (now - current.started) / 1000;
+    layerSeconds.push(seconds);
+    if (lines) {
+      const phases = [...current.phases].map(([name, time]) => `${name} ${time.toFixed(1)}`).join(', ');
+      const left = current.layers - current.layer - 1;
+      stream.write(`layer ${current.layer + 1}/${current.layers} done in ${seconds.toFixed(1)} s (${phases})${left > 0 ? `, eta ${eta(left)}` : ''}\n`);
+    }
+    current = undefined;
+  };
   return {
     onEvent(event) {
       switch (event.type) {
         case 'log':
-          process.stderr.write(`${event.message}\n`);
+          stream.write(`${event.message}\n`);
           break;
         case 'calibration':
-          group.update('calibration', 'calibration tokens (Hessians)', event.doneTokens, event.totalTokens);
+          group.update('calibration', 'calibration tokens', event.doneTokens, event.totalTokens);
           break;
         case 'layer':
+          finishLayer();
+          if (!event.resumed) current = { layer: event.layer, layers: event.layers, started: performance.now(), phases: new Map() };
           group.update('layers', `layer ${event.layer + 1}/${event.layers}${event.resumed ? ' (resumed)' : ''}`, event.layer, event.layers);
           break;
+        case 'phase': {
+          if (!current || current.layer !== event.layer) {
+            // A replayed layer (finished by an earlier run) reports phases too; it is not timed.
+            break;
+          }
+          const now = performance.now();
+          closePhase(now);
+          current.phase = { name: event.phase, since: now };
+          const left = event.layer < current.layers ? current.layers - event.layer : 0;
+          group.update('layers', `layer ${event.layer + 1}/${current.layers} ${event.phase}${layerSeconds.length > 0 ? `, eta ${eta(left)}` : ''}`, event.layer, current.layers);
+          break;
+        }
         case 'linear':
           group.update('linear', `${event.name.replace(/^model\.layers\./, '')} ${event.phase}`, Math.round(event.fraction * 1000), 1000);
           break;
       }
     },
-    stop: () => group.stop(),
+    stop() {
+      finishLayer();
+      group.stop();
+    },
   };
 }

@@ -13,6 +13,7 @@ export function createCpuQuantizeBackend(): QuantizeBackend {
     prepareHessian: async (hessian, options) => prepareHessian(hessian, options),
     quantizeVptq: async (weight, prepared, options) => quantizeVptqLayer(weight, prepared, options),
     peakDeviceBytes: () => 0,
+    lost: () => false,
     destroy() {},
   };
 }

@@ -10,7 +10,7 @@ import type { CalibrationStream, LayerHessians } from './calibration-stream';
 import type { HessianGroup } from './collect-hessians';
 
 /** Rows per recorded pass of the layer runner: large enough to keep the GEMMs efficient, bounded activations. */
-const chunkTokens = 2048;
+export const gpuChunkTokens = 2048;
 
 /**
  * The calibration stream resident on the GPU (one `tokens × hidden` f32 buffer), advanced by the GPU runtime's
@@ -31,7 +31,7 @@ export async function createGpuCalibrationStream(
   const stream = createBufferWithData(device, 'calibration-stream', embeddings);
   let runner: Awaited<ReturnType<typeof createGpuLayerRunner>>;
   try {
-    runner = await createGpuLayerRunner(device, config, { window, chunk: Math.min(chunkTokens, window) });
+    runner = await createGpuLayerRunner(device, config, { window, chunk: Math.min(gpuChunkTokens, window) });
   } catch (error) {
     stream.destroy();
     throw error;

@@ -19,6 +19,10 @@ export function createGpuQuantizeBackend(device: GPUDevice, info: DeviceInfo | u
   const track = (bytes: number): void => {
     peak = Math.max(peak, bytes);
   };
+  let lost = false;
+  void device.lost.then(() => {
+    lost = true;
+  });
   const engine = createGpuVptqPassEngine(device);
   const kmeansEngine = createGpuKmeansEngine(device);
   const adapter = info?.adapterInfo;
@@ -30,6 +34,7 @@ export function createGpuQuantizeBackend(device: GPUDevice, info: DeviceInfo | u
     prepareHessian: (hessian, options) => prepareHessianAsync(hessian, { ...options, factorize: (matrix) => upperCholeskyOfInverseGpu(device, matrix) }),
     quantizeVptq: (weight, prepared, options) => quantizeVptqLayerAsync(weight, prepared, { ...options, engine, kmeansEngine }),
     peakDeviceBytes: () => peak,
+    lost: () => lost,
     destroy() {
       release?.();
     },

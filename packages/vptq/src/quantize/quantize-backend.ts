@@ -19,5 +19,7 @@ export interface QuantizeBackend {
   quantizeVptq(weight: Matrix, prepared: PreparedHessian, options: VptqOptions): Promise<VptqLayerResult>;
   /** Peak bytes of device memory the backend has held (0 on the CPU). */
   peakDeviceBytes(): number;
+  /** Whether the device was lost (never on the CPU). */
+  lost(): boolean;
   destroy(): void;
 }

@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 
 import type { PreparedHessian } from '@vptq/hessian';
 import { convertLlama2cToHf, listLinearSpecs, loadTokenizer, openModel } from '@vptq/loader';
-import type { LinearSpec, ModelSource } from '@vptq/loader';
+import type { LinearSpec, LlamaConfig, ModelSource } from '@vptq/loader';
 import { encodeSafetensors } from '@vptq/pack-format/safetensors';
 import type { SafetensorsTensorInput } from '@vptq/pack-format/safetensors';
 import type { WeightSource } from '@vptq/runtime';
@@ -14,7 +14,10 @@ import type { HessianGroup } from './collect-hessians';
 import { fingerprintJob, listInputFiles, openJobDirectory } from './job-directory';
 import { layerCheckpointPath, readCheckpointWeights, readLayerCheckpoint, writeLayerCheckpoint } from './layer-checkpoint';
 import type { LayerCheckpoint, ProjectionSummary } from './layer-checkpoint';
+import { estimateGpuMemory } from './gpu-memory';
+import { gpuChunkTokens } from './gpu-calibration-stream';
 import { openQuantizeBackend } from './open-quantize-backend';
+import { QuantizeDeviceError } from './quantize-device-error';
 import type { QuantizeBackend } from './quantize-backend';
 import { quantizeLinear, validateLinear } from './quantize-linear';
 import { quantizeDefaults } from './quantize-defaults';
@@ -158,74 +161,133 @@ async function quantizeLayers(
   }
   const window = Math.min(settings.calibrationWindow, config.maxPositionEmbeddings);
   onEvent?.({ type: 'log', message: `quantizing on ${backend.description}, ${calibration.length} calibration tokens in windows of ${window}, activations advance through the ${settings.advanceThrough} layers` });
-  const stream = await backend.createStream(config, embedCalibration(source, calibration), window);
+  let current = { layer: 0, phase: 'calibrate' as QuantizePhase };
+  const stream = await onDevice(backend, jobDir, () => current, () => backend.createStream(config, embedCalibration(source, calibration), window), {
+    config,
+    tokens: calibration.length,
+    window,
+  });
   try {
     for (let layer = 0; layer <= lastPending; layer++) {
       const resumed = !pending.includes(layer);
       onEvent?.({ type: 'layer', layer, layers, resumed });
-      const phase = (name: QuantizePhase) => onEvent?.({ type: 'phase', layer, phase: name });
-      if (resumed) {
-        // Same inputs, same arithmetic: the activations reach the next layer exactly as in the first run.
-        phase('replay');
-        const weights = settings.advanceThrough === 'quantized' ? withWeights(source, readCheckpointWeights(readLayerCheckpoint(jobDir, layer) as LayerCheckpoint)) : source;
-        await stream.forwardLayer(layer, weights, { collect: false, advance: true });
-        continue;
-      }
-      phase('calibrate');
-      const advanceNow = settings.advanceThrough === 'original';
-      const hessians = (await stream.forwardLayer(layer, source, {
-        collect: true,
-        advance: advanceNow,
-        onProgress: (doneTokens, totalTokens) => onEvent?.({ type: 'calibration', doneTokens, totalTokens }),
-      })) as LayerHessians;
-      const prepared = new Map<HessianGroup, PreparedHessian>();
-      const tensors: SafetensorsTensorInput[] = [];
-      const projections: ProjectionSummary[] = [];
-      const quantizedWeights = new Map<string, Float32Array>();
-      for (const spec of specs.filter((candidate) => candidate.layer === layer)) {
-        const group = spec.input;
-        const hessian = hessians[group];
-        let groupPrepared = prepared.get(group);
-        if (!groupPrepared) {
-          phase('prepare');
-          groupPrepared = await backend.prepareHessian(hessian, {
-            damp: settings.damp,
-            inverseDamp: settings.damp,
-            order: settings.method === 'rtn' || !settings.vptq.enablePerm ? 'identity' : 'diag-desc',
-          });
-          prepared.set(group, groupPrepared);
-        }
-        phase('quantize');
-        const result = await quantizeLinear({
-          spec,
-          weight: source.readTensor(`${spec.prefix}.weight`),
-          bias: spec.bias ? source.readTensor(`${spec.prefix}.bias`) : undefined,
-          prepared: groupPrepared,
-          hessian,
-          method: settings.method,
-          bits: settings.bits,
-          vptq: settings.vptq,
-          dtype: settings.dtype,
-          seed: deriveSeed(settings.seed, layer, spec.name),
-          backend,
-          onProgress: (name, fraction) => onEvent?.({ type: 'linear', layer, name: spec.prefix, phase: name, fraction }),
-        });
-        tensors.push(...result.tensors);
-        projections.push(result.summary);
-        quantizedWeights.set(`${spec.prefix}.weight`, result.weight);
-      }
-      phase('checkpoint');
-      writeLayerCheckpoint(jobDir, layer, { tensors, summary: { projections } });
-      if (!advanceNow && layer < lastPending) {
-        phase('advance');
-        await stream.forwardLayer(layer, withWeights(source, quantizedWeights), { collect: false, advance: true });
-      }
+      const phase = (name: QuantizePhase) => {
+        current = { layer, phase: name };
+        onEvent?.({ type: 'phase', layer, phase: name });
+      };
+      await onDevice(backend, jobDir, () => current, () => quantizeLayer(layer, resumed, phase), { config, tokens: calibration.length, window });
     }
   } finally {
     stream.destroy();
   }
   for (let layer = lastPending + 1; layer < layers; layer++) onEvent?.({ type: 'layer', layer, layers, resumed: true });
   return layers - pending.length;
+
+  /** One layer: replayed, or calibrated, quantized, checkpointed and advanced. */
+  async function quantizeLayer(layer: number, resumed: boolean, phase: (name: QuantizePhase) => void): Promise<void> {
+    if (resumed) {
+      // Same inputs, same arithmetic: the activations reach the next layer exactly as in the first run.
+      phase('replay');
+      const weights = settings.advanceThrough === 'quantized' ? withWeights(source, readCheckpointWeights(readLayerCheckpoint(jobDir, layer) as LayerCheckpoint)) : source;
+      await stream.forwardLayer(layer, weights, { collect: false, advance: true });
+      return;
+    }
+    phase('calibrate');
+    const advanceNow = settings.advanceThrough === 'original';
+    const hessians = (await stream.forwardLayer(layer, source, {
+      collect: true,
+      advance: advanceNow,
+      onProgress: (doneTokens, totalTokens) => onEvent?.({ type: 'calibration', doneTokens, totalTokens }),
+    })) as LayerHessians;
+    const prepared = new Map<HessianGroup, PreparedHessian>();
+    const tensors: SafetensorsTensorInput[] = [];
+    const projections: ProjectionSummary[] = [];
+    const quantizedWeights = new Map<string, Float32Array>();
+    for (const spec of specs.filter((candidate) => candidate.layer === layer)) {
+      const group = spec.input;
+      const hessian = hessians[group];
+      let groupPrepared = prepared.get(group);
+      if (!groupPrepared) {
+        phase('prepare');
+        groupPrepared = await backend.prepareHessian(hessian, {
+          damp: settings.damp,
+          inverseDamp: settings.damp,
+          order: settings.method === 'rtn' || !settings.vptq.enablePerm ? 'identity' : 'diag-desc',
+        });
+        prepared.set(group, groupPrepared);
+      }
+      phase('quantize');
+      const result = await quantizeLinear({
+        spec,
+        weight: source.readTensor(`${spec.prefix}.weight`),
+        bias: spec.bias ? source.readTensor(`${spec.prefix}.bias`) : undefined,
+        prepared: groupPrepared,
+        hessian,
+        method: settings.method,
+        bits: settings.bits,
+        vptq: settings.vptq,
+        dtype: settings.dtype,
+        seed: deriveSeed(settings.seed, layer, spec.name),
+        backend,
+        onProgress: (name, fraction) => onEvent?.({ type: 'linear', layer, name: spec.prefix, phase: name, fraction }),
+      });
+      tensors.push(...result.tensors);
+      projections.push(result.summary);
+      quantizedWeights.set(`${spec.prefix}.weight`, result.weight);
+    }
+    phase('checkpoint');
+    // A lost device may have let a pass end without an error; nothing it computed is written.
+    if (backend.lost()) throw new Error(`the device was lost before layer ${layer} was checkpointed`);
+    writeLayerCheckpoint(jobDir, layer, { tensors, summary: { projections } });
+    if (!advanceNow && layer < lastPending) {
+      phase('advance');
+      await stream.forwardLayer(layer, withWeights(source, quantizedWeights), { collect: false, advance: true });
+    }
+  }
+}
+
+/**
+ * Runs `work`, turning a GPU out-of-memory or device loss into a {@link QuantizeDeviceError} that names the layer
+ * and phase (`where()`), the bytes the run needs and where the finished layers are kept.
+ */
+async function onDevice<T>(
+  backend: QuantizeBackend,
+  jobDirectory: string,
+  where: () => { layer: number; phase: string },
+  work: () => Promise<T>,
+  shape: { config: LlamaConfig; tokens: number; window: number },
+): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (backend.kind !== 'gpu') throw error;
+    const { layer, phase } = where();
+    const code = (error as { code?: unknown }).code;
+    const kept = layer === 0 ? 'no layer was finished yet' : `layers 0–${layer - 1} are kept in ${jobDirectory}`;
+    const details = { layer, phase, jobDirectory };
+    if (backend.lost() || code === 'VPTQ_GPU_DEVICE_LOST') {
+      throw new QuantizeDeviceError(
+        'VPTQ_QUANTIZE_GPU_LOST',
+        `quantize: the GPU was lost in layer ${layer} (${phase}): ${(error as Error).message}. ${kept}; run the same command again to continue.`,
+        details,
+        { cause: error },
+      );
+    }
+    if (code === 'VPTQ_GPU_OUT_OF_MEMORY') {
+      const estimate = estimateGpuMemory(shape.config, shape.tokens, shape.window, gpuChunkTokens);
+      const gb = (bytes: number) => `${(bytes / 1e9).toFixed(2)} GB`;
+      throw new QuantizeDeviceError(
+        'VPTQ_QUANTIZE_GPU_OUT_OF_MEMORY',
+        `quantize: the GPU ran out of memory in layer ${layer} (${phase}): the run needs about ${gb(estimate.peak)} of GPU buffers ` +
+          `(calibration stream ${gb(estimate.stream)}, then either the calibration pass: layer weights ${gb(estimate.layerWeights)}, runner ${gb(estimate.runner)}, ` +
+          `Hessian accumulators ${gb(estimate.accumulators)}; or one projection's quantization ${gb(estimate.quantize)}). ${kept}; ` +
+          'run the same command again on a larger GPU, with fewer --calib-tokens (a smaller stream), or with --device cpu.',
+        { ...details, neededBytes: estimate.peak },
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 }
 
 /** `[tokens, hidden]` f32: the embedding row of every calibration token. */

@@ -5,6 +5,7 @@ import { load } from '../../load';
 import { registerBenchGpu } from './bench-gpu';
 import { registerBenchQuality } from './bench-quality';
 import { registerBenchQuantize } from './bench-quantize';
+import { registerBenchQuantizeLayer } from './bench-quantize-layer';
 import { registerBenchSyntheticModel } from './bench-synthetic-model';
 import { printTable } from '../print-table';
 import { readTextFile } from '../read-text-file';
@@ -23,6 +24,7 @@ export function registerBench(program: Command): void {
   const bench = program.command('bench').description('benchmarks, each with its baseline measured in the same run');
   registerBenchQuality(bench);
   registerBenchQuantize(bench);
+  registerBenchQuantizeLayer(bench);
   registerBenchSyntheticModel(bench);
   registerBenchGpu(bench);
   bench

@@ -1,0 +1,49 @@
+import { listLinearSpecs } from '@vptq/loader';
+import type { LlamaConfig } from '@vptq/loader';
+
+/** GPU bytes of a layer-by-layer run, by what holds them (see the README's "Memory" section). */
+export interface GpuMemoryEstimate {
+  /** The calibration stream, `tokens × hidden × 4`, held for the whole run. */
+  readonly stream: number;
+  /** One layer's f32 weights (the widest layer: every layer has the same shapes). */
+  readonly layerWeights: number;
+  /** The layer runner: one chunk's activations and input copies, one window's KV cache. */
+  readonly runner: number;
+  /** The four Hessian accumulators (≈ 4 n² bytes each, in 64 × 64 tiles). */
+  readonly accumulators: number;
+  /** The largest projection's quantization: its weight and error buffers, the H factor, the k-means points. */
+  readonly quantize: number;
+  /** Most held at once: stream + max(calibrate, quantize). */
+  readonly peak: number;
+}
+
+/**
+ * Estimates the GPU memory of quantizing `config` on `tokens` calibration tokens: the stream stays resident; the
+ * calibration pass holds one layer's weights, the runner and the accumulators; the quantization of one
+ * projection holds about five `out × in` f32 arrays (weight, normalized weight, error, the kept quantized weight,
+ * k-means points) and the `in × in` factor. Bounded by one decoder layer plus the activations, whatever the depth.
+ */
+export function estimateGpuMemory(config: LlamaConfig, tokens: number, window: number, chunk: number): GpuMemoryEstimate {
+  const f32 = 4;
+  const hidden = config.hiddenSize;
+  const queryWidth = config.numAttentionHeads * config.headDim;
+  const kvWidth = config.numKeyValueHeads * config.headDim;
+  const intermediate = config.intermediateSize;
+  const specs = listLinearSpecs(config).filter((spec) => spec.layer === 0);
+  const layerWeights = specs.reduce((sum, spec) => sum + spec.outFeatures * spec.inFeatures * f32, 0);
+  const rows = Math.min(chunk, window);
+  const runner =
+    rows * (3 * hidden + 2 * queryWidth + 2 * kvWidth + 3 * intermediate) * f32 +
+    rows * (2 * hidden + queryWidth + intermediate) * f32 +
+    2 * window * kvWidth * f32 +
+    config.vocabSize * f32;
+  const tiled = (n: number) => {
+    const tiles = Math.ceil(n / 64);
+    return ((tiles * (tiles + 1)) / 2) * 64 * 64 * 8;
+  };
+  const widths = new Map(specs.map((spec) => [spec.input, spec.inFeatures]));
+  const accumulators = [...widths.values()].reduce((sum, n) => sum + tiled(n), 0);
+  const quantize = Math.max(...specs.map((spec) => 5 * spec.outFeatures * spec.inFeatures * f32 + spec.inFeatures * spec.inFeatures * f32));
+  const stream = tokens * hidden * f32;
+  return { stream, layerWeights, runner, accumulators, quantize, peak: stream + Math.max(layerWeights + runner + accumulators, quantize) };
+}
