@@ -1,5 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { acquireDevice } from '@vptq/kernels-webgpu';
 import { perplexity } from '@vptq/runtime';
@@ -86,6 +88,30 @@ describe.skipIf(!device)('quantize on the GPU (WebGPU backend)', () => {
 
     const resumed = await quantize({ ...base, out, gpuDevice: gpu });
     expect(resumed.resumedLayers).toBe(2);
+    expect(readTree(out)).toEqual(readTree(whole));
+  }, 600_000);
+
+  it('survives SIGKILL of the CLI mid-run with --device gpu and finishes with the same bytes when run again', async () => {
+    const cli = resolve(fileURLToPath(import.meta.url), '../../../dist/cli.js');
+    const args = (out: string) => [cli, 'quantize', '-m', models.stories260K.model, '--calib', calibration, '-o', out, '--device', 'gpu',
+      '--calib-tokens', '4096', '--kmeans-iterations', '10', '--refine-iterations', '2'];
+    const run = (out: string) => new Promise<number | null>((done) => spawn(process.execPath, args(out), { stdio: 'ignore' }).on('exit', done));
+    const whole = join(dir, 'cli-whole');
+    expect(await run(whole)).toBe(0);
+    const out = join(dir, 'cli-killed');
+    const child = spawn(process.execPath, args(out), { stdio: 'ignore' });
+    await new Promise<void>((done) => {
+      const timer = setInterval(() => {
+        if (existsSync(join(`${out}.partial`, 'layer-0001.safetensors'))) {
+          clearInterval(timer);
+          child.kill('SIGKILL');
+          done();
+        }
+      }, 5);
+    });
+    await new Promise((done) => child.on('exit', done));
+    expect(existsSync(out)).toBe(false);
+    expect(await run(out)).toBe(0);
     expect(readTree(out)).toEqual(readTree(whole));
   }, 600_000);
 
