@@ -28,7 +28,7 @@ const settings: Record<string, Partial<QuantizeOptions>> = {
   'v8-k256-r256': { vectorLength: 8, numCentroids: 256, numResidualCentroids: 256 },
   'v4-k256-r16': { vectorLength: 4, numCentroids: 256, numResidualCentroids: 16 },
 };
-const quick: Partial<QuantizeOptions> = { calibrationTokens: 2048, kmeansIterations: 8, refineIterations: 1 };
+const quick: Partial<QuantizeOptions> = { calibrationTokens: 4096, kmeansIterations: 10, refineIterations: 2 };
 
 function readTree(dir: string): Record<string, Buffer> {
   const files: Record<string, Buffer> = {};
@@ -53,7 +53,7 @@ describe.skipIf(!device)('quantize on the GPU (WebGPU backend)', () => {
         expect(onGpu.indexBitsPerWeight).toBe(onCpu.indexBitsPerWeight);
         const evaluate = (out: string) => {
           const { model, tokenizer } = load(out);
-          return perplexity(model, tokenizer, validation, { maxStories: 40 }).perplexity;
+          return perplexity(model, tokenizer, validation, { maxStories: 60 }).perplexity;
         };
         const gpuPerplexity = evaluate(onGpu.out);
         const cpuPerplexity = evaluate(onCpu.out);
@@ -94,7 +94,7 @@ describe.skipIf(!device)('quantize on the GPU (WebGPU backend)', () => {
   it('survives SIGKILL of the CLI mid-run with --device gpu and finishes with the same bytes when run again', async () => {
     const cli = resolve(fileURLToPath(import.meta.url), '../../../dist/cli.js');
     const args = (out: string) => [cli, 'quantize', '-m', models.stories260K.model, '--calib', calibration, '-o', out, '--device', 'gpu',
-      '--calib-tokens', '2048', '--kmeans-iterations', '8', '--refine-iterations', '1'];
+      '--calib-tokens', '4096', '--kmeans-iterations', '10', '--refine-iterations', '2'];
     const run = (out: string) => new Promise<number | null>((done) => spawn(process.execPath, args(out), { stdio: 'ignore' }).on('exit', done));
     const whole = join(dir, 'cli-whole');
     expect(await run(whole)).toBe(0);
