@@ -150,8 +150,8 @@ describe.skipIf(!device)('createRefitCgSteps', () => {
   it('solves each column with its own matrix by Jacobi-preconditioned CG, stopping at the tolerance, the same bits twice', async () => {
     const { x, state } = await solve(gpu, 'jacobi', 300, 1e-5);
     for (let j = 0; j < v; j++) {
-      // A relative residual of 1e-5 leaves a relative error of at most κ·1e-5; these systems have κ ≈ 1e2–1e3.
-      expect(columnError(x, exact, j)).toBeLessThan(2e-3);
+      // A relative residual of 1e-5 leaves a relative error of at most κ·1e-5 (κ ≈ 1e2 here); measured 2.5e-6–3.8e-6.
+      expect(columnError(x, exact, j)).toBeLessThan(1e-4);
       const record = state.subarray(j * refitCgStateWords, (j + 1) * refitCgStateWords);
       expect(record[4]).toBe(0); // stopped
       expect(record[5]).toBeLessThanOrEqual(record[1]); // r·r ≤ tolerance²·r₀·r₀
@@ -171,8 +171,9 @@ describe.skipIf(!device)('createRefitCgSteps', () => {
   it('converges in a few iterations with the f32 Cholesky factor as preconditioner', async () => {
     const { x, state } = await solve(gpu, 'cholesky', 12, 1e-6);
     for (let j = 0; j < v; j++) {
-      expect(columnError(x, exact, j)).toBeLessThan(1e-4);
-      expect(state[j * refitCgStateWords + 6]).toBeLessThanOrEqual(8);
+      // Measured: 2 iterations, relative error 9e-7–1.2e-6 (f32 products and factor).
+      expect(columnError(x, exact, j)).toBeLessThan(1e-5);
+      expect(state[j * refitCgStateWords + 6]).toBeLessThanOrEqual(4);
     }
   });
 
