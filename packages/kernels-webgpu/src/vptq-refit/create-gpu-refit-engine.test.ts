@@ -65,7 +65,69 @@ describe.skipIf(!device)('createGpuRefitEngine', () => {
       expect(result).toBeDefined();
       expect(cpu).toBeDefined();
       const missed = missedDecrease(problem, result as NonNullable<typeof result>, cpu as NonNullable<typeof cpu>);
+      // f32 products and sums against the CPU's f64 solve: measured |missed| ≤ 4.4e-6 (two blocks), ≤ 2.2e-11 else.
       expect(Math.abs(missed)).toBeLessThan(1e-4);
     });
   }
+
+  it('keeps entries that no vector uses unchanged, bit for bit, with either solver', async () => {
+    const unused = [2, 9, 15];
+    const problem = refitProblem({ rows: 10, cols: 24, vectorLength: 4, numCentroids: 16, numResidualCentroids: 4, groups: 2 }, 4, { unused, unusedPart: 1 });
+    for (const solver of ['dense', 'cg'] as const) {
+      const result = await gpuRefit(gpu, problem, { solver });
+      const before = problem.assignments[1].codebook;
+      for (const entry of unused) expect(result?.codebooks[1].subarray(entry * 4, entry * 4 + 4)).toEqual(before.subarray(entry * 4, entry * 4 + 4));
+      expect(result?.codebooks[1]).not.toEqual(before);
+    }
+  });
+
+  it('rounds to the storage dtype and gives the same bytes twice, in one session and across sessions', async () => {
+    const problem = refitProblem({ rows: 10, cols: 24, vectorLength: 4, numCentroids: 16, numResidualCentroids: 4, groups: 2 }, 5, { storageDtype: 'BF16' });
+    const session = await createGpuRefitEngine(gpu).openLayer(problem.layer);
+    const first = await session.refit({ assignments: problem.assignments });
+    const again = await session.refit({ assignments: problem.assignments });
+    session.close();
+    expect(again).toEqual(first);
+    expect(await gpuRefit(gpu, problem)).toEqual(first);
+    for (const codebook of [...(first?.codebooks ?? []), ...(first?.residualCodebooks ?? [])]) {
+      // bf16 values have zero low 16 bits in f32.
+      for (const bits of new Uint32Array((codebook as Float32Array).slice().buffer)) expect(bits & 0xffff).toBe(0);
+    }
+    const cg = await gpuRefit(gpu, problem, { solver: 'cg' });
+    expect(await gpuRefit(gpu, problem, { solver: 'cg' })).toEqual(cg);
+  });
+
+  it('returns undefined when a refit entry does not fit the storage dtype', async () => {
+    const problem = refitProblem({ rows: 12, cols: 16, vectorLength: 4, numCentroids: 8 }, 6, { storageDtype: 'F16' });
+    problem.layer.target.forEach((value, index, target) => (target[index] = value * 1e6));
+    expect(await gpuRefit(gpu, problem)).toBeUndefined();
+  });
+
+  it('rejects malformed requests and options, naming the field, and throws once closed', async () => {
+    const problem = refitProblem({ rows: 10, cols: 24, vectorLength: 4, numCentroids: 16, numResidualCentroids: 4, groups: 2 }, 7);
+    expect(() => createGpuRefitEngine(gpu, { solver: 'lu' as never })).toThrow(/options.solver must be 'auto', 'dense' or 'cg'/);
+    expect(() => createGpuRefitEngine(gpu, { cgIterations: 0 })).toThrow(/options.cgIterations must be an integer between 1 and 100000 \(got 0\)/);
+    expect(() => createGpuRefitEngine(gpu, { cgTolerance: -1 })).toThrow(/options.cgTolerance must be in \[0, 1\)/);
+    await expect(createGpuRefitEngine(gpu, { solver: 'dense', maxDenseUnknowns: 10 }).openLayer(problem.layer)).rejects.toThrow(
+      /options.solver 'dense' needs every block within maxDenseUnknowns \(10\)/,
+    );
+    await expect(createGpuRefitEngine(gpu).openLayer({ ...problem.layer, hessian: new Float64Array(3) })).rejects.toThrow(/layer.hessian must have 576 elements/);
+    await expect(createGpuRefitEngine(gpu).openLayer({ ...problem.layer, storageDtype: 'F8' as never })).rejects.toThrow(/layer.storageDtype must be 'F32', 'F16' or 'BF16'/);
+    const session = await createGpuRefitEngine(gpu).openLayer(problem.layer);
+    const assignments = problem.assignments;
+    await expect(session.refit({ assignments: assignments.slice(1) })).rejects.toThrow(/request.assignments must hold one assignment per part/);
+    await expect(session.refit({ assignments: [{ ...assignments[0], codebook: new Float32Array(3) }, assignments[1]] })).rejects.toThrow(
+      /request.assignments\[0\].codebook must have 64 elements \(\[16, 4\]\) \(got 3\)/,
+    );
+    await expect(session.refit({ assignments: [assignments[0], { ...assignments[1], residualIndices: undefined }] })).rejects.toThrow(
+      /request.assignments\[1\].residualIndices must be a Uint16Array or Uint32Array of 36 entries/,
+    );
+    const bad = Uint16Array.from(assignments[0].indices);
+    bad[5] = 16;
+    await expect(session.refit({ assignments: [{ ...assignments[0], indices: bad }, assignments[1]] })).rejects.toThrow(
+      /assignments\[0\].indices must be below 16 \(got 16 at 5\)/,
+    );
+    session.close();
+    await expect(session.refit({ assignments })).rejects.toThrow(/refit: the session is closed/);
+  });
 });
