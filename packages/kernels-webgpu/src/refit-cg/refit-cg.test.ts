@@ -100,8 +100,8 @@ async function solve(gpu: GPUDevice, preconditioner: 'jacobi' | 'cholesky', iter
   const matrixShape = { unknowns: n, vectorLength: v, filled, matrixStride: stride };
   const product = await createRefitMatvecDispatch(gpu, { matrices, x: buffers.direction, y: buffers.product }, { ...matrixShape, access: 'column', ridgeFull: ridges[0], ridgeCut: ridges[1] });
   const owned: { destroy(): void }[] = [matrices, product, steps, ...Object.values(buffers)];
-  let start: KernelDispatch[] = [steps.jacobi];
-  let afterUpdate: KernelDispatch[] = [];
+  let start: KernelDispatch[] = [steps.jacobi, steps.dots];
+  let afterUpdate: KernelDispatch[] = [steps.dots];
   if (!jacobi) {
     const factor = (a: Float64Array, ridge: number) => upperCholeskyOfInverseGpu(gpu, { data: Float64Array.from(a, (value, index) => value + (index % (n + 1) === 0 ? ridge : 0)), size: n });
     const factors = createBufferWithData(gpu, 'test/factors', packed(await factor(full, ridges[0]), await factor(cut, ridges[1])));

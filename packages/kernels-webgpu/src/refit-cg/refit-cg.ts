@@ -54,9 +54,9 @@ export interface RefitCgShape {
 
 /** The recorded stages of {@link createRefitCgSteps}, in the order a solve encodes them. */
 export interface RefitCgSteps {
-  /** z = r / diag and the dots r·r, r·z (Jacobi only). */
+  /** z = r / diag (Jacobi only). */
   readonly jacobi: KernelDispatch;
-  /** The dots r·r, r·z of a z the caller wrote. */
+  /** The dots r·r, r·z (after z is final: preconditioned, and projected when there is a null space). */
   readonly dots: KernelDispatch;
   /** The dot p·Ap. */
   readonly curvature: KernelDispatch;
@@ -64,7 +64,7 @@ export interface RefitCgSteps {
   readonly start: KernelDispatch;
   /** α from p·Ap. */
   readonly step: KernelDispatch;
-  /** x += α·p, r −= α·Ap (with Jacobi, also z and the dots). */
+  /** x += α·p, r −= α·Ap (with Jacobi, also z = r / diag). */
   readonly update: KernelDispatch;
   /** Stop test and β from the dots. */
   readonly next: KernelDispatch;
@@ -80,9 +80,9 @@ export function refitCgGroups(unknowns: number): number {
 
 /**
  * Records the vector stages of the refit's preconditioned conjugate gradients (see `refitCgWgsl`). A solve encodes:
- * clear p; r = b − A·x (the caller); `jacobi` (or the caller's z, then `dots`); `start`; `direction`; then per
- * iteration A·p (the caller), `curvature`, `step`, `update` (then the caller's z and `dots` without Jacobi), `next`,
- * `direction`.
+ * clear p; r = b − A·x (the caller); `jacobi` (or the caller's z); the caller's projection of z, if any; `dots`;
+ * `start`; `direction`; then per iteration A·p (the caller), `curvature`, `step`, `update` (then the caller's z
+ * without Jacobi), the projection, `dots`, `next`, `direction`.
  *
  * @throws {RangeError} naming the field when a size or the tolerance is invalid, or the grid exceeds the device limit.
  */

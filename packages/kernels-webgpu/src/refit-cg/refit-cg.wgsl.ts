@@ -5,12 +5,12 @@
  * a readback. The product A·p and, for a dense preconditioner, z = P·r come from other kernels; `stage` picks the
  * step:
  *
- * - 0 `jacobi`: z = r / precondition_j (the Jacobi preconditioner: diag(M) + ridge), then the partial dots r·r, r·z.
- * - 1 `dots`: partial dots r·r, r·z (after a dense preconditioner wrote z).
+ * - 0 `jacobi`: z = r / precondition_j (the Jacobi preconditioner: diag(M) + ridge).
+ * - 1 `dots`: partial dots r·r, r·z (after the preconditioner, and the null-space projection, wrote z).
  * - 2 `curvature`: partial dot p·Ap.
  * - 3 `start`: reduce r·r, r·z: stop = tolerance²·r·r, active = r·r > 0, ρ = r·z.
  * - 4 `step`: reduce p·Ap: α = ρ / p·Ap while active and p·Ap > 0 (else the column stops, α = 0).
- * - 5 `update`: x += α·p, r −= α·Ap (a stopped column does not move); with `jacobi`, then z and the dots as stage 0.
+ * - 5 `update`: x += α·p, r −= α·Ap (a stopped column does not move); with `jacobi`, then z as stage 0.
  * - 6 `next`: reduce r·r, r·z: a column stops once r·r ≤ stop; else β = r·z / ρ, ρ = r·z.
  * - 7 `direction`: p = z + β·p (β = 0 for a stopped column).
  *
@@ -82,23 +82,25 @@ fn preconditionerOf(k: u32, j: u32) -> f32 {
   return precondition[select(params.unknowns + k, k, j < params.filled)];
 }
 
-// z = r / diag (Jacobi), then the partial dots r·r and r·z of this workgroup.
-fn jacobiAndDots(k: u32, group: u32, local: u32, withJacobi: bool) {
+// z = r / diag (Jacobi).
+fn jacobiRow(k: u32) {
+  if (k < params.unknowns) {
+    for (var j = 0u; j < params.vectorLength; j++) {
+      preconditioned[k * params.vectorLength + j] = residual[k * params.vectorLength + j] / preconditionerOf(k, j);
+    }
+  }
+}
+
+// The partial dots r·r and r·z of this workgroup.
+fn dots(k: u32, group: u32, local: u32) {
   let v = params.vectorLength;
   var squares = array<f32, maxVectorLength>();
   var products = array<f32, maxVectorLength>();
   if (k < params.unknowns) {
     for (var j = 0u; j < v; j++) {
       let r = residual[k * v + j];
-      var z = 0.0;
-      if (withJacobi) {
-        z = r / preconditionerOf(k, j);
-        preconditioned[k * v + j] = z;
-      } else {
-        z = preconditioned[k * v + j];
-      }
       squares[j] = r * r;
-      products[j] = r * z;
+      products[j] = r * preconditioned[k * v + j];
     }
   }
   reduceInto(&squares, 0u, group, local);
@@ -164,8 +166,10 @@ fn main(
   let group = workgroup.x + workgroup.y * grid.x;
   let k = group * workgroupSize + local;
   let v = params.vectorLength;
-  if (stage == 0u || stage == 1u) {
-    jacobiAndDots(k, group, local, stage == 0u);
+  if (stage == 0u) {
+    jacobiRow(k);
+  } else if (stage == 1u) {
+    dots(k, group, local);
   } else if (stage == 2u) {
     var curvature = array<f32, maxVectorLength>();
     if (k < params.unknowns) {
@@ -190,7 +194,7 @@ fn main(
       }
     }
     if (jacobi) {
-      jacobiAndDots(k, group, local, true);
+      jacobiRow(k);
     }
   } else {
     if (k < params.unknowns) {

@@ -64,7 +64,30 @@ function exactMatrices(p: RefitProblem, block: GpuRefitBlockPlan, tables: RefitT
   return { full: build(block.vectorRows), cut: build(block.vectorRows - 1) };
 }
 
-async function runNormal(gpu: GPUDevice, p: RefitProblem, block: GpuRefitBlockPlan, tables: RefitTables, scale: number, chunkColumns?: number, ridges: [number, number] = [0, 0]) {
+/** Gauge weights that are powers of two (so w_i·w_j is exact): slots 0–9 on direction 0, 20–29 on direction 1. */
+function testGauge(n: number): Float32Array {
+  const gauge = new Float32Array(3 * n);
+  gauge.fill(-1, 2 * n);
+  for (let k = 0; k < n; k++) {
+    if (k < 10 || (k >= 20 && k < 30)) {
+      gauge[k] = k % 2 === 0 ? 0.5 : -0.5;
+      gauge[n + k] = k % 3 === 0 ? 0 : k % 2 === 0 ? 0.25 : -0.25;
+      gauge[2 * n + k] = k < 10 ? 0 : 1;
+    }
+  }
+  return gauge;
+}
+
+async function runNormal(
+  gpu: GPUDevice,
+  p: RefitProblem,
+  block: GpuRefitBlockPlan,
+  tables: RefitTables,
+  scale: number,
+  chunkColumns?: number,
+  ridges: [number, number] = [0, 0],
+  gauge: Float32Array = new Float32Array(3 * block.unknowns).fill(-1, 2 * block.unknowns),
+) {
   const stride = block.matrixStride;
   const buffers = {
     hessian: createBufferWithData(gpu, 'test/hessian', Float32Array.from(p.layer.hessian)),
@@ -72,6 +95,7 @@ async function runNormal(gpu: GPUDevice, p: RefitProblem, block: GpuRefitBlockPl
     listOffsets: createBufferWithData(gpu, 'test/list-offsets', tables.listOffsets),
     entries: createBufferWithData(gpu, 'test/entries', tables.entries),
     matrices: createStorageBuffer(gpu, 'test/matrices', stride * 2 * 4),
+    gauge: createBufferWithData(gpu, 'test/gauge', gauge),
     factorInputs: createStorageBuffer(gpu, 'test/factor-inputs', stride * 2 * 4),
   };
   const shape = { unknowns: block.unknowns, width: block.width, cols: p.layer.cols, start: block.start, cutRow: block.vectorRows - 1, matrixStride: stride, scale, chunkColumns };
@@ -111,20 +135,28 @@ describe.skipIf(!device)('createRefitNormalDispatch', () => {
     expect([block.unknowns, block.vectorRows, block.filled, block.hasResidual]).toEqual([40, 3, 2, true]);
     const scale = scaleFor(problem, block);
     const exact = exactMatrices(problem, block, tables, scale);
-    const gpuMatrices = await runNormal(gpu, problem, block, tables, scale, undefined, [0.5, 0.25]);
+    const n = block.unknowns;
+    const gauge = testGauge(n);
+    const gpuMatrices = await runNormal(gpu, problem, block, tables, scale, undefined, [0.5, 0.25], gauge);
     expect(gpuMatrices.full).toEqual(exact.full);
     expect(gpuMatrices.cut).toEqual(exact.cut);
-    // M + ridge·I for the factorization, the ridge only on the diagonal.
-    const n = block.unknowns;
+    // M + ridge·I + the gauge terms w_i·w_j within one null direction, for the factorization.
+    const expected = (matrix: Float32Array, ridge: number, weights: number, i: number, j: number) => {
+      const withRidge = i === j ? Math.fround(matrix[i * n + j] + ridge) : matrix[i * n + j];
+      const group = gauge[2 * n + i];
+      return group >= 0 && gauge[2 * n + j] === group ? Math.fround(withRidge + gauge[weights + i] * gauge[weights + j]) : withRidge;
+    };
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < n; j++) {
-        expect(gpuMatrices.factorFull[i * n + j]).toBe(i === j ? Math.fround(exact.full[i * n + j] + 0.5) : exact.full[i * n + j]);
-        expect(gpuMatrices.factorCut[i * n + j]).toBe(i === j ? Math.fround(exact.cut[i * n + j] + 0.25) : exact.cut[i * n + j]);
+        expect(gpuMatrices.factorFull[i * n + j]).toBe(expected(exact.full, 0.5, 0, i, j));
+        expect(gpuMatrices.factorCut[i * n + j]).toBe(expected(exact.cut, 0.25, n, i, j));
       }
     }
+    expect(gpuMatrices.factorFull[1]).toBe(Math.fround(exact.full[1] - 0.25));
+    expect(gpuMatrices.factorFull[20]).toBe(exact.full[20]);
     // Integer sums do not depend on the order of the atomics: other chunkings give the same bits.
     for (const chunkColumns of [7, 16]) {
-      const chunked = await runNormal(gpu, problem, block, tables, scale, chunkColumns, [0.5, 0.25]);
+      const chunked = await runNormal(gpu, problem, block, tables, scale, chunkColumns, [0.5, 0.25], gauge);
       expect(chunked.full).toEqual(gpuMatrices.full);
       expect(chunked.cut).toEqual(gpuMatrices.cut);
     }

@@ -40,7 +40,12 @@ export interface RefitNormalBuffers {
   readonly entries: BufferBinding;
   /** f32: the full M `[unknowns, unknowns]` at 0, the cut M at `matrixStride` (with a cut). */
   readonly matrices: BufferBinding;
-  /** f32, as `matrices` with the Cholesky ridge on the diagonal. */
+  /**
+   * `[3, unknowns]` f32: the gauge weights w of the full and of the cut columns (±√(mean diagonal / n_g·n_g) on the
+   * slots of a null direction, 0 elsewhere) and the null direction of each slot (−1 for none).
+   */
+  readonly gauge: BufferBinding;
+  /** f32, as `matrices` with the Cholesky ridge on the diagonal and the gauge terms. */
   readonly factorInputs: BufferBinding;
 }
 
@@ -118,7 +123,7 @@ export async function createRefitNormalDispatch(device: GPUDevice, buffers: Refi
       choleskyRidgeCut: cut,
     });
   const params = createUniformBuffer(device, label, pack(0, 0));
-  const bindings = [buffers.hessian, buffers.slotPairs, buffers.listOffsets, buffers.entries, buffers.matrices, buffers.factorInputs, params];
+  const bindings = [buffers.hessian, buffers.slotPairs, buffers.listOffsets, buffers.entries, buffers.matrices, buffers.gauge, buffers.factorInputs, params];
   const step = new ComputeStep(device, label, pipeline, bindings, grid, [params]);
   return {
     label,

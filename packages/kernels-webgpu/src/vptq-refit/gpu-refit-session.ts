@@ -13,6 +13,7 @@ import type { RefitGatherDispatch } from '../refit-gather/refit-gather';
 import { createRefitMatvecDispatch } from '../refit-matvec/refit-matvec';
 import type { RefitMatvecDispatch } from '../refit-matvec/refit-matvec';
 import { createRefitNormalDispatch } from '../refit-normal/refit-normal';
+import { createRefitNullDispatch } from '../refit-null/refit-null';
 import type { RefitNormalDispatch } from '../refit-normal/refit-normal';
 import { createRefitReconstructDispatch } from '../refit-reconstruct/refit-reconstruct';
 import { assertArray, assertCount, describe } from '../validate';
@@ -51,6 +52,8 @@ interface BlockResources {
   readonly product: readonly KernelDispatch[];
   readonly setProductRidges: (full: number, cut: number) => void;
   readonly jacobiSteps: RefitCgSteps;
+  /** z ← z projected off the null directions of the parts with residual codebooks; undefined without any. */
+  readonly project: KernelDispatch | undefined;
   readonly dense: DenseResources | undefined;
   /** Upper bound of the gather's segments (the `segments` buffer is padded with empty ones up to it). */
   readonly maxSegments: number;
@@ -62,7 +65,7 @@ interface DenseResources {
   readonly factorizations: readonly KernelDispatch[];
   /** r −= M·x₀. */
   readonly residual: RefitMatvecDispatch;
-  /** z = Uᵀ·(U·r), then the dots. */
+  /** z = Uᵀ·(U·r). */
   readonly precondition: readonly KernelDispatch[];
   readonly steps: RefitCgSteps;
 }
@@ -179,7 +182,7 @@ export class GpuRefitSession {
     this.closed = true;
     for (const block of this.blocks) {
       const dense = block.dense;
-      const dispatches = [block.reconstruct, block.gradient, block.gatherResidual, ...block.product, block.jacobiSteps];
+      const dispatches = [block.reconstruct, block.gradient, block.gatherResidual, ...block.product, block.jacobiSteps, block.project];
       if (dense !== undefined) dispatches.push(dense.normal, ...dense.factorizations, dense.residual, ...dense.precondition, dense.steps);
       for (const dispatch of dispatches) dispatch?.destroy();
       for (const buffer of Object.values(block.buffers)) buffer.destroy();
@@ -209,6 +212,12 @@ export class GpuRefitSession {
       write(buffers.slotSegments, tables.slotSegments);
       write(buffers.precondition, precondition);
       write(buffers.x, packCodebooks(layer, block.plan, request));
+      const directions = nullDirections(layer, block.plan, tables, [refitRidge(full, 1), refitRidge(cut, 1)]);
+      if (block.project !== undefined) {
+        write(buffers.nullSlots, directions.slots);
+        write(buffers.nullGroups, directions.groups);
+      }
+      if (block.dense !== undefined) write(buffers.gauge, directions.gauge);
       block.setProductRidges(...ridges);
       if (block.dense !== undefined) {
         write(buffers.slotPairs, tables.slotPairs as Uint32Array);
@@ -261,7 +270,9 @@ export class GpuRefitSession {
     const { plan, buffers, dense } = block;
     const steps = cholesky && dense !== undefined ? dense.steps : block.jacobiSteps;
     const preconditionSteps = cholesky && dense !== undefined ? dense.precondition : [steps.jacobi];
-    const iteration = [...block.product, steps.curvature, steps.step, steps.update, ...(cholesky ? preconditionSteps : []), steps.next, steps.direction];
+    // With Jacobi, `update` writes z itself; the projection (if any) always follows z, and the dots follow both.
+    const finish = [...(block.project === undefined ? [] : [block.project]), steps.dots];
+    const iteration = [...block.product, steps.curvature, steps.step, steps.update, ...(cholesky ? preconditionSteps : []), ...finish, steps.next, steps.direction];
     let encoder = device.createCommandEncoder({ label });
     encoder.copyBufferToBuffer(this.shared.targetProduct, plan.start * this.layer.rows * 4, this.shared.product, 0, plan.width * this.layer.rows * 4);
     encoder.clearBuffer(buffers.direction);
@@ -272,7 +283,7 @@ export class GpuRefitSession {
     block.gradient?.encode(pass);
     block.gatherResidual.encode(pass);
     dense?.residual.encode(pass);
-    for (const step of [...preconditionSteps, steps.start, steps.direction]) step.encode(pass);
+    for (const step of [...preconditionSteps, ...finish, steps.start, steps.direction]) step.encode(pass);
     let done = 0;
     for (;;) {
       const count = Math.min(plan.checkInterval, this.tuning.cgIterations - done);
@@ -340,6 +351,7 @@ async function createBlock(
   const vectorBytes = unknowns * v * 4;
   const maxSegments = Math.ceil(plan.entryCount / refitGatherSegmentLength) + unknowns;
   const dense = plan.solver === 'dense';
+  const nullGroupCount = plan.partIndices.filter((partIndex) => layer.parts[partIndex].numResidualCentroids > 0).length;
   const buffers: Record<string, GPUBuffer> = {
     slots: storage(name('slots'), vectorRows * width * 8),
     entries: storage(name('entries'), plan.entryCount * 4),
@@ -356,10 +368,18 @@ async function createBlock(
     partials: storage(name('partials'), refitCgGroups(unknowns) * 2 * v * 4),
     state: storage(name('state'), v * refitCgStateWords * 4),
   };
+  if (nullGroupCount > 0) {
+    Object.assign(buffers, {
+      nullSlots: storage(name('null-slots'), unknowns * 4),
+      nullGroups: storage(name('null-groups'), nullGroupCount * 4 * 4),
+      nullCoefficients: storage(name('null-coefficients'), nullGroupCount * v * 4),
+    });
+  }
   if (dense) {
     const matrixBytes = plan.matrixStride * 4 * plan.matrixCount;
     Object.assign(buffers, {
       slotPairs: storage(name('slot-pairs'), vectorRows * width * 4),
+      gauge: storage(name('gauge'), 3 * unknowns * 4),
       matrices: storage(name('matrices'), matrixBytes),
       factorInputs: storage(name('factor-inputs'), matrixBytes),
       factors: storage(name('factors'), matrixBytes),
@@ -405,6 +425,16 @@ async function createBlock(
   };
   const cgShape = { unknowns, vectorLength: v, filled, tolerance: tuning.cgTolerance };
   const jacobiSteps = keep(await createRefitCgSteps(device, cgBuffers, { ...cgShape, jacobi: true }));
+  const project =
+    nullGroupCount === 0
+      ? undefined
+      : keep(
+          await createRefitNullDispatch(
+            device,
+            { nullSlots: buffers.nullSlots, nullGroups: buffers.nullGroups, preconditioned: buffers.preconditioned, coefficients: buffers.nullCoefficients },
+            { unknowns, vectorLength: v, filled, groups: nullGroupCount },
+          ),
+        );
   let product: KernelDispatch[];
   let setProductRidges: (full: number, cut: number) => void;
   let denseResources: DenseResources | undefined;
@@ -418,7 +448,15 @@ async function createBlock(
     const normal = keep(
       await createRefitNormalDispatch(
         device,
-        { hessian: shared.hessian, slotPairs: buffers.slotPairs, listOffsets: buffers.listOffsets, entries: buffers.entries, matrices: buffers.matrices, factorInputs: buffers.factorInputs },
+        {
+          hessian: shared.hessian,
+          slotPairs: buffers.slotPairs,
+          listOffsets: buffers.listOffsets,
+          entries: buffers.entries,
+          matrices: buffers.matrices,
+          gauge: buffers.gauge,
+          factorInputs: buffers.factorInputs,
+        },
         { unknowns, width, cols, start, cutRow: filled < v ? vectorRows - 1 : undefined, matrixStride: plan.matrixStride, scale: normalScale(layer, plan) },
       ),
     );
@@ -445,7 +483,7 @@ async function createBlock(
       await createRefitMatvecDispatch(device, { matrices: buffers.factors, x: buffers.scratch, y: buffers.preconditioned }, { ...matrixShape, access: 'column', upper: true }),
     );
     const steps = keep(await createRefitCgSteps(device, cgBuffers, { ...cgShape, jacobi: false }));
-    denseResources = { normal, factorizations, residual, precondition: [upper, upperTransposed, steps.dots], steps };
+    denseResources = { normal, factorizations, residual, precondition: [upper, upperTransposed], steps };
   } else {
     const reconstructDirection = keep(
       await createRefitReconstructDispatch(
@@ -466,7 +504,53 @@ async function createBlock(
     product = [reconstructDirection, multiply, gather];
     setProductRidges = (full, cut) => gather.setRidges(full, cut);
   }
-  return { plan, buffers, reconstruct, gradient, gatherResidual, product, setProductRidges, jacobiSteps, dense: denseResources, maxSegments };
+  return { plan, buffers, reconstruct, gradient, gatherResidual, product, setProductRidges, jacobiSteps, project, dense: denseResources, maxSegments };
+}
+
+/**
+ * The null directions of a block's normal matrices for one refit (see `refitNullWgsl`): per part with a residual
+ * codebook, +1 on its used main slots and −1 on its used residual slots, over the vectors of every row (the full
+ * columns) and of all but the padded last row (the cut columns); and the gauge weights of the dense factorization,
+ * ±√(mean diagonal / n_g·n_g), so that the gauge term w_k1·w_k2 gives n_g an eigenvalue of the mean diagonal.
+ */
+function nullDirections(
+  layer: GpuRefitLayer,
+  plan: GpuRefitBlockPlan,
+  tables: { readonly listOffsets: Uint32Array; readonly entries: Uint32Array },
+  meanDiagonals: readonly [number, number],
+): { slots: Uint32Array; groups: Uint32Array; gauge: Float32Array } {
+  const { unknowns, width, vectorRows, filled, vectorLength } = plan;
+  const { listOffsets, entries } = tables;
+  const slots = new Uint32Array(unknowns);
+  const gauge = new Float32Array(3 * unknowns).fill(-1, 2 * unknowns);
+  const groups: number[] = [];
+  const cutRow = filled < vectorLength ? vectorRows - 1 : vectorRows;
+  plan.partIndices.forEach((partIndex, position) => {
+    const part = layer.parts[partIndex];
+    if (part.numResidualCentroids === 0) return;
+    const g = groups.length / 4;
+    const first = plan.partOffsets[position];
+    const end = first + part.numCentroids + part.numResidualCentroids;
+    let countFull = 0;
+    let countCut = 0;
+    for (let k = first; k < end; k++) {
+      if (listOffsets[k + 1] === listOffsets[k]) continue;
+      // Lists are in position order: the slot is used by a row other than the padded last one iff its first entry is.
+      const usedCut = Math.floor(entries[listOffsets[k]] / width) < cutRow ? 1 : 0;
+      slots[k] = ((g + 1) << 3) | (usedCut << 2) | (1 << 1) | (k >= first + part.numCentroids ? 1 : 0);
+      countFull++;
+      countCut += usedCut;
+    }
+    groups.push(first, end, countFull, countCut);
+    for (let k = first; k < end; k++) {
+      if (slots[k] === 0) continue;
+      const sign = (slots[k] & 1) === 1 ? -1 : 1;
+      gauge[k] = sign * Math.sqrt(meanDiagonals[0] / countFull);
+      gauge[unknowns + k] = (slots[k] & 4) === 0 ? 0 : sign * Math.sqrt(meanDiagonals[1] / countCut);
+      gauge[2 * unknowns + k] = g;
+    }
+  });
+  return { slots, groups: Uint32Array.from(groups), gauge };
 }
 
 /**
