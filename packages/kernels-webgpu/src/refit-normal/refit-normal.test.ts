@@ -94,7 +94,6 @@ async function runNormal(
     slotPairs: createBufferWithData(gpu, 'test/slot-pairs', tables.slotPairs as Uint32Array),
     listOffsets: createBufferWithData(gpu, 'test/list-offsets', tables.listOffsets),
     entries: createBufferWithData(gpu, 'test/entries', tables.entries),
-    matrices: createStorageBuffer(gpu, 'test/matrices', stride * 2 * 4),
     gauge: createBufferWithData(gpu, 'test/gauge', gauge),
     factorInputs: createStorageBuffer(gpu, 'test/factor-inputs', stride * 2 * 4),
   };
@@ -102,17 +101,11 @@ async function runNormal(
   const dispatch = await createRefitNormalDispatch(gpu, buffers, shape);
   dispatch.setCholeskyRidges(...ridges);
   submitDispatches(gpu, 'test', [dispatch]);
-  const matrices = new Float32Array(await readBuffer(gpu, buffers.matrices));
   const factorInputs = new Float32Array(await readBuffer(gpu, buffers.factorInputs));
   dispatch.destroy();
   for (const buffer of Object.values(buffers)) buffer.destroy();
   const n2 = block.unknowns * block.unknowns;
-  return {
-    full: matrices.slice(0, n2),
-    cut: matrices.slice(stride, stride + n2),
-    factorFull: factorInputs.slice(0, n2),
-    factorCut: factorInputs.slice(stride, stride + n2),
-  };
+  return { full: factorInputs.slice(0, n2), cut: factorInputs.slice(stride, stride + n2) };
 }
 
 /** The scale the engine picks: sums of |H̃| over the block, times R, below 2^62 units. */
@@ -130,16 +123,17 @@ describe.skipIf(!device)('createRefitNormalDispatch', () => {
     await expect(compileShader(gpu, 'refit-normal', refitNormalWgsl)).resolves.toBeDefined();
   });
 
-  it('builds the full and the cut normal matrices exactly (fixed-point sums of the f32 Hessian), in any chunking', async () => {
+  it('builds the full and the cut normal matrices exactly (fixed-point sums of the f32 Hessian), with ridge and gauge terms, in any chunking', async () => {
     const { block, tables } = plan(problem);
     expect([block.unknowns, block.vectorRows, block.filled, block.hasResidual]).toEqual([40, 3, 2, true]);
     const scale = scaleFor(problem, block);
     const exact = exactMatrices(problem, block, tables, scale);
     const n = block.unknowns;
-    const gauge = testGauge(n);
-    const gpuMatrices = await runNormal(gpu, problem, block, tables, scale, undefined, [0.5, 0.25], gauge);
+    const gpuMatrices = await runNormal(gpu, problem, block, tables, scale);
     expect(gpuMatrices.full).toEqual(exact.full);
     expect(gpuMatrices.cut).toEqual(exact.cut);
+    const gauge = testGauge(n);
+    const factorInputs = await runNormal(gpu, problem, block, tables, scale, undefined, [0.5, 0.25], gauge);
     // M + ridge·I + the gauge terms w_i·w_j within one null direction, for the factorization.
     const expected = (matrix: Float32Array, ridge: number, weights: number, i: number, j: number) => {
       const withRidge = i === j ? Math.fround(matrix[i * n + j] + ridge) : matrix[i * n + j];
@@ -148,17 +142,17 @@ describe.skipIf(!device)('createRefitNormalDispatch', () => {
     };
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < n; j++) {
-        expect(gpuMatrices.factorFull[i * n + j]).toBe(expected(exact.full, 0.5, 0, i, j));
-        expect(gpuMatrices.factorCut[i * n + j]).toBe(expected(exact.cut, 0.25, n, i, j));
+        expect(factorInputs.full[i * n + j]).toBe(expected(exact.full, 0.5, 0, i, j));
+        expect(factorInputs.cut[i * n + j]).toBe(expected(exact.cut, 0.25, n, i, j));
       }
     }
-    expect(gpuMatrices.factorFull[1]).toBe(Math.fround(exact.full[1] - 0.25));
-    expect(gpuMatrices.factorFull[20]).toBe(exact.full[20]);
+    expect(factorInputs.full[1]).toBe(Math.fround(exact.full[1] - 0.25));
+    expect(factorInputs.full[20]).toBe(exact.full[20]);
     // Integer sums do not depend on the order of the atomics: other chunkings give the same bits.
     for (const chunkColumns of [7, 16]) {
       const chunked = await runNormal(gpu, problem, block, tables, scale, chunkColumns, [0.5, 0.25], gauge);
-      expect(chunked.full).toEqual(gpuMatrices.full);
-      expect(chunked.cut).toEqual(gpuMatrices.cut);
+      expect(chunked.full).toEqual(factorInputs.full);
+      expect(chunked.cut).toEqual(factorInputs.cut);
     }
   });
 

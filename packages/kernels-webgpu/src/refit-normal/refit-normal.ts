@@ -38,14 +38,15 @@ export interface RefitNormalBuffers {
   readonly listOffsets: BufferBinding;
   /** u32 `r·width + a` of every vector of every list, each list in increasing order. */
   readonly entries: BufferBinding;
-  /** f32: the full M `[unknowns, unknowns]` at 0, the cut M at `matrixStride` (with a cut). */
-  readonly matrices: BufferBinding;
   /**
    * `[3, unknowns]` f32: the gauge weights w of the full and of the cut columns (±√(mean diagonal / n_g·n_g) on the
    * slots of a null direction, 0 elsewhere) and the null direction of each slot (−1 for none).
    */
   readonly gauge: BufferBinding;
-  /** f32, as `matrices` with the Cholesky ridge on the diagonal and the gauge terms. */
+  /**
+   * f32: the full M `[unknowns, unknowns]` at 0, the cut M at `matrixStride` (with a cut), each with the Cholesky ridge
+   * on the diagonal and the gauge terms: what the inverse Cholesky factorization reads (and overwrites).
+   */
   readonly factorInputs: BufferBinding;
 }
 
@@ -71,7 +72,7 @@ export interface RefitNormalShape {
 
 /** A recorded {@link createRefitNormalDispatch}; the Cholesky ridges can change between submits. */
 export interface RefitNormalDispatch extends KernelDispatch {
-  /** Rewrites the ridges added to the diagonals of `factorInputs` (full, cut); takes effect at the next submit. */
+  /** Rewrites the ridges added to the diagonals (full, cut); takes effect at the next submit. */
   setCholeskyRidges(full: number, cut: number): void;
 }
 
@@ -123,7 +124,7 @@ export async function createRefitNormalDispatch(device: GPUDevice, buffers: Refi
       choleskyRidgeCut: cut,
     });
   const params = createUniformBuffer(device, label, pack(0, 0));
-  const bindings = [buffers.hessian, buffers.slotPairs, buffers.listOffsets, buffers.entries, buffers.matrices, buffers.gauge, buffers.factorInputs, params];
+  const bindings = [buffers.hessian, buffers.slotPairs, buffers.listOffsets, buffers.entries, buffers.gauge, buffers.factorInputs, params];
   const step = new ComputeStep(device, label, pipeline, bindings, grid, [params]);
   return {
     label,

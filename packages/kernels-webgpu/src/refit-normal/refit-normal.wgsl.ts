@@ -12,8 +12,8 @@
  *
  * The rows of the zero-padded last vector row (r = cutRow) are missing from the codebook columns j ≥ filled: the
  * lists are sorted by position, so the workgroup first sums the vectors of rows r < cutRow, writes that row of the
- * cut matrix (at `matrixStride`), then adds the last row's vectors and writes the full matrix (at 0). Both are also
- * written to `factorInputs`, which the inverse Cholesky factorization overwrites, with `choleskyRidge` added on the
+ * cut matrix (at `matrixStride`), then adds the last row's vectors and writes the full matrix (at 0). The matrices
+ * are written for the inverse Cholesky factorization (which overwrites them), with `choleskyRidge` added on the
  * diagonal and the gauge term w_k1·w_k2 where both slots lie on one null direction g (a part with a residual codebook:
  * +1 on its used main slots, −1 on its used residual slots; w = ±√(mean diagonal / n_g·n_g)). The gauge gives that
  * direction an eigenvalue of the diagonal's size instead of the ridge's, so the f32 factor, used as a preconditioner
@@ -24,10 +24,10 @@
  * 1 slotPairs     [vectorRows, width] u32                                                          read
  * 2 listOffsets   [unknowns + 1] u32: L_k = entries[listOffsets[k] … listOffsets[k + 1])           read
  * 3 entries       u32: r·width + a                                                                 read
- * 4 matrices      f32: full M at 0, cut M at matrixStride (when cutRow < vectorRows)               read_write
- * 5 gauge         [3, unknowns] f32: w of the full columns, w of the cut columns, null direction g (−1: none)   read
- * 6 factorInputs  f32: the same plus choleskyRidge·I and the gauge terms                           read_write
- * 7 params        Params                                                                           uniform
+ * 4 gauge         [3, unknowns] f32: w of the full columns, w of the cut columns, null direction g (−1: none)   read
+ * 5 factorInputs  f32: full M at 0, cut M at matrixStride (when cutRow < vectorRows), each plus choleskyRidge·I
+ *                 and the gauge terms                                                              read_write
+ * 6 params        Params                                                                           uniform
  */
 export const refitNormalWgsl = /* wgsl */ `
 override chunkCapacity: u32 = 2048u;
@@ -52,10 +52,9 @@ struct Params {
 @group(0) @binding(1) var<storage, read> slotPairs: array<u32>;
 @group(0) @binding(2) var<storage, read> listOffsets: array<u32>;
 @group(0) @binding(3) var<storage, read> entries: array<u32>;
-@group(0) @binding(4) var<storage, read_write> matrices: array<f32>;
-@group(0) @binding(5) var<storage, read> gauge: array<f32>;
-@group(0) @binding(6) var<storage, read_write> factorInputs: array<f32>;
-@group(0) @binding(7) var<uniform> params: Params;
+@group(0) @binding(4) var<storage, read> gauge: array<f32>;
+@group(0) @binding(5) var<storage, read_write> factorInputs: array<f32>;
+@group(0) @binding(6) var<uniform> params: Params;
 
 var<workgroup> sums: array<atomic<u32>, 2u * chunkCapacity>;
 var<workgroup> bounds: array<u32, 3>;
@@ -118,7 +117,6 @@ fn writeRow(row: u32, chunkStart: u32, chunkEnd: u32, offset: u32, ridge: f32, g
     let high = bitcast<i32>(atomicLoad(&sums[2u * (c - chunkStart) + 1u]));
     let value = (f32(high) * 0x1p32f + f32(low)) * params.inverseScale;
     let index = offset + row * n + c;
-    matrices[index] = value;
     var factorInput = select(value, value + ridge, c == row);
     if (rowGroup >= 0.0 && gauge[2u * n + c] == rowGroup) {
       factorInput += rowWeight * gauge[gaugeRow * n + c];

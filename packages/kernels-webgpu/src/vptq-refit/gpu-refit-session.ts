@@ -11,7 +11,6 @@ import type { RefitCgSteps } from '../refit-cg/refit-cg';
 import { createRefitGatherDispatch, refitGatherSegmentLength } from '../refit-gather/refit-gather';
 import type { RefitGatherDispatch } from '../refit-gather/refit-gather';
 import { createRefitMatvecDispatch } from '../refit-matvec/refit-matvec';
-import type { RefitMatvecDispatch } from '../refit-matvec/refit-matvec';
 import { createRefitNormalDispatch } from '../refit-normal/refit-normal';
 import { createRefitNullDispatch } from '../refit-null/refit-null';
 import type { RefitNormalDispatch } from '../refit-normal/refit-normal';
@@ -44,11 +43,11 @@ interface BlockResources {
   readonly buffers: Record<string, GPUBuffer>;
   /** Writes `x` (its codebooks) into Q at its columns. */
   readonly reconstruct: KernelDispatch;
-  /** Y −= Q·H̃[·, block]: all blocks (matrix-free) or the other block (dense). */
-  readonly gradient: KernelDispatch | undefined;
-  /** r = Σ_slot Y (the right-hand side, or r₀ directly for the matrix-free solve). */
+  /** Y −= Q·H̃[·, block] over every column: Y = (T − A·x)·H̃[·, block]. */
+  readonly gradient: KernelDispatch;
+  /** r₀ = Σ_slot Y = b − M·x₀. */
   readonly gatherResidual: RefitGatherDispatch;
-  /** A·p: reconstruct p, Y = Q·H̃, gather + ridge·p (matrix-free), or M·p + ridge·p (dense). */
+  /** Ã·p = M·p + ridge·p, matrix-free: reconstruct p, Y = Q·H̃, gather + ridge·p. */
   readonly product: readonly KernelDispatch[];
   readonly setProductRidges: (full: number, cut: number) => void;
   readonly jacobiSteps: RefitCgSteps;
@@ -63,8 +62,6 @@ interface BlockResources {
 interface DenseResources {
   readonly normal: RefitNormalDispatch;
   readonly factorizations: readonly KernelDispatch[];
-  /** r −= M·x₀. */
-  readonly residual: RefitMatvecDispatch;
   /** z = Uᵀ·(U·r). */
   readonly precondition: readonly KernelDispatch[];
   readonly steps: RefitCgSteps;
@@ -144,8 +141,7 @@ export class GpuRefitSession {
         }
         const blocks: BlockResources[] = [];
         for (const block of plan.blocks) {
-          const other = plan.blocks.find((candidate) => candidate !== block);
-          blocks.push(await createBlock(device, layer, tuning, block, other, shared, storage, owned));
+          blocks.push(await createBlock(device, layer, tuning, block, shared, storage, owned));
         }
         return new GpuRefitSession(device, layer, plan, tuning, shared, blocks);
       });
@@ -183,7 +179,7 @@ export class GpuRefitSession {
     for (const block of this.blocks) {
       const dense = block.dense;
       const dispatches = [block.reconstruct, block.gradient, block.gatherResidual, ...block.product, block.jacobiSteps, block.project];
-      if (dense !== undefined) dispatches.push(dense.normal, ...dense.factorizations, dense.residual, ...dense.precondition, dense.steps);
+      if (dense !== undefined) dispatches.push(dense.normal, ...dense.factorizations, ...dense.precondition, dense.steps);
       for (const dispatch of dispatches) dispatch?.destroy();
       for (const buffer of Object.values(block.buffers)) buffer.destroy();
     }
@@ -277,12 +273,10 @@ export class GpuRefitSession {
     encoder.copyBufferToBuffer(this.shared.targetProduct, plan.start * this.layer.rows * 4, this.shared.product, 0, plan.width * this.layer.rows * 4);
     encoder.clearBuffer(buffers.direction);
     let pass = encoder.beginComputePass({ label });
-    const others = this.blocks.filter((candidate) => candidate !== block);
-    // The matrix-free solve takes r₀ = gather((T − A·x)·H̃) directly; the dense one gathers b and subtracts M·x₀.
-    for (const reconstruct of (dense === undefined ? this.blocks : others).map((candidate) => candidate.reconstruct)) reconstruct.encode(pass);
-    block.gradient?.encode(pass);
+    // r₀ = gather((T − A·x)·H̃) = b − M·x₀, with every block's current codebooks in A·x.
+    for (const candidate of this.blocks) candidate.reconstruct.encode(pass);
+    block.gradient.encode(pass);
     block.gatherResidual.encode(pass);
-    dense?.residual.encode(pass);
     for (const step of [...preconditionSteps, ...finish, steps.start, steps.direction]) step.encode(pass);
     let done = 0;
     for (;;) {
@@ -339,7 +333,6 @@ async function createBlock(
   layer: GpuRefitLayer,
   tuning: GpuRefitTuning,
   plan: GpuRefitBlockPlan,
-  other: GpuRefitBlockPlan | undefined,
   shared: { readonly hessian: GPUBuffer; readonly reconstruction: GPUBuffer; readonly product: GPUBuffer },
   storage: (name: string, bytes: number) => GPUBuffer,
   owned: { destroy(): void }[],
@@ -380,7 +373,6 @@ async function createBlock(
     Object.assign(buffers, {
       slotPairs: storage(name('slot-pairs'), vectorRows * width * 4),
       gauge: storage(name('gauge'), 3 * unknowns * 4),
-      matrices: storage(name('matrices'), matrixBytes),
       factorInputs: storage(name('factor-inputs'), matrixBytes),
       factors: storage(name('factors'), matrixBytes),
       scratch: storage(name('scratch'), vectorBytes),
@@ -391,19 +383,14 @@ async function createBlock(
   const reconstruct = keep(
     await createRefitReconstructDispatch(device, { x: buffers.x, slots: buffers.slots, q: shared.reconstruction }, { rows, width, vectorLength: v, ldq: rows, qOffset: start * rows }),
   );
-  // Y −= Q·H̃[·, block] over every column (matrix-free: r₀ directly) or over the other block's columns (dense: b).
-  let gradient: KernelDispatch | undefined;
-  if (!dense || other !== undefined) {
-    const from = dense ? (other as GpuRefitBlockPlan) : { start: 0, width: cols };
-    gradient = keep(
-      await createGemmTnDispatch(
-        device,
-        { a: shared.reconstruction, b: shared.hessian, x: shared.product },
-        { m: rows, n: width, k: from.width, lda: rows, ldb: cols, ldx: rows, aOffset: from.start * rows, bOffset: from.start * cols + start },
-        'subtract',
-      ),
-    );
-  }
+  const gradient = keep(
+    await createGemmTnDispatch(
+      device,
+      { a: shared.reconstruction, b: shared.hessian, x: shared.product },
+      { m: rows, n: width, k: cols, lda: rows, ldb: cols, ldx: rows, bOffset: start },
+      'subtract',
+    ),
+  );
   const gatherShape = { unknowns, segmentCount: maxSegments, vectorLength: v, rows, width, ldy: rows, filled };
   const gatherBuffers = {
     y: shared.product,
@@ -435,16 +422,29 @@ async function createBlock(
             { unknowns, vectorLength: v, filled, groups: nullGroupCount },
           ),
         );
-  let product: KernelDispatch[];
-  let setProductRidges: (full: number, cut: number) => void;
+  // Ã·p = M·p + ridge·p without M: the reconstruction of p, its product with H̃ and the gather by slot. Dense blocks
+  // use it too: M in f32 (each entry rounded) would blur the directions M is nearly singular along, which A·p
+  // resolves exactly (a main entry and a residual entry that cancel in every vector cancel in the reconstruction).
+  const reconstructDirection = keep(
+    await createRefitReconstructDispatch(
+      device,
+      { x: buffers.direction, slots: buffers.slots, q: shared.reconstruction },
+      { rows, width, vectorLength: v, ldq: rows, qOffset: start * rows },
+    ),
+  );
+  const multiply = keep(
+    await createGemmTnDispatch(
+      device,
+      { a: shared.reconstruction, b: shared.hessian, x: shared.product },
+      { m: rows, n: width, k: width, lda: rows, ldb: cols, ldx: rows, aOffset: start * rows, bOffset: start * cols + start },
+      'store',
+    ),
+  );
+  const gather = keep(await createRefitGatherDispatch(device, { ...gatherBuffers, p: buffers.direction, gathered: buffers.product }, gatherShape));
+  const product = [reconstructDirection, multiply, gather];
+  const setProductRidges = (full: number, cut: number) => gather.setRidges(full, cut);
   let denseResources: DenseResources | undefined;
   if (dense) {
-    const matrixShape = { unknowns, vectorLength: v, filled, matrixStride: plan.matrixStride };
-    const multiply = keep(
-      await createRefitMatvecDispatch(device, { matrices: buffers.matrices, x: buffers.direction, y: buffers.product }, { ...matrixShape, access: 'column' }),
-    );
-    product = [multiply];
-    setProductRidges = (full, cut) => multiply.setRidges(full, cut);
     const normal = keep(
       await createRefitNormalDispatch(
         device,
@@ -453,7 +453,6 @@ async function createBlock(
           slotPairs: buffers.slotPairs,
           listOffsets: buffers.listOffsets,
           entries: buffers.entries,
-          matrices: buffers.matrices,
           gauge: buffers.gauge,
           factorInputs: buffers.factorInputs,
         },
@@ -473,9 +472,7 @@ async function createBlock(
         ),
       );
     }
-    const residual = keep(
-      await createRefitMatvecDispatch(device, { matrices: buffers.matrices, x: buffers.x, y: buffers.residual }, { ...matrixShape, access: 'column', subtract: true }),
-    );
+    const matrixShape = { unknowns, vectorLength: v, filled, matrixStride: plan.matrixStride };
     const upper = keep(
       await createRefitMatvecDispatch(device, { matrices: buffers.factors, x: buffers.residual, y: buffers.scratch }, { ...matrixShape, access: 'row', upper: true }),
     );
@@ -483,26 +480,7 @@ async function createBlock(
       await createRefitMatvecDispatch(device, { matrices: buffers.factors, x: buffers.scratch, y: buffers.preconditioned }, { ...matrixShape, access: 'column', upper: true }),
     );
     const steps = keep(await createRefitCgSteps(device, cgBuffers, { ...cgShape, jacobi: false }));
-    denseResources = { normal, factorizations, residual, precondition: [upper, upperTransposed], steps };
-  } else {
-    const reconstructDirection = keep(
-      await createRefitReconstructDispatch(
-        device,
-        { x: buffers.direction, slots: buffers.slots, q: shared.reconstruction },
-        { rows, width, vectorLength: v, ldq: rows, qOffset: start * rows },
-      ),
-    );
-    const multiply = keep(
-      await createGemmTnDispatch(
-        device,
-        { a: shared.reconstruction, b: shared.hessian, x: shared.product },
-        { m: rows, n: width, k: width, lda: rows, ldb: cols, ldx: rows, aOffset: start * rows, bOffset: start * cols + start },
-        'store',
-      ),
-    );
-    const gather = keep(await createRefitGatherDispatch(device, { ...gatherBuffers, p: buffers.direction, gathered: buffers.product }, gatherShape));
-    product = [reconstructDirection, multiply, gather];
-    setProductRidges = (full, cut) => gather.setRidges(full, cut);
+    denseResources = { normal, factorizations, precondition: [upper, upperTransposed], steps };
   }
   return { plan, buffers, reconstruct, gradient, gatherResidual, product, setProductRidges, jacobiSteps, project, dense: denseResources, maxSegments };
 }
