@@ -3,10 +3,12 @@ import type { AsyncKmeansEngineFactory } from '@vptq/kmeans/engine';
 import { describe, expect, it } from 'vitest';
 
 import { cpuVptqPassEngine } from './cpu-vptq-pass-engine';
+import { cpuVptqRefitEngine } from './cpu-vptq-refit-engine';
 import { quantizeVptqLayer, runVptq } from './quantize-vptq-layer';
 import { quantizeVptqLayerAsync, runVptqAsync } from './quantize-vptq-layer-async';
 import type { VptqOptions, VptqPhase } from './vptq-options';
 import type { VptqPassEngine, VptqPassLayer, VptqPassResult } from './vptq-pass-engine';
+import type { VptqRefitEngine, VptqRefitLayer, VptqRefitResult } from './vptq-refit-engine';
 import { randomPreparedHessian, randomWeight } from './test/random-layer';
 
 const rows = 30;
@@ -45,6 +47,36 @@ function recordingEngine(fail?: { afterPasses: number }): { engine: VptqPassEngi
         async measure(quantized) {
           calls.push('measure');
           return session.measure(quantized);
+        },
+        close() {
+          calls.push('close');
+          session.close();
+        },
+      };
+    },
+  };
+  return { engine, calls, layers };
+}
+
+/** The CPU refit engine behind a recorder; `change` may alter each result. */
+function recordingRefitEngine(change?: (result: VptqRefitResult | undefined, call: number) => VptqRefitResult | undefined): {
+  engine: VptqRefitEngine;
+  calls: string[];
+  layers: VptqRefitLayer[];
+} {
+  const calls: string[] = [];
+  const layers: VptqRefitLayer[] = [];
+  const engine: VptqRefitEngine = {
+    async openLayer(layer) {
+      calls.push('open');
+      layers.push(layer);
+      const session = await cpuVptqRefitEngine.openLayer(layer);
+      let count = 0;
+      return {
+        async refit(request) {
+          calls.push('refit');
+          const result = await session.refit(request);
+          return change === undefined ? result : change(result, count++);
         },
         close() {
           calls.push('close');
@@ -173,5 +205,63 @@ describe('quantizeVptqLayerAsync', () => {
     );
     const residualCodebooks = [new Float32Array(16), new Float32Array(32), new Float32Array(32)];
     expect(() => session.runPass({ codebooks, residualCodebooks, keepResidual: false })).toThrow(/residualCodebooks\[0\] must be undefined/);
+  });
+
+  it('runs every refit through refitEngine, in one session it closes (the CPU refit engine gives exactly the synchronous result)', async () => {
+    const { engine: refitEngine, calls, layers } = recordingRefitEngine();
+    const sync = runVptq(weight, prepared, full);
+    const viaEngine = await runVptqAsync(weight, prepared, { ...full, refitEngine });
+    expect(viaEngine.result).toEqual(sync.result);
+    expect(viaEngine.quantizedWeight).toEqual(sync.quantizedWeight);
+    expect(calls.filter((call) => call === 'refit').length).toBe(sync.result.proxyError.refinements.length);
+    expect(calls.filter((call) => call === 'open').length).toBe(1);
+    expect(calls.at(-1)).toBe('close');
+    const [layer] = layers;
+    expect([layer.rows, layer.cols, layer.storageDtype, layer.parts.length]).toEqual([rows, cols, 'F32', 3]);
+    expect(layer.target.length).toBe(rows * cols);
+    expect(layer.hessian.length).toBe(cols * cols);
+    // Without refinement no refit session is opened at all.
+    const none = recordingRefitEngine();
+    await quantizeVptqLayerAsync(weight, prepared, { ...full, refineIterations: 0, refitEngine: none.engine });
+    expect(none.calls).toEqual([]);
+  });
+
+  it('stops refining when the refit engine returns undefined, keeping the unrefined loop', async () => {
+    const { engine: refitEngine, calls } = recordingRefitEngine(() => undefined);
+    const result = await quantizeVptqLayerAsync(weight, prepared, { ...full, refitEngine });
+    expect(calls).toEqual(['open', 'refit', 'close']);
+    expect(result.proxyError.refinements).toEqual([]);
+    expect(result.proxyError.after).toBe(result.proxyError.unrefined);
+    expect(result).toEqual(quantizeVptqLayer(weight, prepared, { ...full, refineIterations: 0 }));
+  });
+
+  it('closes both sessions when the refit engine fails, and passes the failure on', async () => {
+    const pass = recordingEngine();
+    const refit = recordingRefitEngine(() => {
+      throw new Error('refit failed');
+    });
+    await expect(quantizeVptqLayerAsync(weight, prepared, { ...full, engine: pass.engine, refitEngine: refit.engine })).rejects.toThrow('refit failed');
+    expect(refit.calls.at(-1)).toBe('close');
+    expect(pass.calls.at(-1)).toBe('close');
+  });
+
+  it('rejects a refitEngine without openLayer and malformed refit results, naming the field', async () => {
+    await expect(quantizeVptqLayerAsync(weight, prepared, { ...full, refitEngine: { refit: 1 } as never })).rejects.toThrow(
+      /refitEngine must be an object with an openLayer function/,
+    );
+    const run = (change: (result: VptqRefitResult) => VptqRefitResult) =>
+      quantizeVptqLayerAsync(weight, prepared, { ...full, refitEngine: recordingRefitEngine((result) => change(result as VptqRefitResult)).engine });
+    await expect(run((result) => ({ ...result, codebooks: result.codebooks.slice(1) }))).rejects.toThrow(
+      /refit engine's result must have codebooks: one per part \(3\) \(got Array\(2\)\)/,
+    );
+    await expect(run((result) => ({ ...result, codebooks: [result.codebooks[0], new Float32Array(3), result.codebooks[2]] }))).rejects.toThrow(
+      /codebooks\[1\]: Float32Array\(128\) \(got Float32Array\(3\)\)/,
+    );
+    await expect(run((result) => ({ ...result, residualCodebooks: [new Float32Array(2), ...result.residualCodebooks.slice(1)] }))).rejects.toThrow(
+      /residualCodebooks\[0\] undefined/,
+    );
+    await expect(run((result) => ({ ...result, residualCodebooks: [undefined, undefined, result.residualCodebooks[2]] }))).rejects.toThrow(
+      /residualCodebooks\[1\]: Float32Array\(32\)/,
+    );
   });
 });

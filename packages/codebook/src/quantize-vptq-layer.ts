@@ -3,6 +3,8 @@ import type { Matrix } from '@vptq/kmeans';
 
 import { openCpuPassSession } from './cpu-vptq-pass-engine';
 import type { CpuPassSession } from './cpu-vptq-pass-engine';
+import { openCpuRefitSession } from './cpu-vptq-refit-engine';
+import type { CpuRefitSession } from './cpu-vptq-refit-engine';
 import type { VptqLayerResult } from './vptq-layer-result';
 import { vptqLayerSteps } from './vptq-layer-steps';
 import type { VptqRun } from './vptq-layer-steps';
@@ -20,7 +22,7 @@ export type { VptqRun } from './vptq-layer-steps';
  * blocks). With a residual codebook, the residual k-means runs on the error-compensated residual of the first
  * loop and the whole loop runs again from the original weight with both codebooks. Then `refineIterations`
  * rounds of codebook refinement: the exact least-squares refit of every codebook for the indices of the last loop
- * (see `refitCodebooks`), rounded to the storage dtype, and the final loop again with the refit codebooks; the
+ * (see `refitCodebooks`, the CPU refit engine), rounded to the storage dtype, and the final loop again with the refit codebooks; the
  * loop output with the lowest proxy error is returned, so its indices always belong to its codebooks.
  *
  * @param weight - `[out, in]` f32 `nn.Linear` weight, finite.
@@ -44,9 +46,10 @@ export function runVptq(weight: Matrix, prepared: PreparedHessian, options: Vptq
   return performSync(vptqLayerSteps('quantizeVptqLayer', weight, prepared, options));
 }
 
-/** Performs every step synchronously: k-means and the column loop on the CPU (the reference engine). */
+/** Performs every step synchronously: k-means, the column loop and the refit on the CPU (the reference engines). */
 function performSync<T>(steps: VptqSteps<T>): T {
   let session: CpuPassSession | undefined;
+  let refitSession: CpuRefitSession | undefined;
   const open = (): CpuPassSession => {
     if (session === undefined) throw new Error('quantizeVptqLayer: a pass step came before the layer was opened');
     return session;
@@ -59,11 +62,15 @@ function performSync<T>(steps: VptqSteps<T>): T {
       if (step.kind === 'open') session = openCpuPassSession(step.layer);
       else if (step.kind === 'cluster') value = performCluster(step.cluster);
       else if (step.kind === 'pass') value = open().runPass(step.request);
-      else value = open().measure(step.quantized);
+      else if (step.kind === 'refit') {
+        refitSession ??= openCpuRefitSession(step.layer);
+        value = refitSession.refit(step.request);
+      } else value = open().measure(step.quantized);
       next = steps.next(value);
     }
     return next.value;
   } finally {
+    refitSession?.close();
     session?.close();
   }
 }

@@ -1,9 +1,9 @@
 import type { FloatTensorDtype, IndexArray } from '@vptq/pack-format';
 
-import { refitCodebooks } from './refit-codebooks';
-import type { PartAssignment } from './refit-codebooks';
+import type { VptqPartAssignment } from './vptq-refit-engine';
 import type { VptqPassLayer, VptqPassResult } from './vptq-pass-engine';
-import { passStep } from './vptq-steps';
+import type { VptqRefitLayer } from './vptq-refit-engine';
+import { passStep, refitStep } from './vptq-steps';
 import type { VptqSteps } from './vptq-steps';
 
 /** One column loop: the codebooks it ran with and what it produced. */
@@ -32,10 +32,10 @@ export interface RefineRequest {
 }
 
 /**
- * Codebook refinement: `rounds` times, refit every codebook by exact least squares for the indices of the latest
- * loop (`refitCodebooks`, rounded to the storage dtype), then run the final column loop again with them (new
- * indices, error feedback). A loop need not lower the error (it re-picks indices greedily on error-compensated
- * weights), so every round continues from the latest loop but only the best one is kept. Stops early when a
+ * Codebook refinement: `rounds` times, refit every codebook by least squares for the indices of the latest loop
+ * (a `refit` step: `refitCodebooks` on the CPU, or the driver's refit engine; rounded to the storage dtype), then
+ * run the final column loop again with them (new indices, error feedback). A loop need not lower the error (it
+ * re-picks indices greedily on error-compensated weights), so every round continues from the latest loop but only the best one is kept. Stops early when a
  * loop picks the same indices as the one before (the next refit would repeat itself) or when a refit does not
  * fit the storage dtype.
  *
@@ -43,14 +43,21 @@ export interface RefineRequest {
  */
 export function* refineSteps(request: RefineRequest): VptqSteps<{ refinements: number[]; best: LoopOutput | undefined }> {
   const { layer, rounds, onFraction } = request;
-  const refit = { target: layer.start, rows: layer.rows, cols: layer.cols, hessian: request.hessian, parts: layer.parts };
+  const refit: VptqRefitLayer = {
+    target: layer.start,
+    rows: layer.rows,
+    cols: layer.cols,
+    hessian: request.hessian,
+    parts: layer.parts,
+    storageDtype: request.storageDtype,
+  };
   const refinements: number[] = [];
   let best: LoopOutput | undefined;
   let bestError = request.start.result.proxyError;
   let current = request.start;
   onFraction?.(0);
   for (let round = 0; round < rounds; round++) {
-    const refined = refitCodebooks(refit, partAssignments(current), { storageDtype: request.storageDtype });
+    const refined = yield* refitStep(refit, { assignments: partAssignments(current) });
     if (refined === undefined) break;
     const residualCodebooks = request.withResidual ? refined.residualCodebooks : undefined;
     const result = yield* passStep({
@@ -75,8 +82,8 @@ export function* refineSteps(request: RefineRequest): VptqSteps<{ refinements: n
   return { refinements, best };
 }
 
-/** The codebooks of a loop with the indices it chose, per part, as `refitCodebooks` reads them. */
-export function partAssignments(loop: LoopOutput): PartAssignment[] {
+/** The codebooks of a loop with the indices it chose, per part, as a refit reads them. */
+export function partAssignments(loop: LoopOutput): VptqPartAssignment[] {
   return loop.codebooks.map((codebook, index) => {
     const residualCodebook = loop.residualCodebooks[index];
     const residualIndices = loop.result.residualIndices[index];

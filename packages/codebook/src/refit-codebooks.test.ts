@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { planVptqLayer } from './plan-vptq-layer';
 import type { VptqLayoutOptions } from './plan-vptq-layer';
 import { refitCodebooks } from './refit-codebooks';
-import type { PartAssignment, RefitInput, RefitOptions } from './refit-codebooks';
+import type { RefitInput, RefitOptions } from './refit-codebooks';
+import type { VptqPartAssignment } from './vptq-refit-engine';
 import { randomHessian } from './test/random-layer';
 import { listParts } from './vptq-parts';
 import type { VptqPart } from './vptq-parts';
@@ -16,7 +17,7 @@ const hessian = randomHessian(cols, 5);
 
 interface Problem {
   readonly input: RefitInput;
-  readonly assignments: PartAssignment[];
+  readonly assignments: VptqPartAssignment[];
 }
 
 /** Random target, codebooks and indices for a layout; `unused` entries of part 0's main codebook get no vector. */
@@ -29,7 +30,7 @@ function problem(layout: VptqLayoutOptions, seed: number, unused: readonly numbe
       if (!avoid.includes(index)) return index;
     }
   };
-  const assignments = parts.map((part, partIndex): PartAssignment => {
+  const assignments = parts.map((part, partIndex): VptqPartAssignment => {
     const entries = part.vectorRows * part.size;
     const avoid = partIndex === 0 ? unused : [];
     const codebook = randomFloats(part.numCentroids * part.vectorLength, seed + 10 + partIndex, 1);
@@ -47,7 +48,7 @@ function problem(layout: VptqLayoutOptions, seed: number, unused: readonly numbe
 }
 
 /** Σ_o (q_o − t_o)ᵀ·H·(q_o − t_o) in f64, straight from the definition. */
-function objective(input: RefitInput, assignments: readonly PartAssignment[], codebooks: readonly Float32Array[], residuals: readonly (Float32Array | undefined)[]): number {
+function objective(input: RefitInput, assignments: readonly VptqPartAssignment[], codebooks: readonly Float32Array[], residuals: readonly (Float32Array | undefined)[]): number {
   const error = new Float64Array(rows * cols);
   input.parts.forEach((part, partIndex) => {
     const { indices, residualIndices } = assignments[partIndex];

@@ -1,9 +1,9 @@
 import type { FloatTensorDtype } from '@vptq/pack-format';
-import type { IndexArray } from '@vptq/pack-format';
 
 import { roundToStorage } from './storage-dtype';
 import { choleskyFactor, choleskySolve, conjugateGradient } from './solve-spd';
 import type { VptqPart } from './vptq-parts';
+import type { VptqPartAssignment, VptqRefitResult } from './vptq-refit-engine';
 
 /** The least-squares problem of {@link refitCodebooks}. Matrices are `[in, out]`, in quantization order. */
 export interface RefitInput {
@@ -17,17 +17,6 @@ export interface RefitInput {
    */
   readonly hessian: Float64Array;
   readonly parts: readonly VptqPart[];
-}
-
-/** One part's codebooks and the indices a column loop chose with them. */
-export interface PartAssignment {
-  /** `[K, v]` f32. */
-  readonly codebook: Float32Array;
-  /** `[Kr, v]` f32, only with a residual codebook. */
-  readonly residualCodebook?: Float32Array;
-  /** `[R, size]`: entry (r, s) is the main index of vector r of the part's column s. */
-  readonly indices: IndexArray;
-  readonly residualIndices?: IndexArray;
 }
 
 /** Settings of {@link refitCodebooks}. */
@@ -44,12 +33,6 @@ export interface RefitOptions {
   readonly sweeps?: number;
   /** Most conjugate-gradient iterations per system. Default 100. */
   readonly cgIterations?: number;
-}
-
-/** Refit codebooks per part (f32, rounded to the storage dtype); `residualCodebooks[p]` undefined without one. */
-export interface RefitResult {
-  readonly codebooks: Float32Array[];
-  readonly residualCodebooks: (Float32Array | undefined)[];
 }
 
 /** Ridge, relative to the mean diagonal of a normal matrix, pulling the solution toward the current codebook. */
@@ -84,7 +67,7 @@ const maxDenseUnknowns = 4096;
  * @returns the refit codebooks, or undefined when the solve gave a non-finite value or a value that does not
  *   fit `storageDtype` (the caller keeps the codebooks it has).
  */
-export function refitCodebooks(input: RefitInput, assignments: readonly PartAssignment[], options: RefitOptions): RefitResult | undefined {
+export function refitCodebooks(input: RefitInput, assignments: readonly VptqPartAssignment[], options: RefitOptions): VptqRefitResult | undefined {
   const { rows, cols, parts } = input;
   const solver = options.solver ?? 'auto';
   const cgIterations = options.cgIterations ?? 100;
@@ -165,7 +148,7 @@ interface Block {
   readonly slotResidual: Uint8Array;
 }
 
-function buildBlock(input: RefitInput, assignments: readonly PartAssignment[], partIndices: readonly number[]): Block {
+function buildBlock(input: RefitInput, assignments: readonly VptqPartAssignment[], partIndices: readonly number[]): Block {
   const { rows, parts } = input;
   const first = parts[partIndices[0]];
   const last = parts[partIndices[partIndices.length - 1]];
@@ -418,7 +401,7 @@ function solveBlock(
 /** Writes part `partIndex`'s reconstruction (main + residual entries, padding dropped) into `[in, out]` `target`. */
 function reconstructPart(
   input: RefitInput,
-  assignment: PartAssignment,
+  assignment: VptqPartAssignment,
   main: Float64Array,
   residual: Float64Array | undefined,
   partIndex: number,

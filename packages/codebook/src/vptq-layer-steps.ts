@@ -28,8 +28,8 @@ export interface VptqRun {
 
 /**
  * The VPTQ layer quantizer (see `quantizeVptqLayer`) as a sequence of steps: validation, norm and layout here,
- * k-means, column loops and proxy errors as yielded steps that a driver performs (synchronously on the CPU, or
- * awaited on any engine), the refit of the codebooks inline on the CPU.
+ * k-means, column loops, proxy errors and codebook refits as yielded steps that a driver performs (synchronously on
+ * the CPU, or awaited on any engine).
  *
  * @param fn - the public function's name, for error messages.
  */

@@ -1,5 +1,5 @@
 // `@vptq/kernels-webgpu/quantize`: the quantizer's heavy steps on the GPU (Hessian accumulation, k-means, the
-// column loop), each the GPU implementation of a pluggable step of @vptq/hessian, @vptq/kmeans or
+// column loop, the codebook refit), each the GPU implementation of a pluggable step of @vptq/hessian, @vptq/kmeans or
 // @vptq/codebook, whose CPU implementation is its twin in the parity tests.
 export { createInverseCholeskyDispatch, upperCholeskyOfInverseGpu } from './inverse-cholesky/inverse-cholesky';
 export type { InverseCholeskyBuffers } from './inverse-cholesky/inverse-cholesky';
@@ -12,3 +12,6 @@ export type { GpuHessianAccumulatorOptions, GpuHessianSums } from './hessian-acc
 export { createGpuVptqPassEngine } from './vptq-pass/create-gpu-vptq-pass-engine';
 export type { GpuVptqPassEngine, GpuVptqPassOptions } from './vptq-pass/create-gpu-vptq-pass-engine';
 export type { GpuVptqPassSession } from './vptq-pass/gpu-vptq-pass-session';
+export { createGpuRefitEngine } from './vptq-refit/create-gpu-refit-engine';
+export type { GpuRefitEngine, GpuRefitOptions } from './vptq-refit/create-gpu-refit-engine';
+export type { GpuRefitSession } from './vptq-refit/gpu-refit-session';

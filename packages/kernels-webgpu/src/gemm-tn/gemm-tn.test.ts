@@ -49,6 +49,26 @@ describe.skipIf(!device)('gemmTn', () => {
     for (const index of [0, 1, 2 + 70, 2 + 71, 2 + 72 + 70]) expect(onGpu[index]).toBe(x[index]);
   });
 
+  it('stores Aᵀ·B within the f32 bound of its CPU twin, leaving the rest of X alone', async () => {
+    const a = randomFloats(3 + shape.k * shape.lda, 6);
+    const b = randomFloats(5 + shape.k * shape.ldb, 7);
+    const x = randomFloats(2 + shape.n * 72, 8);
+    const onGpu = await gemmTn(gpu, a, b, x, shape, 'store');
+    const onCpu = gemmTnCpu(a, b, x, shape, 'store') as Float32Array;
+    for (let n = 0; n < shape.n; n++) {
+      for (let m = 0; m < shape.m; m++) {
+        const index = 2 + n * 72 + m;
+        let magnitude = 0;
+        for (let k = 0; k < shape.k; k++) magnitude += Math.abs(a[3 + k * 75 + m] * b[5 + k * 50 + n]);
+        // As for subtract, without x: the slab sums and their compensated total, then one rounding each side.
+        const bound = (gamma(16) + 2 * unit) * magnitude * (1 + unit) + 2 * unit * Math.abs(onCpu[index]) + 1e-30;
+        expect(Math.abs(onGpu[index] - onCpu[index])).toBeLessThanOrEqual(bound);
+        expect(Math.abs(onGpu[index] - x[index])).toBeGreaterThan(0);
+      }
+    }
+    for (const index of [0, 1, 2 + 70, 2 + 71, 2 + 72 + 70]) expect(onGpu[index]).toBe(x[index]);
+  });
+
   it('sums the quadratic form tr(Aᵀ·B·A) within the f32 bound of its CPU twin', async () => {
     const size = { m: 130, n: 70, k: 70, lda: 130, ldb: 70 };
     // k = 70: five slabs, the last one ragged.
@@ -98,7 +118,7 @@ describe.skipIf(!device)('gemmTn', () => {
     await expect(create({ k: 20 })).rejects.toThrow(/buffers.a must hold at least 80 f32 values for this shape \(got 64\)/);
     await expect(create({}, { a, b })).rejects.toThrow(/buffers.x is required for the subtract epilogue/);
     await expect(create({}, { a, b }, 'quadratic')).rejects.toThrow(/buffers.sums is required/);
-    await expect(create({}, { a, b, x: a }, 'sum' as never)).rejects.toThrow(/epilogue must be 'subtract' or 'quadratic'/);
+    await expect(create({}, { a, b, x: a }, 'sum' as never)).rejects.toThrow(/epilogue must be 'subtract', 'store' or 'quadratic'/);
     await expect(create({ m: 64 * 65536, lda: 64 * 65536 }, { a: createStorageBuffer(gpu, 'test', 1 << 26), b, x: a })).rejects.toThrow(RangeError);
     a.destroy();
     b.destroy();

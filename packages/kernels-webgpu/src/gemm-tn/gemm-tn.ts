@@ -26,17 +26,20 @@ export interface GemmTnShape {
   readonly lda: number;
   /** Elements between consecutive k in B, ≥ n. */
   readonly ldb: number;
-  /** Elements between consecutive n in X (subtract only), ≥ m. Default `lda`. */
+  /** Elements between consecutive n in X (subtract and store), ≥ m. Default `lda`. */
   readonly ldx?: number;
   readonly aOffset?: number;
   readonly bOffset?: number;
   readonly xOffset?: number;
 }
 
-/** `'subtract'`: `X[xOffset + n·ldx + m] −= C[m, n]`; `'quadratic'`: per-tile partial sums of `C[m, n]·A[aOffset + n·lda + m]`. */
-export type GemmTnEpilogue = 'subtract' | 'quadratic';
+/**
+ * `'subtract'`: `X[xOffset + n·ldx + m] −= C[m, n]`; `'store'`: `X[xOffset + n·ldx + m] = C[m, n]`; `'quadratic'`:
+ * per-tile partial sums of `C[m, n]·A[aOffset + n·lda + m]`.
+ */
+export type GemmTnEpilogue = 'subtract' | 'store' | 'quadratic';
 
-/** Buffers of {@link createGemmTnDispatch}: f32, X for `'subtract'`, sums (`[gemmTnTiles(shape)]` f32) for `'quadratic'`. */
+/** Buffers of {@link createGemmTnDispatch}: f32, X for `'subtract'` and `'store'`, sums (`[gemmTnTiles(shape)]` f32) for `'quadratic'`. */
 export interface GemmTnBuffers {
   readonly a: BufferBinding;
   readonly b: BufferBinding;
@@ -50,8 +53,9 @@ export function gemmTnGrid(shape: GemmTnShape): [number, number] {
 }
 
 /**
- * Records `C = Aᵀ·B` (both operands k-major, f32, sums in a fixed order) with a subtract or quadratic epilogue
- * (see `gemmTnWgsl`): the column loop's lazy block update and the proxy error's `tr(ΔW·H·ΔWᵀ)`.
+ * Records `C = Aᵀ·B` (both operands k-major, f32, sums in a fixed order) with a subtract, store or quadratic
+ * epilogue (see `gemmTnWgsl`): the column loop's lazy block update, the codebook refit's products with H and the
+ * proxy error's `tr(ΔW·H·ΔWᵀ)`.
  *
  * @throws {RangeError} naming the field when a size is not a positive integer, a stride is below its row length,
  *   a buffer is too small for the shape, the epilogue's buffer is missing, or the grid exceeds the device limit.
@@ -72,8 +76,8 @@ export async function createGemmTnDispatch(
   const aOffset = assertCount(fn, 'shape.aOffset', shape.aOffset ?? 0, 0);
   const bOffset = assertCount(fn, 'shape.bOffset', shape.bOffset ?? 0, 0);
   const xOffset = assertCount(fn, 'shape.xOffset', shape.xOffset ?? 0, 0);
-  if (epilogue !== 'subtract' && epilogue !== 'quadratic') {
-    throw new RangeError(`${fn}: epilogue must be 'subtract' or 'quadratic' (got ${String(epilogue)})`);
+  if (epilogue !== 'subtract' && epilogue !== 'store' && epilogue !== 'quadratic') {
+    throw new RangeError(`${fn}: epilogue must be 'subtract', 'store' or 'quadratic' (got ${String(epilogue)})`);
   }
   const quadratic = epilogue === 'quadratic';
   // The quadratic epilogue reads A at [n, m], so A must have n rows of k.
@@ -85,10 +89,10 @@ export async function createGemmTnDispatch(
     if (buffers.sums === undefined) throw new RangeError(`${fn}: buffers.sums is required for the quadratic epilogue`);
     checkExtent(fn, 'buffers.sums', buffers.sums, tilesM * tilesN);
   } else {
-    if (buffers.x === undefined) throw new RangeError(`${fn}: buffers.x is required for the subtract epilogue`);
+    if (buffers.x === undefined) throw new RangeError(`${fn}: buffers.x is required for the ${epilogue} epilogue`);
     checkExtent(fn, 'buffers.x', buffers.x, xOffset + (n - 1) * ldx + m);
   }
-  const pipeline = await getComputePipeline(device, { label, code: gemmTnWgsl, constants: { quadratic } });
+  const pipeline = await getComputePipeline(device, { label, code: gemmTnWgsl, constants: { quadratic, store: epilogue === 'store' } });
   const params = createUniformBuffer(device, label, gemmTnParams.pack({ m, n, k, lda, ldb, ldx, aOffset, bOffset, xOffset }));
   const placeholder = getPlaceholderBuffer(device);
   const bindings = [buffers.a, buffers.b, buffers.x ?? placeholder, buffers.sums ?? placeholder, params];
@@ -109,8 +113,8 @@ function checkExtent(fn: string, name: string, binding: BufferBinding, elements:
  *
  * @param a - A, `aOffset + k·lda` f32 values at least (`max(k, n)` rows for `'quadratic'`).
  * @param b - B, `bOffset + k·ldb` f32 values at least.
- * @param x - X for `'subtract'` (copied, not modified); ignored for `'quadratic'`.
- * @returns `'subtract'`: X after the update; `'quadratic'`: the `[tilesM · tilesN]` f32 partial sums.
+ * @param x - X for `'subtract'` and `'store'` (copied, not modified); ignored for `'quadratic'`.
+ * @returns `'subtract'`, `'store'`: X after the update; `'quadratic'`: the `[tilesM · tilesN]` f32 partial sums.
  */
 export async function gemmTn(
   device: GPUDevice,
@@ -123,8 +127,8 @@ export async function gemmTn(
   assertArray('gemmTn', 'a', a, Float32Array, a.length);
   assertArray('gemmTn', 'b', b, Float32Array, b.length);
   const [tilesM, tilesN] = gemmTnGrid(shape);
-  if (epilogue === 'subtract') {
-    if (!(x instanceof Float32Array)) throw new TypeError('gemmTn: x must be a Float32Array for the subtract epilogue');
+  if (epilogue !== 'quadratic') {
+    if (!(x instanceof Float32Array)) throw new TypeError(`gemmTn: x must be a Float32Array for the ${epilogue} epilogue`);
     const [result] = await runKernel(device, label, [a, b], [x], ([aBuffer, bBuffer], [xBuffer]) =>
       createGemmTnDispatch(device, { a: aBuffer, b: bBuffer, x: xBuffer }, shape, epilogue),
     );

@@ -1,9 +1,11 @@
 /**
- * Tiled `C = Aᵀ·B` for operands stored k-major (`A[k·lda + m]`, `B[k·ldb + n]`), with one of two epilogues:
+ * Tiled `C = Aᵀ·B` for operands stored k-major (`A[k·lda + m]`, `B[k·ldb + n]`), with one of three epilogues:
  *
- * - subtract (`quadratic` false): `X[n·ldx + m] −= C[m, n]`. The column loop's lazy update
+ * - subtract (`quadratic` and `store` false): `X[n·ldx + m] −= C[m, n]`. The column loop's lazy update
  *   `W[:, end:] −= E·U'[start:end, end:]` in the `[cols, rows]` layout: A = the block's errors `[B, rows]`,
  *   B = rows start..end of U' from column end on, X = the working weight from column end on.
+ * - store (`store` true): `X[n·ldx + m] = C[m, n]`. The codebook refit's products of a `[cols, rows]` matrix with
+ *   H (its right-hand sides and the matrix-free conjugate gradients' products).
  * - quadratic: one partial sum per workgroup of `Σ C[m, n]·A[n·lda + m]` over its tile, so that the partials add
  *   up to `tr(Aᵀ·B·A)`: the proxy error's `Σ_rows ΔW·H·ΔWᵀ` with A = ΔW `[cols, rows]`, B = H `[cols, cols]`.
  *
@@ -17,12 +19,13 @@
  *
  * 0 a       f32   read
  * 1 b       f32   read
- * 2 x       f32   read_write  (subtract; a placeholder for quadratic)
+ * 2 x       f32   read_write  (subtract, store; a placeholder for quadratic)
  * 3 sums    [tilesM · tilesN] f32   read_write  (quadratic; a placeholder for subtract)
  * 4 params  Params              uniform
  */
 export const gemmTnWgsl = /* wgsl */ `
 override quadratic: bool = false;
+override store: bool = false;
 
 const tile = 64u;
 const depth = 16u;
@@ -118,7 +121,11 @@ fn main(
         let n = nBase + nLane + 16u * j;
         if (m < params.m && n < params.n) {
           let index = params.xOffset + n * params.ldx + m;
-          x[index] = x[index] - acc[i][j];
+          if (store) {
+            x[index] = acc[i][j];
+          } else {
+            x[index] = x[index] - acc[i][j];
+          }
         }
       }
     }

@@ -1,0 +1,133 @@
+import { cpuVptqRefitEngine } from '@vptq/codebook/engine';
+import type { VptqRefitEngine, VptqRefitLayer } from '@vptq/codebook/engine';
+import { releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { createGpuRefitEngine } from './create-gpu-refit-engine';
+import type { GpuRefitOptions } from './create-gpu-refit-engine';
+import { refitObjective, refitProblem } from './test/refit-problem';
+import type { RefitProblem, RefitProblemLayout } from './test/refit-problem';
+
+const device = await requestTestDevice();
+
+async function cpuRefit(problem: RefitProblem) {
+  const session = await cpuVptqRefitEngine.openLayer(problem.layer as VptqRefitLayer);
+  return session.refit({ assignments: problem.assignments });
+}
+
+async function gpuRefit(gpu: GPUDevice, problem: RefitProblem, options: GpuRefitOptions = {}) {
+  const session = await createGpuRefitEngine(gpu, options).openLayer(problem.layer);
+  try {
+    return await session.refit({ assignments: problem.assignments });
+  } finally {
+    session.close();
+  }
+}
+
+/** How much of the CPU refit's decrease of the objective the GPU's result misses, relative (0 = the same optimum). */
+function missedDecrease(problem: RefitProblem, gpu: { codebooks: Float32Array[]; residualCodebooks: (Float32Array | undefined)[] }, cpu: typeof gpu): number {
+  const startObjective = refitObjective(problem, problem.assignments.map((a) => a.codebook), problem.assignments.map((a) => a.residualCodebook));
+  const cpuObjective = refitObjective(problem, cpu.codebooks, cpu.residualCodebooks);
+  const gpuObjective = refitObjective(problem, gpu.codebooks, gpu.residualCodebooks);
+  expect(cpuObjective).toBeLessThan(startObjective);
+  return (gpuObjective - cpuObjective) / (startObjective - cpuObjective);
+}
+
+describe.skipIf(!device)('createGpuRefitEngine', () => {
+  const gpu = device as GPUDevice;
+  afterAll(releaseTestDevice);
+
+  it('is a refit engine of @vptq/codebook (structural types)', () => {
+    const engine: VptqRefitEngine = createGpuRefitEngine(gpu);
+    expect(typeof engine.openLayer).toBe('function');
+  });
+
+  const layouts: [string, RefitProblemLayout, GpuRefitOptions][] = [
+    ['2 groups with residual codebooks, padded last vector (dense)', { rows: 10, cols: 24, vectorLength: 4, numCentroids: 16, numResidualCentroids: 4, groups: 2 }, {}],
+    ['the same, matrix-free CG', { rows: 10, cols: 24, vectorLength: 4, numCentroids: 16, numResidualCentroids: 4, groups: 2 }, { solver: 'cg' }],
+    [
+      'an outlier part of another vector length (two blocks, 4 sweeps), dense',
+      { rows: 11, cols: 30, vectorLength: 4, numCentroids: 16, numResidualCentroids: 4, groups: 2, outlier: { size: 6, vectorLength: 3, numCentroids: 8 } },
+      { solver: 'dense' },
+    ],
+    [
+      'the same, matrix-free',
+      { rows: 11, cols: 30, vectorLength: 4, numCentroids: 16, numResidualCentroids: 4, groups: 2, outlier: { size: 6, vectorLength: 3, numCentroids: 8 } },
+      { solver: 'cg' },
+    ],
+    ['no residual, rows filling the last vector, auto', { rows: 24, cols: 32, vectorLength: 6, numCentroids: 32 }, {}],
+  ];
+  for (const [name, layout, options] of layouts) {
+    it(`reaches the CPU refit's optimum: ${name}`, async () => {
+      const problem = refitProblem(layout, 3);
+      const cpu = await cpuRefit(problem);
+      const result = await gpuRefit(gpu, problem, options);
+      expect(result).toBeDefined();
+      expect(cpu).toBeDefined();
+      const missed = missedDecrease(problem, result as NonNullable<typeof result>, cpu as NonNullable<typeof cpu>);
+      // f32 products and sums against the CPU's f64 solve: measured |missed| ≤ 4.4e-6 (two blocks), ≤ 2.2e-11 else.
+      expect(Math.abs(missed)).toBeLessThan(1e-4);
+    });
+  }
+
+  it('keeps entries that no vector uses unchanged, bit for bit, with either solver', async () => {
+    const unused = [2, 9, 15];
+    const problem = refitProblem({ rows: 10, cols: 24, vectorLength: 4, numCentroids: 16, numResidualCentroids: 4, groups: 2 }, 4, { unused, unusedPart: 1 });
+    for (const solver of ['dense', 'cg'] as const) {
+      const result = await gpuRefit(gpu, problem, { solver });
+      const before = problem.assignments[1].codebook;
+      for (const entry of unused) expect(result?.codebooks[1].subarray(entry * 4, entry * 4 + 4)).toEqual(before.subarray(entry * 4, entry * 4 + 4));
+      expect(result?.codebooks[1]).not.toEqual(before);
+    }
+  });
+
+  it('rounds to the storage dtype and gives the same bytes twice, in one session and across sessions', async () => {
+    const problem = refitProblem({ rows: 10, cols: 24, vectorLength: 4, numCentroids: 16, numResidualCentroids: 4, groups: 2 }, 5, { storageDtype: 'BF16' });
+    const session = await createGpuRefitEngine(gpu).openLayer(problem.layer);
+    const first = await session.refit({ assignments: problem.assignments });
+    const again = await session.refit({ assignments: problem.assignments });
+    session.close();
+    expect(again).toEqual(first);
+    expect(await gpuRefit(gpu, problem)).toEqual(first);
+    for (const codebook of [...(first?.codebooks ?? []), ...(first?.residualCodebooks ?? [])]) {
+      // bf16 values have zero low 16 bits in f32.
+      for (const bits of new Uint32Array((codebook as Float32Array).slice().buffer)) expect(bits & 0xffff).toBe(0);
+    }
+    const cg = await gpuRefit(gpu, problem, { solver: 'cg' });
+    expect(await gpuRefit(gpu, problem, { solver: 'cg' })).toEqual(cg);
+  });
+
+  it('returns undefined when a refit entry does not fit the storage dtype', async () => {
+    const problem = refitProblem({ rows: 12, cols: 16, vectorLength: 4, numCentroids: 8 }, 6, { storageDtype: 'F16' });
+    problem.layer.target.forEach((value, index, target) => (target[index] = value * 1e6));
+    expect(await gpuRefit(gpu, problem)).toBeUndefined();
+  });
+
+  it('rejects malformed requests and options, naming the field, and throws once closed', async () => {
+    const problem = refitProblem({ rows: 10, cols: 24, vectorLength: 4, numCentroids: 16, numResidualCentroids: 4, groups: 2 }, 7);
+    expect(() => createGpuRefitEngine(gpu, { solver: 'lu' as never })).toThrow(/options.solver must be 'auto', 'dense' or 'cg'/);
+    expect(() => createGpuRefitEngine(gpu, { cgIterations: 0 })).toThrow(/options.cgIterations must be an integer between 1 and 100000 \(got 0\)/);
+    expect(() => createGpuRefitEngine(gpu, { cgTolerance: -1 })).toThrow(/options.cgTolerance must be in \[0, 1\)/);
+    await expect(createGpuRefitEngine(gpu, { solver: 'dense', maxDenseUnknowns: 10 }).openLayer(problem.layer)).rejects.toThrow(
+      /options.solver 'dense' needs every block within maxDenseUnknowns \(10\)/,
+    );
+    await expect(createGpuRefitEngine(gpu).openLayer({ ...problem.layer, hessian: new Float64Array(3) })).rejects.toThrow(/layer.hessian must have 576 elements/);
+    await expect(createGpuRefitEngine(gpu).openLayer({ ...problem.layer, storageDtype: 'F8' as never })).rejects.toThrow(/layer.storageDtype must be 'F32', 'F16' or 'BF16'/);
+    const session = await createGpuRefitEngine(gpu).openLayer(problem.layer);
+    const assignments = problem.assignments;
+    await expect(session.refit({ assignments: assignments.slice(1) })).rejects.toThrow(/request.assignments must hold one assignment per part/);
+    await expect(session.refit({ assignments: [{ ...assignments[0], codebook: new Float32Array(3) }, assignments[1]] })).rejects.toThrow(
+      /request.assignments\[0\].codebook must have 64 elements \(\[16, 4\]\) \(got 3\)/,
+    );
+    await expect(session.refit({ assignments: [assignments[0], { ...assignments[1], residualIndices: undefined }] })).rejects.toThrow(
+      /request.assignments\[1\].residualIndices must be a Uint16Array or Uint32Array of 36 entries/,
+    );
+    const bad = Uint16Array.from(assignments[0].indices);
+    bad[5] = 16;
+    await expect(session.refit({ assignments: [{ ...assignments[0], indices: bad }, assignments[1]] })).rejects.toThrow(
+      /assignments\[0\].indices must be below 16 \(got 16 at 5\)/,
+    );
+    session.close();
+    await expect(session.refit({ assignments })).rejects.toThrow(/refit: the session is closed/);
+  });
+});
