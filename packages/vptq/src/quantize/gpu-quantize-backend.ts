@@ -1,16 +1,15 @@
 import { quantizeVptqLayerAsync } from '@vptq/codebook';
 import { prepareHessianAsync } from '@vptq/hessian';
 import type { DeviceInfo } from '@vptq/kernels-webgpu';
-import { createGpuKmeansEngine, createGpuVptqPassEngine, upperCholeskyOfInverseGpu } from '@vptq/kernels-webgpu/quantize';
+import { createGpuKmeansEngine, createGpuRefitEngine, createGpuVptqPassEngine, upperCholeskyOfInverseGpu } from '@vptq/kernels-webgpu/quantize';
 
 import { createGpuCalibrationStream } from './gpu-calibration-stream';
 import type { QuantizeBackend } from './quantize-backend';
 
 /**
  * The WebGPU backend: the calibration stream and its Hessians on the device, the factor of H⁻¹ by the GPU
- * inverse Cholesky, k-means and the column loops in WebGPU kernels (`quantizeVptqLayerAsync` with the GPU
- * engines); the algorithm's bookkeeping (initialization, centroid updates, refinement's small solves) stays on
- * the CPU.
+ * inverse Cholesky, k-means, the column loops and the codebook refit in WebGPU kernels (`quantizeVptqLayerAsync` with
+ * the GPU engines); the algorithm's bookkeeping (k-means initialization and centroid updates) stays on the CPU.
  *
  * @param release - frees the device when the backend is destroyed (undefined when the caller owns it).
  */
@@ -25,6 +24,7 @@ export function createGpuQuantizeBackend(device: GPUDevice, info: DeviceInfo | u
   });
   const engine = createGpuVptqPassEngine(device);
   const kmeansEngine = createGpuKmeansEngine(device);
+  const refitEngine = createGpuRefitEngine(device);
   const adapter = info?.adapterInfo;
   const name = adapter ? [adapter.device || adapter.description || adapter.architecture, adapter.vendor && `(${adapter.vendor})`].filter(Boolean).join(' ') : 'caller-provided device';
   return {
@@ -32,7 +32,7 @@ export function createGpuQuantizeBackend(device: GPUDevice, info: DeviceInfo | u
     description: `GPU ${name}${adapter?.isFallbackAdapter ? ', a software adapter' : ''}`,
     createStream: (config, embeddings, window) => createGpuCalibrationStream(device, config, embeddings, window, track),
     prepareHessian: (hessian, options) => prepareHessianAsync(hessian, { ...options, factorize: (matrix) => upperCholeskyOfInverseGpu(device, matrix) }),
-    quantizeVptq: (weight, prepared, options) => quantizeVptqLayerAsync(weight, prepared, { ...options, engine, kmeansEngine }),
+    quantizeVptq: (weight, prepared, options) => quantizeVptqLayerAsync(weight, prepared, { ...options, engine, kmeansEngine, refitEngine }),
     peakDeviceBytes: () => peak,
     lost: () => lost,
     destroy() {

@@ -4,7 +4,7 @@ import { quantizeVptqLayer, quantizeVptqLayerAsync } from '@vptq/codebook';
 import type { VptqOptions } from '@vptq/codebook';
 import { prepareHessian, prepareHessianAsync } from '@vptq/hessian';
 import type { PreparedHessian } from '@vptq/hessian';
-import { createGpuKmeansEngine, createGpuVptqPassEngine, upperCholeskyOfInverseGpu } from '@vptq/kernels-webgpu/quantize';
+import { createGpuKmeansEngine, createGpuRefitEngine, createGpuVptqPassEngine, upperCholeskyOfInverseGpu } from '@vptq/kernels-webgpu/quantize';
 
 import { createNodeDevice, releaseNodeDevice } from '../../node';
 import { printTable } from '../print-table';
@@ -101,6 +101,7 @@ export function registerBenchQuantizeLayer(bench: Command): void {
         try {
           const engine = createGpuVptqPassEngine(device);
           const kmeansEngine = createGpuKmeansEngine(device);
+          const refitEngine = createGpuRefitEngine(device);
           say(`GPU: ${info.adapterInfo.device || info.adapterInfo.description} (${info.adapterInfo.vendor})`);
           for (const layerCase of cases) {
             say(`${layerCase.name}: building the synthetic layer and Hessian`);
@@ -113,6 +114,7 @@ export function registerBenchQuantizeLayer(bench: Command): void {
               ...layerCase.options,
               engine,
               kmeansEngine,
+              refitEngine,
               onProgress: (phase) => phases.enter(phase),
             });
             const seconds = (performance.now() - started) / 1000;
