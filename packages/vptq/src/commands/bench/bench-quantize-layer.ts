@@ -57,6 +57,7 @@ interface BenchLayerFlags {
   refine: number;
   cpuRows: number;
   cpuIterations: number;
+  cpuRefine?: number;
   only?: string;
   json?: boolean;
 }
@@ -75,6 +76,7 @@ export function registerBenchQuantizeLayer(bench: Command): void {
     .option('--refine <n>', 'refinement rounds', integerOption('--refine', 0), 16)
     .option('--cpu-rows <n>', 'rows and columns of the CPU layer', integerOption('--cpu-rows', 8), 1024)
     .option('--cpu-iterations <n>', 'k-means iterations of the CPU layer', integerOption('--cpu-iterations', 1), 10)
+    .option('--cpu-refine <n>', 'refinement rounds of the CPU layer (default: --refine)', integerOption('--cpu-refine', 0))
     .option('--only <name>', "run the GPU case whose name contains this (e.g. 'v6'), 'none' for the CPU path only")
     .option('--json', 'also print one JSON line per case')
     .action(async (flags: BenchLayerFlags) => {
@@ -135,7 +137,8 @@ export function registerBenchQuantizeLayer(bench: Command): void {
 
       // The CPU path (the reference implementation of this toolkit) on a smaller layer, same settings.
       const size = flags.cpuRows;
-      say(`CPU ${size}×${size} v6-k4096, ${flags.cpuIterations} k-means iterations: building the layer`);
+      const cpuRefine = flags.cpuRefine ?? flags.refine;
+      say(`CPU ${size}×${size} v6-k4096, ${flags.cpuIterations} k-means iterations, ${cpuRefine} refinement rounds: building the layer`);
       const layer = syntheticLayer(size, size, 2 * size);
       const phases = new PhaseClock();
       const started = performance.now();
@@ -146,11 +149,11 @@ export function registerBenchQuantizeLayer(bench: Command): void {
         numCentroids: 4096,
         numResidualCentroids: 0,
         kmeansIterations: flags.cpuIterations,
-        refineIterations: flags.refine,
+        refineIterations: cpuRefine,
         storageDtype: 'F16',
         onProgress: (phase) => phases.enter(phase),
       });
-      report({ name: `${size}×${size} v6-k4096, ${flags.cpuIterations} k-means iterations`, device: 'CPU (1 thread)', seconds: (performance.now() - started) / 1000, phases: phases.stop(), proxyError: result.proxyError.after });
+      report({ name: `${size}×${size} v6-k4096, ${flags.cpuIterations} k-means iterations, ${cpuRefine} refinement rounds`, device: 'CPU (1 thread)', seconds: (performance.now() - started) / 1000, phases: phases.stop(), proxyError: result.proxyError.after });
       rows.push(['14336×4096 v8-k65536-r256', 'microsoft/VPTQ, published, 1 GPU', referenceSeconds.toFixed(1), 'k-means 130.6, loop 5.6, residual k-means 0.9, loop 5.8', '', '', '']);
       printTable(['layer', 'device', 'seconds', 'phases (s)', 'proxy error', 'target (s)', 'reference s (ratio)'], rows);
     });
