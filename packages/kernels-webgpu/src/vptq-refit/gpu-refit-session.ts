@@ -51,8 +51,8 @@ interface BlockResources {
   readonly product: readonly KernelDispatch[];
   readonly setProductRidges: (full: number, cut: number) => void;
   readonly jacobiSteps: RefitCgSteps;
-  /** z ← z projected off the null directions of the parts with residual codebooks; undefined without any. */
-  readonly project: KernelDispatch | undefined;
+  /** z and p projected off the null directions of the parts with residual codebooks; undefined without any. */
+  readonly project: { readonly preconditioned: KernelDispatch; readonly direction: KernelDispatch } | undefined;
   readonly dense: DenseResources | undefined;
   /** Upper bound of the gather's segments (the `segments` buffer is padded with empty ones up to it). */
   readonly maxSegments: number;
@@ -178,7 +178,7 @@ export class GpuRefitSession {
     this.closed = true;
     for (const block of this.blocks) {
       const dense = block.dense;
-      const dispatches = [block.reconstruct, block.gradient, block.gatherResidual, ...block.product, block.jacobiSteps, block.project];
+      const dispatches = [block.reconstruct, block.gradient, block.gatherResidual, ...block.product, block.jacobiSteps, block.project?.preconditioned, block.project?.direction];
       if (dense !== undefined) dispatches.push(dense.normal, ...dense.factorizations, ...dense.precondition, dense.steps);
       for (const dispatch of dispatches) dispatch?.destroy();
       for (const buffer of Object.values(block.buffers)) buffer.destroy();
@@ -266,9 +266,10 @@ export class GpuRefitSession {
     const { plan, buffers, dense } = block;
     const steps = cholesky && dense !== undefined ? dense.steps : block.jacobiSteps;
     const preconditionSteps = cholesky && dense !== undefined ? dense.precondition : [steps.jacobi];
-    // With Jacobi, `update` writes z itself; the projection (if any) always follows z, and the dots follow both.
-    const finish = [...(block.project === undefined ? [] : [block.project]), steps.dots];
-    const iteration = [...block.product, steps.curvature, steps.step, steps.update, ...(cholesky ? preconditionSteps : []), ...finish, steps.next, steps.direction];
+    // With Jacobi, `update` writes z itself; the projection (if any) follows z and p = z + β·p, the dots follow z.
+    const finish = [...(block.project === undefined ? [] : [block.project.preconditioned]), steps.dots];
+    const direction = [steps.direction, ...(block.project === undefined ? [] : [block.project.direction])];
+    const iteration = [...block.product, steps.curvature, steps.step, steps.update, ...(cholesky ? preconditionSteps : []), ...finish, steps.next, ...direction];
     let encoder = device.createCommandEncoder({ label });
     encoder.copyBufferToBuffer(this.shared.targetProduct, plan.start * this.layer.rows * 4, this.shared.product, 0, plan.width * this.layer.rows * 4);
     encoder.clearBuffer(buffers.direction);
@@ -277,7 +278,7 @@ export class GpuRefitSession {
     for (const candidate of this.blocks) candidate.reconstruct.encode(pass);
     block.gradient.encode(pass);
     block.gatherResidual.encode(pass);
-    for (const step of [...preconditionSteps, ...finish, steps.start, steps.direction]) step.encode(pass);
+    for (const step of [...preconditionSteps, ...finish, steps.start, ...direction]) step.encode(pass);
     let done = 0;
     for (;;) {
       const count = Math.min(plan.checkInterval, this.tuning.cgIterations - done);
@@ -412,16 +413,16 @@ async function createBlock(
   };
   const cgShape = { unknowns, vectorLength: v, filled, tolerance: tuning.cgTolerance };
   const jacobiSteps = keep(await createRefitCgSteps(device, cgBuffers, { ...cgShape, jacobi: true }));
+  const projectOnto = async (values: GPUBuffer) =>
+    keep(
+      await createRefitNullDispatch(
+        device,
+        { nullSlots: buffers.nullSlots, nullGroups: buffers.nullGroups, values, coefficients: buffers.nullCoefficients },
+        { unknowns, vectorLength: v, filled, groups: nullGroupCount },
+      ),
+    );
   const project =
-    nullGroupCount === 0
-      ? undefined
-      : keep(
-          await createRefitNullDispatch(
-            device,
-            { nullSlots: buffers.nullSlots, nullGroups: buffers.nullGroups, preconditioned: buffers.preconditioned, coefficients: buffers.nullCoefficients },
-            { unknowns, vectorLength: v, filled, groups: nullGroupCount },
-          ),
-        );
+    nullGroupCount === 0 ? undefined : { preconditioned: await projectOnto(buffers.preconditioned), direction: await projectOnto(buffers.direction) };
   // Ã·p = M·p + ridge·p without M: the reconstruction of p, its product with H̃ and the gather by slot. Dense blocks
   // use it too: M in f32 (each entry rounded) would blur the directions M is nearly singular along, which A·p
   // resolves exactly (a main entry and a residual entry that cancel in every vector cancel in the reconstruction).

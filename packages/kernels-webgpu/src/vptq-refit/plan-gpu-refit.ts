@@ -185,7 +185,7 @@ export function readGpuRefitTuning(fn: string, options: Partial<GpuRefitTuning>)
     }
     return value;
   };
-  const cgTolerance = options.cgTolerance ?? 1e-8;
+  const cgTolerance = options.cgTolerance ?? 1e-6;
   if (typeof cgTolerance !== 'number' || !(cgTolerance >= 0 && cgTolerance < 1)) {
     throw new RangeError(`${fn}: options.cgTolerance must be in [0, 1) (got ${String(cgTolerance)})`);
   }
