@@ -82,6 +82,8 @@ export class GpuRefitSession {
   private readonly blocks: readonly BlockResources[];
   private busy = false;
   private closed = false;
+  private recorded: number[] = [];
+  private preconditioners: ('cholesky' | 'jacobi')[] = [];
 
   private constructor(
     device: GPUDevice,
@@ -172,6 +174,15 @@ export class GpuRefitSession {
     }
   }
 
+  /**
+   * What the last refit ran, per block: the solver, the preconditioner (a dense block falls back to Jacobi when its
+   * f32 factorization fails three times) and the CG iterations recorded over all sweeps (each one product A·p for
+   * every codebook column; columns that converged earlier idle through the rest of their chunk).
+   */
+  get lastRefit(): { readonly solvers: readonly ('dense' | 'cg')[]; readonly preconditioners: readonly ('cholesky' | 'jacobi')[]; readonly iterations: readonly number[] } {
+    return { solvers: this.plan.blocks.map((block) => block.solver), preconditioners: this.preconditioners.slice(), iterations: this.recorded.slice() };
+  }
+
   /** Frees every buffer of the layer; later calls throw. */
   close(): void {
     if (this.closed) return;
@@ -223,8 +234,10 @@ export class GpuRefitSession {
         cholesky.push(false);
       }
     }
+    this.recorded = this.blocks.map(() => 0);
+    this.preconditioners = cholesky.map((usable) => (usable ? 'cholesky' : 'jacobi'));
     for (let sweep = 0; sweep < this.plan.sweeps; sweep++) {
-      for (let index = 0; index < this.blocks.length; index++) await this.solve(index, cholesky[index]);
+      for (let index = 0; index < this.blocks.length; index++) this.recorded[index] += await this.solve(index, cholesky[index]);
     }
     return this.result();
   }
@@ -259,8 +272,12 @@ export class GpuRefitSession {
     return false;
   }
 
-  /** One block's preconditioned CG from its current codebooks, the other block's held fixed. */
-  private async solve(index: number, cholesky: boolean): Promise<void> {
+  /**
+   * One block's preconditioned CG from its current codebooks, the other block's held fixed.
+   *
+   * @returns the iterations recorded.
+   */
+  private async solve(index: number, cholesky: boolean): Promise<number> {
     const { device } = this;
     const block = this.blocks[index];
     const { plan, buffers, dense } = block;
@@ -286,7 +303,7 @@ export class GpuRefitSession {
       done += count;
       pass.end();
       device.queue.submit([encoder.finish()]);
-      if (done >= this.tuning.cgIterations || !(await this.anyActive(block))) return;
+      if (done >= this.tuning.cgIterations || !(await this.anyActive(block))) return done;
       encoder = device.createCommandEncoder({ label });
       pass = encoder.beginComputePass({ label });
     }
