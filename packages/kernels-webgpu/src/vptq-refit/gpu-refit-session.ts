@@ -7,6 +7,7 @@ import { createGemmTnDispatch } from '../gemm-tn/gemm-tn';
 import { createInverseCholeskyDispatch } from '../inverse-cholesky/inverse-cholesky';
 import { exponentAbove } from '../kmeans-reduce/fixed-point';
 import { createRefitCgSteps, refitCgGroups, refitCgStateWords } from '../refit-cg/refit-cg';
+import { createRefitDiagonalDispatch } from '../refit-diagonal/refit-diagonal';
 import type { RefitCgSteps } from '../refit-cg/refit-cg';
 import { createRefitGatherDispatch, refitGatherSegmentLength } from '../refit-gather/refit-gather';
 import type { RefitGatherDispatch } from '../refit-gather/refit-gather';
@@ -16,7 +17,7 @@ import { createRefitNullDispatch } from '../refit-null/refit-null';
 import type { RefitNormalDispatch } from '../refit-normal/refit-normal';
 import { createRefitReconstructDispatch } from '../refit-reconstruct/refit-reconstruct';
 import { assertArray, assertCount, describe } from '../validate';
-import { buildRefitTables, refitDiagonals, refitRidge } from './build-refit-tables';
+import { buildRefitTables, refitRidge } from './build-refit-tables';
 import { planGpuRefit } from './plan-gpu-refit';
 import type { GpuRefitBlockPlan, GpuRefitPlan, GpuRefitTuning } from './plan-gpu-refit';
 import type { GpuRefitLayer, GpuRefitRequest, GpuRefitResult } from './vptq-refit-types';
@@ -47,6 +48,8 @@ interface BlockResources {
   readonly gradient: KernelDispatch;
   /** r₀ = Σ_slot Y = b − M·x₀. */
   readonly gatherResidual: RefitGatherDispatch;
+  /** The full and the cut diagonal of M into `buffers.diagonal`. */
+  readonly diagonal: KernelDispatch;
   /** Ã·p = M·p + ridge·p, matrix-free: reconstruct p, Y = Q·H̃, gather + ridge·p. */
   readonly product: readonly KernelDispatch[];
   readonly setProductRidges: (full: number, cut: number) => void;
@@ -189,7 +192,7 @@ export class GpuRefitSession {
     this.closed = true;
     for (const block of this.blocks) {
       const dense = block.dense;
-      const dispatches = [block.reconstruct, block.gradient, block.gatherResidual, ...block.product, block.jacobiSteps, block.project?.preconditioned, block.project?.direction];
+      const dispatches = [block.reconstruct, block.gradient, block.gatherResidual, block.diagonal, ...block.product, block.jacobiSteps, block.project?.preconditioned, block.project?.direction];
       if (dense !== undefined) dispatches.push(dense.normal, ...dense.factorizations, ...dense.precondition, dense.steps);
       for (const dispatch of dispatches) dispatch?.destroy();
       for (const buffer of Object.values(block.buffers)) buffer.destroy();
@@ -199,36 +202,47 @@ export class GpuRefitSession {
 
   private async run(fn: string, request: GpuRefitRequest): Promise<GpuRefitResult | undefined> {
     const { device, layer } = this;
-    const cholesky: boolean[] = [];
-    for (const block of this.blocks) {
-      const tables = buildRefitTables(fn, block.plan, layer.parts, request.assignments);
-      const { full, cut } = refitDiagonals(block.plan, layer.hessian, layer.cols, tables);
-      const ridges = [refitRidge(full, relativeRidge), refitRidge(cut, relativeRidge)] as const;
-      const precondition = new Float32Array(2 * block.plan.unknowns);
-      for (let k = 0; k < block.plan.unknowns; k++) {
-        precondition[k] = full[k] + ridges[0];
-        precondition[block.plan.unknowns + k] = cut[k] + ridges[1];
-      }
-      const segments = new Uint32Array(block.maxSegments + 1).fill(tables.entries.length);
-      segments.set(tables.segments);
+    const write = (buffer: GPUBuffer, values: ArrayBufferView) => device.queue.writeBuffer(buffer, 0, values.buffer, values.byteOffset, values.byteLength);
+    const tables = this.blocks.map((block) => {
+      const built = buildRefitTables(fn, block.plan, layer.parts, request.assignments);
       const { buffers } = block;
-      const write = (buffer: GPUBuffer, values: ArrayBufferView) => device.queue.writeBuffer(buffer, 0, values.buffer, values.byteOffset, values.byteLength);
-      write(buffers.slots, tables.slots);
-      write(buffers.entries, tables.entries);
+      const segments = new Uint32Array(block.maxSegments + 1).fill(built.entries.length);
+      segments.set(built.segments);
+      write(buffers.slots, built.slots);
+      write(buffers.entries, built.entries);
+      write(buffers.listOffsets, built.listOffsets);
       write(buffers.segments, segments);
-      write(buffers.slotSegments, tables.slotSegments);
-      write(buffers.precondition, precondition);
+      write(buffers.slotSegments, built.slotSegments);
       write(buffers.x, packCodebooks(layer, block.plan, request));
-      const directions = nullDirections(layer, block.plan, tables, [refitRidge(full, 1), refitRidge(cut, 1)]);
-      if (block.project !== undefined) {
-        write(buffers.nullSlots, directions.slots);
-        write(buffers.nullGroups, directions.groups);
+      if (block.dense !== undefined) write(buffers.slotPairs, built.slotPairs as Uint32Array);
+      return built;
+    });
+    // The diagonals (Σ (run length)² reads of H̃) on the GPU, read back for the ridge, the Jacobi preconditioner and
+    // the gauge: a small readback (2n f32) that saves seconds of JavaScript at Kr = 256.
+    submit(device, this.blocks.map((block) => block.diagonal));
+    const diagonals = await Promise.all(this.blocks.map((block) => readBuffer(device, block.buffers.diagonal, 2 * block.plan.unknowns * 4)));
+    const cholesky: boolean[] = [];
+    for (let index = 0; index < this.blocks.length; index++) {
+      const block = this.blocks[index];
+      const { unknowns } = block.plan;
+      const values = new Float32Array(diagonals[index]);
+      const full = Float64Array.from(values.subarray(0, unknowns));
+      const cut = Float64Array.from(values.subarray(unknowns, 2 * unknowns));
+      const ridges = [refitRidge(full, relativeRidge), refitRidge(cut, relativeRidge)] as const;
+      const precondition = new Float32Array(2 * unknowns);
+      for (let k = 0; k < unknowns; k++) {
+        precondition[k] = full[k] + ridges[0];
+        precondition[unknowns + k] = cut[k] + ridges[1];
       }
-      if (block.dense !== undefined) write(buffers.gauge, directions.gauge);
+      write(block.buffers.precondition, precondition);
       block.setProductRidges(...ridges);
+      const directions = nullDirections(layer, block.plan, tables[index], [refitRidge(full, 1), refitRidge(cut, 1)]);
+      if (block.project !== undefined) {
+        write(block.buffers.nullSlots, directions.slots);
+        write(block.buffers.nullGroups, directions.groups);
+      }
       if (block.dense !== undefined) {
-        write(buffers.slotPairs, tables.slotPairs as Uint32Array);
-        write(buffers.listOffsets, tables.listOffsets);
+        write(block.buffers.gauge, directions.gauge);
         cholesky.push(await this.factorize(block, block.dense, full, cut));
       } else {
         cholesky.push(false);
@@ -369,7 +383,8 @@ async function createBlock(
     listOffsets: storage(name('list-offsets'), (unknowns + 1) * 4),
     segments: storage(name('segments'), (maxSegments + 1) * 4),
     slotSegments: storage(name('slot-segments'), (unknowns + 1) * 4),
-    segmentPartials: storage(name('segment-partials'), maxSegments * v * 4),
+    segmentPartials: storage(name('segment-partials'), maxSegments * Math.max(v, 2) * 4),
+    diagonal: storage(name('diagonal'), 2 * unknowns * 4),
     precondition: storage(name('precondition'), 2 * unknowns * 4),
     x: storage(name('x'), vectorBytes),
     residual: storage(name('residual'), vectorBytes),
@@ -418,6 +433,21 @@ async function createBlock(
     partials: buffers.segmentPartials,
   };
   const gatherResidual = keep(await createRefitGatherDispatch(device, { ...gatherBuffers, p: buffers.x, gathered: buffers.residual }, gatherShape));
+  const diagonal = keep(
+    await createRefitDiagonalDispatch(
+      device,
+      {
+        hessian: shared.hessian,
+        entries: buffers.entries,
+        listOffsets: buffers.listOffsets,
+        segments: buffers.segments,
+        slotSegments: buffers.slotSegments,
+        partials: buffers.segmentPartials,
+        diagonal: buffers.diagonal,
+      },
+      { unknowns, segmentCount: maxSegments, width, cols, start, cutRow: filled < v ? vectorRows - 1 : undefined },
+    ),
+  );
   const cgBuffers = {
     precondition: buffers.precondition,
     product: buffers.product,
@@ -500,7 +530,7 @@ async function createBlock(
     const steps = keep(await createRefitCgSteps(device, cgBuffers, { ...cgShape, jacobi: false }));
     denseResources = { normal, factorizations, precondition: [upper, upperTransposed], steps };
   }
-  return { plan, buffers, reconstruct, gradient, gatherResidual, product, setProductRidges, jacobiSteps, project, dense: denseResources, maxSegments };
+  return { plan, buffers, reconstruct, gradient, gatherResidual, diagonal, product, setProductRidges, jacobiSteps, project, dense: denseResources, maxSegments };
 }
 
 /**
