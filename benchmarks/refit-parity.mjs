@@ -123,8 +123,10 @@ for (const spec of listLinearSpecs(config).filter((candidate) => candidate.layer
       const started = performance.now();
       const result = await session.refit(request);
       const ms = performance.now() - started;
+      const { solvers, preconditioners, iterations } = session.lastRefit;
       session.close();
-      missed[label] = `${fixed((objective(layer, request.assignments, result.codebooks, result.residualCodebooks) - best) / (start - best))} (${ms.toFixed(0)} ms)`;
+      const how = label === 'auto' ? `, ${solvers.map((solver, i) => `${solver}/${preconditioners[i]} ${iterations[i]} it`).join(' + ')}` : '';
+      missed[label] = `${fixed((objective(layer, request.assignments, result.codebooks, result.residualCodebooks) - best) / (start - best))} (${ms.toFixed(0)} ms${how})`;
     }
     const gpu = await quantizeVptqLayerAsync(weight, prepared, { ...options, refitEngine: createGpuRefitEngine(device) });
     const sync = quantizeVptqLayer(weight, prepared, options);
