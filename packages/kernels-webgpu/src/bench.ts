@@ -10,3 +10,5 @@ export { benchmarkKmeans, vptqKmeansCases } from './bench/benchmark-kmeans';
 export type { BenchmarkKmeansOptions, KmeansBenchmarkCase, KmeansBenchmarkRow } from './bench/benchmark-kmeans';
 export { benchmarkVptqPass, vptqPassTargets } from './bench/benchmark-vptq-pass';
 export type { BenchmarkVptqPassOptions, VptqPassBenchmarkCase, VptqPassBenchmarkRow } from './bench/benchmark-vptq-pass';
+export { benchmarkRefit, refitTargets } from './bench/benchmark-refit';
+export type { BenchmarkRefitOptions, RefitBenchmarkCase, RefitBenchmarkRow } from './bench/benchmark-refit';

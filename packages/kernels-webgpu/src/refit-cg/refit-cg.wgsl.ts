@@ -11,7 +11,8 @@
  * - 3 `start`: reduce r·r, r·z: stop = tolerance²·r·r, active = r·r > 0, ρ = r·z.
  * - 4 `step`: reduce p·Ap: α = ρ / p·Ap while active and p·Ap > 0 (else the column stops, α = 0).
  * - 5 `update`: x += α·p, r −= α·Ap (a stopped column does not move); with `jacobi`, then z as stage 0.
- * - 6 `next`: reduce r·r, r·z: a column stops once r·r ≤ stop; else β = r·z / ρ, ρ = r·z.
+ * - 6 `next`: reduce r·r, r·z: a column stops once r·r ≤ stop, or when r·z is not positive (in f32 that happens only
+ *   at the rounding floor, where further steps are ratios of noise); else β = r·z / ρ, ρ = r·z.
  * - 7 `direction`: p = z + β·p (β = 0 for a stopped column).
  *
  * Partial dots: one invocation per row k, a fixed tree over the 256 rows of a workgroup, one `[2, v]` record per
@@ -146,7 +147,7 @@ fn reduceStage(j: u32) {
     var beta = 0.0;
     if (state[base + 4u] != 0.0) {
       state[base + 5u] = squares;
-      if (squares <= state[base + 1u]) {
+      if (squares <= state[base + 1u] || !(products > 0.0)) {
         state[base + 4u] = 0.0;
       } else {
         beta = products / state[base];

@@ -21,14 +21,14 @@ export interface RefitNullBuffers {
   readonly nullSlots: BufferBinding;
   /** `[groups, 4]` u32: first slot, end slot, and n_g·n_g over the full and over the cut columns. */
   readonly nullGroups: BufferBinding;
-  /** `[unknowns, vectorLength]` f32 z, projected in place. */
-  readonly preconditioned: BufferBinding;
+  /** `[unknowns, vectorLength]` f32 (z or p), projected in place. */
+  readonly values: BufferBinding;
   /** `[groups, vectorLength]` f32 scratch. */
   readonly coefficients: BufferBinding;
 }
 
 /**
- * Records the projection of the refit's z onto the complement of the normal matrix's null directions (see
+ * Records the projection of one of the refit's vectors (z or p) onto the complement of the normal matrix's null directions (see
  * `refitNullWgsl`): one workgroup per direction, then one invocation per slot.
  *
  * @throws {RangeError} naming the field when a size is invalid or the grid exceeds the device limit.
@@ -44,7 +44,7 @@ export async function createRefitNullDispatch(
   const filled = assertCount(fn, 'shape.filled', shape.filled, 1, vectorLength);
   const groups = assertCount(fn, 'shape.groups', shape.groups);
   const params = createUniformBuffer(device, label, refitNullParams.pack({ unknowns, vectorLength, filled, groups }));
-  const bindings = [buffers.nullSlots, buffers.nullGroups, buffers.preconditioned, buffers.coefficients, params];
+  const bindings = [buffers.nullSlots, buffers.nullGroups, buffers.values, buffers.coefficients, params];
   const [coefficients, project] = await Promise.all(
     ['coefficients', 'project'].map((name, stage) => getComputePipeline(device, { label: `${label}/${name}`, code: refitNullWgsl, constants: { stage } })),
   );

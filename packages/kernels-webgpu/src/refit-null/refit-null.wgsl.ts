@@ -1,21 +1,24 @@
 /**
- * Projects the refit's preconditioned residual z (`[unknowns, v]` f32) onto the complement of the normal matrix's
- * null space. A part with a residual codebook has one exact null direction per codebook column: every used main
+ * Projects a vector of the refit's conjugate gradients (`[unknowns, v]` f32: the preconditioned residual z, and the
+ * search direction p) onto the complement of the normal matrix's null space. A part with a residual codebook has one exact null direction per codebook column: every used main
  * entry up by δ and every used residual entry down by δ leaves every reconstruction, so the objective, unchanged
  * (n_g: +1 on the part's used main slots, −1 on its used residual slots, 0 elsewhere). The CPU refit pins it with
  * its 1e-9 ridge toward the current codebook, exactly in f64; in f32 the same ridge would let rounding noise grow
  * along n_g by up to 1/ridge (the preconditioners amplify it most there), moving the main/residual split that the
  * column loop's greedy search depends on. Keeping every search direction orthogonal to n_g keeps that component of
- * x at its start value, which is where the CPU's ridge puts it: the same solution. The codebook columns j ≥ filled
+ * x at its start value, which is where the CPU's ridge puts it: the same solution. z is projected before its dots,
+ * and p again after every update p = z + β·p: near convergence β can exceed 1 for many steps, and the rounding
+ * residue of n_g in p, multiplied by β each time and met by a curvature of only the ridge along n_g, grows into
+ * huge steps along it (measured: a shift of 15× the codebook's range within three iterations). The codebook columns j ≥ filled
  * (cut by the padded last vector) have their own null directions, over the slots used by the other vector rows.
  *
- * Stage 0 (`coefficients`): one workgroup per null direction g sums n_g·z per column over its slot range (256 lanes,
- * a fixed tree) and writes c_{g,j} = (n_g·z_j) / (n_g·n_g). Stage 1 (`project`): one invocation per slot,
- * z[k, j] −= n_g[k]·c_{g,j}.
+ * Stage 0 (`coefficients`): one workgroup per null direction g sums n_g·y per column over its slot range (256 lanes,
+ * a fixed tree) and writes c_{g,j} = (n_g·y_j) / (n_g·n_g). Stage 1 (`project`): one invocation per slot,
+ * y[k, j] −= n_g[k]·c_{g,j}.
  *
  * 0 nullSlots     [unknowns] u32: 0 (no null direction), else (g + 1) << 3 | usedCut << 2 | usedFull << 1 | (1 for −1)   read
  * 1 nullGroups    [groups, 4] u32: first slot, end slot, n_g·n_g of the full and of the cut columns         read
- * 2 preconditioned [unknowns, v] f32 z                                               read_write
+ * 2 values        [unknowns, v] f32: z or p                                          read_write
  * 3 coefficients  [groups, v] f32                                                    read_write
  * 4 params        Params                                                             uniform
  */
@@ -34,7 +37,7 @@ struct Params {
 
 @group(0) @binding(0) var<storage, read> nullSlots: array<u32>;
 @group(0) @binding(1) var<storage, read> nullGroups: array<u32>;
-@group(0) @binding(2) var<storage, read_write> preconditioned: array<f32>;
+@group(0) @binding(2) var<storage, read_write> values: array<f32>;
 @group(0) @binding(3) var<storage, read_write> coefficients: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
 
@@ -62,7 +65,7 @@ fn main(
       let code = nullSlots[k];
       if (code != 0u) {
         for (var j = 0u; j < v; j++) {
-          sums[j] += weightOf(code, j) * preconditioned[k * v + j];
+          sums[j] += weightOf(code, j) * values[k * v + j];
         }
       }
     }
@@ -95,7 +98,7 @@ fn main(
     }
     let g = (code >> 3u) - 1u;
     for (var j = 0u; j < v; j++) {
-      preconditioned[k * v + j] -= weightOf(code, j) * coefficients[g * v + j];
+      values[k * v + j] -= weightOf(code, j) * coefficients[g * v + j];
     }
   }
 }

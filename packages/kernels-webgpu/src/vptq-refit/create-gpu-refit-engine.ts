@@ -14,7 +14,10 @@ export interface GpuRefitOptions {
   readonly maxDenseUnknowns?: number;
   /** Most CG iterations per block and sweep (all v codebook columns iterate together). Default 100, as the CPU's. */
   readonly cgIterations?: number;
-  /** A column stops once ‖r‖ ≤ cgTolerance·‖r₀‖. Default 1e-8, as the CPU's. */
+  /**
+   * A column stops once ‖r‖ ≤ cgTolerance·‖r₀‖. Default 1e-6: about where f32 products leave the residual (the CPU's
+   * f64 solve uses 1e-8; below the rounding floor the steps are ratios of noise, measured to blow up).
+   */
   readonly cgTolerance?: number;
   /** Alternations between the groups and an outlier part of another vector length. Default 4, as the CPU's. */
   readonly sweeps?: number;

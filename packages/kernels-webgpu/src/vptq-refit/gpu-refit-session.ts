@@ -7,6 +7,7 @@ import { createGemmTnDispatch } from '../gemm-tn/gemm-tn';
 import { createInverseCholeskyDispatch } from '../inverse-cholesky/inverse-cholesky';
 import { exponentAbove } from '../kmeans-reduce/fixed-point';
 import { createRefitCgSteps, refitCgGroups, refitCgStateWords } from '../refit-cg/refit-cg';
+import { createRefitDiagonalDispatch } from '../refit-diagonal/refit-diagonal';
 import type { RefitCgSteps } from '../refit-cg/refit-cg';
 import { createRefitGatherDispatch, refitGatherSegmentLength } from '../refit-gather/refit-gather';
 import type { RefitGatherDispatch } from '../refit-gather/refit-gather';
@@ -16,7 +17,7 @@ import { createRefitNullDispatch } from '../refit-null/refit-null';
 import type { RefitNormalDispatch } from '../refit-normal/refit-normal';
 import { createRefitReconstructDispatch } from '../refit-reconstruct/refit-reconstruct';
 import { assertArray, assertCount, describe } from '../validate';
-import { buildRefitTables, refitDiagonals, refitRidge } from './build-refit-tables';
+import { buildRefitTables, refitRidge } from './build-refit-tables';
 import { planGpuRefit } from './plan-gpu-refit';
 import type { GpuRefitBlockPlan, GpuRefitPlan, GpuRefitTuning } from './plan-gpu-refit';
 import type { GpuRefitLayer, GpuRefitRequest, GpuRefitResult } from './vptq-refit-types';
@@ -47,12 +48,14 @@ interface BlockResources {
   readonly gradient: KernelDispatch;
   /** r₀ = Σ_slot Y = b − M·x₀. */
   readonly gatherResidual: RefitGatherDispatch;
+  /** The full and the cut diagonal of M into `buffers.diagonal`. */
+  readonly diagonal: KernelDispatch;
   /** Ã·p = M·p + ridge·p, matrix-free: reconstruct p, Y = Q·H̃, gather + ridge·p. */
   readonly product: readonly KernelDispatch[];
   readonly setProductRidges: (full: number, cut: number) => void;
   readonly jacobiSteps: RefitCgSteps;
-  /** z ← z projected off the null directions of the parts with residual codebooks; undefined without any. */
-  readonly project: KernelDispatch | undefined;
+  /** z and p projected off the null directions of the parts with residual codebooks; undefined without any. */
+  readonly project: { readonly preconditioned: KernelDispatch; readonly direction: KernelDispatch } | undefined;
   readonly dense: DenseResources | undefined;
   /** Upper bound of the gather's segments (the `segments` buffer is padded with empty ones up to it). */
   readonly maxSegments: number;
@@ -82,6 +85,8 @@ export class GpuRefitSession {
   private readonly blocks: readonly BlockResources[];
   private busy = false;
   private closed = false;
+  private recorded: number[] = [];
+  private preconditioners: ('cholesky' | 'jacobi')[] = [];
 
   private constructor(
     device: GPUDevice,
@@ -172,13 +177,22 @@ export class GpuRefitSession {
     }
   }
 
+  /**
+   * What the last refit ran, per block: the solver, the preconditioner (a dense block falls back to Jacobi when its
+   * f32 factorization fails three times) and the CG iterations recorded over all sweeps (each one product A·p for
+   * every codebook column; columns that converged earlier idle through the rest of their chunk).
+   */
+  get lastRefit(): { readonly solvers: readonly ('dense' | 'cg')[]; readonly preconditioners: readonly ('cholesky' | 'jacobi')[]; readonly iterations: readonly number[] } {
+    return { solvers: this.plan.blocks.map((block) => block.solver), preconditioners: this.preconditioners.slice(), iterations: this.recorded.slice() };
+  }
+
   /** Frees every buffer of the layer; later calls throw. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     for (const block of this.blocks) {
       const dense = block.dense;
-      const dispatches = [block.reconstruct, block.gradient, block.gatherResidual, ...block.product, block.jacobiSteps, block.project];
+      const dispatches = [block.reconstruct, block.gradient, block.gatherResidual, block.diagonal, ...block.product, block.jacobiSteps, block.project?.preconditioned, block.project?.direction];
       if (dense !== undefined) dispatches.push(dense.normal, ...dense.factorizations, ...dense.precondition, dense.steps);
       for (const dispatch of dispatches) dispatch?.destroy();
       for (const buffer of Object.values(block.buffers)) buffer.destroy();
@@ -188,43 +202,56 @@ export class GpuRefitSession {
 
   private async run(fn: string, request: GpuRefitRequest): Promise<GpuRefitResult | undefined> {
     const { device, layer } = this;
-    const cholesky: boolean[] = [];
-    for (const block of this.blocks) {
-      const tables = buildRefitTables(fn, block.plan, layer.parts, request.assignments);
-      const { full, cut } = refitDiagonals(block.plan, layer.hessian, layer.cols, tables);
-      const ridges = [refitRidge(full, relativeRidge), refitRidge(cut, relativeRidge)] as const;
-      const precondition = new Float32Array(2 * block.plan.unknowns);
-      for (let k = 0; k < block.plan.unknowns; k++) {
-        precondition[k] = full[k] + ridges[0];
-        precondition[block.plan.unknowns + k] = cut[k] + ridges[1];
-      }
-      const segments = new Uint32Array(block.maxSegments + 1).fill(tables.entries.length);
-      segments.set(tables.segments);
+    const write = (buffer: GPUBuffer, values: ArrayBufferView) => device.queue.writeBuffer(buffer, 0, values.buffer, values.byteOffset, values.byteLength);
+    const tables = this.blocks.map((block) => {
+      const built = buildRefitTables(fn, block.plan, layer.parts, request.assignments);
       const { buffers } = block;
-      const write = (buffer: GPUBuffer, values: ArrayBufferView) => device.queue.writeBuffer(buffer, 0, values.buffer, values.byteOffset, values.byteLength);
-      write(buffers.slots, tables.slots);
-      write(buffers.entries, tables.entries);
+      const segments = new Uint32Array(block.maxSegments + 1).fill(built.entries.length);
+      segments.set(built.segments);
+      write(buffers.slots, built.slots);
+      write(buffers.entries, built.entries);
+      write(buffers.listOffsets, built.listOffsets);
       write(buffers.segments, segments);
-      write(buffers.slotSegments, tables.slotSegments);
-      write(buffers.precondition, precondition);
+      write(buffers.slotSegments, built.slotSegments);
       write(buffers.x, packCodebooks(layer, block.plan, request));
-      const directions = nullDirections(layer, block.plan, tables, [refitRidge(full, 1), refitRidge(cut, 1)]);
-      if (block.project !== undefined) {
-        write(buffers.nullSlots, directions.slots);
-        write(buffers.nullGroups, directions.groups);
+      if (block.dense !== undefined) write(buffers.slotPairs, built.slotPairs as Uint32Array);
+      return built;
+    });
+    // The diagonals (Σ (run length)² reads of H̃) on the GPU, read back for the ridge, the Jacobi preconditioner and
+    // the gauge: a small readback (2n f32) that saves seconds of JavaScript at Kr = 256.
+    submit(device, this.blocks.map((block) => block.diagonal));
+    const diagonals = await Promise.all(this.blocks.map((block) => readBuffer(device, block.buffers.diagonal, 2 * block.plan.unknowns * 4)));
+    const cholesky: boolean[] = [];
+    for (let index = 0; index < this.blocks.length; index++) {
+      const block = this.blocks[index];
+      const { unknowns } = block.plan;
+      const values = new Float32Array(diagonals[index]);
+      const full = Float64Array.from(values.subarray(0, unknowns));
+      const cut = Float64Array.from(values.subarray(unknowns, 2 * unknowns));
+      const ridges = [refitRidge(full, relativeRidge), refitRidge(cut, relativeRidge)] as const;
+      const precondition = new Float32Array(2 * unknowns);
+      for (let k = 0; k < unknowns; k++) {
+        precondition[k] = full[k] + ridges[0];
+        precondition[unknowns + k] = cut[k] + ridges[1];
       }
-      if (block.dense !== undefined) write(buffers.gauge, directions.gauge);
+      write(block.buffers.precondition, precondition);
       block.setProductRidges(...ridges);
+      const directions = nullDirections(layer, block.plan, tables[index], [refitRidge(full, 1), refitRidge(cut, 1)]);
+      if (block.project !== undefined) {
+        write(block.buffers.nullSlots, directions.slots);
+        write(block.buffers.nullGroups, directions.groups);
+      }
       if (block.dense !== undefined) {
-        write(buffers.slotPairs, tables.slotPairs as Uint32Array);
-        write(buffers.listOffsets, tables.listOffsets);
+        write(block.buffers.gauge, directions.gauge);
         cholesky.push(await this.factorize(block, block.dense, full, cut));
       } else {
         cholesky.push(false);
       }
     }
+    this.recorded = this.blocks.map(() => 0);
+    this.preconditioners = cholesky.map((usable) => (usable ? 'cholesky' : 'jacobi'));
     for (let sweep = 0; sweep < this.plan.sweeps; sweep++) {
-      for (let index = 0; index < this.blocks.length; index++) await this.solve(index, cholesky[index]);
+      for (let index = 0; index < this.blocks.length; index++) this.recorded[index] += await this.solve(index, cholesky[index]);
     }
     return this.result();
   }
@@ -259,16 +286,21 @@ export class GpuRefitSession {
     return false;
   }
 
-  /** One block's preconditioned CG from its current codebooks, the other block's held fixed. */
-  private async solve(index: number, cholesky: boolean): Promise<void> {
+  /**
+   * One block's preconditioned CG from its current codebooks, the other block's held fixed.
+   *
+   * @returns the iterations recorded.
+   */
+  private async solve(index: number, cholesky: boolean): Promise<number> {
     const { device } = this;
     const block = this.blocks[index];
     const { plan, buffers, dense } = block;
     const steps = cholesky && dense !== undefined ? dense.steps : block.jacobiSteps;
     const preconditionSteps = cholesky && dense !== undefined ? dense.precondition : [steps.jacobi];
-    // With Jacobi, `update` writes z itself; the projection (if any) always follows z, and the dots follow both.
-    const finish = [...(block.project === undefined ? [] : [block.project]), steps.dots];
-    const iteration = [...block.product, steps.curvature, steps.step, steps.update, ...(cholesky ? preconditionSteps : []), ...finish, steps.next, steps.direction];
+    // With Jacobi, `update` writes z itself; the projection (if any) follows z and p = z + β·p, the dots follow z.
+    const finish = [...(block.project === undefined ? [] : [block.project.preconditioned]), steps.dots];
+    const direction = [steps.direction, ...(block.project === undefined ? [] : [block.project.direction])];
+    const iteration = [...block.product, steps.curvature, steps.step, steps.update, ...(cholesky ? preconditionSteps : []), ...finish, steps.next, ...direction];
     let encoder = device.createCommandEncoder({ label });
     encoder.copyBufferToBuffer(this.shared.targetProduct, plan.start * this.layer.rows * 4, this.shared.product, 0, plan.width * this.layer.rows * 4);
     encoder.clearBuffer(buffers.direction);
@@ -277,7 +309,7 @@ export class GpuRefitSession {
     for (const candidate of this.blocks) candidate.reconstruct.encode(pass);
     block.gradient.encode(pass);
     block.gatherResidual.encode(pass);
-    for (const step of [...preconditionSteps, ...finish, steps.start, steps.direction]) step.encode(pass);
+    for (const step of [...preconditionSteps, ...finish, steps.start, ...direction]) step.encode(pass);
     let done = 0;
     for (;;) {
       const count = Math.min(plan.checkInterval, this.tuning.cgIterations - done);
@@ -285,7 +317,7 @@ export class GpuRefitSession {
       done += count;
       pass.end();
       device.queue.submit([encoder.finish()]);
-      if (done >= this.tuning.cgIterations || !(await this.anyActive(block))) return;
+      if (done >= this.tuning.cgIterations || !(await this.anyActive(block))) return done;
       encoder = device.createCommandEncoder({ label });
       pass = encoder.beginComputePass({ label });
     }
@@ -351,7 +383,8 @@ async function createBlock(
     listOffsets: storage(name('list-offsets'), (unknowns + 1) * 4),
     segments: storage(name('segments'), (maxSegments + 1) * 4),
     slotSegments: storage(name('slot-segments'), (unknowns + 1) * 4),
-    segmentPartials: storage(name('segment-partials'), maxSegments * v * 4),
+    segmentPartials: storage(name('segment-partials'), maxSegments * Math.max(v, 2) * 4),
+    diagonal: storage(name('diagonal'), 2 * unknowns * 4),
     precondition: storage(name('precondition'), 2 * unknowns * 4),
     x: storage(name('x'), vectorBytes),
     residual: storage(name('residual'), vectorBytes),
@@ -400,6 +433,21 @@ async function createBlock(
     partials: buffers.segmentPartials,
   };
   const gatherResidual = keep(await createRefitGatherDispatch(device, { ...gatherBuffers, p: buffers.x, gathered: buffers.residual }, gatherShape));
+  const diagonal = keep(
+    await createRefitDiagonalDispatch(
+      device,
+      {
+        hessian: shared.hessian,
+        entries: buffers.entries,
+        listOffsets: buffers.listOffsets,
+        segments: buffers.segments,
+        slotSegments: buffers.slotSegments,
+        partials: buffers.segmentPartials,
+        diagonal: buffers.diagonal,
+      },
+      { unknowns, segmentCount: maxSegments, width, cols, start, cutRow: filled < v ? vectorRows - 1 : undefined },
+    ),
+  );
   const cgBuffers = {
     precondition: buffers.precondition,
     product: buffers.product,
@@ -412,16 +460,16 @@ async function createBlock(
   };
   const cgShape = { unknowns, vectorLength: v, filled, tolerance: tuning.cgTolerance };
   const jacobiSteps = keep(await createRefitCgSteps(device, cgBuffers, { ...cgShape, jacobi: true }));
+  const projectOnto = async (values: GPUBuffer) =>
+    keep(
+      await createRefitNullDispatch(
+        device,
+        { nullSlots: buffers.nullSlots, nullGroups: buffers.nullGroups, values, coefficients: buffers.nullCoefficients },
+        { unknowns, vectorLength: v, filled, groups: nullGroupCount },
+      ),
+    );
   const project =
-    nullGroupCount === 0
-      ? undefined
-      : keep(
-          await createRefitNullDispatch(
-            device,
-            { nullSlots: buffers.nullSlots, nullGroups: buffers.nullGroups, preconditioned: buffers.preconditioned, coefficients: buffers.nullCoefficients },
-            { unknowns, vectorLength: v, filled, groups: nullGroupCount },
-          ),
-        );
+    nullGroupCount === 0 ? undefined : { preconditioned: await projectOnto(buffers.preconditioned), direction: await projectOnto(buffers.direction) };
   // Ã·p = M·p + ridge·p without M: the reconstruction of p, its product with H̃ and the gather by slot. Dense blocks
   // use it too: M in f32 (each entry rounded) would blur the directions M is nearly singular along, which A·p
   // resolves exactly (a main entry and a residual entry that cancel in every vector cancel in the reconstruction).
@@ -482,7 +530,7 @@ async function createBlock(
     const steps = keep(await createRefitCgSteps(device, cgBuffers, { ...cgShape, jacobi: false }));
     denseResources = { normal, factorizations, precondition: [upper, upperTransposed], steps };
   }
-  return { plan, buffers, reconstruct, gradient, gatherResidual, product, setProductRidges, jacobiSteps, project, dense: denseResources, maxSegments };
+  return { plan, buffers, reconstruct, gradient, gatherResidual, diagonal, product, setProductRidges, jacobiSteps, project, dense: denseResources, maxSegments };
 }
 
 /**
