@@ -94,16 +94,18 @@ async function solve(gpu: GPUDevice, preconditioner: 'jacobi' | 'cholesky', iter
     partials: createStorageBuffer(gpu, 'test/partials', refitCgGroups(n) * 2 * v * 4),
     state: createStorageBuffer(gpu, 'test/state', v * refitCgStateWords * 4),
   };
-  const matrices = createBufferWithData(gpu, 'test/matrices', packed(full, cut));
+  // The product (A_j + ρ_j·I)·p: the ridge folded into the matrices (symmetric, so the column access gives A·p).
+  const withRidge = (a: Float64Array, ridge: number) => Float64Array.from(a, (value, index) => value + (index % (n + 1) === 0 ? ridge : 0));
+  const matrices = createBufferWithData(gpu, 'test/matrices', packed(withRidge(full, ridges[0]), withRidge(cut, ridges[1])));
   const jacobi = preconditioner === 'jacobi';
   const steps = await createRefitCgSteps(gpu, buffers, { unknowns: n, vectorLength: v, filled, tolerance, jacobi });
   const matrixShape = { unknowns: n, vectorLength: v, filled, matrixStride: stride };
-  const product = await createRefitMatvecDispatch(gpu, { matrices, x: buffers.direction, y: buffers.product }, { ...matrixShape, access: 'column', ridgeFull: ridges[0], ridgeCut: ridges[1] });
+  const product = await createRefitMatvecDispatch(gpu, { matrices, x: buffers.direction, y: buffers.product }, { ...matrixShape, access: 'column' });
   const owned: { destroy(): void }[] = [matrices, product, steps, ...Object.values(buffers)];
   let start: KernelDispatch[] = [steps.jacobi, steps.dots];
   let afterUpdate: KernelDispatch[] = [steps.dots];
   if (!jacobi) {
-    const factor = (a: Float64Array, ridge: number) => upperCholeskyOfInverseGpu(gpu, { data: Float64Array.from(a, (value, index) => value + (index % (n + 1) === 0 ? ridge : 0)), size: n });
+    const factor = (a: Float64Array, ridge: number) => upperCholeskyOfInverseGpu(gpu, { data: withRidge(a, ridge), size: n });
     const factors = createBufferWithData(gpu, 'test/factors', packed(await factor(full, ridges[0]), await factor(cut, ridges[1])));
     const scratch = createStorageBuffer(gpu, 'test/scratch', vectorBytes);
     const upper = await createRefitMatvecDispatch(gpu, { matrices: factors, x: buffers.residual, y: scratch }, { ...matrixShape, access: 'row', upper: true });

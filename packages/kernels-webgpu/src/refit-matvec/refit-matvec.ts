@@ -2,7 +2,7 @@ import { createUniformBuffer } from '../buffers';
 import type { BufferBinding } from '../buffers';
 import { ComputeStep, checkWorkgroups } from '../dispatch';
 import type { KernelDispatch } from '../dispatch';
-import { defineParams } from '../params-struct';
+import { defineU32Params } from '../u32-params';
 import { getComputePipeline } from '../pipeline-cache';
 import { assertCount } from '../validate';
 import { refitMatvecWgsl } from './refit-matvec.wgsl';
@@ -10,16 +10,7 @@ import { refitMatvecWgsl } from './refit-matvec.wgsl';
 const label = 'refit-matvec';
 
 /** The `Params` struct of `refitMatvecWgsl`, named once. */
-export const refitMatvecParams = defineParams(label, [
-  ['unknowns', 'u32'],
-  ['vectorLength', 'u32'],
-  ['filled', 'u32'],
-  ['matrixStride', 'u32'],
-  ['upper', 'u32'],
-  ['subtract', 'u32'],
-  ['ridgeFull', 'f32'],
-  ['ridgeCut', 'f32'],
-] as const);
+export const refitMatvecParams = defineU32Params(label, ['unknowns', 'vectorLength', 'filled', 'matrixStride', 'upper'] as const);
 
 /** Buffers of {@link createRefitMatvecDispatch}. */
 export interface RefitMatvecBuffers {
@@ -40,29 +31,19 @@ export interface RefitMatvecShape {
   readonly filled: number;
   /** Elements from the full matrix to the cut one (ignored when filled = v). */
   readonly matrixStride: number;
-  /** `'column'`: y = Σ_k A[k, i]·x[k] (A·x for symmetric A, Uᵀ·x); `'row'`: y = Σ_k A[i, k]·x[k] (U·x). */
+  /** `'column'`: y = Σ_k A[k, i]·x[k] (Aᵀ·x: Uᵀ·x); `'row'`: y = Σ_k A[i, k]·x[k] (A·x: U·x). */
   readonly access: 'column' | 'row';
   /** Only the upper triangle of A is non-zero (U): skip the rest. */
   readonly upper?: boolean;
-  /** `y = y − A·x` instead of `y = A·x + ridge·x`. */
-  readonly subtract?: boolean;
-  readonly ridgeFull?: number;
-  readonly ridgeCut?: number;
-}
-
-/** A recorded {@link createRefitMatvecDispatch}; the ridges can change between submits. */
-export interface RefitMatvecDispatch extends KernelDispatch {
-  /** Rewrites ridgeFull and ridgeCut (takes effect at the next submit). */
-  setRidges(full: number, cut: number): void;
 }
 
 /**
  * Records a dense product of the refit's matrices with `[n, v]` vectors (see `refitMatvecWgsl`): the dense
- * preconditioned conjugate gradients' M·p, U·r and Uᵀ·t.
+ * preconditioner's U·r and Uᵀ·t.
  *
  * @throws {RangeError} naming the field when a size is invalid or the grid exceeds the device limit.
  */
-export async function createRefitMatvecDispatch(device: GPUDevice, buffers: RefitMatvecBuffers, shape: RefitMatvecShape): Promise<RefitMatvecDispatch> {
+export async function createRefitMatvecDispatch(device: GPUDevice, buffers: RefitMatvecBuffers, shape: RefitMatvecShape): Promise<KernelDispatch> {
   const fn = 'createRefitMatvecDispatch';
   const unknowns = assertCount(fn, 'shape.unknowns', shape.unknowns);
   const vectorLength = assertCount(fn, 'shape.vectorLength', shape.vectorLength, 1, 16);
@@ -72,23 +53,6 @@ export async function createRefitMatvecDispatch(device: GPUDevice, buffers: Refi
   const rowAccess = shape.access === 'row';
   const grid = checkWorkgroups(fn, device, rowAccess ? unknowns : Math.ceil(unknowns / 64));
   const pipeline = await getComputePipeline(device, { label, code: refitMatvecWgsl, constants: { rowAccess } });
-  const pack = (ridgeFull: number, ridgeCut: number) =>
-    refitMatvecParams.pack({
-      unknowns,
-      vectorLength,
-      filled,
-      matrixStride,
-      upper: shape.upper === true ? 1 : 0,
-      subtract: shape.subtract === true ? 1 : 0,
-      ridgeFull,
-      ridgeCut,
-    });
-  const params = createUniformBuffer(device, label, pack(shape.ridgeFull ?? 0, shape.ridgeCut ?? 0));
-  const step = new ComputeStep(device, label, pipeline, [buffers.matrices, buffers.x, buffers.y, params], grid, [params]);
-  return {
-    label,
-    encode: (pass) => step.encode(pass),
-    destroy: () => step.destroy(),
-    setRidges: (full, cut) => device.queue.writeBuffer(params, 0, pack(full, cut)),
-  };
+  const params = createUniformBuffer(device, label, refitMatvecParams.pack({ unknowns, vectorLength, filled, matrixStride, upper: shape.upper === true ? 1 : 0 }));
+  return new ComputeStep(device, label, pipeline, [buffers.matrices, buffers.x, buffers.y, params], grid, [params]);
 }

@@ -1,16 +1,16 @@
 /**
  * Dense products of the refit's n × n matrices with a block of v vectors, `[n, v]` f32, column j with its own
  * matrix: A_j is the full matrix (at element 0) for j < filled and the cut one (at `matrixStride`) for the others.
+ * The dense refit's preconditioner z = Uᵀ·(U·r) is one product of each kind with its inverse Cholesky factors U.
  *
- * - column access (`rowAccess` false): `y[i, j] = Σ_k A_j[k, i]·x[k, j]`, which is A_j·x for the symmetric normal
- *   matrix and Uᵀ·x for an upper triangular U (with `upper`, k ≤ i only). Workgroups of 64 consecutive i × 4 lanes
- *   of k: each k reads 64 consecutive floats of a row of A.
- * - row access (`rowAccess` true): `y[i, j] = Σ_k A_j[i, k]·x[k, j]`, U·x for an upper triangular U (with `upper`,
- *   k ≥ i only). One workgroup of 256 lanes of k per row i.
+ * - column access (`rowAccess` false): `y[i, j] = Σ_k A_j[k, i]·x[k, j]`: Aᵀ·x, so Uᵀ·x for an upper triangular U
+ *   (with `upper`, k ≤ i only). Workgroups of 64 consecutive i × 4 lanes of k: each k reads 64 consecutive floats
+ *   of a row of A.
+ * - row access (`rowAccess` true): `y[i, j] = Σ_k A_j[i, k]·x[k, j]`: A·x, so U·x (with `upper`, k ≥ i only). One
+ *   workgroup of 256 lanes of k per row i.
  *
- * Epilogue: `y = A·x + ridge_j·x` (ridge_j = ridgeFull for j < filled, else ridgeCut), or with `subtract`,
- * `y = y − A·x`. Lanes sum their k in increasing order and are then added in a fixed tree, so the result is the same
- * bits on every run. x and y must be different buffers.
+ * Lanes sum their k in increasing order and are then added in a fixed tree, so the result is the same bits on every
+ * run. x and y must be different buffers.
  *
  * 0 matrices  f32                        read
  * 1 x         [unknowns, vectorLength] f32   read
@@ -31,9 +31,6 @@ struct Params {
   filled: u32,
   matrixStride: u32,
   upper: u32,
-  subtract: u32,
-  ridgeFull: f32,
-  ridgeCut: f32,
 }
 
 @group(0) @binding(0) var<storage, read> matrices: array<f32>;
@@ -56,15 +53,8 @@ fn product(matrixIndex: u32, k: u32, acc: ptr<function, array<f32, maxVectorLeng
 }
 
 fn finish(i: u32, acc: ptr<function, array<f32, maxVectorLength>>) {
-  let v = params.vectorLength;
-  for (var j = 0u; j < v; j++) {
-    let index = i * v + j;
-    if (params.subtract != 0u) {
-      y[index] = y[index] - (*acc)[j];
-    } else {
-      let ridge = select(params.ridgeCut, params.ridgeFull, j < params.filled);
-      y[index] = fma(ridge, x[index], (*acc)[j]);
-    }
+  for (var j = 0u; j < params.vectorLength; j++) {
+    y[i * params.vectorLength + j] = (*acc)[j];
   }
 }
 

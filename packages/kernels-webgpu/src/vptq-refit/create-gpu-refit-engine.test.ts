@@ -113,6 +113,19 @@ describe.skipIf(!device)('createGpuRefitEngine', () => {
     expect(await gpuRefit(gpu, problem, { solver: 'cg' })).toEqual(cg);
   });
 
+  it('falls back to Jacobi when every factorization fails, and stops at the first non-positive curvature', async () => {
+    // H̃ = −I: M is negative definite, so no ridge makes the f32 factor exist and CG meets p·Ap < 0 at once.
+    const problem = refitProblem({ rows: 12, cols: 16, vectorLength: 4, numCentroids: 8 }, 14);
+    const hessian = new Float64Array(16 * 16);
+    for (let c = 0; c < 16; c++) hessian[c * 17] = -1;
+    const layer = { ...problem.layer, hessian };
+    const session = await createGpuRefitEngine(gpu, { solver: 'dense' }).openLayer(layer);
+    const result = await session.refit({ assignments: problem.assignments });
+    expect(session.lastRefit).toEqual({ solvers: ['dense'], preconditioners: ['jacobi'], iterations: [2] });
+    session.close();
+    expect(result?.codebooks[0]).toEqual(problem.assignments[0].codebook);
+  });
+
   it('returns undefined when a refit entry does not fit the storage dtype', async () => {
     const problem = refitProblem({ rows: 12, cols: 16, vectorLength: 4, numCentroids: 8 }, 6, { storageDtype: 'F16' });
     problem.layer.target.forEach((value, index, target) => (target[index] = value * 1e6));

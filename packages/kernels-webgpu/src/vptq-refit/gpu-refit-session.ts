@@ -7,14 +7,14 @@ import { createGemmTnDispatch } from '../gemm-tn/gemm-tn';
 import { createInverseCholeskyDispatch } from '../inverse-cholesky/inverse-cholesky';
 import { exponentAbove } from '../kmeans-reduce/fixed-point';
 import { createRefitCgSteps, refitCgGroups, refitCgStateWords } from '../refit-cg/refit-cg';
-import { createRefitDiagonalDispatch } from '../refit-diagonal/refit-diagonal';
 import type { RefitCgSteps } from '../refit-cg/refit-cg';
+import { createRefitDiagonalDispatch } from '../refit-diagonal/refit-diagonal';
 import { createRefitGatherDispatch, refitGatherSegmentLength } from '../refit-gather/refit-gather';
 import type { RefitGatherDispatch } from '../refit-gather/refit-gather';
 import { createRefitMatvecDispatch } from '../refit-matvec/refit-matvec';
 import { createRefitNormalDispatch } from '../refit-normal/refit-normal';
-import { createRefitNullDispatch } from '../refit-null/refit-null';
 import type { RefitNormalDispatch } from '../refit-normal/refit-normal';
+import { createRefitNullDispatch } from '../refit-null/refit-null';
 import { createRefitReconstructDispatch } from '../refit-reconstruct/refit-reconstruct';
 import { assertArray, assertCount, describe } from '../validate';
 import { buildRefitTables, refitRidge } from './build-refit-tables';
@@ -27,10 +27,9 @@ const label = 'vptq-refit';
 const relativeRidge = 1e-9;
 /**
  * Ridge of the f32 Cholesky factor that preconditions a dense block, relative to the mean used diagonal entry: the
- * factor of M + ρ_f·I. Only the preconditioner sees it (the iteration converges to the solution with the CPU's
- * ridge), so it needs only to keep the f32 factorization away from M's rounding-level null directions (with a
- * residual codebook M is singular: main entries up by δ, residual entries down by δ). 1e-5 is far above n·2⁻²⁴·‖M‖
- * for n ≤ 8192 and far below the eigenvalues that carry the objective.
+ * factor of M + ρ_f·I (+ the gauge term of the main/residual null directions). Only the preconditioner sees it (the
+ * iteration converges to the solution with the CPU's ridge), so it needs only to keep the f32 factorization away from
+ * M's rounding-level near-null directions; 1e-5 is far below the eigenvalues that carry the objective.
  */
 const choleskyRelativeRidge = 1e-5;
 /** Each failed factorization retries with a ridge this many times larger, then the block falls back to Jacobi. */
@@ -71,10 +70,13 @@ interface DenseResources {
 }
 
 /**
- * The refits of one layer on the GPU (see `createGpuRefitEngine`). Uploaded once at open: H̃ as f32, the products
- * S₀ = T·H̃ (`[cols, rows]`, so the target itself is not kept), and every buffer and dispatch of every block. A refit
- * builds the block's index tables on the host (O(R·width)), uploads them with the codebooks, and runs each block's
- * solve with a readback of the convergence flags every few iterations, and of the codebooks at the end.
+ * The refits of one layer on the GPU (see `createGpuRefitEngine` and the README). Uploaded once at open: H̃ as f32,
+ * the products S₀ = T·H̃ (`[cols, rows]`, so the target itself is not kept), and every buffer and dispatch of every
+ * block. A refit builds the blocks' slot lists on the host (O(R·width)) and uploads them with the codebooks; then, on
+ * the GPU, the diagonals (read back for the ridge and the Jacobi preconditioner), for dense blocks the exact normal
+ * matrices and their inverse Cholesky factors (a 16-byte status read back), and each block's preconditioned CG with
+ * a readback of the convergence flags every few iterations; finally the codebooks are read back and rounded to the
+ * storage dtype.
  */
 export class GpuRefitSession {
   private readonly device: GPUDevice;
