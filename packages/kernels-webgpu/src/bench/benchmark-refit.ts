@@ -1,10 +1,10 @@
+import type { VptqPartAssignment, VptqRefitLayer } from '@vptq/codebook/engine';
 import { createRandom } from '@vptq/kmeans';
 
 import { buildRefitTables, refitDiagonals } from '../vptq-refit/build-refit-tables';
 import { createGpuRefitEngine } from '../vptq-refit/create-gpu-refit-engine';
 import type { GpuRefitOptions } from '../vptq-refit/create-gpu-refit-engine';
 import { planGpuRefit, readGpuRefitTuning } from '../vptq-refit/plan-gpu-refit';
-import type { GpuRefitAssignment, GpuRefitLayer } from '../vptq-refit/vptq-refit-types';
 
 /** One layer shape and codebook layout to time the GPU codebook refit on (one group, no outliers). */
 export interface RefitBenchmarkCase {
@@ -109,7 +109,7 @@ export async function benchmarkRefit(device: GPUDevice, options: BenchmarkRefitO
   return rows;
 }
 
-function syntheticRefit(benchmarkCase: RefitBenchmarkCase): { layer: GpuRefitLayer; assignments: GpuRefitAssignment[] } {
+function syntheticRefit(benchmarkCase: RefitBenchmarkCase): { layer: VptqRefitLayer; assignments: VptqPartAssignment[] } {
   const { rows, cols, vectorLength, numCentroids } = benchmarkCase;
   const residual = benchmarkCase.numResidualCentroids ?? 0;
   const random = createRandom(11);
@@ -128,7 +128,7 @@ function syntheticRefit(benchmarkCase: RefitBenchmarkCase): { layer: GpuRefitLay
   for (let i = 0; i < count; i++) indices[i] = Math.floor(random() * numCentroids);
   const codebook = Float32Array.from({ length: numCentroids * vectorLength }, () => random() * 2 - 1);
   const part = { start: 0, size: cols, vectorLength, vectorRows, numCentroids, numResidualCentroids: residual };
-  const layer: GpuRefitLayer = { target, rows, cols, hessian, parts: [part], storageDtype: 'F32' };
+  const layer: VptqRefitLayer = { target, rows, cols, hessian, parts: [part], storageDtype: 'F32' };
   if (residual === 0) return { layer, assignments: [{ codebook, indices }] };
   const residualIndices = Uint16Array.from({ length: count }, () => Math.floor(random() * residual));
   const residualCodebook = Float32Array.from({ length: residual * vectorLength }, () => 0.1 * (random() - 0.5));

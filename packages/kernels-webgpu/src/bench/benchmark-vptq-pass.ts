@@ -1,9 +1,9 @@
+import type { VptqPassLayer } from '@vptq/codebook/engine';
 import { createRandom } from '@vptq/kmeans';
 
 import { createGpuVptqPassEngine } from '../vptq-pass/create-gpu-vptq-pass-engine';
 import type { GpuVptqPassOptions } from '../vptq-pass/create-gpu-vptq-pass-engine';
 import { planVptqPass, readVptqPassTuning } from '../vptq-pass/plan-vptq-pass';
-import type { GpuVptqPassLayer } from '../vptq-pass/vptq-pass-types';
 
 /** One layer shape and codebook layout to time the GPU column loop on. */
 export interface VptqPassBenchmarkCase {
@@ -104,7 +104,7 @@ export async function benchmarkVptqPass(device: GPUDevice, options: BenchmarkVpt
   return rows;
 }
 
-function syntheticLayer(benchmarkCase: VptqPassBenchmarkCase): GpuVptqPassLayer {
+function syntheticLayer(benchmarkCase: VptqPassBenchmarkCase): VptqPassLayer {
   const { rows, cols, vectorLength, numCentroids } = benchmarkCase;
   const random = createRandom(1);
   const start = Float32Array.from({ length: rows * cols }, random);

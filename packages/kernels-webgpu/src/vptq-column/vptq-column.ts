@@ -1,10 +1,10 @@
+import type { VptqPart } from '@vptq/codebook/engine';
 import { toBufferBinding } from '../buffers';
 import type { BufferBinding } from '../buffers';
 import { checkWorkgroups } from '../dispatch';
 import type { KernelDispatch } from '../dispatch';
 import { getComputePipeline } from '../pipeline-cache';
 import type { VptqPassPlan } from '../vptq-pass/plan-vptq-pass';
-import type { GpuVptqPart } from '../vptq-pass/vptq-pass-types';
 import { vptqColumnParams } from './vptq-column-params';
 import type { VptqColumnParams } from './vptq-column-params';
 import { vptqColumnWgsl } from './vptq-column.wgsl';
@@ -36,7 +36,7 @@ export interface VptqColumnKind {
  * The `Params` records of every column, `plan.recordStride` bytes apart, for one uniform buffer bound at an offset
  * per column: constant for the layer, so they are written once and every pass reuses them.
  */
-export function vptqColumnRecords(layer: { readonly rows: number; readonly cols: number; readonly parts: readonly GpuVptqPart[] }, plan: VptqPassPlan): ArrayBuffer {
+export function vptqColumnRecords(layer: { readonly rows: number; readonly cols: number; readonly parts: readonly VptqPart[] }, plan: VptqPassPlan): ArrayBuffer {
   const records = new Uint8Array(layer.cols * plan.recordStride);
   for (const [blockStart, blockEnd] of plan.blocks) {
     for (let column = blockStart; column < blockEnd; column++) {
@@ -79,7 +79,7 @@ export function vptqColumnRecords(layer: { readonly rows: number; readonly cols:
  */
 export async function createVptqColumnSteps(
   device: GPUDevice,
-  layer: { readonly cols: number; readonly parts: readonly GpuVptqPart[] },
+  layer: { readonly cols: number; readonly parts: readonly VptqPart[] },
   plan: VptqPassPlan,
   buffers: VptqColumnBuffers,
   kind: VptqColumnKind,

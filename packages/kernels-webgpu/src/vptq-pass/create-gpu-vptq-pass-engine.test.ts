@@ -99,7 +99,7 @@ describe.skipIf(!device)('createGpuVptqPassEngine', () => {
     await expect(compileShader(gpu, 'vptq-column', vptqColumnWgsl)).resolves.toBeDefined();
   });
 
-  it('is an engine of @vptq/codebook (structural types)', () => {
+  it('is an engine of @vptq/codebook', () => {
     const engine: VptqPassEngine = createGpuVptqPassEngine(gpu);
     expect(typeof engine.openLayer).toBe('function');
   });

@@ -1,6 +1,6 @@
+import type { VptqPassLayer } from '@vptq/codebook/engine';
 import { GpuVptqPassSession } from './gpu-vptq-pass-session';
 import { readVptqPassTuning } from './plan-vptq-pass';
-import type { GpuVptqPassLayer } from './vptq-pass-types';
 
 /** Tuning of the GPU column loop; every field is optional. */
 export interface GpuVptqPassOptions {
@@ -22,7 +22,7 @@ export interface GpuVptqPassOptions {
 
 /** The GPU engine: `openLayer` uploads a layer and resolves to its session. */
 export interface GpuVptqPassEngine {
-  openLayer(layer: GpuVptqPassLayer): Promise<GpuVptqPassSession>;
+  openLayer(layer: VptqPassLayer): Promise<GpuVptqPassSession>;
 }
 
 /**

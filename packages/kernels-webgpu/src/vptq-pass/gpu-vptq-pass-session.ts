@@ -1,3 +1,4 @@
+import type { VptqPassLayer, VptqPassRequest, VptqPassResult } from '@vptq/codebook/engine';
 import { createBufferWithData, createStorageBuffer, createUniformBuffer, readBuffer } from '../buffers';
 import { captureGpuErrors } from '../dispatch';
 import type { KernelDispatch } from '../dispatch';
@@ -8,7 +9,6 @@ import { createVptqColumnSteps, vptqColumnRecords } from '../vptq-column/vptq-co
 import type { VptqColumnKind } from '../vptq-column/vptq-column';
 import { checkBuffer, planVptqPass } from './plan-vptq-pass';
 import type { VptqPassPlan, VptqPassTuning } from './plan-vptq-pass';
-import type { GpuVptqPassLayer, GpuVptqPassRequest, GpuVptqPassResult } from './vptq-pass-types';
 
 const label = 'vptq-pass';
 /** Submissions a pass is split into when progress is asked for (all submitted at once; progress never stalls the GPU). */
@@ -42,7 +42,7 @@ interface LayerBuffers {
  */
 export class GpuVptqPassSession {
   private readonly device: GPUDevice;
-  private readonly layer: GpuVptqPassLayer;
+  private readonly layer: VptqPassLayer;
   private readonly plan: VptqPassPlan;
   private readonly buffers: LayerBuffers;
   private readonly blockUpdates: readonly (KernelDispatch | undefined)[];
@@ -56,7 +56,7 @@ export class GpuVptqPassSession {
 
   private constructor(
     device: GPUDevice,
-    layer: GpuVptqPassLayer,
+    layer: VptqPassLayer,
     plan: VptqPassPlan,
     buffers: LayerBuffers,
     outputs: { readonly buffer: GPUBuffer; readonly withResidual: boolean },
@@ -81,7 +81,7 @@ export class GpuVptqPassSession {
    * @throws {TypeError|RangeError} naming the field of a malformed layer, or the device limit a size exceeds.
    * @throws {GpuValidationError} `VPTQ_GPU_OUT_OF_MEMORY` when the buffers do not fit.
    */
-  static async open(device: GPUDevice, layer: GpuVptqPassLayer, tuning: VptqPassTuning): Promise<GpuVptqPassSession> {
+  static async open(device: GPUDevice, layer: VptqPassLayer, tuning: VptqPassTuning): Promise<GpuVptqPassSession> {
     const fn = 'openLayer';
     checkLayer(fn, layer);
     const plan = planVptqPass(fn, layer, device.limits, tuning);
@@ -145,12 +145,12 @@ export class GpuVptqPassSession {
   }
 
   /**
-   * One column loop with `request`'s codebooks (see `GpuVptqPassRequest`), recorded as one sequence of dispatches.
+   * One column loop with `request`'s codebooks (see `VptqPassRequest`), recorded as one sequence of dispatches.
    *
    * @throws {RangeError|TypeError} naming the codebook that does not match its part.
    * @throws {Error} when the session is closed or another pass is running.
    */
-  async runPass(request: GpuVptqPassRequest): Promise<GpuVptqPassResult> {
+  async runPass(request: VptqPassRequest): Promise<VptqPassResult> {
     const fn = 'runPass';
     const { layer, plan, device, buffers } = this;
     const { rows, cols } = layer;
@@ -265,7 +265,7 @@ export class GpuVptqPassSession {
     this.kinds.clear();
   }
 
-  private result(outputs: ArrayBuffer, words: Uint32Array, numerator: number, kind: VptqColumnKind): GpuVptqPassResult {
+  private result(outputs: ArrayBuffer, words: Uint32Array, numerator: number, kind: VptqColumnKind): VptqPassResult {
     const { layer, plan } = this;
     const size = layer.rows * layer.cols;
     const indices = layer.parts.map((part, index) => toIndexArray(words, plan.parts[index].indexOffset, part.vectorRows * part.size, part.numCentroids));
@@ -297,7 +297,7 @@ export class GpuVptqPassSession {
 }
 
 /** ΔW = (q·scale + bias) − W, then its quadratic form with H: the two dispatches of a proxy error. */
-async function createMeasureSteps(device: GPUDevice, layer: GpuVptqPassLayer, buffers: LayerBuffers, outputs: GPUBuffer): Promise<KernelDispatch[]> {
+async function createMeasureSteps(device: GPUDevice, layer: VptqPassLayer, buffers: LayerBuffers, outputs: GPUBuffer): Promise<KernelDispatch[]> {
   const { rows, cols } = layer;
   const delta = await createProxyDeltaDispatch(
     device,
@@ -308,7 +308,7 @@ async function createMeasureSteps(device: GPUDevice, layer: GpuVptqPassLayer, bu
   return [delta, quadratic];
 }
 
-function measureShape(layer: GpuVptqPassLayer) {
+function measureShape(layer: VptqPassLayer) {
   return { m: layer.rows, n: layer.cols, k: layer.cols, lda: layer.rows, ldb: layer.cols };
 }
 
@@ -328,7 +328,7 @@ function sumTiles(bytes: ArrayBuffer): number {
 }
 
 /** `[cols, cols]` f32: row c holds d_c/U_cc on the diagonal and U_cj/d_j right of it, each quotient rounded once. */
-function scaledFactors(layer: GpuVptqPassLayer): Float32Array {
+function scaledFactors(layer: VptqPassLayer): Float32Array {
   const { cols, inverseCholesky: u, columnScale } = layer;
   const factors = new Float32Array(cols * cols);
   for (let c = 0; c < cols; c++) {
@@ -339,7 +339,7 @@ function scaledFactors(layer: GpuVptqPassLayer): Float32Array {
 }
 
 /** The proxy error's reference in the loop's layout: `[cols, rows]` original weight and `[2, cols]` scale, bias. */
-function referenceInQuantizationOrder(layer: GpuVptqPassLayer): { original: Float32Array; norm: Float32Array | undefined } {
+function referenceInQuantizationOrder(layer: VptqPassLayer): { original: Float32Array; norm: Float32Array | undefined } {
   const { rows, cols, perm, weight, norm } = layer;
   const original = new Float32Array(cols * rows);
   for (let position = 0; position < cols; position++) {
@@ -356,7 +356,7 @@ function referenceInQuantizationOrder(layer: GpuVptqPassLayer): { original: Floa
 }
 
 /** Every part's codebooks, entries zero-padded to vec4 words, at their planned offsets. */
-function packCodebooks(layer: GpuVptqPassLayer, plan: VptqPassPlan, request: GpuVptqPassRequest): Float32Array {
+function packCodebooks(layer: VptqPassLayer, plan: VptqPassPlan, request: VptqPassRequest): Float32Array {
   const packed = new Float32Array(plan.codebookWords * 4);
   layer.parts.forEach((part, index) => {
     const { vectorWords, codebookOffset, residualCodebookOffset } = plan.parts[index];
@@ -384,7 +384,7 @@ function toIndexArray(words: Uint32Array, offset: number, count: number, entries
  * @throws {RangeError} naming the codebook whose length is wrong, or a part with residual entries left without a
  *   residual codebook in a residual pass (the GPU searches every such part or none).
  */
-function checkRequest(fn: string, layer: GpuVptqPassLayer, request: GpuVptqPassRequest): boolean {
+function checkRequest(fn: string, layer: VptqPassLayer, request: VptqPassRequest): boolean {
   const { parts } = layer;
   if (!Array.isArray(request?.codebooks) || request.codebooks.length !== parts.length) {
     throw new RangeError(`${fn}: codebooks must hold one codebook per part (got ${request?.codebooks?.length}, parts = ${parts.length})`);
@@ -410,7 +410,7 @@ function checkRequest(fn: string, layer: GpuVptqPassLayer, request: GpuVptqPassR
 }
 
 /** @throws {TypeError|RangeError} naming the field of `layer` whose type or length is wrong. */
-function checkLayer(fn: string, layer: GpuVptqPassLayer): void {
+function checkLayer(fn: string, layer: VptqPassLayer): void {
   if (typeof layer !== 'object' || layer === null) throw new TypeError(`${fn}: layer must be an object (got ${String(layer)})`);
   const rows = assertCount(fn, 'layer.rows', layer.rows);
   const cols = assertCount(fn, 'layer.cols', layer.cols);

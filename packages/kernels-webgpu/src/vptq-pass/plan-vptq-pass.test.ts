@@ -1,8 +1,8 @@
+import type { VptqPart } from '@vptq/codebook/engine';
 import { describe, expect, it } from 'vitest';
 
 import { planVptqPass, readVptqPassTuning } from './plan-vptq-pass';
 import type { VptqPassLimits } from './plan-vptq-pass';
-import type { GpuVptqPart } from './vptq-pass-types';
 
 /** An H100's limits as Dawn reports them (docs/webgpu-dawn.md). */
 const h100: VptqPassLimits = {
@@ -16,7 +16,7 @@ const h100: VptqPassLimits = {
   minUniformBufferOffsetAlignment: 64,
 };
 const tuning = readVptqPassTuning('test', {});
-const part = (start: number, size: number, vectorLength: number, rows: number, numCentroids: number, numResidualCentroids = 0): GpuVptqPart => ({
+const part = (start: number, size: number, vectorLength: number, rows: number, numCentroids: number, numResidualCentroids = 0): VptqPart => ({
   start,
   size,
   vectorLength,
@@ -92,7 +92,7 @@ describe('planVptqPass', () => {
   });
 
   it('rejects parts that do not tile the columns, or vectors longer than 16', () => {
-    const plan = (parts: GpuVptqPart[]) => () => planVptqPass('openLayer', { rows: 30, cols: 8, blockSize: 4, parts }, h100, tuning);
+    const plan = (parts: VptqPart[]) => () => planVptqPass('openLayer', { rows: 30, cols: 8, blockSize: 4, parts }, h100, tuning);
     expect(plan([part(0, 4, 4, 30, 8)])).toThrow(/layer.parts must cover the 8 columns \(they cover 4\)/);
     expect(plan([part(0, 4, 4, 30, 8), part(5, 3, 4, 30, 8)])).toThrow(/layer.parts\[1\] must start at column 4/);
     expect(plan([part(0, 8, 17, 30, 8)])).toThrow(/layer.parts\[0\].vectorLength must be an integer between 1 and 16 on the GPU \(got 17\)/);

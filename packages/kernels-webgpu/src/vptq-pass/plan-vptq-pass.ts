@@ -1,4 +1,4 @@
-import type { GpuVptqPart } from './vptq-pass-types';
+import type { VptqPart } from '@vptq/codebook/engine';
 
 /** The most rows per vector the column kernel holds in registers (four vec4). */
 export const maxGpuVectorLength = 16;
@@ -82,7 +82,7 @@ export interface VptqPassPlan {
  */
 export function planVptqPass(
   fn: string,
-  layer: { readonly rows: number; readonly cols: number; readonly blockSize: number; readonly parts: readonly GpuVptqPart[] },
+  layer: { readonly rows: number; readonly cols: number; readonly blockSize: number; readonly parts: readonly VptqPart[] },
   limits: VptqPassLimits,
   tuning: VptqPassTuning,
 ): VptqPassPlan {
@@ -203,7 +203,7 @@ export function readVptqPassTuning(
   return { pointsPerWorkgroup: points, targetWorkgroups, searchSlices };
 }
 
-function checkParts(fn: string, layer: { readonly rows: number; readonly cols: number; readonly parts: readonly GpuVptqPart[] }): void {
+function checkParts(fn: string, layer: { readonly rows: number; readonly cols: number; readonly parts: readonly VptqPart[] }): void {
   let next = 0;
   layer.parts.forEach((part, index) => {
     const name = `layer.parts[${index}]`;

@@ -1,7 +1,6 @@
+import type { VptqPart, VptqPartAssignment } from '@vptq/codebook/engine';
 import { refitGatherSegmentLength } from '../refit-gather/refit-gather';
-import type { GpuVptqPart } from '../vptq-pass/vptq-pass-types';
 import type { GpuRefitBlockPlan } from './plan-gpu-refit';
-import type { GpuRefitAssignment } from './vptq-refit-types';
 
 /** Marks "no residual slot" in {@link RefitTables.slots}. */
 export const noSlot = 0xffffffff;
@@ -29,7 +28,7 @@ export interface RefitTables {
  *
  * @throws {RangeError} naming the part whose index is not below its codebook size.
  */
-export function buildRefitTables(fn: string, block: GpuRefitBlockPlan, parts: readonly GpuVptqPart[], assignments: readonly GpuRefitAssignment[]): RefitTables {
+export function buildRefitTables(fn: string, block: GpuRefitBlockPlan, parts: readonly VptqPart[], assignments: readonly VptqPartAssignment[]): RefitTables {
   const { width, vectorRows, unknowns, start } = block;
   const slots = new Uint32Array(vectorRows * width * 2).fill(noSlot);
   block.partIndices.forEach((partIndex, position) => {

@@ -41,7 +41,7 @@ describe.skipIf(!device)('createGpuRefitEngine', () => {
   const gpuDevice = gpu;
   afterAll(releaseTestDevice);
 
-  it('is a refit engine of @vptq/codebook (structural types)', () => {
+  it('is a refit engine of @vptq/codebook', () => {
     const engine: VptqRefitEngine = createGpuRefitEngine(gpu);
     expect(typeof engine.openLayer).toBe('function');
   });

@@ -1,6 +1,6 @@
+import type { VptqRefitLayer } from '@vptq/codebook/engine';
 import { GpuRefitSession } from './gpu-refit-session';
 import { readGpuRefitTuning } from './plan-gpu-refit';
-import type { GpuRefitLayer } from './vptq-refit-types';
 
 /** Tuning of the GPU codebook refit; every field is optional. */
 export interface GpuRefitOptions {
@@ -25,7 +25,7 @@ export interface GpuRefitOptions {
 
 /** The GPU refit engine: `openLayer` uploads a layer and resolves to its session. */
 export interface GpuRefitEngine {
-  openLayer(layer: GpuRefitLayer): Promise<GpuRefitSession>;
+  openLayer(layer: VptqRefitLayer): Promise<GpuRefitSession>;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { VptqRefitLayer, VptqRefitRequest, VptqRefitResult } from '@vptq/codebook/engine';
 import { floatTensorFromF32, floatTensorToF32 } from '@vptq/pack-format';
 
 import { createBufferWithData, createStorageBuffer, readBuffer } from '../buffers';
@@ -20,7 +21,6 @@ import { assertArray, assertCount, describe } from '../validate';
 import { buildRefitTables, refitRidge } from './build-refit-tables';
 import { planGpuRefit } from './plan-gpu-refit';
 import type { GpuRefitBlockPlan, GpuRefitPlan, GpuRefitTuning } from './plan-gpu-refit';
-import type { GpuRefitLayer, GpuRefitRequest, GpuRefitResult } from './vptq-refit-types';
 
 const label = 'vptq-refit';
 /** The CPU refit's ridge (relative to the mean used diagonal entry): the system both solve is (M + ρI)·x = b + ρ·x₀. */
@@ -80,7 +80,7 @@ interface DenseResources {
  */
 export class GpuRefitSession {
   private readonly device: GPUDevice;
-  private readonly layer: GpuRefitLayer;
+  private readonly layer: VptqRefitLayer;
   private readonly plan: GpuRefitPlan;
   private readonly tuning: GpuRefitTuning;
   private readonly shared: Record<string, GPUBuffer>;
@@ -92,7 +92,7 @@ export class GpuRefitSession {
 
   private constructor(
     device: GPUDevice,
-    layer: GpuRefitLayer,
+    layer: VptqRefitLayer,
     plan: GpuRefitPlan,
     tuning: GpuRefitTuning,
     shared: Record<string, GPUBuffer>,
@@ -112,7 +112,7 @@ export class GpuRefitSession {
    * @throws {TypeError|RangeError} naming the field of a malformed layer, or the device limit a size exceeds.
    * @throws {GpuValidationError} `VPTQ_GPU_OUT_OF_MEMORY` when the buffers do not fit.
    */
-  static async open(device: GPUDevice, layer: GpuRefitLayer, tuning: GpuRefitTuning): Promise<GpuRefitSession> {
+  static async open(device: GPUDevice, layer: VptqRefitLayer, tuning: GpuRefitTuning): Promise<GpuRefitSession> {
     const fn = 'openLayer';
     checkLayer(fn, layer);
     const plan = planGpuRefit(fn, layer, device.limits, tuning);
@@ -166,7 +166,7 @@ export class GpuRefitSession {
    * @throws {TypeError|RangeError} naming the assignment field that does not match its part.
    * @throws {Error} when the session is closed or another refit is running.
    */
-  async refit(request: GpuRefitRequest): Promise<GpuRefitResult | undefined> {
+  async refit(request: VptqRefitRequest): Promise<VptqRefitResult | undefined> {
     const fn = 'refit';
     checkRequest(fn, this.layer, request);
     if (this.closed) throw new Error(`${fn}: the session is closed`);
@@ -202,7 +202,7 @@ export class GpuRefitSession {
     for (const buffer of Object.values(this.shared)) buffer.destroy();
   }
 
-  private async run(fn: string, request: GpuRefitRequest): Promise<GpuRefitResult | undefined> {
+  private async run(fn: string, request: VptqRefitRequest): Promise<VptqRefitResult | undefined> {
     const { device, layer } = this;
     const write = (buffer: GPUBuffer, values: ArrayBufferView) => device.queue.writeBuffer(buffer, 0, values.buffer, values.byteOffset, values.byteLength);
     const tables = this.blocks.map((block) => {
@@ -334,7 +334,7 @@ export class GpuRefitSession {
   }
 
   /** Reads every block's codebooks back and rounds them to the storage dtype. */
-  private async result(): Promise<GpuRefitResult | undefined> {
+  private async result(): Promise<VptqRefitResult | undefined> {
     const { layer } = this;
     const codebooks: Float32Array[] = new Array(layer.parts.length);
     const residualCodebooks: (Float32Array | undefined)[] = new Array(layer.parts.length).fill(undefined);
@@ -364,7 +364,7 @@ export class GpuRefitSession {
 /** Creates one block's buffers and dispatches. */
 async function createBlock(
   device: GPUDevice,
-  layer: GpuRefitLayer,
+  layer: VptqRefitLayer,
   tuning: GpuRefitTuning,
   plan: GpuRefitBlockPlan,
   shared: { readonly hessian: GPUBuffer; readonly reconstruction: GPUBuffer; readonly product: GPUBuffer },
@@ -542,7 +542,7 @@ async function createBlock(
  * ±√(mean diagonal / n_g·n_g), so that the gauge term w_k1·w_k2 gives n_g an eigenvalue of the mean diagonal.
  */
 function nullDirections(
-  layer: GpuRefitLayer,
+  layer: VptqRefitLayer,
   plan: GpuRefitBlockPlan,
   tables: { readonly listOffsets: Uint32Array; readonly entries: Uint32Array },
   meanDiagonals: readonly [number, number],
@@ -585,7 +585,7 @@ function nullDirections(
  * The fixed-point scale of a dense block's normal matrix: every entry of M is a sum over the R vector rows of H̃
  * entries of the block, so |M[k1, k2]| ≤ R·Σ|H̃_block|; 2^(62 − ⌈log₂ of that⌉) keeps it below 2^62 units.
  */
-function normalScale(layer: GpuRefitLayer, plan: GpuRefitBlockPlan): number {
+function normalScale(layer: VptqRefitLayer, plan: GpuRefitBlockPlan): number {
   let sum = 0;
   for (let a = plan.start; a < plan.end; a++) {
     for (let b = plan.start; b < plan.end; b++) sum += Math.abs(Math.fround(layer.hessian[a * layer.cols + b]));
@@ -608,7 +608,7 @@ function submit(device: GPUDevice, steps: readonly KernelDispatch[]): void {
 }
 
 /** The block's codebooks as one slot-major `[unknowns, v]` table: each part's main entries, then its residual ones. */
-function packCodebooks(layer: GpuRefitLayer, plan: GpuRefitBlockPlan, request: GpuRefitRequest): Float32Array {
+function packCodebooks(layer: VptqRefitLayer, plan: GpuRefitBlockPlan, request: VptqRefitRequest): Float32Array {
   const x = new Float32Array(plan.unknowns * plan.vectorLength);
   plan.partIndices.forEach((partIndex, position) => {
     const part = layer.parts[partIndex];
@@ -621,14 +621,14 @@ function packCodebooks(layer: GpuRefitLayer, plan: GpuRefitBlockPlan, request: G
 }
 
 /** `values` rounded to the storage dtype (ties to even) as f32, or undefined when one is not finite there. */
-function toStorage(values: Float32Array, dtype: GpuRefitLayer['storageDtype']): Float32Array | undefined {
+function toStorage(values: Float32Array, dtype: VptqRefitLayer['storageDtype']): Float32Array | undefined {
   const stored = floatTensorToF32(floatTensorFromF32(values.slice(), dtype));
   for (const value of stored) if (!Number.isFinite(value)) return undefined;
   return stored;
 }
 
 /** @throws {TypeError|RangeError} naming the field of `layer` whose type or length is wrong. */
-function checkLayer(fn: string, layer: GpuRefitLayer): void {
+function checkLayer(fn: string, layer: VptqRefitLayer): void {
   if (typeof layer !== 'object' || layer === null) throw new TypeError(`${fn}: layer must be an object (got ${describe(layer)})`);
   const rows = assertCount(fn, 'layer.rows', layer.rows);
   const cols = assertCount(fn, 'layer.cols', layer.cols);
@@ -641,7 +641,7 @@ function checkLayer(fn: string, layer: GpuRefitLayer): void {
 }
 
 /** @throws {TypeError|RangeError} naming the assignment field that does not match its part. */
-function checkRequest(fn: string, layer: GpuRefitLayer, request: GpuRefitRequest): void {
+function checkRequest(fn: string, layer: VptqRefitLayer, request: VptqRefitRequest): void {
   const { parts } = layer;
   if (!Array.isArray(request?.assignments) || request.assignments.length !== parts.length) {
     throw new RangeError(`${fn}: request.assignments must hold one assignment per part (got ${describe(request?.assignments)}, parts = ${parts.length})`);

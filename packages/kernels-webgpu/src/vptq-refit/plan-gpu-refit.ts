@@ -1,6 +1,6 @@
+import type { VptqPart } from '@vptq/codebook/engine';
 import { refitNormalChunkColumns, maxRefitNormalUnknowns } from '../refit-normal/refit-normal';
 import { maxGpuVectorLength } from '../vptq-pass/plan-vptq-pass';
-import type { GpuVptqPart } from '../vptq-pass/vptq-pass-types';
 
 /** What {@link planGpuRefit} needs to know about a device. */
 export interface GpuRefitLimits {
@@ -77,7 +77,7 @@ const cgCheckInterval = 8;
  */
 export function planGpuRefit(
   fn: string,
-  layer: { readonly rows: number; readonly cols: number; readonly parts: readonly GpuVptqPart[] },
+  layer: { readonly rows: number; readonly cols: number; readonly parts: readonly VptqPart[] },
   limits: GpuRefitLimits,
   tuning: GpuRefitTuning,
 ): GpuRefitPlan {

@@ -1,6 +1,6 @@
+import type { VptqPassLayer, VptqPassRequest } from '@vptq/codebook/engine';
 import type { IndexArray } from '@vptq/pack-format';
 
-import type { GpuVptqPassLayer, GpuVptqPassRequest } from '../vptq-pass-types';
 
 /** How far the replayed choices were from the nearest entries. */
 export interface ChoiceGaps {
@@ -20,8 +20,8 @@ export interface ChoiceGaps {
  * shows up as a large gap at once, even where later columns would cascade.
  */
 export function replayChoices(
-  layer: GpuVptqPassLayer,
-  request: GpuVptqPassRequest,
+  layer: VptqPassLayer,
+  request: VptqPassRequest,
   indices: readonly IndexArray[],
   residualIndices: readonly (IndexArray | undefined)[],
 ): ChoiceGaps {

@@ -1,7 +1,6 @@
+import type { VptqPart, VptqPartAssignment, VptqRefitLayer } from '@vptq/codebook/engine';
 import { createTestRng } from '@vptq/test-utils';
 
-import type { GpuVptqPart } from '../../vptq-pass/vptq-pass-types';
-import type { GpuRefitAssignment, GpuRefitLayer } from '../vptq-refit-types';
 
 /** A part layout: the outlier part (if `outlier`), then `groups` groups. */
 export interface RefitProblemLayout {
@@ -16,15 +15,15 @@ export interface RefitProblemLayout {
 
 /** Random test input of a refit: an SPD Hessian of correlated features, a target, codebooks and indices. */
 export interface RefitProblem {
-  readonly layer: GpuRefitLayer;
-  readonly assignments: GpuRefitAssignment[];
+  readonly layer: VptqRefitLayer;
+  readonly assignments: VptqPartAssignment[];
 }
 
 /** The parts of a layout (the same shape `listParts` of @vptq/codebook gives). */
-export function refitParts(layout: RefitProblemLayout): GpuVptqPart[] {
+export function refitParts(layout: RefitProblemLayout): VptqPart[] {
   const { rows, cols, vectorLength, numCentroids } = layout;
   const groups = layout.groups ?? 1;
-  const parts: GpuVptqPart[] = [];
+  const parts: VptqPart[] = [];
   let start = 0;
   if (layout.outlier !== undefined) {
     const { size, vectorLength: length, numCentroids: count } = layout.outlier;
@@ -80,7 +79,7 @@ export function refitProblem(layout: RefitProblemLayout, seed: number, options: 
   const target = Float32Array.from({ length: rows * cols }, () => next() * 2 - 1);
   const hessian = randomSpd(cols, seed + 1);
   const unused = options.unused ?? [];
-  const assignments = parts.map((part, partIndex): GpuRefitAssignment => {
+  const assignments = parts.map((part, partIndex): VptqPartAssignment => {
     const count = part.vectorRows * part.size;
     const avoid = partIndex === (options.unusedPart ?? parts.length - 1) ? unused : [];
     const pick = (entries: number) => {
