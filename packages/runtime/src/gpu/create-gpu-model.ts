@@ -1,4 +1,4 @@
-import { captureGpuErrors, vqDequantByteLength } from '@vptq/kernels-webgpu';
+import { captureGpuErrors } from '@vptq/kernels-webgpu';
 import { bufferUsage } from '@vptq/kernels-webgpu/authoring';
 import type { VqGemvOptions } from '@vptq/kernels-webgpu';
 
@@ -9,6 +9,7 @@ import type { GreedyDecodeOptions, GreedyDecodeResult } from './decode-greedy';
 import type { ForwardProgram, ProgramTail } from './forward-program';
 import { buildForwardProgram } from './forward-program';
 import type { DequantScratch } from './gpu-linear';
+import { planDequantScratch } from './gpu-linear';
 import type { GpuLlamaWeights } from './gpu-llama-weights';
 import { allocateModelBuffers } from './model-buffers';
 import { runDecodeProfile } from './profile-decode';
@@ -129,13 +130,8 @@ export async function createGpuModelFromWeights(
     vqGemvOptions: options.vqGemv,
     dequantScratch: (): DequantScratch => {
       if (!scratch) {
-        // f32 keeps prefill bit-compatible with decode's f32 sums; f16 halves the scratch when f32 would not fit one binding.
-        let bytes = 0;
-        for (const layer of weights.layers) {
-          for (const linear of Object.values(layer.linears)) if (linear.kind === 'vq') bytes = Math.max(bytes, vqDequantByteLength(linear.layer, 'f32'));
-        }
-        const format = bytes <= device.limits.maxStorageBufferBindingSize ? 'f32' : 'f16';
-        scratch = { buffer: memory.storage('vq-dequant-scratch', format === 'f32' ? bytes : bytes / 2), format };
+        const plan = planDequantScratch(device, weights.layers.flatMap((layer) => Object.values(layer.linears)));
+        scratch = { buffer: memory.storage('vq-dequant-scratch', plan.bytes), format: plan.format };
       }
       return scratch;
     },

@@ -107,19 +107,11 @@ export interface GpuLinearInputEvent {
   readonly inFeatures: number;
 }
 
-/** A copy of a projection input (all its `tokens × inFeatures` f32) into `target` from offset 0. */
-export interface InputCopy {
-  readonly copyTo: GPUBuffer;
-}
-
-/** What a {@link LinearInputHook} records after an input: dispatches (owned by the program from then) or copies. */
-export type InputTap = KernelDispatch | InputCopy;
-
 /**
- * Called once per projection input while a program is recorded; what it returns runs right after the input is
- * computed: dispatches in the same pass (for example a Hessian accumulation), copies between passes.
+ * Called once per projection input while a program is recorded; a buffer it returns receives a copy of the input
+ * (all its `tokens × inFeatures` f32, from offset 0) right after the input is computed, between passes.
  */
-export type LinearInputHook = (event: GpuLinearInputEvent) => InputTap | readonly InputTap[] | Promise<InputTap | readonly InputTap[]>;
+export type LinearInputHook = (event: GpuLinearInputEvent) => GPUBuffer | undefined;
 
 /** What {@link buildForwardProgram} records besides the model's own forward pass. */
 export interface ForwardProgramOptions {
@@ -128,8 +120,8 @@ export interface ForwardProgramOptions {
   /** Model index of `weights.layers[0]` (its sliding window, the events' layer). Default 0. */
   readonly firstLayer?: number;
   /**
-   * Runs after every projection input (see {@link LinearInputHook}). Turns off the decode-only fusions that
-   * skip materializing an input (folded RMSNorm, SwiGLU read by down_proj, stacked q/k/v).
+   * Runs for every projection input (see {@link LinearInputHook}). Turns off the decode-only fusions that skip
+   * materializing an input (folded RMSNorm, SwiGLU read by down_proj, stacked q/k/v).
    */
   readonly onLinearInput?: LinearInputHook;
 }
@@ -204,13 +196,9 @@ export async function buildForwardProgram(
     const addInto = async (addend: GPUBuffer, accumulator: GPUBuffer): Promise<void> =>
       add(await createAddDispatch(device, { addend, accumulator }, tokens * hidden));
 
-    const capture = async (layer: number, group: LinearInput, input: GPUBuffer, inFeatures: number): Promise<void> => {
-      if (!hook) return;
-      const recorded = await hook({ layer, group, input, tokens, inFeatures });
-      for (const tap of Array.isArray(recorded) ? (recorded as readonly InputTap[]) : [recorded as InputTap]) {
-        if ('copyTo' in tap) segments.push({ kind: 'copy', source: input, sourceOffset: 0, target: tap.copyTo, size: tokens * inFeatures * 4 });
-        else add(tap);
-      }
+    const capture = (layer: number, group: LinearInput, input: GPUBuffer, inFeatures: number): void => {
+      const target = hook?.({ layer, group, input, tokens, inFeatures });
+      if (target) segments.push({ kind: 'copy', source: input, sourceOffset: 0, target, size: tokens * inFeatures * 4 });
     };
 
     if ((options.input ?? 'tokens') === 'tokens') {
@@ -229,7 +217,7 @@ export async function buildForwardProgram(
       const normalizeQkv = inKernelNorm(layer.gainsFolded?.input, qkvStacked ? [qkvStacked] : [linears.q_proj, linears.k_proj, linears.v_proj]);
       if (!normalizeQkv) add(await norm(buffers.x, layer.inputNorm, buffers.normed, tokens));
       const qkvInput = normalizeQkv ? buffers.x : buffers.normed;
-      if (!normalizeQkv) await capture(index, 'attention-input', buffers.normed, hidden);
+      if (!normalizeQkv) capture(index, 'attention-input', buffers.normed, hidden);
       const qkvExtras = normalizeQkv ? normalize : {};
       if (qkvStacked) {
         add(await recordLinear(device, qkvStacked, qkvInput, buffers.qkv, tokens, context, qkvExtras), true);
@@ -248,7 +236,7 @@ export async function buildForwardProgram(
       );
       attentions.push(attention);
       add(attention);
-      await capture(index, 'attention-output', buffers.attention, queryWidth);
+      capture(index, 'attention-output', buffers.attention, queryWidth);
       // A decoded token adds the residual through the o/down projections' bias input: x → projected → x. The
       // stream only ends in x if both fold, and a projection with its own bias (o_proj under attention_bias)
       // needs that input for the bias, so then both add the residual with a separate dispatch.
@@ -264,7 +252,7 @@ export async function buildForwardProgram(
       const normalizeGateUp = inKernelNorm(layer.gainsFolded?.postAttention, gateUpStacked ? [gateUpStacked] : [linears.gate_proj, linears.up_proj]);
       if (!normalizeGateUp) add(await norm(stream, layer.postAttentionNorm, buffers.normed, tokens));
       const mlpInput = normalizeGateUp ? stream : buffers.normed;
-      if (!normalizeGateUp) await capture(index, 'mlp-input', buffers.normed, hidden);
+      if (!normalizeGateUp) capture(index, 'mlp-input', buffers.normed, hidden);
       const mlpExtras = normalizeGateUp ? normalize : {};
       if (gateUpStacked) {
         add(await recordLinear(device, gateUpStacked, mlpInput, buffers.gateUp, tokens, context, mlpExtras), true);
@@ -276,7 +264,7 @@ export async function buildForwardProgram(
       const gated = packedGateUp && canFoldSwiglu(linears.down_proj, tokens);
       if (!gated) add(await createSwigluDispatch(device, { gate, up, output: buffers.activated }, tokens * intermediate));
       const downInput = gated ? buffers.gateUp : buffers.activated;
-      if (!gated) await capture(index, 'mlp-hidden', buffers.activated, intermediate);
+      if (!gated) capture(index, 'mlp-hidden', buffers.activated, intermediate);
       const upOffset = gated ? intermediate : undefined;
       if (fold) {
         add(await recordLinear(device, linears.down_proj, downInput, buffers.x, tokens, context, { residual: buffers.projected, swigluUpOffset: upOffset }), true);

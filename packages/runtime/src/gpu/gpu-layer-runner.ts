@@ -1,10 +1,11 @@
-import { captureGpuErrors, vqDequantByteLength } from '@vptq/kernels-webgpu';
+import { captureGpuErrors } from '@vptq/kernels-webgpu';
 import type { LinearInput, LlamaConfig } from '@vptq/loader';
 
 import { validateConfig } from '../validate-config';
 import type { ForwardProgram, GpuLinearInputEvent } from './forward-program';
 import { buildForwardProgram } from './forward-program';
 import type { DequantScratch } from './gpu-linear';
+import { planDequantScratch } from './gpu-linear';
 import type { GpuLayerWeights } from './gpu-llama-weights';
 import { allocateModelBuffers } from './model-buffers';
 
@@ -108,15 +109,12 @@ export async function createGpuLayerRunner(device: GPUDevice, config: LlamaConfi
       }
       const output = runOptions.output === undefined ? stream : runOptions.output;
       if (output && output.size < tokens * rowBytes) throw new RangeError(`GpuLayerRunner.run: output must hold ${tokens * rowBytes} bytes (got ${output.size})`);
-      // The scratch a packed layer is dequantized into before its GEMM: sized for the largest layer seen.
-      let needed = 0;
-      for (const linear of Object.values(weights.linears)) if (linear.kind === 'vq') needed = Math.max(needed, vqDequantByteLength(linear.layer, 'f32'));
-      if (scratch && scratch.buffer.size < needed) scratch = undefined;
       const context = {
+        // Where a packed layer is dequantized before its GEMM: kept across layers, grown when a layer needs more.
         dequantScratch: (): DequantScratch => {
-          if (!scratch) {
-            const format = needed <= device.limits.maxStorageBufferBindingSize ? 'f32' : 'f16';
-            scratch = { buffer: memory.storage('vq-dequant-scratch', format === 'f32' ? needed : needed / 2), format };
+          const plan = planDequantScratch(device, Object.values(weights.linears));
+          if (!scratch || scratch.buffer.size < plan.bytes || scratch.format !== plan.format) {
+            scratch = { buffer: memory.storage('vq-dequant-scratch', plan.bytes), format: plan.format };
           }
           return scratch;
         },
@@ -133,9 +131,9 @@ export async function createGpuLayerRunner(device: GPUDevice, config: LlamaConfi
               // Always a hook, even an empty one: it turns off the decode-only fusions, so that a pass computes the
               // same bits whether or not it captures (a resumed run replays layers without capturing).
               onLinearInput: (event) => {
-                if (!runOptions.capture) return [];
+                if (!runOptions.capture) return undefined;
                 inputs.push(event);
-                return { copyTo: captureBuffer(event.group, event.inFeatures) };
+                return captureBuffer(event.group, event.inFeatures);
               },
             }),
           );

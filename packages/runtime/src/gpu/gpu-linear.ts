@@ -1,4 +1,4 @@
-import { GpuVqLayer, createGemmDispatch, createGemvDispatch, createVqDequantDispatch, createVqGemvDispatch, describeWeights, maxGemvTokens, maxVqGemvTokens, vqGemvCoversRows } from '@vptq/kernels-webgpu';
+import { GpuVqLayer, createGemmDispatch, createGemvDispatch, createVqDequantDispatch, createVqGemvDispatch, describeWeights, maxGemvTokens, maxVqGemvTokens, vqDequantByteLength, vqGemvCoversRows } from '@vptq/kernels-webgpu';
 import { DispatchSequence } from '@vptq/kernels-webgpu/authoring';
 import type { BufferBinding, GpuWeights, KernelDispatch, VqGemvOptions, WeightFormat } from '@vptq/kernels-webgpu';
 
@@ -48,6 +48,17 @@ export type GpuLinear = DenseGpuLinear | VqGpuLinear | VqStackGpuLinear;
 export interface DequantScratch {
   readonly buffer: GPUBuffer;
   readonly format: WeightFormat;
+}
+
+/**
+ * Size and format of the dequantization scratch for `linears`: the largest packed layer's weight in f32, or in f16
+ * where f32 would not fit one binding (f32 keeps prefill bit-compatible with decode's f32 sums). 0 bytes without
+ * packed layers.
+ */
+export function planDequantScratch(device: GPUDevice, linears: Iterable<GpuLinear>): { readonly bytes: number; readonly format: WeightFormat } {
+  let bytes = 0;
+  for (const linear of linears) if (linear.kind === 'vq') bytes = Math.max(bytes, vqDequantByteLength(linear.layer, 'f32'));
+  return bytes <= device.limits.maxStorageBufferBindingSize ? { bytes, format: 'f32' } : { bytes: bytes / 2, format: 'f16' };
 }
 
 /** What {@link recordLinear} needs besides the buffers. */
