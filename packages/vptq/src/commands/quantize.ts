@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { quantize } from '../quantize/quantize-model';
 import type { QuantizeEvent } from '../quantize/quantize-options';
 import { createProgressGroup } from '../progress';
+import { PhaseClock } from './phase-clock';
 import { addQuantizeFlags, quantizeSettingsFromFlags } from './quantize-flags';
 
 interface QuantizeFlags {
@@ -66,27 +67,23 @@ export function createQuantizeProgress(stream: NodeJS.WriteStream = process.stde
   const group = createProgressGroup({ stream });
   const lines = stream.isTTY !== true;
   const layerSeconds: number[] = [];
-  let current: { layer: number; layers: number; started: number; phases: Map<string, number>; phase?: { name: string; since: number } } | undefined;
-  const eta = (remaining: number): string => {
+  let current: { layer: number; layers: number; clock: PhaseClock } | undefined;
+  /** Time left for `layers` more layers, at the mean of the layers computed so far. */
+  const remaining = (layers: number): string => {
     if (layerSeconds.length === 0) return '';
-    const seconds = (layerSeconds.reduce((a, b) => a + b, 0) / layerSeconds.length) * remaining;
+    const seconds = (layerSeconds.reduce((a, b) => a + b, 0) / layerSeconds.length) * layers;
     return seconds >= 60 ? `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s` : `${Math.round(seconds)} s`;
-  };
-  const closePhase = (now: number) => {
-    if (!current?.phase) return;
-    current.phases.set(current.phase.name, (current.phases.get(current.phase.name) ?? 0) + (now - current.phase.since) / 1000);
-    current.phase = undefined;
   };
   const finishLayer = () => {
     if (!current) return;
-    const now = performance.now();
-    closePhase(now);
-    const seconds = (now - current.started) / 1000;
-    layerSeconds.push(seconds);
+    const { phases, total } = current.clock.stop();
+    layerSeconds.push(total);
     if (lines) {
-      const phases = [...current.phases].map(([name, time]) => `${name} ${time.toFixed(1)}`).join(', ');
+      const times = Object.entries(phases)
+        .map(([name, time]) => `${name} ${time.toFixed(1)}`)
+        .join(', ');
       const left = current.layers - current.layer - 1;
-      stream.write(`layer ${current.layer + 1}/${current.layers} done in ${seconds.toFixed(1)} s (${phases})${left > 0 ? `, eta ${eta(left)}` : ''}\n`);
+      stream.write(`layer ${current.layer + 1}/${current.layers} done in ${total.toFixed(1)} s (${times})${left > 0 ? `, eta ${remaining(left)}` : ''}\n`);
     }
     current = undefined;
   };
@@ -101,7 +98,7 @@ export function createQuantizeProgress(stream: NodeJS.WriteStream = process.stde
           break;
         case 'layer':
           finishLayer();
-          if (!event.resumed) current = { layer: event.layer, layers: event.layers, started: performance.now(), phases: new Map() };
+          if (!event.resumed) current = { layer: event.layer, layers: event.layers, clock: new PhaseClock() };
           group.update('layers', `layer ${event.layer + 1}/${event.layers}${event.resumed ? ' (resumed)' : ''}`, event.layer, event.layers);
           break;
         case 'phase': {
@@ -109,11 +106,9 @@ export function createQuantizeProgress(stream: NodeJS.WriteStream = process.stde
             // A replayed layer (finished by an earlier run) reports phases too; it is not timed.
             break;
           }
-          const now = performance.now();
-          closePhase(now);
-          current.phase = { name: event.phase, since: now };
-          const left = event.layer < current.layers ? current.layers - event.layer : 0;
-          group.update('layers', `layer ${event.layer + 1}/${current.layers} ${event.phase}${layerSeconds.length > 0 ? `, eta ${eta(left)}` : ''}`, event.layer, current.layers);
+          current.clock.enter(event.phase);
+          const eta = layerSeconds.length > 0 ? `, eta ${remaining(current.layers - event.layer)}` : '';
+          group.update('layers', `layer ${event.layer + 1}/${current.layers} ${event.phase}${eta}`, event.layer, current.layers);
           break;
         }
         case 'linear':

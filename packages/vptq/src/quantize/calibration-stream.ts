@@ -1,7 +1,14 @@
 import type { FinalizedHessian } from '@vptq/hessian';
+import { listLinearSpecs } from '@vptq/loader';
+import type { LinearInput, LlamaConfig } from '@vptq/loader';
 import type { WeightSource } from '@vptq/runtime';
 
-import type { HessianGroup } from './collect-hessians';
+/**
+ * The four inputs of a decoder layer whose Hessians VPTQ needs (spec §1.2: qkv, o, up+gate, down): a projection
+ * uses the Hessian of its spec's `input` (`listLinearSpecs` of @vptq/loader), shared by every projection that
+ * reads the same input.
+ */
+export type HessianGroup = LinearInput;
 
 /** E[xxᵀ] of each of the four projection inputs of one decoder layer (`[in, in]` f64 each). */
 export type LayerHessians = Readonly<Record<HessianGroup, FinalizedHessian>>;
@@ -39,4 +46,11 @@ export function calibrationWindows(tokens: number, window: number): { start: num
   const windows: { start: number; rows: number }[] = [];
   for (let start = 0; start < tokens; start += window) windows.push({ start, rows: Math.min(window, tokens - start) });
   return windows;
+}
+
+/** The width of each Hessian group of a layer (every layer has the same): its projections' `inFeatures`. */
+export function groupWidths(config: LlamaConfig): Map<HessianGroup, number> {
+  const widths = new Map<HessianGroup, number>();
+  for (const spec of listLinearSpecs(config)) if (spec.layer === 0) widths.set(spec.input, spec.inFeatures);
+  return widths;
 }

@@ -1,12 +1,10 @@
 import { accumulateHessian, createHessianAccumulator, finalizeHessian } from '@vptq/hessian';
 import type { HessianAccumulator } from '@vptq/hessian';
-import { listLinearSpecs } from '@vptq/loader';
 import type { LlamaConfig } from '@vptq/loader';
 import { forwardDecoderLayer, loadLayerWeights } from '@vptq/runtime/layers';
 
-import type { CalibrationStream, LayerHessians } from './calibration-stream';
-import { calibrationWindows } from './calibration-stream';
-import type { HessianGroup } from './collect-hessians';
+import type { CalibrationStream, HessianGroup, LayerHessians } from './calibration-stream';
+import { calibrationWindows, groupWidths } from './calibration-stream';
 
 /**
  * The calibration stream in host memory (`tokens × hidden` f32), advanced by the CPU decoder layer by layer and
@@ -18,8 +16,7 @@ export function createCpuCalibrationStream(config: LlamaConfig, embeddings: Floa
   const hidden = config.hiddenSize;
   const tokens = embeddings.length / hidden;
   const windows = calibrationWindows(tokens, window);
-  const widths = new Map<HessianGroup, number>();
-  for (const spec of listLinearSpecs(config)) if (spec.layer === 0) widths.set(spec.input, spec.inFeatures);
+  const widths = groupWidths(config);
   return {
     tokens,
     byteLength: embeddings.byteLength,

@@ -2,12 +2,11 @@ import { finalizeHessian, hessianAccumulatorFromSums } from '@vptq/hessian';
 import { createBufferWithData } from '@vptq/kernels-webgpu/authoring';
 import { createGpuHessianAccumulator } from '@vptq/kernels-webgpu/quantize';
 import type { GpuHessianAccumulator } from '@vptq/kernels-webgpu/quantize';
-import { listLinearSpecs } from '@vptq/loader';
 import type { LlamaConfig } from '@vptq/loader';
 import { createGpuLayerRunner, uploadLayerWeights } from '@vptq/runtime/layers';
 
-import type { CalibrationStream, LayerHessians } from './calibration-stream';
-import type { HessianGroup } from './collect-hessians';
+import type { CalibrationStream, HessianGroup, LayerHessians } from './calibration-stream';
+import { groupWidths } from './calibration-stream';
 
 /** Rows per recorded pass of the layer runner: large enough to keep the GEMMs efficient, bounded activations. */
 export const gpuChunkTokens = 2048;
@@ -36,8 +35,7 @@ export async function createGpuCalibrationStream(
     stream.destroy();
     throw error;
   }
-  const widths = new Map<HessianGroup, number>();
-  for (const spec of listLinearSpecs(config)) if (spec.layer === 0) widths.set(spec.input, spec.inFeatures);
+  const widths = groupWidths(config);
   return {
     tokens,
     byteLength: stream.size,

@@ -9,7 +9,7 @@ import { createCpuModel, loadWeights } from '@vptq/runtime';
 import { fixturePath, releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { encodeCalibration } from './collect-hessians';
+import { encodeCalibration } from './calibration-tokens';
 
 // The GPU Hessian accumulator of @vptq/kernels-webgpu/quantize against the CPU reference of @vptq/hessian on real
 // activations: the inputs of layer 0's q/k/v (n = 64) and down_proj (n = 172) of stories260K over the whole

@@ -1,6 +1,8 @@
 import { listLinearSpecs } from '@vptq/loader';
 import type { LlamaConfig } from '@vptq/loader';
 
+import { groupWidths } from './calibration-stream';
+
 /** GPU bytes of a layer-by-layer run, by what holds them (see the README's "Memory" section). */
 export interface GpuMemoryEstimate {
   /** The calibration stream, `tokens × hidden × 4`, held for the whole run. */
@@ -41,8 +43,7 @@ export function estimateGpuMemory(config: LlamaConfig, tokens: number, window: n
     const tiles = Math.ceil(n / 64);
     return ((tiles * (tiles + 1)) / 2) * 64 * 64 * 8;
   };
-  const widths = new Map(specs.map((spec) => [spec.input, spec.inFeatures]));
-  const accumulators = [...widths.values()].reduce((sum, n) => sum + tiled(n), 0);
+  const accumulators = [...groupWidths(config).values()].reduce((sum, n) => sum + tiled(n), 0);
   const quantize = Math.max(...specs.map((spec) => 5 * spec.outFeatures * spec.inFeatures * f32 + spec.inFeatures * spec.inFeatures * f32));
   const stream = tokens * hidden * f32;
   return { stream, layerWeights, runner, accumulators, quantize, peak: stream + Math.max(layerWeights + runner + accumulators, quantize) };

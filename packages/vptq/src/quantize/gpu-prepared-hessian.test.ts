@@ -4,11 +4,12 @@ import { quantizeVptqLayer } from '@vptq/codebook';
 import { prepareHessian, prepareHessianAsync } from '@vptq/hessian';
 import { upperCholeskyOfInverseGpu } from '@vptq/kernels-webgpu/quantize';
 import { listLinearSpecs, loadLlama2cTokenizer, openModel } from '@vptq/loader';
-import { createCpuModel, loadWeights } from '@vptq/runtime';
 import { fixturePath, releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { collectHessians, encodeCalibration } from './collect-hessians';
+import { embedCalibration, encodeCalibration } from './calibration-tokens';
+import { createCpuCalibrationStream } from './cpu-calibration-stream';
+import type { LayerHessians } from './calibration-stream';
 
 const device = await requestTestDevice();
 
@@ -22,13 +23,15 @@ describe.skipIf(!device)('prepareHessianAsync with upperCholeskyOfInverseGpu on 
     const source = openModel(fixturePath('karpathy-tinyllamas-stories260K', 'stories260K.bin'));
     const tokenizer = loadLlama2cTokenizer(fixturePath('karpathy-tinyllamas-stories260K', 'tok512.bin'));
     const text = readFileSync(fixturePath('tinystories-train-head', 'tinystories.txt'), 'utf8');
-    const { hessians } = collectHessians(createCpuModel(loadWeights(source)), encodeCalibration(tokenizer, text, 2048));
+    const embeddings = embedCalibration(source, encodeCalibration(tokenizer, text, 2048));
+    const stream = createCpuCalibrationStream(source.config, embeddings, source.config.maxPositionEmbeddings);
+    const hessians = (await stream.forwardLayer(0, source, { collect: true, advance: false })) as LayerHessians;
     const factorize = (matrix: { data: Float64Array; size: number }) => upperCholeskyOfInverseGpu(gpu, matrix);
     const options = { vectorLength: 4, numCentroids: 64, numResidualCentroids: 0, kmeansIterations: 20, refineIterations: 2, seed: 1 };
     const layer0 = listLinearSpecs(source.config).filter((spec) => spec.layer === 0 && ['q_proj', 'o_proj', 'up_proj', 'down_proj'].some((name) => spec.prefix.endsWith(name)));
     expect(new Set(layer0.map((spec) => spec.input)).size).toBe(4);
     for (const spec of layer0) {
-      const hessian = hessians[0][spec.input];
+      const hessian = hessians[spec.input];
       const size = hessian.size;
       const onCpu = prepareHessian(hessian);
       const onGpu = await prepareHessianAsync(hessian, { factorize });

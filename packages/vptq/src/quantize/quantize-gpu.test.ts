@@ -1,7 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 import { acquireDevice } from '@vptq/kernels-webgpu';
 import { perplexity } from '@vptq/runtime';
@@ -9,6 +7,7 @@ import { fixturePath, getTestGpu, makeTempDir, releaseTestDevice, requestTestDev
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { load } from '../load';
+import { killQuantizeCliAfterLayer1, readTree, runQuantizeCli } from '../test/quantize-cli-runs';
 import { QuantizeDeviceError } from './quantize-device-error';
 import { quantize } from './quantize-model';
 import type { QuantizeOptions } from './quantize-options';
@@ -30,11 +29,6 @@ const settings: Record<string, Partial<QuantizeOptions>> = {
 };
 const quick: Partial<QuantizeOptions> = { calibrationTokens: 4096, kmeansIterations: 10, refineIterations: 2 };
 
-function readTree(dir: string): Record<string, Buffer> {
-  const files: Record<string, Buffer> = {};
-  for (const name of readdirSync(dir).sort()) files[name] = readFileSync(join(dir, name));
-  return files;
-}
 
 describe.skipIf(!device)('quantize on the GPU (WebGPU backend)', () => {
   const gpu = device as GPUDevice;
@@ -92,26 +86,13 @@ describe.skipIf(!device)('quantize on the GPU (WebGPU backend)', () => {
   }, 600_000);
 
   it('survives SIGKILL of the CLI mid-run with --device gpu and finishes with the same bytes when run again', async () => {
-    const cli = resolve(fileURLToPath(import.meta.url), '../../../dist/cli.js');
-    const args = (out: string) => [cli, 'quantize', '-m', models.stories260K.model, '--calib', calibration, '-o', out, '--device', 'gpu',
-      '--calib-tokens', '4096', '--kmeans-iterations', '10', '--refine-iterations', '2'];
-    const run = (out: string) => new Promise<number | null>((done) => spawn(process.execPath, args(out), { stdio: 'ignore' }).on('exit', done));
+    const flags = ['-m', models.stories260K.model, '--calib', calibration, '--device', 'gpu', '--calib-tokens', '4096', '--kmeans-iterations', '10', '--refine-iterations', '2'];
     const whole = join(dir, 'cli-whole');
-    expect(await run(whole)).toBe(0);
+    expect(await runQuantizeCli(whole, flags)).toBe(0);
     const out = join(dir, 'cli-killed');
-    const child = spawn(process.execPath, args(out), { stdio: 'ignore' });
-    await new Promise<void>((done) => {
-      const timer = setInterval(() => {
-        if (existsSync(join(`${out}.partial`, 'layer-0001.safetensors'))) {
-          clearInterval(timer);
-          child.kill('SIGKILL');
-          done();
-        }
-      }, 5);
-    });
-    await new Promise((done) => child.on('exit', done));
+    await killQuantizeCliAfterLayer1(out, flags);
     expect(existsSync(out)).toBe(false);
-    expect(await run(out)).toBe(0);
+    expect(await runQuantizeCli(out, flags)).toBe(0);
     expect(readTree(out)).toEqual(readTree(whole));
   }, 600_000);
 

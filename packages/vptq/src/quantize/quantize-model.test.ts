@@ -10,12 +10,12 @@ import { fixturePath, makeTempDir, maxAbsDifference, releaseTestDevice, requestT
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { load } from '../load';
+import { killQuantizeCliAfterLayer1, readTree, runQuantizeCli } from '../test/quantize-cli-runs';
 import { writeStoriesVariant } from '../test/write-stories-variant';
 import { quantize } from './quantize-model';
 import type { QuantizeOptions } from './quantize-options';
 
 const model = fixturePath('karpathy-tinyllamas-stories260K', 'stories260K.bin');
-const tokenizer = fixturePath('karpathy-tinyllamas-stories260K', 'tok512.bin');
 const calibration = fixturePath('tinystories-train-head', 'tinystories.txt');
 const sample = fixturePath('tinystories-cs336-sample', 'tinystories_sample.txt');
 const cli = resolve(fileURLToPath(import.meta.url), '../../../dist/cli.js');
@@ -33,11 +33,6 @@ const fast: Omit<QuantizeOptions, 'out'> = {
   numResidualCentroids: 0,
 };
 
-function readTree(dir: string): Record<string, Buffer> {
-  const files: Record<string, Buffer> = {};
-  for (const name of readdirSync(dir).sort()) files[name] = readFileSync(join(dir, name));
-  return files;
-}
 
 describe('quantize', () => {
   it('writes a complete VPTQ directory that loads back with the configured layers', async () => {
@@ -100,27 +95,14 @@ describe('quantize', () => {
 
   it('survives SIGKILL of the CLI mid-run and finishes with the same bytes when run again', async () => {
     const dir = makeTempDir();
-    const args = (out: string) => [cli, 'quantize', '-m', model, '--calib', calibration, '-o', out,
-      '--calib-tokens', '3000', '--kmeans-iterations', '8', '--refine-iterations', '2', '--vector-len', '4', '--centroids', '64', '--res-centroids', '0', '--device', 'cpu'];
-    const run = (out: string) =>
-      new Promise<number | null>((done) => spawn(process.execPath, args(out), { stdio: 'ignore' }).on('exit', done));
+    const flags = ['-m', model, '--calib', calibration, '--calib-tokens', '3000', '--kmeans-iterations', '8', '--refine-iterations', '2',
+      '--vector-len', '4', '--centroids', '64', '--res-centroids', '0', '--device', 'cpu'];
     const whole = join(dir, 'whole');
-    expect(await run(whole)).toBe(0);
-
+    expect(await runQuantizeCli(whole, flags)).toBe(0);
     const out = join(dir, 'killed');
-    const child = spawn(process.execPath, args(out), { stdio: 'ignore' });
-    await new Promise<void>((done) => {
-      const timer = setInterval(() => {
-        if (existsSync(join(`${out}.partial`, 'layer-0001.safetensors'))) {
-          clearInterval(timer);
-          child.kill('SIGKILL');
-          done();
-        }
-      }, 5);
-    });
-    await new Promise((done) => child.on('exit', done));
+    await killQuantizeCliAfterLayer1(out, flags);
     expect(existsSync(out)).toBe(false);
-    expect(await run(out)).toBe(0);
+    expect(await runQuantizeCli(out, flags)).toBe(0);
     expect(readTree(out)).toEqual(readTree(whole));
   }, 120_000);
 

@@ -8,9 +8,8 @@ import { encodeSafetensors } from '@vptq/pack-format/safetensors';
 import type { SafetensorsTensorInput } from '@vptq/pack-format/safetensors';
 import type { WeightSource } from '@vptq/runtime';
 
-import type { LayerHessians } from './calibration-stream';
-import { encodeCalibration } from './collect-hessians';
-import type { HessianGroup } from './collect-hessians';
+import type { HessianGroup, LayerHessians } from './calibration-stream';
+import { embedCalibration, encodeCalibration } from './calibration-tokens';
 import { fingerprintJob, listInputFiles, openJobDirectory } from './job-directory';
 import { layerCheckpointPath, readCheckpointWeights, readLayerCheckpoint, writeLayerCheckpoint } from './layer-checkpoint';
 import type { LayerCheckpoint, ProjectionSummary } from './layer-checkpoint';
@@ -288,15 +287,6 @@ async function onDevice<T>(
     }
     throw error;
   }
-}
-
-/** `[tokens, hidden]` f32: the embedding row of every calibration token. */
-function embedCalibration(source: ModelSource, tokens: readonly number[]): Float32Array {
-  const hidden = source.config.hiddenSize;
-  const table = source.readTensor('model.embed_tokens.weight');
-  const embeddings = new Float32Array(tokens.length * hidden);
-  tokens.forEach((token, row) => embeddings.set(table.subarray(token * hidden, (token + 1) * hidden), row * hidden));
-  return embeddings;
 }
 
 /** `source` with some tensors replaced (a layer's quantized weights). */

@@ -1,15 +1,16 @@
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
-import { quantizeVptqLayer, quantizeVptqLayerAsync } from '@vptq/codebook';
 import type { VptqOptions } from '@vptq/codebook';
-import { prepareHessian, prepareHessianAsync } from '@vptq/hessian';
-import type { PreparedHessian } from '@vptq/hessian';
-import { createGpuKmeansEngine, createGpuRefitEngine, createGpuVptqPassEngine, upperCholeskyOfInverseGpu } from '@vptq/kernels-webgpu/quantize';
 
 import { createNodeDevice, releaseNodeDevice } from '../../node';
 import { printTable } from '../print-table';
 import { integerOption } from '../parse-options';
+import { PhaseClock } from '../phase-clock';
+import { createCpuQuantizeBackend } from '../../quantize/cpu-quantize-backend';
+import { createGpuQuantizeBackend } from '../../quantize/gpu-quantize-backend';
+import type { QuantizeBackend } from '../../quantize/quantize-backend';
 import { syntheticLayer } from './synthetic-layer';
+import type { SyntheticLayer } from './synthetic-layer';
 
 /** One layer to quantize: shape, settings and the target the issue sets. */
 interface LayerCase {
@@ -100,38 +101,22 @@ export function registerBenchQuantizeLayer(bench: Command): void {
       const cases = gpuCases(flags.iterations, flags.refine, flags.divide).filter((layerCase) => flags.only === undefined || layerCase.name.includes(flags.only));
       if (cases.length > 0) {
         const { device, info } = await createNodeDevice();
+        const backend = createGpuQuantizeBackend(device, info, () => releaseNodeDevice(device));
         try {
-          const engine = createGpuVptqPassEngine(device);
-          const kmeansEngine = createGpuKmeansEngine(device);
-          const refitEngine = createGpuRefitEngine(device);
-          say(`GPU: ${info.adapterInfo.device || info.adapterInfo.description} (${info.adapterInfo.vendor})`);
+          say(backend.description);
           for (const layerCase of cases) {
             say(`${layerCase.name}: building the synthetic layer and Hessian`);
             const layer = syntheticLayer(layerCase.rows, layerCase.cols, 2 * layerCase.cols);
-            const phases = new PhaseClock();
-            const started = performance.now();
-            phases.enter('prepare');
-            const prepared = await prepareHessianAsync(layer.hessian, { factorize: (matrix) => upperCholeskyOfInverseGpu(device, matrix) });
-            const result = await quantizeVptqLayerAsync({ data: layer.weight, rows: layer.rows, cols: layer.cols }, prepared, {
-              ...layerCase.options,
-              engine,
-              kmeansEngine,
-              refitEngine,
-              onProgress: (phase) => phases.enter(phase),
-            });
-            const seconds = (performance.now() - started) / 1000;
             report({
               name: layerCase.name,
               device: 'GPU',
-              seconds,
-              phases: phases.stop(),
-              proxyError: result.proxyError.after,
+              ...(await timeLayer(backend, layer, layerCase.options)),
               target: layerCase.targetSeconds,
               reference: layerCase.rows === 14336 && flags.divide === 1 ? referenceSeconds : undefined,
             });
           }
         } finally {
-          releaseNodeDevice(device);
+          backend.destroy();
         }
       }
 
@@ -139,21 +124,19 @@ export function registerBenchQuantizeLayer(bench: Command): void {
       const size = flags.cpuRows;
       const cpuRefine = flags.cpuRefine ?? flags.refine;
       say(`CPU ${size}×${size} v6-k4096, ${flags.cpuIterations} k-means iterations, ${cpuRefine} refinement rounds: building the layer`);
-      const layer = syntheticLayer(size, size, 2 * size);
-      const phases = new PhaseClock();
-      const started = performance.now();
-      phases.enter('prepare');
-      const prepared: PreparedHessian = prepareHessian(layer.hessian);
-      const result = quantizeVptqLayer({ data: layer.weight, rows: size, cols: size }, prepared, {
+      const cpuOptions: VptqOptions = {
         vectorLength: 6,
         numCentroids: 4096,
         numResidualCentroids: 0,
         kmeansIterations: flags.cpuIterations,
         refineIterations: cpuRefine,
         storageDtype: 'F16',
-        onProgress: (phase) => phases.enter(phase),
+      };
+      report({
+        name: `${size}×${size} v6-k4096, ${flags.cpuIterations} k-means iterations, ${cpuRefine} refinement rounds`,
+        device: 'CPU (1 thread)',
+        ...(await timeLayer(createCpuQuantizeBackend(), syntheticLayer(size, size, 2 * size), cpuOptions)),
       });
-      report({ name: `${size}×${size} v6-k4096, ${flags.cpuIterations} k-means iterations, ${cpuRefine} refinement rounds`, device: 'CPU (1 thread)', seconds: (performance.now() - started) / 1000, phases: phases.stop(), proxyError: result.proxyError.after });
       rows.push(['14336×4096 v8-k65536-r256', 'microsoft/VPTQ, published, 1 GPU', referenceSeconds.toFixed(1), 'k-means 130.6, loop 5.6, residual k-means 0.9, loop 5.8', '', '', '']);
       printTable(['layer', 'device', 'seconds', 'phases (s)', 'proxy error', 'target (s)', 'reference s (ratio)'], rows);
     });
@@ -165,26 +148,15 @@ function powerOfTwoOption(value: string): number {
   return parsed;
 }
 
-/** Wall-clock seconds per phase name, from phase changes. */
-class PhaseClock {
-  private readonly seconds = new Map<string, number>();
-  private current: { phase: string; since: number } | undefined;
-
-  enter(phase: string): void {
-    if (this.current?.phase === phase) return;
-    this.close();
-    this.current = { phase, since: performance.now() };
-  }
-
-  stop(): Record<string, number> {
-    this.close();
-    return Object.fromEntries(this.seconds);
-  }
-
-  private close(): void {
-    if (!this.current) return;
-    const { phase, since } = this.current;
-    this.seconds.set(phase, (this.seconds.get(phase) ?? 0) + (performance.now() - since) / 1000);
-    this.current = undefined;
-  }
+/** Prepares the layer's Hessian and quantizes it on `backend`: seconds in all and by phase, the final proxy error. */
+async function timeLayer(backend: QuantizeBackend, layer: SyntheticLayer, options: VptqOptions): Promise<{ seconds: number; phases: Record<string, number>; proxyError: number }> {
+  const clock = new PhaseClock();
+  clock.enter('prepare');
+  const prepared = await backend.prepareHessian(layer.hessian, {});
+  const result = await backend.quantizeVptq({ data: layer.weight, rows: layer.rows, cols: layer.cols }, prepared, {
+    ...options,
+    onProgress: (phase) => clock.enter(phase),
+  });
+  const { phases, total } = clock.stop();
+  return { seconds: total, phases, proxyError: result.proxyError.after };
 }

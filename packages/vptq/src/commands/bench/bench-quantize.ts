@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 
 import { quantize } from '../../quantize/quantize-model';
 import { makeScratchDir } from '../scratch-dir';
+import { PhaseClock } from '../phase-clock';
 import { printTable } from '../print-table';
 import { integerOption } from '../parse-options';
 import { addQuantizeFlags, describeVptq, quantizeSettingsFromFlags } from '../quantize-flags';
@@ -19,7 +20,7 @@ interface BenchQuantizeFlags {
 }
 
 /** Seconds per phase of each layer of the last run, from `quantize`'s phase events. */
-type LayerBreakdown = Map<number, Map<string, number>>;
+type LayerBreakdown = Map<number, Record<string, number>>;
 
 /**
  * The reference's published quantization cost (spec §2, `algorithm:algorithm.md` log of Llama-3.1-8B `up_proj`,
@@ -52,13 +53,11 @@ export function registerBenchQuantize(bench: Command): void {
         const out = keep ? (flags.keep as string) : join(scratch, `run-${run}`);
         const started = performance.now();
         breakdown = new Map();
-        let current: { layer: number; phase: string; since: number } | undefined;
-        const close = (now: number) => {
-          if (!current) return;
-          const phases = breakdown.get(current.layer) ?? new Map<string, number>();
-          phases.set(current.phase, (phases.get(current.phase) ?? 0) + (now - current.since) / 1000);
-          breakdown.set(current.layer, phases);
-          current = undefined;
+        // One clock per computed layer (a replayed layer reports phases too, under its own index).
+        let clock: { layer: number; clock: PhaseClock } | undefined;
+        const close = () => {
+          if (clock) breakdown.set(clock.layer, clock.clock.stop().phases);
+          clock = undefined;
         };
         last = await quantize({
           model: flags.model,
@@ -69,15 +68,17 @@ export function registerBenchQuantize(bench: Command): void {
           overwrite: keep,
           onEvent: (event) => {
             if (event.type === 'log') process.stderr.write(`${event.message}\n`);
+            if (event.type === 'layer') close();
             if (event.type === 'phase') {
-              const now = performance.now();
-              close(now);
-              current = { layer: event.layer, phase: event.phase, since: now };
+              if (clock?.layer !== event.layer) {
+                close();
+                clock = { layer: event.layer, clock: new PhaseClock() };
+              }
+              clock.clock.enter(event.phase);
             }
-            if (event.type === 'layer') close(performance.now());
           },
         });
-        close(performance.now());
+        close();
         times.push((performance.now() - started) / 1000);
         weights = last.projections.reduce((sum, p) => sum + p.outFeatures * p.inFeatures, 0);
         if (!keep) rmSync(out, { recursive: true, force: true });
@@ -102,7 +103,7 @@ export function registerBenchQuantize(bench: Command): void {
         `peak host RSS ${(peakRssBytes / 1e9).toFixed(2)} GB, peak GPU buffers ${((last?.peakDeviceBytes ?? 0) / 1e9).toFixed(2)} GB\n`,
     );
     if (flags.json) {
-      const layers = [...breakdown].map(([layer, phases]) => ({ layer, ...Object.fromEntries(phases) }));
+      const layers = [...breakdown].map(([layer, phases]) => ({ layer, ...phases }));
       process.stdout.write(`${JSON.stringify({ seconds: median, weights, peakRssBytes, peakDeviceBytes: last?.peakDeviceBytes, device: last?.deviceDescription, indexBits: last?.indexBitsPerWeight, layers })}\n`);
     }
     process.stdout.write(
@@ -115,12 +116,12 @@ export function registerBenchQuantize(bench: Command): void {
 /** Per layer of the last run: seconds per phase, and the layers' sum against the whole run (setup, output). */
 function printBreakdown(breakdown: LayerBreakdown, total: number): void {
   if (breakdown.size === 0) return;
-  const phases = [...new Set([...breakdown.values()].flatMap((layer) => [...layer.keys()]))];
+  const phases = [...new Set([...breakdown.values()].flatMap((layer) => Object.keys(layer)))];
   const rows = [...breakdown].map(([layer, times]) => {
-    const sum = [...times.values()].reduce((a, b) => a + b, 0);
-    return [String(layer), ...phases.map((phase) => (times.get(phase) ?? 0).toFixed(2)), sum.toFixed(2)];
+    const sum = Object.values(times).reduce((a, b) => a + b, 0);
+    return [String(layer), ...phases.map((phase) => (times[phase] ?? 0).toFixed(2)), sum.toFixed(2)];
   });
-  const layerSeconds = [...breakdown.values()].map((times) => [...times.values()].reduce((a, b) => a + b, 0));
+  const layerSeconds = [...breakdown.values()].map((times) => Object.values(times).reduce((a, b) => a + b, 0));
   const inLayers = layerSeconds.reduce((a, b) => a + b, 0);
   process.stdout.write('\nper layer, seconds by phase (last run):\n');
   printTable(['layer', ...phases, 'layer total'], rows);
