@@ -14,25 +14,10 @@ import { parseSafetensorsHeader } from './parse-safetensors-header';
 import { createStoredTensorLookup, readVptqLayerTensors, type StoredTensor } from './read-vptq-layer-tensors';
 import type { VptqLayerConfig } from './vptq-layer-config';
 import { encodeVptqLayerTensors, getVptqLayerTensorSpecs, type VptqLayerTensors } from './vptq-layer-tensors';
+import { specLayerConfig } from './test/spec-layer-config';
 
-// The spec's own verification case (§5, "I verified this spec numerically"): G = 2, outliers, residual,
-// perm, norm, out = 20 with v = 8 (4 padding rows) and 18-bit fields (ib 8 + rb 10) straddling words.
-const fullConfig: VptqLayerConfig = {
-  inFeatures: 20,
-  outFeatures: 20,
-  vectorLength: 8,
-  numCentroids: 256,
-  numResidualCentroids: 1024,
-  outlierVectorLength: 4,
-  numOutlierCentroids: 16,
-  groupNum: 2,
-  groupSize: 7,
-  outlierSize: 6,
-  enableNorm: true,
-  enablePerm: true,
-  indicesAsFloat: false,
-  bias: true,
-};
+// The spec's own verification case (§5, "I verified this spec numerically").
+const fullConfig = specLayerConfig;
 
 interface HandBuiltLayer {
   tensors: VptqLayerTensors;

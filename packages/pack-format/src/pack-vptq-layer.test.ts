@@ -7,25 +7,10 @@ import { f16BitsToF32, f32ToF16Bits } from './f16-bits';
 import { packVptqLayer, unpackVptqLayer } from './pack-vptq-layer';
 import type { VptqLayerConfig } from './vptq-layer-config';
 import type { VptqLayerData } from './vptq-layer-data';
+import { specLayerConfig } from './test/spec-layer-config';
 
-// G = 2 groups with a residual, outliers, norm, perm and a bias; out = 20 with v = 8 leaves 4 padding rows and
-// the 18-bit fields (K 256, Kr 1024) straddle words.
-const config: VptqLayerConfig = {
-  inFeatures: 20,
-  outFeatures: 20,
-  vectorLength: 8,
-  numCentroids: 256,
-  numResidualCentroids: 1024,
-  outlierVectorLength: 4,
-  numOutlierCentroids: 16,
-  groupNum: 2,
-  groupSize: 7,
-  outlierSize: 6,
-  enableNorm: true,
-  enablePerm: true,
-  indicesAsFloat: false,
-  bias: true,
-};
+// The spec's own verification case (§5, "I verified this spec numerically").
+const config = specLayerConfig;
 
 /** A random layer whose float values are exact in F16, so packing at F16 loses nothing. */
 function randomLayer(layerConfig: VptqLayerConfig, seed: number): VptqLayerData {
