@@ -6,7 +6,7 @@ export type ParamsFieldType = 'u32' | 'f32';
 /**
  * A WGSL `Params` struct of u32 and f32 fields, named once: `fields` lists `[name, type]` in declaration order (a
  * test compares it with the shader's struct), `pack` writes values by name, so a field that moves cannot shift the
- * others silently. The mixed-type sibling of `defineU32Params`.
+ * others silently.
  */
 export interface ParamsStruct<Name extends string> {
   readonly fields: readonly (readonly [Name, ParamsFieldType])[];
@@ -35,4 +35,9 @@ export function defineParams<Name extends string>(label: string, fields: readonl
       );
     },
   };
+}
+
+/** `[name, 'u32']` for every name: the fields of a struct of u32s, for {@link defineParams}. */
+export function u32Fields<Name extends string>(names: readonly Name[]): (readonly [Name, 'u32'])[] {
+  return names.map((name) => [name, 'u32'] as const);
 }

@@ -4,7 +4,7 @@ import { ComputeStep, checkWorkgroups } from '../dispatch';
 import type { KernelDispatch } from '../dispatch';
 import { getComputePipeline } from '../pipeline-cache';
 import { runKernel } from '../run-kernel';
-import { defineU32Params } from '../u32-params';
+import { defineParams, u32Fields } from '../params-struct';
 import { assertArray, assertCount } from '../validate';
 import { gemmTnWgsl } from './gemm-tn.wgsl';
 
@@ -12,7 +12,7 @@ const label = 'gemm-tn';
 const tile = 64;
 
 /** The `Params` struct of `gemmTnWgsl`, named once. */
-export const gemmTnParams = defineU32Params(label, ['m', 'n', 'k', 'lda', 'ldb', 'ldx', 'aOffset', 'bOffset', 'xOffset'] as const);
+export const gemmTnParams = defineParams(label, u32Fields(['m', 'n', 'k', 'lda', 'ldb', 'ldx', 'aOffset', 'bOffset', 'xOffset'] as const));
 
 /**
  * Shape of a {@link createGemmTnDispatch}: `C[m, n] = Σ_k A[aOffset + k·lda + m] · B[bOffset + k·ldb + n]` for

@@ -3,14 +3,14 @@ import type { BufferBinding } from '../buffers';
 import { ComputeStep, flatGrid } from '../dispatch';
 import type { KernelDispatch } from '../dispatch';
 import { getComputePipeline } from '../pipeline-cache';
-import { defineU32Params } from '../u32-params';
+import { defineParams, u32Fields } from '../params-struct';
 import { assertCount } from '../validate';
 import { proxyDeltaWgsl } from './proxy-delta.wgsl';
 
 const label = 'proxy-delta';
 
 /** The `Params` struct of `proxyDeltaWgsl`, named once. */
-export const proxyDeltaParams = defineU32Params(label, ['count', 'rows', 'cols'] as const);
+export const proxyDeltaParams = defineParams(label, u32Fields(['count', 'rows', 'cols'] as const));
 
 /** Buffers of {@link createProxyDeltaDispatch}, all f32 in the `[cols, rows]` layout, quantization order. */
 export interface ProxyDeltaBuffers {

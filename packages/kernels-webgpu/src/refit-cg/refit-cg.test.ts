@@ -3,7 +3,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { createBufferWithData, createStorageBuffer, readBuffer } from '../buffers';
 import { compileShader } from '../compile-shader';
-import { submitDispatches } from '../dispatch';
 import type { KernelDispatch } from '../dispatch';
 import { upperCholeskyOfInverseGpu } from '../inverse-cholesky/inverse-cholesky';
 import { createRefitMatvecDispatch } from '../refit-matvec/refit-matvec';

@@ -3,14 +3,14 @@ import type { BufferBinding } from '../buffers';
 import { ComputeStep, DispatchSequence, flatGrid } from '../dispatch';
 import type { KernelDispatch } from '../dispatch';
 import { getComputePipeline } from '../pipeline-cache';
-import { defineU32Params } from '../u32-params';
+import { defineParams, u32Fields } from '../params-struct';
 import { assertCount } from '../validate';
 import { refitDiagonalWgsl } from './refit-diagonal.wgsl';
 
 const label = 'refit-diagonal';
 
 /** The `Params` struct of `refitDiagonalWgsl`, named once. */
-export const refitDiagonalParams = defineU32Params(label, ['unknowns', 'segmentCount', 'width', 'cols', 'start', 'cutRow'] as const);
+export const refitDiagonalParams = defineParams(label, u32Fields(['unknowns', 'segmentCount', 'width', 'cols', 'start', 'cutRow'] as const));
 
 /** Buffers of {@link createRefitDiagonalDispatch} (the lists and segments as `refit-gather` reads them). */
 export interface RefitDiagonalBuffers {

@@ -2,7 +2,7 @@ import { createUniformBuffer } from '../buffers';
 import type { BufferBinding } from '../buffers';
 import { ComputeStep, checkWorkgroups } from '../dispatch';
 import type { KernelDispatch } from '../dispatch';
-import { defineU32Params } from '../u32-params';
+import { defineParams, u32Fields } from '../params-struct';
 import { getComputePipeline } from '../pipeline-cache';
 import { assertCount } from '../validate';
 import { refitMatvecWgsl } from './refit-matvec.wgsl';
@@ -10,7 +10,7 @@ import { refitMatvecWgsl } from './refit-matvec.wgsl';
 const label = 'refit-matvec';
 
 /** The `Params` struct of `refitMatvecWgsl`, named once. */
-export const refitMatvecParams = defineU32Params(label, ['unknowns', 'vectorLength', 'filled', 'matrixStride', 'upper'] as const);
+export const refitMatvecParams = defineParams(label, u32Fields(['unknowns', 'vectorLength', 'filled', 'matrixStride', 'upper'] as const));
 
 /** Buffers of {@link createRefitMatvecDispatch}. */
 export interface RefitMatvecBuffers {

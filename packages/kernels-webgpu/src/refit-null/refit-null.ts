@@ -3,14 +3,14 @@ import type { BufferBinding } from '../buffers';
 import { ComputeStep, DispatchSequence, checkWorkgroups, flatGrid } from '../dispatch';
 import type { KernelDispatch } from '../dispatch';
 import { getComputePipeline } from '../pipeline-cache';
-import { defineU32Params } from '../u32-params';
+import { defineParams, u32Fields } from '../params-struct';
 import { assertCount } from '../validate';
 import { refitNullWgsl } from './refit-null.wgsl';
 
 const label = 'refit-null';
 
 /** The `Params` struct of `refitNullWgsl`, named once. */
-export const refitNullParams = defineU32Params(label, ['unknowns', 'vectorLength', 'filled', 'groups'] as const);
+export const refitNullParams = defineParams(label, u32Fields(['unknowns', 'vectorLength', 'filled', 'groups'] as const));
 
 /** Buffers of {@link createRefitNullDispatch}. */
 export interface RefitNullBuffers {

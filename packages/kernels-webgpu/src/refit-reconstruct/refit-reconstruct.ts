@@ -3,14 +3,14 @@ import type { BufferBinding } from '../buffers';
 import { ComputeStep, flatGrid } from '../dispatch';
 import type { KernelDispatch } from '../dispatch';
 import { getComputePipeline } from '../pipeline-cache';
-import { defineU32Params } from '../u32-params';
+import { defineParams, u32Fields } from '../params-struct';
 import { assertCount } from '../validate';
 import { refitReconstructWgsl } from './refit-reconstruct.wgsl';
 
 const label = 'refit-reconstruct';
 
 /** The `Params` struct of `refitReconstructWgsl`, named once. */
-export const refitReconstructParams = defineU32Params(label, ['rows', 'width', 'vectorLength', 'ldq', 'qOffset'] as const);
+export const refitReconstructParams = defineParams(label, u32Fields(['rows', 'width', 'vectorLength', 'ldq', 'qOffset'] as const));
 
 /** Buffers of {@link createRefitReconstructDispatch}. */
 export interface RefitReconstructBuffers {

@@ -7,17 +7,8 @@ import { proxyDeltaWgsl } from '../proxy-delta/proxy-delta.wgsl';
 import { vptqColumnParams } from './vptq-column-params';
 import { vptqColumnRecordBytes } from './vptq-column';
 import { vptqColumnWgsl } from './vptq-column.wgsl';
+import { wgslParamsFields } from '../test/wgsl-params-fields';
 
-/** The `[name, type]` fields of the WGSL `struct Params { … }` in `code`. */
-function wgslParamsFields(code: string): [string, string][] {
-  const body = /struct Params \{([^}]*)\}/.exec(code)?.[1];
-  if (body === undefined) throw new Error('no struct Params');
-  return body
-    .split(',')
-    .map((field) => field.trim())
-    .filter((field) => field !== '')
-    .map((field) => field.split(/:\s*/) as [string, string]);
-}
 
 describe('Params of the quantizer kernels', () => {
   for (const [name, params, code] of [
@@ -25,13 +16,13 @@ describe('Params of the quantizer kernels', () => {
     ['gemmTnWgsl', gemmTnParams, gemmTnWgsl],
     ['proxyDeltaWgsl', proxyDeltaParams, proxyDeltaWgsl],
   ] as const) {
-    it(`names the u32 fields of ${name}'s Params in order`, () => {
-      expect(wgslParamsFields(code)).toEqual(params.fields.map((field) => [field, 'u32']));
+    it(`names the u32 fields of ${name}'s Params in order, with their types`, () => {
+      expect(wgslParamsFields(code)).toEqual(params.fields.map(([field, type]) => [field, type]));
     });
   }
 
   it('packs by name, 4 bytes per field, and rejects a value that is not a u32', () => {
-    const values = Object.fromEntries(vptqColumnParams.fields.map((field, index) => [field, 1000 + index]));
+    const values = Object.fromEntries(vptqColumnParams.fields.map(([field], index) => [field, 1000 + index]));
     const bytes = new Uint32Array(vptqColumnParams.pack(values as never));
     expect(Array.from(bytes.subarray(0, vptqColumnParams.fields.length))).toEqual(vptqColumnParams.fields.map((_, index) => 1000 + index));
     // The record bound per column covers the struct rounded up to 16 bytes.

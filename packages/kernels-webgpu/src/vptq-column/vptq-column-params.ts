@@ -1,10 +1,10 @@
-import { defineU32Params } from '../u32-params';
+import { defineParams, u32Fields } from '../params-struct';
 
 /**
  * The `Params` struct of `vptqColumnWgsl`, one record per column (see `planVptqPass` for the values). Offsets are
  * in the units of their buffer: codebook offsets in vec4 words, index offsets in u32, output offsets in f32.
  */
-export const vptqColumnParams = defineU32Params('vptq-column', [
+export const vptqColumnParams = defineParams('vptq-column', u32Fields([
   'rows',
   'cols',
   'column',
@@ -23,7 +23,7 @@ export const vptqColumnParams = defineU32Params('vptq-column', [
   'residualOutputOffset',
   'sliceEntries',
   'searchSlices',
-] as const);
+] as const));
 
 /** The values of one column's record. */
 export type VptqColumnParams = Parameters<typeof vptqColumnParams.pack>[0];

@@ -15,17 +15,8 @@ import { refitNullParams } from '../refit-null/refit-null';
 import { refitNullWgsl } from '../refit-null/refit-null.wgsl';
 import { refitReconstructParams } from '../refit-reconstruct/refit-reconstruct';
 import { refitReconstructWgsl } from '../refit-reconstruct/refit-reconstruct.wgsl';
+import { wgslParamsFields } from '../test/wgsl-params-fields';
 
-/** The `[name, type]` fields of the WGSL `struct Params { … }` in `code`. */
-function wgslParamsFields(code: string): [string, string][] {
-  const body = /struct Params \{([^}]*)\}/.exec(code)?.[1];
-  if (body === undefined) throw new Error('no struct Params');
-  return body
-    .split(',')
-    .map((field) => field.trim())
-    .filter((field) => field !== '')
-    .map((field) => field.split(/:\s*/) as [string, string]);
-}
 
 describe('Params of the refit kernels', () => {
   const mixed = [
@@ -45,8 +36,8 @@ describe('Params of the refit kernels', () => {
     ['refitDiagonalWgsl', refitDiagonalParams, refitDiagonalWgsl],
   ] as const;
   for (const [name, params, code] of u32) {
-    it(`names the u32 fields of ${name}'s Params in order`, () => {
-      expect(wgslParamsFields(code)).toEqual(params.fields.map((field) => [field, 'u32']));
+    it(`names the u32 fields of ${name}'s Params in order, with their types`, () => {
+      expect(wgslParamsFields(code)).toEqual(params.fields.map(([field, type]) => [field, type]));
     });
   }
 

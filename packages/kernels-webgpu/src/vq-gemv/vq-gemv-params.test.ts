@@ -2,21 +2,8 @@ import { describe, expect, it } from 'vitest';
 
 import { packVqGemvParams, packVqGemvReduceParams, vqGemvParamsFields, vqGemvReduceParamsFields, vqGemvTableWords } from './vq-gemv-params';
 import { vqGemvReduceWgsl, vqGemvSubgroupsWgsl, vqGemvWgsl } from './vq-gemv.wgsl';
+import { wgslParamsFields } from '../test/wgsl-params-fields';
 
-/** The `[name, type]` fields of the WGSL `struct Params { … }` in `code`, comments dropped. */
-function wgslParamsFields(code: string): [string, string][] {
-  const body = /struct Params \{([^}]*)\}/.exec(code)?.[1];
-  if (body === undefined) throw new Error('no struct Params');
-  return body
-    .replace(/\/\/.*$/gm, '')
-    .split(/,\s*(?![^<]*>)/)
-    .map((field) => field.trim())
-    .filter((field) => field !== '')
-    .map((field) => {
-      const [name, type] = field.split(/:\s*/);
-      return [name, type.replace(/\s+/g, ' ')];
-    });
-}
 
 describe('vqGemvParamsFields', () => {
   for (const [name, code] of [
