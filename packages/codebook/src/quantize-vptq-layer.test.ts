@@ -112,6 +112,26 @@ describe('quantizeVptqLayer', () => {
     }
   });
 
+  it('stops refining once two rounds gained less than refineTolerance, and only then', () => {
+    const all = quantizeVptqLayer(weight, prepared, { ...full, refineIterations: 12 }).proxyError;
+    // The round at which the rule first holds, computed from the full run's reported errors.
+    const tolerance = 0.05;
+    const best = [all.unrefined];
+    for (const error of all.refinements) best.push(Math.min(best[best.length - 1], error));
+    let expected = all.refinements.length;
+    for (let round = 1; round < all.refinements.length; round++) {
+      if (best[round + 1] > (1 - tolerance) * best[round - 1]) {
+        expected = round + 1;
+        break;
+      }
+    }
+    expect(expected).toBeLessThan(all.refinements.length);
+    const early = quantizeVptqLayer(weight, prepared, { ...full, refineIterations: 12, refineTolerance: tolerance }).proxyError;
+    expect(early.refinements).toEqual(all.refinements.slice(0, expected));
+    expect(early.after).toBe(best[expected]);
+    expect(() => quantizeVptqLayer(weight, prepared, { ...full, refineTolerance: 1 })).toThrow(/refineTolerance must be a number in \[0, 1\) \(got 1\)/);
+  });
+
   it('reports the proxy error of the weight it returns', () => {
     const { result, quantizedWeight } = runVptq(weight, prepared, full);
     const direct = measureProxy(

@@ -26,6 +26,11 @@ export interface RefineRequest {
   /** Whether the loop uses the residual codebooks (pass 2). */
   readonly withResidual: boolean;
   readonly rounds: number;
+  /**
+   * Stop once two rounds together lowered the best error by less than this fraction of it (0: run every round
+   * unless the indices repeat). Two, because a single loop may rise and the next one fall again.
+   */
+  readonly tolerance: number;
   /** Throws when a loop overflowed (every loop's result goes through it). */
   readonly checkFinite: (result: VptqPassResult) => void;
   readonly onFraction?: (fraction: number) => void;
@@ -36,8 +41,8 @@ export interface RefineRequest {
  * (a `refit` step: `refitCodebooks` on the CPU, or the driver's refit engine; rounded to the storage dtype), then
  * run the final column loop again with them (new indices, error feedback). A loop need not lower the error (it
  * re-picks indices greedily on error-compensated weights), so every round continues from the latest loop but only the best one is kept. Stops early when a
- * loop picks the same indices as the one before (the next refit would repeat itself) or when a refit does not
- * fit the storage dtype.
+ * loop picks the same indices as the one before (the next refit would repeat itself), when a refit does not
+ * fit the storage dtype, or when two rounds lowered the best error by less than `tolerance` of it.
  *
  * @returns the error after each round's loop, and the best loop when one beat the start's error.
  */
@@ -55,6 +60,8 @@ export function* refineSteps(request: RefineRequest): VptqSteps<{ refinements: n
   let best: LoopOutput | undefined;
   let bestError = request.start.result.proxyError;
   let current = request.start;
+  // bestAfter[r]: the lowest error after r rounds (the start's at 0).
+  const bestAfter = [bestError];
   onFraction?.(0);
   for (let round = 0; round < rounds; round++) {
     const refined = yield* refitStep(refit, { assignments: partAssignments(current) });
@@ -76,7 +83,9 @@ export function* refineSteps(request: RefineRequest): VptqSteps<{ refinements: n
       bestError = result.proxyError;
       best = next;
     }
+    bestAfter.push(bestError);
     if (converged) break;
+    if (round >= 1 && bestError > (1 - request.tolerance) * bestAfter[round - 1]) break;
   }
   onFraction?.(1);
   return { refinements, best };

@@ -140,6 +140,7 @@ export function* vptqLayerSteps(fn: string, weight: Matrix, prepared: PreparedHe
       hessian: scaleHessian(prepared.hessian, cols, norm?.scale, inputs.perm),
       withResidual,
       rounds: settings.refineIterations,
+      tolerance: settings.refineTolerance,
       checkFinite,
       onFraction: report && ((fraction) => report('refine', fraction)),
     });

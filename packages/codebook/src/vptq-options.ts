@@ -40,6 +40,12 @@ export interface VptqOptions extends VptqLayoutOptions {
    * layer-wise fine-tuning of centroids, spec §4.6, was never released). Default 16.
    */
   readonly refineIterations?: number;
+  /**
+   * Refinement also stops once two rounds together lowered the best proxy error by less than this fraction of it,
+   * in [0, 1). Most of refinement's gain comes in its first rounds (BENCHMARKS.md); this spends rounds only where
+   * they still pay. Default 0: every round runs (unless the indices repeat).
+   */
+  readonly refineTolerance?: number;
   /** Columns per lazy-update block of the column loop, ≥ 1. Default 128. */
   readonly blockSize?: number;
   /** Seed of every k-means (each one derives its own stream from it), a u32. Default 0. */
@@ -61,6 +67,7 @@ export interface VptqSettings {
   readonly kmeansInit: 'random' | 'kmeans++' | 'auto';
   readonly blockSize: number;
   readonly refineIterations: number;
+  readonly refineTolerance: number;
   readonly seed: number;
   readonly onProgress: ((phase: VptqPhase, fraction: number) => void) | undefined;
 }
@@ -82,6 +89,10 @@ export function readVptqSettings(fn: string, options: VptqOptions): VptqSettings
   if (storageDtype !== 'F32' && storageDtype !== 'F16' && storageDtype !== 'BF16') {
     throw new RangeError(`${fn}: storageDtype must be 'F32', 'F16' or 'BF16' (got ${String(storageDtype)})`);
   }
+  const refineTolerance = options.refineTolerance ?? 0;
+  if (typeof refineTolerance !== 'number' || !(refineTolerance >= 0 && refineTolerance < 1)) {
+    throw new RangeError(`${fn}: refineTolerance must be a number in [0, 1) (got ${String(refineTolerance)})`);
+  }
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
     throw new TypeError(`${fn}: onProgress must be a function (got ${typeof options.onProgress})`);
   }
@@ -93,6 +104,7 @@ export function readVptqSettings(fn: string, options: VptqOptions): VptqSettings
     kmeansInit,
     blockSize: assertInteger(fn, 'blockSize', options.blockSize ?? 128, 1),
     refineIterations: assertInteger(fn, 'refineIterations', options.refineIterations ?? defaultRefineIterations, 0, 1000),
+    refineTolerance,
     seed: assertInteger(fn, 'seed', options.seed ?? 0, 0, 0xffffffff),
     onProgress: options.onProgress,
   };

@@ -48,6 +48,12 @@ export const quantizeFlags: readonly QuantizeFlag[] = [
     description: 'rounds of closed-form codebook refinement (0 = reference behaviour)',
     parse: integerOption('--refine-iterations', 0, 1000),
   },
+  {
+    flag: '--refine-tolerance <t>',
+    key: 'refineTolerance',
+    description: 'stop refining once two rounds lowered the proxy error by less than this fraction (0 = every round)',
+    parse: numberOption('--refine-tolerance', 0, 0.999999),
+  },
   { flag: '--calib-tokens <n>', key: 'calibrationTokens', description: 'most calibration tokens', parse: integerOption('--calib-tokens', 1) },
   {
     flag: '--calib-window <n>',

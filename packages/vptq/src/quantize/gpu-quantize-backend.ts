@@ -2,6 +2,7 @@ import { quantizeVptqLayerAsync } from '@vptq/codebook';
 import { prepareHessianAsync } from '@vptq/hessian';
 import type { DeviceInfo } from '@vptq/kernels-webgpu';
 import { createGpuKmeansEngine, createGpuRefitEngine, createGpuVptqPassEngine, upperCholeskyOfInverseGpu } from '@vptq/kernels-webgpu/quantize';
+import type { GpuRefitOptions } from '@vptq/kernels-webgpu/quantize';
 
 import { createGpuCalibrationStream } from './gpu-calibration-stream';
 import type { QuantizeBackend } from './quantize-backend';
@@ -12,8 +13,14 @@ import type { QuantizeBackend } from './quantize-backend';
  * the GPU engines); the algorithm's bookkeeping (k-means initialization and centroid updates) stays on the CPU.
  *
  * @param release - frees the device when the backend is destroyed (undefined when the caller owns it).
+ * @param tuning - the GPU refit's settings (benchmarks compare them; the quantizer uses the defaults).
  */
-export function createGpuQuantizeBackend(device: GPUDevice, info: DeviceInfo | undefined, release?: () => void): QuantizeBackend {
+export function createGpuQuantizeBackend(
+  device: GPUDevice,
+  info: DeviceInfo | undefined,
+  release?: () => void,
+  tuning: { readonly refit?: GpuRefitOptions } = {},
+): QuantizeBackend {
   let peak = 0;
   const track = (bytes: number): void => {
     peak = Math.max(peak, bytes);
@@ -24,7 +31,7 @@ export function createGpuQuantizeBackend(device: GPUDevice, info: DeviceInfo | u
   });
   const engine = createGpuVptqPassEngine(device);
   const kmeansEngine = createGpuKmeansEngine(device);
-  const refitEngine = createGpuRefitEngine(device);
+  const refitEngine = createGpuRefitEngine(device, tuning.refit);
   const adapter = info?.adapterInfo;
   const name = adapter ? [adapter.device || adapter.description || adapter.architecture, adapter.vendor && `(${adapter.vendor})`].filter(Boolean).join(' ') : 'caller-provided device';
   return {

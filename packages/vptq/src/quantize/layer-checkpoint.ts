@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import type { VptqProxyError } from '@vptq/codebook';
 import { dequantizeVptqLayer, parseVptqLayerConfig, readVptqLayerTensors } from '@vptq/pack-format';
 import { createByteSource, decodeTensorF32, encodeSafetensors, parseSafetensorsHeader, readSafetensorsTensor } from '@vptq/pack-format/safetensors';
 import type { SafetensorsTensorInput } from '@vptq/pack-format/safetensors';
@@ -28,6 +29,12 @@ export interface ProjectionSummary {
   readonly inFeatures: number;
   /** Normalized proxy error tr(ΔW H ΔWᵀ)/tr(W H Wᵀ) of the final weight. */
   readonly proxyError: number;
+  /**
+   * VPTQ only: the proxy error at each stage of the quantizer (`VptqProxyError` of `@vptq/codebook`: k-means
+   * assignment, first loop, final loop before refinement, each refinement round), for reports and for choosing the
+   * refinement rounds.
+   */
+  readonly proxyErrorStages?: VptqProxyError;
   /** Index bits per weight (codes only). */
   readonly indexBits: number;
   /** All stored bits of the projection (codes, codebooks, norm, perm, padding) per weight. */

@@ -25,6 +25,7 @@ export const quantizeDefaults: QuantizeSettings = Object.freeze({
   enablePerm: true,
   kmeansIterations: 100,
   refineIterations: 16,
+  refineTolerance: 0,
   calibrationTokens: 65536,
   calibrationWindow: 4096,
   advanceThrough: 'original',

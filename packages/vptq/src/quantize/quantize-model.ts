@@ -368,6 +368,7 @@ function resolveSettings(options: QuantizeOptions) {
     enablePerm: options.enablePerm ?? quantizeDefaults.enablePerm,
     kmeansIterations: options.kmeansIterations ?? quantizeDefaults.kmeansIterations,
     refineIterations: options.refineIterations ?? quantizeDefaults.refineIterations,
+    refineTolerance: options.refineTolerance ?? quantizeDefaults.refineTolerance,
   };
   const damp = options.damp ?? quantizeDefaults.damp;
   if (!(damp > 0 && damp < 1)) throw new RangeError(`quantize: damp must be in (0, 1) (got ${damp})`);

@@ -9,7 +9,7 @@ export type QuantizeMethod = 'vptq' | 'gptq' | 'rtn';
  * `@vptq/codebook` (named as the `VptqLayerConfig` fields they become), plus the column order. Defaults:
  * {@link quantizeDefaults}.
  */
-export interface VptqSettings extends Partial<VptqLayoutOptions>, Pick<VptqOptions, 'kmeansIterations' | 'refineIterations'> {
+export interface VptqSettings extends Partial<VptqLayoutOptions>, Pick<VptqOptions, 'kmeansIterations' | 'refineIterations' | 'refineTolerance'> {
   /** Column order by decreasing Hessian diagonal (`enable_perm`); false keeps the identity order. */
   readonly enablePerm?: boolean;
 }

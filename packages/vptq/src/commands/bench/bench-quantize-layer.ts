@@ -1,10 +1,10 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
-import type { VptqOptions } from '@vptq/codebook';
+import type { VptqOptions, VptqProxyError } from '@vptq/codebook';
 
 import { createNodeDevice, releaseNodeDevice } from '../../node';
 import { printTable } from '../print-table';
-import { integerOption } from '../parse-options';
+import { integerOption, numberOption } from '../parse-options';
 import { PhaseClock } from '../phase-clock';
 import { createCpuQuantizeBackend } from '../../quantize/cpu-quantize-backend';
 import { createGpuQuantizeBackend } from '../../quantize/gpu-quantize-backend';
@@ -29,8 +29,8 @@ const referenceSeconds = 130.6 + 5.6 + 0.9 + 5.8;
  * The issue's two cases; both run 100 k-means iterations, the full column loops and refinement. `divide` shrinks
  * them for a check on a software adapter: sides by `divide`, codebooks by `divide²` (at least 2 entries).
  */
-function gpuCases(iterations: number, refine: number, divide: number): LayerCase[] {
-  const common = { kmeansIterations: iterations, refineIterations: refine, storageDtype: 'F16' as const };
+function gpuCases(iterations: number, refine: number, refineTolerance: number, divide: number): LayerCase[] {
+  const common = { kmeansIterations: iterations, refineIterations: refine, refineTolerance, storageDtype: 'F16' as const };
   const side = (n: number) => n / divide;
   const entries = (k: number) => Math.max(2, k / (divide * divide));
   const name = (rows: number, cols: number, setting: string) => `${side(rows)}×${side(cols)} ${setting}`;
@@ -56,10 +56,14 @@ interface BenchLayerFlags {
   divide: number;
   iterations: number;
   refine: number;
+  refineTolerance: number;
+  refitIterations?: number;
+  refitSolver?: 'auto' | 'dense' | 'cg';
   cpuRows: number;
   cpuIterations: number;
   cpuRefine?: number;
   only?: string;
+  warm?: boolean;
   json?: boolean;
 }
 
@@ -75,15 +79,20 @@ export function registerBenchQuantizeLayer(bench: Command): void {
     .option('--iterations <n>', 'k-means iterations', integerOption('--iterations', 1), 100)
     .option('--divide <n>', 'shrink the GPU cases (sides by n, codebooks by n²) for a software adapter', powerOfTwoOption, 1)
     .option('--refine <n>', 'refinement rounds', integerOption('--refine', 0), 16)
+    .option('--refine-tolerance <t>', 'stop refining once two rounds gained less than this fraction', numberOption('--refine-tolerance', 0, 0.999999), 0)
+    .option('--refit-iterations <n>', 'most conjugate-gradient iterations of the GPU refit (default: its own)', integerOption('--refit-iterations', 1))
+    .addOption(new Option('--refit-solver <s>', 'solver of the GPU refit (default: auto)').choices(['auto', 'dense', 'cg']))
     .option('--cpu-rows <n>', 'rows and columns of the CPU layer', integerOption('--cpu-rows', 8), 1024)
     .option('--cpu-iterations <n>', 'k-means iterations of the CPU layer', integerOption('--cpu-iterations', 1), 10)
     .option('--cpu-refine <n>', 'refinement rounds of the CPU layer (default: --refine)', integerOption('--cpu-refine', 0))
     .option('--only <name>', "run the GPU case whose name contains this (e.g. 'v6'), 'none' for the CPU path only")
+    .option('--warm', 'run each GPU case twice: cold (shader compilation included), then warm')
     .option('--json', 'also print one JSON line per case')
     .action(async (flags: BenchLayerFlags) => {
       const rows: string[][] = [];
       const say = (line: string) => process.stderr.write(`${line}\n`);
-      const report = (row: { name: string; device: string; seconds: number; phases: Record<string, number>; proxyError: number; target?: number; reference?: number }) => {
+      // The JSON line also carries the proxy error of every stage (each refinement round's included).
+      const report = (row: { name: string; device: string; seconds: number; phases: Record<string, number>; proxyError: number; stages?: VptqProxyError; target?: number; reference?: number }) => {
         rows.push([
           row.name,
           row.device,
@@ -98,22 +107,27 @@ export function registerBenchQuantizeLayer(bench: Command): void {
         if (flags.json) process.stdout.write(`${JSON.stringify(row)}\n`);
       };
 
-      const cases = gpuCases(flags.iterations, flags.refine, flags.divide).filter((layerCase) => flags.only === undefined || layerCase.name.includes(flags.only));
+      const cases = gpuCases(flags.iterations, flags.refine, flags.refineTolerance, flags.divide).filter((layerCase) => flags.only === undefined || layerCase.name.includes(flags.only));
       if (cases.length > 0) {
         const { device, info } = await createNodeDevice();
-        const backend = createGpuQuantizeBackend(device, info, () => releaseNodeDevice(device));
+        const refit = { cgIterations: flags.refitIterations, solver: flags.refitSolver };
+        const backend = createGpuQuantizeBackend(device, info, () => releaseNodeDevice(device), { refit });
         try {
           say(backend.description);
           for (const layerCase of cases) {
             say(`${layerCase.name}: building the synthetic layer and Hessian`);
             const layer = syntheticLayer(layerCase.rows, layerCase.cols, 2 * layerCase.cols);
-            report({
-              name: layerCase.name,
-              device: 'GPU',
-              ...(await timeLayer(backend, layer, layerCase.options)),
-              target: layerCase.targetSeconds,
-              reference: layerCase.rows === 14336 && flags.divide === 1 ? referenceSeconds : undefined,
-            });
+            // The first run in a process also compiles the shaders its shapes need (a whole model pays that once,
+            // on its first layer); the second runs with them cached, as every later layer of a model does.
+            for (const run of flags.warm ? ['cold', 'warm'] : ['cold']) {
+              report({
+                name: `${layerCase.name}${flags.warm ? ` (${run})` : ''}`,
+                device: 'GPU',
+                ...(await timeLayer(backend, layer, layerCase.options)),
+                target: layerCase.targetSeconds,
+                reference: layerCase.rows === 14336 && flags.divide === 1 ? referenceSeconds : undefined,
+              });
+            }
           }
         } finally {
           backend.destroy();
@@ -130,6 +144,7 @@ export function registerBenchQuantizeLayer(bench: Command): void {
         numResidualCentroids: 0,
         kmeansIterations: flags.cpuIterations,
         refineIterations: cpuRefine,
+        refineTolerance: flags.refineTolerance,
         storageDtype: 'F16',
       };
       report({
@@ -149,7 +164,11 @@ function powerOfTwoOption(value: string): number {
 }
 
 /** Prepares the layer's Hessian and quantizes it on `backend`: seconds in all and by phase, the final proxy error. */
-async function timeLayer(backend: QuantizeBackend, layer: SyntheticLayer, options: VptqOptions): Promise<{ seconds: number; phases: Record<string, number>; proxyError: number }> {
+async function timeLayer(
+  backend: QuantizeBackend,
+  layer: SyntheticLayer,
+  options: VptqOptions,
+): Promise<{ seconds: number; phases: Record<string, number>; proxyError: number; stages: VptqProxyError }> {
   const clock = new PhaseClock();
   clock.enter('prepare');
   const prepared = await backend.prepareHessian(layer.hessian, {});
@@ -158,5 +177,5 @@ async function timeLayer(backend: QuantizeBackend, layer: SyntheticLayer, option
     onProgress: (phase) => clock.enter(phase),
   });
   const { phases, total } = clock.stop();
-  return { seconds: total, phases, proxyError: result.proxyError.after };
+  return { seconds: total, phases, proxyError: result.proxyError.after, stages: result.proxyError };
 }
