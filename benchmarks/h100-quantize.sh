@@ -18,29 +18,30 @@ stamp() { echo "[$(( $(date +%s) - t0 )) s] $*" | tee -a "$OUT/progress.txt"; }
 stamp start
 (nvidia-smi --query-gpu=timestamp,memory.used --format=csv,noheader -lms 500 > "$OUT/gpu-memory.csv" 2>/dev/null &)
 # One layer at the issue's sizes: cold (shader compilation) then warm, with every refinement round's proxy error in
-# the JSON; then the refit variants (REFIT="<name>:<flags>;…", each warm) and the v8 case.
+# the JSON; the v8 case; at the end the refit variants (REFIT="<name>:<flags>;…", each warm).
 timeout ${T_V6:-90} $V bench quantize-layer $DIV --only v6 --warm $LAYER_FLAGS --cpu-rows 256 --cpu-iterations 10 --cpu-refine 2 --json > "$OUT/layer.txt" 2>&1; stamp "layer v6 rc=$?"
-IFS=';' read -ra variants <<< "${REFIT:-}"
-for variant in "${variants[@]}"; do
-  [ -z "$variant" ] && continue
-  timeout ${T_V6:-90} $V bench quantize-layer $DIV --only v6 --warm $LAYER_FLAGS ${variant#*:} --cpu-rows 256 --cpu-iterations 1 --cpu-refine 0 --json > "$OUT/layer-${variant%%:*}.txt" 2>&1; stamp "layer v6 ${variant%%:*} rc=$?"
-done
 timeout ${T_V8:-150} $V bench quantize-layer $DIV --only v8 $LAYER_FLAGS $V8_FLAGS --cpu-rows 256 --cpu-iterations 1 --cpu-refine 0 --json > "$OUT/layer-v8.txt" 2>&1; stamp "layer v8 rc=$?"
-rm -rf /tmp/s260 /tmp/syn /tmp/syn-q
-$V convert --from llama2c --to hf -m $E/stories260K.bin -t $E/tok512.bin -o /tmp/s260 > /dev/null
-timeout 35 $V bench synthetic-model /tmp/syn --tokenizer-from /tmp/s260 --layers $LAYERS $SHAPE > "$OUT/model.txt" 2>&1; stamp "synthetic rc=$?"
-timeout ${T_SLICE:-100} $V bench quantize -m /tmp/syn --calib $E/calibration.txt --repeats 1 --device gpu --vector-len 6 --centroids 4096 --res-centroids 0 --calib-tokens $TOK $SLICE_FLAGS --keep /tmp/syn-q --json >> "$OUT/model.txt" 2>&1; stamp "slice rc=$?"
-timeout 10 $V inspect /tmp/syn-q > "$OUT/inspect.txt" 2>&1; stamp "inspect rc=$?"
 if [ "${PARITY:-1}" = 1 ]; then
 mkdir -p /tmp/par
 for m in "stories260K $E/stories260K.bin $E/tok512.bin" "babyllama .device/examples/babyllama/model5000.bin .device/examples/babyllama/tok105.bin"; do
   set -- $m
   for s in "v8-k256-r256 --vector-len 8 --centroids 256 --res-centroids 256" "v4-k256-r16 --vector-len 4 --centroids 256 --res-centroids 16"; do
     set -- $m; name=$1; model=$2; tok=$3; set -- $s
-    timeout 20 $V quantize -m $model -t $tok --calib $E/calibration.txt -o /tmp/par/$name-$1 --device gpu ${@:2} --json > "/tmp/par/$name-$1.json" 2>"/tmp/par/$name-$1.err"; stamp "parity $name $1 rc=$?"
+    timeout ${T_PARITY:-40} $V quantize -m $model -t $tok --calib $E/calibration.txt -o /tmp/par/$name-$1 --device gpu ${@:2} --json > "/tmp/par/$name-$1.json" 2>"/tmp/par/$name-$1.err"; stamp "parity $name $1 rc=$?"
   done
 done
 tar czf "$OUT/parity.tgz" -C /tmp par
 fi
+rm -rf /tmp/s260 /tmp/syn /tmp/syn-q
+$V convert --from llama2c --to hf -m $E/stories260K.bin -t $E/tok512.bin -o /tmp/s260 > /dev/null
+timeout 35 $V bench synthetic-model /tmp/syn --tokenizer-from /tmp/s260 --layers $LAYERS $SHAPE > "$OUT/model.txt" 2>&1; stamp "synthetic rc=$?"
+timeout ${T_SLICE:-100} $V bench quantize -m /tmp/syn --calib $E/calibration.txt --repeats 1 --device gpu --vector-len 6 --centroids 4096 --res-centroids 0 --calib-tokens $TOK $SLICE_FLAGS --keep /tmp/syn-q --json >> "$OUT/model.txt" 2>&1; stamp "slice rc=$?"
+timeout 10 $V inspect /tmp/syn-q > "$OUT/inspect.txt" 2>&1; stamp "inspect rc=$?"
+# The refit variants last: they only compare settings.
+IFS=';' read -ra variants <<< "${REFIT:-}"
+for variant in "${variants[@]}"; do
+  [ -z "$variant" ] && continue
+  timeout ${T_V6:-90} $V bench quantize-layer $DIV --only v6 --warm $LAYER_FLAGS ${variant#*:} --cpu-rows 256 --cpu-iterations 1 --cpu-refine 0 --json > "$OUT/layer-${variant%%:*}.txt" 2>&1; stamp "layer v6 ${variant%%:*} rc=$?"
+done
 if [ "${KERNELS:-0}" = 1 ]; then timeout 40 node .device/quantize-kernels.mjs $DIV > "$OUT/kernels.jsonl" 2> "$OUT/kernels.err"; stamp "kernels rc=$?"; fi
 pkill -f "nvidia-smi --query-gpu=timestamp" || true
