@@ -16,6 +16,13 @@ export interface ClusterRequest {
   readonly onIteration?: (iteration: number) => void;
 }
 
+/** A part's codebook from {@link clusterPart}, with how its k-means converged. */
+export interface ClusteredPart {
+  readonly codebook: Float32Array;
+  readonly assignments: Uint32Array;
+  readonly convergence: { readonly iterations: number; readonly converged: boolean; readonly objectives: number[] };
+}
+
 /**
  * Hessian-weighted k-means over the vectors of one part (spec §2 step 4). Vector `n = local·R + r` holds rows
  * [r·v, r·v + v) of the part's column `local`, zero-padded, with sample weight `sampleWeights[column]` (H_cc),
@@ -24,8 +31,8 @@ export interface ClusterRequest {
  *
  * @param source - `[in, out]` f32 transposed matrix in quantization order.
  * @param sampleWeights - `[in]` f64 per-column weights in quantization order.
- * @returns the `[count, v]` f32 codebook, rounded to `settings.storageDtype`, and the `[size·R]` k-means
- *   assignments.
+ * @returns the `[count, v]` f32 codebook, rounded to `settings.storageDtype`, the `[size·R]` k-means
+ *   assignments and how the k-means converged.
  * @throws {CodebookError} `VPTQ_CODEBOOK_NON_FINITE` for a non-finite centroid, `VPTQ_CODEBOOK_STORAGE_OVERFLOW`
  *   for one too large for the storage dtype.
  */
@@ -36,9 +43,9 @@ export function clusterPart(
   sampleWeights: Float64Array,
   settings: VptqSettings,
   request: ClusterRequest,
-): { codebook: Float32Array; assignments: Uint32Array } {
-  const { points, options } = clusterInput(source, rows, part, sampleWeights, settings, request);
-  return finishCodebook(kmeans(points, request.count, options), part, settings);
+): ClusteredPart {
+  const { points, options, objectives } = clusterInput(source, rows, part, sampleWeights, settings, request);
+  return finishCodebook(kmeans(points, request.count, options), objectives, part, settings);
 }
 
 /**
@@ -53,9 +60,9 @@ export async function clusterPartAsync(
   settings: VptqSettings,
   request: ClusterRequest,
   engine: AsyncKmeansEngineFactory,
-): Promise<{ codebook: Float32Array; assignments: Uint32Array }> {
-  const { points, options } = clusterInput(source, rows, part, sampleWeights, settings, request);
-  return finishCodebook(await kmeansAsync(points, request.count, { ...options, engine }), part, settings);
+): Promise<ClusteredPart> {
+  const { points, options, objectives } = clusterInput(source, rows, part, sampleWeights, settings, request);
+  return finishCodebook(await kmeansAsync(points, request.count, { ...options, engine }), objectives, part, settings);
 }
 
 /** The vectors of a part with their sample weights, and the k-means options of `request`. */
@@ -74,15 +81,21 @@ function clusterInput(source: Float32Array, rows: number, part: VptqPart, sample
     }
   }
   const count = size * vectorRows;
+  const objectives: number[] = [];
+  const onIteration = request.onIteration;
   return {
     points: { data: points, rows: count, cols: length },
+    objectives,
     options: {
       weights,
       init: resolveKmeansInit(settings.kmeansInit, count, request.count, length),
       seed: deriveSeed(settings.seed, request.stream),
       maxIterations: settings.kmeansIterations,
       tolerance: settings.kmeansTolerance,
-      onIteration: request.onIteration,
+      onIteration: (iteration: number, objective: number) => {
+        objectives.push(objective);
+        onIteration?.(iteration);
+      },
     },
   };
 }
@@ -100,7 +113,7 @@ function resolveKmeansInit(init: VptqSettings['kmeansInit'], count: number, k: n
 }
 
 /** Checks and rounds the centroids of a finished k-means to the storage dtype. */
-function finishCodebook(clustering: KmeansResult, part: VptqPart, settings: VptqSettings): { codebook: Float32Array; assignments: Uint32Array } {
+function finishCodebook(clustering: KmeansResult, objectives: number[], part: VptqPart, settings: VptqSettings): ClusteredPart {
   const { start } = part;
   const codebook = clustering.centroids;
   for (let i = 0; i < codebook.length; i++) {
@@ -120,7 +133,8 @@ function finishCodebook(clustering: KmeansResult, part: VptqPart, settings: Vptq
       );
     }
   }
-  return { codebook, assignments: clustering.assignments };
+  const { iterations, converged } = clustering;
+  return { codebook, assignments: clustering.assignments, convergence: { iterations, converged, objectives } };
 }
 
 /** Writes each vector's assigned entry into `target` (`[in, out]`, padding rows dropped). */

@@ -4,7 +4,7 @@ export type { VptqAsyncOptions } from './quantize-vptq-layer-async';
 export type { VptqOptions, VptqPhase } from './vptq-options';
 export { planVptqLayer } from './plan-vptq-layer';
 export type { VptqLayoutOptions } from './plan-vptq-layer';
-export type { VptqLayerResult, VptqProxyError } from './vptq-layer-result';
+export type { VptqKmeansRun, VptqLayerResult, VptqProxyError } from './vptq-layer-result';
 export { quantizeRtn } from './quantize-rtn';
 export type { ScalarQuantization, ScalarQuantizationOptions } from './quantize-rtn';
 export { quantizeGptq } from './quantize-gptq';

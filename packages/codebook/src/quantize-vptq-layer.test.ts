@@ -71,6 +71,28 @@ describe('quantizeVptqLayer', () => {
     expect(new Set(result.indices[0]).size).toBeGreaterThan(16);
   });
 
+  it('reports every k-means run: its codebook, iterations, convergence and the objective after each iteration', () => {
+    const { kmeans } = quantizeVptqLayer(weight, prepared, full);
+    expect(kmeans.map((run) => [run.codebook, run.group])).toEqual([
+      ['outlier', 0],
+      ['main', 0],
+      ['main', 1],
+      ['residual', 0],
+      ['residual', 1],
+    ]);
+    for (const run of kmeans) {
+      expect(run.iterations).toBeGreaterThanOrEqual(1);
+      expect(run.iterations).toBeLessThanOrEqual(full.kmeansIterations as number);
+      expect(run.objectives).toHaveLength(run.iterations);
+      expect(run.converged || run.iterations === full.kmeansIterations).toBe(true);
+      // Lloyd's steps never raise the weighted objective (an emptied cluster's repair only lowers it too).
+      for (let i = 1; i < run.objectives.length; i++) expect(run.objectives[i]).toBeLessThanOrEqual(run.objectives[i - 1] * (1 + 1e-12));
+    }
+    // One iteration allowed: every run stops there, unconverged unless its assignments were already stable.
+    const single = quantizeVptqLayer(weight, prepared, { ...full, kmeansIterations: 1 }).kmeans;
+    expect(single.map((run) => run.objectives.length)).toEqual([1, 1, 1, 1, 1]);
+  });
+
   it('dequantizes to exactly the weight the column loop produced, refined or not', () => {
     const variants = [
       full,

@@ -17,10 +17,26 @@ export interface VptqProxyError {
   readonly after: number;
 }
 
+/** One k-means run of the quantizer: which codebook it built, and how it converged. */
+export interface VptqKmeansRun {
+  /** `'outlier'` (Ko entries), `'main'` (K) or `'residual'` (Kr, on the first loop's error-compensated residual). */
+  readonly codebook: 'outlier' | 'main' | 'residual';
+  /** Group g of the codebook (0 for the outlier part). */
+  readonly group: number;
+  /** Lloyd iterations run, at most `kmeansIterations`. */
+  readonly iterations: number;
+  /** Whether the tolerance or stable assignments stopped it before `kmeansIterations`. */
+  readonly converged: boolean;
+  /** The weighted objective Σ wᵢ‖xᵢ − c(xᵢ)‖² after each iteration (`iterations` values, f64, before storage rounding). */
+  readonly objectives: readonly number[];
+}
+
 /**
  * The result of `quantizeVptqLayer`: the unpacked layer (`packVptqLayer` in `@vptq/pack-format` stores it) plus
- * its measured proxy errors.
+ * its measured proxy errors and k-means runs.
  */
 export interface VptqLayerResult extends VptqLayerData {
   readonly proxyError: VptqProxyError;
+  /** Every k-means run, in the order they ran: the main (and outlier) codebooks by part, then the residual ones. */
+  readonly kmeans: readonly VptqKmeansRun[];
 }

@@ -4,6 +4,7 @@ import type { IndexArray } from '@vptq/pack-format';
 import type { Matrix } from '@vptq/kmeans';
 
 import { fillFromAssignments } from './cluster-part';
+import type { ClusteredPart } from './cluster-part';
 import { CodebookError } from './codebook-error';
 import { computeColumnNorm, toOriginalLayout, toWorkingLayout } from './column-norm';
 import { planLayer } from './plan-vptq-layer';
@@ -11,7 +12,7 @@ import { readPrepared } from './read-prepared';
 import { refineSteps, scaleHessian } from './refine-vptq';
 import type { LoopOutput } from './refine-vptq';
 import { assertWeight } from './validate';
-import type { VptqLayerResult } from './vptq-layer-result';
+import type { VptqKmeansRun, VptqLayerResult } from './vptq-layer-result';
 import { readVptqSettings } from './vptq-options';
 import type { VptqOptions } from './vptq-options';
 import type { VptqPassLayer, VptqPassResult } from './vptq-pass-engine';
@@ -77,13 +78,19 @@ export function* vptqLayerSteps(fn: string, weight: Matrix, prepared: PreparedHe
   };
 
   yield* openLayerStep(layer);
+  // Part 0 is the outlier part when there is one; the groups follow.
+  const first = layout.outlierSize > 0 ? 1 : 0;
+  const kmeans: VptqKmeansRun[] = [];
+  const recordKmeans = (codebook: 'main' | 'residual', partIndex: number, convergence: ClusteredPart['convergence']) =>
+    kmeans.push({ codebook: partIndex < first ? 'outlier' : codebook, group: Math.max(0, partIndex - first), ...convergence });
   const assigned = new Float32Array(cols * rows);
   report?.('kmeans', 0);
   const codebooks: Float32Array[] = [];
   for (let partIndex = 0; partIndex < parts.length; partIndex++) {
     const part = parts[partIndex];
     const request = { count: part.numCentroids, stream: partIndex, onIteration: iterationShare('kmeans', partIndex, parts.length) };
-    const { codebook, assignments } = yield* clusterStep({ source: layer.start, rows, part, sampleWeights, settings, request });
+    const { codebook, assignments, convergence } = yield* clusterStep({ source: layer.start, rows, part, sampleWeights, settings, request });
+    recordKmeans('main', partIndex, convergence);
     fillFromAssignments(assigned, rows, part, codebook, assignments);
     report?.('kmeans', (partIndex + 1) / parts.length);
     codebooks.push(codebook);
@@ -114,7 +121,8 @@ export function* vptqLayerSteps(fn: string, weight: Matrix, prepared: PreparedHe
       const onIteration = iterationShare('residual-kmeans', done, residualParts);
       const request = { count: part.numResidualCentroids, stream: parts.length + partIndex, onIteration };
       const source = firstPass.residual as Float32Array;
-      const { codebook } = yield* clusterStep({ source, rows, part, sampleWeights, settings, request });
+      const { codebook, convergence } = yield* clusterStep({ source, rows, part, sampleWeights, settings, request });
+      recordKmeans('residual', partIndex, convergence);
       report?.('residual-kmeans', ++done / residualParts);
       residualCodebooks.push(codebook);
     }
@@ -151,8 +159,6 @@ export function* vptqLayerSteps(fn: string, weight: Matrix, prepared: PreparedHe
     }
   }
 
-  // Part 0 is the outlier part when there is one; the groups follow.
-  const first = layout.outlierSize > 0 ? 1 : 0;
   const { result: pass } = finalPass;
   const result: VptqLayerResult = {
     config,
@@ -167,6 +173,7 @@ export function* vptqLayerSteps(fn: string, weight: Matrix, prepared: PreparedHe
     weightBias: norm?.bias,
     bias: undefined,
     proxyError: { before, firstPass: firstPassError ?? unrefined, unrefined, refinements, after },
+    kmeans,
   };
   return { result, quantizedWeight: toOriginalLayout(pass.quantized, rows, inputs.perm, norm) };
 }

@@ -8,6 +8,7 @@ import { registerEval } from './commands/eval';
 import { registerGenerate } from './commands/generate';
 import { registerInspect } from './commands/inspect';
 import { registerQuantize } from './commands/quantize';
+import { registerReport } from './commands/report';
 import { runCli } from './commands/run-cli';
 
 const program = new Command('vptq')
@@ -17,6 +18,7 @@ registerEval(program);
 registerGenerate(program);
 registerConvert(program);
 registerQuantize(program);
+registerReport(program);
 registerInspect(program);
 registerBench(program);
 registerDemo(program);

@@ -13,3 +13,7 @@ export { quantizeDefaults } from './quantize/quantize-defaults';
 export { QuantizeDeviceError } from './quantize/quantize-device-error';
 export type { QuantizeDeviceErrorCode } from './quantize/quantize-device-error';
 export type { QuantizeSettings } from './quantize/quantize-defaults';
+export { readQuantizationReport, recordPerplexity, QuantizationReportError } from './report/quantization-report';
+export type { QuantizationReport, QuantizationReportErrorCode, ReportPerplexity } from './report/quantization-report';
+export { renderQuantizationReport } from './report/render-report';
+export type { RenderReportOptions } from './report/render-report';

@@ -1,12 +1,17 @@
+import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { generate, perplexity } from '@vptq/runtime';
+import type { PerplexityResult } from '@vptq/runtime';
 
 import { load } from '../load';
 import { quantize } from '../quantize/quantize-model';
 import { createProgressGroup } from '../progress';
+import { recordPerplexity } from '../report/quantization-report';
 import { readTextFile } from './read-text-file';
+import { checkReportFile, writeReportHtml } from './report';
 import { integerOption } from './parse-options';
-import { addQuantizeFlags, describeVptq, quantizeSettingsFromFlags } from './quantize-flags';
+import { describeQuantization, describeVptq } from '../quantize/describe-vptq';
+import { addQuantizeFlags, quantizeSettingsFromFlags } from './quantize-flags';
 
 interface DemoFlags {
   model: string;
@@ -15,6 +20,7 @@ interface DemoFlags {
   text: string;
   out: string;
   maxStories: number;
+  report?: string;
 }
 
 /**
@@ -30,9 +36,11 @@ export function registerDemo(program: Command): void {
     .requiredOption('--calib <file>', 'calibration text')
     .requiredOption('--text <file>', 'evaluation text (stories separated by <|endoftext|>)')
     .requiredOption('-o, --out <dir>', 'where the quantized model is written (replaced if present)')
-    .option('--max-stories <n>', 'stories of the evaluation text to score', integerOption('--max-stories', 1), 100);
+    .option('--max-stories <n>', 'stories of the evaluation text to score', integerOption('--max-stories', 1), 100)
+    .option('--report <file>', 'also write the quantization report, with both perplexities, as one self-contained HTML page');
   addQuantizeFlags(command).action(async (flags: DemoFlags & Record<string, unknown>) => {
     const text = readTextFile('--text', flags.text);
+    if (flags.report !== undefined) checkReportFile(flags.report);
     const evaluate = (path: string, tokenizer?: string) => {
       const loaded = load(path, { tokenizer });
       const bars = createProgressGroup();
@@ -74,7 +82,22 @@ export function registerDemo(program: Command): void {
       `VPTQ ${quantized.out}: perplexity ${after.result.perplexity.toFixed(4)} over ${after.result.tokens} tokens ` +
         `(${(after.result.perplexity / before.result.perplexity).toFixed(3)}× the fp32 perplexity)`,
     );
+    // Both perplexities go into the output's report (the full-precision one first: the table compares to it).
+    const row = (label: string, model: string, result: PerplexityResult) => ({
+      label,
+      model,
+      text: basename(flags.text),
+      perplexity: result.perplexity,
+      tokens: result.tokens,
+      stories: result.stories,
+    });
+    recordPerplexity(quantized.out, row('fp32', flags.model, before.result));
+    recordPerplexity(quantized.out, row(describeQuantization(settings), flags.out, after.result));
     const sample = generate(after.loaded.model, after.loaded.tokenizer, { prompt: 'Once upon a time', maxTokens: 120 });
     say(`sample (greedy, quantized model):\nOnce upon a time${sample.text}`);
+    if (flags.report !== undefined) {
+      writeReportHtml(quantized.out, flags.report);
+      say(`wrote the report ${flags.report}`);
+    }
   });
 }

@@ -1,7 +1,9 @@
+import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { perplexity } from '@vptq/runtime';
 
 import { createProgress } from '../progress';
+import { readQuantizationReport, recordPerplexity } from '../report/quantization-report';
 import { readTextFile } from './read-text-file';
 import { deviceOption, integerOption } from './parse-options';
 import { withModel } from './with-model';
@@ -14,6 +16,7 @@ interface EvalFlags {
   window?: number;
   maxStories?: number;
   device: 'cpu' | 'gpu';
+  recordIn?: string;
 }
 
 /** `vptq eval`: perplexity of a model on a text file, with the fixtures' per-story protocol. */
@@ -27,9 +30,12 @@ export function registerEval(program: Command): void {
     .option('--window <tokens>', 'KV-cache window (default: the model context length)', integerOption('--window', 2))
     .option('--max-stories <n>', 'evaluate only the first n stories', integerOption('--max-stories', 1))
     .option('--device <cpu|gpu>', 'run on the CPU, or on the GPU through WebGPU (Dawn)', deviceOption, 'cpu')
+    .option('--record-in <dir>', "add the result to the quantization report of DIR (an output of vptq quantize), labelled with --model as given")
     .option('--json', 'print one JSON object instead of text')
     .action(async (flags: EvalFlags) => {
       const text = readTextFile('--text', flags.text);
+      // A directory without a report fails here, before the evaluation.
+      if (flags.recordIn !== undefined) readQuantizationReport(flags.recordIn);
       const started = performance.now();
       const progress = createProgress('evaluating', 1, { unit: 'tokens' });
       const result = await withModel(flags, async (loaded) => {
@@ -45,6 +51,10 @@ export function registerEval(program: Command): void {
       });
       const seconds = (performance.now() - started) / 1000;
       const report = { model: flags.model, text: flags.text, device: flags.device, ...result, seconds };
+      if (flags.recordIn !== undefined) {
+        const { perplexity: value, tokens, stories } = result;
+        recordPerplexity(flags.recordIn, { label: flags.model, model: flags.model, text: basename(flags.text), perplexity: value, tokens, stories });
+      }
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(report)}\n`);
       } else {

@@ -119,12 +119,3 @@ function dtypeOption(value: string): FloatTensorDtype {
   if (upper !== 'F16' && upper !== 'BF16' && upper !== 'F32') throw new InvalidArgumentError(`--dtype must be f16, bf16 or f32 (got ${value})`);
   return upper;
 }
-
-/** A VPTQ setting in the published models' naming, e.g. `v8-k256-r256` (`-g2` with groups, `-o1%` with outliers). */
-export function describeVptq(settings: Pick<QuantizeSettings, 'vectorLength' | 'numCentroids' | 'numResidualCentroids' | 'groupNum' | 'outlierPercent'>): string {
-  let name = `v${settings.vectorLength}-k${settings.numCentroids}`;
-  if (settings.numResidualCentroids > 0) name += `-r${settings.numResidualCentroids}`;
-  if (settings.groupNum > 1) name += `-g${settings.groupNum}`;
-  if (settings.outlierPercent > 0) name += `-o${settings.outlierPercent}%`;
-  return name;
-}

@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { quantize } from '../quantize/quantize-model';
 import type { QuantizeEvent } from '../quantize/quantize-options';
 import { createProgressGroup } from '../progress';
-import { PhaseClock } from './phase-clock';
+import { PhaseClock } from '../phase-clock';
+import { checkReportFile, writeReportHtml } from './report';
 import { addQuantizeFlags, quantizeSettingsFromFlags } from './quantize-flags';
 
 interface QuantizeFlags {
@@ -13,6 +14,7 @@ interface QuantizeFlags {
   out: string;
   overwrite?: boolean;
   json?: boolean;
+  report?: string;
 }
 
 /** `vptq quantize`: quantize every decoder linear and write a complete Hugging Face directory. */
@@ -25,8 +27,10 @@ export function registerQuantize(program: Command): void {
     .requiredOption('--calib <file>', 'calibration text (UTF-8)')
     .requiredOption('-o, --out <dir>', 'output directory')
     .option('--overwrite', 'replace an existing output directory')
+    .option('--report <file>', 'also write the quantization report as one self-contained HTML page (later: vptq report DIR)')
     .option('--json', 'print the result as JSON');
   addQuantizeFlags(command).action(async (flags: QuantizeFlags & Record<string, unknown>) => {
+    if (flags.report !== undefined) checkReportFile(flags.report);
     const started = performance.now();
     const bars = createQuantizeProgress();
     let result: Awaited<ReturnType<typeof quantize>>;
@@ -44,6 +48,7 @@ export function registerQuantize(program: Command): void {
       bars.stop();
     }
     const seconds = (performance.now() - started) / 1000;
+    if (flags.report !== undefined) writeReportHtml(result.out, flags.report);
     if (flags.json) {
       process.stdout.write(`${JSON.stringify({ ...result, seconds })}\n`);
       return;
@@ -55,6 +60,7 @@ export function registerQuantize(program: Command): void {
         `${result.projections.length} linears, ${result.calibrationTokens} calibration tokens` +
         `${result.resumedLayers > 0 ? `, ${result.resumedLayers} layers resumed` : ''}, ${seconds.toFixed(1)} s\n`,
     );
+    if (flags.report !== undefined) process.stdout.write(`wrote the report ${flags.report}\n`);
   });
 }
 

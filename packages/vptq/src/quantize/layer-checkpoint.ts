@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { VptqProxyError } from '@vptq/codebook';
+import type { VptqKmeansRun, VptqProxyError } from '@vptq/codebook';
 import { dequantizeVptqLayer, parseVptqLayerConfig, readVptqLayerTensors } from '@vptq/pack-format';
 import { createByteSource, decodeTensorF32, encodeSafetensors, parseSafetensorsHeader, readSafetensorsTensor } from '@vptq/pack-format/safetensors';
 import type { SafetensorsTensorInput } from '@vptq/pack-format/safetensors';
@@ -19,6 +19,11 @@ export interface LayerCheckpoint {
 /** Per-projection facts recorded with a finished layer. */
 export interface LayerSummary {
   readonly projections: readonly ProjectionSummary[];
+  /**
+   * Wall-clock seconds of the layer's phases up to its checkpoint (`calibrate`, `prepare`, `quantize`), for the
+   * quantization report of a run that resumes it.
+   */
+  readonly seconds?: Readonly<Record<string, number>>;
 }
 
 /** One quantized projection, as reported. */
@@ -35,6 +40,8 @@ export interface ProjectionSummary {
    * refinement rounds.
    */
   readonly proxyErrorStages?: VptqProxyError;
+  /** VPTQ only: every k-means run of the quantizer (`VptqKmeansRun` of `@vptq/codebook`), for reports. */
+  readonly kmeans?: readonly VptqKmeansRun[];
   /** Index bits per weight (codes only). */
   readonly indexBits: number;
   /** All stored bits of the projection (codes, codebooks, norm, perm, padding) per weight. */

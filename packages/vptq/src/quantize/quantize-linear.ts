@@ -99,6 +99,7 @@ export async function quantizeLinear(job: LinearJob): Promise<QuantizedLinear> {
         inFeatures: spec.inFeatures,
         proxyError: result.proxyError.after,
         proxyErrorStages: result.proxyError,
+        kmeans: result.kmeans,
         indexBits: bits.indexBitsPerWeight,
         totalBits: bits.bitsPerWeight,
         layerConfig: toVptqLayerConfigJson(packed.config),

@@ -10,6 +10,7 @@ import { fixturePath, makeTempDir, maxAbsDifference, releaseTestDevice, requestT
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { load } from '../load';
+import { readQuantizationReport } from '../report/quantization-report';
 import { killQuantizeCliAfterLayer1, readTree, runQuantizeCli } from '../test/quantize-cli-runs';
 import { writeStoriesVariant } from '../test/write-stories-variant';
 import { quantize } from './quantize-model';
@@ -40,9 +41,26 @@ describe('quantize', () => {
     const result = await quantize({ ...fast, out });
     expect(result.projections).toHaveLength(35);
     expect(result.indexBitsPerWeight).toBeCloseTo(Math.log2(64) / 4, 10);
+    // The report keeps what the result says, per layer, with every k-means run and the time of every phase.
+    const report = readQuantizationReport(out);
+    expect(report).toMatchObject({ model: 'stories260K.bin', method: 'vptq', device: 'cpu', calibrationTokens: result.calibrationTokens, perplexity: [] });
+    expect(report.settings).toMatchObject({ vectorLength: 4, numCentroids: 64, kmeansIterations: 8, refineIterations: 2 });
+    expect(report.indexBitsPerWeight).toBe(result.indexBitsPerWeight);
+    expect(report.totalBitsPerWeight).toBe(result.totalBitsPerWeight);
+    expect(report.layers.map((layer) => layer.layer)).toEqual([0, 1, 2, 3, 4]);
+    expect(report.layers.flatMap((layer) => layer.projections)).toEqual(result.projections.map(({ layerConfig: _config, ...rest }) => rest));
+    for (const projection of result.projections) {
+      expect(projection.kmeans?.map((run) => run.codebook)).toEqual(['main']);
+      expect(projection.kmeans?.[0].objectives).toHaveLength(projection.kmeans?.[0].iterations as number);
+    }
+    expect(report.timing.resumedLayers).toBe(0);
+    for (const layer of report.timing.layers) {
+      expect(layer.resumed).toBe(false);
+      expect(Object.keys(layer.seconds)).toEqual(['calibrate', 'prepare', 'quantize', 'checkpoint']);
+    }
     expect(result.totalBitsPerWeight).toBeGreaterThan(result.indexBitsPerWeight);
     expect(readdirSync(out).sort()).toEqual(
-      ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.bin', 'tokenizer.json', 'tokenizer_config.json'],
+      ['config.json', 'generation_config.json', 'model.safetensors', 'quantization-report.json', 'tokenizer.bin', 'tokenizer.json', 'tokenizer_config.json'],
     );
     expect(existsSync(`${out}.partial`)).toBe(false);
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
@@ -91,6 +109,13 @@ describe('quantize', () => {
     const result = await quantize({ ...fast, out });
     expect(result.resumedLayers).toBe(3);
     expect(readTree(out)).toEqual(readTree(join(dir, 'whole')));
+    // The resumed layers keep the phases of the run that quantized them, plus this run's replay.
+    const { timing } = readQuantizationReport(out);
+    expect(timing.resumedLayers).toBe(3);
+    expect(timing.layers.map((layer) => [layer.resumed, Object.keys(layer.seconds)])).toEqual([
+      ...[0, 1, 2].map(() => [true, ['calibrate', 'prepare', 'quantize', 'replay']]),
+      ...[3, 4].map(() => [false, ['calibrate', 'prepare', 'quantize', 'checkpoint']]),
+    ]);
   });
 
   it('survives SIGKILL of the CLI mid-run and finishes with the same bytes when run again', async () => {

@@ -20,9 +20,13 @@ import { QuantizeDeviceError } from './quantize-device-error';
 import type { QuantizeBackend } from './quantize-backend';
 import { quantizeLinear, validateLinear } from './quantize-linear';
 import { quantizeDefaults } from './quantize-defaults';
+import type { QuantizeSettings } from './quantize-defaults';
 import type { QuantizeOptions, QuantizePhase, VptqSettings } from './quantize-options';
 import { findTokenizerBeside } from '../load-model';
 import { writeFileAtomic } from './write-atomic';
+import { PhaseClock } from '../phase-clock';
+import { createQuantizationReport, writeQuantizationReport } from '../report/quantization-report';
+import type { QuantizationReport } from '../report/quantization-report';
 
 /** What {@link quantize} did. */
 export interface QuantizeResult {
@@ -51,7 +55,8 @@ const minimumTokensPerColumn = 2;
 /**
  * Quantizes every decoder linear of a Llama-family model and writes a complete Hugging Face directory: VPTQ
  * in the published packed format (`quantization_config.quant_method = "vptq"`), or the GPTQ / RTN baselines as
- * dequantized weights.
+ * dequantized weights, plus `quantization-report.json` (per-layer proxy errors, bits, k-means runs and phase times;
+ * `readQuantizationReport`, `renderQuantizationReport`).
  *
  * The model streams through one decoder layer at a time: the calibration tokens are embedded once, and for each
  * layer its weights are read from disk, the layer runs over the calibration activations while the Hessians of
@@ -75,6 +80,7 @@ const minimumTokensPerColumn = 2;
  * @throws {QuantizeDeviceError} when the GPU runs out of memory or is lost (the finished layers stay resumable).
  */
 export async function quantize(options: QuantizeOptions): Promise<QuantizeResult> {
+  const started = performance.now();
   const settings = resolveSettings(options);
   const out = resolve(options.out);
   const log = (message: string) => options.onEvent?.({ type: 'log', message });
@@ -105,40 +111,65 @@ export async function quantize(options: QuantizeOptions): Promise<QuantizeResult
       convertLlama2cToHf(modelPath, tokenizerPath, sourceDir, { overwrite: true });
     }
     const source = openModel(sourceDir);
-    let resumedLayers: number;
-    let summaries: ProjectionSummary[];
+    let result: Omit<QuantizeResult, 'peakDeviceBytes'>;
     try {
-      resumedLayers = await quantizeLayers(source, job.path, calibration, settings, backend, options.onEvent);
-      summaries = writeOutput(out, job.path, source, sourceDir, llama2c ? sourceDir : tokenizerPath, settings, options.overwrite === true);
+      const { resumedLayers, computed, seconds } = await quantizeLayers(source, job.path, calibration, settings, backend, options.onEvent);
+      const layers = readLayers(job.path, source.config.numHiddenLayers);
+      const summaries = layers.flatMap((layer) => layer.summary.projections);
+      const bits = weightedBits(summaries);
+      result = {
+        out,
+        method: settings.method,
+        device: backend.kind,
+        deviceDescription: backend.description,
+        projections: summaries,
+        ...bits,
+        calibrationTokens: calibration.length,
+        resumedLayers,
+      };
+      const report = createQuantizationReport({
+        model: basename(modelPath),
+        method: settings.method,
+        settings: flatSettings(settings),
+        device: backend.kind,
+        deviceDescription: backend.description,
+        calibrationTokens: calibration.length,
+        ...bits,
+        layers: layers.map(({ summary }, layer) => ({ layer, projections: summary.projections.map(({ layerConfig: _config, ...rest }) => rest) })),
+        timing: {
+          totalSeconds: roundSeconds((performance.now() - started) / 1000),
+          resumedLayers,
+          layers: layers.map(({ summary }, layer) => {
+            // A layer finished by an earlier run keeps that run's phases; this run adds its replay.
+            const resumed = !computed.has(layer);
+            return { layer, resumed, seconds: { ...summary.seconds, ...seconds.get(layer) } };
+          }),
+        },
+      });
+      writeOutput(out, layers, source, sourceDir, llama2c ? sourceDir : tokenizerPath, settings, report, options.overwrite === true);
     } finally {
       source.close();
     }
     rmSync(job.path, { recursive: true, force: true });
-    const weights = summaries.reduce((sum, p) => sum + p.outFeatures * p.inFeatures, 0);
-    const weighted = (key: 'indexBits' | 'totalBits') =>
-      summaries.reduce((sum, p) => sum + p[key] * p.outFeatures * p.inFeatures, 0) / weights;
-    return {
-      out,
-      method: settings.method,
-      device: backend.kind,
-      deviceDescription: backend.description,
-      projections: summaries,
-      indexBitsPerWeight: weighted('indexBits'),
-      totalBitsPerWeight: weighted('totalBits'),
-      calibrationTokens: calibration.length,
-      resumedLayers,
-      peakDeviceBytes: backend.peakDeviceBytes(),
-    };
+    return { ...result, peakDeviceBytes: backend.peakDeviceBytes() };
   } finally {
     backend.destroy();
   }
 }
 
+/** What {@link quantizeLayers} did. */
+interface LayerLoop {
+  /** How many layers an earlier run had finished. */
+  readonly resumedLayers: number;
+  /** The layers quantized by this run. */
+  readonly computed: ReadonlySet<number>;
+  /** Wall-clock seconds per phase of every layer this run worked on (quantized or replayed). */
+  readonly seconds: ReadonlyMap<number, Record<string, number>>;
+}
+
 /**
  * The layer loop: embeds the calibration tokens, then per layer replays it (finished in an earlier run) or
  * collects its Hessians, quantizes its projections, checkpoints it and advances the activations.
- *
- * @returns how many layers an earlier run had finished.
  */
 async function quantizeLayers(
   source: ModelSource,
@@ -147,16 +178,18 @@ async function quantizeLayers(
   settings: ResolvedSettings,
   backend: QuantizeBackend,
   onEvent: QuantizeOptions['onEvent'],
-): Promise<number> {
+): Promise<LayerLoop> {
   const config = source.config;
   const layers = config.numHiddenLayers;
   const specs = listLinearSpecs(config);
   // Checkpoints are written atomically, so one that exists is complete; its tensors are read once, when the output is assembled.
   const pending = [...Array(layers).keys()].filter((layer) => !existsSync(layerCheckpointPath(jobDir, layer)));
   const lastPending = pending.at(-1) ?? -1;
+  const computed = new Set(pending);
+  const seconds = new Map<number, Record<string, number>>();
   if (lastPending < 0) {
     for (let layer = 0; layer < layers; layer++) onEvent?.({ type: 'layer', layer, layers, resumed: true });
-    return layers;
+    return { resumedLayers: layers, computed, seconds };
   }
   const window = Math.min(settings.calibrationWindow, config.maxPositionEmbeddings);
   onEvent?.({ type: 'log', message: `quantizing on ${backend.description}, ${calibration.length} calibration tokens in windows of ${window}, activations advance through the ${settings.advanceThrough} layers` });
@@ -168,22 +201,25 @@ async function quantizeLayers(
   });
   try {
     for (let layer = 0; layer <= lastPending; layer++) {
-      const resumed = !pending.includes(layer);
+      const resumed = !computed.has(layer);
       onEvent?.({ type: 'layer', layer, layers, resumed });
+      const clock = new PhaseClock();
       const phase = (name: QuantizePhase) => {
         current = { layer, phase: name };
+        clock.enter(name);
         onEvent?.({ type: 'phase', layer, phase: name });
       };
-      await onDevice(backend, jobDir, () => current, () => quantizeLayer(layer, resumed, phase), { config, tokens: calibration.length, window });
+      await onDevice(backend, jobDir, () => current, () => quantizeLayer(layer, resumed, phase, clock), { config, tokens: calibration.length, window });
+      seconds.set(layer, roundPhases(clock.stop().phases));
     }
   } finally {
     stream.destroy();
   }
   for (let layer = lastPending + 1; layer < layers; layer++) onEvent?.({ type: 'layer', layer, layers, resumed: true });
-  return layers - pending.length;
+  return { resumedLayers: layers - pending.length, computed, seconds };
 
   /** One layer: replayed, or calibrated, quantized, checkpointed and advanced. */
-  async function quantizeLayer(layer: number, resumed: boolean, phase: (name: QuantizePhase) => void): Promise<void> {
+  async function quantizeLayer(layer: number, resumed: boolean, phase: (name: QuantizePhase) => void, clock: PhaseClock): Promise<void> {
     if (resumed) {
       // Same inputs, same arithmetic: the activations reach the next layer exactly as in the first run.
       phase('replay');
@@ -234,10 +270,12 @@ async function quantizeLayers(
       projections.push(result.summary);
       quantizedWeights.set(`${spec.prefix}.weight`, result.weight);
     }
+    // The phases so far go into the checkpoint, for the report of a run that resumes this one.
+    const computedSeconds = roundPhases(clock.stop().phases);
     phase('checkpoint');
     // A lost device may have let a pass end without an error; nothing it computed is written.
     if (backend.lost()) throw new Error(`the device was lost before layer ${layer} was checkpointed`);
-    writeLayerCheckpoint(jobDir, layer, { tensors, summary: { projections } });
+    writeLayerCheckpoint(jobDir, layer, { tensors, summary: { projections, seconds: computedSeconds } });
     if (!advanceNow && layer < lastPending) {
       phase('advance');
       await stream.forwardLayer(layer, withWeights(source, quantizedWeights), { collect: false, advance: true });
@@ -412,28 +450,58 @@ function checkOutput(out: string, overwrite: boolean): void {
 
 const tokenizerFiles = ['tokenizer.json', 'tokenizer_config.json', 'tokenizer.bin', 'special_tokens_map.json', 'generation_config.json'];
 
+/** Every finished layer's checkpoint, in model order. */
+function readLayers(jobDir: string, layers: number): LayerCheckpoint[] {
+  return Array.from({ length: layers }, (_, layer) => {
+    const checkpoint = readLayerCheckpoint(jobDir, layer);
+    if (!checkpoint) throw new Error(`quantize: layer ${layer} is missing from ${jobDir}`);
+    return checkpoint;
+  });
+}
+
+/** Index and total bits per weight, weighted over all quantized projections. */
+function weightedBits(summaries: readonly ProjectionSummary[]): { indexBitsPerWeight: number; totalBitsPerWeight: number } {
+  const weights = summaries.reduce((sum, p) => sum + p.outFeatures * p.inFeatures, 0);
+  const weighted = (key: 'indexBits' | 'totalBits') => summaries.reduce((sum, p) => sum + p[key] * p.outFeatures * p.inFeatures, 0) / weights;
+  return { indexBitsPerWeight: weighted('indexBits'), totalBitsPerWeight: weighted('totalBits') };
+}
+
+/** The resolved settings as the flat `quantize` options (the report lists them as the CLI's flags). */
+function flatSettings({ vptq, ...rest }: ResolvedSettings): QuantizeSettings {
+  return { ...rest, ...vptq };
+}
+
+/** Seconds to the millisecond: the report's times are wall-clock, finer digits are noise. */
+function roundSeconds(seconds: number): number {
+  return Math.round(seconds * 1000) / 1000;
+}
+
+function roundPhases(phases: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(phases).map(([phase, seconds]) => [phase, roundSeconds(seconds)]));
+}
+
+/**
+ * Writes the output directory under a temporary name and renames it into place: the non-quantized tensors and
+ * every layer's checkpointed tensors, `config.json`, the tokenizer files and the quantization report.
+ */
 function writeOutput(
   out: string,
-  jobDir: string,
+  layers: readonly LayerCheckpoint[],
   source: ModelSource,
   sourceDir: string,
   tokenizerDir: string,
   settings: ResolvedSettings,
+  report: QuantizationReport,
   overwrite: boolean,
-): ProjectionSummary[] {
+): void {
   const config = source.config;
   // The tensors the quantized layers hold: every weight, and the biases the architecture gives (the layer stores them).
   const quantized = new Set(listLinearSpecs(config).flatMap((spec) => [`${spec.prefix}.weight`, ...(spec.bias ? [`${spec.prefix}.bias`] : [])]));
   const tensors: SafetensorsTensorInput[] = source.tensors
     .filter((info) => !quantized.has(info.name))
     .map((info) => ({ name: info.name, dtype: 'F32', shape: info.shape, data: source.readTensor(info.name) }));
-  const summaries: ProjectionSummary[] = [];
-  for (let layer = 0; layer < config.numHiddenLayers; layer++) {
-    const checkpoint = readLayerCheckpoint(jobDir, layer);
-    if (!checkpoint) throw new Error(`quantize: layer ${layer} is missing from ${jobDir}`);
-    tensors.push(...checkpoint.tensors);
-    summaries.push(...checkpoint.summary.projections);
-  }
+  for (const checkpoint of layers) tensors.push(...checkpoint.tensors);
+  const summaries = layers.flatMap((checkpoint) => checkpoint.summary.projections);
 
   const sourceConfig = JSON.parse(readFileSync(join(sourceDir, 'config.json'), 'utf8')) as Record<string, unknown>;
   const outConfig: Record<string, unknown> = { ...sourceConfig, torch_dtype: 'float32' };
@@ -452,6 +520,7 @@ function writeOutput(
     mkdirSync(temporary, { recursive: true });
     writeFileAtomic(join(temporary, 'model.safetensors'), encodeSafetensors(tensors, { format: 'pt' }));
     writeFileAtomic(join(temporary, 'config.json'), `${JSON.stringify(outConfig, null, 2)}\n`);
+    writeQuantizationReport(temporary, report);
     for (const name of tokenizerFiles) {
       const file = join(statSync(tokenizerDir).isDirectory() ? tokenizerDir : dirname(tokenizerDir), name);
       if (existsSync(file)) writeFileAtomic(join(temporary, name), [new Uint8Array(readFileSync(file))]);
@@ -465,5 +534,4 @@ function writeOutput(
     rmSync(temporary, { recursive: true, force: true });
     throw error;
   }
-  return summaries;
 }

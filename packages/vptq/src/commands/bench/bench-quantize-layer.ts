@@ -5,7 +5,7 @@ import type { VptqOptions, VptqProxyError } from '@vptq/codebook';
 import { createNodeDevice, releaseNodeDevice } from '../../node';
 import { printTable } from '../print-table';
 import { integerOption, numberOption } from '../parse-options';
-import { PhaseClock } from '../phase-clock';
+import { PhaseClock } from '../../phase-clock';
 import { createCpuQuantizeBackend } from '../../quantize/cpu-quantize-backend';
 import { createGpuQuantizeBackend } from '../../quantize/gpu-quantize-backend';
 import type { QuantizeBackend } from '../../quantize/quantize-backend';

@@ -5,10 +5,11 @@ import type { Command } from 'commander';
 
 import { quantize } from '../../quantize/quantize-model';
 import { makeScratchDir } from '../scratch-dir';
-import { PhaseClock } from '../phase-clock';
+import { PhaseClock } from '../../phase-clock';
 import { printTable } from '../print-table';
 import { integerOption } from '../parse-options';
-import { addQuantizeFlags, describeVptq, quantizeSettingsFromFlags } from '../quantize-flags';
+import { describeVptq } from '../../quantize/describe-vptq';
+import { addQuantizeFlags, quantizeSettingsFromFlags } from '../quantize-flags';
 
 interface BenchQuantizeFlags {
   model: string;
