@@ -1,32 +1,16 @@
-import { join } from 'node:path';
-
 import { createHfTokenizer } from './create-hf-tokenizer';
+import type { Steps } from './loader-steps';
+import type { ModelFiles } from './model-files';
 import type { Tokenizer } from './model-types';
-import { readJsonObject } from './read-json-file';
-
-const fn = 'loadHfTokenizer';
+import { readJsonSteps } from './read-json-file';
 
 /**
- * Loads a Hugging Face tokenizer directory through `@huggingface/tokenizers`: `tokenizer.json` (required),
- * `tokenizer_config.json` and `config.json` (optional, for BOS/EOS). Encoding adds no special tokens of its
- * own; `encode(text, { bos, eos })` adds BOS/EOS explicitly. Decoding prints nothing for BOS/EOS and applies
- * the tokenizer's decoder (SentencePiece-style decoders drop the leading space of the first token).
- * `decodeToken(previous, token)` returns the text `token` adds after `previous` (pass -1 at the start).
- *
- * BOS falls back to EOS when the tokenizer has none (Qwen2), as lm-evaluation-harness does.
- *
- * @param dir - A directory holding tokenizer.json.
- * @returns A Tokenizer whose ids are numbers in `[0, vocabSize)`, added tokens included.
- * @throws {LoaderError} VPTQ_LOADER_NOT_FOUND (no tokenizer.json), VPTQ_LOADER_BAD_TOKENIZER (bad JSON,
- * unsupported component, unknown BOS/EOS, no EOS), naming the file.
+ * Loads the Hugging Face tokenizer of a model directory (see `loadHfTokenizer` of `@vptq/loader/node`):
+ * `tokenizer.json` (required), `tokenizer_config.json` and `config.json` (optional, for BOS/EOS).
  */
-export function loadHfTokenizer(dir: string): Tokenizer {
-  if (typeof dir !== 'string' || dir.length === 0) {
-    throw new TypeError(`loadHfTokenizer: dir must be a non-empty string (got ${String(dir)})`);
-  }
-  const tokenizerPath = join(dir, 'tokenizer.json');
-  const tokenizerJson = readJsonObject(fn, tokenizerPath, 'VPTQ_LOADER_BAD_TOKENIZER', false) as Record<string, unknown>;
-  const tokenizerConfig = readJsonObject(fn, join(dir, 'tokenizer_config.json'), 'VPTQ_LOADER_BAD_TOKENIZER', true) ?? {};
-  const modelConfig = readJsonObject(fn, join(dir, 'config.json'), 'VPTQ_LOADER_BAD_CONFIG', true);
-  return createHfTokenizer(fn, tokenizerPath, tokenizerJson, tokenizerConfig, modelConfig);
+export function* loadHfTokenizerSteps(fn: string, dir: ModelFiles): Steps<Tokenizer> {
+  const tokenizerJson = (yield* readJsonSteps(fn, dir, 'tokenizer.json', 'VPTQ_LOADER_BAD_TOKENIZER', false)) as Record<string, unknown>;
+  const tokenizerConfig = (yield* readJsonSteps(fn, dir, 'tokenizer_config.json', 'VPTQ_LOADER_BAD_TOKENIZER', true)) ?? {};
+  const modelConfig = yield* readJsonSteps(fn, dir, 'config.json', 'VPTQ_LOADER_BAD_CONFIG', true);
+  return createHfTokenizer(fn, dir.pathOf('tokenizer.json'), tokenizerJson, tokenizerConfig, modelConfig);
 }

@@ -1,7 +1,10 @@
-import { assertFinite, closeFile, fromLittleEndian, openFile, readExact } from './file-range';
-import type { OpenFile } from './file-range';
+import { assertFinite, closeFile, openFileSteps, readF32, readRangeSteps } from './file-range';
+import type { LoaderFile } from './file-range';
 import { LoaderError } from './loader-error';
+import type { Steps } from './loader-steps';
+import type { ModelFiles } from './model-files';
 import type { LlamaConfig, ModelSource, TensorInfo } from './model-types';
+import { prefetchRanges } from './prefetch-ranges';
 
 const fn = 'openLlama2c';
 const headerFields = ['dim', 'hidden_dim', 'n_layers', 'n_heads', 'n_kv_heads', 'vocab_size', 'seq_len'] as const;
@@ -26,31 +29,27 @@ interface TensorSlot {
 }
 
 /**
- * Opens a llama2.c "legacy v0" checkpoint (`.bin`: 7 × int32 header, then f32 tensors) for lazy reading.
- * Only the header is read here; each {@link ModelSource.readTensor} call reads one tensor with `fs.readSync`
- * at its offset, so memory stays bounded by the largest tensor.
+ * Opens a llama2.c "legacy v0" checkpoint (`.bin`: 7 × int32 header, then f32 tensors) for lazy reading: the
+ * file `files.entry`. Only the header is read here; each {@link ModelSource.readTensor} call reads one tensor at
+ * its offset, so memory stays bounded by the largest tensor. See `openLlama2c` of `@vptq/loader/node` for the
+ * tensor names and shapes.
  *
- * Tensors are exposed under Hugging Face Llama names, sliced per layer from llama2.c's stacked arrays:
- * `model.embed_tokens.weight` `[vocab, dim]`, `model.layers.{i}.input_layernorm.weight` `[dim]`,
- * `…self_attn.q_proj.weight` `[dim, dim]`, `…k_proj`/`…v_proj` `[kvDim, dim]`, `…o_proj` `[dim, dim]`,
- * `…post_attention_layernorm.weight` `[dim]`, `…mlp.gate_proj` (w1) / `…up_proj` (w3) `[hidden, dim]`,
- * `…mlp.down_proj` (w2) `[dim, hidden]`, `model.norm.weight` `[dim]`, and `lm_head.weight` `[vocab, dim]`
- * only when the header's negative vocab_size says the classifier is stored separately. All F32. The q/k rows
- * stay in llama2.c's interleaved RoPE layout (`config.ropeLayout === 'interleaved'`).
- *
- * @param path - The `.bin` checkpoint.
- * @returns A ModelSource with `format: 'llama2c'`; call `close()` when done.
  * @throws {LoaderError} VPTQ_LOADER_NOT_FOUND, VPTQ_LOADER_TRUNCATED, VPTQ_LOADER_SIZE_MISMATCH or
- * VPTQ_LOADER_BAD_HEADER naming the file and the header field; readTensor throws VPTQ_LOADER_NOT_FINITE,
- * VPTQ_LOADER_UNKNOWN_TENSOR or VPTQ_LOADER_CLOSED.
+ * VPTQ_LOADER_BAD_HEADER naming the file and the header field.
  */
-export function openLlama2c(path: string): ModelSource {
-  if (typeof path !== 'string' || path.length === 0) {
-    throw new TypeError(`openLlama2c: path must be a non-empty string (got ${String(path)})`);
+export function* openLlama2cSteps(files: ModelFiles): Steps<ModelSource> {
+  const name = files.entry;
+  if (name === undefined) {
+    throw new LoaderError('VPTQ_LOADER_UNKNOWN_FORMAT', `${fn}: ${files.path} is a directory, not a llama2.c .bin file`, { path: files.path });
   }
-  const file = openFile(fn, path);
+  const file = yield* openFileSteps(fn, files, name);
+  if (file === undefined) {
+    const path = files.pathOf(name);
+    throw new LoaderError('VPTQ_LOADER_NOT_FOUND', `${fn}: cannot open ${path} (it does not exist)`, { path });
+  }
   try {
-    const { config, sharedClassifier } = readHeader(file);
+    const header = yield* readRangeSteps(fn, file, 0, Math.min(headerByteLength, file.byteLength), { field: 'header' });
+    const { config, sharedClassifier } = readHeader(file, header);
     const slots = layoutTensors(file, config, sharedClassifier);
     return createSource(file, config, slots);
   } catch (error) {
@@ -59,10 +58,15 @@ export function openLlama2c(path: string): ModelSource {
   }
 }
 
-function readHeader(file: OpenFile): { config: LlamaConfig; sharedClassifier: boolean } {
-  const bytes = new Uint8Array(headerByteLength);
-  readExact(fn, file, bytes, 0, { field: 'header' });
-  const view = new DataView(bytes.buffer);
+function readHeader(file: LoaderFile, bytes: Uint8Array): { config: LlamaConfig; sharedClassifier: boolean } {
+  if (bytes.byteLength < headerByteLength) {
+    throw new LoaderError(
+      'VPTQ_LOADER_TRUNCATED',
+      `${fn}: ${file.path} is truncated: field header needs bytes 0..${headerByteLength} but the file has ${file.byteLength}`,
+      { path: file.path, field: 'header', byteOffset: 0 },
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, headerByteLength);
   const values = {} as Record<(typeof headerFields)[number], number>;
   headerFields.forEach((name, index) => {
     values[name] = view.getInt32(index * 4, true);
@@ -106,7 +110,7 @@ function readHeader(file: OpenFile): { config: LlamaConfig; sharedClassifier: bo
   return { config, sharedClassifier };
 }
 
-function badHeader(file: OpenFile, field: string, rule: string): LoaderError {
+function badHeader(file: LoaderFile, field: string, rule: string): LoaderError {
   return new LoaderError('VPTQ_LOADER_BAD_HEADER', `${fn}: ${file.path}: header field ${rule}`, {
     path: file.path,
     field,
@@ -114,7 +118,7 @@ function badHeader(file: OpenFile, field: string, rule: string): LoaderError {
   });
 }
 
-function layoutTensors(file: OpenFile, config: LlamaConfig, sharedClassifier: boolean): TensorSlot[] {
+function layoutTensors(file: LoaderFile, config: LlamaConfig, sharedClassifier: boolean): TensorSlot[] {
   const { hiddenSize: dim, intermediateSize: hidden, numHiddenLayers: layers, vocabSize: vocab } = config;
   const kvDim = config.numKeyValueHeads * config.headDim;
   const stacked: Array<readonly [string, readonly number[]]> = [
@@ -165,34 +169,42 @@ function layoutTensors(file: OpenFile, config: LlamaConfig, sharedClassifier: bo
   return slots;
 }
 
-function createSource(file: OpenFile, config: LlamaConfig, slots: readonly TensorSlot[]): ModelSource {
+function createSource(file: LoaderFile, config: LlamaConfig, slots: readonly TensorSlot[]): ModelSource {
   const byName = new Map(slots.map((slot) => [slot.info.name, slot]));
   let open = true;
+  const slotOf = (reader: string, name: string): TensorSlot => {
+    const slot = byName.get(name);
+    if (!slot) {
+      throw new LoaderError('VPTQ_LOADER_UNKNOWN_TENSOR', `${reader}: ${file.path} has no tensor ${name}`, {
+        path: file.path,
+        tensor: name,
+      });
+    }
+    if (!open) {
+      throw new LoaderError('VPTQ_LOADER_CLOSED', `${reader}: ${file.path} was closed before reading ${name}`, {
+        path: file.path,
+        tensor: name,
+      });
+    }
+    return slot;
+  };
   return {
     path: file.path,
     format: 'llama2c',
     config,
     tensors: slots.map((slot) => slot.info),
     readTensor(name: string): Float32Array {
-      const slot = byName.get(name);
-      if (!slot) {
-        throw new LoaderError('VPTQ_LOADER_UNKNOWN_TENSOR', `readTensor: ${file.path} has no tensor ${name}`, {
-          path: file.path,
-          tensor: name,
-        });
-      }
-      if (!open) {
-        throw new LoaderError('VPTQ_LOADER_CLOSED', `readTensor: ${file.path} was closed before reading ${name}`, {
-          path: file.path,
-          tensor: name,
-        });
-      }
-      const values = new Float32Array(slot.count);
-      const bytes = new Uint8Array(values.buffer);
-      readExact('readTensor', file, bytes, slot.byteOffset, { tensor: name });
-      fromLittleEndian(bytes, 4);
+      const slot = slotOf('readTensor', name);
+      const values = readF32('readTensor', file, slot.byteOffset, slot.count, { tensor: name });
       assertFinite('readTensor', file.path, name, values);
       return values;
+    },
+    async prefetch(names: readonly string[]): Promise<void> {
+      const ranges = [...names].map((name) => {
+        const slot = slotOf('prefetch', name);
+        return { file, byteOffset: slot.byteOffset, byteLength: slot.count * 4 };
+      });
+      await prefetchRanges('prefetch', [file], ranges);
     },
     close(): void {
       if (!open) return;

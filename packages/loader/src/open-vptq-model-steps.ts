@@ -1,53 +1,34 @@
-import { join } from 'node:path';
-
 import { dequantizeVptqLayer, PackFormatError, readVptqLayerTensors } from '@vptq/pack-format';
 import type { FloatTensor, PackedVptqLayer, StoredTensor, VptqLayerTensors } from '@vptq/pack-format';
 
-import { assertFinite, closeFile, readExact } from './file-range';
+import { assertFinite, closeFile, readOwnedBytes } from './file-range';
 import { findDeclaredQuantization } from './find-declared-quantization';
 import { LoaderError } from './loader-error';
+import type { Steps } from './loader-steps';
 import { loaderErrorFromPackFormat } from './loader-error-from-pack-format';
 import { parseHfConfig } from './parse-hf-config';
 import { planVptqTensors } from './plan-vptq-tensors';
 import type { PlannedVptqLayer } from './plan-vptq-tensors';
 import { readFloatTensor } from './read-float-tensor';
-import { readJsonObject } from './read-json-file';
+import type { ModelFiles } from './model-files';
+import { prefetchRanges } from './prefetch-ranges';
+import type { ByteRange } from './prefetch-ranges';
+import { readJsonSteps } from './read-json-file';
 import { readVptqQuantization } from './read-vptq-quantization';
-import { openSafetensorsFiles } from './safetensors-files';
+import { openSafetensorsSteps } from './safetensors-files';
 import type { LocatedTensor } from './safetensors-files';
 import type { VptqModelSource } from './vptq-model-source';
 
 const fn = 'openVptqModel';
 
 /**
- * Opens a VPTQ packed model directory (spec §5), as published by `VPTQ-community` or written by this project,
- * for lazy reading: config.json with a Llama/Mistral/Qwen2 architecture (`ropeLayout: 'half'`) and a VPTQ
- * quantization config (`quantization_config` with `quant_method: "vptq"`, `text_config.quantization_config`, or
- * the legacy flat `quant_config`), plus `model.safetensors` or the shards of `model.safetensors.index.json`.
- *
- * Each decoder projection (`q/k/v/o_proj`, `gate/up/down_proj`) is quantized when the config has a layer config
- * for it: its full module name in `config_for_layers`, else its last name component in `shared_layer_config`.
- * Its packed tensors are then checked against that config when opening (dtypes and derived shapes, spec §5.2),
- * and it appears in `tensors` as `<module>.weight`, `F32` `[out, in]`, which `readTensor` dequantizes (spec §5.4)
- * on each call. Layer biases pass through as `<module>.bias`; embeddings, norms and `lm_head` are read as in
- * {@link openHfModel}. A layer's packed form is read with `readQuantizedLayer`.
- *
- * @param dir - The model directory.
- * @returns A VptqModelSource with `format: 'vptq'`; call `close()` when done.
- * @throws {LoaderError} VPTQ_LOADER_NOT_FOUND, VPTQ_LOADER_BAD_CONFIG (architecture fields; a missing or
- * non-VPTQ quantization config; a layer config that is malformed or invalid — K not a power of two,
- * `outlier_size + group_num · group_size != in_features`, tb > 32, `is_indice_packed: false` — or that disagrees
- * with the architecture, or covers a module stored as a plain weight), VPTQ_LOADER_BAD_SAFETENSORS /
- * VPTQ_LOADER_TRUNCATED (headers, index), VPTQ_LOADER_UNKNOWN_TENSOR (a missing packed or plain tensor),
- * VPTQ_LOADER_UNSUPPORTED_DTYPE, VPTQ_LOADER_SHAPE_MISMATCH; each names the file and the layer, tensor or field.
- * Reads add VPTQ_LOADER_NOT_FINITE, VPTQ_LOADER_INDEX_RANGE and VPTQ_LOADER_CLOSED.
+ * Opens a VPTQ packed model directory (spec §5) for lazy reading from any {@link ModelFiles} (see `openVptqModel`
+ * of `@vptq/loader/node` for the rules): config.json with a VPTQ quantization config, plus `model.safetensors` or
+ * the shards of `model.safetensors.index.json`. Only headers are read here.
  */
-export function openVptqModel(dir: string): VptqModelSource {
-  if (typeof dir !== 'string' || dir.length === 0) {
-    throw new TypeError(`openVptqModel: dir must be a non-empty string (got ${String(dir)})`);
-  }
-  const configPath = join(dir, 'config.json');
-  const json = readJsonObject(fn, configPath, 'VPTQ_LOADER_BAD_CONFIG', false) as Record<string, unknown>;
+export function* openVptqModelSteps(dir: ModelFiles): Steps<VptqModelSource> {
+  const configPath = dir.pathOf('config.json');
+  const json = (yield* readJsonSteps(fn, dir, 'config.json', 'VPTQ_LOADER_BAD_CONFIG', false)) as Record<string, unknown>;
   const declared = findDeclaredQuantization(json);
   if (declared === undefined || declared.method !== 'vptq') {
     const detail =
@@ -59,7 +40,7 @@ export function openVptqModel(dir: string): VptqModelSource {
   }
   const config = parseHfConfig(fn, configPath, json, { allowVptq: true });
   const quantization = readVptqQuantization(fn, configPath, json, declared);
-  const { files, tensors: stored, weightsPath } = openSafetensorsFiles(fn, dir);
+  const { files, tensors: stored, weightsPath } = yield* openSafetensorsSteps(fn, dir);
   let plan: ReturnType<typeof planVptqTensors>;
   try {
     plan = planVptqTensors(fn, configPath, config, declared, quantization, stored, weightsPath);
@@ -72,7 +53,7 @@ export function openVptqModel(dir: string): VptqModelSource {
   const listed = new Set(plan.tensors.map((tensor) => tensor.name));
   let open = true;
   const assertOpen = (reader: string, name: string): void => {
-    if (!open) throw new LoaderError('VPTQ_LOADER_CLOSED', `${reader}: ${dir} was closed before reading ${name}`, { path: dir, tensor: name });
+    if (!open) throw new LoaderError('VPTQ_LOADER_CLOSED', `${reader}: ${dir.path} was closed before reading ${name}`, { path: dir.path, tensor: name });
   };
 
   const readLayer = (reader: string, layer: PlannedVptqLayer): PackedVptqLayer => {
@@ -82,8 +63,7 @@ export function openVptqModel(dir: string): VptqModelSource {
     const lookup = (name: string): StoredTensor | undefined => {
       const located = byName.get(name);
       if (located === undefined) return undefined;
-      const data = new Uint8Array(located.info.byteLength);
-      readExact(reader, located.file, data, located.info.byteOffset, { tensor: name });
+      const data = readOwnedBytes(reader, located.file, located.info.byteOffset, located.info.byteLength, { tensor: name });
       return { dtype: located.info.dtype, shape: located.info.shape, data };
     };
     let tensors: VptqLayerTensors;
@@ -112,14 +92,33 @@ export function openVptqModel(dir: string): VptqModelSource {
       : plan.layers.size === 0
         ? '; the quantization config covers none of its projections'
         : ` (quantized layers: ${[...plan.layers.keys()].slice(0, 3).join(', ')}${plan.layers.size > 3 ? ', …' : ''})`;
-    throw new LoaderError('VPTQ_LOADER_UNKNOWN_TENSOR', `${reader}: ${dir} has no VPTQ-quantized layer ${name}${hint}`, {
-      path: dir,
+    throw new LoaderError('VPTQ_LOADER_UNKNOWN_TENSOR', `${reader}: ${dir.path} has no VPTQ-quantized layer ${name}${hint}`, {
+      path: dir.path,
       tensor: name,
     });
   };
 
+  // The stored bytes behind a name: a plain tensor's own, or every stored part of a quantized layer (named by its
+  // module or by its logical `<module>.weight`).
+  const rangesOf = (name: string): ByteRange[] => {
+    const layer = plan.layers.get(name) ?? (name.endsWith('.weight') ? plan.layers.get(name.slice(0, -'.weight'.length)) : undefined);
+    if (layer !== undefined) {
+      assertOpen('prefetch', name);
+      return layer.specs.flatMap((spec) => {
+        const located = byName.get(`${layer.linear.prefix}.${spec.suffix}`);
+        return located ? [{ file: located.file, byteOffset: located.info.byteOffset, byteLength: located.info.byteLength }] : [];
+      });
+    }
+    if (!listed.has(name)) {
+      throw new LoaderError('VPTQ_LOADER_UNKNOWN_TENSOR', `prefetch: ${dir.path} has no tensor or VPTQ-quantized layer ${name}`, { path: dir.path, tensor: name });
+    }
+    assertOpen('prefetch', name);
+    const located = byName.get(name) as LocatedTensor;
+    return [{ file: located.file, byteOffset: located.info.byteOffset, byteLength: located.info.byteLength }];
+  };
+
   return {
-    path: dir,
+    path: dir.path,
     format: 'vptq',
     config,
     tensors: plan.tensors,
@@ -128,7 +127,7 @@ export function openVptqModel(dir: string): VptqModelSource {
       if (!listed.has(name)) {
         const owner = plan.packedOwner.get(name);
         const hint = owner === undefined ? '' : `; it is stored as part of the VPTQ layer ${owner}: use readQuantizedLayer("${owner}")`;
-        throw new LoaderError('VPTQ_LOADER_UNKNOWN_TENSOR', `readTensor: ${dir} has no tensor ${name}${hint}`, { path: dir, tensor: name });
+        throw new LoaderError('VPTQ_LOADER_UNKNOWN_TENSOR', `readTensor: ${dir.path} has no tensor ${name}${hint}`, { path: dir.path, tensor: name });
       }
       const layer = name.endsWith('.weight') ? plan.layers.get(name.slice(0, -'.weight'.length)) : undefined;
       if (layer === undefined) {
@@ -142,6 +141,9 @@ export function openVptqModel(dir: string): VptqModelSource {
     },
     readQuantizedLayer(name: string): PackedVptqLayer {
       return readLayer('readQuantizedLayer', layerOf('readQuantizedLayer', name));
+    },
+    async prefetch(names: readonly string[]): Promise<void> {
+      await prefetchRanges('prefetch', files, [...names].flatMap(rangesOf));
     },
     close(): void {
       if (!open) return;

@@ -1,5 +1,8 @@
-import { closeFile, openFile, readExact } from './file-range';
+import { closeFile, openFileSteps, readWholeFileSteps } from './file-range';
+import type { LoaderFile } from './file-range';
 import { LoaderError } from './loader-error';
+import type { Steps } from './loader-steps';
+import type { ModelFiles } from './model-files';
 
 /** The raw contents of a llama2.c tokenizer `.bin`. */
 export interface Llama2cVocab {
@@ -17,26 +20,41 @@ const maxTokenizerBytes = 256 * 1024 * 1024;
 const maxPieceBytes = 1 << 16;
 
 /**
- * Reads a llama2.c tokenizer file: int32 max_token_length, then per id f32 score, int32 len, `len` UTF-8 bytes.
- * `vocabSize` (the model header's) fixes the number of entries; without it, entries are read to the end.
+ * Reads llama2.c tokenizer file `name` of `files` (see {@link parseLlama2cVocab}), closing it afterwards.
+ * @throws {LoaderError} VPTQ_LOADER_NOT_FOUND naming `fn` when there is no such file.
  */
-export function readLlama2cVocab(fn: string, path: string, vocabSize: number | undefined): Llama2cVocab {
-  const file = openFile(fn, path);
+export function* readLlama2cVocabSteps(fn: string, files: ModelFiles, name: string, vocabSize: number | undefined): Steps<Llama2cVocab> {
+  const file = yield* openFileSteps(fn, files, name);
+  if (file === undefined) {
+    const path = files.pathOf(name);
+    throw new LoaderError('VPTQ_LOADER_NOT_FOUND', `${fn}: cannot open ${path} (it does not exist)`, { path });
+  }
+  return yield* readOpenedLlama2cVocabSteps(fn, file, vocabSize);
+}
+
+/** Reads an opened llama2.c tokenizer file whole (refusing implausibly large ones), parses it and closes it. */
+export function* readOpenedLlama2cVocabSteps(fn: string, file: LoaderFile, vocabSize: number | undefined): Steps<Llama2cVocab> {
   let bytes: Uint8Array;
   try {
     if (file.byteLength > maxTokenizerBytes) {
       throw new LoaderError(
         'VPTQ_LOADER_BAD_TOKENIZER',
-        `${fn}: ${path} has ${file.byteLength} bytes, implausibly large for a llama2.c tokenizer (limit ${maxTokenizerBytes})`,
-        { path },
+        `${fn}: ${file.path} has ${file.byteLength} bytes, implausibly large for a llama2.c tokenizer (limit ${maxTokenizerBytes})`,
+        { path: file.path },
       );
     }
-    bytes = new Uint8Array(file.byteLength);
-    readExact(fn, file, bytes, 0, { field: 'file' });
+    bytes = yield* readWholeFileSteps(fn, file);
   } finally {
     closeFile(file);
   }
+  return parseLlama2cVocab(fn, file.path, bytes, vocabSize);
+}
 
+/**
+ * Parses a llama2.c tokenizer file: int32 max_token_length, then per id f32 score, int32 len, `len` UTF-8 bytes.
+ * `vocabSize` (the model header's) fixes the number of entries; without it, entries are read to the end.
+ */
+export function parseLlama2cVocab(fn: string, path: string, bytes: Uint8Array, vocabSize: number | undefined): Llama2cVocab {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   const truncated = (field: string, byteOffset: number, needed: number): LoaderError =>

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
-import { loadTokenizer, openModel } from '@vptq/loader';
+import { loadTokenizer, openModel } from '@vptq/loader/node';
 import type { ModelSource, Tokenizer } from '@vptq/loader';
 
 /** A model source and its tokenizer, opened from paths. */

@@ -1,7 +1,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { convertLlama2cToHf, loadLlama2cTokenizer, openLlama2c, openModel } from '@vptq/loader';
+import { convertLlama2cToHf, loadLlama2cTokenizer, openLlama2c, openModel } from '@vptq/loader/node';
 import type { ModelSource, Tokenizer, VptqModelSource } from '@vptq/loader';
 import { fixturePath, makeTempDir, maxAbsDifference, releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
