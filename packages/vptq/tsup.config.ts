@@ -1,6 +1,6 @@
 import { defineConfig } from 'tsup';
 
-// The facade has three entries: the library, the Node-only device helper, and the CLI.
+// The facade has three entries: the library (browser-safe), its Node half (Dawn, paths, quantize), and the CLI.
 export default defineConfig({
   entry: ['src/index.ts', 'src/node.ts', 'src/cli.ts'],
   format: 'esm',

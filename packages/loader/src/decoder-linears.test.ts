@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { makeTempDir } from '@vptq/test-utils';
 import { describe, expect, it } from 'vitest';
 
-import { decoderLinears, listLinearSpecs } from './decoder-linears';
+import { decoderLinears, listLayerTensorNames, listLinearSpecs } from './decoder-linears';
 import { editJsonFile, expectLoaderError } from './test/expect-loader-error';
 import type { LlamaConfig } from './model-types';
 import { openHfModel } from './open-hf-model';
@@ -58,6 +58,24 @@ describe('decoderLinears / listLinearSpecs', () => {
     expect(biased({})).toEqual([]);
     expect(biased({ attentionBias: true })).toEqual(['q_proj', 'k_proj', 'v_proj', 'o_proj']);
     expect(biased({ attentionBias: true, modelType: 'qwen2' })).toEqual(['q_proj', 'k_proj', 'v_proj']);
+  });
+
+  it('names the tensors of one layer, biases included where the architecture has them', () => {
+    expect(listLayerTensorNames({ ...config, modelType: 'qwen2', attentionBias: true }, 1)).toEqual([
+      'model.layers.1.input_layernorm.weight',
+      'model.layers.1.post_attention_layernorm.weight',
+      'model.layers.1.self_attn.q_proj.weight',
+      'model.layers.1.self_attn.q_proj.bias',
+      'model.layers.1.self_attn.k_proj.weight',
+      'model.layers.1.self_attn.k_proj.bias',
+      'model.layers.1.self_attn.v_proj.weight',
+      'model.layers.1.self_attn.v_proj.bias',
+      'model.layers.1.self_attn.o_proj.weight',
+      'model.layers.1.mlp.gate_proj.weight',
+      'model.layers.1.mlp.up_proj.weight',
+      'model.layers.1.mlp.down_proj.weight',
+    ]);
+    expect(() => listLayerTensorNames(config, 2)).toThrow(/layer must be an integer in \[0, 2\) \(got 2\)/);
   });
 
   it('projections that share an input share its width', () => {

@@ -84,3 +84,23 @@ export function listLinearSpecs(config: LlamaConfig): LinearSpec[] {
   }
   return specs;
 }
+
+/**
+ * The tensors of decoder layer `layer` under Hugging Face names: its two RMSNorm gains, then each projection's
+ * `<prefix>.weight` and, where {@link listLinearSpecs} gives it one, `<prefix>.bias`. What a layer-by-layer
+ * reader of a model opened from a URL or a Blob passes to `ModelSource.prefetch` before reading the layer.
+ *
+ * @throws {RangeError} if `layer` is not an integer in `[0, config.numHiddenLayers)`.
+ */
+export function listLayerTensorNames(config: LlamaConfig, layer: number): string[] {
+  if (!Number.isInteger(layer) || layer < 0 || layer >= config.numHiddenLayers) {
+    throw new RangeError(`listLayerTensorNames: layer must be an integer in [0, ${config.numHiddenLayers}) (got ${layer})`);
+  }
+  const names = [`model.layers.${layer}.input_layernorm.weight`, `model.layers.${layer}.post_attention_layernorm.weight`];
+  for (const spec of listLinearSpecs(config)) {
+    if (spec.layer !== layer) continue;
+    names.push(`${spec.prefix}.weight`);
+    if (spec.bias) names.push(`${spec.prefix}.bias`);
+  }
+  return names;
+}

@@ -1,4 +1,4 @@
-import type { Llama2cVocab } from './read-llama2c-vocab';
+import type { Llama2cVocab } from './parse-llama2c-vocab';
 
 /** A Hugging Face `tokenizer.json` and `tokenizer_config.json` pair, as plain JSON values. */
 export interface HfTokenizerFiles {

@@ -1,6 +1,6 @@
 import type { Tokenizer } from './model-types';
 import { PairQueue } from './pair-queue';
-import type { Llama2cVocab } from './read-llama2c-vocab';
+import type { Llama2cVocab } from './parse-llama2c-vocab';
 
 const bosId = 1;
 const eosId = 2;

@@ -1,10 +1,7 @@
-import { join } from 'node:path';
-
-import { createHfTokenizer } from './create-hf-tokenizer';
+import { loadHfTokenizerSteps } from './load-hf-tokenizer-steps';
+import { runSync } from './loader-steps';
 import type { Tokenizer } from './model-types';
-import { readJsonObject } from './read-json-file';
-
-const fn = 'loadHfTokenizer';
+import { nodeDirectoryFiles } from './node-model-files';
 
 /**
  * Loads a Hugging Face tokenizer directory through `@huggingface/tokenizers`: `tokenizer.json` (required),
@@ -24,9 +21,5 @@ export function loadHfTokenizer(dir: string): Tokenizer {
   if (typeof dir !== 'string' || dir.length === 0) {
     throw new TypeError(`loadHfTokenizer: dir must be a non-empty string (got ${String(dir)})`);
   }
-  const tokenizerPath = join(dir, 'tokenizer.json');
-  const tokenizerJson = readJsonObject(fn, tokenizerPath, 'VPTQ_LOADER_BAD_TOKENIZER', false) as Record<string, unknown>;
-  const tokenizerConfig = readJsonObject(fn, join(dir, 'tokenizer_config.json'), 'VPTQ_LOADER_BAD_TOKENIZER', true) ?? {};
-  const modelConfig = readJsonObject(fn, join(dir, 'config.json'), 'VPTQ_LOADER_BAD_CONFIG', true);
-  return createHfTokenizer(fn, tokenizerPath, tokenizerJson, tokenizerConfig, modelConfig);
+  return runSync('loadHfTokenizer', loadHfTokenizerSteps('loadHfTokenizer', nodeDirectoryFiles(dir)));
 }

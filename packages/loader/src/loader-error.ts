@@ -2,7 +2,7 @@
  * Stable identifiers of the failures a loader caller may handle. Branch on `error.code`, never on the message.
  *
  * - `VPTQ_LOADER_NOT_FOUND`: a file, directory or shard does not exist.
- * - `VPTQ_LOADER_IO`: the operating system refused a read or write.
+ * - `VPTQ_LOADER_IO`: the operating system or the web server refused a read or write.
  * - `VPTQ_LOADER_TRUNCATED`: the file ends before the data its header promises.
  * - `VPTQ_LOADER_SIZE_MISMATCH`: the file is longer than its header accounts for.
  * - `VPTQ_LOADER_BAD_HEADER`: a binary header field is non-positive, implausible or inconsistent.
@@ -17,6 +17,8 @@
  * - `VPTQ_LOADER_OUTPUT_EXISTS`: a converter's output directory exists and is not empty.
  * - `VPTQ_LOADER_CLOSED`: a tensor was read after `close()`.
  * - `VPTQ_LOADER_INDEX_RANGE`: a VPTQ `perm` is not a permutation, or an outlier index is not below its codebook size.
+ * - `VPTQ_LOADER_NOT_PREFETCHED`: a tensor of a model read through `fetch` or a `Blob` was read before
+ *   `ModelSource.prefetch` fetched its bytes.
  */
 export type LoaderErrorCode =
   | 'VPTQ_LOADER_NOT_FOUND'
@@ -34,11 +36,12 @@ export type LoaderErrorCode =
   | 'VPTQ_LOADER_UNKNOWN_FORMAT'
   | 'VPTQ_LOADER_OUTPUT_EXISTS'
   | 'VPTQ_LOADER_CLOSED'
-  | 'VPTQ_LOADER_INDEX_RANGE';
+  | 'VPTQ_LOADER_INDEX_RANGE'
+  | 'VPTQ_LOADER_NOT_PREFETCHED';
 
 /** Structured context of a {@link LoaderError}. */
 export interface LoaderErrorDetails {
-  /** The file or directory at fault. */
+  /** The file, directory or URL at fault. */
   readonly path: string;
   /** The tensor at fault (Hugging Face name, or the file's own name where it has no HF twin). */
   readonly tensor?: string;
@@ -49,7 +52,7 @@ export interface LoaderErrorDetails {
   readonly field?: string;
   /** Byte offset in `path` where the problem was found, when it is about a position in a binary file. */
   readonly byteOffset?: number;
-  /** The underlying error (an `fs` error, a JSON `SyntaxError`, a pack-format error). */
+  /** The underlying error (an `fs` or `fetch` error, a JSON `SyntaxError`, a pack-format error). */
   readonly cause?: unknown;
 }
 

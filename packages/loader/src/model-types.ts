@@ -104,7 +104,7 @@ export interface TensorInfo {
  * llama2.c `w1` is `gate_proj`, `w3` is `up_proj`, `w2` is `down_proj`.
  */
 export interface ModelSource {
-  /** Where the model came from (a file or directory path), for error messages. */
+  /** Where the model came from (a file or directory path, a URL), for error messages. */
   readonly path: string;
   readonly format: 'llama2c' | 'hf' | 'vptq';
   readonly config: LlamaConfig;
@@ -112,10 +112,22 @@ export interface ModelSource {
   readonly tensors: readonly TensorInfo[];
   /**
    * Reads one tensor and converts it to f32 (F16/BF16 widened exactly).
-   * @throws {LoaderError} naming the file and the tensor when it is missing, truncated or holds NaN/Inf.
+   * @throws {LoaderError} naming the file and the tensor when it is missing, truncated or holds NaN/Inf, or
+   * (VPTQ_LOADER_NOT_PREFETCHED) when the model reads asynchronously and the tensor was not prefetched.
    */
   readTensor(name: string): Float32Array;
-  /** Releases open file handles. */
+  /**
+   * Makes the named tensors readable. A model opened from a URL or a `Blob` (whose files answer reads with
+   * Promises) fetches their stored bytes here, coalescing neighbours into few requests, and keeps them until the
+   * next `prefetch` or `close()`: there, `readTensor` (and `readQuantizedLayer`) read only prefetched tensors, so
+   * memory holds one working set (a decoder layer, say) at a time. A model read from local files or memory
+   * resolves at once and reads anything. Names are those of `tensors`; a VPTQ model also takes the names of
+   * `quantizedLayers`.
+   * @throws {LoaderError} (as a rejection) VPTQ_LOADER_UNKNOWN_TENSOR, VPTQ_LOADER_CLOSED, VPTQ_LOADER_IO or
+   * VPTQ_LOADER_TRUNCATED naming the file.
+   */
+  prefetch(names: readonly string[]): Promise<void>;
+  /** Releases open file handles and prefetched bytes. */
   close(): void;
 }
 

@@ -4,7 +4,7 @@ import { makeTempDir, publishedConfigs, shrinkPublishedConfig } from '@vptq/test
 import type { PublishedModel } from '@vptq/test-utils';
 import { describe, expect, it } from 'vitest';
 
-import { llamaConfigToHfJson } from './convert-llama2c-to-hf';
+import { llamaConfigToHfJson } from './llama-config-to-hf-json';
 import type { LlamaConfig } from './model-types';
 import { openHfModel } from './open-hf-model';
 import { parseHfConfig } from './parse-hf-config';

@@ -1,6 +1,6 @@
 import { decodeTensorF32 } from '@vptq/pack-format/safetensors';
 
-import { assertFinite, fromLittleEndian, readExact } from './file-range';
+import { assertFinite, readBytes, readF32 } from './file-range';
 import { LoaderError } from './loader-error';
 import type { LocatedTensor } from './safetensors-files';
 
@@ -20,15 +20,10 @@ export function readFloatTensor(fn: string, located: LocatedTensor): Float32Arra
   if (!floatDtypes.has(info.dtype)) throw unsupportedDtype(fn, file.path, info.name, info.dtype);
   let values: Float32Array;
   if (info.dtype === 'F32') {
-    // Read straight into the result: no second copy of the largest tensors.
-    values = new Float32Array(info.byteLength / 4);
-    const bytes = new Uint8Array(values.buffer);
-    readExact(fn, file, bytes, info.byteOffset, { tensor: info.name });
-    fromLittleEndian(bytes, 4);
+    // No second copy of the largest tensors where the source reads into a new buffer.
+    values = readF32(fn, file, info.byteOffset, info.byteLength / 4, { tensor: info.name });
   } else {
-    const bytes = new Uint8Array(info.byteLength);
-    readExact(fn, file, bytes, info.byteOffset, { tensor: info.name });
-    values = decodeTensorF32(bytes, info.dtype, info.name);
+    values = decodeTensorF32(readBytes(fn, file, info.byteOffset, info.byteLength, { tensor: info.name }), info.dtype, info.name);
   }
   assertFinite(fn, file.path, info.name, values);
   return values;

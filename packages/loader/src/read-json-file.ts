@@ -1,31 +1,37 @@
-import { readFileSync } from 'node:fs';
-
+import { closeFile, openFileSteps, readWholeFileSteps } from './file-range';
 import { LoaderError } from './loader-error';
 import type { LoaderErrorCode } from './loader-error';
+import type { Steps } from './loader-steps';
+import type { ModelFiles } from './model-files';
 
 /**
- * Reads and parses a JSON file that must hold an object. A missing file is VPTQ_LOADER_NOT_FOUND (or
- * `undefined` when `optional`); unreadable, non-JSON or non-object content is `badCode`.
+ * Reads and parses JSON file `name` of `files`, which must hold an object. A missing file is
+ * VPTQ_LOADER_NOT_FOUND (or `undefined` when `optional`); unreadable, non-JSON or non-object content is `badCode`.
  */
-export function readJsonObject(
+export function* readJsonSteps(
   fn: string,
-  path: string,
+  files: ModelFiles,
+  name: string,
   badCode: LoaderErrorCode,
   optional: boolean,
-): Record<string, unknown> | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      if (optional) return undefined;
-      throw new LoaderError('VPTQ_LOADER_NOT_FOUND', `${fn}: ${path} does not exist`, { path, cause: error });
-    }
-    throw new LoaderError('VPTQ_LOADER_IO', `${fn}: cannot read ${path} (${(error as Error).message})`, {
-      path,
-      cause: error,
-    });
+): Steps<Record<string, unknown> | undefined> {
+  const path = files.pathOf(name);
+  const file = yield* openFileSteps(fn, files, name);
+  if (file === undefined) {
+    if (optional) return undefined;
+    throw new LoaderError('VPTQ_LOADER_NOT_FOUND', `${fn}: ${path} does not exist`, { path });
   }
+  let bytes: Uint8Array;
+  try {
+    bytes = yield* readWholeFileSteps(fn, file);
+  } finally {
+    closeFile(file);
+  }
+  return parseJsonObject(fn, path, new TextDecoder().decode(bytes), badCode);
+}
+
+/** Parses `text` as a JSON object, or fails with `badCode` naming `fn` and `path`. */
+export function parseJsonObject(fn: string, path: string, text: string, badCode: LoaderErrorCode): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -25,13 +25,13 @@ export interface VptqModelSource extends ModelSource {
   /** Every decoder projection the quantization config covers, in model order (layer, then q, k, v, o, gate, up, down). */
   readonly quantizedLayers: readonly VptqQuantizedLayerInfo[];
   /**
-   * Reads one quantized layer's packed tensors from disk, validated against its config (dtypes, shapes,
-   * `perm` a permutation, outlier indices below Ko, float values finite). Float tensors keep their stored
-   * F16/BF16/F32 precision (spec §5.2).
+   * Reads one quantized layer's packed tensors (prefetched first where the model reads asynchronously),
+   * validated against its config (dtypes, shapes, `perm` a permutation, outlier indices below Ko, float values
+   * finite). Float tensors keep their stored F16/BF16/F32 precision (spec §5.2).
    *
    * @param name - a module name from `quantizedLayers`.
    * @throws {LoaderError} VPTQ_LOADER_UNKNOWN_TENSOR (not a quantized layer), VPTQ_LOADER_CLOSED,
-   * VPTQ_LOADER_TRUNCATED, VPTQ_LOADER_INDEX_RANGE, VPTQ_LOADER_NOT_FINITE.
+   * VPTQ_LOADER_NOT_PREFETCHED, VPTQ_LOADER_TRUNCATED, VPTQ_LOADER_INDEX_RANGE, VPTQ_LOADER_NOT_FINITE.
    */
   readQuantizedLayer(name: string): PackedVptqLayer;
 }

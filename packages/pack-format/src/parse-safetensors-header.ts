@@ -39,13 +39,13 @@ export interface SafetensorsHeader {
  * sorted by offset, tile the data region exactly from 0 to the end of the file (no gap, no overlap).
  * Unknown keys inside a tensor entry are ignored, as the reference does.
  *
- * @param source - the file's bytes.
+ * @param source - the file's bytes, read synchronously (`@vptq/loader` fetches the header of a remote file first).
  * @param label - a name for the source used in error messages, usually the file name.
  * @returns the header, with absolute byte offsets.
  * @throws {PackFormatError} `VPTQ_PACK_SAFETENSORS_HEADER`, `VPTQ_PACK_SAFETENSORS_TENSOR` or
  * `VPTQ_PACK_SAFETENSORS_TRUNCATED`, naming the file and the tensor.
  */
-export function parseSafetensorsHeader(source: ByteSource, label: string): SafetensorsHeader {
+export function parseSafetensorsHeader(source: ByteSource<Uint8Array>, label: string): SafetensorsHeader {
   const fileLength = source.byteLength;
   if (!Number.isSafeInteger(fileLength) || fileLength < 0) {
     throw new TypeError(`parseSafetensorsHeader: source.byteLength must be a non-negative integer (got ${fileLength})`);
@@ -201,9 +201,15 @@ function parseEntry(
 }
 
 /** Reads exactly `byteLength` bytes or fails as a truncated source. */
-export function readExactly(source: ByteSource, byteOffset: number, byteLength: number, label: string, tensor?: string): Uint8Array {
-  const bytes = source.read(byteOffset, byteLength);
+export function readExactly(source: ByteSource<Uint8Array>, byteOffset: number, byteLength: number, label: string, tensor?: string): Uint8Array {
+  const bytes: unknown = source.read(byteOffset, byteLength);
   if (!(bytes instanceof Uint8Array)) {
+    if (typeof (bytes as PromiseLike<unknown> | undefined)?.then === 'function') {
+      (bytes as Promise<unknown>).then(undefined, () => undefined);
+      throw new TypeError(
+        `${label}: ByteSource.read returned a Promise; this reader needs a synchronous source (createByteSource over bytes already read)`,
+      );
+    }
     throw new TypeError(`ByteSource.read must return a Uint8Array (got ${describeJson(bytes)})`);
   }
   if (bytes.byteLength !== byteLength) {

@@ -10,6 +10,6 @@ import { readExactly, type SafetensorsTensorInfo } from './parse-safetensors-hea
  * @returns `info.byteLength` bytes (a view or a copy, whatever the source returns).
  * @throws {PackFormatError} `VPTQ_PACK_SAFETENSORS_TRUNCATED` if the source returns fewer bytes.
  */
-export function readSafetensorsTensor(source: ByteSource, info: SafetensorsTensorInfo, label = 'safetensors'): Uint8Array {
+export function readSafetensorsTensor(source: ByteSource<Uint8Array>, info: SafetensorsTensorInfo, label = 'safetensors'): Uint8Array {
   return readExactly(source, info.byteOffset, info.byteLength, label, info.name);
 }

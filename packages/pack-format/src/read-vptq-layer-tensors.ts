@@ -28,7 +28,7 @@ export type StoredTensorLookup = (name: string) => StoredTensor | undefined;
  * @param header - its parsed header.
  * @param label - the file name for error messages.
  */
-export function createStoredTensorLookup(source: ByteSource, header: SafetensorsHeader, label: string): StoredTensorLookup {
+export function createStoredTensorLookup(source: ByteSource<Uint8Array>, header: SafetensorsHeader, label: string): StoredTensorLookup {
   return (name) => {
     const info = header.byName.get(name);
     if (info === undefined) return undefined;

@@ -196,6 +196,15 @@ describe('parseSafetensorsHeader', () => {
     expect(() => createByteSource([1, 2] as never)).toThrow(/bytes must be a Uint8Array \(got Array\)/);
   });
 
+  it('names the fix when given a source that reads asynchronously', () => {
+    const file = concat(encodeSafetensors([{ name: 't', dtype: 'F32', shape: [4], data: new Float32Array(4) }]));
+    const inner = createByteSource(file);
+    const remote = { byteLength: file.byteLength, read: async (offset: number, length: number) => inner.read(offset, length) };
+    expect(() => parseSafetensorsHeader(remote as never, 'remote.safetensors')).toThrow(
+      /remote\.safetensors: ByteSource\.read returned a Promise; this reader needs a synchronous source/,
+    );
+  });
+
   it('survives hundreds of seeded mutations of valid files with success or PackFormatError only', () => {
     const next = createTestRng(2024);
     const randomInt = (limit: number): number => Math.floor(next() * limit);

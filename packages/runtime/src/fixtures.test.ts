@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 
-import { loadLlama2cTokenizer, openLlama2c } from '@vptq/loader';
+import { loadLlama2cTokenizer, openLlama2c } from '@vptq/loader/node';
 import { fixturePath } from '@vptq/test-utils';
 import { describe, expect, it } from 'vitest';
 

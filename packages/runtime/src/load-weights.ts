@@ -29,6 +29,9 @@ export interface LoadWeightsOptions {
  * every projection through `options.createLinear`, and the classifier from `lm_head.weight` or, when
  * `config.tieWordEmbeddings`, sharing the embedding matrix.
  *
+ * It reads synchronously: a `ModelSource` opened from a URL or a `Blob` must have prefetched every tensor first
+ * (`await source.prefetch(source.tensors.map((tensor) => tensor.name))`; `loadCpu` of `vptq` does).
+ *
  * @param source - A `ModelSource` (or `{ config, readTensor }`); not closed here.
  * @throws {LlamaRuntimeError} VPTQ_RUNTIME_BAD_WEIGHTS naming the tensor when a tensor or a created linear
  * does not have the shape the config promises. Loader errors (missing tensor, truncated file) pass through.
@@ -52,7 +55,8 @@ export function loadWeights(source: WeightSource, options: LoadWeightsOptions = 
 
 /**
  * Reads one decoder layer's weights (its two norm gains and seven projections), as {@link loadWeights} reads
- * every layer: what a layer-by-layer pass holds at a time.
+ * every layer: what a layer-by-layer pass holds at a time. On a source read through `fetch` or a `Blob`, prefetch
+ * `listLayerTensorNames(config, layer)` (@vptq/loader) first.
  *
  * @param layer - 0-based decoder layer index.
  * @throws {RangeError} if the config is not runnable or `layer` is not one of its layers.

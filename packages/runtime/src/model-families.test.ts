@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { openModel } from '@vptq/loader';
+import { openModel } from '@vptq/loader/node';
 import type { ModelSource } from '@vptq/loader';
 import { makeTempDir, maxAbsDifference, publishedConfigs, releaseTestDevice, requestTestDevice, shrinkPublishedConfig } from '@vptq/test-utils';
 import type { PublishedModel, TestModelSizes } from '@vptq/test-utils';

@@ -1,19 +1,16 @@
-export { load } from './load';
-export type { LoadedModel, LoadOptions } from './load';
+export { loadCpu } from './load-cpu';
+export type { LoadCpuOptions, LoadedModel } from './load-cpu';
 export { loadGpu } from './load-gpu';
 export type { LoadedGpuModel, LoadGpuOptions } from './load-gpu';
-export { openModelWithTokenizer } from './load-model';
-export type { OpenedModel } from './load-model';
+export type { ModelLocation } from './model-location';
+export { createModelFiles, urlModelFiles } from '@vptq/loader';
+export type { ModelFiles } from '@vptq/loader';
 export { generate, perplexity } from '@vptq/runtime';
 export type { GenerateOptions, GenerateResult, PerplexityOptions, PerplexityResult } from '@vptq/runtime';
-export { quantize } from './quantize/quantize-model';
-export type { QuantizeResult } from './quantize/quantize-model';
-export type { QuantizeEvent, QuantizeMethod, QuantizeOptions, QuantizePhase, VptqSettings } from './quantize/quantize-options';
+// What `quantize` (in `vptq/node`, as it reads and writes directories) is set up with and reports: plain data,
+// shared with any quantizer front end.
+export type { QuantizeEvent, QuantizeMethod, QuantizePhase, VptqSettings } from './quantize/quantize-options';
 export { quantizeDefaults } from './quantize/quantize-defaults';
+export type { QuantizeSettings } from './quantize/quantize-defaults';
 export { QuantizeDeviceError } from './quantize/quantize-device-error';
 export type { QuantizeDeviceErrorCode } from './quantize/quantize-device-error';
-export type { QuantizeSettings } from './quantize/quantize-defaults';
-export { readQuantizationReport, recordPerplexity, QuantizationReportError } from './report/quantization-report';
-export type { QuantizationReport, QuantizationReportErrorCode, ReportPerplexity } from './report/quantization-report';
-export { renderQuantizationReport } from './report/render-report';
-export type { RenderReportOptions } from './report/render-report';

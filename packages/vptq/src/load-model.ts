@@ -1,8 +1,10 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
-import { loadTokenizer, openModel } from '@vptq/loader';
+import { loadTokenizer, openModel } from '@vptq/loader/node';
 import type { ModelSource, Tokenizer } from '@vptq/loader';
+
+import { isLlama2cTokenizerName } from './model-location';
 
 /** A model source and its tokenizer, opened from paths. */
 export interface OpenedModel {
@@ -37,7 +39,7 @@ export function openModelWithTokenizer(modelPath: string, tokenizerPath?: string
 export function findTokenizerBeside(modelPath: string): string {
   const dir = dirname(modelPath);
   const candidates = readdirSync(dir).filter(
-    (name) => name !== basename(modelPath) && /^(tok.*|tokenizer)\.bin$/.test(name) && existsSync(join(dir, name)),
+    (name) => name !== basename(modelPath) && isLlama2cTokenizerName(name) && existsSync(join(dir, name)),
   );
   if (candidates.length !== 1) {
     throw new Error(

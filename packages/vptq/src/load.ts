@@ -1,7 +1,6 @@
 import { createCpuModel, loadWeights } from '@vptq/runtime';
-import type { CpuLlamaModel } from '@vptq/runtime';
-import type { LlamaConfig, Tokenizer } from '@vptq/loader';
 
+import type { LoadedModel } from './load-cpu';
 import { openModelWithTokenizer } from './load-model';
 
 /** Options of {@link load}. */
@@ -12,23 +11,15 @@ export interface LoadOptions {
   readonly contextLength?: number;
 }
 
-/** A model ready to run on the CPU, with its tokenizer. */
-export interface LoadedModel {
-  readonly config: LlamaConfig;
-  readonly tokenizer: Tokenizer;
-  readonly model: CpuLlamaModel;
-  /** Where the model came from and in which format. */
-  readonly path: string;
-  readonly format: 'llama2c' | 'hf' | 'vptq';
-}
-
 /**
- * Loads a model for the CPU runtime: a llama2.c `.bin`, a Hugging Face Llama-family directory, or a VPTQ
- * packed directory (quantized linears are dequantized layer by layer on the CPU).
+ * Loads a model from disk for the CPU runtime, synchronously: a llama2.c `.bin`, a Hugging Face Llama-family
+ * directory, or a VPTQ packed directory (quantized linears are dequantized layer by layer on the CPU). `loadCpu`
+ * of `vptq` does the same from URLs, picked files or bytes.
  *
  * @example
  * ```ts
- * import { generate, load } from 'vptq';
+ * import { generate } from 'vptq';
+ * import { load } from 'vptq/node';
  * const { model, tokenizer } = load('stories260K.bin', { tokenizer: 'tok512.bin' });
  * console.log(generate(model, tokenizer, { prompt: 'Once upon a time', maxTokens: 64 }).text);
  * ```

@@ -7,3 +7,5 @@ export { makeTempDir } from './temp';
 export { getTestGpu } from './test-gpu';
 export { publishedConfigs, shrinkPublishedConfig } from './published-configs';
 export type { PublishedModel, TestModelSizes } from './published-configs';
+export { serveFiles } from './serve-files';
+export type { FileServer, ServedRequest, ServeFilesOptions } from './serve-files';

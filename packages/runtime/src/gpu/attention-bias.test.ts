@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { openModel } from '@vptq/loader';
+import { openModel } from '@vptq/loader/node';
 import type { LlamaConfig, ModelSource, VptqModelSource } from '@vptq/loader';
 import { makeTempDir, maxAbsDifference, releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

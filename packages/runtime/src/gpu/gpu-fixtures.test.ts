@@ -1,7 +1,8 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { convertLlama2cToHf, loadLlama2cTokenizer, openLlama2c, openModel } from '@vptq/loader';
+import { convertLlama2cToHf, loadLlama2cTokenizer, openLlama2c, openModel } from '@vptq/loader/node';
+import { createModelFiles, openModelFiles } from '@vptq/loader';
 import type { ModelSource, Tokenizer, VptqModelSource } from '@vptq/loader';
 import { fixturePath, makeTempDir, maxAbsDifference, releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,6 +57,33 @@ describe.skipIf(!device)('GPU model on stories260K (cs336 sample)', () => {
     quantized?.gpu.destroy();
     rmSync(temp, { recursive: true, force: true });
     await releaseTestDevice();
+  });
+
+  it('VPTQ: a directory read through Blobs uploads part by part (embeddings, each layer, the head) to the same logits', async () => {
+    const dir = join(temp, 'vptq');
+    const files = createModelFiles(Object.fromEntries(readdirSync(dir).map((name) => [name, new Blob([readFileSync(join(dir, name))])])));
+    const source = (await openModelFiles(files)) as VptqModelSource;
+    const prefetched: string[][] = [];
+    const prefetch = source.prefetch.bind(source);
+    const recording: VptqModelSource = Object.assign(Object.create(null), source, {
+      prefetch: (names: readonly string[]) => {
+        prefetched.push([...names]);
+        return prefetch(names);
+      },
+    });
+    expect(() => source.readTensor('model.norm.weight')).toThrow(expect.objectContaining({ code: 'VPTQ_LOADER_NOT_PREFETCHED' }));
+    const fromBlobs = await createGpuModel(gpu, recording);
+    source.close();
+    try {
+      expect(prefetched.length).toBe(2 + source.config.numHiddenLayers);
+      expect(prefetched[0]).toEqual(['model.embed_tokens.weight']);
+      expect(prefetched[1]).toContain('model.layers.0.self_attn.q_proj.weight');
+      expect(prefetched.at(-1)).toEqual(['model.norm.weight']);
+      const tokens = tokenizer.encode('The cat sat on the mat.', { bos: true });
+      expect(await fromBlobs.forward(tokens, 0, { allLogits: true })).toEqual(await quantized.gpu.forward(tokens, 0, { allLogits: true }));
+    } finally {
+      fromBlobs.destroy();
+    }
   });
 
   it('VPTQ: the packed layers and their dequantized dense upload give the same logits', async () => {

@@ -1,8 +1,8 @@
 import { maxVqGemvVectorLength, uploadVqLayers, uploadWeights, vqStackMismatch } from '@vptq/kernels-webgpu';
 import { createBufferWithData } from '@vptq/kernels-webgpu/authoring';
 import type { GpuWeights, WeightFormat } from '@vptq/kernels-webgpu';
-import { listLinearSpecs } from '@vptq/loader';
-import type { LinearInput, LinearName, LinearSpec, VptqModelSource } from '@vptq/loader';
+import { listLayerTensorNames, listLinearSpecs } from '@vptq/loader';
+import type { LinearInput, LinearName, LinearSpec, ModelSource, VptqModelSource } from '@vptq/loader';
 import { f32ToF16Bits } from '@vptq/pack-format/safetensors';
 
 import { groupByInput } from '../group-by-input';
@@ -18,9 +18,14 @@ import { assembleLlamaWeights, gpuWeightsByteLength } from './gpu-llama-weights'
 
 /**
  * A model to upload: any {@link WeightSource}; when it also has `quantizedLayers` and `readQuantizedLayer`
- * (a `VptqModelSource` from @vptq/loader), the projections it lists are uploaded in their packed VPTQ form.
+ * (a `VptqModelSource` from @vptq/loader), the projections it lists are uploaded in their packed VPTQ form. When
+ * it has `prefetch` (every `ModelSource` does), the model's tensors are prefetched part by part (the embeddings,
+ * each decoder layer, the final norm and classifier) before they are read, so a model read through `fetch` or a
+ * `Blob` holds one layer's bytes at a time.
  */
-export type GpuWeightSource = WeightSource & Partial<Pick<VptqModelSource, 'quantizedLayers' | 'readQuantizedLayer'>>;
+export type GpuWeightSource = WeightSource &
+  Partial<Pick<ModelSource, 'prefetch'>> &
+  Partial<Pick<VptqModelSource, 'quantizedLayers' | 'readQuantizedLayer'>>;
 
 /** Options of {@link uploadLlamaWeights}. */
 export interface UploadLlamaWeightsOptions {
@@ -43,12 +48,13 @@ const fn = 'createGpuModel';
 /**
  * Reads a model one tensor at a time and uploads it: embeddings, norms and dense projections as f32 (or f16
  * bit patterns), VPTQ projections as packed layers. Layers whose vectors are longer than the fused VQ-GEMV
- * handles (`maxVqGemvVectorLength`) fall back to their dequantized dense weights.
+ * handles (`maxVqGemvVectorLength`) fall back to their dequantized dense weights. Each part is prefetched first
+ * where the source can (see {@link GpuWeightSource}).
  *
  * @throws {LlamaRuntimeError} VPTQ_RUNTIME_BAD_WEIGHTS when a tensor or a packed layer disagrees with the config.
  * @throws {RangeError} when the config is not runnable or a tensor exceeds the device's buffer limits.
  */
-export function uploadLlamaWeights(device: GPUDevice, source: GpuWeightSource, options: UploadLlamaWeightsOptions = {}): GpuLlamaWeights {
+export async function uploadLlamaWeights(device: GPUDevice, source: GpuWeightSource, options: UploadLlamaWeightsOptions = {}): Promise<GpuLlamaWeights> {
   const config = source.config;
   validateConfig(fn, config);
   const { format, packedNames } = resolveUpload(source, options, fn);
@@ -65,10 +71,18 @@ export function uploadLlamaWeights(device: GPUDevice, source: GpuWeightSource, o
   };
   const vector = (name: string, length: number): GPUBuffer => keep(createBufferWithData(device, name, readChecked(source, name, length, fn)));
 
+  const prefetch = async (names: string[]): Promise<void> => {
+    if (typeof source.prefetch === 'function') await source.prefetch(names);
+  };
   try {
+    await prefetch(['model.embed_tokens.weight']);
     const embedTokens = matrix('model.embed_tokens.weight', config.vocabSize, hidden);
     const layers: GpuLayerWeights[] = [];
-    for (let layer = 0; layer < config.numHiddenLayers; layer++) layers.push(uploadLayer(device, source, layer, { format, packedNames, maxBindingBytes: options.maxBindingBytes, caller: fn }, keep));
+    for (let layer = 0; layer < config.numHiddenLayers; layer++) {
+      await prefetch(listLayerTensorNames(config, layer));
+      layers.push(uploadLayer(device, source, layer, { format, packedNames, maxBindingBytes: options.maxBindingBytes, caller: fn }, keep));
+    }
+    await prefetch(config.tieWordEmbeddings ? ['model.norm.weight'] : ['model.norm.weight', 'lm_head.weight']);
     const norm = vector('model.norm.weight', hidden);
     const lmHead = config.tieWordEmbeddings ? embedTokens : matrix('lm_head.weight', config.vocabSize, hidden);
     return assembleLlamaWeights(config, { embedTokens, layers, norm, lmHead }, owned);
@@ -88,7 +102,8 @@ export interface UploadedLayerWeights extends GpuLayerWeights {
 
 /**
  * Uploads decoder layer `layer` of `source` alone, as {@link uploadLlamaWeights} uploads each layer (same
- * options): what a layer-by-layer pass holds on the GPU at a time.
+ * options): what a layer-by-layer pass holds on the GPU at a time. It reads synchronously: on a source read through
+ * `fetch` or a `Blob`, prefetch the layer's tensors first (`listLayerTensorNames` of @vptq/loader).
  *
  * @throws {RangeError} when the config is not runnable or `layer` is not one of its layers.
  * @throws {LlamaRuntimeError} VPTQ_RUNTIME_BAD_WEIGHTS as {@link uploadLlamaWeights}.

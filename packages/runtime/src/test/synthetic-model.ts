@@ -58,6 +58,7 @@ export function createSyntheticSource(overrides: Partial<LlamaConfig> = {}, seed
       if (!values) throw new Error(`synthetic source has no tensor ${name}`);
       return values.slice();
     },
+    async prefetch(): Promise<void> {},
     close(): void {},
   };
 }

@@ -1,7 +1,8 @@
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { listLinearSpecs, llamaConfigToHfJson, openHfModel } from '@vptq/loader';
+import { listLinearSpecs, llamaConfigToHfJson } from '@vptq/loader';
+import { openHfModel } from '@vptq/loader/node';
 import { randomPermutation } from '@vptq/kmeans';
 import type { LinearName, ModelSource } from '@vptq/loader';
 import { encodeVptqLayerTensors, packIndices, toVptqLayerConfigJson } from '@vptq/pack-format';

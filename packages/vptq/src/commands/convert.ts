@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { convertLlama2cToHf } from '@vptq/loader';
+import { convertLlama2cToHf } from '@vptq/loader/node';
 
 interface ConvertFlags {
   from: string;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { openModel } from '@vptq/loader';
+import { openModel } from '@vptq/loader/node';
 import type { VptqModelSource } from '@vptq/loader';
 import { computeVptqLayerBits, findReferenceMisreads, sumVptqBits } from '@vptq/pack-format';
 import type { VptqBits } from '@vptq/pack-format';

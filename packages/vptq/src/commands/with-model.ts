@@ -1,8 +1,10 @@
+import { nodeModelFiles } from '@vptq/loader/node';
+
 import { load } from '../load';
-import type { LoadedModel } from '../load';
+import type { LoadedModel } from '../load-cpu';
 import { loadGpu } from '../load-gpu';
 import type { LoadedGpuModel } from '../load-gpu';
-import { createNodeDevice, releaseNodeDevice } from '../node';
+import { createNodeDevice, releaseNodeDevice } from '../create-node-device';
 
 /** Where a CLI command runs its model. */
 export interface ModelFlags {
@@ -20,7 +22,7 @@ export async function withModel<T>(flags: ModelFlags, work: (loaded: LoadedModel
   const { device } = await createNodeDevice();
   let loaded: LoadedGpuModel | undefined;
   try {
-    loaded = await loadGpu(flags.model, { device, tokenizer: flags.tokenizer });
+    loaded = await loadGpu(nodeModelFiles(flags.model), { device, tokenizer: flags.tokenizer === undefined ? undefined : nodeModelFiles(flags.tokenizer) });
     return await work(loaded);
   } finally {
     loaded?.release();

@@ -4,7 +4,7 @@ import { accumulateHessian, createHessianAccumulator, finalizeHessian, hessianAc
 import type { FinalizedHessian } from '@vptq/hessian';
 import { createBufferWithData } from '@vptq/kernels-webgpu/authoring';
 import { createGpuHessianAccumulator } from '@vptq/kernels-webgpu/quantize';
-import { loadLlama2cTokenizer, openLlama2c } from '@vptq/loader';
+import { loadLlama2cTokenizer, openLlama2c } from '@vptq/loader/node';
 import { createCpuModel, loadWeights } from '@vptq/runtime';
 import { fixturePath, releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { quantizeVptqLayer } from '@vptq/codebook';
 import { prepareHessian, prepareHessianAsync } from '@vptq/hessian';
 import { upperCholeskyOfInverseGpu } from '@vptq/kernels-webgpu/quantize';
-import { listLinearSpecs, loadLlama2cTokenizer, openModel } from '@vptq/loader';
+import { listLinearSpecs } from '@vptq/loader';
+import { loadLlama2cTokenizer, openModel } from '@vptq/loader/node';
 import { fixturePath, releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 

@@ -1,4 +1,4 @@
-import { createNodeDevice, releaseNodeDevice } from '../node';
+import { createNodeDevice, releaseNodeDevice } from '../create-node-device';
 import { createCpuQuantizeBackend } from './cpu-quantize-backend';
 import { createGpuQuantizeBackend } from './gpu-quantize-backend';
 import type { QuantizeBackend } from './quantize-backend';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { openModel } from '@vptq/loader';
+import { openModel } from '@vptq/loader/node';
 import type { LlamaConfig, VptqModelSource } from '@vptq/loader';
 import { createGpuModel, perplexity } from '@vptq/runtime';
 import { fixturePath, makeTempDir, maxAbsDifference, publishedConfigs, releaseTestDevice, requestTestDevice } from '@vptq/test-utils';

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { openHfModel, openModel } from '@vptq/loader';
+import { openHfModel, openModel } from '@vptq/loader/node';
 import type { VptqModelSource } from '@vptq/loader';
 import { createGpuModel, perplexity } from '@vptq/runtime';
 import { fixturePath, makeTempDir, maxAbsDifference, releaseTestDevice, requestTestDevice } from '@vptq/test-utils';

@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { basename, dirname, join, resolve } from 'node:path';
 
 import type { PreparedHessian } from '@vptq/hessian';
-import { convertLlama2cToHf, listLinearSpecs, loadTokenizer, openModel } from '@vptq/loader';
+import { listLinearSpecs } from '@vptq/loader';
+import { convertLlama2cToHf, loadTokenizer, openModel } from '@vptq/loader/node';
 import type { LinearSpec, LlamaConfig, ModelSource } from '@vptq/loader';
 import { encodeSafetensors } from '@vptq/pack-format/safetensors';
 import type { SafetensorsTensorInput } from '@vptq/pack-format/safetensors';

@@ -22,7 +22,7 @@ type Projection = ReportLayer['projections'][number];
  *
  * @example
  * ```ts
- * import { readQuantizationReport, renderQuantizationReport } from 'vptq';
+ * import { readQuantizationReport, renderQuantizationReport } from 'vptq/node';
  * import { writeFileSync } from 'node:fs';
  * writeFileSync('report.html', renderQuantizationReport(readQuantizationReport('stories260K-vptq')));
  * ```

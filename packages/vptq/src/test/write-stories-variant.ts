@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { convertLlama2cToHf, openHfModel } from '@vptq/loader';
+import { convertLlama2cToHf, openHfModel } from '@vptq/loader/node';
 import { encodeSafetensors } from '@vptq/pack-format/safetensors';
 import type { SafetensorsTensorInput } from '@vptq/pack-format/safetensors';
 import { fixturePath, randomFloats } from '@vptq/test-utils';

@@ -4,7 +4,7 @@ import type { VqGemvOptions } from '@vptq/kernels-webgpu';
 import type { BenchmarkShape } from '@vptq/kernels-webgpu/bench';
 import { benchmarkDecode, tinyDecodeShape } from '@vptq/runtime/bench';
 
-import { createNodeDevice, releaseNodeDevice } from '../../node';
+import { createNodeDevice, releaseNodeDevice } from '../../create-node-device';
 import { printTable } from '../print-table';
 import { integerOption } from '../parse-options';
 

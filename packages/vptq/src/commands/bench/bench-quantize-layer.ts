@@ -2,7 +2,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import type { VptqOptions, VptqProxyError } from '@vptq/codebook';
 
-import { createNodeDevice, releaseNodeDevice } from '../../node';
+import { createNodeDevice, releaseNodeDevice } from '../../create-node-device';
 import { printTable } from '../print-table';
 import { integerOption, numberOption } from '../parse-options';
 import { PhaseClock } from '../../phase-clock';
