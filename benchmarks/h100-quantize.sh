@@ -6,7 +6,7 @@
 #   source .device/enter.sh; bash benchmarks/h100-quantize.sh
 # SMALL=1 runs shrunk versions (a lavapipe check). LAYERS sets the slice's depth (default 2); LAYER_FLAGS (both
 # layer cases), V8_FLAGS, SLICE_FLAGS add flags; REFIT lists refit variants of the v6 case; T_* are the timeouts;
-# PARITY=0 skips the parity runs, KERNELS=1 adds the kernels one by one.
+# PARITY=0 skips the parity runs, SLICE=0 the model slice, KERNELS=1 adds the kernels one by one.
 set -u
 LAYER_FLAGS=${LAYER_FLAGS:-}; V8_FLAGS=${V8_FLAGS:-}; SLICE_FLAGS=${SLICE_FLAGS:-}
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -32,11 +32,13 @@ for m in "stories260K $E/stories260K.bin $E/tok512.bin" "babyllama .device/examp
 done
 tar czf "$OUT/parity.tgz" -C /tmp par
 fi
+if [ "${SLICE:-1}" = 1 ]; then
 rm -rf /tmp/s260 /tmp/syn /tmp/syn-q
 $V convert --from llama2c --to hf -m $E/stories260K.bin -t $E/tok512.bin -o /tmp/s260 > /dev/null
 timeout 35 $V bench synthetic-model /tmp/syn --tokenizer-from /tmp/s260 --layers $LAYERS $SHAPE > "$OUT/model.txt" 2>&1; stamp "synthetic rc=$?"
 timeout ${T_SLICE:-100} $V bench quantize -m /tmp/syn --calib $E/calibration.txt --repeats 1 --device gpu --vector-len 6 --centroids 4096 --res-centroids 0 --calib-tokens $TOK $SLICE_FLAGS --keep /tmp/syn-q --json >> "$OUT/model.txt" 2>&1; stamp "slice rc=$?"
 timeout 10 $V inspect /tmp/syn-q > "$OUT/inspect.txt" 2>&1; stamp "inspect rc=$?"
+fi
 # The refit variants last: they only compare settings.
 IFS=';' read -ra variants <<< "${REFIT:-}"
 for variant in "${variants[@]}"; do
