@@ -35,6 +35,13 @@ async function run({ settings, device: wanted }: WorkerRequest): Promise<void> {
       try {
         gpu = await acquireDevice(navigator.gpu);
         reason = gpu.info.missingFeatures.length ? `adapter lacks ${gpu.info.missingFeatures.join(', ')} (kernels use their fallbacks)` : 'WebGPU adapter';
+        // As `vptq quantize --device auto`: a software adapter (SwiftShader) is far slower than the CPU backend
+        // (stories260K: 390 s against about 10 s, measured in headless Chromium), so only ?quantize=gpu takes it.
+        if (wanted === 'auto' && gpu.info.adapterInfo.isFallbackAdapter) {
+          reason = `the only WebGPU adapter is a software one (${describeAdapter(gpu.info)}), much slower than the CPU here; ?quantize=gpu uses it anyway`;
+          gpu.device.destroy();
+          gpu = undefined;
+        }
       } catch (error) {
         reason = `no WebGPU device: ${(error as Error).message}`;
       }
