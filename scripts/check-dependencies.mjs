@@ -7,7 +7,7 @@
 //     undeclared import becomes a copy of someone else's code. The source maps list what each dist/*.js was
 //     built from; anything outside the package's own src/ is inlined. The bare imports left in dist/*.js and
 //     dist/*.d.ts must be declared as well.
-// Part 2 reads dist/, so build first (`pnpm check:dependencies` does). Prints one line per violation, exit 1.
+// Private apps (apps/*) get part 1 only: their dist is a browser bundle. Part 2 reads dist/, so build first (`pnpm check:dependencies` does). Prints one line per violation, exit 1.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -175,8 +175,10 @@ for (const { dir, json } of packages) {
     }
   }
 
-  // Part 2: what the build produced. Packages without a build (tools/test-utils ships src/) have no dist.
+  // Part 2: what the build produced. Packages without a build (tools/test-utils ships src/) have no dist. A private
+  // app under apps/ builds a browser bundle, which inlines its dependencies by design: only its src is checked.
   if (!json.scripts?.build) continue;
+  if (json.private && rel(dir).startsWith('apps/')) continue;
   const distDir = join(dir, 'dist');
   if (!existsSync(distDir)) {
     report(json, `${rel(distDir)} is missing — run \`pnpm build\` before this check`);

@@ -19,6 +19,11 @@
 //   - `replace: FROM => TO` (repeatable, `;`-separated): the text FROM (which must occur in the block) is replaced
 //     by TO before the block is type-checked and run, e.g. a size that is realistic for a 7B model but takes too
 //     long on a 2-core CPU or software Vulkan. The summary table lists every replacement.
+//   - `browser`: the block is browser code (navigator.gpu, the DOM, URLs relative to a page) that cannot run under
+//     Node. It is type-checked on its own against the installed packages with the DOM lib (lib ES2023 + DOM,
+//     module ESNext, moduleResolution Bundler, as a bundler sees it) and not run; the summary reports it as
+//     "browser: type-checked; runs in pnpm test:browser", where apps/web makes the same calls in headless Chromium.
+//     It counts as passed when it type-checks.
 // A marker that is not right before a ts/js fence, an unknown directive, an unknown name or a FROM that the block
 // does not contain fails the run.
 //
@@ -139,11 +144,13 @@ function extractExamples(pkg) {
     if (end === lines.length) problems.push(`line ${start + 1}: the code fence is not closed`);
     i = end;
     if (fence[1] !== 'ts' && fence[1] !== 'js') continue;
-    const example = { pkg, line: start + 1, lang: fence[1], code: lines.slice(start + 1, end).join('\n'), uses: [], replaces: [] };
+    const example = { pkg, line: start + 1, lang: fence[1], code: lines.slice(start + 1, end).join('\n'), uses: [], replaces: [], browser: false };
     const directives = /^\s*<!--\s*test:pack\b(.*?)-->\s*$/.exec(lines[start - 1] ?? '')?.[1] ?? '';
     for (const directive of directives.split(';').map((text) => text.trim()).filter(Boolean)) {
       const [, key, value] = /^(\w+)\s*:\s*(.*)$/.exec(directive) ?? [];
-      if (key === 'uses') {
+      if (directive === 'browser') {
+        example.browser = true;
+      } else if (key === 'uses') {
         for (const name of value.split(',').map((text) => text.trim())) {
           if (!contextNames.has(name)) problems.push(`line ${start}: uses ${name}, which no context exports (${[...contextNames.keys()].join(', ')})`);
           example.uses.push(name);
@@ -154,7 +161,7 @@ function extractExamples(pkg) {
         example.code = example.code.split(from).join(to);
         example.replaces.push(`${from} => ${to}`);
       } else {
-        problems.push(`line ${start}: unknown test:pack directive ${JSON.stringify(directive)} (uses: a, b; replace: FROM => TO)`);
+        problems.push(`line ${start}: unknown test:pack directive ${JSON.stringify(directive)} (uses: a, b; replace: FROM => TO; browser)`);
       }
     }
     examples.push(example);
@@ -226,6 +233,7 @@ try {
   const dependencies = Object.fromEntries([...files].map(([name, file]) => [name, `file:${relative(scratch, file)}`]));
   if (vptqJson?.peerDependencies?.webgpu) dependencies.webgpu = vptqJson.peerDependencies.webgpu;
   mkdirSync(join(scratch, 'examples'), { recursive: true });
+  mkdirSync(join(scratch, 'examples-browser'), { recursive: true });
   writeFileSync(
     join(scratch, 'package.json'),
     `${JSON.stringify(
@@ -270,7 +278,7 @@ try {
     example.file = `${example.pkg.folder}-L${example.line}`;
     const { text, headerLines } = exampleSource(example);
     example.headerLines = headerLines;
-    writeFileSync(join(scratch, 'examples', `${example.file}.${example.lang}`), text);
+    writeFileSync(join(scratch, example.browser ? 'examples-browser' : 'examples', `${example.file}.${example.lang}`), text);
     example.typeErrors = [];
   }
   for (const file of Object.values(contextFiles)) copyFileSync(join(root, 'scripts', 'test-pack', file), join(scratch, 'examples', file));
@@ -299,12 +307,38 @@ try {
       2,
     )}\n`,
   );
-  log(`type-checking ${examples.length} examples (tsc, strict, against the installed packages' .d.ts)`);
-  const tsc = spawnSync(process.execPath, [join(scratch, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.', '--pretty', 'false'], { cwd: scratch, encoding: 'utf8' });
+  // Browser blocks: their own program, with the DOM lib and a bundler's resolution; type-checked only.
+  const browserExamples = examples.filter((example) => example.browser);
+  writeFileSync(
+    join(scratch, 'tsconfig.browser.json'),
+    `${JSON.stringify(
+      {
+        compilerOptions: {
+          target: 'ES2022',
+          lib: ['ES2023', 'DOM', 'DOM.Iterable'],
+          module: 'ESNext',
+          moduleResolution: 'Bundler',
+          types: [],
+          strict: true,
+          allowJs: true,
+          noEmit: true,
+          skipLibCheck: true,
+        },
+        include: ['examples-browser'],
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  log(`type-checking ${examples.length} examples (tsc, strict, against the installed packages' .d.ts; ${browserExamples.length} browser block(s) with the DOM lib)`);
+  const tscBin = join(scratch, 'node_modules', 'typescript', 'bin', 'tsc');
+  const tsc = spawnSync(process.execPath, [tscBin, '-p', '.', '--pretty', 'false'], { cwd: scratch, encoding: 'utf8' });
+  const tscBrowser =
+    browserExamples.length > 0 ? spawnSync(process.execPath, [tscBin, '-p', 'tsconfig.browser.json', '--pretty', 'false'], { cwd: scratch, encoding: 'utf8' }) : { stdout: '', stderr: '', status: 0 };
   const otherTypeErrors = [];
   let lastErrors = otherTypeErrors; // where an indented continuation line of a message goes
-  for (const line of `${tsc.stdout}${tsc.stderr}`.split('\n').filter(Boolean)) {
-    const match = /^examples\/([\w.-]+)\.(?:ts|js)\((\d+),(\d+)\): (.*)$/.exec(line);
+  for (const line of `${tsc.stdout}${tsc.stderr}${tscBrowser.stdout}${tscBrowser.stderr}`.split('\n').filter(Boolean)) {
+    const match = /^examples(?:-browser)?\/([\w.-]+)\.(?:ts|js)\((\d+),(\d+)\): (.*)$/.exec(line);
     const example = match && examples.find((candidate) => candidate.file === match[1]);
     if (example) {
       const readmeLine = example.line + Number(match[2]) - example.headerLines;
@@ -319,6 +353,9 @@ try {
   }
   if (otherTypeErrors.length > 0) throw new StepError(`tsc reported errors outside the examples (contexts, installed .d.ts):\n${otherTypeErrors.join('\n')}`);
   if (tsc.status !== 0 && !examples.some((example) => example.typeErrors.length > 0)) throw new StepError(`tsc exited with ${tsc.status}\n${tsc.stdout}${tsc.stderr}`);
+  if (tscBrowser.status !== 0 && !browserExamples.some((example) => example.typeErrors.length > 0)) {
+    throw new StepError(`tsc (browser blocks) exited with ${tscBrowser.status}\n${tscBrowser.stdout}${tscBrowser.stderr}`);
+  }
 
   // 5. The files the examples name, the GPU probe, then each package's examples in README order.
   const fixtures = {
@@ -361,7 +398,10 @@ try {
     for (const example of examples.filter((candidate) => candidate.pkg === pkg)) {
       const result = { example, typecheck: example.typeErrors.length === 0 ? 'ok' : `${example.typeErrors.length} error(s)`, run: '', ms: 0, output: '' };
       results.push(result);
-      if (needsGpu(example) && !gpu.available) {
+      if (example.browser) {
+        result.run = 'browser';
+        result.note = 'browser: type-checked; runs in pnpm test:browser';
+      } else if (needsGpu(example) && !gpu.available) {
         result.run = process.env.CI ? 'FAIL' : 'skipped';
         result.note = process.env.CI ? `${gpu.reason} (CI is set)` : gpu.reason;
       } else {
@@ -373,7 +413,7 @@ try {
         if (run.error) result.note = run.error.code === 'ETIMEDOUT' ? `timed out after ${seconds(exampleTimeoutMs)}` : run.error.message;
         else if (run.status !== 0) result.note = run.signal ? `killed by ${run.signal}` : `exit code ${run.status}`;
       }
-      result.passed = result.typecheck === 'ok' && result.run === 'ok';
+      result.passed = result.typecheck === 'ok' && (result.run === 'ok' || result.run === 'browser');
       result.failed = result.typecheck !== 'ok' || result.run === 'FAIL';
       const label = `${pkg.json.name} README.md:${example.line}`;
       log(`${result.failed ? 'FAIL' : result.passed ? 'ok  ' : 'skip'} ${label}${result.ms ? ` (${seconds(result.ms)})` : ''}`);

@@ -5,7 +5,7 @@
 import { create } from 'webgpu';
 import { acquireDevice } from '@vptq/kernels-webgpu';
 import { createBufferWithData } from '@vptq/kernels-webgpu/authoring';
-import { openModel } from '@vptq/loader';
+import { openModel } from '@vptq/loader/node';
 
 // Dawn's instance must stay reachable while the device works; V8 may collect an unread module-level binding.
 const holder = globalThis as { testPackDawn?: GPU };

@@ -30,8 +30,9 @@ export function createCpuCalibrationStream(config: LlamaConfig, embeddings: Floa
           onLinearInput: collect ? (event) => accumulateHessian(accumulators.get(event.group) as HessianAccumulator, event.input, event.tokens) : undefined,
         });
         onProgress?.(start + rows, tokens);
-        // Yield between windows, so that progress bars repaint and a signal can stop the run.
-        await new Promise((resolve) => setImmediate(resolve));
+        // Yield between windows, so that progress bars repaint and a signal can stop the run (setImmediate in
+        // Node, a timer in browsers and workers).
+        await new Promise<void>((resolve) => (immediate ? immediate(resolve) : setTimeout(resolve, 0)));
       }
       if (!collect) return undefined;
       return Object.fromEntries([...accumulators].map(([group, accumulator]) => [group, finalizeHessian(accumulator)])) as unknown as LayerHessians;
@@ -39,3 +40,6 @@ export function createCpuCalibrationStream(config: LlamaConfig, embeddings: Floa
     destroy() {},
   };
 }
+
+/** Node's setImmediate, where there is one (read off globalThis: the main entry runs in browsers too). */
+const immediate = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate;
