@@ -13,7 +13,8 @@
 //
 //   - `uses: a, b`: the block is a fragment that takes these variables as given. They come from
 //     scripts/test-pack/context.ts (CPU values: hessian, prepared, weight, points, weights) and
-//     scripts/test-pack/gpu-context.ts (device, source, tokens, stream, activationChunks); the harness
+//     scripts/test-pack/gpu-context.ts (device, source, tokens, stream, activationChunks) and
+//     scripts/test-pack/http-context.ts (modelUrl: the run folder's packed model served over HTTP); the harness
 //     prepends `import { a, b } from './context.js'` (one import line per module) and, for GPU values,
 //     appends `await releaseContext()`.
 //   - `replace: FROM => TO` (repeatable, `;`-separated): the text FROM (which must occur in the block) is replaced
@@ -119,7 +120,7 @@ for (const name of only) if (!versions.has(name)) throw new Error(`test:pack: no
 
 // ---- the examples -------------------------------------------------------------------------------------------
 
-const contextFiles = { './context.js': 'context.ts', './gpu-context.js': 'gpu-context.ts' };
+const contextFiles = { './context.js': 'context.ts', './gpu-context.js': 'gpu-context.ts', './http-context.js': 'http-context.ts' };
 /** Exported name → the module that exports it, from the context sources. */
 const contextNames = new Map();
 for (const [specifier, file] of Object.entries(contextFiles)) {
