@@ -10,33 +10,26 @@
 //    `setImmediate`, `clearImmediate`, and `require` outside CommonJS modules), unless only under `typeof`.
 // Sibling packages are read from dist/, so build first (`pnpm check:browser` does). Prints one block per problem,
 // then one summary line; exit 1 when there is a problem.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
-import { dirname, join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative, sep } from 'node:path';
+
+import { listEntries, listPublicPackages, root } from './public-packages.mjs';
 
 const require = createRequire(import.meta.url);
 const esbuild = require('esbuild');
 const ts = require('typescript');
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const rel = (file) => relative(root, file).split(sep).join('/');
 const nodeOnlyEntry = './node';
 const builtins = new Set([...builtinModules, ...builtinModules.map((name) => `node:${name}`)]);
 const nodeGlobals = new Set(['process', 'Buffer', '__dirname', '__filename', 'global', 'setImmediate', 'clearImmediate', 'require']);
 
-const packagesDir = join(root, 'packages');
-const packages = readdirSync(packagesDir)
-  .map((name) => join(packagesDir, name))
-  .filter((dir) => existsSync(join(dir, 'package.json')))
-  .map((dir) => ({ dir, json: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) }))
-  .filter(({ json }) => !json.private);
+const packages = listPublicPackages();
 
 /** The browser-safe entries of a package: `.` → src/index.ts, `./x` → src/x.ts (as check-entries reads them). */
 function browserEntries({ dir, json }) {
-  return Object.keys(json.exports ?? {})
-    .filter((key) => key !== './package.json' && key !== nodeOnlyEntry)
-    .map((key) => ({ key, file: join(dir, 'src', key === '.' ? 'index.ts' : `${key.slice(2)}.ts`) }));
+  return listEntries({ dir, json }).filter(({ key }) => key !== nodeOnlyEntry);
 }
 
 // Built-ins stay external so the bundle completes and every one of them is found; they are reported from the

@@ -5,30 +5,18 @@
 //  - or its README does not state the counts it has: "Main entry: N names." and, per subpath, "`./sub`: N names"
 //    (or "`pkg/sub`: N names"), so the number a reader sees is the number the code has.
 // Reads src/ only (entry `./x` is built from src/x.ts, `.` from src/index.ts); no build needed.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative } from 'node:path';
+
+import { listEntries, listPublicPackages, root } from './public-packages.mjs';
 
 const ts = createRequire(import.meta.url)('typescript');
 const mainEntryLimit = 48;
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const packagesDir = join(root, 'packages');
-const packages = readdirSync(packagesDir)
-  .map((name) => join(packagesDir, name))
-  .filter((dir) => existsSync(join(dir, 'package.json')))
-  .map((dir) => ({ dir, json: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) }))
-  .filter(({ json }) => !json.private);
+const packages = listPublicPackages();
 
-/** Entry name (`.`, `./bench`, …) → its source file, from the exports map. */
-function entries({ dir, json }) {
-  return Object.keys(json.exports ?? {})
-    .filter((key) => key !== './package.json')
-    .map((key) => ({ key, file: join(dir, 'src', key === '.' ? 'index.ts' : `${key.slice(2)}.ts`) }));
-}
-
-const files = packages.flatMap((pkg) => entries(pkg).map((entry) => entry.file));
+const files = packages.flatMap((pkg) => listEntries(pkg).map((entry) => entry.file));
 const program = ts.createProgram(files, {
   module: ts.ModuleKind.ESNext,
   moduleResolution: ts.ModuleResolutionKind.Bundler,
@@ -50,7 +38,7 @@ const rows = [];
 for (const pkg of packages) {
   const readmePath = join(pkg.dir, 'README.md');
   const readme = existsSync(readmePath) ? readFileSync(readmePath, 'utf8') : '';
-  for (const { key, file } of entries(pkg)) {
+  for (const { key, file } of listEntries(pkg)) {
     const count = countNames(file);
     rows.push(`${pkg.json.name}${key === '.' ? '' : key.slice(1)}: ${count}`);
     if (key === '.' && count > mainEntryLimit) {

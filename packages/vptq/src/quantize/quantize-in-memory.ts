@@ -10,6 +10,7 @@ import type { ProjectionSummary } from './layer-store';
 import type { QuantizeBackend } from './quantize-backend';
 import type { QuantizeSettings } from './quantize-defaults';
 import { assembleModel, encodeModelTensors, quantizeLayers, readLayers } from './quantize-layers';
+import type { QuantizeResult } from './quantize-model';
 import type { QuantizeEvent } from './quantize-options';
 import { checkCalibrationLength, checkReferenceMisreads, resolveSettings, roundSeconds, weightedBits } from './quantize-settings';
 import { resolveModelLocation } from '../model-location';
@@ -33,24 +34,14 @@ export interface QuantizeInMemoryOptions extends Partial<Omit<QuantizeSettings, 
   readonly onEvent?: (event: QuantizeEvent) => void;
 }
 
-/** What {@link quantizeInMemory} made. */
-export interface QuantizeInMemoryResult {
+/** What {@link quantizeInMemory} made: what `quantize` reports, with the files in place of the output directory. */
+export interface QuantizeInMemoryResult extends Omit<QuantizeResult, 'out' | 'resumedLayers'> {
   /** The quantized model as files in memory (`config.json`, `model.safetensors`, the tokenizer's): `loadCpu` and `loadGpu` take it. */
   readonly files: ModelFiles;
   /** Its `config.json` object (with `quantization_config` for VPTQ). */
   readonly config: Record<string, unknown>;
-  readonly method: 'vptq' | 'gptq' | 'rtn';
-  readonly device: 'cpu' | 'gpu';
-  /** `CPU`, or `GPU <adapter>`. */
-  readonly deviceDescription: string;
-  readonly projections: readonly ProjectionSummary[];
-  readonly indexBitsPerWeight: number;
-  readonly totalBitsPerWeight: number;
-  readonly calibrationTokens: number;
   /** Wall-clock seconds of the whole run. */
   readonly seconds: number;
-  /** Most bytes of GPU buffers held at once (0 on the CPU). */
-  readonly peakDeviceBytes: number;
 }
 
 const tokenizerFileNames = ['tokenizer.json', 'tokenizer_config.json', 'tokenizer.bin', 'special_tokens_map.json', 'generation_config.json'];
