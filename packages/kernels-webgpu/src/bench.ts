@@ -12,3 +12,7 @@ export { benchmarkVptqPass, vptqPassTargets } from './bench/benchmark-vptq-pass'
 export type { BenchmarkVptqPassOptions, VptqPassBenchmarkCase, VptqPassBenchmarkRow } from './bench/benchmark-vptq-pass';
 export { benchmarkRefit, refitTargets } from './bench/benchmark-refit';
 export type { BenchmarkRefitOptions, RefitBenchmarkCase, RefitBenchmarkRow } from './bench/benchmark-refit';
+export { benchmarkGatherProbe, gatherProbeCases, runGatherProbe } from './bench/gather-probe/gather-probe';
+export type { BenchmarkGatherProbeOptions, GatherProbeCase, GatherProbeLaunch, GatherProbeRow, GatherProbeTable } from './bench/gather-probe/gather-probe';
+export { gatherProbeCpu } from './bench/gather-probe/gather-probe-cpu';
+export type { GatherProbeProblem } from './bench/gather-probe/gather-probe-cpu';

@@ -6,10 +6,10 @@ import type { KernelDispatch } from '../dispatch';
 import { createCopyDispatch } from '../copy/copy';
 import { createGemvDispatch } from '../gemv/gemv';
 import { uploadWeights } from '../gpu-weights';
-import { bufferUsage, mapMode } from '../gpu-flags';
 import { createVqGemvDispatch } from '../vq-gemv/vq-gemv';
 import type { VqGemvOptions } from '../vq-gemv/vq-gemv';
 import { createSyntheticVqLayer } from './create-synthetic-vq-layer';
+import { timeDispatches } from './time-dispatches';
 import type { SyntheticVqLayerOptions } from './create-synthetic-vq-layer';
 import { uploadVqLayer } from '../vq-layer/upload-vq-layer';
 import type { GpuVqLayer } from '../vq-layer/upload-vq-layer';
@@ -258,63 +258,6 @@ function vqBytes(layer: GpuVqLayer): number {
   if (layer.norm) bytes += layout.inFeatures * 8;
   if (layer.bias) bytes += layout.outFeatures * 4;
   return bytes;
-}
-
-async function timeDispatches(
-  device: GPUDevice,
-  dispatches: readonly KernelDispatch[],
-  iterations: number,
-  repeats: number,
-  timing: 'timestamp-query' | 'wall-clock',
-  warmUpMilliseconds: number,
-): Promise<number> {
-  const run = (timestampWrites?: GPUComputePassTimestampWrites) => {
-    const encoder = device.createCommandEncoder({ label: 'benchmark' });
-    const pass = encoder.beginComputePass({ label: 'benchmark', timestampWrites });
-    for (let i = 0; i < iterations; i++) dispatches[i % dispatches.length].encode(pass);
-    pass.end();
-    return encoder;
-  };
-  // Warm-up: lazy shader compilation in some drivers, caches, and above all the GPU clocks, which drop
-  // while the CPU prepares data and take tens of milliseconds of load to come back.
-  const warmUpStart = performance.now();
-  for (let pass = 0; pass < 2 || performance.now() - warmUpStart < warmUpMilliseconds; pass++) {
-    device.queue.submit([run().finish()]);
-    await device.queue.onSubmittedWorkDone();
-    if (pass >= 1000) break;
-  }
-
-  const samples: number[] = [];
-  if (timing === 'timestamp-query') {
-    const querySet = device.createQuerySet({ label: 'benchmark', type: 'timestamp', count: 2 });
-    const resolved = device.createBuffer({ label: 'benchmark/timestamps', size: 16, usage: bufferUsage.queryResolve | bufferUsage.copySrc });
-    const readback = device.createBuffer({ label: 'benchmark/timestamps', size: 16, usage: bufferUsage.mapRead | bufferUsage.copyDst });
-    try {
-      for (let r = 0; r < repeats; r++) {
-        const encoder = run({ querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 });
-        encoder.resolveQuerySet(querySet, 0, 2, resolved, 0);
-        encoder.copyBufferToBuffer(resolved, 0, readback, 0, 16);
-        device.queue.submit([encoder.finish()]);
-        await readback.mapAsync(mapMode.read);
-        const [start, end] = new BigUint64Array(readback.getMappedRange().slice(0));
-        readback.unmap();
-        samples.push(Number(end - start) / 1e3 / iterations);
-      }
-    } finally {
-      querySet.destroy();
-      resolved.destroy();
-      readback.destroy();
-    }
-  } else {
-    for (let r = 0; r < repeats; r++) {
-      const start = performance.now();
-      device.queue.submit([run().finish()]);
-      await device.queue.onSubmittedWorkDone();
-      samples.push(((performance.now() - start) * 1e3) / iterations);
-    }
-  }
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)];
 }
 
 function randomVector(count: number, seed: number): Float32Array {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { benchmarkEvalSpeed } from '@vptq/runtime/bench';
 
 import { load } from '../../load';
+import { registerBenchGatherProbe } from './bench-gather-probe';
 import { registerBenchGpu } from './bench-gpu';
 import { registerBenchQuality } from './bench-quality';
 import { registerBenchQuantize } from './bench-quantize';
@@ -27,6 +28,7 @@ export function registerBench(program: Command): void {
   registerBenchQuantizeLayer(bench);
   registerBenchSyntheticModel(bench);
   registerBenchGpu(bench);
+  registerBenchGatherProbe(bench);
   bench
     .command('eval')
     .description('CPU evaluation speed (tokens/s): batched prefill windows vs a one-token-at-a-time loop')
