@@ -16,3 +16,4 @@ export { ropeWgsl } from './rope/rope.wgsl';
 export { swigluWgsl } from './swiglu/swiglu.wgsl';
 export { vqDequantWgsl } from './vq-dequant/vq-dequant.wgsl';
 export { maxVqGemvProjections, vqGemvReduceWgsl, vqGemvSubgroupsWgsl, vqGemvWgsl } from './vq-gemv/vq-gemv.wgsl';
+export { vqGemvOnChipBlocksWgsl, vqGemvOnChipWordsWgsl, vqGemvPrepareXWgsl } from './vq-gemv/vq-gemv-onchip.wgsl';

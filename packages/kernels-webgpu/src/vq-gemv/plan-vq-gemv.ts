@@ -59,6 +59,19 @@ export interface VqGemvOptions {
    * 20 or 28 bits, 8 to a chunk: v6-k4096 decoded 14% faster on an H100), else 1 (v8-k65536 was not faster).
    */
   readonly rowsPerWorkgroup?: 1 | 2;
+  /**
+   * Which main-pass kernel runs: `onchip` (codebooks staged once per persistent workgroup in workgroup memory,
+   * see `planVqGemvOnChip`; throws when the layers do not qualify), `streaming` (codebooks gathered through the
+   * caches, every format), or `auto` (default): `onchip` wherever it applies, else `streaming`.
+   */
+  readonly kernel?: 'auto' | 'onchip' | 'streaming';
+  /** On-chip kernel: persistent workgroups (a few per SM; an H100 has 132). Default 528. */
+  readonly persistentWorkgroups?: number;
+  /**
+   * On-chip kernel: the most copies of each codebook entry in workgroup memory (lane l reads copy l mod n, so
+   * lanes spread over banks). Default: as many as fit, up to the conflict-free count (8 for 16-byte entries).
+   */
+  readonly maxReplicas?: number;
 }
 
 /** What {@link planVqGemv} needs of one layer: its layout, codebook formats and strides, and where its tensors sit. */

@@ -66,7 +66,7 @@ export function packVqGemvReduceParams(values: VqGemvReduceParams): ArrayBuffer 
  * Packs `values` in the order of `fields`: scalars take 4 bytes, an `array<vec4u, n>` takes 16n bytes and starts
  * on a 16-byte boundary (WGSL's uniform layout; the gap is zero).
  */
-function packStruct<Fields extends readonly StructField[]>(fields: Fields, values: StructValues<Fields>): ArrayBuffer {
+export function packStruct<Fields extends readonly StructField[]>(fields: Fields, values: StructValues<Fields>): ArrayBuffer {
   const scalars: ParamField[] = [];
   for (const [name, type] of fields) {
     const value = (values as Record<string, number | Uint32Array>)[name];

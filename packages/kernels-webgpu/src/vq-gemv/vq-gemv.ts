@@ -10,6 +10,10 @@ import { uploadVqLayer } from '../vq-layer/upload-vq-layer';
 import type { GpuVqLayer } from '../vq-layer/upload-vq-layer';
 import { planVqGemv } from './plan-vq-gemv';
 import type { VqGemvLayerPlacement, VqGemvOptions, VqGemvShape } from './plan-vq-gemv';
+import { planVqGemvOnChip } from './plan-vq-gemv-onchip';
+import type { VqGemvOnChipPlan } from './plan-vq-gemv-onchip';
+import { packVqGemvOnChipParams, packVqGemvPrepareXParams } from './vq-gemv-onchip-params';
+import { vqGemvOnChipBlocksWgsl, vqGemvOnChipWordsWgsl, vqGemvPrepareXWgsl } from './vq-gemv-onchip.wgsl';
 import { packVqGemvParams, packVqGemvReduceParams } from './vq-gemv-params';
 import { maxVqGemvProjections, vqGemvReduceWgsl, vqGemvSubgroupsWgsl, vqGemvWgsl } from './vq-gemv.wgsl';
 
@@ -50,7 +54,17 @@ export async function createVqGemvDispatch(
   const stack = Array.isArray(layers) ? (layers as readonly GpuVqLayer[]) : [layers as GpuVqLayer];
   const mismatch = vqStackMismatch(stack);
   if (mismatch) throw new RangeError(`createVqGemvDispatch: ${mismatch}`);
-  const plan = planVqGemv(stack.map(placeVqGemvLayer), shape, options, { limits: device.limits, subgroups: device.features.has('subgroups') });
+  const placements = stack.map(placeVqGemvLayer);
+  const limits = { limits: device.limits, subgroups: device.features.has('subgroups') };
+  // Validates the shape and options for both kernels.
+  const plan = planVqGemv(placements, shape, options, limits);
+  const kernel = options.kernel ?? 'auto';
+  if (kernel !== 'auto' && kernel !== 'onchip' && kernel !== 'streaming') throw new RangeError(`createVqGemvDispatch: options.kernel must be auto, onchip or streaming (got ${String(kernel)})`);
+  if (kernel !== 'streaming') {
+    const onChip = planVqGemvOnChip(placements, shape, options, limits);
+    if (onChip.kernel === 'onchip') return createOnChipDispatch(device, stack, buffers, onChip);
+    if (kernel === 'onchip') throw new RangeError(`createVqGemvDispatch: options.kernel is onchip but ${onChip.reason}`);
+  }
   const layer = stack[0];
   const placeholder = getPlaceholderBuffer(device);
   const whole = (binding: BufferBinding | undefined): GPUBuffer => (binding === undefined ? placeholder : toBufferBinding(binding).buffer);
@@ -90,6 +104,50 @@ export async function createVqGemvDispatch(
     return new DispatchSequence(label, steps, owned);
   } catch (error) {
     for (const buffer of owned) buffer.destroy();
+    throw error;
+  }
+}
+
+/** Records the on-chip kernel: the prepare pass (perm, norm), the main pass, the split-K reduction. */
+async function createOnChipDispatch(device: GPUDevice, stack: readonly GpuVqLayer[], buffers: VqGemvBuffers, plan: VqGemvOnChipPlan): Promise<KernelDispatch> {
+  const layer = stack[0];
+  const placeholder = getPlaceholderBuffer(device);
+  const whole = (binding: BufferBinding | undefined): GPUBuffer => (binding === undefined ? placeholder : toBufferBinding(binding).buffer);
+  const owned: Destroyable[] = [];
+  const own = <T extends Destroyable>(resource: T): T => {
+    owned.push(resource);
+    return resource;
+  };
+  try {
+    const steps: KernelDispatch[] = [];
+    let x: BufferBinding = buffers.x;
+    let beta: GPUBuffer = placeholder;
+    if (plan.prepare) {
+      const prepare = plan.prepare;
+      const xq = own(createStorageBuffer(device, `${label}/xq`, prepare.xqByteLength));
+      beta = own(createStorageBuffer(device, `${label}/beta`, prepare.betaByteLength));
+      const pipeline = await getComputePipeline(device, { label: `${label}/prepare-x`, code: vqGemvPrepareXWgsl, constants: prepare.constants });
+      const params = own(createUniformBuffer(device, label, packVqGemvPrepareXParams(prepare.params)));
+      steps.push(new ComputeStep(device, `${label}/prepare-x`, pipeline, [buffers.x, whole(layer.perm), whole(layer.norm), xq, beta, params], prepare.workgroups));
+      x = xq;
+    }
+    const partials = plan.reduce && own(createStorageBuffer(device, `${label}/partials`, plan.reduce.partialsByteLength));
+    const pipeline = await getComputePipeline(device, {
+      label: `${label}/onchip-${plan.layout}`,
+      code: plan.layout === 'blocks' ? vqGemvOnChipBlocksWgsl : vqGemvOnChipWordsWgsl,
+      constants: { ...plan.constants },
+    });
+    const params = own(createUniformBuffer(device, label, packVqGemvOnChipParams(plan.params)));
+    const bindings = [whole(layer.indices), whole(layer.centroids), whole(layer.residualCentroids), x, beta, whole(layer.bias), partials ?? buffers.y, params];
+    steps.push(new ComputeStep(device, `${label}/onchip`, pipeline, bindings, plan.workgroups));
+    if (partials && plan.reduce) {
+      const reduce = await getComputePipeline(device, { label: `${label}/reduce`, code: vqGemvReduceWgsl, constants: plan.reduce.constants });
+      const reduceParams = own(createUniformBuffer(device, label, packVqGemvReduceParams(plan.reduce.params)));
+      steps.push(new ComputeStep(device, `${label}/reduce`, reduce, [partials, buffers.y, reduceParams], plan.reduce.workgroups));
+    }
+    return new DispatchSequence(label, steps, owned);
+  } catch (error) {
+    for (const resource of owned) resource.destroy();
     throw error;
   }
 }
