@@ -1,7 +1,7 @@
 // `@vptq/kernels-webgpu/bench`: the kernel benchmarks and the random packed layers they (and tests elsewhere)
 // run on, apart from the product entry. `vptq bench kernels` runs them.
-export { benchmarkKernels, defaultBenchmarkConfigs, llama2Shapes } from './bench/benchmark-kernels';
-export type { BenchmarkKernelsOptions, BenchmarkShape, BenchmarkVqConfig, KernelBenchmarkResult, KernelBenchmarkRow } from './bench/benchmark-kernels';
+export { benchmarkKernels, benchmarkVqConfigs, defaultBenchmarkConfigs, defaultGemvVariants, llama2Shapes } from './bench/benchmark-kernels';
+export type { BenchmarkGemvVariant, BenchmarkKernelsOptions, BenchmarkShape, BenchmarkVqConfig, KernelBenchmarkResult, KernelBenchmarkRow } from './bench/benchmark-kernels';
 export { benchmarkHessianAccumulator } from './bench/benchmark-hessian-accumulator';
 export type { HessianBenchmarkOptions, HessianBenchmarkRow } from './bench/benchmark-hessian-accumulator';
 export { createSyntheticVqLayer } from './bench/create-synthetic-vq-layer';

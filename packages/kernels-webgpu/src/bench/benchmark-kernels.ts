@@ -5,8 +5,10 @@ import { captureGpuErrors } from '../dispatch';
 import type { KernelDispatch } from '../dispatch';
 import { createCopyDispatch } from '../copy/copy';
 import { createGemvDispatch } from '../gemv/gemv';
+import type { GemvOptions } from '../gemv/gemv';
 import { uploadWeights } from '../gpu-weights';
-import { createVqGemvDispatch } from '../vq-gemv/vq-gemv';
+import { createVqGemvDispatch, placeVqGemvLayer } from '../vq-gemv/vq-gemv';
+import { planVqGemvOnChip } from '../vq-gemv/plan-vq-gemv-onchip';
 import type { VqGemvOptions } from '../vq-gemv/vq-gemv';
 import { createSyntheticVqLayer } from './create-synthetic-vq-layer';
 import { timeDispatches } from './time-dispatches';
@@ -50,6 +52,33 @@ export const defaultBenchmarkConfigs: readonly BenchmarkVqConfig[] = [
   { name: 'v8-k65536', vectorLength: 8, numCentroids: 65536 },
   { name: 'v8-k65536-256', vectorLength: 8, numCentroids: 65536, numResidualCentroids: 256 },
   { name: 'v8-k65536-o1%v4k8192-g4', vectorLength: 8, numCentroids: 65536, groupNum: 4, outlierPercent: 1, outlierVectorLength: 4, numOutlierCentroids: 8192 },
+  { name: 'v8-k256-r256', vectorLength: 8, numCentroids: 256, numResidualCentroids: 256 },
+];
+
+/**
+ * Every layout `bench kernels --configs` knows: the defaults and the small-codebook formats the on-chip kernel
+ * serves (v4-k256-r16: 3 bits; v8-k256: 1 bit).
+ */
+export const benchmarkVqConfigs: readonly BenchmarkVqConfig[] = [
+  ...defaultBenchmarkConfigs,
+  { name: 'v4-k256-r16', vectorLength: 4, numCentroids: 256, numResidualCentroids: 16 },
+  { name: 'v8-k256', vectorLength: 8, numCentroids: 256 },
+];
+
+/** A named f16 GEMV configuration to measure. */
+export interface BenchmarkGemvVariant {
+  /** The row's `kernel`, e.g. `gemv-f16`. */
+  readonly name: string;
+  readonly options: GemvOptions;
+}
+
+/**
+ * The f16 GEMV as planned now (8 rows per workgroup, 2 strides per iteration) and as it was before issue 10
+ * (4 rows, 1 stride, 128 invocations).
+ */
+export const defaultGemvVariants: readonly BenchmarkGemvVariant[] = [
+  { name: 'gemv-f16', options: {} },
+  { name: 'gemv-f16-previous', options: { rowsPerWorkgroup: 4, unroll: 1, workgroupSize: 128 } },
 ];
 
 /** Options of {@link benchmarkKernels}. */
@@ -78,6 +107,13 @@ export interface BenchmarkKernelsOptions {
   readonly copyBytes?: number;
   /** Tuning options of the fused VQ-GEMV. */
   readonly vqGemv?: VqGemvOptions;
+  /**
+   * VQ-GEMV main-pass kernels to measure, each a row (`vq-gemv` streaming, `vq-gemv-onchip`); a layout the
+   * on-chip kernel does not cover gets no on-chip row. Default both.
+   */
+  readonly vqGemvKernels?: readonly ('streaming' | 'onchip')[];
+  /** f16 GEMV configurations, each a row. Default {@link defaultGemvVariants}. */
+  readonly gemvVariants?: readonly BenchmarkGemvVariant[];
   /** Use timestamp queries when the device has them. Default true. */
   readonly useTimestamps?: boolean;
   /** Called after each row is measured (for progress output). */
@@ -86,7 +122,7 @@ export interface BenchmarkKernelsOptions {
 
 /** One measured kernel. */
 export interface KernelBenchmarkRow {
-  /** `copy`, `gemv-f16` or `vq-gemv`. */
+  /** `copy`, a GEMV variant's name (`gemv-f16`, `gemv-f16-previous`), `vq-gemv` or `vq-gemv-onchip`. */
   readonly kernel: string;
   /** `out×in`, or the byte count for copy. */
   readonly shape: string;
@@ -102,7 +138,7 @@ export interface KernelBenchmarkRow {
   readonly gbPerSecond: number;
   /** gbPerSecond over the copy kernel's, measured in the same run. */
   readonly fractionOfCopyBandwidth: number;
-  /** Time of the f16 GEMV of the same shape over this kernel's time (1 for the GEMV itself, NaN for copy). */
+  /** Time of the fastest f16 GEMV variant of the same shape over this kernel's time (NaN for copy). */
   readonly speedupOverF16Gemv: number;
 }
 
@@ -167,24 +203,34 @@ export async function benchmarkKernels(device: GPUDevice, options: BenchmarkKern
     const y = createStorageBuffer(device, 'benchmark/y', tokens * outFeatures * 4);
     const io = tokens * (inFeatures + outFeatures) * 4;
     try {
-      const gemvMicroseconds = await captureGpuErrors(device, 'benchmark/gemv-f16', async () => {
+      const gemvRows = await captureGpuErrors(device, 'benchmark/gemv-f16', async () => {
         const weights = Uint16Array.from(randomVector(outFeatures * inFeatures, 2), f32ToF16Bits);
         const weightBytes = weights.byteLength;
         const copies = Math.min(8, Math.max(1, Math.ceil(rotationBytes / weightBytes)));
         const uploaded = Array.from({ length: copies }, () => uploadWeights(device, weights, { rows: outFeatures, cols: inFeatures, format: 'f16' }, { label: 'benchmark/w' }));
-        const dispatches: KernelDispatch[] = [];
+        const measured: { name: string; microseconds: number }[] = [];
         try {
-          for (const w of uploaded) dispatches.push(await createGemvDispatch(device, { x, weights: w, y }, { tokens }));
-          const microseconds = await measure(dispatches);
-          const bytesMoved = weightBytes + io;
-          const gbPerSecond = bytesMoved / microseconds / 1e3;
-          emit({ kernel: 'gemv-f16', shape: shapeName, config: 'f16', microseconds, bytesMoved, gbPerSecond, fractionOfCopyBandwidth: gbPerSecond / copyGbPerSecond, speedupOverF16Gemv: 1 });
-          return microseconds;
+          for (const variant of options.gemvVariants ?? defaultGemvVariants) {
+            const dispatches: KernelDispatch[] = [];
+            try {
+              for (const w of uploaded) dispatches.push(await createGemvDispatch(device, { x, weights: w, y }, { tokens }, variant.options));
+              measured.push({ name: variant.name, microseconds: await measure(dispatches) });
+            } finally {
+              for (const dispatch of dispatches) dispatch.destroy();
+            }
+          }
         } finally {
-          for (const dispatch of dispatches) dispatch.destroy();
           for (const w of uploaded) w.destroy();
         }
+        const bytesMoved = weightBytes + io;
+        return measured.map(({ name, microseconds }) => {
+          const gbPerSecond = bytesMoved / microseconds / 1e3;
+          return { kernel: name, shape: shapeName, config: 'f16', microseconds, bytesMoved, gbPerSecond, fractionOfCopyBandwidth: gbPerSecond / copyGbPerSecond, speedupOverF16Gemv: NaN };
+        });
       });
+      // Speedups are over the fastest f16 GEMV variant of the shape: the honest baseline.
+      const gemvMicroseconds = Math.min(...gemvRows.map((row) => row.microseconds));
+      for (const row of gemvRows) emit({ ...row, speedupOverF16Gemv: gemvMicroseconds / row.microseconds });
 
       for (const config of options.configs ?? defaultBenchmarkConfigs) {
         await captureGpuErrors(device, `benchmark/vq-gemv ${config.name}`, async () => {
@@ -193,23 +239,30 @@ export async function benchmarkKernels(device: GPUDevice, options: BenchmarkKern
           const mustRead = vqBytes(layers[0]) + io;
           const copies = Math.min(32, Math.max(1, Math.ceil(rotationBytes / layers[0].byteLength)));
           while (layers.length < copies) layers.push(uploadVqLayer(device, { config: layerConfig, tensors }, { label: 'benchmark/vq' }));
-          const dispatches: KernelDispatch[] = [];
           try {
-            for (const layer of layers) dispatches.push(await createVqGemvDispatch(device, layer, { x, y }, { tokens }, options.vqGemv));
-            const microseconds = await measure(dispatches);
-            const gbPerSecond = mustRead / microseconds / 1e3;
-            emit({
-              kernel: 'vq-gemv',
-              shape: shapeName,
-              config: config.name,
-              microseconds,
-              bytesMoved: mustRead,
-              gbPerSecond,
-              fractionOfCopyBandwidth: gbPerSecond / copyGbPerSecond,
-              speedupOverF16Gemv: gemvMicroseconds / microseconds,
-            });
+            for (const kernel of options.vqGemvKernels ?? (['streaming', 'onchip'] as const)) {
+              const limits = { limits: device.limits, subgroups: device.features.has('subgroups') };
+              if (kernel === 'onchip' && planVqGemvOnChip([placeVqGemvLayer(layers[0])], { tokens }, options.vqGemv ?? {}, limits).kernel !== 'onchip') continue;
+              const dispatches: KernelDispatch[] = [];
+              try {
+                for (const layer of layers) dispatches.push(await createVqGemvDispatch(device, layer, { x, y }, { tokens }, { ...options.vqGemv, kernel }));
+                const microseconds = await measure(dispatches);
+                const gbPerSecond = mustRead / microseconds / 1e3;
+                emit({
+                  kernel: kernel === 'onchip' ? 'vq-gemv-onchip' : 'vq-gemv',
+                  shape: shapeName,
+                  config: config.name,
+                  microseconds,
+                  bytesMoved: mustRead,
+                  gbPerSecond,
+                  fractionOfCopyBandwidth: gbPerSecond / copyGbPerSecond,
+                  speedupOverF16Gemv: gemvMicroseconds / microseconds,
+                });
+              } finally {
+                for (const dispatch of dispatches) dispatch.destroy();
+              }
+            }
           } finally {
-            for (const dispatch of dispatches) dispatch.destroy();
             for (const layer of layers) layer.destroy();
           }
         });

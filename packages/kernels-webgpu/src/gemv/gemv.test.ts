@@ -68,6 +68,23 @@ describe.skipIf(!device)('gemv', () => {
     }
   });
 
+  for (const useSubgroups of [true, false]) {
+    it(`f16, one token, 8 rows per workgroup with 1–3 strides per iteration (rows and columns not multiples of them), ${useSubgroups ? 'subgroup' : 'shared-memory'} reduction`, async () => {
+      // 37 rows: the last workgroup has 5; 1000 columns = 125 vectors of 8 f16, not a multiple of 32 × unroll.
+      const tall = { rows: 37, cols: 1000 };
+      const data = Uint16Array.from(randomFloats(tall.rows * tall.cols, 27), f32ToF16Bits);
+      const x = randomFloats(tall.cols, 28);
+      const tallBias = randomFloats(tall.rows, 29);
+      const reference = linearCpu(x, f16ArrayToF32(data), { tokens: 1, ...tall }, tallBias);
+      // Workgroup-memory reductions compile slowly on lavapipe: one combination there.
+      for (const [rowsPerWorkgroup, unroll] of useSubgroups ? [[8, 1], [8, 2], [8, 3], [4, 2], [2, 2]] : [[8, 3]]) {
+        const options = { bias: tallBias, rowsPerWorkgroup, unroll, workgroupSize: 32, useSubgroups: useSubgroups && gpu.features.has('subgroups') };
+        const onGpu = await gemv(gpu, x, data, { ...tall, format: 'f16' }, options);
+        expect(maxAbsDifference(onGpu, reference), `${rowsPerWorkgroup} rows, unroll ${unroll}`).toBeLessThan(2e-5);
+      }
+    });
+  }
+
   it('splits a matrix larger than one binding into row windows', async () => {
     // 208 f16 columns = 416-byte rows: 8 rows (3328 bytes) is the smallest 256-byte aligned window, so
     // 4096-byte bindings give 9 windows of at most 8 rows.

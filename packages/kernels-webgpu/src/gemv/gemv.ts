@@ -41,10 +41,16 @@ export interface GemvOptions {
   /** Invocations per workgroup, a power of two. Default 128 with several rows per workgroup, else 256. */
   readonly workgroupSize?: number;
   /**
-   * Output rows per workgroup: 1, 2 or 4, more than 1 only for a single token (each x vector then serves
-   * several rows). Default 4 for one token, else 1.
+   * Output rows per workgroup: 1, 2, 4 or 8, more than 1 only for a single token (each x vector then serves
+   * several rows). Default 8 for one token, else 1.
    */
   readonly rowsPerWorkgroup?: number;
+  /**
+   * With several rows per workgroup: strides of the workgroup each invocation takes per iteration, loading
+   * rowsPerWorkgroup × unroll weight vectors before using them. Default 2 for one token.
+   * (`{ rowsPerWorkgroup: 4, unroll: 1, workgroupSize: 128 }` is the kernel before issue 10.)
+   */
+  readonly unroll?: number;
   /** Reduce with subgroup operations. Default: whether the device has the `subgroups` feature. */
   readonly useSubgroups?: boolean;
 }
@@ -66,10 +72,12 @@ export async function createGemvDispatch(
   const tokens = assertCount(fn, 'shape.tokens', shape.tokens, 1, maxGemvTokens);
   const xStride = assertCount(fn, 'shape.xStride', shape.xStride ?? weights.cols, weights.cols);
   const yStride = assertCount(fn, 'shape.yStride', shape.yStride ?? weights.rows, weights.rows);
-  const rowsPerWorkgroup = options.rowsPerWorkgroup ?? (tokens === 1 ? 4 : 1);
-  if (![1, 2, 4].includes(rowsPerWorkgroup) || (rowsPerWorkgroup > 1 && tokens > 1)) {
-    throw new RangeError(`${fn}: options.rowsPerWorkgroup must be 1, 2 or 4, and 1 for several tokens (got ${rowsPerWorkgroup} for ${tokens} tokens)`);
+  const rowsPerWorkgroup = options.rowsPerWorkgroup ?? (tokens === 1 ? 8 : 1);
+  if (![1, 2, 4, 8].includes(rowsPerWorkgroup) || (rowsPerWorkgroup > 1 && tokens > 1)) {
+    throw new RangeError(`${fn}: options.rowsPerWorkgroup must be 1, 2, 4 or 8, and 1 for several tokens (got ${rowsPerWorkgroup} for ${tokens} tokens)`);
   }
+  const unroll = options.unroll ?? (rowsPerWorkgroup > 1 ? 2 : 1);
+  if (!Number.isInteger(unroll) || unroll < 1 || unroll > 8) throw new RangeError(`${fn}: options.unroll must be an integer in 1..8 (got ${unroll})`);
   const workgroupSize = assertPowerOfTwo(fn, options.workgroupSize ?? (rowsPerWorkgroup > 1 ? 128 : 256), device);
   const useSubgroups = options.useSubgroups ?? device.features.has('subgroups');
   const pipeline = await getComputePipeline(device, {
@@ -82,6 +90,7 @@ export async function createGemvDispatch(
       hasBias: buffers.bias !== undefined,
       alignedX: xStride % 4 === 0 && weights.cols === weights.rowStride && bindingOffset(buffers.x) % 16 === 0,
       rowsPerWorkgroup,
+      unroll,
     },
   });
   const bias = buffers.bias ?? getPlaceholderBuffer(device);

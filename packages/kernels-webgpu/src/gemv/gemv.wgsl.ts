@@ -1,10 +1,13 @@
 /**
  * Dense matrix-vector product for decode, `y[t, rowStart + r] = Σ_c x[t, c] · W[r, c] + bias[rowStart + r]`
- * for one row window of W and `tokenCount` (≤ 8) tokens. One workgroup per row, or per 2–4 rows for a single
+ * for one row window of W and `tokenCount` (≤ 8) tokens. One workgroup per row, or per 2–8 rows for a single
  * token (`rowsPerWorkgroup`, so each x vector loaded serves several rows): invocations stride over
  * 16-byte weight vectors (4 f32, or 8 f16 as packed u32 pairs decoded with `unpack2x16float`, so no
- * `shader-f16` is needed), accumulate one f32 sum per token in two vec4 registers (tokens 0–3, 4–7; no
- * arrays, so nothing spills to local memory) and reduce across the workgroup. x is read as vec4 when its
+ * `shader-f16` is needed), accumulate one f32 sum per token (or per row: rows 0–3, 4–7) in two vec4
+ * registers (no arrays, so nothing spills to local memory) and reduce across the workgroup. With several
+ * rows, `unroll` consecutive strides are taken per iteration so that rowsPerWorkgroup × unroll 16-byte
+ * weight loads are in flight per invocation (f16 at 11008×4096 reached only 39% of an H100's copy
+ * bandwidth with 4 rows and one stride: 2752 short workgroups, 1.3 waves). x is read as vec4 when its
  * rows are 16-byte aligned and as many columns as W's padded rows (`alignedX`), else element-wise with a
  * bounds check.
  *
@@ -21,6 +24,7 @@ override f16Weights: bool = false;
 override hasBias: bool = false;
 override alignedX: bool = false;
 override rowsPerWorkgroup: u32 = 1;
+override unroll: u32 = 1;
 
 struct Params {
   rows: u32,
@@ -108,8 +112,10 @@ fn main(
   if (firstRow >= params.rows) {
     return;
   }
-  for (var v = local; v < params.vectorsPerRow; v += workgroupSize) {
+  let step = workgroupSize * select(1u, unroll, rowsPerWorkgroup > 1u);
+  for (var v0 = local; v0 < params.vectorsPerRow; v0 += step) {
     if (rowsPerWorkgroup == 1u) {
+      let v = v0;
       let packed = weights[firstRow * params.vectorsPerRow + v];
       if (f16Weights) {
         accumulate(v * 8u, vec4f(unpack2x16float(packed.x), unpack2x16float(packed.y)), vec4f(unpack2x16float(packed.z), unpack2x16float(packed.w)));
@@ -117,18 +123,29 @@ fn main(
         accumulate(v * 4u, bitcast<vec4f>(packed), vec4f(0.0));
       }
     } else {
-      var column = v * 4u;
-      var xHigh = vec4f(0.0);
-      if (f16Weights) {
-        column = v * 8u;
-        xHigh = xQuad(0u, column + 4u);
-      }
-      let xLow = xQuad(0u, column);
-      sumLow.x += rowDot(firstRow, v, xLow, xHigh);
-      sumLow.y += rowDot(firstRow + 1u, v, xLow, xHigh);
-      if (rowsPerWorkgroup > 2u) {
-        sumLow.z += rowDot(firstRow + 2u, v, xLow, xHigh);
-        sumLow.w += rowDot(firstRow + 3u, v, xLow, xHigh);
+      for (var u = 0u; u < unroll; u++) {
+        let v = v0 + u * workgroupSize;
+        if (v < params.vectorsPerRow) {
+          var column = v * 4u;
+          var xHigh = vec4f(0.0);
+          if (f16Weights) {
+            column = v * 8u;
+            xHigh = xQuad(0u, column + 4u);
+          }
+          let xLow = xQuad(0u, column);
+          sumLow.x += rowDot(firstRow, v, xLow, xHigh);
+          sumLow.y += rowDot(firstRow + 1u, v, xLow, xHigh);
+          if (rowsPerWorkgroup > 2u) {
+            sumLow.z += rowDot(firstRow + 2u, v, xLow, xHigh);
+            sumLow.w += rowDot(firstRow + 3u, v, xLow, xHigh);
+          }
+          if (rowsPerWorkgroup > 4u) {
+            sumHigh.x += rowDot(firstRow + 4u, v, xLow, xHigh);
+            sumHigh.y += rowDot(firstRow + 5u, v, xLow, xHigh);
+            sumHigh.z += rowDot(firstRow + 6u, v, xLow, xHigh);
+            sumHigh.w += rowDot(firstRow + 7u, v, xLow, xHigh);
+          }
+        }
       }
     }
   }
@@ -144,7 +161,7 @@ fn main(
     }
   } else if (local < rowsPerWorkgroup && firstRow + local < params.rows) {
     let output = params.rowStart + firstRow + local;
-    var value = reduced[0][local];
+    var value = reduced[local / 4u][local % 4u];
     if (hasBias) {
       value += bias[output];
     }
@@ -195,7 +212,7 @@ fn reduceSums(local: u32, lanes: Lanes) {
   let subgroup = local / lanes.size;
   let low = subgroupAdd(sumLow);
   var high = vec4f(0.0);
-  if (tokenCount > 4u) {
+  if (tokenCount > 4u || rowsPerWorkgroup > 4u) {
     high = subgroupAdd(sumHigh);
   }
   if (lanes.lane == 0u) {

@@ -153,7 +153,7 @@ async function createOnChipDispatch(device: GPUDevice, stack: readonly GpuVqLaye
 }
 
 /** What {@link planVqGemv} needs of a resident layer: its layout and formats, and the word offsets of its ranges. */
-function placeVqGemvLayer(layer: GpuVqLayer): VqGemvLayerPlacement {
+export function placeVqGemvLayer(layer: GpuVqLayer): VqGemvLayerPlacement {
   const words = (binding: BufferBinding | undefined): number | undefined => (binding === undefined ? undefined : (toBufferBinding(binding).offset ?? 0) / 4);
   return {
     layout: layer.layout,

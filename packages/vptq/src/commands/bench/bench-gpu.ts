@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { benchmarkKernels, defaultBenchmarkConfigs } from '@vptq/kernels-webgpu/bench';
+import { benchmarkKernels, benchmarkVqConfigs, defaultBenchmarkConfigs, defaultGemvVariants } from '@vptq/kernels-webgpu/bench';
 import type { VqGemvOptions } from '@vptq/kernels-webgpu';
 import type { BenchmarkShape } from '@vptq/kernels-webgpu/bench';
 import { benchmarkDecode, tinyDecodeShape } from '@vptq/runtime/bench';
@@ -13,6 +13,10 @@ interface VqGemvFlags {
   unroll?: number;
   targetWorkgroups?: number;
   rowsPerWorkgroup?: number;
+  kernel?: 'auto' | 'onchip' | 'streaming';
+  persistentWorkgroups?: number;
+  maxReplicas?: number;
+  splits?: number;
 }
 
 interface BenchKernelsFlags extends VqGemvFlags {
@@ -21,6 +25,8 @@ interface BenchKernelsFlags extends VqGemvFlags {
   repeats: number;
   configs?: string[];
   shapes?: string[];
+  kernels?: string[];
+  gemv?: string[];
   json?: boolean;
 }
 
@@ -39,7 +45,11 @@ function addVqGemvFlags(command: Command): Command {
     .option('--workgroup-size <n>', 'VQ-GEMV invocations per workgroup (power of two)', integerOption('--workgroup-size', 1))
     .option('--unroll <n>', 'VQ-GEMV word-aligned index chunks per invocation and iteration', integerOption('--unroll', 1))
     .option('--target-workgroups <n>', 'VQ-GEMV workgroups the column split aims at', integerOption('--target-workgroups', 1))
-    .option('--rows-per-workgroup <n>', 'VQ-GEMV vector-rows per workgroup, 1 or 2', integerOption('--rows-per-workgroup', 1));
+    .option('--rows-per-workgroup <n>', 'VQ-GEMV vector-rows per workgroup, 1 or 2', integerOption('--rows-per-workgroup', 1))
+    .option('--kernel <k>', 'VQ-GEMV main pass: auto (on-chip where it applies), onchip or streaming')
+    .option('--persistent-workgroups <n>', 'on-chip VQ-GEMV: persistent workgroups', integerOption('--persistent-workgroups', 1))
+    .option('--max-replicas <n>', 'on-chip VQ-GEMV: most copies of each codebook entry in workgroup memory', integerOption('--max-replicas', 1))
+    .option('--splits <n>', 'VQ-GEMV column splits per vector-row', integerOption('--splits', 1));
 }
 
 function vqGemvOptions(flags: VqGemvFlags): VqGemvOptions {
@@ -48,7 +58,19 @@ function vqGemvOptions(flags: VqGemvFlags): VqGemvOptions {
     unroll: flags.unroll,
     targetWorkgroups: flags.targetWorkgroups,
     rowsPerWorkgroup: flags.rowsPerWorkgroup as 1 | 2 | undefined,
+    kernel: flags.kernel,
+    persistentWorkgroups: flags.persistentWorkgroups,
+    maxReplicas: flags.maxReplicas,
+    splits: flags.splits,
   };
+}
+
+/** `--gemv rows,unroll,workgroupSize …`: extra f16 GEMV configurations beside the default and the previous one. */
+function parseGemvVariant(text: string) {
+  const match = /^(\d+),(\d+),(\d+)$/.exec(text);
+  if (!match) throw new Error(`bench kernels: --gemv takes ROWS,UNROLL,WORKGROUPSIZE entries such as 8,2,128 (got ${text})`);
+  const [rowsPerWorkgroup, unroll, workgroupSize] = match.slice(1).map(Number);
+  return { name: `gemv-f16-r${rowsPerWorkgroup}u${unroll}w${workgroupSize}`, options: { rowsPerWorkgroup, unroll, workgroupSize } };
 }
 
 function parseShape(text: string): BenchmarkShape {
@@ -65,14 +87,20 @@ export function registerBenchGpu(bench: Command): void {
     .option('--size-divisor <n>', 'divide every shape by n (16 for a software adapter)', integerOption('--size-divisor', 1), 1)
     .option('--iterations <n>', 'kernel runs per measurement', integerOption('--iterations', 1), 50)
     .option('--repeats <n>', 'measurements per kernel (median reported)', integerOption('--repeats', 1), 5)
-    .option('--configs <names...>', `VPTQ layouts (default: ${defaultBenchmarkConfigs.map((config) => config.name).join(' ')})`)
+    .option('--configs <names...>', `VPTQ layouts (default: ${defaultBenchmarkConfigs.map((config) => config.name).join(' ')}; also ${benchmarkVqConfigs.slice(defaultBenchmarkConfigs.length).map((config) => config.name).join(' ')})`)
     .option('--shapes <shapes...>', 'weight shapes OUTxIN (default: 4096x4096 11008x4096 4096x11008)')
+    .option('--kernels <kernels...>', 'VQ-GEMV kernels to measure, each a row: streaming onchip (default both)')
+    .option('--gemv <variants...>', 'extra f16 GEMV configurations ROWS,UNROLL,WORKGROUPSIZE (e.g. 8,2,128 4,4,256)')
     .option('--json', 'print JSON');
   addVqGemvFlags(kernels).action(async (flags: BenchKernelsFlags) => {
       const configs = flags.configs?.map((name) => {
-        const config = defaultBenchmarkConfigs.find((candidate) => candidate.name === name);
-        if (!config) throw new Error(`bench kernels: unknown --configs entry ${name} (known: ${defaultBenchmarkConfigs.map((known) => known.name).join(', ')})`);
+        const config = benchmarkVqConfigs.find((candidate) => candidate.name === name);
+        if (!config) throw new Error(`bench kernels: unknown --configs entry ${name} (known: ${benchmarkVqConfigs.map((known) => known.name).join(', ')})`);
         return config;
+      });
+      const kernels = flags.kernels?.map((kernel) => {
+        if (kernel !== 'streaming' && kernel !== 'onchip') throw new Error(`bench kernels: --kernels takes streaming and/or onchip (got ${kernel})`);
+        return kernel;
       });
       const { device, info } = await createNodeDevice();
       try {
@@ -80,6 +108,8 @@ export function registerBenchGpu(bench: Command): void {
           configs,
           shapes: flags.shapes?.map(parseShape),
           vqGemv: vqGemvOptions(flags),
+          vqGemvKernels: kernels,
+          gemvVariants: flags.gemv ? [...defaultGemvVariants, ...flags.gemv.map(parseGemvVariant)] : undefined,
           sizeDivisor: flags.sizeDivisor,
           iterations: flags.iterations,
           repeats: flags.repeats,
