@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Issue 10 on the device machine, logs under $OUT (about 3–4 minutes on an H100):
+#  1. the gather probe: random 4/8/16-byte lookups from tables of 256–65536 entries in a storage buffer vs
+#     workgroup memory (plain and replicated), 1 and 4 lookups per streamed 16-bit index (gather-probe.txt);
+#  2. bench kernels at 4096², 11008×4096, 4096×11008: copy, the f16 GEMV (planned default, the previous
+#     configuration, and GEMV_VARIANTS), the streaming and the on-chip VQ-GEMV for v8-k256-r256, v6-k4096,
+#     v8-k65536 and v4-k256-r16 (kernels.txt), then a second identical run to show the noise (kernels-repeat.txt);
+#  3. on-chip sweeps: persistent workgroups, replicas, workgroup size, splits (onchip-*.txt);
+#  4. with DECODE=1, bench decode v6-k4096 with the planner's choice (the o projection takes the on-chip kernel;
+#     the fused q/k/v, gate/up and down dispatches keep the streaming one) and with --kernel streaming.
+# Prepare with `bash scripts/device-bundle.sh`; run with carry [".device"]:
+#   source .device/enter.sh; bash benchmarks/h100-decode-kernels.sh
+# SMALL=1 runs shrunk versions (a lavapipe check). T_* are the timeouts in seconds.
+set -u
+OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
+V="node .device/vptq.mjs"
+CONFIGS="v8-k256-r256 v6-k4096 v8-k65536 v4-k256-r16"
+GEMV_VARIANTS=${GEMV_VARIANTS:-"8,1,128 8,4,128 4,2,256 8,2,256"}
+if [ "${SMALL:-0}" = 1 ]; then
+  PROBE="--index-words 65536 --workgroups 8 --workgroup-size 64 --iterations 2 --repeats 1 --entries 256 4096 65536"
+  KERNELS="--size-divisor 16 --iterations 2 --repeats 1"; SHAPES="--shapes 4096x4096"
+else
+  PROBE=""; KERNELS=""; SHAPES=""
+fi
+t0=$(date +%s)
+stamp() { echo "[$(( $(date +%s) - t0 )) s] $*" | tee -a "$OUT/progress.txt"; }
+: > "$OUT/progress.txt"; stamp start
+(nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,memory.used --format=csv,noheader -lms 500 > "$OUT/gpu.csv" 2>/dev/null &)
+timeout ${T_PROBE:-70} $V bench gather-probe $PROBE > "$OUT/gather-probe.txt" 2> "$OUT/gather-probe.err"; stamp "gather-probe rc=$?"
+timeout ${T_KERNELS:-70} $V bench kernels $KERNELS $SHAPES --configs $CONFIGS --gemv $GEMV_VARIANTS > "$OUT/kernels.txt" 2> "$OUT/kernels.err"; stamp "kernels rc=$?"
+timeout ${T_KERNELS:-70} $V bench kernels $KERNELS $SHAPES --configs $CONFIGS > "$OUT/kernels-repeat.txt" 2> "$OUT/kernels-repeat.err"; stamp "kernels repeat rc=$?"
+# On-chip sweeps, small-codebook layouts only (each run re-measures copy and the f16 GEMV as its baseline).
+for sweep in "pw264:--persistent-workgroups 264" "pw1056:--persistent-workgroups 1056" "rep1:--max-replicas 1" \
+             "wg512:--workgroup-size 512" "wg128:--workgroup-size 128" "splits1:--splits 1" "splits16:--splits 16"; do
+  name=${sweep%%:*}; flags=${sweep#*:}
+  timeout ${T_SWEEP:-30} $V bench kernels $KERNELS $SHAPES --kernels onchip --configs v8-k256-r256 v6-k4096 $flags > "$OUT/onchip-$name.txt" 2> "$OUT/onchip-$name.err"; stamp "onchip $name rc=$?"
+done
+if [ "${DECODE:-0}" = 1 ]; then
+  TINY=""; [ "${SMALL:-0}" = 1 ] && TINY="--tiny --tokens 4"
+  timeout ${T_DECODE:-60} $V bench decode --quantization v6-k4096 $TINY > "$OUT/decode.txt" 2> "$OUT/decode.err"; stamp "decode rc=$?"
+  timeout ${T_DECODE:-60} $V bench decode --quantization v6-k4096 --vptq-only --kernel streaming $TINY > "$OUT/decode-streaming.txt" 2> "$OUT/decode-streaming.err"; stamp "decode streaming rc=$?"
+fi
+pkill -f "nvidia-smi --query-gpu=timestamp" || true
+for f in gather-probe kernels kernels-repeat; do echo "== $f"; cat "$OUT/$f.txt"; done
