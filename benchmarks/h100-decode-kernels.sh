@@ -6,8 +6,9 @@
 #     configuration, and GEMV_VARIANTS), the streaming and the on-chip VQ-GEMV for v8-k256-r256, v6-k4096,
 #     v8-k65536 and v4-k256-r16 (kernels.txt), then a second identical run to show the noise (kernels-repeat.txt);
 #  3. on-chip sweeps: persistent workgroups, replicas, workgroup size, splits (onchip-*.txt);
-#  4. with DECODE=1, bench decode v6-k4096 with the planner's choice (the o projection takes the on-chip kernel;
-#     the fused q/k/v, gate/up and down dispatches keep the streaming one) and with --kernel streaming.
+#  4. with DECODE=1, bench decode v8-k256-r256 (every projection on the on-chip kernel) and v6-k4096 (o and down
+#     on-chip; the stacked q/k/v and gate/up codebooks do not fit 48 KiB together), each with the planner's choice
+#     (beside fp16) and with --kernel streaming.
 # Prepare with `bash scripts/device-bundle.sh`; run with carry [".device"]:
 #   source .device/enter.sh; bash benchmarks/h100-decode-kernels.sh
 # SMALL=1 runs shrunk versions (a lavapipe check). T_* are the timeouts in seconds.
@@ -37,8 +38,10 @@ for sweep in "pw264:--persistent-workgroups 264" "pw1056:--persistent-workgroups
 done
 if [ "${DECODE:-0}" = 1 ]; then
   TINY=""; [ "${SMALL:-0}" = 1 ] && TINY="--tiny --tokens 4"
-  timeout ${T_DECODE:-60} $V bench decode --quantization v6-k4096 $TINY > "$OUT/decode.txt" 2> "$OUT/decode.err"; stamp "decode rc=$?"
-  timeout ${T_DECODE:-60} $V bench decode --quantization v6-k4096 --vptq-only --kernel streaming $TINY > "$OUT/decode-streaming.txt" 2> "$OUT/decode-streaming.err"; stamp "decode streaming rc=$?"
+  for q in v8-k256-r256 v6-k4096; do
+    timeout ${T_DECODE:-60} $V bench decode --quantization $q $TINY > "$OUT/decode-$q.txt" 2> "$OUT/decode-$q.err"; stamp "decode $q rc=$?"
+    timeout ${T_DECODE:-60} $V bench decode --quantization $q --vptq-only --kernel streaming $TINY > "$OUT/decode-$q-streaming.txt" 2> "$OUT/decode-$q-streaming.err"; stamp "decode $q streaming rc=$?"
+  done
 fi
 pkill -f "nvidia-smi --query-gpu=timestamp" || true
 for f in gather-probe kernels kernels-repeat; do echo "== $f"; cat "$OUT/$f.txt"; done

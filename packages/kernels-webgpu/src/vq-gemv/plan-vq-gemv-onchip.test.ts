@@ -71,7 +71,6 @@ describe('planVqGemvOnChip', () => {
     });
     expect(planVqGemvOnChip([placement(4096, 4096, 8, 256)], { tokens: 1 }, {}, { ...h100, subgroups: false }).kernel).toBe('streaming');
     expect(planVqGemvOnChip([placement(4096, 4096, 8, 256)], { tokens: 1 }, { useSubgroups: false }, h100).kernel).toBe('streaming');
-    expect(planVqGemvOnChip([placement(64, 4096, 8, 256)], { tokens: 1, swigluUpOffset: 4096 }, {}, h100).kernel).toBe('streaming');
     expect(planVqGemvOnChip([placement(64, 300, 4, 8192)], { tokens: 1 }, {}, h100)).toEqual({ kernel: 'streaming', reason: '13-bit fields do not form word-aligned chunks' });
   });
 
@@ -84,6 +83,19 @@ describe('planVqGemvOnChip', () => {
     expect(plan.params.rows).toBe(512 + 128 + 128);
     expect(plan.workgroups[0]).toBeLessThanOrEqual(132);
     expect(Array.from(plan.params.table.subarray(0, 16))).toEqual([0, 0, 0, 1024, 0, 4096, 0, 0, 512, 0, 0, 1024, 4096, 1024, 0, 0]);
+  });
+
+  it('combines SwiGLU inputs and sums Σx² in the prepare pass, even without perm or norm', () => {
+    const bare = { ...placement(4096, 11008, 8, 256, 256), words: { indices: 0, centroids: 0, residualCentroids: 1024 } };
+    expect(planVqGemvOnChip([bare], { tokens: 1 }, {}, h100)).toMatchObject({ kernel: 'onchip', prepare: undefined, params: { betaBlocks: 0 } });
+    const swiglu = planVqGemvOnChip([bare], { tokens: 1, swigluUpOffset: 11008 }, {}, h100);
+    if (swiglu.kernel !== 'onchip') throw new Error(swiglu.reason);
+    expect(swiglu.prepare?.constants).toEqual({ workgroupSize: 256, hasPerm: false, hasNorm: false, swigluInput: true, normalizeInput: false });
+    expect(swiglu.prepare?.params.xStride).toBe(22016);
+    const normalized = planVqGemvOnChip([bare], { tokens: 2, normalizeInput: { epsilon: 1e-5 } }, {}, h100);
+    if (normalized.kernel !== 'onchip') throw new Error(normalized.reason);
+    expect([normalized.constants.normalizeInput, normalized.params.epsilon, normalized.params.betaBlocks]).toEqual([true, 1e-5, 43]);
+    expect(normalized.prepare?.betaByteLength).toBe(2 * 2 * 43 * 4);
   });
 
   it('rejects an unroll that needs more than 8 index words', () => {

@@ -29,6 +29,7 @@ export interface VqGemvOnChipConstants {
   readonly directOutput: boolean;
   readonly hasNorm: boolean;
   readonly hasBias: boolean;
+  readonly normalizeInput: boolean;
   /** `blocks` layout only: 16-byte blocks per entry copy. */
   readonly entryBlocks?: number;
   readonly residualEntryBlocks?: number;
@@ -37,14 +38,20 @@ export interface VqGemvOnChipConstants {
   readonly residualSharedWords?: number;
 }
 
-/** The prepare pass (x through perm, scaled by the norm; the shift term's partials). */
+/** The prepare pass (x through perm, SwiGLU combined, scaled by the norm; partials of the shift term and Σx²). */
 export interface VqGemvPrepareXPlan {
-  readonly constants: { readonly workgroupSize: number; readonly hasPerm: boolean; readonly hasNorm: boolean };
+  readonly constants: {
+    readonly workgroupSize: number;
+    readonly hasPerm: boolean;
+    readonly hasNorm: boolean;
+    readonly swigluInput: boolean;
+    readonly normalizeInput: boolean;
+  };
   readonly params: VqGemvPrepareXParams;
   readonly workgroups: readonly [number, number, number];
   /** `[projections, tokens, in]` f32. */
   readonly xqByteLength: number;
-  /** `[projections, tokens, blocks]` f32 (4 bytes when the layers have no norm). */
+  /** `[projections, tokens, 2, blocks]` f32: shift-term partials, then Σx² partials. */
   readonly betaByteLength: number;
 }
 
@@ -59,7 +66,7 @@ export interface VqGemvOnChipPlan {
   readonly params: VqGemvOnChipParams;
   /** (persistent workgroups, 1, 1). */
   readonly workgroups: readonly [number, number, number];
-  /** Present when the layers have perm or norm. */
+  /** Present when the layers have perm or norm, or x needs SwiGLU or RMSNorm. */
   readonly prepare: VqGemvPrepareXPlan | undefined;
   /** Present when a row is cut into several column splits. */
   readonly reduce: VqGemvReducePlan | undefined;
@@ -76,8 +83,8 @@ const elementBytes = (format: number) => (format === 0 ? 4 : 2);
 /**
  * Plans the on-chip VQ-GEMV: the table layout and replicas that fit `maxComputeWorkgroupStorageSize`, the
  * column splits (about `persistentWorkgroups` × workgroupSize / 32 subgroup work items), the persistent grid, the
- * prepare pass (perm, norm) and the split-K reduction. It covers the main part of layers with one group, no
- * outliers, word-aligned field chunks and codebooks of every layer of the stack that fit workgroup memory
+ * prepare pass (perm, norm, SwiGLU inputs, RMSNorm's Σx²) and the split-K reduction. It covers the main part of
+ * layers with one group, no outliers, word-aligned field chunks and codebooks of every layer of the stack that fit workgroup memory
  * together, on devices with subgroups; for anything else it returns a refusal that names the reason. Pure.
  */
 export function planVqGemvOnChip(
@@ -93,7 +100,6 @@ export function planVqGemvOnChip(
   if (!(options.useSubgroups ?? device.subgroups) || !device.subgroups) return refuse('the on-chip kernel needs the subgroups feature');
   if (layout.hasOutliers) return refuse('the on-chip kernel has no outlier part');
   if (layout.groupNum !== 1) return refuse(`the on-chip kernel takes one group (got G ${layout.groupNum})`);
-  if (shape.swigluUpOffset !== undefined || shape.normalizeInput !== undefined) return refuse('the on-chip kernel reads neither SwiGLU inputs nor normalizes x');
   if (layers.length > maxVqGemvProjections) return refuse(`at most ${maxVqGemvProjections} layers`);
   const chunks = planVqGemvChunks(layout.indexBits + layout.residualBits);
   if (!chunks.aligned) return refuse(`${layout.indexBits + layout.residualBits}-bit fields do not form word-aligned chunks`);
@@ -161,19 +167,21 @@ export function planVqGemvOnChip(
 
   const hasPerm = layer.words.perm !== undefined;
   const hasNorm = layer.words.norm !== undefined;
-  const xStride = shape.xStride ?? inFeatures;
+  const upOffset = shape.swigluUpOffset;
+  const normalize = shape.normalizeInput;
+  const xStride = shape.xStride ?? (upOffset ?? 0) + inFeatures;
   const prepareWorkgroupSize = 256;
   const betaBlocks = Math.ceil(inFeatures / prepareWorkgroupSize);
   let prepare: VqGemvPrepareXPlan | undefined;
-  if (hasPerm || hasNorm) {
+  if (hasPerm || hasNorm || upOffset !== undefined || normalize !== undefined) {
     const table = new Uint32Array(4 * maxVqGemvProjections);
     for (const [index, each] of layers.entries()) table.set([each.words.perm ?? 0, each.words.norm ?? 0], 4 * index);
     prepare = {
-      constants: { workgroupSize: prepareWorkgroupSize, hasPerm, hasNorm },
-      params: { inFeatures, tokens, xStride, blocks: betaBlocks, table },
+      constants: { workgroupSize: prepareWorkgroupSize, hasPerm, hasNorm, swigluInput: upOffset !== undefined, normalizeInput: normalize !== undefined },
+      params: { inFeatures, tokens, xStride, blocks: betaBlocks, upOffset: upOffset ?? 0, table },
       workgroups: checkWorkgroups(fn, device, betaBlocks, tokens, projections),
       xqByteLength: projections * tokens * inFeatures * 4,
-      betaByteLength: hasNorm ? projections * tokens * betaBlocks * 4 : 4,
+      betaByteLength: projections * tokens * 2 * betaBlocks * 4,
     };
   }
   const table = new Uint32Array(vqGemvOnChipTableWords);
@@ -214,6 +222,7 @@ export function planVqGemvOnChip(
       directOutput: splits === 1,
       hasNorm,
       hasBias: layer.words.bias !== undefined,
+      normalizeInput: normalize !== undefined,
       ...(tableLayout === 'blocks'
         ? { entryBlocks: blocks.main, residualEntryBlocks: blocks.residual }
         : { sharedWords: words.main, residualSharedWords: words.residual }),
@@ -230,7 +239,9 @@ export function planVqGemvOnChip(
       xLayerStride: prepare ? tokens * inFeatures : 0,
       yStride,
       partialStride: outFeatures,
-      betaBlocks: hasNorm ? betaBlocks : 0,
+      betaBlocks: prepare ? betaBlocks : 0,
+      inFeatures,
+      epsilon: normalize?.epsilon ?? 0,
       table,
     },
     workgroups,

@@ -19,13 +19,17 @@ describe('on-chip VQ-GEMV Params', () => {
   });
 
   it('packs the scalars 4 bytes apart and the table on the next 16-byte boundary', () => {
-    const names = vqGemvOnChipParamsFields.slice(0, -1).map(([name]) => name);
-    const values = Object.fromEntries(names.map((name, index) => [name, 10 + index]));
+    const scalars = vqGemvOnChipParamsFields.slice(0, -1);
+    const values = Object.fromEntries(scalars.map(([name], index) => [name, name === 'epsilon' ? 0.25 : 10 + index]));
     const table = Uint32Array.from({ length: vqGemvOnChipTableWords }, (_, index) => 500 + index);
-    const words = new Uint32Array(packVqGemvOnChipParams({ ...values, table } as Parameters<typeof packVqGemvOnChipParams>[0]));
-    expect(Array.from(words.subarray(0, names.length))).toEqual(names.map((_, index) => 10 + index));
-    expect(words.subarray(12)).toEqual(table);
-    const prepare = new Uint32Array(packVqGemvPrepareXParams({ inFeatures: 7, tokens: 2, xStride: 9, blocks: 1, table: new Uint32Array(16).fill(3) }));
-    expect(Array.from(prepare.subarray(0, 5))).toEqual([7, 2, 9, 1, 3]);
+    const bytes = packVqGemvOnChipParams({ ...values, table } as Parameters<typeof packVqGemvOnChipParams>[0]);
+    const view = new DataView(bytes);
+    for (const [index, [name, type]] of scalars.entries()) {
+      expect(type === 'f32' ? view.getFloat32(4 * index, true) : view.getUint32(4 * index, true), name).toBe(values[name]);
+    }
+    const tableStart = Math.ceil(scalars.length / 4) * 4;
+    expect(new Uint32Array(bytes).subarray(tableStart)).toEqual(table);
+    const prepare = new Uint32Array(packVqGemvPrepareXParams({ inFeatures: 7, tokens: 2, xStride: 9, blocks: 1, upOffset: 4, table: new Uint32Array(16).fill(3) }));
+    expect(Array.from(prepare.subarray(0, 9))).toEqual([7, 2, 9, 1, 4, 0, 0, 0, 3]);
   });
 });

@@ -23,6 +23,8 @@ export const vqGemvOnChipParamsFields = [
   ['yStride', 'u32'],
   ['partialStride', 'u32'],
   ['betaBlocks', 'u32'],
+  ['inFeatures', 'u32'],
+  ['epsilon', 'f32'],
   ['table', `array<vec4u, ${vqGemvOnChipTableWords / 4}>`],
 ] as const satisfies readonly StructField[];
 
@@ -32,6 +34,7 @@ export const vqGemvPrepareXParamsFields = [
   ['tokens', 'u32'],
   ['xStride', 'u32'],
   ['blocks', 'u32'],
+  ['upOffset', 'u32'],
   ['table', `array<vec4u, ${maxVqGemvProjections}>`],
 ] as const satisfies readonly StructField[];
 

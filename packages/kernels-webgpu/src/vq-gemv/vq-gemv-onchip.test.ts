@@ -109,6 +109,65 @@ describe.skipIf(!device || !subgroups)('vqGemv, on-chip kernel', () => {
     }
   });
 
+  it('reads silu(gate) · up from [gate | up] (SwiGLU folded into the down projection), 2 splits', async () => {
+    const { config, tensors } = createSyntheticVqLayer({ outFeatures: 45, inFeatures: 270, vectorLength: 8, numCentroids: 256, numResidualCentroids: 256, bias: true, seed: 86 });
+    const tokens = 2;
+    const inFeatures = config.inFeatures;
+    const upOffset = inFeatures + 3;
+    const gateUp = randomFloats(tokens * (upOffset + inFeatures), 87);
+    const activated = new Float32Array(tokens * inFeatures);
+    for (let t = 0; t < tokens; t++) {
+      for (let c = 0; c < inFeatures; c++) {
+        const g = gateUp[t * (upOffset + inFeatures) + c];
+        activated[t * inFeatures + c] = (g / (1 + Math.exp(-g))) * gateUp[t * (upOffset + inFeatures) + upOffset + c];
+      }
+    }
+    const [layer] = uploadVqLayers(gpu, [{ config, tensors }]);
+    try {
+      const [bytes] = await runKernel(gpu, 'vq-gemv-onchip-swiglu', [gateUp], [tokens * config.outFeatures * 4], ([xBuffer], [yBuffer]) =>
+        createVqGemvDispatch(gpu, layer, { x: xBuffer, y: yBuffer }, { tokens, swigluUpOffset: upOffset }, { kernel: 'onchip', splits: 2 }),
+      );
+      expect(maxAbsDifference(new Float32Array(bytes), vqGemvCpu(config, tensors, activated, tokens))).toBeLessThan(2e-4);
+    } finally {
+      layer.destroy();
+    }
+  });
+
+  for (const [name, layerOptions] of [
+    ['v6-k1024 with perm, norm and bias', { vectorLength: 6, numCentroids: 1024, bias: true }],
+    ['v4-k256-r16 without perm or norm', { vectorLength: 4, numCentroids: 256, numResidualCentroids: 16, enablePerm: false, enableNorm: false }],
+  ] as const) {
+    it(`applies RMSNorm (without gain) to its input over a stack, 3 splits: ${name}`, async () => {
+      const shared = { inFeatures: 600, ...layerOptions };
+      const sources = [createSyntheticVqLayer({ ...shared, outFeatures: 24, seed: 88 }), createSyntheticVqLayer({ ...shared, outFeatures: 12, seed: 89 })];
+      const layers = uploadVqLayers(gpu, sources);
+      try {
+        const tokens = 2;
+        const epsilon = 1e-5;
+        const x = randomFloats(tokens * 600, 90);
+        const normalized = new Float32Array(x.length);
+        for (let t = 0; t < tokens; t++) {
+          const row = x.subarray(t * 600, (t + 1) * 600);
+          const scale = 1 / Math.sqrt(row.reduce((sum, value) => sum + value * value, 0) / 600 + epsilon);
+          row.forEach((value, c) => (normalized[t * 600 + c] = value * scale));
+        }
+        const [bytes] = await runKernel(gpu, 'vq-gemv-onchip-normalized', [x], [tokens * 36 * 4], ([xBuffer], [yBuffer]) =>
+          createVqGemvDispatch(gpu, layers, { x: xBuffer, y: yBuffer }, { tokens, normalizeInput: { epsilon } }, { kernel: 'onchip', splits: 3 }),
+        );
+        const first = vqGemvCpu(sources[0].config, sources[0].tensors, normalized, tokens);
+        const second = vqGemvCpu(sources[1].config, sources[1].tensors, normalized, tokens);
+        const expected = new Float32Array(tokens * 36);
+        for (let t = 0; t < tokens; t++) {
+          expected.set(first.subarray(t * 24, (t + 1) * 24), t * 36);
+          expected.set(second.subarray(t * 12, (t + 1) * 12), t * 36 + 24);
+        }
+        expect(maxAbsDifference(new Float32Array(bytes), expected)).toBeLessThan(2e-4);
+      } finally {
+        layers[0].destroy();
+      }
+    });
+  }
+
   it('is chosen automatically where it applies, and refuses when forced where it does not', async () => {
     const grouped = createSyntheticVqLayer({ outFeatures: 16, inFeatures: 64, vectorLength: 8, numCentroids: 256, groupNum: 2, seed: 84 });
     await expect(vqGemv(gpu, grouped.config, grouped.tensors, new Float32Array(64), 1, { kernel: 'onchip' })).rejects.toThrow(/options.kernel is onchip but the on-chip kernel takes one group \(got G 2\)/);

@@ -4,7 +4,9 @@ import { maxVqGemvProjections } from './vq-gemv.wgsl';
 /**
  * The on-chip fused VQ-GEMV (issue 10) for codebooks that fit workgroup memory: `y[t, o] = Σ_p C[o, p] ·
  * xq[t, p] + β[t] + bias[o]` with xq = x read through perm and scaled by the norm (from the prepare pass, or x
- * itself when the layer has neither), for one layer or a stack of layers that share their buffers.
+ * itself when the layer has neither), for one layer or a stack of layers that share their buffers. With
+ * `normalizeInput` the prepare pass also sums x² and this pass scales each sum by `1/√(mean(x²) + epsilon)`
+ * (RMSNorm without gain, as the streaming kernel); SwiGLU inputs are combined by the prepare pass.
  *
  * Why this shape (H100 figures in BENCHMARKS.md): the streaming kernel gathers every entry through L1 at about
  * one random 16-byte gather per SM clock, and a workgroup-memory codebook staged per vector-row tile lost
@@ -26,7 +28,8 @@ import { maxVqGemvProjections } from './vq-gemv.wgsl';
  * 1 centroids          vec4u codebook blocks of every layer                      read
  * 2 residualCentroids  (placeholder if none)                                     read
  * 3 x                  xq [projections, tokens, in] f32 from the prepare pass, or x [tokens, xStride]  read
- * 4 beta               [projections, tokens, betaBlocks] f32 shift-term partials (placeholder if no norm)  read
+ * 4 beta               [projections, tokens, 2, betaBlocks] f32 partials of the shift term, then of Σx²
+ *                      (placeholder if neither)                                  read
  * 5 bias               f32 (placeholder if none)                                 read
  * 6 output             y [tokens, yStride] or partials [splits, tokens, partialStride] f32  read_write
  * 7 params             Params                                                    uniform
@@ -54,6 +57,7 @@ override unroll: u32 = 4;
 override directOutput: bool = true;
 override hasNorm: bool = false;
 override hasBias: bool = false;
+override normalizeInput: bool = false;
 override totalBits: u32 = indexBits + residualBits;
 override quads: u32 = (vectorLength + 3u) / 4u;
 
@@ -70,6 +74,8 @@ struct Params {
   yStride: u32,
   partialStride: u32,
   betaBlocks: u32,
+  inFeatures: u32,
+  epsilon: f32,
   // Per layer two vec4u: (first vector-row, index word, centroid word, residual word),
   // (first output, outputs, bias offset, 0).
   table: array<vec4u, ${2 * maxVqGemvProjections}>,
@@ -249,21 +255,29 @@ fn main(
       total3 = subgroupAdd(sum3);
     }
     // The norm's shift term β (the same for every output of the layer) and the bias go into split 0 only.
+    let betaBase = (layer * params.tokens + token) * 2u * params.betaBlocks;
     var shift = 0.0;
     if (hasNorm && split == 0u) {
       var partial = 0.0;
-      let betaBase = (layer * params.tokens + token) * params.betaBlocks;
       for (var b = lane; b < params.betaBlocks; b += laneCount) {
         partial += beta[betaBase + b];
       }
       shift = subgroupAdd(partial);
     }
+    // RMSNorm of x without its gain: the sums (β included) are linear in x, so every split scales its own part.
+    var scale = 1.0;
+    if (normalizeInput) {
+      var partial = 0.0;
+      for (var b = lane; b < params.betaBlocks; b += laneCount) {
+        partial += beta[betaBase + params.betaBlocks + b];
+      }
+      scale = inverseSqrt(subgroupAdd(partial) / f32(params.inFeatures) + params.epsilon);
+    }
     for (var j = lane; j < vectorLength; j += laneCount) {
       let o = localRow * vectorLength + j;
       if (o < where1.y) {
-        var value = reducedElement(total0, total1, total2, total3, j);
+        var value = (reducedElement(total0, total1, total2, total3, j) + shift) * scale;
         if (split == 0u) {
-          value += shift;
           if (hasBias) {
             value += bias[where1.z + o];
           }
@@ -398,28 +412,33 @@ export const vqGemvOnChipBlocksWgsl = header + vqGemvOnChipCommon + blocksTableW
 export const vqGemvOnChipWordsWgsl = header + vqGemvOnChipCommon + wordsTableWgsl;
 
 /**
- * The prepare pass of the on-chip VQ-GEMV, for layers with perm or norm: `xq[l, t, p] = x[t, perm_l[p]] ·
- * scale_l[p]` in quantized position order (so that the main pass reads x coalesced instead of gathering it
- * through perm on every row), and per workgroup the partial `Σ_p shift_l[p] · x[t, perm_l[p]]` of the norm's
- * shift term, summed by a fixed tree (deterministic). Grid: (⌈in / workgroupSize⌉, tokens, projections).
+ * The prepare pass of the on-chip VQ-GEMV, for layers with perm or norm or inputs to combine: `xq[l, t, p] =
+ * u(t, perm_l[p]) · scale_l[p]` in quantized position order (so that the main pass reads x coalesced instead of
+ * gathering it through perm on every row), with u = x, or `silu(gate) · up` from `[gate | up]` (`swigluInput`);
+ * and per workgroup the partials of the norm's shift term `Σ_p shift_l[p] · u(t, perm_l[p])` and, with
+ * `normalizeInput`, of `Σ x²`, each summed by a fixed tree (deterministic). Grid: (⌈in / workgroupSize⌉, tokens,
+ * projections).
  *
- * 0 x      [tokens, xStride] f32                                        read
- * 1 perm   u32 (placeholder if none)                                    read
- * 2 norm   [2, in] f32 scale, shift per layer (placeholder if none)     read
- * 3 xq     [projections, tokens, in] f32                                read_write
- * 4 beta   [projections, tokens, blocks] f32 (≥ 1 element if no norm)  read_write
- * 5 params Params                                                       uniform
+ * 0 x      [tokens, xStride] f32 (or [gate | up])                           read
+ * 1 perm   u32 (placeholder if none)                                        read
+ * 2 norm   [2, in] f32 scale, shift per layer (placeholder if none)         read
+ * 3 xq     [projections, tokens, in] f32                                    read_write
+ * 4 beta   [projections, tokens, 2, blocks] f32: shift partials, Σx² partials  read_write
+ * 5 params Params                                                           uniform
  */
 export const vqGemvPrepareXWgsl = /* wgsl */ `
 override workgroupSize: u32 = 256;
 override hasPerm: bool = false;
 override hasNorm: bool = false;
+override swigluInput: bool = false;
+override normalizeInput: bool = false;
 
 struct Params {
   inFeatures: u32,
   tokens: u32,
   xStride: u32,
   blocks: u32,
+  upOffset: u32,
   // Per layer: (perm offset, norm offset, 0, 0).
   table: array<vec4u, ${maxVqGemvProjections}>,
 }
@@ -433,6 +452,20 @@ struct Params {
 
 var<workgroup> scratch: array<f32, workgroupSize>;
 
+// The sum of every invocation's 'value', by a fixed tree (the same on every run).
+fn workgroupSum(local: u32, value: f32) -> f32 {
+  workgroupBarrier();
+  scratch[local] = value;
+  workgroupBarrier();
+  for (var stride = workgroupSize / 2u; stride > 0u; stride >>= 1u) {
+    if (local < stride) {
+      scratch[local] += scratch[local + stride];
+    }
+    workgroupBarrier();
+  }
+  return scratch[0];
+}
+
 @compute @workgroup_size(workgroupSize)
 fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(local_invocation_index) local: u32) {
   let p = workgroup.x * workgroupSize + local;
@@ -440,29 +473,35 @@ fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(local_invocation_index
   let layer = workgroup.z;
   let offsets = params.table[layer];
   var shift = 0.0;
+  var square = 0.0;
   if (p < params.inFeatures) {
     var column = p;
     if (hasPerm) {
       column = perm[offsets.x + p];
     }
     var value = x[token * params.xStride + column];
+    square = value * value;
+    if (swigluInput) {
+      // silu(gate) · up, as the SwiGLU kernel computes it (exp(-g) = inf for g < -88 gives the limit -0).
+      value = value / (1.0 + exp(-value)) * x[token * params.xStride + params.upOffset + column];
+    }
     if (hasNorm) {
       shift = value * norm[offsets.y + params.inFeatures + p];
       value *= norm[offsets.y + p];
     }
     xq[(layer * params.tokens + token) * params.inFeatures + p] = value;
   }
+  let betaBase = (layer * params.tokens + token) * 2u * params.blocks;
   if (hasNorm) {
-    scratch[local] = shift;
-    workgroupBarrier();
-    for (var stride = workgroupSize / 2u; stride > 0u; stride >>= 1u) {
-      if (local < stride) {
-        scratch[local] += scratch[local + stride];
-      }
-      workgroupBarrier();
-    }
+    let total = workgroupSum(local, shift);
     if (local == 0u) {
-      beta[(layer * params.tokens + token) * params.blocks + workgroup.x] = scratch[0];
+      beta[betaBase + workgroup.x] = total;
+    }
+  }
+  if (normalizeInput) {
+    let total = workgroupSum(local, square);
+    if (local == 0u) {
+      beta[betaBase + params.blocks + workgroup.x] = total;
     }
   }
 }

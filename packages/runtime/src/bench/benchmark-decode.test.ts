@@ -42,6 +42,12 @@ describe.skipIf(!device)('benchmarkDecode', () => {
     expect(messages).toContain('fp16: decoding 6 tokens');
   });
 
+  it('runs the v8-k256-r256 layout (every projection on the on-chip VQ-GEMV where the device has subgroups)', async () => {
+    const result = await benchmarkDecode(gpu, { shape: { ...tinyDecodeShape, layers: 1 }, quantization: 'v8-k256-r256', variants: ['vptq'], tokens: 3, warmupTokens: 0, breakdown: false });
+    expect(result.rows.map((row) => row.label)).toEqual(['vptq v8-k256-r256 (2 index bits)']);
+    expect(result.rows[0].tokensPerSecond).toBeGreaterThan(0);
+  });
+
   it('runs the v6-k4096 layout alone and rejects bad options', async () => {
     const result = await benchmarkDecode(gpu, { shape: { ...tinyDecodeShape, layers: 1 }, quantization: 'v6-k4096', variants: ['vptq'], tokens: 3, warmupTokens: 0, breakdown: false });
     expect(result.rows).toHaveLength(1);
@@ -50,6 +56,6 @@ describe.skipIf(!device)('benchmarkDecode', () => {
     await expect(benchmarkDecode(gpu, { tokens: 0 })).rejects.toThrow('benchmarkDecode: options.tokens must be an integer ≥ 1 (got 0)');
     await expect(benchmarkDecode(gpu, { shape: { hiddenSize: 100, heads: 3 } })).rejects.toThrow(/hiddenSize must be an even multiple of shape.heads/);
     await expect(benchmarkDecode(gpu, { variants: [] })).rejects.toThrow(/variants must list/);
-    await expect(benchmarkDecode(gpu, { quantization: 'v4' as 'v6-k4096' })).rejects.toThrow(/quantization must be 'v8-k65536' or 'v6-k4096' \(got v4\)/);
+    await expect(benchmarkDecode(gpu, { quantization: 'v4' as 'v6-k4096' })).rejects.toThrow(/quantization must be one of v8-k65536, v6-k4096, v8-k256-r256 \(got v4\)/);
   });
 });

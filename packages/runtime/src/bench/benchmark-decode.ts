@@ -42,12 +42,14 @@ export const tinyDecodeShape: DecodeBenchmarkShape = {
   kvHeads: 4,
 };
 
-/** The VPTQ layouts of the quantized variant: both are 2 index bits per weight. */
+/** The VPTQ layouts of the quantized variant: all are 2 index bits per weight. */
 export const decodeBenchmarkQuantizations = {
   /** v = 8, K = 65536 (16-bit indices): the published community models' layout. */
   'v8-k65536': { vectorLength: 8, numCentroids: 65536 },
   /** v = 6, K = 4096 (12-bit indices): the paper's LLaMA-2 2-bit setting. */
   'v6-k4096': { vectorLength: 6, numCentroids: 4096 },
+  /** v = 8, two 256-entry codebooks (8 + 8 bits): small enough for the on-chip VQ-GEMV, stacks included. */
+  'v8-k256-r256': { vectorLength: 8, numCentroids: 256, numResidualCentroids: 256 },
 } as const;
 
 /** Options of {@link benchmarkDecode}. */
@@ -146,7 +148,7 @@ export async function benchmarkDecode(device: GPUDevice, options: DecodeBenchmar
   const warmupTokens = positiveInteger(fn, 'warmupTokens', options.warmupTokens ?? 8, 0);
   const quantizationName = options.quantization ?? 'v8-k65536';
   const quantization = decodeBenchmarkQuantizations[quantizationName];
-  if (!quantization) throw new RangeError(`${fn}: options.quantization must be 'v8-k65536' or 'v6-k4096' (got ${String(quantizationName)})`);
+  if (!quantization) throw new RangeError(`${fn}: options.quantization must be one of ${Object.keys(decodeBenchmarkQuantizations).join(', ')} (got ${String(quantizationName)})`);
   const variants = options.variants ?? ['fp16', 'vptq'];
   if (variants.length === 0 || variants.some((variant) => variant !== 'fp16' && variant !== 'vptq')) {
     throw new RangeError(`${fn}: options.variants must list 'fp16' and/or 'vptq' (got ${JSON.stringify(variants)})`);

@@ -64,7 +64,8 @@ describe.skipIf(!device)('decode with stacked projections and adjacent q|k|v (al
       // As dense, with q/k/v and gate/up each one fused VQ-GEMV dispatch over layers in shared buffers, but the
       // down projection reads SwiGLU of [gate | up] itself (no SwiGLU dispatch) and q/k/v (one group, no
       // outliers) RMS-normalize x themselves (the gain folded in); gate/up have groups and outliers, so their
-      // RMSNorm (unit gain) stays. Each of the 4 VQ-GEMVs of a layer may add a split-K reduction.
+      // RMSNorm (unit gain) stays. Each of the 4 VQ-GEMVs of a layer may add a split-K reduction, and one that
+      // takes the on-chip kernel also its prepare pass (perm, norm, SwiGLU, Σx²).
       dispatches: 1 + 2 * 8 + 3,
     },
   ];
@@ -76,7 +77,7 @@ describe.skipIf(!device)('decode with stacked projections and adjacent q|k|v (al
       const model = await createGpuModel(gpu, sources.gpuSource, { weightFormat, contextLength: 32 });
       sources.close();
       try {
-        if (name === 'VPTQ packed') expect(model.dispatchesPerToken).toBeGreaterThanOrEqual(dispatches), expect(model.dispatchesPerToken).toBeLessThanOrEqual(dispatches + 2 * 4);
+        if (name === 'VPTQ packed') expect(model.dispatchesPerToken).toBeGreaterThanOrEqual(dispatches), expect(model.dispatchesPerToken).toBeLessThanOrEqual(dispatches + 2 * 4 * 2);
         else expect(model.dispatchesPerToken).toBe(dispatches);
         const prompt = [1, 17, 33, 2, 63, 5];
         expect(maxAbsDifference(await model.forward(prompt, 0, { allLogits: true }), cpu.forward(prompt, 0, { allLogits: true }))).toBeLessThan(2e-4);

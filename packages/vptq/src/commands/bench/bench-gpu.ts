@@ -32,7 +32,7 @@ interface BenchKernelsFlags extends VqGemvFlags {
 
 interface BenchDecodeFlags extends VqGemvFlags {
   tokens: number;
-  quantization: 'v8-k65536' | 'v6-k4096';
+  quantization: 'v8-k65536' | 'v6-k4096' | 'v8-k256-r256';
   tiny?: boolean;
   breakdown?: boolean;
   vptqOnly?: boolean;
@@ -142,14 +142,14 @@ export function registerBenchGpu(bench: Command): void {
     .command('decode')
     .description('tokens/s of a LLaMA-2-7B-shaped model with synthetic weights: 2-bit VPTQ vs fp16, one submit per token')
     .option('--tokens <n>', 'tokens decoded per variant', integerOption('--tokens', 1), 128)
-    .option('--quantization <q>', 'v8-k65536 or v6-k4096', 'v8-k65536')
+    .option('--quantization <q>', 'v8-k65536, v6-k4096 or v8-k256-r256', 'v8-k65536')
     .option('--tiny', 'a tiny shape (2 layers, 256 wide) for a software adapter')
     .option('--breakdown', 'also time the linears alone, each kernel alone and the CPU recording/submit')
     .option('--vptq-only', 'skip the fp16 baseline (tuning runs only; ratios need both)')
     .option('--json', 'print JSON');
   addVqGemvFlags(decode).action(async (flags: BenchDecodeFlags) => {
-    if (flags.quantization !== 'v8-k65536' && flags.quantization !== 'v6-k4096') {
-      throw new Error(`bench decode: --quantization must be v8-k65536 or v6-k4096 (got ${String(flags.quantization)})`);
+    if (flags.quantization !== 'v8-k65536' && flags.quantization !== 'v6-k4096' && flags.quantization !== 'v8-k256-r256') {
+      throw new Error(`bench decode: --quantization must be v8-k65536, v6-k4096 or v8-k256-r256 (got ${String(flags.quantization)})`);
     }
     const { device, info } = await createNodeDevice();
     try {
