@@ -4,8 +4,10 @@
 #     workgroup memory (plain and replicated), 1 and 4 lookups per streamed 16-bit index (gather-probe.txt);
 #  2. bench kernels at 4096², 11008×4096, 4096×11008: copy, the f16 GEMV (planned default, the previous
 #     configuration, and GEMV_VARIANTS), the streaming and the on-chip VQ-GEMV for v8-k256-r256, v6-k4096,
-#     v8-k65536 and v4-k256-r16 (kernels.txt), then a second identical run to show the noise (kernels-repeat.txt);
-#  3. on-chip sweeps: persistent workgroups, replicas, workgroup size, splits (onchip-*.txt);
+#     v8-k65536 and v4-k256-r16 (kernels.txt); with REPEAT=1 a second identical run to show the noise
+#     (kernels-repeat.txt);
+#  3. on-chip sweeps at 4096×11008 and 11008×4096: persistent workgroups, replicas, workgroup size, splits
+#     (onchip-*.txt; SWEEPS=0 skips them);
 #  4. with DECODE=1, bench decode v8-k256-r256 (every projection on the on-chip kernel) and v6-k4096 (o and down
 #     on-chip; the stacked q/k/v and gate/up codebooks do not fit 48 KiB together), each with the planner's choice
 #     (beside fp16) and with --kernel streaming.
@@ -19,23 +21,27 @@ CONFIGS="v8-k256-r256 v6-k4096 v8-k65536 v4-k256-r16"
 GEMV_VARIANTS=${GEMV_VARIANTS:-"8,1,128 8,4,128 4,2,256 8,2,256"}
 if [ "${SMALL:-0}" = 1 ]; then
   PROBE="--index-words 65536 --workgroups 8 --workgroup-size 64 --iterations 2 --repeats 1 --entries 256 4096 65536"
-  KERNELS="--size-divisor 16 --iterations 2 --repeats 1"; SHAPES="--shapes 4096x4096"
+  KERNELS="--size-divisor 16 --iterations 2 --repeats 1"; SHAPES="--shapes 4096x4096"; SWEEP_SHAPES="--shapes 4096x11008"
 else
-  PROBE=""; KERNELS=""; SHAPES=""
+  PROBE=""; KERNELS=""; SHAPES=""; SWEEP_SHAPES="--shapes 4096x11008 11008x4096 --repeats 3"
 fi
 t0=$(date +%s)
 stamp() { echo "[$(( $(date +%s) - t0 )) s] $*" | tee -a "$OUT/progress.txt"; }
 : > "$OUT/progress.txt"; stamp start
 (nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,memory.used --format=csv,noheader -lms 500 > "$OUT/gpu.csv" 2>/dev/null &)
 timeout ${T_PROBE:-70} $V bench gather-probe $PROBE > "$OUT/gather-probe.txt" 2> "$OUT/gather-probe.err"; stamp "gather-probe rc=$?"
-timeout ${T_KERNELS:-70} $V bench kernels $KERNELS $SHAPES --configs $CONFIGS --gemv $GEMV_VARIANTS > "$OUT/kernels.txt" 2> "$OUT/kernels.err"; stamp "kernels rc=$?"
-timeout ${T_KERNELS:-70} $V bench kernels $KERNELS $SHAPES --configs $CONFIGS > "$OUT/kernels-repeat.txt" 2> "$OUT/kernels-repeat.err"; stamp "kernels repeat rc=$?"
-# On-chip sweeps, small-codebook layouts only (each run re-measures copy and the f16 GEMV as its baseline).
-for sweep in "pw264:--persistent-workgroups 264" "pw1056:--persistent-workgroups 1056" "rep1:--max-replicas 1" \
-             "wg512:--workgroup-size 512" "wg128:--workgroup-size 128" "splits1:--splits 1" "splits16:--splits 16"; do
-  name=${sweep%%:*}; flags=${sweep#*:}
-  timeout ${T_SWEEP:-30} $V bench kernels $KERNELS $SHAPES --kernels onchip --configs v8-k256-r256 v6-k4096 $flags > "$OUT/onchip-$name.txt" 2> "$OUT/onchip-$name.err"; stamp "onchip $name rc=$?"
-done
+timeout ${T_KERNELS:-150} $V bench kernels $KERNELS $SHAPES --configs $CONFIGS --gemv $GEMV_VARIANTS > "$OUT/kernels.txt" 2> "$OUT/kernels.err"; stamp "kernels rc=$?"
+if [ "${REPEAT:-0}" = 1 ]; then
+  timeout ${T_KERNELS:-150} $V bench kernels $KERNELS $SHAPES --configs $CONFIGS > "$OUT/kernels-repeat.txt" 2> "$OUT/kernels-repeat.err"; stamp "kernels repeat rc=$?"
+fi
+# On-chip sweeps, small-codebook layouts only (each run re-measures copy and the f16 GEMVs as its baseline).
+if [ "${SWEEPS:-1}" = 1 ]; then
+  for sweep in "pw264:--persistent-workgroups 264" "pw1056:--persistent-workgroups 1056" "rep1:--max-replicas 1" \
+               "wg512:--workgroup-size 512" "splits1:--splits 1"; do
+    name=${sweep%%:*}; flags=${sweep#*:}
+    timeout ${T_SWEEP:-40} $V bench kernels $KERNELS $SWEEP_SHAPES --kernels onchip --configs v8-k256-r256 v6-k4096 $flags > "$OUT/onchip-$name.txt" 2> "$OUT/onchip-$name.err"; stamp "onchip $name rc=$?"
+  done
+fi
 if [ "${DECODE:-0}" = 1 ]; then
   TINY=""; [ "${SMALL:-0}" = 1 ] && TINY="--tiny --tokens 4"
   for q in v8-k256-r256 v6-k4096; do
@@ -44,4 +50,4 @@ if [ "${DECODE:-0}" = 1 ]; then
   done
 fi
 pkill -f "nvidia-smi --query-gpu=timestamp" || true
-for f in gather-probe kernels kernels-repeat; do echo "== $f"; cat "$OUT/$f.txt"; done
+for f in gather-probe kernels; do echo "== $f"; cat "$OUT/$f.txt"; done
