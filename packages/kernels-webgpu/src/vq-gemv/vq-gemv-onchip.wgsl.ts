@@ -115,45 +115,64 @@ fn bufferWord(residual: bool, w: u32) -> u32 {
   return centroids[w >> 2u][w & 3u];
 }
 
-fn quadAt(residual: bool, slot: u32, q: u32) -> vec4f {
+struct Entry {
+  q0: vec4f,
+  q1: vec4f,
+  q2: vec4f,
+  q3: vec4f,
+}
+
+// The quads of the entry copy at 'slot', each 16-byte block read once (quads past v stay 0): f32 entries take a
+// block per quad, f16/bf16 entries two quads per block.
+fn entryAt(residual: bool, slot: u32) -> Entry {
   let format = select(centroidFormat, residualFormat, residual);
+  var entry = Entry(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
   if (format == 0u) {
-    return quadOf(tableBlock(residual, slot, q), false, 0u);
+    entry.q0 = bitcast<vec4f>(tableBlock(residual, slot, 0u));
+    if (quads > 1u) {
+      entry.q1 = bitcast<vec4f>(tableBlock(residual, slot, 1u));
+    }
+    if (quads > 2u) {
+      entry.q2 = bitcast<vec4f>(tableBlock(residual, slot, 2u));
+    }
+    if (quads > 3u) {
+      entry.q3 = bitcast<vec4f>(tableBlock(residual, slot, 3u));
+    }
+    return entry;
   }
-  return quadOf(tableBlock(residual, slot, q / 2u), (q & 1u) == 1u, format);
+  let low = tableBlock(residual, slot, 0u);
+  entry.q0 = quadOf(low, false, format);
+  if (quads > 1u) {
+    entry.q1 = quadOf(low, true, format);
+  }
+  if (quads > 2u) {
+    let high = tableBlock(residual, slot, 1u);
+    entry.q2 = quadOf(high, false, format);
+    if (quads > 3u) {
+      entry.q3 = quadOf(high, true, format);
+    }
+  }
+  return entry;
 }
 
 fn accumulate(field: u32, xv: f32, layer: u32, copy: u32, residualCopy: u32) {
-  let main = entrySlot(false, layer * entries + (field & lowBits(indexBits)), copy);
-  var residual = 0u;
+  var entry = entryAt(false, entrySlot(false, layer * entries + (field & lowBits(indexBits)), copy));
   if (residualBits > 0u) {
-    residual = entrySlot(true, layer * residualEntries + ((field >> min(indexBits, 31u)) & lowBits(residualBits)), residualCopy);
+    let residual = entryAt(true, entrySlot(true, layer * residualEntries + ((field >> min(indexBits, 31u)) & lowBits(residualBits)), residualCopy));
+    entry.q0 += residual.q0;
+    entry.q1 += residual.q1;
+    entry.q2 += residual.q2;
+    entry.q3 += residual.q3;
   }
-  var q0 = quadAt(false, main, 0u);
-  if (residualBits > 0u) {
-    q0 += quadAt(true, residual, 0u);
-  }
-  sum0 += q0 * xv;
+  sum0 += entry.q0 * xv;
   if (quads > 1u) {
-    var q1 = quadAt(false, main, 1u);
-    if (residualBits > 0u) {
-      q1 += quadAt(true, residual, 1u);
-    }
-    sum1 += q1 * xv;
+    sum1 += entry.q1 * xv;
   }
   if (quads > 2u) {
-    var q2 = quadAt(false, main, 2u);
-    if (residualBits > 0u) {
-      q2 += quadAt(true, residual, 2u);
-    }
-    sum2 += q2 * xv;
+    sum2 += entry.q2 * xv;
   }
   if (quads > 3u) {
-    var q3 = quadAt(false, main, 3u);
-    if (residualBits > 0u) {
-      q3 += quadAt(true, residual, 3u);
-    }
-    sum3 += q3 * xv;
+    sum3 += entry.q3 * xv;
   }
 }
 
