@@ -33,6 +33,11 @@ export interface GpuModelOptions extends UploadLlamaWeightsOptions {
   readonly prefillChunkTokens?: number;
   /** Tuning of the fused VQ-GEMV (workgroup size, split-K); default the kernel's. */
   readonly vqGemv?: VqGemvOptions;
+  /**
+   * Splits of the KV cache per attention head and query (1 … 64; more add a combine dispatch per layer). Default
+   * `planAttentionSplits` of @vptq/kernels-webgpu for the window and `contextLength`.
+   */
+  readonly attentionSplits?: number;
 }
 
 /**
@@ -137,7 +142,7 @@ export async function createGpuModelFromWeights(
     },
   };
   const programs = createProgramCache(
-    (tokens, tail) => captureGpuErrors(device, fn, () => buildForwardProgram(device, weights, buffers, tokens, tail, context)),
+    (tokens, tail) => captureGpuErrors(device, fn, () => buildForwardProgram(device, weights, buffers, tokens, tail, context, { attentionSplits: options.attentionSplits })),
     { limit: cachedProgramLimit, pinned: pinnedPrograms },
   );
 
