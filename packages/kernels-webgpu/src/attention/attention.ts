@@ -91,10 +91,13 @@ export async function createAttentionDispatch(
   );
   const owned: GPUBuffer[] = [params];
   try {
-    const pipeline = await getComputePipeline(device, { label, code: attentionWgsl, constants: { workgroupSize } });
+    // The vec4 view needs whole vec4s per head row and a 16-byte aligned binding.
+    const keysOffset = 'buffer' in buffers.keys ? (buffers.keys.offset ?? 0) : 0;
+    const vectorKeys = sizes.headDim % 4 === 0 && keysOffset % 16 === 0;
+    const pipeline = await getComputePipeline(device, { label: vectorKeys ? `${label}/vec4` : label, code: attentionWgsl, constants: { workgroupSize, vectorKeys } });
     const grid = checkWorkgroups(fn, device, sizes.heads, sizes.tokens, splits);
     if (splits === 1) {
-      const bindings = [buffers.query, buffers.keys, buffers.values, buffers.output, getPlaceholderBuffer(device), params, buffers.position];
+      const bindings = [buffers.query, buffers.keys, buffers.values, buffers.output, getPlaceholderBuffer(device), params, buffers.position, buffers.keys];
       return new ComputeStep(device, label, pipeline, bindings, grid, owned);
     }
     const partialBytes = attentionPartialsByteLength(sizes, splits);
@@ -105,7 +108,7 @@ export async function createAttentionDispatch(
     if (!buffers.partials) owned.push(partials);
     const combine = await getComputePipeline(device, { label: combineLabel, code: attentionCombineWgsl, constants: { workgroupSize, chunkKeys: attentionChunkKeys } });
     // The output binding of the split pass is unused: the placeholder keeps it apart from the partials.
-    const partialStep = new ComputeStep(device, label, pipeline, [buffers.query, buffers.keys, buffers.values, getPlaceholderBuffer(device), partials, params, buffers.position], grid);
+    const partialStep = new ComputeStep(device, label, pipeline, [buffers.query, buffers.keys, buffers.values, getPlaceholderBuffer(device), partials, params, buffers.position, buffers.keys], grid);
     const combineStep = new ComputeStep(device, combineLabel, combine, [partials, buffers.output, params, buffers.position], checkWorkgroups(fn, device, sizes.heads, sizes.tokens));
     return new DispatchSequence(label, [partialStep, combineStep], owned);
   } catch (error) {

@@ -17,7 +17,9 @@ import { attentionSpanWgsl } from './attention-span.wgsl';
  *
  * Inside a span, keys are visited in chunks of `workgroupSize` (one key per invocation), with the running
  * maximum and sum of the online softmax, so any context length works. Each invocation accumulates up to
- * 4 output dimensions, so headDim ≤ 4 · workgroupSize. Sums and exponentials are f32.
+ * 4 output dimensions, so headDim ≤ 4 · workgroupSize. Sums and exponentials are f32. Each invocation reads
+ * its key row whole; with `vectorKeys` (headDim a multiple of 4) it does so through a `vec4` view of the same
+ * cache (binding 7), a quarter of the loads of the latency-bound score loop.
  *
  * 0 query     [tokens, heads, headDim] f32                      read
  * 1 keys      [capacity, kvHeads, headDim] f32                  read (rows ≤ position + tokens − 1 written)
@@ -26,9 +28,11 @@ import { attentionSpanWgsl } from './attention-span.wgsl';
  * 4 partials  [tokens, heads, splits, headDim + 2] f32          read_write (splits > 1)
  * 5 params    Params                                            uniform
  * 6 position  Position                                          uniform, rewritten once per forward pass
+ * 7 keys4     [capacity, kvHeads, headDim / 4] vec4<f32>        read (binding 1 again, used with vectorKeys)
  */
 export const attentionWgsl = /* wgsl */ `
 override workgroupSize: u32 = 64;
+override vectorKeys: bool = false;
 const maxDimsPerInvocation = 4u;
 const maxHeadDim = 1024u;
 ${attentionSpanWgsl}
@@ -39,6 +43,7 @@ ${attentionSpanWgsl}
 @group(0) @binding(4) var<storage, read_write> partials: array<f32>;
 @group(0) @binding(5) var<uniform> params: Params;
 @group(0) @binding(6) var<uniform> position: Position;
+@group(0) @binding(7) var<storage, read> keys4: array<vec4<f32>>;
 
 var<workgroup> scaledQuery: array<f32, maxHeadDim>;
 var<workgroup> weights: array<f32, workgroupSize>;
@@ -100,8 +105,16 @@ fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(local_invocation_index
     var score = 0.0;
     if (valid) {
       let keyBase = key * kvStride + kvHead * headDim;
-      for (var d = 0u; d < headDim; d++) {
-        score += scaledQuery[d] * keys[keyBase + d];
+      if (vectorKeys) {
+        let vectorBase = keyBase / 4u;
+        for (var d = 0u; d < headDim; d += 4u) {
+          let q = vec4(scaledQuery[d], scaledQuery[d + 1u], scaledQuery[d + 2u], scaledQuery[d + 3u]);
+          score += dot(q, keys4[vectorBase + d / 4u]);
+        }
+      } else {
+        for (var d = 0u; d < headDim; d++) {
+          score += scaledQuery[d] * keys[keyBase + d];
+        }
       }
     }
     // Keys past the span enter the maximum as -3e38 so they never raise it (key 0 of every chunk is valid);
