@@ -349,13 +349,15 @@ export async function buildForwardProgram(
     const linearDispatchCount = countDispatches(segments.filter((segment) => segment.kind === 'dispatch' && segment.linear));
     const singlePass = !segments.some((segment) => segment.kind === 'copy');
     // The dispatches of each filter, replayed as flat command lists (see recordCommands), built on first use.
-    const replays = new Map<DispatchFilter, RecordedCommands>();
+    // Predicates are kept as long as their caller keeps them (profileDecode passes one for all its steps).
+    const replays = new Map<string, RecordedCommands>();
+    const predicateReplays = new WeakMap<(label: string) => boolean, RecordedCommands>();
     const replay = (filter: DispatchFilter): RecordedCommands => {
-      let commands = replays.get(filter);
+      let commands = typeof filter === 'function' ? predicateReplays.get(filter) : replays.get(filter);
       if (!commands) {
         commands = recordCommands(segments, (segment) => (typeof filter === 'function' ? filter(segment.dispatch.label) : filter === 'all' || (filter === 'linear') === segment.linear));
-        // Caller predicates are new functions per call: only the named filters are kept.
-        if (typeof filter !== 'function') replays.set(filter, commands);
+        if (typeof filter === 'function') predicateReplays.set(filter, commands);
+        else replays.set(filter, commands);
       }
       return commands;
     };
