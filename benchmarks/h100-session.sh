@@ -2,7 +2,7 @@
 # Every GPU measurement of one session in one device call:
 #   bash scripts/device-bundle.sh   # here, after pnpm install
 #   device run, carry [".device"]:  source .device/enter.sh; bash benchmarks/h100-session.sh [steps...]
-# Steps: smoke, kernels, pairs, decode (default: smoke kernels decode). Logs go to $OUT
+# Steps: smoke, kernels, pairs, decode, attention (default: smoke kernels decode). Logs go to $OUT
 # (or ./out/device when unset).
 set -uo pipefail
 out="${OUT:-out/device}"
@@ -34,6 +34,17 @@ for step in ${steps[*]}; do
           decode --quantization "$q" --breakdown
         done
       } | tee "$out/decode.log" ;;
+    attention)
+      # Split-K attention against one workgroup per head, at the 137-row cache of --tokens 128 and at 4096 rows.
+      {
+        for start in 0 3968; do
+          for splits in planned 1; do
+            echo "== decode v6-k4096 from position $start, attention splits $splits"
+            if [ "$splits" = planned ]; then decode --quantization v6-k4096 --breakdown --start-position "$start"
+            else decode --quantization v6-k4096 --breakdown --start-position "$start" --attention-splits 1; fi
+          done
+        done
+      } | tee "$out/attention.log" ;;
     *) echo "unknown step $step" >&2 ;;
   esac
 done
