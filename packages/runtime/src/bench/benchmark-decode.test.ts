@@ -25,6 +25,7 @@ describe.skipIf(!device)('benchmarkDecode', () => {
       // classifier, argmax. The RMSNorm gains are folded into q/k/v and gate/up in both variants: the fused
       // VQ-GEMV normalizes x itself, and after the dense GEMVs RoPE + KV append and SwiGLU apply the inverse RMS.
       expect(row.dispatchesPerToken).toBe(1 + 2 * 8 + 3);
+      expect(row).toMatchObject({ attentionSplits: 1, startPosition: 0 });
       const split = row.breakdown;
       expect(split && split.linearMsPerToken > 0 && split.otherMsPerToken > 0 && split.encodeMsPerToken > 0).toBe(true);
       const kernels = split?.kernels ?? [];
@@ -40,6 +41,20 @@ describe.skipIf(!device)('benchmarkDecode', () => {
     expect(fp16.weightBytes).toBeGreaterThan(0);
     expect(result.speedup).toBeCloseTo(vptq.tokensPerSecond / fp16.tokensPerSecond, 9);
     expect(messages).toContain('fp16: decoding 6 tokens');
+  });
+
+  it('decodes after a prefilled prompt with split attention (a combine dispatch per layer)', async () => {
+    const messages: string[] = [];
+    const shape = { ...tinyDecodeShape, layers: 1 };
+    const options = { shape, variants: ['vptq'] as const, tokens: 3, warmupTokens: 1, startPosition: 150, onProgress: (message: string) => messages.push(message) };
+    const [split] = (await benchmarkDecode(gpu, { ...options, attentionSplits: 3 })).rows;
+    expect(messages).toContain('vptq v8-k65536 (2 index bits): prefilling 150 tokens');
+    expect(split).toMatchObject({ tokens: 3, attentionSplits: 3, startPosition: 150 });
+    const [single] = (await benchmarkDecode(gpu, { ...options, attentionSplits: 1 })).rows;
+    expect(single.attentionSplits).toBe(1);
+    // The attention of each layer adds its combine.
+    expect(split.dispatchesPerToken).toBe(single.dispatchesPerToken + shape.layers);
+    expect(split.breakdown?.kernels.find((kernel) => kernel.label === 'attention')?.dispatches).toBe(2);
   });
 
   it('runs the v6-k4096 layout alone and rejects bad options', async () => {

@@ -73,8 +73,8 @@ export interface DecodeBenchmarkOptions {
   /** Tuning of the fused VQ-GEMV. Default the kernel's. */
   readonly vqGemv?: VqGemvOptions;
   /**
-   * Position of the first decoded token: the steps attend over this many earlier cache rows (left as allocated,
-   * zeros: the work is the same as over real keys), to time decode at a long context without a prefill. Default 0.
+   * Position of the first decoded token: a prompt of this many tokens is prefilled first (in 256-token chunks,
+   * untimed), so the timed steps attend over a long context. Default 0.
    */
   readonly startPosition?: number;
   /** Splits of the KV cache per attention head (see `GpuModelOptions.attentionSplits`). Default planned. */
@@ -194,7 +194,9 @@ export async function benchmarkDecode(device: GPUDevice, options: DecodeBenchmar
     const weights = await createSyntheticGpuWeights(device, config, { linears, embeddingFormat: 'f16', seed: options.seed });
     let model: GpuLlamaModel;
     try {
-      model = await createGpuModelFromWeights(device, weights, { contextLength, prefillChunkTokens: 1, vqGemv: options.vqGemv, attentionSplits }, true);
+      // Decode alone needs one-token activations; a prefill to startPosition runs in chunks of 256.
+      const prefillChunkTokens = startPosition > 0 ? Math.min(256, startPosition) : 1;
+      model = await createGpuModelFromWeights(device, weights, { contextLength, prefillChunkTokens, vqGemv: options.vqGemv, attentionSplits }, true);
     } catch (error) {
       weights.destroy();
       throw error;
@@ -209,10 +211,15 @@ export async function benchmarkDecode(device: GPUDevice, options: DecodeBenchmar
           linearWeights += projection.inFeatures * projection.outFeatures;
         }
       }
+      if (startPosition > 0) {
+        progress(`${label}: prefilling ${startPosition} tokens`);
+        await model.forwardArgmax(Array.from({ length: startPosition }, (_, i) => (i * 7919 + 1) % config.vocabSize), 0);
+      }
       progress(`${label}: warming up`);
       if (warmupTokens > 0) await model.decodeGreedy(1, startPosition, { maxTokens: warmupTokens, lookahead: options.lookahead });
       progress(`${label}: decoding ${tokens} tokens`);
-      model.reset();
+      // The timed steps rewrite the warm-up's rows from startPosition on; the prefilled rows before it stay.
+      if (startPosition === 0) model.reset();
       const start = now();
       const result = await model.decodeGreedy(1, startPosition, { maxTokens: tokens, lookahead: options.lookahead });
       const seconds = (now() - start) / 1000;

@@ -118,7 +118,7 @@ export function registerBenchGpu(bench: Command): void {
     .option('--tiny', 'a tiny shape (2 layers, 256 wide) for a software adapter')
     .option('--breakdown', 'also time the linears alone, each kernel alone and the CPU recording/submit')
     .option('--vptq-only', 'skip the fp16 baseline (tuning runs only; ratios need both)')
-    .option('--start-position <n>', 'position of the first decoded token (attention over that many cached rows)', integerOption('--start-position', 0), 0)
+    .option('--start-position <n>', 'prefill a prompt of this many tokens first (untimed), so decode attends over a long context', integerOption('--start-position', 0), 0)
     .option('--attention-splits <n>', 'KV-cache splits per attention head, 1-64 (default planned for the context)', integerOption('--attention-splits', 1, 64))
     .option('--json', 'print JSON');
   addVqGemvFlags(decode).action(async (flags: BenchDecodeFlags) => {
