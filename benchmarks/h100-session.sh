@@ -35,14 +35,15 @@ for step in ${steps[*]}; do
         done
       } | tee "$out/decode.log" ;;
     attention)
-      # Split-K attention against one workgroup per head, at the 137-row cache of --tokens 128 and at 4096 rows.
+      # Split-K attention: at the 137-row cache of --tokens 128 the plan keeps 1 split (no combine), try 2; at
+      # 4096 rows it plans 16, try 1 (one workgroup per head).
       {
-        for start in 0 3968; do
-          for splits in planned 1; do
-            echo "== decode v6-k4096 from position $start, attention splits $splits"
-            if [ "$splits" = planned ]; then decode --quantization v6-k4096 --breakdown --start-position "$start"
-            else decode --quantization v6-k4096 --breakdown --start-position "$start" --attention-splits 1; fi
-          done
+        for run in "0 2" "3968 1"; do
+          set -- $run
+          echo "== decode v6-k4096 from position $1, planned attention splits"
+          decode --quantization v6-k4096 --breakdown --start-position "$1"
+          echo "== decode v6-k4096 from position $1, attention splits $2"
+          decode --quantization v6-k4096 --breakdown --start-position "$1" --attention-splits "$2"
         done
       } | tee "$out/attention.log" ;;
     *) echo "unknown step $step" >&2 ;;

@@ -10,12 +10,15 @@ import { splitAttentionCpu } from './split-attention-cpu';
 const device = await requestTestDevice();
 
 describe('planAttentionSplits', () => {
-  it('fills about 512 workgroups for decode, bounded by the cache chunks, and gives prefill 1', () => {
+  it('fills about 512 workgroups for decode, at most one split per 256 cache rows, and gives prefill 1', () => {
     expect(planAttentionSplits({ tokens: 1, heads: 32, capacity: 4096 })).toBe(16);
-    expect(planAttentionSplits({ tokens: 1, heads: 8, capacity: 8192 })).toBe(64);
-    expect(planAttentionSplits({ tokens: 1, heads: 32, capacity: 130 })).toBe(3);
+    expect(planAttentionSplits({ tokens: 1, heads: 8, capacity: 8192 })).toBe(32);
+    expect(planAttentionSplits({ tokens: 1, heads: 8, capacity: 65536 })).toBe(64);
+    // A short cache: no split, so no combine dispatch.
+    expect(planAttentionSplits({ tokens: 1, heads: 32, capacity: 137 })).toBe(1);
+    expect(planAttentionSplits({ tokens: 1, heads: 32, capacity: 137 }, { minKeysPerSplit: 64 })).toBe(2);
     expect(planAttentionSplits({ tokens: 64, heads: 32, capacity: 4096 })).toBe(1);
-    expect(planAttentionSplits({ tokens: 1, heads: 32, capacity: 4096 }, { targetWorkgroups: 2048 })).toBe(64);
+    expect(planAttentionSplits({ tokens: 1, heads: 32, capacity: 16384 }, { targetWorkgroups: 2048 })).toBe(64);
   });
 });
 

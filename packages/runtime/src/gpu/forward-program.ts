@@ -156,9 +156,10 @@ export interface ForwardProgramOptions {
  * linear in the projection's output up to SwiGLU's silu, which takes the scaled inputs). A single-token
  * program (decode) also keeps q|k|v adjacent and gate next to up where the widths allow (256-byte aligned
  * offsets), for stacked q/k/v and gate/up GEMVs, and folds the residual adds into the o and down projections'
- * bias input: 8 dispatches per dense layer (GEMV q|k|v, RoPE + KV append, attention + combine, GEMV o,
- * GEMV gate|up, SwiGLU, GEMV down) and 7 per packed layer, whose down projection also reads SwiGLU's output
- * from [gate | up] itself. The pass is replayed from a flat command list (see `recordCommands`).
+ * bias input: 7 dispatches per dense layer (GEMV q|k|v, RoPE + KV append, attention, GEMV o, GEMV gate|up,
+ * SwiGLU, GEMV down) and 6 per packed layer, whose down projection also reads SwiGLU's output from [gate | up]
+ * itself; a split attention adds its combine. The pass is replayed from a flat command list (see
+ * `recordCommands`).
  */
 export async function buildForwardProgram(
   device: GPUDevice,
