@@ -62,6 +62,7 @@ describe.skipIf(!device)('attention with split-K', () => {
     { name: 'a sliding window across split boundaries, headDim 80', shape: { tokens: 1, heads: 6, kvHeads: 2, headDim: 80, position: 1500, window: 700 }, capacity: 1600, splits: 5 },
     { name: 'several queries (8), causal mask, headDim 96 above the workgroup size', shape: { tokens: 8, heads: 4, kvHeads: 1, headDim: 96, position: 400 }, capacity: 410, splits: 3 },
     { name: 'the first position (one key)', shape: { tokens: 1, heads: 2, kvHeads: 1, headDim: 6, position: 0 }, capacity: 64, splits: 4 },
+    { name: 'an odd headDim (5, scalar key loads), two queries', shape: { tokens: 2, heads: 3, kvHeads: 1, headDim: 5, position: 300 }, capacity: 310, splits: 4 },
   ];
   for (const { name, shape, capacity, splits } of cases) {
     it(`agrees with the CPU twin: ${name}`, async () => {
