@@ -2,7 +2,7 @@
 # Every GPU measurement of one session in one device call:
 #   bash scripts/device-bundle.sh   # here, after pnpm install
 #   device run, carry [".device"]:  source .device/enter.sh; bash benchmarks/h100-session.sh [steps...]
-# Steps: smoke, kernels, pairs, decode (default: smoke kernels decode). Logs go to $OUT
+# Steps: smoke, kernels, pairs, decode, attention (default: smoke kernels decode). Logs go to $OUT
 # (or ./out/device when unset).
 set -uo pipefail
 out="${OUT:-out/device}"
@@ -34,6 +34,18 @@ for step in ${steps[*]}; do
           decode --quantization "$q" --breakdown
         done
       } | tee "$out/decode.log" ;;
+    attention)
+      # Split-K attention: at the 137-row cache of --tokens 128 the plan keeps 1 split (no combine), try 2; at
+      # 4096 rows it plans 16, try 1 (one workgroup per head).
+      {
+        for run in "0 2" "3968 1"; do
+          set -- $run
+          echo "== decode v6-k4096 from position $1, planned attention splits"
+          decode --quantization v6-k4096 --breakdown --start-position "$1"
+          echo "== decode v6-k4096 from position $1, attention splits $2"
+          decode --quantization v6-k4096 --breakdown --start-position "$1" --attention-splits "$2"
+        done
+      } | tee "$out/attention.log" ;;
     *) echo "unknown step $step" >&2 ;;
   esac
 done

@@ -10,5 +10,8 @@ export { linearCpu } from './gemv/linear-cpu';
 export { rmsNormCpu } from './rms-norm/rms-norm-cpu';
 export { ropeCpu, ropeInverseFrequencies } from './rope/rope-cpu';
 export type { RopeLayout, RopeShape } from './rope/rope-cpu';
+export { ropeKvAppendCpu } from './rope-kv-append/rope-kv-append-cpu';
+export type { RopeKvAppendInputs, RopeKvAppendShape } from './rope-kv-append/rope-kv-append-cpu';
+export { splitAttentionCpu } from './attention/split-attention-cpu';
 export { swigluCpu } from './swiglu/swiglu-cpu';
 export { vqGemvCpu } from './vq-gemv/vq-gemv-cpu';

@@ -18,10 +18,9 @@ export { createVqDequantDispatch, vqDequantByteLength } from './vq-dequant/vq-de
 export { createGemvDispatch, maxGemvTokens } from './gemv/gemv';
 export { createGemmDispatch } from './gemm/gemm';
 export { createRmsNormDispatch } from './rms-norm/rms-norm';
-export { createRopeDispatch } from './rope/rope';
-export type { RopeDispatch } from './rope/rope';
-export { createAttentionDispatch } from './attention/attention';
-export type { AttentionDispatch } from './attention/attention';
+export { createRopeKvAppendDispatch } from './rope-kv-append/rope-kv-append';
+export { attentionPartialsByteLength, createAttentionDispatch } from './attention/attention';
+export { planAttentionSplits } from './attention/plan-attention-splits';
 export { createSwigluDispatch } from './swiglu/swiglu';
 export { createAddDispatch } from './add/add';
 export { createArgmaxDispatch } from './argmax/argmax';

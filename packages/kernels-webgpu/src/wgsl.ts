@@ -2,6 +2,7 @@
 // travel in uniforms, compile-time choices in override constants), for reading, reuse and compile tests.
 export { addWgsl } from './add/add.wgsl';
 export { argmaxWgsl } from './argmax/argmax.wgsl';
+export { attentionCombineWgsl } from './attention/attention-combine.wgsl';
 export { attentionWgsl } from './attention/attention.wgsl';
 export { copyWgsl } from './copy/copy.wgsl';
 export { embeddingWgsl } from './embedding/embedding.wgsl';
@@ -12,7 +13,7 @@ export { kmeansAssignWgsl } from './kmeans-assign/kmeans-assign.wgsl';
 export { kmeansMembersWgsl } from './kmeans-members/kmeans-members.wgsl';
 export { kmeansReduceWgsl } from './kmeans-reduce/kmeans-reduce.wgsl';
 export { rmsNormWgsl } from './rms-norm/rms-norm.wgsl';
-export { ropeWgsl } from './rope/rope.wgsl';
+export { ropeKvAppendWgsl } from './rope-kv-append/rope-kv-append.wgsl';
 export { swigluWgsl } from './swiglu/swiglu.wgsl';
 export { vqDequantWgsl } from './vq-dequant/vq-dequant.wgsl';
 export { maxVqGemvProjections, vqGemvReduceWgsl, vqGemvSubgroupsWgsl, vqGemvWgsl } from './vq-gemv/vq-gemv.wgsl';

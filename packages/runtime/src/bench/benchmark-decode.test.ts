@@ -20,11 +20,12 @@ describe.skipIf(!device)('benchmarkDecode', () => {
       expect(row.tokensPerSecond).toBeCloseTo(6 / row.seconds, 6);
       expect(row.msPerToken).toBeCloseTo((row.seconds * 1000) / 6, 6);
       expect(row.gpuMemoryBytes).toBeGreaterThan(row.weightBytes);
-      // Embedding; per layer 2 norms, stacked q/k/v GEMV, one RoPE over q and k, KV append, attention, o, gate,
-      // up (688 floats are not 256-byte aligned, so not stacked), SwiGLU, down; final norm, classifier, argmax.
-      // The fused VQ-GEMV is one dispatch per projection (perm and norm applied while reading x), and with the
-      // RMSNorm gains folded into packed q/k/v and gate/up it normalizes x itself: no RMSNorm dispatches.
-      expect(row.dispatchesPerToken).toBe(row.variant === 'fp16' ? 1 + 2 * 11 + 3 : 1 + 2 * 9 + 3);
+      // Embedding; per layer stacked q/k/v GEMV, RoPE + KV append, attention (one split: the cache holds 9
+      // positions), o, gate, up (688 floats are not 256-byte aligned, so not stacked), SwiGLU, down; final norm,
+      // classifier, argmax. The RMSNorm gains are folded into q/k/v and gate/up in both variants: the fused
+      // VQ-GEMV normalizes x itself, and after the dense GEMVs RoPE + KV append and SwiGLU apply the inverse RMS.
+      expect(row.dispatchesPerToken).toBe(1 + 2 * 8 + 3);
+      expect(row).toMatchObject({ attentionSplits: 1, startPosition: 0 });
       const split = row.breakdown;
       expect(split && split.linearMsPerToken > 0 && split.otherMsPerToken > 0 && split.encodeMsPerToken > 0).toBe(true);
       const kernels = split?.kernels ?? [];
@@ -46,6 +47,20 @@ describe.skipIf(!device)('benchmarkDecode', () => {
     const result = await benchmarkDecode(gpu, { shape: { ...tinyDecodeShape, layers: 1 }, quantization: 'v8-k256-r256', variants: ['vptq'], tokens: 3, warmupTokens: 0, breakdown: false });
     expect(result.rows.map((row) => row.label)).toEqual(['vptq v8-k256-r256 (2 index bits)']);
     expect(result.rows[0].tokensPerSecond).toBeGreaterThan(0);
+  });
+
+  it('decodes after a prefilled prompt with split attention (a combine dispatch per layer)', async () => {
+    const messages: string[] = [];
+    const shape = { ...tinyDecodeShape, layers: 1 };
+    const options = { shape, variants: ['vptq'] as const, tokens: 3, warmupTokens: 1, startPosition: 150, onProgress: (message: string) => messages.push(message) };
+    const [split] = (await benchmarkDecode(gpu, { ...options, attentionSplits: 3 })).rows;
+    expect(messages).toContain('vptq v8-k65536 (2 index bits): prefilling 150 tokens');
+    expect(split).toMatchObject({ tokens: 3, attentionSplits: 3, startPosition: 150 });
+    const [single] = (await benchmarkDecode(gpu, { ...options, attentionSplits: 1 })).rows;
+    expect(single.attentionSplits).toBe(1);
+    // The attention of each layer adds its combine.
+    expect(split.dispatchesPerToken).toBe(single.dispatchesPerToken + shape.layers);
+    expect(split.breakdown?.kernels.find((kernel) => kernel.label === 'attention')?.dispatches).toBe(2);
   });
 
   it('runs the v6-k4096 layout alone and rejects bad options', async () => {

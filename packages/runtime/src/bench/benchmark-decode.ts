@@ -1,3 +1,4 @@
+import { planAttentionSplits } from '@vptq/kernels-webgpu';
 import type { VqGemvOptions } from '@vptq/kernels-webgpu';
 import type { LlamaConfig } from '@vptq/loader';
 
@@ -73,6 +74,13 @@ export interface DecodeBenchmarkOptions {
   readonly breakdown?: boolean;
   /** Tuning of the fused VQ-GEMV. Default the kernel's. */
   readonly vqGemv?: VqGemvOptions;
+  /**
+   * Position of the first decoded token: a prompt of this many tokens is prefilled first (in 256-token chunks,
+   * untimed), so the timed steps attend over a long context. Default 0.
+   */
+  readonly startPosition?: number;
+  /** Splits of the KV cache per attention head (see `GpuModelOptions.attentionSplits`). Default planned. */
+  readonly attentionSplits?: number;
   /** Seed of the synthetic weights. Default 1. */
   readonly seed?: number;
   /** Progress messages (building, warming up, timing). */
@@ -85,7 +93,7 @@ export interface DecodeBreakdown {
   readonly allMsPerToken: number;
   /** Only the seven projections and the classifier. */
   readonly linearMsPerToken: number;
-  /** Everything but them (norms, RoPE, KV append, attention, SwiGLU, adds, embedding, argmax). */
+  /** Everything but them (norms, RoPE + KV append, attention, SwiGLU, adds, embedding, argmax). */
   readonly otherMsPerToken: number;
   /** CPU time to write the position uniforms, record, finish and submit one step (the CPU side of `allMsPerToken`). */
   readonly encodeMsPerToken: number;
@@ -119,6 +127,10 @@ export interface DecodeBenchmarkRow {
   readonly linearBitsPerWeight: number;
   /** Compute dispatches in one decode submit. */
   readonly dispatchesPerToken: number;
+  /** Splits of the KV cache per attention head (1: no combine dispatch). */
+  readonly attentionSplits: number;
+  /** Position of the first decoded token. */
+  readonly startPosition: number;
   /** Seconds to build the synthetic weights and the decoder. */
   readonly setupSeconds: number;
   readonly breakdown: DecodeBreakdown | undefined;
@@ -171,7 +183,9 @@ export async function benchmarkDecode(device: GPUDevice, options: DecodeBenchmar
     tieWordEmbeddings: false,
     attentionBias: false,
   };
-  const contextLength = warmupTokens + tokens + 1;
+  const startPosition = positiveInteger(fn, 'startPosition', options.startPosition ?? 0, 0);
+  const contextLength = startPosition + warmupTokens + tokens + 1;
+  const attentionSplits = options.attentionSplits ?? planAttentionSplits({ tokens: 1, heads: shape.heads, capacity: contextLength });
 
   const rows: DecodeBenchmarkRow[] = [];
   for (const variant of variants) {
@@ -182,7 +196,9 @@ export async function benchmarkDecode(device: GPUDevice, options: DecodeBenchmar
     const weights = await createSyntheticGpuWeights(device, config, { linears, embeddingFormat: 'f16', seed: options.seed });
     let model: GpuLlamaModel;
     try {
-      model = await createGpuModelFromWeights(device, weights, { contextLength, prefillChunkTokens: 1, vqGemv: options.vqGemv }, true);
+      // Decode alone needs one-token activations; a prefill to startPosition runs in chunks of 256.
+      const prefillChunkTokens = startPosition > 0 ? Math.min(256, startPosition) : 1;
+      model = await createGpuModelFromWeights(device, weights, { contextLength, prefillChunkTokens, vqGemv: options.vqGemv, attentionSplits }, true);
     } catch (error) {
       weights.destroy();
       throw error;
@@ -197,18 +213,23 @@ export async function benchmarkDecode(device: GPUDevice, options: DecodeBenchmar
           linearWeights += projection.inFeatures * projection.outFeatures;
         }
       }
+      if (startPosition > 0) {
+        progress(`${label}: prefilling ${startPosition} tokens`);
+        await model.forwardArgmax(Array.from({ length: startPosition }, (_, i) => (i * 7919 + 1) % config.vocabSize), 0);
+      }
       progress(`${label}: warming up`);
-      if (warmupTokens > 0) await model.decodeGreedy(1, 0, { maxTokens: warmupTokens, lookahead: options.lookahead });
+      if (warmupTokens > 0) await model.decodeGreedy(1, startPosition, { maxTokens: warmupTokens, lookahead: options.lookahead });
       progress(`${label}: decoding ${tokens} tokens`);
-      model.reset();
+      // The timed steps rewrite the warm-up's rows from startPosition on; the prefilled rows before it stay.
+      if (startPosition === 0) model.reset();
       const start = now();
-      const result = await model.decodeGreedy(1, 0, { maxTokens: tokens, lookahead: options.lookahead });
+      const result = await model.decodeGreedy(1, startPosition, { maxTokens: tokens, lookahead: options.lookahead });
       const seconds = (now() - start) / 1000;
       if (result.tokens.length !== tokens) throw new Error(`${fn}: decoded ${result.tokens.length} tokens instead of ${tokens} (${result.stopReason})`);
       let split: DecodeBreakdown | undefined;
       if (breakdown) {
         progress(`${label}: timing the breakdown`);
-        split = await measureBreakdown(model, tokens);
+        split = await measureBreakdown(model, tokens, startPosition);
       }
       rows.push({
         variant,
@@ -221,6 +242,8 @@ export async function benchmarkDecode(device: GPUDevice, options: DecodeBenchmar
         weightBytes: model.weightBytes,
         linearBitsPerWeight: (linearBytes * 8) / linearWeights,
         dispatchesPerToken: model.dispatchesPerToken,
+        attentionSplits,
+        startPosition,
         setupSeconds,
         breakdown: split,
       });
@@ -234,14 +257,14 @@ export async function benchmarkDecode(device: GPUDevice, options: DecodeBenchmar
 }
 
 /** The same decode steps without readback, timed by `profileDecode`: all, the projections, the rest, each kernel. */
-async function measureBreakdown(model: GpuLlamaModel, tokens: number): Promise<DecodeBreakdown> {
-  const steps = Math.min(tokens, 2048, model.contextLength);
-  const all = await model.profileDecode({ steps });
-  const linear = await model.profileDecode({ steps, dispatches: 'linear' });
-  const other = await model.profileDecode({ steps, dispatches: 'other' });
+async function measureBreakdown(model: GpuLlamaModel, tokens: number, startPosition: number): Promise<DecodeBreakdown> {
+  const steps = Math.min(tokens, 2048, model.contextLength - startPosition);
+  const all = await model.profileDecode({ steps, startPosition });
+  const linear = await model.profileDecode({ steps, startPosition, dispatches: 'linear' });
+  const other = await model.profileDecode({ steps, startPosition, dispatches: 'other' });
   const kernels = [];
   for (const [label, dispatches] of model.dispatchesPerTokenByKernel) {
-    const only = await model.profileDecode({ steps: Math.min(steps, 32), dispatches: label });
+    const only = await model.profileDecode({ steps: Math.min(steps, 32), startPosition, dispatches: label });
     kernels.push({ label, dispatches, msPerToken: only.gpuMsPerStep ?? only.wallMsPerStep });
   }
   model.reset();

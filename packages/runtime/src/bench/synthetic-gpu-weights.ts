@@ -45,7 +45,8 @@ export interface SyntheticGpuWeightsOptions {
  * seconds, and the GPU fills in milliseconds. Dense matrices are `±[s/4, s)` with s = 1/√in (activations stay
  * O(1) through many layers); VPTQ layers have random packed indices (every bit pattern is a valid index),
  * random f16 codebooks, a random column permutation and per-column norm, as published VPTQ models have.
- * Norm gains are 1 ± 0.1. Nothing is zero. The projections have no biases, so the config must not give any.
+ * The final norm's gain is 1 ± 0.1; the layers' gains are folded into q/k/v and gate/up (their norms hold ones,
+ * `gainsFolded` is set) for both kinds. Nothing is zero. The projections have no biases, so the config must not give any.
  *
  * @throws {RangeError} when a VPTQ setting is invalid (see `uploadVqLayer`), a matrix exceeds the buffer limits or
  * `config.attentionBias` is set.
@@ -137,11 +138,10 @@ export async function createSyntheticGpuWeights(device: GPUDevice, config: Llama
           linears[spec.name] = dense(spec, keep(await syntheticMatrix(device, spec.outFeatures, spec.inFeatures, options.linears.format, scale, fill, stream++)));
         }
       }
-      layers.push(
-        folded
-          ? { inputNorm: ones(hidden), postAttentionNorm: ones(hidden), linears, stacked, gainsFolded: { input: true, postAttention: true } }
-          : { inputNorm: gains(hidden), postAttentionNorm: gains(hidden), linears, stacked },
-      );
+      // Both variants get the decode fusion the gains allow, so that their ratio compares like with like: packed
+      // layers had the gains folded above; the random dense matrices stand for W·diag(g) as uploadLlamaWeights
+      // folds them (foldDenseNormGains), with unit gains left in the norms for the prefill path.
+      layers.push({ inputNorm: ones(hidden), postAttentionNorm: ones(hidden), linears, stacked, gainsFolded: { input: true, postAttention: true } });
       flush();
     }
     const norm = gains(hidden);

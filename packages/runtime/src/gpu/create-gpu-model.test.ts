@@ -63,7 +63,10 @@ describe.skipIf(!device)('createGpuModel (synthetic models)', () => {
       expect(linear.dispatches + other.dispatches).toBe(model.dispatchesPerToken);
       expect((await model.profileDecode({ steps: 1, dispatches: 'attention' })).dispatches).toBe(byKernel.get('attention'));
       await expect(model.profileDecode({ dispatches: 'nope' })).rejects.toThrow(/dispatches must be 'all', 'linear', 'other' or a kernel label of this model \(.*attention.*\); got nope/);
-      await expect(model.profileDecode({ steps: 17 })).rejects.toThrow(/steps must be an integer between 1 and contextLength 16 \(got 17\)/);
+      await expect(model.profileDecode({ steps: 17 })).rejects.toThrow(/steps must be an integer between 1 and contextLength − startPosition = 16 \(got 17\)/);
+      // A later start times attention over a longer cache; the steps must still fit.
+      expect(await model.profileDecode({ steps: 4, startPosition: 12 })).toMatchObject({ steps: 4 });
+      await expect(model.profileDecode({ steps: 5, startPosition: 12 })).rejects.toThrow(/contextLength − startPosition = 4 \(got 5\)/);
     } finally {
       model.destroy();
     }
@@ -84,10 +87,11 @@ describe.skipIf(!device)('createGpuModel (synthetic models)', () => {
         const position = tokens.length + offset;
         expect(maxAbsDifference(await model.forward([token], position), cpu.forward([token], position))).toBeLessThan(tolerance);
       }
-      // Embedding; per layer 2 norms, 7 projections, 2 RoPE, KV append, attention and SwiGLU (the residual adds
-      // ride on the o/down projections' bias); final norm, classifier, argmax. Widths of 24 floats are not
-      // 256-byte aligned, so q/k/v are not stacked.
-      expect(model.dispatchesPerToken).toBe(1 + 2 * 14 + 3);
+      // Embedding; per layer 7 projections, RoPE + KV append, attention (one split: the cache holds 64
+      // positions) and SwiGLU, and no RMSNorm: the gains are folded into the f32 q/k/v and gate/up, and RoPE +
+      // KV append and SwiGLU apply the inverse RMS; the residual adds ride on the o/down projections' bias;
+      // final norm, classifier, argmax. Widths of 24 floats are not 256-byte aligned, so q/k/v are not stacked.
+      expect(model.dispatchesPerToken).toBe(1 + 2 * 10 + 3);
       expect(model.gpuMemoryBytes).toBeGreaterThan(model.weightBytes);
     } finally {
       model.destroy();
@@ -105,7 +109,10 @@ describe.skipIf(!device)('createGpuModel (synthetic models)', () => {
       const tokens = [1, 52, 0, 17, 40, 3, 9];
       expect(maxAbsDifference(await model.forward(tokens, 0, { allLogits: true }), cpu.forward(tokens, 0, { allLogits: true }))).toBeLessThan(tolerance);
       expect(maxAbsDifference(await model.forward([51], 7), cpu.forward([51], 7))).toBeLessThan(tolerance);
-      expect(model.dispatchesPerToken).toBe(4 + 2 * (14 + 2 + 2 + 1) + 1 + 4 + 1);
+      // Embedding (4 windows); per layer 12 GEMV windows (q, k, v, o one each, gate and up 3, down 2), both
+      // RMSNorms (f16 storage folds no gains; biased q/k/v could not), RoPE + KV append, attention, SwiGLU; final
+      // norm, classifier (4 windows), argmax.
+      expect(model.dispatchesPerToken).toBe(4 + 2 * (12 + 2 + 1 + 1 + 1) + 1 + 4 + 1);
     } finally {
       model.destroy();
     }

@@ -33,6 +33,11 @@ export interface GpuModelOptions extends UploadLlamaWeightsOptions {
   readonly prefillChunkTokens?: number;
   /** Tuning of the fused VQ-GEMV (workgroup size, split-K); default the kernel's. */
   readonly vqGemv?: VqGemvOptions;
+  /**
+   * Splits of the KV cache per attention head and query (1 … 64; more add a combine dispatch per layer). Default
+   * `planAttentionSplits` of @vptq/kernels-webgpu for the window and `contextLength`.
+   */
+  readonly attentionSplits?: number;
 }
 
 /**
@@ -65,10 +70,11 @@ export interface GpuLlamaModel extends LanguageModel {
    */
   decodeGreedy(token: number, position: number, options: GreedyDecodeOptions): Promise<GreedyDecodeResult>;
   /**
-   * Profiles decoding: times `steps` single-token greedy steps from position 0, submitted back to back with no
+   * Profiles decoding: times `steps` single-token greedy steps from `startPosition` (default 0), submitted back to back with no
    * readback and recording only the selected dispatches (all, the projections, the rest, or one kernel), and
    * splits the time into wall, CPU (uniform writes, recording, submit) and GPU (timestamp queries, when the
-   * device has `timestamp-query`). What limits decoding on a device is in these numbers. The cache is reset.
+   * device has `timestamp-query`). What limits decoding on a device is in these numbers. The cache keeps only
+   * the positions before `startPosition`.
    */
   profileDecode(options?: DecodeProfileOptions): Promise<DecodeProfile>;
   /** Frees every GPU buffer of the model; later calls throw. */
@@ -137,7 +143,7 @@ export async function createGpuModelFromWeights(
     },
   };
   const programs = createProgramCache(
-    (tokens, tail) => captureGpuErrors(device, fn, () => buildForwardProgram(device, weights, buffers, tokens, tail, context)),
+    (tokens, tail) => captureGpuErrors(device, fn, () => buildForwardProgram(device, weights, buffers, tokens, tail, context, { attentionSplits: options.attentionSplits })),
     { limit: cachedProgramLimit, pinned: pinnedPrograms },
   );
 
@@ -284,8 +290,9 @@ export async function createGpuModelFromWeights(
       if (destroyed) throw new Error('profileDecode: the model was destroyed');
       if (busy) throw new Error('profileDecode: another forward pass of this model is still running; await it first');
       return exclusive(async () => {
-        // The steps rewrite cache rows from position 0; nothing cached after them is valid.
-        cachedPositions = 0;
+        // The steps rewrite cache rows from their start position; nothing cached after them is valid. Rows before
+        // it keep what they hold (a long-context profile reads the keys a prefill left there).
+        cachedPositions = Math.min(cachedPositions, profileOptions?.startPosition ?? 0);
         return runDecodeProfile({ device, contextLength, program: await programs.get(1, 'argmax') }, profileOptions);
       });
     },

@@ -1,6 +1,16 @@
-import { createAddDispatch, createArgmaxDispatch, createAttentionDispatch, createEmbeddingDispatch, createRmsNormDispatch, createRopeDispatch, createSwigluDispatch } from '@vptq/kernels-webgpu';
-import { createUniformBuffer, packParams } from '@vptq/kernels-webgpu/authoring';
-import type { AttentionDispatch, KernelDispatch, RopeDispatch } from '@vptq/kernels-webgpu';
+import {
+  attentionPartialsByteLength,
+  createAddDispatch,
+  createArgmaxDispatch,
+  createAttentionDispatch,
+  createEmbeddingDispatch,
+  createRmsNormDispatch,
+  createRopeKvAppendDispatch,
+  createSwigluDispatch,
+  planAttentionSplits,
+} from '@vptq/kernels-webgpu';
+import { createStorageBuffer } from '@vptq/kernels-webgpu/authoring';
+import type { KernelDispatch } from '@vptq/kernels-webgpu';
 import type { LinearInput } from '@vptq/loader';
 
 import { layerWindows } from '../layer-windows';
@@ -8,7 +18,8 @@ import { ropeInverseFrequencies } from '../rope';
 import type { GpuLinear, LinearRecordContext } from './gpu-linear';
 import { canFoldResidual, canFoldRmsNorm, canFoldSwiglu, recordLinear } from './gpu-linear';
 import type { GpuLlamaWeights } from './gpu-llama-weights';
-import { createKvAppendDispatch } from './kv-append';
+import { recordCommands } from './recorded-commands';
+import type { RecordedCommands } from './recorded-commands';
 
 /**
  * What a program computes after the decoder layers: `'all'` logits of every position, `'last'` logits of the
@@ -51,8 +62,11 @@ export interface ModelBuffers {
   /** Per layer `[contextLength, kvHeads × headDim]`. */
   readonly keyCache: readonly GPUBuffer[];
   readonly valueCache: readonly GPUBuffer[];
-  /** Uniform `{ position: u32 }` shared by every KV-append dispatch. */
-  readonly kvState: GPUBuffer;
+  /**
+   * Uniform `{ position: u32 }` (16 bytes): the first position of a pass, read by every position-dependent
+   * dispatch (RoPE + KV append, attention), so that moving a program to the next token is one `writeBuffer`.
+   */
+  readonly position: GPUBuffer;
 }
 
 /**
@@ -76,7 +90,7 @@ export interface ForwardProgram {
   readonly dispatchesByLabel: ReadonlyMap<string, number>;
   /** Where the logits land: `[tokens, vocab]` for `'all'`, `[vocab]` for `'last'`/`'argmax'`. */
   readonly logits: GPUBuffer | undefined;
-  /** Writes the first position into every position-dependent uniform (RoPE, attention, KV append). */
+  /** Writes the first position into the shared position uniform (one `writeBuffer`), for the next submit. */
   setPosition(position: number): void;
   /**
    * Records the pass (or passes, when the last row must be copied out) into `encoder`.
@@ -87,7 +101,8 @@ export interface ForwardProgram {
   destroy(): void;
 }
 
-type Segment =
+/** One step of a recorded program: a dispatch (a projection's or not), or a buffer copy between passes. */
+export type Segment =
   | { readonly kind: 'dispatch'; readonly dispatch: KernelDispatch; readonly linear: boolean }
   | { readonly kind: 'copy'; readonly source: GPUBuffer; readonly sourceOffset: number; readonly target: GPUBuffer; readonly size: number };
 
@@ -124,18 +139,27 @@ export interface ForwardProgramOptions {
    * materializing an input (folded RMSNorm, SwiGLU read by down_proj, stacked q/k/v).
    */
   readonly onLinearInput?: LinearInputHook;
+  /** Splits of the KV cache per attention head (1 … 64). Default `planAttentionSplits` for the cache's capacity. */
+  readonly attentionSplits?: number;
 }
 
 /**
  * Records the Llama forward pass over `tokens` positions: embedding; per layer RMSNorm, q/k/v projections,
- * RoPE (at the CPU decoder's frequencies), KV append, GQA attention over the cache (within the layer's sliding
- * window, if any), o projection and residual add, RMSNorm, gate/up, SwiGLU,
- * down projection and residual add; then the final RMSNorm and classifier as `tail` asks. A single-token
- * program (decode) trims dispatches where the widths allow (256-byte aligned offsets): q|k|v adjacent with
- * one RoPE over q and k, stacked dense q/k/v and gate/up GEMVs, and the residual adds folded into the o and
- * down projections' bias input (10 dispatches per dense layer instead of 16); packed projections also read
- * SwiGLU's output from [gate | up] themselves and, where the norm gains are folded into them (see
- * `GpuLayerWeights.gainsFolded`) and their workgroups see whole rows, RMS-normalize their input (7 per layer).
+ * RoPE (at the CPU decoder's frequencies) and KV append in one dispatch, split-K GQA attention over the cache
+ * (within the layer's sliding window, if any; a combine dispatch when split), o projection and residual add,
+ * RMSNorm, gate/up, SwiGLU, down projection and residual add; then the final RMSNorm and classifier as `tail`
+ * asks. Every position-dependent dispatch reads `buffers.position`, so `setPosition` is one uniform write.
+ *
+ * Fusions without a hook: where a layer's norm gains are folded into its weights (`GpuLayerWeights.gainsFolded`),
+ * the RMSNorm dispatch goes away: packed projections whose workgroups see whole rows normalize x themselves,
+ * dense q/k/v leave the inverse RMS to the RoPE + KV-append dispatch, and dense gate/up to SwiGLU (both are
+ * linear in the projection's output up to SwiGLU's silu, which takes the scaled inputs). A single-token
+ * program (decode) also keeps q|k|v adjacent and gate next to up where the widths allow (256-byte aligned
+ * offsets), for stacked q/k/v and gate/up GEMVs, and folds the residual adds into the o and down projections'
+ * bias input: 7 dispatches per dense layer (GEMV q|k|v, RoPE + KV append, attention, GEMV o, GEMV gate|up,
+ * SwiGLU, GEMV down) and 6 per packed layer, whose down projection also reads SwiGLU's output from [gate | up]
+ * itself; a split attention adds its combine. The pass is replayed from a flat command list (see
+ * `recordCommands`).
  */
 export async function buildForwardProgram(
   device: GPUDevice,
@@ -161,8 +185,6 @@ export async function buildForwardProgram(
     add(await recordLinear(device, projection, x, y, rows, context), true);
 
   try {
-    const kvShape = createUniformBuffer(device, 'kv-append', packParams([['u32', tokens], ['u32', kvWidth]]));
-    owned.push(kvShape);
     const heads = config.numAttentionHeads;
     const kvHeads = config.numKeyValueHeads;
     const queryWidth = heads * config.headDim;
@@ -181,16 +203,14 @@ export async function buildForwardProgram(
     const up = packedGateUp ? range(buffers.gateUp, intermediate, intermediate) : buffers.up;
     // The CPU decoder's frequencies, so that both rotate by the same f32 values (llama3 scaling included).
     const inverseFrequencies = ropeInverseFrequencies(config.headDim, config.ropeTheta, config.ropeScaling);
-    const rope = { tokens, headDim: config.headDim, inverseFrequencies, layout: config.ropeLayout };
+    const rope = { tokens, heads, kvHeads, headDim: config.headDim, inverseFrequencies, layout: config.ropeLayout };
     const windows = layerWindows(config);
-    const ropes: RopeDispatch[] = packedQkv
-      ? [await createRopeDispatch(device, { values: range(buffers.qkv, 0, queryWidth + kvWidth) }, { ...rope, heads: heads + kvHeads })]
-      : [
-          await createRopeDispatch(device, { values: buffers.q }, { ...rope, heads }),
-          await createRopeDispatch(device, { values: buffers.k }, { ...rope, heads: kvHeads }),
-        ];
-    owned.push(...ropes);
-    const attentions: AttentionDispatch[] = [];
+    // One scratch for the split-attention partials of every layer: their dispatches run one after another.
+    const capacity = buffers.keyCache[0].size / (kvWidth * 4);
+    const splits = options.attentionSplits ?? planAttentionSplits({ tokens, heads, capacity });
+    const partials = splits > 1 ? createStorageBuffer(device, 'attention/partials', attentionPartialsByteLength({ tokens, heads, headDim: config.headDim }, splits)) : undefined;
+    if (partials) owned.push(partials);
+    const epsilon = config.rmsNormEps;
     const norm = (x: GPUBuffer, weight: GPUBuffer, y: GPUBuffer, rows: number) =>
       createRmsNormDispatch(device, { x, weight, y }, { rows, cols: hidden, epsilon: config.rmsNormEps });
     const addInto = async (addend: GPUBuffer, accumulator: GPUBuffer): Promise<void> =>
@@ -214,10 +234,13 @@ export async function buildForwardProgram(
         !hook && folded === true && projections.every((projection) => canFoldRmsNorm(projection, tokens));
       const normalize = { normalizeEpsilon: config.rmsNormEps };
       const qkvStacked = packedQkv ? stacked?.['attention-input'] : undefined;
-      const normalizeQkv = inKernelNorm(layer.gainsFolded?.input, qkvStacked ? [qkvStacked] : [linears.q_proj, linears.k_proj, linears.v_proj]);
-      if (!normalizeQkv) add(await norm(buffers.x, layer.inputNorm, buffers.normed, tokens));
-      const qkvInput = normalizeQkv ? buffers.x : buffers.normed;
-      if (!normalizeQkv) capture(index, 'attention-input', buffers.normed, hidden);
+      const qkvLinears = [linears.q_proj, linears.k_proj, linears.v_proj];
+      const normalizeQkv = inKernelNorm(layer.gainsFolded?.input, qkvStacked ? [qkvStacked] : qkvLinears);
+      // Dense q/k/v with the gain folded in read the raw stream; RoPE + KV append applies the inverse RMS.
+      const scaleQkv = !hook && !normalizeQkv && layer.gainsFolded?.input === true && qkvLinears.every(isDenseWithoutBias);
+      if (!normalizeQkv && !scaleQkv) add(await norm(buffers.x, layer.inputNorm, buffers.normed, tokens));
+      const qkvInput = normalizeQkv || scaleQkv ? buffers.x : buffers.normed;
+      if (!normalizeQkv && !scaleQkv) capture(index, 'attention-input', buffers.normed, hidden);
       const qkvExtras = normalizeQkv ? normalize : {};
       if (qkvStacked) {
         add(await recordLinear(device, qkvStacked, qkvInput, buffers.qkv, tokens, context, qkvExtras), true);
@@ -226,16 +249,22 @@ export async function buildForwardProgram(
         add(await recordLinear(device, linears.k_proj, qkvInput, key, tokens, context, qkvExtras), true);
         add(await recordLinear(device, linears.v_proj, qkvInput, value, tokens, context, qkvExtras), true);
       }
-      for (const dispatch of ropes) segments.push({ kind: 'dispatch', dispatch, linear: false });
       const caches = { keyCache: buffers.keyCache[position], valueCache: buffers.valueCache[position] };
-      add(await createKvAppendDispatch(device, { keys: key, values: value, ...caches, shape: kvShape, state: buffers.kvState }, tokens, kvWidth));
-      const attention = await createAttentionDispatch(
-        device,
-        { query, keys: caches.keyCache, values: caches.valueCache, output: buffers.attention },
-        { tokens, heads, kvHeads, headDim: config.headDim, window: windows[index] === 0 ? undefined : windows[index] },
+      add(
+        await createRopeKvAppendDispatch(
+          device,
+          { query, keys: key, values: value, ...caches, position: buffers.position, stream: scaleQkv ? buffers.x : undefined },
+          { ...rope, normalize: scaleQkv ? { hidden, epsilon } : undefined },
+        ),
       );
-      attentions.push(attention);
-      add(attention);
+      add(
+        await createAttentionDispatch(
+          device,
+          { query, keys: caches.keyCache, values: caches.valueCache, output: buffers.attention, position: buffers.position, partials },
+          { tokens, heads, kvHeads, headDim: config.headDim, window: windows[index] === 0 ? undefined : windows[index] },
+          { splits },
+        ),
+      );
       capture(index, 'attention-output', buffers.attention, queryWidth);
       // A decoded token adds the residual through the o/down projections' bias input: x → projected → x. The
       // stream only ends in x if both fold, and a projection with its own bias (o_proj under attention_bias)
@@ -249,10 +278,13 @@ export async function buildForwardProgram(
       }
       const stream = fold ? buffers.projected : buffers.x;
       const gateUpStacked = packedGateUp ? stacked?.['mlp-input'] : undefined;
-      const normalizeGateUp = inKernelNorm(layer.gainsFolded?.postAttention, gateUpStacked ? [gateUpStacked] : [linears.gate_proj, linears.up_proj]);
-      if (!normalizeGateUp) add(await norm(stream, layer.postAttentionNorm, buffers.normed, tokens));
-      const mlpInput = normalizeGateUp ? stream : buffers.normed;
-      if (!normalizeGateUp) capture(index, 'mlp-input', buffers.normed, hidden);
+      const gateUpLinears = [linears.gate_proj, linears.up_proj];
+      const normalizeGateUp = inKernelNorm(layer.gainsFolded?.postAttention, gateUpStacked ? [gateUpStacked] : gateUpLinears);
+      // Dense gate/up with the gain folded in read the raw stream; SwiGLU applies the inverse RMS.
+      const scaleGateUp = !hook && !normalizeGateUp && layer.gainsFolded?.postAttention === true && gateUpLinears.every(isDenseWithoutBias);
+      if (!normalizeGateUp && !scaleGateUp) add(await norm(stream, layer.postAttentionNorm, buffers.normed, tokens));
+      const mlpInput = normalizeGateUp || scaleGateUp ? stream : buffers.normed;
+      if (!normalizeGateUp && !scaleGateUp) capture(index, 'mlp-input', buffers.normed, hidden);
       const mlpExtras = normalizeGateUp ? normalize : {};
       if (gateUpStacked) {
         add(await recordLinear(device, gateUpStacked, mlpInput, buffers.gateUp, tokens, context, mlpExtras), true);
@@ -262,7 +294,10 @@ export async function buildForwardProgram(
       }
       // A packed down projection of a decoded token reads silu(gate) · up from [gate | up] itself.
       const gated = packedGateUp && canFoldSwiglu(linears.down_proj, tokens);
-      if (!gated) add(await createSwigluDispatch(device, { gate, up, output: buffers.activated }, tokens * intermediate));
+      if (!gated) {
+        const normalizeSwiglu = scaleGateUp ? { stream, tokens, hidden, epsilon } : undefined;
+        add(await createSwigluDispatch(device, { gate, up, output: buffers.activated }, tokens * intermediate, normalizeSwiglu));
+      }
       const downInput = gated ? buffers.gateUp : buffers.activated;
       if (!gated) capture(index, 'mlp-hidden', buffers.activated, intermediate);
       const upOffset = gated ? intermediate : undefined;
@@ -314,6 +349,20 @@ export async function buildForwardProgram(
     const dispatchCount = countDispatches(segments);
     const linearDispatchCount = countDispatches(segments.filter((segment) => segment.kind === 'dispatch' && segment.linear));
     const singlePass = !segments.some((segment) => segment.kind === 'copy');
+    // The dispatches of each filter, replayed as flat command lists (see recordCommands), built on first use.
+    // Predicates are kept as long as their caller keeps them (profileDecode passes one for all its steps).
+    const replays = new Map<string, RecordedCommands>();
+    const predicateReplays = new WeakMap<(label: string) => boolean, RecordedCommands>();
+    const replay = (filter: DispatchFilter): RecordedCommands => {
+      let commands = typeof filter === 'function' ? predicateReplays.get(filter) : replays.get(filter);
+      if (!commands) {
+        commands = recordCommands(segments, (segment) => (typeof filter === 'function' ? filter(segment.dispatch.label) : filter === 'all' || (filter === 'linear') === segment.linear));
+        if (typeof filter === 'function') predicateReplays.set(filter, commands);
+        else replays.set(filter, commands);
+      }
+      return commands;
+    };
+    const positionWords = new Uint32Array(4);
     return {
       tokens,
       tail,
@@ -322,28 +371,14 @@ export async function buildForwardProgram(
       dispatchesByLabel,
       logits,
       setPosition(position: number): void {
-        for (const rotation of ropes) rotation.setPosition(position);
-        for (const attention of attentions) attention.setPosition(position);
-        device.queue.writeBuffer(buffers.kvState, 0, new Uint32Array([position, 0, 0, 0]));
+        if (!Number.isInteger(position) || position < 0 || position + tokens > capacity) {
+          throw new RangeError(`ForwardProgram.setPosition: position + tokens must fit the KV cache of ${capacity} (got ${position} + ${tokens})`);
+        }
+        positionWords[0] = position;
+        device.queue.writeBuffer(buffers.position, 0, positionWords);
       },
       encode(encoder, options = {}): void {
-        const filter = options.filter ?? 'all';
-        let pass: GPUComputePassEncoder | undefined;
-        for (const segment of segments) {
-          if (segment.kind === 'copy') {
-            pass?.end();
-            pass = undefined;
-            encoder.copyBufferToBuffer(segment.source, segment.sourceOffset, segment.target, 0, segment.size);
-            continue;
-          }
-          if (typeof filter === 'function' ? !filter(segment.dispatch.label) : filter !== 'all' && (filter === 'linear') !== segment.linear) continue;
-          pass ??= encoder.beginComputePass({
-            label: 'llama-forward',
-            timestampWrites: singlePass ? options.timestampWrites : undefined,
-          });
-          segment.dispatch.encode(pass);
-        }
-        pass?.end();
+        replay(options.filter ?? 'all').encode(encoder, { label: 'llama-forward', timestampWrites: singlePass ? options.timestampWrites : undefined });
       },
       destroy(): void {
         for (const resource of owned) resource.destroy();
@@ -367,4 +402,9 @@ function countDispatches(segments: readonly Segment[]): number {
   } as unknown as GPUComputePassEncoder;
   for (const segment of segments) if (segment.kind === 'dispatch') segment.dispatch.encode(counter);
   return count;
+}
+
+/** A dense projection without a bias of its own: scaling its output by r equals scaling its input by r. */
+function isDenseWithoutBias(linear: GpuLinear): boolean {
+  return linear.kind === 'dense' && linear.bias === undefined;
 }

@@ -10,9 +10,10 @@ export interface GpuLayerWeights {
   /** `[hiddenSize]` f32 gain of the RMSNorm before the MLP (ones when {@link gainsFolded}.postAttention). */
   readonly postAttentionNorm: GPUBuffer;
   /**
-   * Whether the gain of the input (post-attention) RMSNorm was folded into packed q/k/v (gate/up), see
-   * `foldNormGain`: the norm buffer then holds ones, and a decoded token can skip the RMSNorm dispatch and let
-   * the fused VQ-GEMV normalize its input.
+   * Whether the gain of the input (post-attention) RMSNorm was folded into q/k/v (gate/up): packed ones through
+   * `foldNormGain`, dense ones (all of the group dense, without bias) by scaling their columns at upload. The
+   * norm buffer then holds ones, and a decoded token skips the RMSNorm dispatch: the fused VQ-GEMV normalizes its
+   * input itself; after dense projections, RoPE + KV append (SwiGLU) multiplies by the inverse RMS.
    */
   readonly gainsFolded?: { readonly input: boolean; readonly postAttention: boolean };
   /** The seven projections, dense or VPTQ-packed. */

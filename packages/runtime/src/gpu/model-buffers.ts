@@ -72,7 +72,7 @@ export async function allocateModelBuffers(
       allLogits: () => (allLogits ??= storage('all-logits', chunk * config.vocabSize * 4)),
       keyCache: Array.from({ length: layers }, (_, layer) => storage(`key-cache-${layer}`, contextLength * kvWidth * 4)),
       valueCache: Array.from({ length: layers }, (_, layer) => storage(`value-cache-${layer}`, contextLength * kvWidth * 4)),
-      kvState: keep(device.createBuffer({ label: 'kv-state', size: 16, usage: bufferUsage.uniform | bufferUsage.copyDst })),
+      position: keep(device.createBuffer({ label: 'position', size: 16, usage: bufferUsage.uniform | bufferUsage.copyDst })),
     }));
     return { buffers, storage, readback, byteLength, destroy };
   } catch (error) {

@@ -5,11 +5,16 @@ import { readMapped } from './read-mapped';
 
 /** Options of `GpuLlamaModel.profileDecode`. */
 export interface DecodeProfileOptions {
-  /** Decode steps to time, from position 0. Default `min(64, contextLength)`. */
+  /** Decode steps to time. Default `min(64, contextLength − startPosition)`. */
   readonly steps?: number;
   /**
+   * Position of the first step (the cache rows before it are read as they are), to time attention over a long
+   * context without a prefill. Default 0.
+   */
+  readonly startPosition?: number;
+  /**
    * The dispatches each step records: `'all'` (default), `'linear'` (the projections and the classifier),
-   * `'other'` (everything else: norms, RoPE, KV append, attention, SwiGLU, adds, embedding, argmax), or one
+   * `'other'` (everything else: norms, RoPE + KV append, attention, SwiGLU, adds, embedding, argmax), or one
    * kernel label from `dispatchesPerTokenByKernel` (`'vq-gemv'`, `'attention'`, …).
    */
   readonly dispatches?: string;
@@ -42,15 +47,21 @@ export interface ProfileTarget {
 }
 
 /**
- * Times `steps` single-token decode steps from position 0 (one submit each, ids fed back on the GPU, no readback),
- * recording only the selected dispatches, then waits for the GPU. The steps overwrite cache rows from position 0.
+ * Times `steps` single-token decode steps from `startPosition` (one submit each, ids fed back on the GPU, no
+ * readback), recording only the selected dispatches, then waits for the GPU. The steps overwrite cache rows from
+ * `startPosition` on.
  */
 export async function runDecodeProfile(target: ProfileTarget, options: DecodeProfileOptions = {}): Promise<DecodeProfile> {
   const fn = 'profileDecode';
   const { device, program } = target;
-  const steps = options.steps ?? Math.min(64, target.contextLength);
-  if (!Number.isInteger(steps) || steps < 1 || steps > target.contextLength) {
-    throw new RangeError(`${fn}: options.steps must be an integer between 1 and contextLength ${target.contextLength} (got ${steps})`);
+  const start = options.startPosition ?? 0;
+  if (!Number.isInteger(start) || start < 0 || start >= target.contextLength) {
+    throw new RangeError(`${fn}: options.startPosition must be an integer between 0 and contextLength − 1 = ${target.contextLength - 1} (got ${start})`);
+  }
+  const room = target.contextLength - start;
+  const steps = options.steps ?? Math.min(64, room);
+  if (!Number.isInteger(steps) || steps < 1 || steps > room) {
+    throw new RangeError(`${fn}: options.steps must be an integer between 1 and contextLength − startPosition = ${room} (got ${steps})`);
   }
   const selected = options.dispatches ?? 'all';
   let filter: DispatchFilter;
@@ -70,13 +81,13 @@ export async function runDecodeProfile(target: ProfileTarget, options: DecodePro
     ? device.createQuerySet({ label: 'decode-timestamps', type: 'timestamp', count: 2 * steps })
     : undefined;
   try {
-    const start = performance.now();
+    const startMs = performance.now();
     let positionMs = 0;
     let recordMs = 0;
     let submitMs = 0;
     for (let step = 0; step < steps; step++) {
       const t0 = performance.now();
-      program.setPosition(step);
+      program.setPosition(start + step);
       const t1 = performance.now();
       const encoder = device.createCommandEncoder({ label: 'llama-decode' });
       const timestampWrites = querySet ? { querySet, beginningOfPassWriteIndex: 2 * step, endOfPassWriteIndex: 2 * step + 1 } : undefined;
@@ -89,7 +100,7 @@ export async function runDecodeProfile(target: ProfileTarget, options: DecodePro
       submitMs += t3 - t2;
     }
     await device.queue.onSubmittedWorkDone();
-    const wallMs = performance.now() - start;
+    const wallMs = performance.now() - startMs;
     return {
       steps,
       dispatches,

@@ -41,6 +41,15 @@ export interface UploadLlamaWeightsOptions {
    * several bindings. Default (and at most) the device's `maxStorageBufferBindingSize`.
    */
   readonly maxBindingBytes?: number;
+  /**
+   * Fold the RMSNorm gains into dense q/k/v and gate/up (columns times the gain, before the f16 rounding) where
+   * every projection of the group is dense and has no bias, as packed groups always are: a decoded token then
+   * skips both RMSNorm dispatches of the layer (RoPE + KV append and SwiGLU apply the inverse RMS). Default: with
+   * f32 storage, where it changes the results by one f32 rounding per weight; f16 storage then rounds W·g instead
+   * of W, which moves logits by ~1e-3 away from a CPU model of f16-rounded W, so there it is opt-in.
+   * `uploadLayerWeights` never folds (a quantizer captures the normalized, gained inputs).
+   */
+  readonly foldDenseNormGains?: boolean;
 }
 
 const fn = 'createGpuModel';
@@ -80,7 +89,8 @@ export async function uploadLlamaWeights(device: GPUDevice, source: GpuWeightSou
     const layers: GpuLayerWeights[] = [];
     for (let layer = 0; layer < config.numHiddenLayers; layer++) {
       await prefetch(listLayerTensorNames(config, layer));
-      layers.push(uploadLayer(device, source, layer, { format, packedNames, maxBindingBytes: options.maxBindingBytes, caller: fn }, keep));
+      const settings = { format, packedNames, maxBindingBytes: options.maxBindingBytes, foldDenseGains: options.foldDenseNormGains ?? format === 'f32', caller: fn };
+      layers.push(uploadLayer(device, source, layer, settings, keep));
     }
     await prefetch(config.tieWordEmbeddings ? ['model.norm.weight'] : ['model.norm.weight', 'lm_head.weight']);
     const norm = vector('model.norm.weight', hidden);
@@ -102,7 +112,7 @@ export interface UploadedLayerWeights extends GpuLayerWeights {
 
 /**
  * Uploads decoder layer `layer` of `source` alone, as {@link uploadLlamaWeights} uploads each layer (same
- * options): what a layer-by-layer pass holds on the GPU at a time. It reads synchronously: on a source read through
+ * options, except that dense gains are never folded): what a layer-by-layer pass holds on the GPU at a time. It reads synchronously: on a source read through
  * `fetch` or a `Blob`, prefetch the layer's tensors first (`listLayerTensorNames` of @vptq/loader).
  *
  * @throws {RangeError} when the config is not runnable or `layer` is not one of its layers.
@@ -121,7 +131,8 @@ export function uploadLayerWeights(device: GPUDevice, source: GpuWeightSource, l
     return resource;
   };
   try {
-    const weights = uploadLayer(device, source, layer, { format, packedNames, maxBindingBytes: options.maxBindingBytes, caller: 'uploadLayerWeights' }, keep);
+    const settings = { format, packedNames, maxBindingBytes: options.maxBindingBytes, foldDenseGains: false, caller: 'uploadLayerWeights' };
+    const weights = uploadLayer(device, source, layer, settings, keep);
     let byteLength = weights.inputNorm.size + weights.postAttentionNorm.size;
     for (const linear of [...Object.values(weights.linears), ...Object.values(weights.stacked ?? {})]) byteLength += linear.byteLength;
     return {
@@ -157,6 +168,8 @@ interface LayerUploadSettings {
   readonly format: WeightFormat;
   readonly packedNames: ReadonlySet<string>;
   readonly maxBindingBytes: number | undefined;
+  /** Fold the norm gains into all-dense, bias-free q/k/v and gate/up groups (see `foldDenseNormGains`). */
+  readonly foldDenseGains: boolean;
   /** The public function named in errors. */
   readonly caller: string;
 }
@@ -175,8 +188,18 @@ function uploadLayer(
   const { config } = source;
   const { format, packedNames } = settings;
   const hidden = config.hiddenSize;
+  // Dense weights whose columns take the gain of the norm in front (see foldDenseNormGains), by tensor name.
+  const denseGains = new Map<string, Float32Array>();
+  const readWeight = (name: string, length: number): Float32Array => {
+    const values = readChecked(source, name, length, settings.caller);
+    const gain = denseGains.get(name);
+    if (!gain) return values;
+    const folded = new Float32Array(length);
+    for (let i = 0; i < length; i++) folded[i] = values[i] * gain[i % gain.length];
+    return folded;
+  };
   const matrix = (name: string, rows: number, cols: number): GpuWeights => {
-    const values = readChecked(source, name, rows * cols, settings.caller);
+    const values = readWeight(name, rows * cols);
     const data = format === 'f16' ? Uint16Array.from(values, f32ToF16Bits) : values;
     return keep(uploadWeights(device, data, { rows, cols, format }, { label: name, maxBindingBytes: settings.maxBindingBytes }));
   };
@@ -208,12 +231,19 @@ function uploadLayer(
     }
   }
   for (const group of groups) {
+    const input = group[0].input;
+    if (!settings.foldDenseGains || !hasNormBefore(input) || group.some((spec) => linears[spec.name] !== undefined || spec.bias)) continue;
+    const gain = readChecked(source, gainName(input), hidden, settings.caller);
+    for (const spec of group) denseGains.set(`${spec.prefix}.weight`, gain);
+    folded[input] = true;
+  }
+  for (const group of groups) {
     if (group.length === 1 || group.some((spec) => linears[spec.name] !== undefined)) continue;
     // One GEMV adds one bias vector: the projections of a stack have a bias each or none.
     if (group.some((spec) => spec.bias !== group[0].bias)) continue;
     const rows = group.map((spec) => spec.outFeatures);
     if (!canStackRows(device, rows, group[0].inFeatures, format, settings.maxBindingBytes)) continue;
-    stacked[group[0].input] = stackDense(device, group, format, (name, length) => readChecked(source, name, length, settings.caller), keep, linears);
+    stacked[group[0].input] = stackDense(device, group, format, readWeight, keep, linears);
   }
   for (const spec of layerSpecs) linears[spec.name] ??= keep(uploadDense(spec, matrix, vector));
   const gainBuffer = (input: 'attention-input' | 'mlp-input'): GPUBuffer =>

@@ -36,6 +36,8 @@ interface BenchDecodeFlags extends VqGemvFlags {
   tiny?: boolean;
   breakdown?: boolean;
   vptqOnly?: boolean;
+  startPosition: number;
+  attentionSplits?: number;
   json?: boolean;
 }
 
@@ -146,6 +148,8 @@ export function registerBenchGpu(bench: Command): void {
     .option('--tiny', 'a tiny shape (2 layers, 256 wide) for a software adapter')
     .option('--breakdown', 'also time the linears alone, each kernel alone and the CPU recording/submit')
     .option('--vptq-only', 'skip the fp16 baseline (tuning runs only; ratios need both)')
+    .option('--start-position <n>', 'prefill a prompt of this many tokens first (untimed), so decode attends over a long context', integerOption('--start-position', 0), 0)
+    .option('--attention-splits <n>', 'KV-cache splits per attention head, 1-64 (default planned for the context)', integerOption('--attention-splits', 1, 64))
     .option('--json', 'print JSON');
   addVqGemvFlags(decode).action(async (flags: BenchDecodeFlags) => {
     if (flags.quantization !== 'v8-k65536' && flags.quantization !== 'v6-k4096' && flags.quantization !== 'v8-k256-r256') {
@@ -159,6 +163,8 @@ export function registerBenchGpu(bench: Command): void {
         shape: flags.tiny ? tinyDecodeShape : undefined,
         breakdown: flags.breakdown === true,
         variants: flags.vptqOnly ? ['vptq'] : undefined,
+        startPosition: flags.startPosition,
+        attentionSplits: flags.attentionSplits,
         vqGemv: vqGemvOptions(flags),
         onProgress: (message) => process.stderr.write(`${message}\n`),
       });
@@ -169,7 +175,7 @@ export function registerBenchGpu(bench: Command): void {
       process.stdout.write(`adapter: ${info.adapterInfo.vendor} ${info.adapterInfo.device} ${info.adapterInfo.description}; shape ${JSON.stringify(result.shape)}\n`);
       const fp16 = result.rows.find((row) => row.variant === 'fp16');
       printTable(
-        ['variant', 'linear bits/w', 'tokens/s', 'ms/token', 'GPU ms/token', 'GPU memory GiB', 'dispatches/token', '× fp16'],
+        ['variant', 'linear bits/w', 'tokens/s', 'ms/token', 'GPU ms/token', 'GPU memory GiB', 'dispatches/token', 'attention splits', '× fp16'],
         result.rows.map((row) => [
           row.label,
           row.linearBitsPerWeight.toFixed(2),
@@ -178,6 +184,7 @@ export function registerBenchGpu(bench: Command): void {
           row.breakdown?.gpuMsPerToken?.toFixed(2) ?? '',
           (row.gpuMemoryBytes / 2 ** 30).toFixed(2),
           row.dispatchesPerToken,
+          row.attentionSplits,
           fp16 ? (row.tokensPerSecond / fp16.tokensPerSecond).toFixed(2) : '',
         ]),
       );
