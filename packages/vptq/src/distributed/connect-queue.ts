@@ -36,8 +36,11 @@ export async function connectQueue(location: QueueLocation, who: string, timeout
     connectTimeout: connectMs,
   };
   const probe = new Redis({ ...base, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
-  // ioredis reports connection errors as events too; the promise below carries them.
-  probe.on('error', () => {});
+  // ioredis reports the cause (ECONNREFUSED, ENOTFOUND, a TLS failure) as an event; the promise only says "closed".
+  let cause: Error | undefined;
+  probe.on('error', (error: Error) => {
+    cause ??= error;
+  });
   let version: string;
   try {
     version = await withTimeout(
@@ -52,7 +55,7 @@ export async function connectQueue(location: QueueLocation, who: string, timeout
   } catch (error) {
     throw new DistributedError(
       'VPTQ_QUEUE_UNREACHABLE',
-      `${who}: no Redis answered at ${location.display} within ${connectMs} ms (${(error as Error).message}); expected a Redis ≥ ${minimumRedisVersion} server there, reachable from this machine (start one, e.g. redis-server --port ${location.port}, or fix --queue)`,
+      `${who}: no Redis answered at ${location.display} (${(cause ?? (error as Error)).message}); expected a Redis ≥ ${minimumRedisVersion} server there, reachable from this machine (start one, e.g. redis-server --port ${location.port}, or fix --queue)`,
       { cause: error, permanent: true },
     );
   } finally {
