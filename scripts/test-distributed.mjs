@@ -8,7 +8,8 @@
 //      (the quantization report too, but for its wall-clock times);
 //   2. the coordinator SIGKILLed once some projections are done and started again: it finishes, from the queue and
 //      the job directory, with the same bytes;
-//   3. clear errors, each within a bounded time: a queue URL that is not redis://HOST:PORT, no Redis at the URL
+//   3. the same with `--advance quantized` (the coordinator waits for each layer's jobs before it advances);
+//   4. clear errors, each within a bounded time: a queue URL that is not redis://HOST:PORT, no Redis at the URL
 //      (coordinator and worker), and a worker that sees other model bytes than the coordinator (a Hugging Face copy
 //      of the model with one weight changed, mounted through --path-map): the run fails naming both fingerprints.
 // Prints one line per check and ends with "N passed, N failed"; exits 1 when a check fails. --keep keeps the
@@ -230,7 +231,21 @@ try {
   }
   redisCli('FLUSHALL');
 
-  // ---- 3. clear errors
+  // ---- 3. --advance quantized: layer i+1 needs layer i's quantized result, a wave of 7 jobs per layer
+  {
+    const singleQuantized = await run('single, advance quantized', ['quantize', '-o', 'single-quantized', ...llama2c, '--advance', 'quantized']);
+    const workers = [1, 2].map((n) => start(`worker ${n}`, ['worker', '--queue', queue, ...workerFlags]));
+    await Promise.all(workers.map((worker) => worker.waitFor(/taking jobs from/)));
+    const waves = await run('coordinator, advance quantized', ['quantize', '-o', 'distributed-quantized', ...llama2c, '--advance', 'quantized', '--queue', queue]);
+    for (const worker of workers) worker.child.kill('SIGTERM');
+    await Promise.all(workers.map((worker) => worker.exited));
+    const ok = singleQuantized.code === 0 && waves.code === 0;
+    const diff = ok ? differences(join(work, 'distributed-quantized'), readTree(join(work, 'single-quantized'))) : 'no output';
+    check('--advance quantized: distributed output = single-process bytes', ok && diff === '', `${seconds(singleQuantized.ms)} single, ${seconds(waves.ms)} distributed${ok ? '' : `\n${singleQuantized.output}\n${waves.output}`}${diff ? `; differs: ${diff}` : ''}`);
+  }
+  redisCli('FLUSHALL');
+
+  // ---- 4. clear errors
   {
     const bad = await run('bad url', ['quantize', '-o', 'bad-url', ...llama2c, '--queue', 'http://127.0.0.1:6379'], 30_000);
     check('bad queue URL: clear error', bad.code === 1 && /--queue http:\/\/127\.0\.0\.1:6379: unsupported scheme http:; expected redis:\/\/HOST:PORT/.test(bad.output), `${seconds(bad.ms)}: ${bad.output.trim().split('\n').at(-1)}`);
