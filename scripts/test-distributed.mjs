@@ -9,7 +9,9 @@
 //   2. the coordinator SIGKILLed once some projections are done and started again: it finishes, from the queue and
 //      the job directory, with the same bytes;
 //   3. the same with `--advance quantized` (the coordinator waits for each layer's jobs before it advances);
-//   4. clear errors, each within a bounded time: a queue URL that is not redis://HOST:PORT, no Redis at the URL
+//   4. where ../shared/gpu/lavapipe.sh sets up software Vulkan: two `--device gpu:0` workers against a single-process
+//      `--device gpu` run (GPU jobs run in the worker's main thread on its Dawn device);
+//   5. clear errors, each within a bounded time: a queue URL that is not redis://HOST:PORT, no Redis at the URL
 //      (coordinator and worker), and a worker that sees other model bytes than the coordinator (a Hugging Face copy
 //      of the model with one weight changed, mounted through --path-map): the run fails naming both fingerprints.
 // Prints one line per check and ends with "N passed, N failed"; exits 1 when a check fails. --keep keeps the
@@ -79,8 +81,8 @@ function freePort() {
 }
 
 /** Starts `node cli.js …args`; collects its output; `waitFor(regex)` resolves with the first matching line. */
-function start(name, args) {
-  const child = spawn(process.execPath, [cli, ...args], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+function start(name, args, env = process.env) {
+  const child = spawn(process.execPath, [cli, ...args], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'], env });
   children.add(child);
   let output = '';
   const watchers = [];
@@ -116,9 +118,9 @@ function start(name, args) {
 }
 
 /** Runs the CLI to its end (at most `ms`): `{ code, output, ms }`. */
-async function run(name, args, ms = 300_000) {
+async function run(name, args, ms = 300_000, env = process.env) {
   const begun = Date.now();
-  const process_ = start(name, args);
+  const process_ = start(name, args, env);
   const timer = setTimeout(() => process_.child.kill('SIGKILL'), ms);
   const { code, signal } = await process_.exited;
   clearTimeout(timer);
@@ -245,7 +247,30 @@ try {
   }
   redisCli('FLUSHALL');
 
-  // ---- 4. clear errors
+  // ---- 4. the GPU path (in-process jobs on one Dawn device per worker) on software Vulkan, where it can be set up
+  {
+    const lavapipe = join(process.env.VPTQ_SHARED ?? join(root, '../shared'), 'gpu/lavapipe.sh');
+    const setup = existsSync(lavapipe) ? spawnSync('bash', ['-c', `eval "$(bash ${JSON.stringify(lavapipe)} 2>/dev/null)" && env -0`], { encoding: 'utf8' }) : undefined;
+    if (!setup || setup.status !== 0) {
+      log(`SKIP the GPU path: no software Vulkan (${lavapipe}${setup ? ' failed' : ' missing'})`);
+    } else {
+      const env = Object.fromEntries(setup.stdout.split('\0').filter(Boolean).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+      const gpuSettings = ['-m', join(example, 'stories260K.bin'), '--calib', join(example, 'calibration.txt'), '--calib-tokens', '2048', '--kmeans-iterations', '4', '--refine-iterations', '1', '--vector-len', '4', '--centroids', '64', '--res-centroids', '0', '--device', 'gpu'];
+      const singleGpu = await run('single, gpu', ['quantize', '-o', 'single-gpu', ...gpuSettings], 300_000, env);
+      const workers = [1, 2].map((n) => start(`gpu worker ${n}`, ['worker', '--queue', queue, '--device', 'gpu:0', ...workerFlags], env));
+      await Promise.all(workers.map((worker) => worker.waitFor(/taking jobs from vptq-projections-gpu/)));
+      const distributedGpu = await run('coordinator, gpu', ['quantize', '-o', 'distributed-gpu', ...gpuSettings, '--queue', queue], 300_000, env);
+      for (const worker of workers) worker.child.kill('SIGTERM');
+      await Promise.all(workers.map((worker) => worker.exited));
+      const ok = singleGpu.code === 0 && distributedGpu.code === 0;
+      const diff = ok ? differences(join(work, 'distributed-gpu'), readTree(join(work, 'single-gpu'))) : 'no output';
+      const adapter = /on (GPU [^,]*)/.exec(workers[0].output())?.[1] ?? 'no adapter line';
+      check('GPU workers (gpu:0, software Vulkan): output = single-process GPU bytes', ok && diff === '', `${adapter}; ${seconds(singleGpu.ms)} single, ${seconds(distributedGpu.ms)} distributed${ok ? '' : `\n${singleGpu.output}\n${distributedGpu.output}`}${diff ? `; differs: ${diff}` : ''}`);
+    }
+  }
+  redisCli('FLUSHALL');
+
+  // ---- 5. clear errors
   {
     const bad = await run('bad url', ['quantize', '-o', 'bad-url', ...llama2c, '--queue', 'http://127.0.0.1:6379'], 30_000);
     check('bad queue URL: clear error', bad.code === 1 && /--queue http:\/\/127\.0\.0\.1:6379: unsupported scheme http:; expected redis:\/\/HOST:PORT/.test(bad.output), `${seconds(bad.ms)}: ${bad.output.trim().split('\n').at(-1)}`);

@@ -71,10 +71,18 @@ export async function processProjectionJob(data: unknown, backend: QuantizeBacke
   });
   if (existsSync(resultPath)) return outcome(true);
 
-  let source = models.get(sourceDir);
+  // Opened once per model bytes: a directory whose files were replaced since is opened afresh.
+  const key = `${sourceDir}\0${seen}`;
+  let source = models.get(key);
   if (!source) {
+    for (const [cached, model] of models) {
+      if (cached.startsWith(`${sourceDir}\0`)) {
+        model.close();
+        models.delete(cached);
+      }
+    }
     source = openModel(sourceDir);
-    models.set(sourceDir, source);
+    models.set(key, source);
   }
   const spec = listLinearSpecs(source.config).find((candidate) => candidate.layer === job.layer && candidate.name === job.projection);
   if (!spec) {
