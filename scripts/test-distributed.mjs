@@ -13,7 +13,9 @@
 //      `--device gpu` run (GPU jobs run in the worker's main thread on its Dawn device);
 //   5. clear errors, each within a bounded time: a queue URL that is not redis://HOST:PORT, no Redis at the URL
 //      (coordinator and worker), and a worker that sees other model bytes than the coordinator (a Hugging Face copy
-//      of the model with one weight changed, mounted through --path-map): the run fails naming both fingerprints.
+//      of the model with one weight changed, mounted through --path-map): the run fails naming both fingerprints,
+//      and the job is not retried;
+//   6. Redis killed mid-run: coordinator and worker (--reconnect-timeout 2000) end with an error naming the URL.
 // Prints one line per check and ends with "N passed, N failed"; exits 1 when a check fails. --keep keeps the
 // temporary directory (its path is printed).
 import { spawn, spawnSync } from 'node:child_process';
@@ -301,6 +303,24 @@ try {
     const failedJob = /\(job (\S+)\) failed on a worker/.exec(mismatch.output)?.[1];
     const attempts = failedJob ? worker.output().split('\n').filter((line) => line.includes(`job ${failedJob}: failed`)).length : 0;
     check('a worker seeing another model fails the job without retrying it', attempts === 1, `${failedJob ?? 'no job'} failed ${attempts} times`);
+  }
+
+  // ---- 6. Redis lost mid-run (last: it stops this run's Redis): coordinator and worker end with an error
+  {
+    const worker = start('worker', ['worker', '--queue', queue, ...workerFlags, '--reconnect-timeout', '2000']);
+    await worker.waitFor(/taking jobs from/);
+    const coordinator = start('coordinator', ['quantize', '-o', 'lost', ...llama2c, '--queue', queue, '--reconnect-timeout', '2000']);
+    await worker.waitFor(/done in/, 120_000);
+    redis.kill('SIGKILL');
+    const lostAt = Date.now();
+    const [ended, workerEnded] = await Promise.all([coordinator.exited, worker.exited]);
+    const ms = Date.now() - lostAt;
+    // The cause is whichever ioredis reported first: the refused reconnect, or the commands it gave up on.
+    const message = /^vptq: vptq quantize: lost the queue at redis:\/\/127\.0\.0\.1:\d+: (.*ECONNREFUSED.*|Connection is closed\.); the finished layers stay in \S*lost\.partial, run the same command again to continue/;
+    // The error is the last thing each prints (no crash of an unhandled rejection after it).
+    const lastLine = (output) => output.trim().split('\n').at(-1);
+    check('Redis lost mid-run: the coordinator ends with a clear error', ended.code === 1 && message.test(lastLine(coordinator.output())), `${seconds(ms)}: ${lastLine(coordinator.output())}`);
+    check('Redis lost mid-run: the worker ends with a clear error', workerEnded.code === 1 && /^vptq: vptq worker: lost the queue at redis:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/.test(lastLine(worker.output())) && ms < 30_000, `${seconds(ms)}: ${lastLine(worker.output())}`);
   }
 } catch (error) {
   check('test:distributed ran to its end', false, error.stack);

@@ -13,6 +13,7 @@ interface QuantizeFlags {
   queue?: string;
   layersInFlight?: number;
   attempts?: number;
+  reconnectTimeout?: number;
   model: string;
   tokenizer?: string;
   calib: string;
@@ -36,7 +37,8 @@ export function registerQuantize(program: Command): void {
     .option('--json', 'print the result as JSON')
     .option('--queue <url>', 'quantize the projections on vptq worker processes that take jobs from this Redis queue (redis://HOST:PORT); the output directory must be on storage the workers share')
     .option('--layers-in-flight <n>', 'with --queue and --advance original: layers whose projections may be queued at once', integerOption('--layers-in-flight', 1), 4)
-    .option('--attempts <n>', 'with --queue: attempts per projection job before the run fails', integerOption('--attempts', 1), 3);
+    .option('--attempts <n>', 'with --queue: attempts per projection job before the run fails', integerOption('--attempts', 1), 3)
+    .option('--reconnect-timeout <ms>', 'with --queue: how long to try to reach a Redis that went away before failing (the finished layers stay)', integerOption('--reconnect-timeout', 100), 60_000);
   addQuantizeFlags(command).action(async (flags: QuantizeFlags & Record<string, unknown>) => {
     if (flags.report !== undefined) checkReportFile(flags.report);
     const started = performance.now();
@@ -55,7 +57,7 @@ export function registerQuantize(program: Command): void {
       result =
         flags.queue === undefined
           ? await quantize(options)
-          : await quantizeDistributed({ ...options, queue: flags.queue, layersInFlight: flags.layersInFlight, attempts: flags.attempts });
+          : await quantizeDistributed({ ...options, queue: flags.queue, layersInFlight: flags.layersInFlight, attempts: flags.attempts, reconnectTimeoutMs: flags.reconnectTimeout });
     } finally {
       bars.stop();
     }

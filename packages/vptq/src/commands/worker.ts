@@ -12,6 +12,7 @@ interface WorkerFlags {
   stalledInterval: number;
   maxStalled: number;
   pathMap: string[];
+  reconnectTimeout: number;
 }
 
 /** `vptq worker`: take the projection jobs of `vptq quantize --queue` and quantize them, until SIGINT or SIGTERM. */
@@ -25,6 +26,7 @@ export function registerWorker(program: Command): void {
     .option('--lock-duration <ms>', "how long a job's lock lasts unrenewed: a killed worker's job is retried after it", integerOption('--lock-duration', 1000), 30_000)
     .option('--stalled-interval <ms>', 'how often this worker looks for jobs of killed workers', integerOption('--stalled-interval', 100), 30_000)
     .option('--max-stalled <n>', 'times a job may lose its worker before it fails', integerOption('--max-stalled', 1), 3)
+    .option('--reconnect-timeout <ms>', 'how long to try to reach a Redis that went away before stopping with an error', integerOption('--reconnect-timeout', 100), 60_000)
     .option('--path-map <from=to>', 'where this machine mounts a coordinator path (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
     .action(async (flags: WorkerFlags) => {
       const stop = new AbortController();
@@ -39,6 +41,7 @@ export function registerWorker(program: Command): void {
         stalledIntervalMs: flags.stalledInterval,
         maxStalledCount: flags.maxStalled,
         pathMap: parsePathMap(flags.pathMap),
+        reconnectTimeoutMs: flags.reconnectTimeout,
         signal: stop.signal,
         log: (message) => process.stderr.write(`${new Date().toISOString()} ${message}\n`),
       });

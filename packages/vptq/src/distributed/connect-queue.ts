@@ -64,13 +64,18 @@ export async function connectQueue(location: QueueLocation, who: string, timeout
   if (version !== 'unknown' && compareVersions(version, minimumRedisVersion) < 0) {
     throw new DistributedError('VPTQ_QUEUE_UNREACHABLE', `${who}: Redis at ${location.display} is version ${version}; BullMQ needs ≥ ${minimumRedisVersion}`, { permanent: true });
   }
-  let lostSince: number | undefined;
+  // One outage for every connection of the run (BullMQ opens several): the first retry of any of them starts it, and
+  // the first retries of the others, which follow within moments, do not move its start.
+  let outageStart = 0;
+  let lastRetry = Number.NEGATIVE_INFINITY;
   return {
     ...base,
     maxRetriesPerRequest: null,
     retryStrategy: (attempts: number) => {
-      if (attempts === 1) lostSince = Date.now();
-      if (lostSince !== undefined && Date.now() - lostSince > reconnectMs) return null;
+      const now = Date.now();
+      if (attempts === 1 && now - lastRetry > Math.min(5000, reconnectMs)) outageStart = now;
+      lastRetry = now;
+      if (now - outageStart > reconnectMs) return null;
       return Math.min(2000, 100 * attempts);
     },
   };
@@ -93,4 +98,25 @@ function compareVersions(a: string, b: string): number {
   const pb = b.split('.').map(Number);
   for (let i = 0; i < 3; i++) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0);
   return 0;
+}
+
+/**
+ * Watches the Redis server of `connection` (from {@link connectQueue}) on a connection of its own: `onLost` is called
+ * once ioredis gives up reconnecting (after the `reconnectMs` of {@link connectQueue}), so a run whose Redis went away
+ * ends with an error instead of waiting on its queue forever. Returns the function that stops watching.
+ */
+export function watchQueue(connection: RedisOptions, onLost: (error: Error) => void): () => void {
+  const watcher = new Redis({ ...(connection as Record<string, unknown>), maxRetriesPerRequest: null, lazyConnect: false });
+  let last: Error | undefined;
+  let stopped = false;
+  watcher.on('error', (error: Error) => {
+    last = error;
+  });
+  watcher.on('end', () => {
+    if (!stopped) onLost(last ?? new Error('the connection ended'));
+  });
+  return () => {
+    stopped = true;
+    watcher.disconnect();
+  };
 }

@@ -2,9 +2,14 @@ import { existsSync, rmSync } from 'node:fs';
 
 import { Job, Queue, QueueEvents } from 'bullmq';
 import type { RedisOptions } from 'bullmq';
-import type { LinearInput } from '@vptq/loader';
+import type { LinearInput, LinearSpec } from '@vptq/loader';
+
+import type { LayerHessians } from '../quantize/calibration-stream';
+import type { LayerProjections, ProjectionContext } from '../quantize/projection-runner';
 
 import type { ClosableProjectionRunner, QuantizeJob } from '../quantize/quantize-model';
+import { watchQueue } from './connect-queue';
+import { ignoreClosedConnectionRejections } from './ignore-closed-connection-rejections';
 import { DistributedError } from './distributed-error';
 import { fingerprintModel } from './fingerprint-model';
 import { writeHessianFile } from './hessian-file';
@@ -52,6 +57,15 @@ export async function openQueueProjectionRunner(job: QuantizeJob, options: Queue
   let rejectLost: (error: Error) => void = () => {};
   const lost = new Promise<never>((_, reject) => (rejectLost = reject));
   lost.catch(() => {});
+  const lostError = (error: Error) =>
+    new DistributedError('VPTQ_QUEUE_UNREACHABLE', `vptq quantize: lost the queue at ${options.display}: ${error.message}; the finished layers stay in ${job.path}, run the same command again to continue`, { cause: error });
+  let lostWith: DistributedError | undefined;
+  const lostQueue = (error: Error) => {
+    lostWith ??= lostError(error);
+    rejectLost(lostWith);
+  };
+  const stopIgnoring = ignoreClosedConnectionRejections();
+  const stopWatching = watchQueue(options.connection, lostQueue);
   let waiting = 0;
   const status = setInterval(() => {
     Promise.all([queue.getJobCounts('waiting', 'active', 'delayed', 'failed'), queue.getWorkersCount()]).then(
@@ -60,58 +74,71 @@ export async function openQueueProjectionRunner(job: QuantizeJob, options: Queue
         const hint = workers === 0 ? `; no worker is connected: start vptq worker --queue ${options.display} --device ${job.deviceKind === 'gpu' ? 'gpu:N' : 'cpu'}` : '';
         job.log(`waiting for ${waiting} projections: ${counts.waiting} queued, ${counts.active} active, ${workers} workers${hint}`);
       },
-      (error: Error) => rejectLost(new DistributedError('VPTQ_QUEUE_UNREACHABLE', `vptq quantize: lost the queue at ${options.display}: ${error.message}; the finished layers stay in ${job.path}, run the same command again to continue`, { cause: error })),
+      (error: Error) => lostQueue(error),
     );
   }, options.statusIntervalMs ?? 30_000);
   status.unref();
 
   return {
     layersInFlight: options.layersInFlight ?? 4,
-    async quantizeProjections(layer, specs, hessians, { phase }) {
-      phase('quantize');
-      const missing = specs.filter((spec) => !existsSync(projectionResultPath(job.path, layer, spec.name)));
-      const groups = new Set<LinearInput>(missing.map((spec) => spec.input));
-      for (const group of groups) writeHessianFile(hessianPath(job.path, layer, group), hessians[group]);
-      const waits = missing.map(async (spec) => {
-        const id = projectionJobId(job.fingerprint, job.path, layer, spec.name);
-        const data: ProjectionJobData = {
-          version: 1,
-          jobDirectory: job.path,
-          jobFingerprint: job.fingerprint,
-          modelFingerprint,
-          deviceKind: job.deviceKind,
-          layer,
-          projection: spec.name,
-        };
-        const queued = await ensureJob(queue, id, data, options.attempts ?? 3, () => existsSync(projectionResultPath(job.path, layer, spec.name)));
-        try {
-          await queued.waitUntilFinished(events);
-        } catch (error) {
-          throw new DistributedError('VPTQ_QUEUE_JOB_FAILED', `vptq quantize: ${spec.prefix} (job ${id}) failed on a worker: ${(error as Error).message}`, { cause: error });
-        }
-        if (!existsSync(projectionResultPath(job.path, layer, spec.name))) {
-          throw new DistributedError('VPTQ_QUEUE_STORAGE', `vptq quantize: job ${id} finished, but ${projectionResultPath(job.path, layer, spec.name)} is not there: the worker wrote to other storage than this machine's`);
-        }
-      });
-      waiting += missing.length;
+    async quantizeProjections(layer, specs, hessians, context) {
       try {
-        await Promise.race([Promise.all(waits), lost]);
-      } finally {
-        waiting -= missing.length;
-        // Every wait settles (or is dropped with the queue), so none is left to reject unhandled.
-        for (const wait of waits) wait.catch(() => {});
+        return await queueProjections(layer, specs, hessians, context);
+      } catch (error) {
+        // A Redis command failed because the queue is gone: say so, as the watcher will a moment later.
+        if (lostWith) throw lostWith;
+        if (error instanceof Error && error.message === 'Connection is closed.') throw lostError(error);
+        throw error;
       }
-      const results = specs.map((spec) => readProjectionResult(projectionResultPath(job.path, layer, spec.name)));
-      return { tensors: results.flatMap((result) => result.tensors), projections: results.map((result) => result.summary) };
     },
     layerCheckpointed(layer) {
       for (const group of ['attention-input', 'attention-output', 'mlp-input', 'mlp-hidden'] as const) rmSync(hessianPath(job.path, layer, group), { force: true });
     },
     async close() {
       clearInterval(status);
+      stopWatching();
       await Promise.allSettled([events.close(), queue.close()]);
+      stopIgnoring();
     },
   };
+
+  async function queueProjections(layer: number, specs: readonly LinearSpec[], hessians: LayerHessians, { phase }: ProjectionContext): Promise<LayerProjections> {
+    phase('quantize');
+    const missing = specs.filter((spec) => !existsSync(projectionResultPath(job.path, layer, spec.name)));
+    const groups = new Set<LinearInput>(missing.map((spec) => spec.input));
+    for (const group of groups) writeHessianFile(hessianPath(job.path, layer, group), hessians[group]);
+    const waits = missing.map(async (spec) => {
+      const id = projectionJobId(job.fingerprint, job.path, layer, spec.name);
+      const data: ProjectionJobData = {
+        version: 1,
+        jobDirectory: job.path,
+        jobFingerprint: job.fingerprint,
+        modelFingerprint,
+        deviceKind: job.deviceKind,
+        layer,
+        projection: spec.name,
+      };
+      const queued = await ensureJob(queue, id, data, options.attempts ?? 3, () => existsSync(projectionResultPath(job.path, layer, spec.name)));
+      try {
+        await queued.waitUntilFinished(events);
+      } catch (error) {
+        throw new DistributedError('VPTQ_QUEUE_JOB_FAILED', `vptq quantize: ${spec.prefix} (job ${id}) failed on a worker: ${(error as Error).message}`, { cause: error });
+      }
+      if (!existsSync(projectionResultPath(job.path, layer, spec.name))) {
+        throw new DistributedError('VPTQ_QUEUE_STORAGE', `vptq quantize: job ${id} finished, but ${projectionResultPath(job.path, layer, spec.name)} is not there: the worker wrote to other storage than this machine's`);
+      }
+    });
+    waiting += missing.length;
+    try {
+      await Promise.race([Promise.all(waits), lost]);
+    } finally {
+      waiting -= missing.length;
+      // Every wait settles (or is dropped with the queue), so none is left to reject unhandled.
+      for (const wait of waits) wait.catch(() => {});
+    }
+    const results = specs.map((spec) => readProjectionResult(projectionResultPath(job.path, layer, spec.name)));
+    return { tensors: results.flatMap((result) => result.tensors), projections: results.map((result) => result.summary) };
+  }
 }
 
 /**

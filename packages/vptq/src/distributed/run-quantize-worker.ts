@@ -7,8 +7,9 @@ import { createNodeDevice, releaseNodeDevice } from '../create-node-device';
 import { createGpuQuantizeBackend } from '../quantize/gpu-quantize-backend';
 import type { QuantizeBackend } from '../quantize/quantize-backend';
 import { asJobError } from './as-job-error';
-import { connectQueue } from './connect-queue';
+import { connectQueue, watchQueue } from './connect-queue';
 import { DistributedError } from './distributed-error';
+import { ignoreClosedConnectionRejections } from './ignore-closed-connection-rejections';
 import type { PathMap } from './path-map';
 import { parseQueueUrl } from './parse-queue-url';
 import { processProjectionJob } from './process-projection-job';
@@ -120,17 +121,18 @@ export async function runQuantizeWorker(options: QuantizeWorkerOptions): Promise
     failed++;
     log(`job ${job?.id ?? '?'}: failed: ${error.message}`);
   });
+  // BullMQ reports connection trouble as 'error' events while it reconnects; the watcher says when it gave up.
+  worker.on('error', () => {});
+  let stopWatching = () => {};
   const stopped = new Promise<void>((resolve) => {
-    worker.on('error', (error) => {
-      // ioredis gave up reconnecting: the worker cannot go on.
-      if (/Connection is closed|connection.*closed|ECONNREFUSED/i.test(error.message) && !fatal) {
-        fatal = new DistributedError('VPTQ_QUEUE_UNREACHABLE', `vptq worker: lost the queue at ${location.display}: ${error.message}`, { cause: error });
-      }
-      if (fatal) resolve();
+    stopWatching = watchQueue(connection, (error) => {
+      fatal ??= new DistributedError('VPTQ_QUEUE_UNREACHABLE', `vptq worker: lost the queue at ${location.display}: ${error.message}`, { cause: error });
+      resolve();
     });
     options.signal?.addEventListener('abort', () => resolve(), { once: true });
     if (options.signal?.aborted) resolve();
   });
+  const stopIgnoring = ignoreClosedConnectionRejections();
   try {
     void worker.run().catch((error: Error) => {
       fatal ??= error;
@@ -139,8 +141,12 @@ export async function runQuantizeWorker(options: QuantizeWorkerOptions): Promise
     log(`worker ${process.pid} on ${description}: taking jobs from ${name} at ${location.display} (lock ${lockDuration} ms, stalled check every ${stalledInterval} ms)`);
     await stopped;
   } finally {
-    await worker.close(fatal !== undefined);
+    stopWatching();
+    // Without Redis, a graceful close would wait on it: drop the connections instead.
+    if (fatal) await Promise.race([worker.close(true), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    else await worker.close();
     backend?.destroy();
+    stopIgnoring();
   }
   if (fatal) throw fatal;
   return { completed, failed };

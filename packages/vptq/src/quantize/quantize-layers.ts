@@ -76,8 +76,17 @@ export async function quantizeLayers(
   // Layers whose projections are still being quantized elsewhere; the first failure among them ends the run.
   const inFlight: Promise<void>[] = [];
   let failure: { error: unknown } | undefined;
+  let rejectFailed: (error: unknown) => void = () => {};
+  const failed = new Promise<never>((_, reject) => (rejectFailed = reject));
+  failed.catch(() => {});
+  const fail = (error: unknown) => {
+    if (failure) return;
+    failure = { error };
+    rejectFailed(error);
+  };
+  // Waits until at most `count` layers are in flight, or until one of them failed (without waiting for the others).
   const settle = async (count: number) => {
-    while (inFlight.length > count) await inFlight.shift();
+    while (inFlight.length > count) await Promise.race([inFlight.shift(), failed]);
     if (failure) throw failure.error;
   };
   try {
@@ -129,16 +138,7 @@ export async function quantizeLayers(
     if (layersInFlight > 1) {
       // The phases so far (calibration, handing the projections over) go into the checkpoint.
       const computedSeconds = roundPhases(clock.stop().phases);
-      inFlight.push(
-        work.then(
-          (result) => checkpoint(result, computedSeconds),
-          (error: unknown) => {
-            failure ??= { error };
-          },
-        ).catch((error: unknown) => {
-          failure ??= { error };
-        }),
-      );
+      inFlight.push(work.then((result) => checkpoint(result, computedSeconds)).catch(fail));
       return;
     }
     const result = await work;
