@@ -319,7 +319,8 @@ try {
     const message = /^vptq: vptq quantize: lost the queue at redis:\/\/127\.0\.0\.1:\d+: (.*ECONNREFUSED.*|Connection is closed\.); the finished layers stay in \S*lost\.partial, run the same command again to continue/;
     // The error is the last thing each prints (no crash of an unhandled rejection after it).
     const lastLine = (output) => output.trim().split('\n').at(-1);
-    check('Redis lost mid-run: the coordinator ends with a clear error', ended.code === 1 && message.test(lastLine(coordinator.output())), `${seconds(ms)}: ${lastLine(coordinator.output())}`);
+    const coordinatorOk = ended.code === 1 && message.test(lastLine(coordinator.output()));
+    check('Redis lost mid-run: the coordinator ends with a clear error', coordinatorOk, `${seconds(ms)}: ${coordinatorOk ? lastLine(coordinator.output()) : coordinator.output()}`);
     check('Redis lost mid-run: the worker ends with a clear error', workerEnded.code === 1 && /^vptq: vptq worker: lost the queue at redis:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/.test(lastLine(worker.output())) && ms < 30_000, `${seconds(ms)}: ${lastLine(worker.output())}`);
   }
 } catch (error) {

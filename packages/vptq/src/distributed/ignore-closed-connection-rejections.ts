@@ -3,7 +3,8 @@
  * "Connection is closed." Once Redis is gone for good, ioredis rejects every pending command, including those that
  * BullMQ awaits inside `new Promise(async …)` executors (`Job.waitUntilFinished`), where no caller can catch them;
  * Node would end the process on them before the run reports the loss of its queue (a `DistributedError`). Any other
- * unhandled rejection is left to Node's default handling. Returns the function that removes the handler.
+ * unhandled rejection is left to Node's default handling. Returns the function that removes the handler: 5 s
+ * later, as the commands of connections that are being dropped keep failing for a moment after the run ended.
  */
 export function ignoreClosedConnectionRejections(): () => void {
   const handler = (reason: unknown) => {
@@ -13,5 +14,5 @@ export function ignoreClosedConnectionRejections(): () => void {
     throw reason;
   };
   process.on('unhandledRejection', handler);
-  return () => process.off('unhandledRejection', handler);
+  return () => void setTimeout(() => process.off('unhandledRejection', handler), 5000).unref();
 }
