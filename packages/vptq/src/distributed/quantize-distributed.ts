@@ -1,9 +1,7 @@
 import { runQuantizeJob } from '../quantize/quantize-model';
 import type { QuantizeResult } from '../quantize/quantize-model';
 import type { QuantizeOptions } from '../quantize/quantize-options';
-import { connectQueue } from './connect-queue';
 import { parseQueueUrl } from './parse-queue-url';
-import { openQueueProjectionRunner } from './queue-projection-runner';
 
 /** {@link quantizeDistributed}'s options: those of `quantize`, and the queue. */
 export interface QuantizeDistributedOptions extends QuantizeOptions {
@@ -52,6 +50,8 @@ export async function quantizeDistributed(options: QuantizeDistributedOptions): 
   if (options.attempts !== undefined && !(Number.isSafeInteger(options.attempts) && options.attempts >= 1)) {
     throw new RangeError(`quantizeDistributed: attempts must be a positive integer (got ${options.attempts})`);
   }
+  // BullMQ and ioredis load only for a distributed run (a fifth of a second that `vptq/node` users need not pay).
+  const [{ connectQueue }, { openQueueProjectionRunner }] = await Promise.all([import('./connect-queue'), import('./queue-projection-runner')]);
   const connection = await connectQueue(location, 'vptq quantize', { connectMs: options.connectTimeoutMs, reconnectMs: options.reconnectTimeoutMs });
   return runQuantizeJob(options, (job) =>
     openQueueProjectionRunner(job, {

@@ -1,13 +1,11 @@
 import { fileURLToPath } from 'node:url';
 
-import { Worker } from 'bullmq';
-import type { Job } from 'bullmq';
+import type { Job, Worker } from 'bullmq';
 
 import { createNodeDevice, releaseNodeDevice } from '../create-node-device';
 import { createGpuQuantizeBackend } from '../quantize/gpu-quantize-backend';
 import type { QuantizeBackend } from '../quantize/quantize-backend';
 import { asJobError } from './as-job-error';
-import { connectQueue, watchQueue } from './connect-queue';
 import { DistributedError } from './distributed-error';
 import { ignoreClosedConnectionRejections } from './ignore-closed-connection-rejections';
 import type { PathMap } from './path-map';
@@ -83,6 +81,8 @@ export async function runQuantizeWorker(options: QuantizeWorkerOptions): Promise
   const maxStalledCount = positive('maxStalledCount', options.maxStalledCount, 3);
   const log = options.log ?? (() => {});
   const pathMap = options.pathMap ?? [];
+  // BullMQ and ioredis load only when a worker runs (a fifth of a second that `vptq/node` users need not pay).
+  const [{ Worker }, { connectQueue, watchQueue }] = await Promise.all([import('bullmq'), import('./connect-queue')]);
   const connection = await connectQueue(location, 'vptq worker', { connectMs: options.connectTimeoutMs, reconnectMs: options.reconnectTimeoutMs });
 
   let backend: QuantizeBackend | undefined;
