@@ -10,6 +10,7 @@ import { registerInspect } from './commands/inspect';
 import { registerQuantize } from './commands/quantize';
 import { registerReport } from './commands/report';
 import { runCli } from './commands/run-cli';
+import { registerWorker } from './commands/worker';
 
 const program = new Command('vptq')
   .description('Quantize Llama-family models to ~2 bits with VPTQ and run them on the CPU or WebGPU')
@@ -22,5 +23,6 @@ registerReport(program);
 registerInspect(program);
 registerBench(program);
 registerDemo(program);
+registerWorker(program);
 
 await runCli(program, process.argv);

@@ -2,8 +2,20 @@
 import { acquireDevice } from '@vptq/kernels-webgpu';
 import type { DeviceInfo } from '@vptq/kernels-webgpu';
 
+import { adapterFlagFor, parseDawnAdapterList } from './distributed/select-dawn-adapter';
+
 interface DawnHolder {
   __vptqDawn?: GPU;
+}
+
+/** Which adapter {@link createNodeDevice} opens. */
+export interface NodeDeviceOptions {
+  /**
+   * The adapter's position in Dawn's list (Vulkan's enumeration order), as `vptq worker --device gpu:N` gives it.
+   * Default: the adapter Dawn picks. Reachable only when its name differs from every earlier adapter's (see
+   * `docs/gpu-selection.md`).
+   */
+  readonly adapterIndex?: number;
 }
 
 /**
@@ -13,8 +25,9 @@ interface DawnHolder {
  * Dawn holds a raw pointer to its instance, so the instance is kept on `globalThis` until
  * {@link releaseNodeDevice} (docs/webgpu-dawn.md, pitfall 1).
  * @throws {Error} when `webgpu` is not installed or no adapter exists (e.g. no Vulkan driver).
+ * @throws {RangeError} when `adapterIndex` is out of range or names an adapter Dawn cannot tell from an earlier one.
  */
-export async function createNodeDevice(): Promise<{ device: GPUDevice; info: DeviceInfo }> {
+export async function createNodeDevice(options: NodeDeviceOptions = {}): Promise<{ device: GPUDevice; info: DeviceInfo }> {
   let create: (options: string[]) => GPU;
   try {
     ({ create } = (await import('webgpu')) as { create: (options: string[]) => GPU });
@@ -25,10 +38,18 @@ export async function createNodeDevice(): Promise<{ device: GPUDevice; info: Dev
   }
   const holder = globalThis as unknown as DawnHolder;
   // f16 on NVIDIA's Vulkan driver is behind a Dawn toggle; timestamp quantization would blur kernel timings.
-  holder.__vptqDawn ??= create([
-    'enable-dawn-features=vulkan_enable_f16_on_nvidia',
-    'disable-dawn-features=timestamp_quantization',
-  ]);
+  const flags = ['enable-dawn-features=vulkan_enable_f16_on_nvidia', 'disable-dawn-features=timestamp_quantization'];
+  if (options.adapterIndex !== undefined && !holder.__vptqDawn) {
+    // dawn.node lists its adapters in the rejection of an adapter= flag that matches none.
+    let listing = '';
+    try {
+      await create([...flags, 'adapter=\u0001 no adapter has this name']).requestAdapter();
+    } catch (error) {
+      listing = (error as Error).message ?? String(error);
+    }
+    flags.push(adapterFlagFor(options.adapterIndex, parseDawnAdapterList(listing)));
+  }
+  holder.__vptqDawn ??= create(flags);
   return acquireDevice(holder.__vptqDawn);
 }
 

@@ -3,6 +3,7 @@
 // directories, and the quantization report (read from an output directory, Chart.js inlined from node_modules).
 // The main entry runs in browsers.
 export { createNodeDevice, releaseNodeDevice } from './create-node-device';
+export type { NodeDeviceOptions } from './create-node-device';
 export { nodeModelFiles } from '@vptq/loader/node';
 export { load } from './load';
 export type { LoadOptions } from './load';
@@ -15,3 +16,10 @@ export { readQuantizationReport, recordPerplexity, QuantizationReportError } fro
 export type { QuantizationReport, QuantizationReportErrorCode, ReportPerplexity } from './report/quantization-report';
 export { renderQuantizationReport } from './report/render-report';
 export type { RenderReportOptions } from './report/render-report';
+// Distributed quantization: a coordinator queues each layer's projections on Redis (BullMQ), workers quantize them.
+export { quantizeDistributed } from './distributed/quantize-distributed';
+export type { QuantizeDistributedOptions } from './distributed/quantize-distributed';
+export { runQuantizeWorker } from './distributed/run-quantize-worker';
+export type { QuantizeWorkerOptions, QuantizeWorkerSummary } from './distributed/run-quantize-worker';
+export { DistributedError } from './distributed/distributed-error';
+export type { DistributedErrorCode } from './distributed/distributed-error';

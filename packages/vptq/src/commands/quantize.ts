@@ -1,13 +1,19 @@
 import type { Command } from 'commander';
 
+import { quantizeDistributed } from '../distributed/quantize-distributed';
 import { quantize } from '../quantize/quantize-model';
 import type { QuantizeEvent } from '../quantize/quantize-options';
 import { createProgressGroup } from '../progress';
 import { PhaseClock } from '../phase-clock';
 import { checkReportFile, writeReportHtml } from './report';
+import { integerOption } from './parse-options';
 import { addQuantizeFlags, quantizeSettingsFromFlags } from './quantize-flags';
 
 interface QuantizeFlags {
+  queue?: string;
+  layersInFlight?: number;
+  attempts?: number;
+  reconnectTimeout?: number;
   model: string;
   tokenizer?: string;
   calib: string;
@@ -28,14 +34,18 @@ export function registerQuantize(program: Command): void {
     .requiredOption('-o, --out <dir>', 'output directory')
     .option('--overwrite', 'replace an existing output directory')
     .option('--report <file>', 'also write the quantization report as one self-contained HTML page (later: vptq report DIR)')
-    .option('--json', 'print the result as JSON');
+    .option('--json', 'print the result as JSON')
+    .option('--queue <url>', 'quantize the projections on vptq worker processes that take jobs from this Redis queue (redis://HOST:PORT); the output directory must be on storage the workers share')
+    .option('--layers-in-flight <n>', 'with --queue and --advance original: layers whose projections may be queued at once', integerOption('--layers-in-flight', 1), 4)
+    .option('--attempts <n>', 'with --queue: attempts per projection job before the run fails', integerOption('--attempts', 1), 3)
+    .option('--reconnect-timeout <ms>', 'with --queue: how long to try to reach a Redis that went away before failing (the finished layers stay)', integerOption('--reconnect-timeout', 100), 60_000);
   addQuantizeFlags(command).action(async (flags: QuantizeFlags & Record<string, unknown>) => {
     if (flags.report !== undefined) checkReportFile(flags.report);
     const started = performance.now();
     const bars = createQuantizeProgress();
     let result: Awaited<ReturnType<typeof quantize>>;
     try {
-      result = await quantize({
+      const options = {
         model: flags.model,
         tokenizer: flags.tokenizer,
         calibration: flags.calib,
@@ -43,7 +53,11 @@ export function registerQuantize(program: Command): void {
         ...quantizeSettingsFromFlags(flags),
         overwrite: flags.overwrite === true,
         onEvent: bars.onEvent,
-      });
+      };
+      result =
+        flags.queue === undefined
+          ? await quantize(options)
+          : await quantizeDistributed({ ...options, queue: flags.queue, layersInFlight: flags.layersInFlight, attempts: flags.attempts, reconnectTimeoutMs: flags.reconnectTimeout });
     } finally {
       bars.stop();
     }

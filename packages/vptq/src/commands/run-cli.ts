@@ -13,5 +13,8 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
     process.stderr.write(`vptq: ${err.message}${code}\n`);
     if (process.env.VPTQ_DEBUG) process.stderr.write(`${err.stack ?? ''}\n`);
     process.exitCode = 1;
+    // A failed command has nothing left to do: connections still retrying in the background (a queue whose Redis
+    // went away) must not keep the process alive.
+    setTimeout(() => process.exit(), 2000).unref();
   }
 }

@@ -10,6 +10,8 @@ import { writeFileAtomic } from './write-atomic';
  */
 export interface JobDirectory {
   readonly path: string;
+  /** The job's fingerprint (as given to {@link openJobDirectory}). */
+  readonly fingerprint: string;
   /** True when finished layers of this very job were found. */
   readonly resumed: boolean;
 }
@@ -48,10 +50,10 @@ export function openJobDirectory(out: string, fingerprint: string): JobDirectory
   const stamp = join(path, 'job.json');
   if (existsSync(stamp)) {
     const previous = JSON.parse(readFileSync(stamp, 'utf8')) as { fingerprint?: string };
-    if (previous.fingerprint === fingerprint) return { path, resumed: true };
+    if (previous.fingerprint === fingerprint) return { path, fingerprint, resumed: true };
   }
   rmSync(path, { recursive: true, force: true });
   mkdirSync(path, { recursive: true });
   writeFileAtomic(stamp, `${JSON.stringify({ fingerprint }, null, 2)}\n`);
-  return { path, resumed: false };
+  return { path, fingerprint, resumed: false };
 }

@@ -1,21 +1,21 @@
-import type { PreparedHessian } from '@vptq/hessian';
 import { listLayerTensorNames, listLinearSpecs } from '@vptq/loader';
 import type { LlamaConfig, ModelSource } from '@vptq/loader';
 import { encodeSafetensors } from '@vptq/pack-format/safetensors';
 import type { SafetensorsTensorInput } from '@vptq/pack-format/safetensors';
 import type { WeightSource } from '@vptq/runtime';
 
-import type { HessianGroup, LayerHessians } from './calibration-stream';
+import type { LayerHessians } from './calibration-stream';
 import { embedCalibration } from './calibration-tokens';
 import { estimateGpuMemory } from './gpu-memory';
 import { gpuChunkTokens } from './gpu-calibration-stream';
 import { readCheckpointWeights } from './layer-store';
-import type { LayerCheckpoint, LayerStore, ProjectionSummary } from './layer-store';
+import type { LayerCheckpoint, LayerStore } from './layer-store';
 import { QuantizeDeviceError } from './quantize-device-error';
 import type { QuantizeBackend } from './quantize-backend';
-import { quantizeLinear } from './quantize-linear';
+import { localProjectionRunner } from './projection-runner';
+import type { LayerProjections, ProjectionRunner } from './projection-runner';
 import type { QuantizeEvent, QuantizePhase } from './quantize-options';
-import { deriveSeed, roundPhases } from './quantize-settings';
+import { roundPhases } from './quantize-settings';
 import type { ResolvedSettings } from './quantize-settings';
 import { PhaseClock } from '../phase-clock';
 
@@ -34,7 +34,10 @@ export interface LayerLoop {
 
 /**
  * The layer loop: embeds the calibration tokens, then per layer replays it (finished in an earlier run) or
- * collects its Hessians, quantizes its projections, checkpoints it and advances the activations.
+ * collects its Hessians, has `runner` quantize its projections, checkpoints it and advances the activations.
+ * With activations advancing through the original layers and a runner that allows several layers in flight
+ * (a queue of workers), the next layers are calibrated while earlier ones are still being quantized; each layer
+ * is checkpointed as soon as its projections are done.
  */
 export async function quantizeLayers(
   source: ModelSource,
@@ -43,6 +46,7 @@ export async function quantizeLayers(
   settings: ResolvedSettings,
   backend: QuantizeBackend,
   onEvent: ((event: QuantizeEvent) => void) | undefined,
+  runner: ProjectionRunner = localProjectionRunner(source, settings, backend),
 ): Promise<LayerLoop> {
   const config = source.config;
   const layers = config.numHiddenLayers;
@@ -67,8 +71,27 @@ export async function quantizeLayers(
     tokens: calibration.length,
     window,
   });
+  const advanceNow = settings.advanceThrough === 'original';
+  const layersInFlight = advanceNow ? Math.max(1, runner.layersInFlight) : 1;
+  // Layers whose projections are still being quantized elsewhere; the first failure among them ends the run.
+  const inFlight: Promise<void>[] = [];
+  let failure: { error: unknown } | undefined;
+  let rejectFailed: (error: unknown) => void = () => {};
+  const failed = new Promise<never>((_, reject) => (rejectFailed = reject));
+  failed.catch(() => {});
+  const fail = (error: unknown) => {
+    if (failure) return;
+    failure = { error };
+    rejectFailed(error);
+  };
+  // Waits until at most `count` layers are in flight, or until one of them failed (without waiting for the others).
+  const settle = async (count: number) => {
+    while (inFlight.length > count) await Promise.race([inFlight.shift(), failed]);
+    if (failure) throw failure.error;
+  };
   try {
     for (let layer = 0; layer <= lastPending; layer++) {
+      await settle(layersInFlight - 1);
       const resumed = !computed.has(layer);
       onEvent?.({ type: 'layer', layer, layers, resumed });
       const clock = new PhaseClock();
@@ -80,13 +103,15 @@ export async function quantizeLayers(
       await onDevice(backend, store, () => current, () => quantizeLayer(layer, resumed, phase, clock), { config, tokens: calibration.length, window });
       seconds.set(layer, roundPhases(clock.stop().phases));
     }
+    await settle(0);
   } finally {
     stream.destroy();
+    // On a failure, the layers still in flight are left to finish or fail on their own (their errors are kept).
   }
   for (let layer = lastPending + 1; layer < layers; layer++) onEvent?.({ type: 'layer', layer, layers, resumed: true });
   return { resumedLayers: layers - pending.length, computed, seconds };
 
-  /** One layer: replayed, or calibrated, quantized, checkpointed and advanced. */
+  /** One layer: replayed, or calibrated, quantized (or sent off to be), checkpointed and advanced. */
   async function quantizeLayer(layer: number, resumed: boolean, phase: (name: QuantizePhase) => void, clock: PhaseClock): Promise<void> {
     // A model that reads asynchronously (over HTTP, from Blobs) holds one layer's tensors at a time.
     await source.prefetch(listLayerTensorNames(config, layer));
@@ -98,57 +123,33 @@ export async function quantizeLayers(
       return;
     }
     phase('calibrate');
-    const advanceNow = settings.advanceThrough === 'original';
     const hessians = (await stream.forwardLayer(layer, source, {
       collect: true,
       advance: advanceNow,
       onProgress: (doneTokens, totalTokens) => onEvent?.({ type: 'calibration', doneTokens, totalTokens }),
     })) as LayerHessians;
-    const prepared = new Map<HessianGroup, PreparedHessian>();
-    const tensors: SafetensorsTensorInput[] = [];
-    const projections: ProjectionSummary[] = [];
-    const quantizedWeights = new Map<string, Float32Array>();
-    for (const spec of specs.filter((candidate) => candidate.layer === layer)) {
-      const group = spec.input;
-      const hessian = hessians[group];
-      let groupPrepared = prepared.get(group);
-      if (!groupPrepared) {
-        phase('prepare');
-        groupPrepared = await backend.prepareHessian(hessian, {
-          damp: settings.damp,
-          inverseDamp: settings.damp,
-          order: settings.method === 'rtn' || !settings.vptq.enablePerm ? 'identity' : 'diag-desc',
-        });
-        prepared.set(group, groupPrepared);
-      }
-      phase('quantize');
-      const result = await quantizeLinear({
-        spec,
-        weight: source.readTensor(`${spec.prefix}.weight`),
-        bias: spec.bias ? source.readTensor(`${spec.prefix}.bias`) : undefined,
-        prepared: groupPrepared,
-        hessian,
-        method: settings.method,
-        bits: settings.bits,
-        vptq: settings.vptq,
-        dtype: settings.dtype,
-        seed: deriveSeed(settings.seed, layer, spec.name),
-        backend,
-        onProgress: (name, fraction) => onEvent?.({ type: 'linear', layer, name: spec.prefix, phase: name, fraction }),
-      });
-      tensors.push(...result.tensors);
-      projections.push(result.summary);
-      quantizedWeights.set(`${spec.prefix}.weight`, result.weight);
+    const work = runner.quantizeProjections(layer, specs.filter((candidate) => candidate.layer === layer), hessians, { phase, onEvent });
+    const checkpoint = (result: LayerProjections, computedSeconds: Record<string, number>) => {
+      // A lost device may have let a pass end without an error; nothing it computed is written.
+      if (backend.lost()) throw new Error(`the device was lost before layer ${layer} was checkpointed`);
+      store.write(layer, { tensors: result.tensors, summary: { projections: result.projections, seconds: computedSeconds } });
+      runner.layerCheckpointed?.(layer);
+    };
+    if (layersInFlight > 1) {
+      // The phases so far (calibration, handing the projections over) go into the checkpoint.
+      const computedSeconds = roundPhases(clock.stop().phases);
+      inFlight.push(work.then((result) => checkpoint(result, computedSeconds)).catch(fail));
+      return;
     }
+    const result = await work;
     // The phases so far go into the checkpoint, for the report of a run that resumes this one.
     const computedSeconds = roundPhases(clock.stop().phases);
     phase('checkpoint');
-    // A lost device may have let a pass end without an error; nothing it computed is written.
-    if (backend.lost()) throw new Error(`the device was lost before layer ${layer} was checkpointed`);
-    store.write(layer, { tensors, summary: { projections, seconds: computedSeconds } });
+    checkpoint(result, computedSeconds);
     if (!advanceNow && layer < lastPending) {
       phase('advance');
-      await stream.forwardLayer(layer, withWeights(source, quantizedWeights), { collect: false, advance: true });
+      const weights = result.weights ?? readCheckpointWeights({ tensors: result.tensors, summary: { projections: result.projections } });
+      await stream.forwardLayer(layer, withWeights(source, weights), { collect: false, advance: true });
     }
   }
 }

@@ -10,6 +10,7 @@ import { directoryLayerStore } from './layer-checkpoint';
 import type { ProjectionSummary } from './layer-checkpoint';
 import { openQuantizeBackend } from './open-quantize-backend';
 import { assembleModel, encodeModelTensors, quantizeLayers, readLayers } from './quantize-layers';
+import type { ProjectionRunner } from './projection-runner';
 import type { QuantizeOptions } from './quantize-options';
 import { checkCalibrationLength, checkReferenceMisreads, flatSettings, resolveSettings, roundSeconds, weightedBits } from './quantize-settings';
 import type { ResolvedSettings } from './quantize-settings';
@@ -67,6 +68,37 @@ export interface QuantizeResult {
  * @throws {QuantizeDeviceError} when the GPU runs out of memory or is lost (the finished layers stay resumable).
  */
 export async function quantize(options: QuantizeOptions): Promise<QuantizeResult> {
+  return runQuantizeJob(options, undefined);
+}
+
+/** What {@link runQuantizeJob} tells the maker of a {@link ProjectionRunner} about the job. */
+export interface QuantizeJob {
+  /** The job directory (`<out>.partial`), where the finished layers are kept. */
+  readonly path: string;
+  /** {@link fingerprintJob} of the job's settings, backend kind and input bytes. */
+  readonly fingerprint: string;
+  /** The Hugging Face directory the projections are read from (a llama2.c model's conversion, in the job directory). */
+  readonly sourceDir: string;
+  readonly settings: ResolvedSettings;
+  /** The kind of device the layers are quantized on: part of the job, as the bytes differ between kinds. */
+  readonly deviceKind: 'cpu' | 'gpu';
+  readonly log: (message: string) => void;
+}
+
+/** A {@link ProjectionRunner} that holds resources (queue connections) until `close`. */
+export interface ClosableProjectionRunner extends ProjectionRunner {
+  close(): Promise<void>;
+}
+
+/**
+ * {@link quantize}, with the projections of each layer quantized by the runner `openRunner` makes for the job
+ * (jobs on a queue, `quantizeDistributed`), or here when it is undefined. Same checks, job directory, checkpoints
+ * and output either way.
+ */
+export async function runQuantizeJob(
+  options: QuantizeOptions,
+  openRunner: ((job: QuantizeJob) => Promise<ClosableProjectionRunner>) | undefined,
+): Promise<QuantizeResult> {
   const started = performance.now();
   const settings = resolveSettings(options);
   const out = resolve(options.out);
@@ -99,9 +131,11 @@ export async function quantize(options: QuantizeOptions): Promise<QuantizeResult
     }
     const source = openModel(sourceDir);
     let result: Omit<QuantizeResult, 'peakDeviceBytes'>;
+    let runner: ClosableProjectionRunner | undefined;
     try {
       const store = directoryLayerStore(job.path);
-      const { resumedLayers, computed, seconds } = await quantizeLayers(source, store, calibration, settings, backend, options.onEvent);
+      runner = await openRunner?.({ path: job.path, fingerprint: job.fingerprint, sourceDir, settings, deviceKind: backend.kind, log });
+      const { resumedLayers, computed, seconds } = await quantizeLayers(source, store, calibration, settings, backend, options.onEvent, runner);
       const layers = readLayers(store, source.config.numHiddenLayers);
       const summaries = layers.flatMap((layer) => layer.summary.projections);
       const bits = weightedBits(summaries);
@@ -139,6 +173,7 @@ export async function quantize(options: QuantizeOptions): Promise<QuantizeResult
       writeOutput(out, model, llama2c ? sourceDir : tokenizerPath, report, options.overwrite === true);
     } finally {
       source.close();
+      await runner?.close();
     }
     rmSync(job.path, { recursive: true, force: true });
     return { ...result, peakDeviceBytes: backend.peakDeviceBytes() };

@@ -1,11 +1,13 @@
+import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 
 /**
  * Writes `chunks` to `path` through a temporary file in the same directory, then renames it over `path`, so a
- * reader (or a resumed run) sees either the old file or the complete new one, never a half-written one.
+ * reader (or a resumed run, or another worker) sees either the old file or the complete new one, never a half-written one.
  */
 export function writeFileAtomic(path: string, chunks: readonly Uint8Array[] | string): void {
-  const temporary = `${path}.tmp-${process.pid}`;
+  // Unique per writer: workers on several machines (equal pids) may write the same result to shared storage.
+  const temporary = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   const fd = openSync(temporary, 'w');
   try {
     if (typeof chunks === 'string') writeSync(fd, chunks);

@@ -1,0 +1,100 @@
+import type { PreparedHessian } from '@vptq/hessian';
+import type { LinearSpec, ModelSource } from '@vptq/loader';
+import type { SafetensorsTensorInput } from '@vptq/pack-format/safetensors';
+
+import type { HessianGroup, LayerHessians } from './calibration-stream';
+import type { ProjectionSummary } from './layer-store';
+import type { QuantizeBackend } from './quantize-backend';
+import { quantizeLinear } from './quantize-linear';
+import type { QuantizeEvent, QuantizePhase } from './quantize-options';
+import { deriveSeed } from './quantize-settings';
+import type { ResolvedSettings } from './quantize-settings';
+
+/** The quantized projections of one decoder layer, in `listLinearSpecs` order. */
+export interface LayerProjections {
+  /** Every tensor of the layer's projections, with their final names. */
+  readonly tensors: SafetensorsTensorInput[];
+  readonly projections: ProjectionSummary[];
+  /**
+   * `<prefix>.weight` → `[out, in]` f32 weight the output model computes with, where the runner has it at hand;
+   * otherwise the layer loop dequantizes the tensors (as a resumed run does).
+   */
+  readonly weights?: ReadonlyMap<string, Float32Array>;
+}
+
+/** What the layer loop tells a {@link ProjectionRunner} besides the layer. */
+export interface ProjectionContext {
+  /** Enters a phase of the layer (for its clock and the progress events). */
+  readonly phase: (name: QuantizePhase) => void;
+  readonly onEvent: ((event: QuantizeEvent) => void) | undefined;
+}
+
+/**
+ * How the layer loop quantizes the projections of a layer once their Hessians are collected: in this process
+ * ({@link localProjectionRunner}), or as jobs on a queue that workers elsewhere take (`vptq quantize --queue`).
+ */
+export interface ProjectionRunner {
+  /**
+   * Layers whose projections may be in progress at once while the loop calibrates the next ones; only used when
+   * the activations advance through the original layers (with `'quantized'` the next layer needs this one's
+   * result). 1 = one layer at a time.
+   */
+  readonly layersInFlight: number;
+  /** Quantizes `specs` (the layer's projections, in model order) with the layer's Hessians. */
+  quantizeProjections(layer: number, specs: readonly LinearSpec[], hessians: LayerHessians, context: ProjectionContext): Promise<LayerProjections>;
+  /** Called once the layer's checkpoint is written: what the runner kept for it may go. */
+  layerCheckpointed?(layer: number): void;
+}
+
+/**
+ * Quantizes a layer's projections here, one after another on `backend`, preparing each Hessian group once
+ * (damping, column order, Cholesky factor of H⁻¹) for the projections that share it.
+ */
+export function localProjectionRunner(source: ModelSource, settings: ResolvedSettings, backend: QuantizeBackend): ProjectionRunner {
+  return {
+    layersInFlight: 1,
+    async quantizeProjections(layer, specs, hessians, { phase, onEvent }) {
+      const prepared = new Map<HessianGroup, PreparedHessian>();
+      const tensors: SafetensorsTensorInput[] = [];
+      const projections: ProjectionSummary[] = [];
+      const weights = new Map<string, Float32Array>();
+      for (const spec of specs) {
+        const hessian = hessians[spec.input];
+        let groupPrepared = prepared.get(spec.input);
+        if (!groupPrepared) {
+          phase('prepare');
+          groupPrepared = await backend.prepareHessian(hessian, prepareOptions(settings));
+          prepared.set(spec.input, groupPrepared);
+        }
+        phase('quantize');
+        const result = await quantizeLinear({
+          spec,
+          weight: source.readTensor(`${spec.prefix}.weight`),
+          bias: spec.bias ? source.readTensor(`${spec.prefix}.bias`) : undefined,
+          prepared: groupPrepared,
+          hessian,
+          method: settings.method,
+          bits: settings.bits,
+          vptq: settings.vptq,
+          dtype: settings.dtype,
+          seed: deriveSeed(settings.seed, layer, spec.name),
+          backend,
+          onProgress: (name, fraction) => onEvent?.({ type: 'linear', layer, name: spec.prefix, phase: name, fraction }),
+        });
+        tensors.push(...result.tensors);
+        projections.push(result.summary);
+        weights.set(`${spec.prefix}.weight`, result.weight);
+      }
+      return { tensors, projections, weights };
+    },
+  };
+}
+
+/** The Hessian preparation every projection of a run gets: damping, and the column order of the method. */
+export function prepareOptions(settings: ResolvedSettings): { damp: number; inverseDamp: number; order: 'identity' | 'diag-desc' } {
+  return {
+    damp: settings.damp,
+    inverseDamp: settings.damp,
+    order: settings.method === 'rtn' || !settings.vptq.enablePerm ? 'identity' : 'diag-desc',
+  };
+}
