@@ -10,7 +10,7 @@
 #     (onchip-*.txt; SWEEPS=0 skips them);
 #  4. with DECODE=1, bench decode v8-k256-r256 (every projection on the on-chip kernel) and v6-k4096 (o and down
 #     on-chip; the stacked q/k/v and gate/up codebooks do not fit 48 KiB together), each with the planner's choice
-#     (beside fp16) and with --kernel streaming; v8-k256-r256 also with one column split (no reduction dispatch).
+#     (beside fp16; the streaming kernel, the default) and with --kernel auto (on-chip where it applies); v8-k256-r256 also with one column split (no reduction dispatch).
 # Prepare with `bash scripts/device-bundle.sh`; run with carry [".device"]:
 #   source .device/enter.sh; bash benchmarks/h100-decode-kernels.sh
 # SMALL=1 runs shrunk versions (a lavapipe check). T_* are the timeouts in seconds.
@@ -46,11 +46,11 @@ if [ "${DECODE:-0}" = 1 ]; then
   TINY=""; [ "${SMALL:-0}" = 1 ] && TINY="--tiny --tokens 4"
   for q in v8-k256-r256 v6-k4096; do
     timeout ${T_DECODE:-60} $V bench decode --quantization $q $TINY > "$OUT/decode-$q.txt" 2> "$OUT/decode-$q.err"; stamp "decode $q rc=$?"
-    timeout ${T_DECODE:-60} $V bench decode --quantization $q --vptq-only --kernel streaming $TINY > "$OUT/decode-$q-streaming.txt" 2> "$OUT/decode-$q-streaming.err"; stamp "decode $q streaming rc=$?"
+    timeout ${T_DECODE:-60} $V bench decode --quantization $q --vptq-only --kernel auto $TINY > "$OUT/decode-$q-onchip.txt" 2> "$OUT/decode-$q-onchip.err"; stamp "decode $q onchip rc=$?"
   done
   # One column split: no reduction dispatch per projection, fewer subgroups busy.
-  timeout ${T_DECODE:-60} $V bench decode --quantization v8-k256-r256 --vptq-only --splits 1 $TINY > "$OUT/decode-v8-k256-r256-splits1.txt" 2> "$OUT/decode-v8-k256-r256-splits1.err"; stamp "decode v8-k256-r256 splits1 rc=$?"
-  for q in v8-k256-r256 v6-k4096; do echo "== decode $q"; cat "$OUT/decode-$q.txt" "$OUT/decode-$q-streaming.txt"; done
+  timeout ${T_DECODE:-60} $V bench decode --quantization v8-k256-r256 --vptq-only --kernel auto --splits 1 $TINY > "$OUT/decode-v8-k256-r256-splits1.txt" 2> "$OUT/decode-v8-k256-r256-splits1.err"; stamp "decode v8-k256-r256 splits1 rc=$?"
+  for q in v8-k256-r256 v6-k4096; do echo "== decode $q"; cat "$OUT/decode-$q.txt" "$OUT/decode-$q-onchip.txt"; done
 fi
 pkill -f "nvidia-smi --query-gpu=timestamp" || true
 for f in gather-probe kernels; do echo "== $f"; cat "$OUT/$f.txt"; done

@@ -38,11 +38,13 @@ export interface GemvShape {
 
 /** Tuning options of the GEMV kernel. */
 export interface GemvOptions {
-  /** Invocations per workgroup, a power of two. Default 128 with several rows per workgroup, else 256. */
+  /** Invocations per workgroup, a power of two. Default 256. */
   readonly workgroupSize?: number;
   /**
    * Output rows per workgroup: 1, 2, 4 or 8, more than 1 only for a single token (each x vector then serves
-   * several rows). Default 8 for one token, else 1.
+   * several rows). Default 4 for one token, else 1 (one token on an H200, 2026-12-07: 4 rows, 2 strides, 256
+   * invocations reached 68%, 82% and 86% of copy bandwidth at 4096², 11008×4096 and 4096×11008, the best of the
+   * configurations measured; 8 rows lost at 4096² and 4096×11008, BENCHMARKS.md).
    */
   readonly rowsPerWorkgroup?: number;
   /**
@@ -72,13 +74,13 @@ export async function createGemvDispatch(
   const tokens = assertCount(fn, 'shape.tokens', shape.tokens, 1, maxGemvTokens);
   const xStride = assertCount(fn, 'shape.xStride', shape.xStride ?? weights.cols, weights.cols);
   const yStride = assertCount(fn, 'shape.yStride', shape.yStride ?? weights.rows, weights.rows);
-  const rowsPerWorkgroup = options.rowsPerWorkgroup ?? (tokens === 1 ? 8 : 1);
+  const rowsPerWorkgroup = options.rowsPerWorkgroup ?? (tokens === 1 ? 4 : 1);
   if (![1, 2, 4, 8].includes(rowsPerWorkgroup) || (rowsPerWorkgroup > 1 && tokens > 1)) {
     throw new RangeError(`${fn}: options.rowsPerWorkgroup must be 1, 2, 4 or 8, and 1 for several tokens (got ${rowsPerWorkgroup} for ${tokens} tokens)`);
   }
   const unroll = options.unroll ?? (rowsPerWorkgroup > 1 ? 2 : 1);
   if (!Number.isInteger(unroll) || unroll < 1 || unroll > 8) throw new RangeError(`${fn}: options.unroll must be an integer in 1..8 (got ${unroll})`);
-  const workgroupSize = assertPowerOfTwo(fn, options.workgroupSize ?? (rowsPerWorkgroup > 1 ? 128 : 256), device);
+  const workgroupSize = assertPowerOfTwo(fn, options.workgroupSize ?? 256, device);
   const useSubgroups = options.useSubgroups ?? device.features.has('subgroups');
   const pipeline = await getComputePipeline(device, {
     label: useSubgroups ? `${label}/subgroups` : label,

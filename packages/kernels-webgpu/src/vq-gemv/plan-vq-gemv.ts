@@ -62,7 +62,9 @@ export interface VqGemvOptions {
   /**
    * Which main-pass kernel runs: `onchip` (codebooks staged once per persistent workgroup in workgroup memory,
    * see `planVqGemvOnChip`; throws when the layers do not qualify), `streaming` (codebooks gathered through the
-   * caches, every format), or `auto` (default): `onchip` wherever it applies, else `streaming`.
+   * caches, every format; the default), or `auto`: `onchip` wherever it applies, else `streaming`. The default is
+   * `streaming` because it measured faster in decode (H200, 2026-12-07: v8-k256-r256 115 against 87 tokens/s,
+   * v6-k4096 101 against 84; BENCHMARKS.md); the on-chip kernel stays for GPUs and shapes where it wins.
    */
   readonly kernel?: 'auto' | 'onchip' | 'streaming';
   /** On-chip kernel: persistent workgroups (a few per SM; an H100 has 132). Default 528. */

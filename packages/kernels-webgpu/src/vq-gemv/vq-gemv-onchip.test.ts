@@ -168,11 +168,11 @@ describe.skipIf(!device || !subgroups)('vqGemv, on-chip kernel', () => {
     });
   }
 
-  it('is chosen automatically where it applies, and refuses when forced where it does not', async () => {
+  it("is taken by kernel 'auto' where it applies, and refuses when forced where it does not", async () => {
     const grouped = createSyntheticVqLayer({ outFeatures: 16, inFeatures: 64, vectorLength: 8, numCentroids: 256, groupNum: 2, seed: 84 });
     await expect(vqGemv(gpu, grouped.config, grouped.tensors, new Float32Array(64), 1, { kernel: 'onchip' })).rejects.toThrow(/options.kernel is onchip but the on-chip kernel takes one group \(got G 2\)/);
     // auto falls back to the streaming kernel and still computes the right thing.
     const x = randomFloats(64, 85);
-    expect(maxAbsDifference(await vqGemv(gpu, grouped.config, grouped.tensors, x), vqGemvCpu(grouped.config, grouped.tensors, x))).toBeLessThan(2e-4);
+    expect(maxAbsDifference(await vqGemv(gpu, grouped.config, grouped.tensors, x, 1, { kernel: 'auto' }), vqGemvCpu(grouped.config, grouped.tensors, x))).toBeLessThan(2e-4);
   });
 });

@@ -58,7 +58,7 @@ export async function createVqGemvDispatch(
   const limits = { limits: device.limits, subgroups: device.features.has('subgroups') };
   // Validates the shape and options for both kernels.
   const plan = planVqGemv(placements, shape, options, limits);
-  const kernel = options.kernel ?? 'auto';
+  const kernel = options.kernel ?? 'streaming';
   if (kernel !== 'auto' && kernel !== 'onchip' && kernel !== 'streaming') throw new RangeError(`createVqGemvDispatch: options.kernel must be auto, onchip or streaming (got ${String(kernel)})`);
   if (kernel !== 'streaming') {
     const onChip = planVqGemvOnChip(placements, shape, options, limits);

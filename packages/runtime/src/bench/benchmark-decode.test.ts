@@ -43,7 +43,7 @@ describe.skipIf(!device)('benchmarkDecode', () => {
     expect(messages).toContain('fp16: decoding 6 tokens');
   });
 
-  it('runs the v8-k256-r256 layout (every projection on the on-chip VQ-GEMV where the device has subgroups)', async () => {
+  it('runs the v8-k256-r256 layout (two 256-entry codebooks per projection)', async () => {
     const result = await benchmarkDecode(gpu, { shape: { ...tinyDecodeShape, layers: 1 }, quantization: 'v8-k256-r256', variants: ['vptq'], tokens: 3, warmupTokens: 0, breakdown: false });
     expect(result.rows.map((row) => row.label)).toEqual(['vptq v8-k256-r256 (2 index bits)']);
     expect(result.rows[0].tokensPerSecond).toBeGreaterThan(0);

@@ -48,7 +48,7 @@ function addVqGemvFlags(command: Command): Command {
     .option('--unroll <n>', 'VQ-GEMV word-aligned index chunks per invocation and iteration', integerOption('--unroll', 1))
     .option('--target-workgroups <n>', 'VQ-GEMV workgroups the column split aims at', integerOption('--target-workgroups', 1))
     .option('--rows-per-workgroup <n>', 'VQ-GEMV vector-rows per workgroup, 1 or 2', integerOption('--rows-per-workgroup', 1))
-    .option('--kernel <k>', 'VQ-GEMV main pass: auto (on-chip where it applies), onchip or streaming')
+    .option('--kernel <k>', 'VQ-GEMV main pass: streaming (default), auto (on-chip where it applies) or onchip')
     .option('--persistent-workgroups <n>', 'on-chip VQ-GEMV: persistent workgroups', integerOption('--persistent-workgroups', 1))
     .option('--max-replicas <n>', 'on-chip VQ-GEMV: most copies of each codebook entry in workgroup memory', integerOption('--max-replicas', 1))
     .option('--splits <n>', 'VQ-GEMV column splits per vector-row', integerOption('--splits', 1));

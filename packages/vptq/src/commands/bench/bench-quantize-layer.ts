@@ -6,6 +6,7 @@ import { createNodeDevice, releaseNodeDevice } from '../../create-node-device';
 import { printTable } from '../print-table';
 import { integerOption, numberOption } from '../parse-options';
 import { PhaseClock } from '../../phase-clock';
+import { quantizeDefaults } from '../../quantize/quantize-defaults';
 import { createCpuQuantizeBackend } from '../../quantize/cpu-quantize-backend';
 import { createGpuQuantizeBackend } from '../../quantize/gpu-quantize-backend';
 import type { QuantizeBackend } from '../../quantize/quantize-backend';
@@ -79,7 +80,7 @@ export function registerBenchQuantizeLayer(bench: Command): void {
     .option('--iterations <n>', 'k-means iterations', integerOption('--iterations', 1), 100)
     .option('--divide <n>', 'shrink the GPU cases (sides by n, codebooks by n²) for a software adapter', powerOfTwoOption, 1)
     .option('--refine <n>', 'refinement rounds', integerOption('--refine', 0), 16)
-    .option('--refine-tolerance <t>', 'stop refining once two rounds gained less than this fraction', numberOption('--refine-tolerance', 0, 0.999999), 0)
+    .option('--refine-tolerance <t>', "stop refining once two rounds gained less than this fraction (default: quantize's)", numberOption('--refine-tolerance', 0, 0.999999), quantizeDefaults.refineTolerance)
     .option('--refit-iterations <n>', 'most conjugate-gradient iterations of the GPU refit (default: its own)', integerOption('--refit-iterations', 1))
     .addOption(new Option('--refit-solver <s>', 'solver of the GPU refit (default: auto)').choices(['auto', 'dense', 'cg']))
     .option('--cpu-rows <n>', 'rows and columns of the CPU layer', integerOption('--cpu-rows', 8), 1024)
