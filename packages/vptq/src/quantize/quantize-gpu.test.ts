@@ -28,6 +28,7 @@ const settings: Record<string, Partial<QuantizeOptions>> = {
   'v4-k256-r16': { vectorLength: 4, numCentroids: 256, numResidualCentroids: 16 },
 };
 const quick: Partial<QuantizeOptions> = { calibrationTokens: 4096, kmeansIterations: 10, refineIterations: 2 };
+const seeds = [0, 1];
 
 
 describe.skipIf(!device)('quantize on the GPU (WebGPU backend)', () => {
@@ -37,24 +38,35 @@ describe.skipIf(!device)('quantize on the GPU (WebGPU backend)', () => {
 
   for (const [name, paths] of Object.entries(models)) {
     for (const [setting, options] of Object.entries(settings)) {
-      it(`${name} ${setting}: perplexity within 1% of the CPU quantizer with the same settings`, async () => {
-        const run = (where: 'cpu' | 'gpu') =>
-          quantize({ ...paths, ...quick, ...options, calibration, out: join(dir, `${name}-${setting}-${where}`), device: where, gpuDevice: where === 'gpu' ? gpu : undefined });
-        const onGpu = await run('gpu');
-        const onCpu = await run('cpu');
-        expect(onGpu.device).toBe('gpu');
-        expect(onCpu.device).toBe('cpu');
-        expect(onGpu.indexBitsPerWeight).toBe(onCpu.indexBitsPerWeight);
+      it(`${name} ${setting}: perplexity within 1% of the CPU quantizer with the same settings (mean over two seeds)`, async () => {
+        // At these short settings a single run's perplexity moves by up to ±0.7% with the seed (BabyLlama
+        // v8-k256-r256 on the CPU: 2.8340, 2.8069, 2.8415, 2.8196 for seeds 0–3), and f32 against f64 picks another
+        // entry at near-ties now and then, which moves a run about as much as another seed does (GPU − CPU at seeds
+        // 0, 1, 2: +1.01%, +0.46%, −0.36%; BENCHMARKS.md). The mean over two seeds compares the quantizers rather
+        // than one draw of that noise.
         const evaluate = (out: string) => {
           const { model, tokenizer } = load(out);
           return perplexity(model, tokenizer, validation, { maxStories: 60 }).perplexity;
         };
-        const gpuPerplexity = evaluate(onGpu.out);
-        const cpuPerplexity = evaluate(onCpu.out);
-        const relative = gpuPerplexity / cpuPerplexity - 1;
-        console.log(`${name} ${setting}: GPU ${gpuPerplexity.toFixed(4)}, CPU ${cpuPerplexity.toFixed(4)} (${(100 * relative).toFixed(2)}%)`);
+        const sums = { gpu: 0, cpu: 0 };
+        for (const seed of seeds) {
+          const run = (where: 'cpu' | 'gpu') =>
+            quantize({ ...paths, ...quick, ...options, seed, calibration, out: join(dir, `${name}-${setting}-${seed}-${where}`), device: where, gpuDevice: where === 'gpu' ? gpu : undefined });
+          const onGpu = await run('gpu');
+          const onCpu = await run('cpu');
+          expect(onGpu.device).toBe('gpu');
+          expect(onCpu.device).toBe('cpu');
+          expect(onGpu.indexBitsPerWeight).toBe(onCpu.indexBitsPerWeight);
+          const gpuPerplexity = evaluate(onGpu.out);
+          const cpuPerplexity = evaluate(onCpu.out);
+          sums.gpu += gpuPerplexity;
+          sums.cpu += cpuPerplexity;
+          console.log(`${name} ${setting} seed ${seed}: GPU ${gpuPerplexity.toFixed(4)}, CPU ${cpuPerplexity.toFixed(4)} (${(100 * (gpuPerplexity / cpuPerplexity - 1)).toFixed(2)}%)`);
+        }
+        const relative = sums.gpu / sums.cpu - 1;
+        console.log(`${name} ${setting}: mean GPU ${(sums.gpu / seeds.length).toFixed(4)}, CPU ${(sums.cpu / seeds.length).toFixed(4)} (${(100 * relative).toFixed(2)}%)`);
         expect(Math.abs(relative)).toBeLessThan(0.01);
-      }, 600_000);
+      }, 1_200_000);
     }
   }
 
