@@ -56,6 +56,25 @@ export function resolveAttentionShape(fn: string, shape: AttentionShape): Attent
 }
 
 /**
+ * {@link resolveAttentionShape}, then checks the arrays of a CPU twin against it: query `[tokens, heads, headDim]`,
+ * keys and values `[capacity, kvHeads, headDim]` with capacity ≥ position + tokens.
+ *
+ * @throws {RangeError} naming the shape field or array that does not match.
+ */
+export function checkAttentionInputs(fn: string, query: Float32Array, keys: Float32Array, values: Float32Array, shape: AttentionShape): AttentionSizes {
+  const sizes = resolveAttentionShape(fn, shape);
+  const { tokens, heads, kvHeads, headDim, position } = sizes;
+  assertArray(fn, 'query', query, Float32Array, tokens * heads * headDim, '[tokens, heads, headDim]');
+  const rowLength = kvHeads * headDim;
+  if (keys.length < (position + tokens) * rowLength || keys.length % rowLength !== 0 || values.length !== keys.length) {
+    throw new RangeError(
+      `${fn}: keys and values must be [capacity, kvHeads, headDim] with capacity ≥ ${position + tokens} (got ${keys.length} and ${values.length} elements)`,
+    );
+  }
+  return sizes;
+}
+
+/**
  * CPU twin of the attention kernel, in f64: for query t of head h, softmax over keys 0 … position + t (the
  * last `window` of them with a window) of KV head h / (heads / kvHeads) of `scale · q·k`, times the values.
  *
@@ -67,15 +86,8 @@ export function resolveAttentionShape(fn: string, shape: AttentionShape): Attent
  */
 export function attentionCpu(query: Float32Array, keys: Float32Array, values: Float32Array, shape: AttentionShape): Float32Array {
   const fn = 'attentionCpu';
-  const { tokens, heads, kvHeads, headDim, position, scale, window } = resolveAttentionShape(fn, shape);
-  assertArray(fn, 'query', query, Float32Array, tokens * heads * headDim, '[tokens, heads, headDim]');
+  const { tokens, heads, kvHeads, headDim, position, scale, window } = checkAttentionInputs(fn, query, keys, values, shape);
   const rowLength = kvHeads * headDim;
-  const needed = (position + tokens) * rowLength;
-  if (keys.length < needed || keys.length % rowLength !== 0 || values.length !== keys.length) {
-    throw new RangeError(
-      `${fn}: keys and values must be [capacity, kvHeads, headDim] with capacity ≥ ${position + tokens} (got ${keys.length} and ${values.length} elements)`,
-    );
-  }
   const output = new Float32Array(tokens * heads * headDim);
   const group = heads / kvHeads;
   for (let t = 0; t < tokens; t++) {

@@ -1,5 +1,5 @@
-import { assertArray, assertCount } from '../validate';
-import { resolveAttentionShape } from './attention-cpu';
+import { assertCount } from '../validate';
+import { checkAttentionInputs } from './attention-cpu';
 import type { AttentionShape } from './attention-cpu';
 import { attentionChunkKeys, maxAttentionSplits } from './plan-attention-splits';
 
@@ -19,15 +19,9 @@ import { attentionChunkKeys, maxAttentionSplits } from './plan-attention-splits'
  */
 export function splitAttentionCpu(query: Float32Array, keys: Float32Array, values: Float32Array, shape: AttentionShape, splits: number): Float32Array {
   const fn = 'splitAttentionCpu';
-  const { tokens, heads, kvHeads, headDim, position, scale, window } = resolveAttentionShape(fn, shape);
-  assertCount(fn, 'splits', splits, 1, maxAttentionSplits);
-  assertArray(fn, 'query', query, Float32Array, tokens * heads * headDim, '[tokens, heads, headDim]');
+  const { tokens, heads, kvHeads, headDim, position, scale, window } = checkAttentionInputs(fn, query, keys, values, shape);
   const rowLength = kvHeads * headDim;
-  if (keys.length < (position + tokens) * rowLength || keys.length % rowLength !== 0 || values.length !== keys.length) {
-    throw new RangeError(
-      `${fn}: keys and values must be [capacity, kvHeads, headDim] with capacity ≥ ${position + tokens} (got ${keys.length} and ${values.length} elements)`,
-    );
-  }
+  assertCount(fn, 'splits', splits, 1, maxAttentionSplits);
   const output = new Float32Array(tokens * heads * headDim);
   const group = heads / kvHeads;
   for (let t = 0; t < tokens; t++) {

@@ -1,3 +1,5 @@
+import { streamInverseRmsWgsl } from '../rms-norm/stream-inverse-rms.wgsl';
+
 /**
  * RoPE and KV-cache append of one forward pass in one dispatch. For token t at absolute position
  * `p = position + t` (the position from a uniform that every position-dependent kernel of the pass shares):
@@ -57,31 +59,13 @@ struct Position {
 @group(0) @binding(7) var<uniform> params: Params;
 @group(0) @binding(8) var<uniform> position: Position;
 
-var<workgroup> partialSums: array<f32, workgroupSize>;
 
 // Cody-Waite split of 2π, as in the RoPE kernel: exact reduction for positions below 2^16 / max frequency · 2π.
 const twoPiHigh = 6.28125;
 const twoPiLow = 1.9353071795864769e-3;
 const inverseTwoPi = 0.15915494309189535;
 
-/** The inverse RMS of the token's stream row; every invocation of the workgroup calls it (it has barriers). */
-fn inverseRms(token: u32, local: u32) -> f32 {
-  var sum = 0.0;
-  let base = token * params.hidden;
-  for (var c = local; c < params.hidden; c += workgroupSize) {
-    let value = stream[base + c];
-    sum += value * value;
-  }
-  partialSums[local] = sum;
-  workgroupBarrier();
-  for (var stride = workgroupSize / 2u; stride > 0u; stride >>= 1u) {
-    if (local < stride) {
-      partialSums[local] += partialSums[local + stride];
-    }
-    workgroupBarrier();
-  }
-  return inverseSqrt(partialSums[0] / f32(params.hidden) + params.epsilon);
-}
+${streamInverseRmsWgsl}
 
 @compute @workgroup_size(workgroupSize)
 fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(local_invocation_index) local: u32) {

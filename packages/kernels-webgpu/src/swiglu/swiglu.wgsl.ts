@@ -1,3 +1,5 @@
+import { streamInverseRmsWgsl } from '../rms-norm/stream-inverse-rms.wgsl';
+
 /**
  * SwiGLU activation of the Llama MLP, element-wise: `output[i] = silu(gate[i]) · up[i]` with
  * `silu(g) = g / (1 + exp(−g))`. One invocation per element.
@@ -33,26 +35,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read> stream: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
 
-var<workgroup> partialSums: array<f32, workgroupSize>;
 
-/** The inverse RMS of the token's stream row; every invocation of the workgroup calls it (it has barriers). */
-fn inverseRms(token: u32, local: u32) -> f32 {
-  var sum = 0.0;
-  let base = token * params.hidden;
-  for (var c = local; c < params.hidden; c += workgroupSize) {
-    let value = stream[base + c];
-    sum += value * value;
-  }
-  partialSums[local] = sum;
-  workgroupBarrier();
-  for (var stride = workgroupSize / 2u; stride > 0u; stride >>= 1u) {
-    if (local < stride) {
-      partialSums[local] += partialSums[local + stride];
-    }
-    workgroupBarrier();
-  }
-  return inverseSqrt(partialSums[0] / f32(params.hidden) + params.epsilon);
-}
+${streamInverseRmsWgsl}
 
 @compute @workgroup_size(workgroupSize)
 fn main(

@@ -1,20 +1,16 @@
 import { checkWorkgroups } from '../dispatch';
-import type { VqGemvDeviceLimits, VqGemvLayerPlacement, VqGemvOptions, VqGemvReducePlan, VqGemvShape } from './plan-vq-gemv';
+import type { VqGemvConstants, VqGemvDeviceLimits, VqGemvLayerPlacement, VqGemvOptions, VqGemvReducePlan, VqGemvShape } from './plan-vq-gemv';
 import { planVqGemvChunks } from './plan-vq-gemv';
 import { vqGemvOnChipTableWords } from './vq-gemv-onchip-params';
 import type { VqGemvOnChipParams, VqGemvPrepareXParams } from './vq-gemv-onchip-params';
 import { maxVqGemvProjections } from './vq-gemv.wgsl';
 
-/** The WGSL `override` values of the on-chip main pass (names as in `vqGemvOnChipBlocksWgsl`). */
-export interface VqGemvOnChipConstants {
-  readonly workgroupSize: number;
-  readonly vectorLength: number;
-  readonly indexBits: number;
-  readonly residualBits: number;
-  readonly centroidFormat: number;
-  readonly residualFormat: number;
-  readonly entryWords: number;
-  readonly residualEntryWords: number;
+/**
+ * The WGSL `override` values of the on-chip main pass (names as in `vqGemvOnChipBlocksWgsl`): the codebook and
+ * field layout as in the streaming kernel's, then the workgroup tables'.
+ */
+export interface VqGemvOnChipConstants
+  extends Pick<VqGemvConstants, 'workgroupSize' | 'vectorLength' | 'indexBits' | 'residualBits' | 'centroidFormat' | 'residualFormat' | 'entryWords' | 'residualEntryWords'> {
   readonly entries: number;
   readonly residualEntries: number;
   readonly replicas: number;

@@ -1,4 +1,4 @@
-import { lowBitsWgsl } from '../vq-layer/wgsl-codebook';
+import { lowBitsWgsl, packedFieldWgsl, vqBlockWgsl } from '../vq-layer/wgsl-codebook';
 import { maxVqGemvProjections } from './vq-gemv.wgsl';
 
 /**
@@ -95,18 +95,6 @@ var<private> sum1: vec4f;
 var<private> sum2: vec4f;
 var<private> sum3: vec4f;
 
-// Quad 'high' of a 16-byte block: f32 entries take a block per quad, f16/bf16 entries two quads per block.
-fn quadOf(block: vec4u, high: bool, format: u32) -> vec4f {
-  if (format == 0u) {
-    return bitcast<vec4f>(block);
-  }
-  let pair = select(block.xy, block.zw, high);
-  if (format == 1u) {
-    return vec4f(unpack2x16float(pair.x), unpack2x16float(pair.y));
-  }
-  return bitcast<vec4f>(vec4u(pair.x << 16u, pair.x & 0xffff0000u, pair.y << 16u, pair.y & 0xffff0000u));
-}
-
 // Word k of an entry at word w of a codebook buffer.
 fn bufferWord(residual: bool, w: u32) -> u32 {
   if (residual) {
@@ -174,11 +162,6 @@ fn accumulate(field: u32, xv: f32, layer: u32, copy: u32, residualCopy: u32) {
   if (quads > 3u) {
     sum3 += entry.q3 * xv;
   }
-}
-
-fn fieldFrom(lo: u32, hi: u32, offset: u32) -> u32 {
-  let low = lo >> offset;
-  return select(low, low | (hi << (32u - offset)), offset + totalBits > 32u) & lowBits(totalBits);
 }
 
 // The layer of the stack whose vector-rows include 'row'.
@@ -310,7 +293,7 @@ fn main(
     }
   }
 }
-` + lowBitsWgsl;
+` + lowBitsWgsl + vqBlockWgsl + packedFieldWgsl;
 
 /** Table of 16-byte blocks: one vector load per block of an entry copy (entries of 1–2 words padded). */
 const blocksTableWgsl = /* wgsl */ `
@@ -318,17 +301,6 @@ override entryBlocks: u32 = 1;
 override residualEntryBlocks: u32 = 1;
 
 var<workgroup> table: array<vec4u, tableSize>;
-
-// The first 16-byte block of an entry at word w of a codebook with entries of 'words' words, moved to its start.
-fn firstBlock(block: vec4u, w: u32, words: u32) -> vec4u {
-  if (words == 1u) {
-    return vec4u(block[w & 3u], 0u, 0u, 0u);
-  }
-  if (words == 2u) {
-    return select(block, block.zwxy, (w & 2u) != 0u);
-  }
-  return block;
-}
 
 fn stageTables(local: u32) {
   for (var i = local; i < projections * entries * entryBlocks; i += workgroupSize) {

@@ -1,4 +1,4 @@
-import { lowBitsWgsl } from '../vq-layer/wgsl-codebook';
+import { lowBitsWgsl, packedFieldWgsl, vqBlockWgsl } from '../vq-layer/wgsl-codebook';
 
 /** The most layers one fused VQ-GEMV dispatch serves (q/k/v is 3; gate/up is 2). */
 export const maxVqGemvProjections = 4;
@@ -103,31 +103,6 @@ var<private> second3: vec4f;
 var<private> hasSecond: bool;
 // Σ x² of this invocation's fields when the kernel applies RMSNorm to its input.
 var<private> squares: f32;
-
-// Quad q of a codebook entry from the 16-byte block that holds it: f32 entries take a block per quad,
-// f16/bf16 entries two quads per block.
-fn quadOf(block: vec4u, high: bool, format: u32) -> vec4f {
-  if (format == 0u) {
-    return bitcast<vec4f>(block);
-  }
-  let pair = select(block.xy, block.zw, high);
-  if (format == 1u) {
-    return vec4f(unpack2x16float(pair.x), unpack2x16float(pair.y));
-  }
-  return bitcast<vec4f>(vec4u(pair.x << 16u, pair.x & 0xffff0000u, pair.y << 16u, pair.y & 0xffff0000u));
-}
-
-// The first 16-byte block of an entry at word w of a codebook with entries of 'words' words: entries of
-// 1 or 2 words sit inside a block and are moved to its start.
-fn firstBlock(block: vec4u, w: u32, words: u32) -> vec4u {
-  if (words == 1u) {
-    return vec4u(block[w & 3u], 0u, 0u, 0u);
-  }
-  if (words == 2u) {
-    return select(block, block.zwxy, (w & 2u) != 0u);
-  }
-  return block;
-}
 
 fn mainBlock(w: u32, b: u32) -> vec4u {
   return firstBlock(centroids[(w >> 2u) + b], w, entryWords);
@@ -240,12 +215,6 @@ fn xAt(xBase: u32, position: u32, permBase: u32, normBase: u32) -> f32 {
   return value * norm[normBase + position];
 }
 
-// The field at bit 'offset' of word lo, continued in hi when it straddles.
-fn fieldFrom(lo: u32, hi: u32, offset: u32) -> u32 {
-  let low = lo >> offset;
-  return select(low, low | (hi << (32u - offset)), offset + totalBits > 32u) & lowBits(totalBits);
-}
-
 // The layer (entry of the table) whose tiles (workgroups along x) include 'tile'.
 fn layerOfTile(tile: u32) -> u32 {
   var layer = 0u;
@@ -348,7 +317,7 @@ fn accumulateRange(
   }
 }
 
-` + lowBitsWgsl;
+` + lowBitsWgsl + vqBlockWgsl + packedFieldWgsl;
 
 const vqGemvWorkgroupMain = /* wgsl */ `
 @compute @workgroup_size(workgroupSize)

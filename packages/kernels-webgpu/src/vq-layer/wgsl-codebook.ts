@@ -25,3 +25,43 @@ fn lowBits(count: u32) -> u32 {
   return select(0u, 0xffffffffu >> (32u - max(count, 1u)), count > 0u);
 }
 `;
+
+/**
+ * Reading codebook entries stored in 16-byte blocks (the VQ-GEMV kernels' `array<vec4u>` codebooks):
+ * `quadOf(block, high, format)` is quad 'high' of a block (f32 entries take a block per quad, f16/bf16 entries
+ * two quads per block; `format` 0 f32, 1 f16, 2 bf16), and `firstBlock(block, w, words)` moves an entry of 1 or 2
+ * words at word w to the start of its block.
+ */
+export const vqBlockWgsl = /* wgsl */ `
+fn quadOf(block: vec4u, high: bool, format: u32) -> vec4f {
+  if (format == 0u) {
+    return bitcast<vec4f>(block);
+  }
+  let pair = select(block.xy, block.zw, high);
+  if (format == 1u) {
+    return vec4f(unpack2x16float(pair.x), unpack2x16float(pair.y));
+  }
+  return bitcast<vec4f>(vec4u(pair.x << 16u, pair.x & 0xffff0000u, pair.y << 16u, pair.y & 0xffff0000u));
+}
+
+fn firstBlock(block: vec4u, w: u32, words: u32) -> vec4u {
+  if (words == 1u) {
+    return vec4u(block[w & 3u], 0u, 0u, 0u);
+  }
+  if (words == 2u) {
+    return select(block, block.zwxy, (w & 2u) != 0u);
+  }
+  return block;
+}
+`;
+
+/**
+ * `fieldFrom(lo, hi, offset)`: the packed index field at bit 'offset' of word lo, continued in hi when it
+ * straddles. Needs the module's `totalBits` override (bits per field) and {@link lowBitsWgsl}.
+ */
+export const packedFieldWgsl = /* wgsl */ `
+fn fieldFrom(lo: u32, hi: u32, offset: u32) -> u32 {
+  let low = lo >> offset;
+  return select(low, low | (hi << (32u - offset)), offset + totalBits > 32u) & lowBits(totalBits);
+}
+`;
