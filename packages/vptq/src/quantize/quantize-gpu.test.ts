@@ -107,21 +107,4 @@ describe.skipIf(!device)('quantize on the GPU (WebGPU backend)', () => {
     expect(await runQuantizeCli(out, flags)).toBe(0);
     expect(readTree(out)).toEqual(readTree(whole));
   }, 600_000);
-
-  it("'auto' leaves a software adapter alone and says so; 'gpu' takes it", async () => {
-    const logs: string[] = [];
-    const out = join(dir, 'auto');
-    const result = await quantize({
-      ...models.stories260K,
-      ...quick,
-      kmeansIterations: 2,
-      refineIterations: 0,
-      calibration,
-      out,
-      device: 'auto',
-      onEvent: (event) => event.type === 'log' && logs.push(event.message),
-    });
-    expect(result.device).toBe('cpu');
-    expect(logs.join('\n')).toMatch(/device auto: the only WebGPU adapter is a software one \(.*\); quantizing on the CPU \(--device gpu uses it anyway\)/);
-  }, 600_000);
 });
