@@ -8,6 +8,11 @@
 #     (kernels-repeat.txt);
 #  3. on-chip sweeps at 4096×11008 and 11008×4096: persistent workgroups, replicas, workgroup size, splits
 #     (onchip-*.txt; SWEEPS=0 skips them);
+#  3b. with STREAM_SWEEPS=1 (default off), streaming VQ-GEMV plan sweeps at 4096×11008 and 11008×4096 for
+#     v8-k256-r256 and v6-k4096: the planned row, the pre-fix one-split plan and 5 alternatives (bench kernels
+#     --stream-plans; r rows per workgroup, s splits, w workgroup size, u unroll, t target workgroups), one process
+#     per config so the plans of a config share one warm run (stream-<config>.txt; its plan column is the grid
+#     each row ran; T_STREAM the timeout of each);
 #  4. with DECODE=1, bench decode v8-k256-r256 (every projection on the on-chip kernel) and v6-k4096 (o and down
 #     on-chip; the stacked q/k/v and gate/up codebooks do not fit 48 KiB together), each with the planner's choice
 #     (beside fp16; the streaming kernel, the default) and with --kernel auto (on-chip where it applies); v8-k256-r256 also with one column split (no reduction dispatch).
@@ -42,6 +47,17 @@ if [ "${SWEEPS:-1}" = 1 ]; then
     timeout ${T_SWEEP:-40} $V bench kernels $KERNELS $SWEEP_SHAPES --kernels onchip --configs v8-k256-r256 v6-k4096 $flags > "$OUT/onchip-$name.txt" 2> "$OUT/onchip-$name.err"; stamp "onchip $name rc=$?"
   done
 fi
+# Streaming VQ-GEMV plans (issue 10: the old planner's one split left 342–512 workgroups at 4096 outputs). Each
+# config gets its pre-fix plan first (one split; v8-k256-r256 one row at unroll 4, v6-k4096 two rows at unroll 1),
+# then its alternatives (STREAM_PLANS_V8 / STREAM_PLANS_V6 override them; unroll × index words per chunk ≤ 8, so
+# v6-k4096 takes u ≤ 2). The planned row comes first in each file.
+if [ "${STREAM_SWEEPS:-0}" = 1 ]; then
+  for sweep in "v8-k256-r256:r1,s1,w128,u4 ${STREAM_PLANS_V8:-r1,s4,w128,u4 r2,s1,w128,u2 r2,s4,w128,u2 r2,w256 r1,w256,u4}" \
+               "v6-k4096:r2,s1,w128,u1 ${STREAM_PLANS_V6:-r1,s4,w128,u2 r2,s2,w128,u1 r2,s8,w128,u1 r2,w256 r2,t1024}"; do
+    config=${sweep%%:*}; plans=${sweep#*:}
+    timeout ${T_STREAM:-120} $V bench kernels $KERNELS $SWEEP_SHAPES --kernels streaming --configs $config --stream-plans $plans > "$OUT/stream-$config.txt" 2> "$OUT/stream-$config.err"; stamp "stream $config rc=$?"
+  done
+fi
 if [ "${DECODE:-0}" = 1 ]; then
   TINY=""; [ "${SMALL:-0}" = 1 ] && TINY="--tiny --tokens 4"
   for q in v8-k256-r256 v6-k4096; do
@@ -54,3 +70,4 @@ if [ "${DECODE:-0}" = 1 ]; then
 fi
 pkill -f "nvidia-smi --query-gpu=timestamp" || true
 for f in gather-probe kernels; do echo "== $f"; cat "$OUT/$f.txt"; done
+for f in "$OUT"/stream-*.txt; do [ -f "$f" ] && { echo "== $(basename "$f" .txt)"; cat "$f"; }; done

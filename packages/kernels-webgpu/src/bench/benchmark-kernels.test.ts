@@ -47,6 +47,35 @@ describe.skipIf(!device)('benchmarkKernels', () => {
     expect(vq.fractionOfCopyBandwidth).toBeCloseTo(vq.gbPerSecond / copy.gbPerSecond, 9);
   });
 
+  it('measures extra streaming plans beside the planned one, names their plans, and skips those the planner rejects', async () => {
+    const result = await benchmarkKernels(gpu, {
+      shapes: [{ outFeatures: 4096, inFeatures: 11008 }],
+      configs: [defaultBenchmarkConfigs[4]],
+      vqGemvKernels: ['streaming'],
+      vqGemvPlans: [
+        { name: 'vq-gemv-r1s1w64u4', options: { rowsPerWorkgroup: 1, splits: 1, workgroupSize: 64, unroll: 4 } },
+        { name: 'vq-gemv-r2s3', options: { rowsPerWorkgroup: 2, splits: 3 } },
+        { name: 'vq-gemv-w4096', options: { workgroupSize: 4096 } },
+      ],
+      gemvVariants: [{ name: 'gemv-f16', options: {} }],
+      sizeDivisor: 64,
+      iterations: 2,
+      repeats: 1,
+      warmUpMilliseconds: 0,
+      rotationBytes: 1,
+      copyBytes: 1 << 20,
+    });
+    // 64×192 v8-k256-r256: 8 vector-rows, 192 fields; the planner takes two rows per workgroup and one split.
+    expect(result.rows.filter((row) => row.kernel.startsWith('vq-gemv')).map((row) => [row.kernel, row.plan])).toEqual([
+      ['vq-gemv', 'r2 u2 s1 w128: 4 wg'],
+      ['vq-gemv-r1s1w64u4', 'r1 u4 s1 w64: 8 wg'],
+      ['vq-gemv-r2s3', 'r2 u2 s3 w128: 12 wg + reduce'],
+    ]);
+    expect(result.skipped).toEqual([
+      { kernel: 'vq-gemv-w4096', shape: '64x192', config: 'v8-k256-r256', reason: expect.stringContaining('options.workgroupSize must be a power of two') },
+    ]);
+  });
+
   it('rejects a non-integer size divisor', async () => {
     await expect(benchmarkKernels(gpu, { sizeDivisor: 1.5 })).rejects.toThrow(/options.sizeDivisor must be a positive integer \(got 1.5\)/);
   });

@@ -8,6 +8,7 @@ import { createGemvDispatch } from '../gemv/gemv';
 import type { GemvOptions } from '../gemv/gemv';
 import { uploadWeights } from '../gpu-weights';
 import { createVqGemvDispatch, placeVqGemvLayer } from '../vq-gemv/vq-gemv';
+import { planVqGemv } from '../vq-gemv/plan-vq-gemv';
 import { planVqGemvOnChip } from '../vq-gemv/plan-vq-gemv-onchip';
 import type { VqGemvOptions } from '../vq-gemv/vq-gemv';
 import { createSyntheticVqLayer } from './create-synthetic-vq-layer';
@@ -112,6 +113,12 @@ export interface BenchmarkKernelsOptions {
    * on-chip kernel does not cover gets no on-chip row. Default both.
    */
   readonly vqGemvKernels?: readonly ('streaming' | 'onchip')[];
+  /**
+   * Extra plans of the streaming VQ-GEMV, each a row after the planned one (kernel `name`, e.g.
+   * `vq-gemv-r1s1w128u4`): its options replace those of `vqGemv` that it sets. A plan the planner rejects for
+   * a layout or the device (e.g. a workgroup above the device limit) is skipped and listed in `skipped`.
+   */
+  readonly vqGemvPlans?: readonly { readonly name: string; readonly options: VqGemvOptions }[];
   /** f16 GEMV configurations, each a row. Default {@link defaultGemvVariants}. */
   readonly gemvVariants?: readonly BenchmarkGemvVariant[];
   /** Use timestamp queries when the device has them. Default true. */
@@ -140,6 +147,11 @@ export interface KernelBenchmarkRow {
   readonly fractionOfCopyBandwidth: number;
   /** Time of the fastest f16 GEMV variant of the same shape over this kernel's time (NaN for copy). */
   readonly speedupOverF16Gemv: number;
+  /**
+   * Streaming VQ-GEMV rows: the main pass's plan, e.g. `r2 u2 s8 w128: 2048 wg + reduce` (vector-rows per
+   * workgroup, unroll, column splits, invocations per workgroup, workgroups, whether a reduction follows).
+   */
+  readonly plan?: string;
 }
 
 /** What {@link benchmarkKernels} measured and how. */
@@ -148,6 +160,8 @@ export interface KernelBenchmarkResult {
   /** `timestamp-query` (GPU time of the compute pass) or `wall-clock` (submit to completion). */
   readonly timing: 'timestamp-query' | 'wall-clock';
   readonly copyGbPerSecond: number;
+  /** Extra streaming plans ({@link BenchmarkKernelsOptions.vqGemvPlans}) the planner rejected, and why. */
+  readonly skipped: readonly { readonly kernel: string; readonly shape: string; readonly config: string; readonly reason: string }[];
 }
 
 /**
@@ -173,6 +187,7 @@ export async function benchmarkKernels(device: GPUDevice, options: BenchmarkKern
   const warmUp = options.warmUpMilliseconds ?? 300;
   const measure = (dispatches: readonly KernelDispatch[]) => timeDispatches(device, dispatches, iterations, repeats, timing, warmUp);
   const rows: KernelBenchmarkRow[] = [];
+  const skipped: { kernel: string; shape: string; config: string; reason: string }[] = [];
   const emit = (row: KernelBenchmarkRow) => {
     rows.push(row);
     options.onRow?.(row);
@@ -240,16 +255,38 @@ export async function benchmarkKernels(device: GPUDevice, options: BenchmarkKern
           const copies = Math.min(32, Math.max(1, Math.ceil(rotationBytes / layers[0].byteLength)));
           while (layers.length < copies) layers.push(uploadVqLayer(device, { config: layerConfig, tensors }, { label: 'benchmark/vq' }));
           try {
-            for (const kernel of options.vqGemvKernels ?? (['streaming', 'onchip'] as const)) {
-              const limits = { limits: device.limits, subgroups: device.features.has('subgroups') };
-              if (kernel === 'onchip' && planVqGemvOnChip([placeVqGemvLayer(layers[0])], { tokens }, options.vqGemv ?? {}, limits).kernel !== 'onchip') continue;
+            const limits = { limits: device.limits, subgroups: device.features.has('subgroups') };
+            const kernels = options.vqGemvKernels ?? (['streaming', 'onchip'] as const);
+            // The planned streaming kernel, the on-chip kernel, then each extra streaming plan.
+            const runs = [
+              ...kernels.map((kernel) => ({ name: kernel === 'onchip' ? 'vq-gemv-onchip' : 'vq-gemv', options: { ...options.vqGemv, kernel } })),
+              ...(kernels.includes('streaming') ? (options.vqGemvPlans ?? []) : []).map((plan) => ({
+                name: plan.name,
+                options: { ...options.vqGemv, ...plan.options, kernel: 'streaming' as const },
+                extra: true,
+              })),
+            ];
+            for (const run of runs) {
+              const placements = [placeVqGemvLayer(layers[0])];
+              let plan: string | undefined;
+              if (run.options.kernel === 'onchip') {
+                if (planVqGemvOnChip(placements, { tokens }, run.options, limits).kernel !== 'onchip') continue;
+              } else {
+                try {
+                  plan = describeStreamingPlan(planVqGemv(placements, { tokens }, run.options, limits));
+                } catch (error) {
+                  if (!('extra' in run) || !(error instanceof RangeError)) throw error;
+                  skipped.push({ kernel: run.name, shape: shapeName, config: config.name, reason: error.message });
+                  continue;
+                }
+              }
               const dispatches: KernelDispatch[] = [];
               try {
-                for (const layer of layers) dispatches.push(await createVqGemvDispatch(device, layer, { x, y }, { tokens }, { ...options.vqGemv, kernel }));
+                for (const layer of layers) dispatches.push(await createVqGemvDispatch(device, layer, { x, y }, { tokens }, run.options));
                 const microseconds = await measure(dispatches);
                 const gbPerSecond = mustRead / microseconds / 1e3;
                 emit({
-                  kernel: kernel === 'onchip' ? 'vq-gemv-onchip' : 'vq-gemv',
+                  kernel: run.name,
                   shape: shapeName,
                   config: config.name,
                   microseconds,
@@ -257,6 +294,7 @@ export async function benchmarkKernels(device: GPUDevice, options: BenchmarkKern
                   gbPerSecond,
                   fractionOfCopyBandwidth: gbPerSecond / copyGbPerSecond,
                   speedupOverF16Gemv: gemvMicroseconds / microseconds,
+                  ...(plan === undefined ? {} : { plan }),
                 });
               } finally {
                 for (const dispatch of dispatches) dispatch.destroy();
@@ -272,7 +310,14 @@ export async function benchmarkKernels(device: GPUDevice, options: BenchmarkKern
       y.destroy();
     }
   }
-  return { rows, timing, copyGbPerSecond };
+  return { rows, timing, copyGbPerSecond, skipped };
+}
+
+/** `r2 u2 s8 w128: 2048 wg + reduce`: the main pass of a streaming VQ-GEMV plan (see {@link KernelBenchmarkRow.plan}). */
+function describeStreamingPlan(plan: ReturnType<typeof planVqGemv>): string {
+  const [main] = plan.passes;
+  const workgroups = plan.passes.reduce((sum, pass) => sum + pass.workgroups[0] * pass.workgroups[1] * pass.workgroups[2], 0);
+  return `r${plan.rowsPerWorkgroup} u${main.constants.unroll} s${main.params.splits} w${plan.workgroupSize}: ${workgroups} wg${plan.reduce ? ' + reduce' : ''}`;
 }
 
 function syntheticOptions(config: BenchmarkVqConfig, outFeatures: number, inFeatures: number): SyntheticVqLayerOptions {

@@ -111,7 +111,7 @@ describe('planVqGemvChunks', () => {
 });
 
 describe('planVqGemvPart', () => {
-  it('splits columns for about the target number of workgroups, keeping 4 fields per invocation', () => {
+  it('splits columns for about the target number of workgroups, keeping two iterations (2 × 4 fields) per invocation', () => {
     expect(planVqGemvPart({ rows: 512, groups: 1, fieldsPerRow: 11008 }, { workgroupSize: 64, targetWorkgroups: 2048 })).toEqual({ fieldsPerSplit: 2752, splits: 4 });
     // Splits start on whole chunks: 8 fields of 12 bits per 3 words.
     expect(planVqGemvPart({ rows: 8, groups: 1, fieldsPerRow: 1000 }, { workgroupSize: 16, splits: 3, fieldsPerChunk: 8 })).toEqual({ fieldsPerSplit: 336, splits: 3 });
@@ -120,26 +120,123 @@ describe('planVqGemvPart', () => {
   });
 });
 
+// LLaMA-2-7B's projections on a 132-SM H100/H200 (issue 10): the planner used to keep every layer at one split,
+// so 4096-output layers got 342–512 workgroups of 128 (2.6–3.9 per SM, at most a quarter of the threads), and
+// v8-k256-r256 took 150 µs at 4096×11008 on an H200. Every plan must now fill the SMs several times over
+// without idle invocations, read its index words in whole, neighbouring words, and keep about 8 fields in flight.
+describe('planVqGemv at the LLaMA-2-7B shapes', () => {
+  const sms = 132;
+  const configs = [
+    { name: 'v8-k256-r256', vectorLength: 8, numCentroids: 256, numResidualCentroids: 256 },
+    { name: 'v6-k4096', vectorLength: 6, numCentroids: 4096 },
+    { name: 'v8-k65536', vectorLength: 8, numCentroids: 65536 },
+    { name: 'v4-k256-r16', vectorLength: 4, numCentroids: 256, numResidualCentroids: 16 },
+  ];
+  const shapes = [
+    { outFeatures: 4096, inFeatures: 4096 },
+    { outFeatures: 11008, inFeatures: 4096 },
+    { outFeatures: 4096, inFeatures: 11008 },
+  ];
+  const summary = (config: (typeof configs)[number], shape: (typeof shapes)[number], swiglu = false) => {
+    const plan = planVqGemv([placement({ ...config, ...shape })], { tokens: 1, swigluUpOffset: swiglu ? shape.inFeatures : undefined }, {}, h100);
+    const [pass] = plan.passes;
+    return { plan, pass, workgroups: pass.workgroups[0] * pass.workgroups[1] * pass.workgroups[2] };
+  };
+
+  for (const config of configs) {
+    for (const shape of shapes) {
+      for (const swiglu of shape.inFeatures === 11008 ? [false, true] : [false]) {
+        it(`${config.name} ${shape.outFeatures}×${shape.inFeatures}${swiglu ? ' (SwiGLU input)' : ''}: ≥ 4 workgroups per SM, no idle invocation, whole-word index reads`, () => {
+          const { plan, pass, workgroups } = summary(config, shape, swiglu);
+          expect(workgroups).toBeGreaterThanOrEqual(4 * sms);
+          const { chunkFields, chunkWords, unroll, workgroupSize, alignedChunks } = pass.constants;
+          const { fieldsPerRow, fieldsPerSplit, splits } = pass.params;
+          // Every invocation, in every split (the last one included), has at least one full iteration.
+          const perIteration = chunkFields * unroll * workgroupSize;
+          expect(Math.min(fieldsPerSplit, fieldsPerRow - (splits - 1) * fieldsPerSplit)).toBeGreaterThanOrEqual(perIteration);
+          // Splits start on whole words; lane i reads chunk i (≤ 3 words), so a warp's loads span neighbouring words.
+          expect(alignedChunks).toBe(true);
+          expect(chunkWords).toBeLessThanOrEqual(3);
+          expect(fieldsPerSplit % chunkFields).toBe(0);
+          // About 8 fields in flight per invocation (over its rows), as the one-row v8-k65536 plan measured.
+          expect(chunkFields * unroll * plan.rowsPerWorkgroup).toBeGreaterThanOrEqual(8);
+          expect(chunkFields * unroll * plan.rowsPerWorkgroup).toBeLessThanOrEqual(16);
+        });
+      }
+    }
+  }
+
+  it('pins the plans: [rows per workgroup, unroll, splits, workgroups] per config at 4096², 11008×4096, 4096×11008', () => {
+    const table = Object.fromEntries(
+      configs.map((config) => [
+        config.name,
+        shapes.map((shape) => {
+          const { plan, pass, workgroups } = summary(config, shape);
+          return [plan.rowsPerWorkgroup, pass.constants.unroll, pass.params.splits, workgroups];
+        }),
+      ]),
+    );
+    expect(table).toEqual({
+      // Two rows share the x/perm/norm reads (L1-resident codebooks); before: [1, 4, 1, 512], [1, 4, 1, 1376], [1, 4, 1, 512].
+      'v8-k256-r256': [
+        [2, 2, 4, 1024],
+        [2, 2, 3, 2064],
+        [2, 2, 8, 2048],
+      ],
+      // Before: [2, 1, 1, 342], [2, 1, 1, 918], [2, 1, 1, 342].
+      'v6-k4096': [
+        [2, 1, 2, 684],
+        [2, 1, 2, 1836],
+        [2, 1, 5, 1710],
+      ],
+      // Before: [1, 4, 1, 512], [1, 4, 1, 1376], [1, 4, 1, 512].
+      'v8-k65536': [
+        [1, 4, 2, 1024],
+        [1, 4, 1, 1376],
+        [1, 4, 4, 2048],
+      ],
+      // Before: [2, 1, 1, 512], [2, 1, 1, 1376], [2, 1, 1, 512].
+      'v4-k256-r16': [
+        [2, 1, 2, 1024],
+        [2, 1, 1, 1376],
+        [2, 1, 4, 2048],
+      ],
+    });
+  });
+
+  it('normalizing stacks (q|k|v, gate|up: one split) keep ≥ 4 workgroups per SM', () => {
+    for (const config of configs) {
+      const qkv = [4096, 4096, 4096].map((outFeatures) => placement({ ...config, outFeatures, inFeatures: 4096 }));
+      const gateUp = [11008, 11008].map((outFeatures) => placement({ ...config, outFeatures, inFeatures: 4096 }));
+      for (const layers of [qkv, gateUp]) {
+        const [pass] = planVqGemv(layers, { tokens: 1, normalizeInput: { epsilon: 1e-5 } }, {}, h100).passes;
+        expect(pass.params.splits).toBe(1);
+        expect(pass.workgroups[0]).toBeGreaterThanOrEqual(4 * sms);
+      }
+    }
+  });
+});
+
 // Expected plans recorded from createVqGemvDispatch before the planner was split out of it (commit 3867c77),
 // on a mock device, so that the refactoring provably dispatches the same grids with the same uniforms.
 describe('planVqGemv', () => {
-  it('4096×4096 v8-k65536: one row and one split per workgroup, 512 workgroups writing y directly', () => {
+  it('4096×4096 v8-k65536: one row per workgroup, two column splits (two iterations each): 1024 workgroups and a reduction', () => {
     const plan = planVqGemv([placement({ outFeatures: 4096, inFeatures: 4096, vectorLength: 8, numCentroids: 65536 })], { tokens: 1 }, {}, h100);
     expect(plan).toEqual({
       workgroupSize: 128,
       rowsPerWorkgroup: 1,
-      slots: 1,
+      slots: 2,
       passes: [
         {
           part: 'main',
           variant: 'subgroups',
-          constants: { ...f16Constants, vectorLength: 8, indexBits: 16, chunkFields: 2, chunkWords: 1, unroll: 4, directOutput: true, rowsPerWorkgroup: 1 },
+          constants: { ...f16Constants, vectorLength: 8, indexBits: 16, chunkFields: 2, chunkWords: 1, unroll: 4, directOutput: false, rowsPerWorkgroup: 1 },
           params: {
             rowWords: 2048,
             fieldsPerRow: 4096,
             columnOffset: 0,
-            fieldsPerSplit: 4096,
-            splits: 1,
+            fieldsPerSplit: 2048,
+            splits: 2,
             slot: 0,
             xStride: 4096,
             yStride: 4096,
@@ -153,29 +250,34 @@ describe('planVqGemv', () => {
             epsilon: 0,
             table: table([0, 0, 0, 0, 0, 0, 0, 4096, 0, 512, 0, 0]),
           },
-          workgroups: [512, 1, 1],
+          workgroups: [512, 2, 1],
         },
       ],
-      reduce: undefined,
+      reduce: {
+        constants: { workgroupSize: 256 },
+        params: { outputs: 4096, tokens: 1, slots: 2, yStride: 4096 },
+        workgroups: [16, 1, 1],
+        partialsByteLength: 2 * 4096 * 4,
+      },
     });
   });
 
-  it('4096×11008 v6-k4096: two rows per workgroup by default (12-bit fields, one chunk per iteration), 342 workgroups', () => {
+  it('4096×11008 v6-k4096: two rows per workgroup by default (12-bit fields, one chunk per iteration), 5 column splits: 1710 workgroups', () => {
     const layer = placement({ outFeatures: 4096, inFeatures: 11008, vectorLength: 6, numCentroids: 4096 });
     const plan = planVqGemv([layer], { tokens: 1 }, {}, h100);
     expect(plan.rowsPerWorkgroup).toBe(2);
-    expect(plan.reduce).toBeUndefined();
+    expect(plan.reduce?.params).toEqual({ outputs: 4096, tokens: 1, slots: 5, yStride: 4096 });
     expect(plan.passes).toEqual([
       {
         part: 'main',
         variant: 'subgroups',
-        constants: { ...f16Constants, vectorLength: 6, indexBits: 12, chunkFields: 8, chunkWords: 3, unroll: 1, directOutput: true, rowsPerWorkgroup: 2 },
+        constants: { ...f16Constants, vectorLength: 6, indexBits: 12, chunkFields: 8, chunkWords: 3, unroll: 1, directOutput: false, rowsPerWorkgroup: 2 },
         params: {
           rowWords: 4128,
           fieldsPerRow: 11008,
           columnOffset: 0,
-          fieldsPerSplit: 11008,
-          splits: 1,
+          fieldsPerSplit: 2208,
+          splits: 5,
           slot: 0,
           xStride: 11008,
           yStride: 4096,
@@ -189,12 +291,12 @@ describe('planVqGemv', () => {
           epsilon: 0,
           table: table([0, 0, 0, 0, 0, 0, 0, 4096, 0, 683, 0, 0]),
         },
-        workgroups: [342, 1, 1],
+        workgroups: [342, 5, 1],
       },
     ]);
     // The down projection reading SwiGLU from [gate | up]: the same grid, a wider x.
     const down = planVqGemv([layer], { tokens: 1, swigluUpOffset: 11008 }, {}, h100).passes[0];
-    expect(down.workgroups).toEqual([342, 1, 1]);
+    expect(down.workgroups).toEqual([342, 5, 1]);
     expect(down.constants.swigluInput).toBe(true);
     expect([down.params.xStride, down.params.upOffset]).toEqual([22016, 11008]);
   });
@@ -401,6 +503,10 @@ describe('planVqGemv', () => {
     expect(() => planVqGemv([small], { tokens: 1, xStride: 10 }, {}, h100)).toThrow(`${fn}: shape.xStride must be an integer ≥ 64 (got 10)`);
     expect(() => planVqGemv([small], { tokens: 1 }, { workgroupSize: 3 }, baseline)).toThrow(`${fn}: options.workgroupSize must be a power of two ≤ 256 (got 3)`);
     expect(() => planVqGemv([small], { tokens: 1 }, { rowsPerWorkgroup: 3 as 1 }, h100)).toThrow(`${fn}: options.rowsPerWorkgroup must be 1 or 2 (got 3)`);
+    // 12-bit fields: 8 to a 3-word chunk, so at most 2 chunks per iteration (the kernel holds 9 index words).
+    const twelveBit = placement({ outFeatures: 12, inFeatures: 64, vectorLength: 6, numCentroids: 4096 });
+    expect(planVqGemv([twelveBit], { tokens: 1 }, { unroll: 2 }, h100).passes[0].constants.unroll).toBe(2);
+    expect(() => planVqGemv([twelveBit], { tokens: 1 }, { unroll: 4 }, h100)).toThrow(`${fn}: options.unroll must be an integer with unroll × 3 index words ≤ 8 (got 4)`);
     expect(() => planVqGemv([small], { tokens: 1, normalizeInput: { epsilon: -1 } }, {}, h100)).toThrow(`${fn}: shape.normalizeInput.epsilon must be a finite number ≥ 0 (got -1)`);
     expect(() => planVqGemv([small], { tokens: 1, normalizeInput: { epsilon: 0 }, swigluUpOffset: 64 }, {}, h100)).toThrow(
       `${fn}: shape.normalizeInput and shape.swigluUpOffset exclude each other`,
@@ -415,7 +521,7 @@ describe('planVqGemv', () => {
     );
     const tall = placement({ outFeatures: 8 * 700, inFeatures: 64, vectorLength: 8, numCentroids: 256 });
     const narrow = { ...h100, limits: { ...h100.limits, maxComputeWorkgroupsPerDimension: 600 } };
-    expect(() => planVqGemv([tall], { tokens: 1 }, {}, narrow)).toThrow(`${fn}: the dispatch needs 700 × 1 × 1 workgroups, above the device's maxComputeWorkgroupsPerDimension of 600`);
+    expect(() => planVqGemv([tall], { tokens: 1 }, { rowsPerWorkgroup: 1 }, narrow)).toThrow(`${fn}: the dispatch needs 700 × 1 × 1 workgroups, above the device's maxComputeWorkgroupsPerDimension of 600`);
   });
 
   it('sets exactly the overrides of the main pass that have no derived default', () => {

@@ -40,23 +40,31 @@ export interface VqGemvOptions {
   readonly workgroupSize?: number;
   /**
    * Column splits per (vector-row, group): more splits give more workgroups (and a reduce pass).
-   * Default: enough for about `targetWorkgroups` workgroups, at least 4 fields per invocation.
+   * Default: enough for about `targetWorkgroups` workgroups, as long as every invocation keeps at least two
+   * iterations (2 · chunkFields · unroll fields) of its split.
    */
   readonly splits?: number;
   /**
-   * Workgroups the automatic split aims at. Default 512, which keeps LLaMA-7B-sized layers (≥ 512 vector-rows)
-   * at one split, so the main pass writes y directly without a reduce pass: on an H100 that was as fast as
-   * 4 splits at 4096×11008 and faster at 4096×4096.
+   * Workgroups the automatic split aims at. Default 2048 ({@link vqGemvTargetWorkgroups}): about 15 per SM of a
+   * 132-SM H100/H200, where 128-invocation workgroups need 16 to fill an SM's 2048 threads. The previous 512
+   * kept every LLaMA-7B layer at one split: 342–512 workgroups at 4096 outputs (2.6–3.9 per SM, a quarter of
+   * the threads or less), which left the gathers latency-bound (v8-k256-r256 at 4096×11008: 150 µs on an H200).
    */
   readonly targetWorkgroups?: number;
   /** Reduce with subgroup operations. Default: whether the device has the `subgroups` feature. */
   readonly useSubgroups?: boolean;
-  /** Word-aligned chunks each invocation reads per iteration. Default: enough for about 8 fields. */
+  /**
+   * Word-aligned chunks each invocation reads per iteration. Default: enough for about 8 fields over the
+   * workgroup's rows (4 chunks of 16-bit fields for one row, 2 for two rows).
+   */
   readonly unroll?: number;
   /**
    * Vector-rows each workgroup of the main variant takes, 1 or 2: two rows share every read of x, perm and
-   * norm and double the gathers in flight. Default 2 where one iteration holds a single chunk (fields of 12,
-   * 20 or 28 bits, 8 to a chunk: v6-k4096 decoded 14% faster on an H100), else 1 (v8-k65536 was not faster).
+   * norm (four loads per field, one of them the random gather x[perm[p]]) and double the gathers in flight.
+   * Default 2 where one iteration holds a single chunk (fields of 12, 20 or 28 bits, 8 to a chunk: v6-k4096
+   * decoded 14% faster on an H100) or where the main codebook has at most 4096 entries (its gathers hit the
+   * L1, so the per-row x/perm/norm reads weigh as much as the lookups: v8-k256-r256, v8-k256), else 1
+   * (v8-k65536, whose 1 MiB codebook is gathered from L2, was not faster with two).
    */
   readonly rowsPerWorkgroup?: 1 | 2;
   /**
@@ -175,9 +183,16 @@ export interface VqGemvPartPlan {
 }
 
 /**
+ * Workgroups the automatic column split aims at: about 15 per SM of a 132-SM H100/H200 (WebGPU does not tell
+ * the SM count), so that 128-invocation workgroups fill the SMs' threads rather than a quarter of them.
+ */
+export const vqGemvTargetWorkgroups = 2048;
+
+/**
  * Chooses the column splits of a part with `rows` vector-rows × `groups` groups of `fieldsPerRow` fields:
- * about `targetWorkgroups` workgroups in all, but at least one full iteration (`fieldsPerChunk` fields) per
- * invocation; splits start on a multiple of `fieldsPerChunk` so that chunks stay word-aligned.
+ * about `targetWorkgroups` workgroups in all, but at least two full iterations (2 · `fieldsPerChunk` fields)
+ * per invocation, so that a split's reduction and partial write stay a small share of its work; splits start
+ * on a multiple of `fieldsPerChunk` so that chunks stay word-aligned.
  */
 export function planVqGemvPart(
   part: { readonly rows: number; readonly groups: number; readonly fieldsPerRow: number },
@@ -185,8 +200,8 @@ export function planVqGemvPart(
 ): VqGemvPartPlan {
   const workgroupSize = options.workgroupSize ?? 128;
   const perChunk = options.fieldsPerChunk ?? 4;
-  const mostSplits = Math.max(1, Math.floor(part.fieldsPerRow / (perChunk * workgroupSize)));
-  const wanted = options.splits ?? Math.min(mostSplits, Math.max(1, Math.round((options.targetWorkgroups ?? 512) / (part.rows * part.groups))));
+  const mostSplits = Math.max(1, Math.floor(part.fieldsPerRow / (2 * perChunk * workgroupSize)));
+  const wanted = options.splits ?? Math.min(mostSplits, Math.max(1, Math.round((options.targetWorkgroups ?? vqGemvTargetWorkgroups) / (part.rows * part.groups))));
   const granule = Math.max(1, perChunk);
   const fieldsPerSplit = Math.ceil(part.fieldsPerRow / Math.max(1, Math.min(wanted, part.fieldsPerRow)) / granule) * granule;
   return { fieldsPerSplit, splits: Math.max(1, Math.ceil(part.fieldsPerRow / fieldsPerSplit)) };
@@ -272,7 +287,7 @@ export function planVqGemv(
     throw new RangeError(`${fn}: options.workgroupSize must be a power of two ≤ ${limit} (got ${workgroupSize})`);
   }
   const useSubgroups = options.useSubgroups ?? device.subgroups;
-  const rowsPerWorkgroup = options.rowsPerWorkgroup ?? (planVqGemvChunks(layout.indexBits + layout.residualBits).unroll === 1 ? 2 : 1);
+  const rowsPerWorkgroup = options.rowsPerWorkgroup ?? (planVqGemvChunks(layout.indexBits + layout.residualBits).unroll === 1 || layout.numCentroids <= 4096 ? 2 : 1);
   if (rowsPerWorkgroup !== 1 && rowsPerWorkgroup !== 2) throw new RangeError(`${fn}: options.rowsPerWorkgroup must be 1 or 2 (got ${String(rowsPerWorkgroup)})`);
   const normalize = shape.normalizeInput;
   if (normalize !== undefined) {
@@ -296,7 +311,14 @@ export function planVqGemv(
   const parts = planParts(layer);
   const chunkPlans = parts.map((part) => {
     const plan = planVqGemvChunks(part.indexBits + part.residualBits);
-    return { ...plan, unroll: options.unroll ?? plan.unroll };
+    // About 8 fields in flight per invocation over its rows: a second row halves the unroll (v8-k256-r256:
+    // 2 chunks × 2 fields × 2 rows × 2 gathers, the 16 loads in flight of one row at unroll 4).
+    const unroll = options.unroll ?? Math.max(1, Math.floor(plan.unroll / rowsPerWorkgroup));
+    // An iteration's index words live in a 9-word array of the kernel (one spare for a straddling field).
+    if (!Number.isInteger(unroll) || unroll < 1 || (plan.aligned && unroll * plan.chunkWords > 8)) {
+      throw new RangeError(`${fn}: options.unroll must be an integer with unroll × ${plan.chunkWords} index words ≤ 8 (got ${unroll})`);
+    }
+    return { ...plan, unroll };
   });
   // Workgroups along x: rowsPerWorkgroup vector-rows each; tiles do not straddle layers.
   const tiles = parts.map((part) => layers.reduce((sum, each) => sum + Math.ceil(part.rowsOf(each) / rowsPerWorkgroup), 0));

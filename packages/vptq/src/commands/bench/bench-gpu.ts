@@ -27,6 +27,7 @@ interface BenchKernelsFlags extends VqGemvFlags {
   shapes?: string[];
   kernels?: string[];
   gemv?: string[];
+  streamPlans?: string[];
   json?: boolean;
 }
 
@@ -75,6 +76,24 @@ function parseGemvVariant(text: string) {
   return { name: `gemv-f16-r${rowsPerWorkgroup}u${unroll}w${workgroupSize}`, options: { rowsPerWorkgroup, unroll, workgroupSize } };
 }
 
+/**
+ * `--stream-plans r2,s8,w128,u2 …`: extra streaming VQ-GEMV plans, each a row named `vq-gemv-r2s8w128u2`.
+ * Letters: r vector-rows per workgroup (1 or 2), s column splits, w invocations per workgroup, u unroll,
+ * t target workgroups of the automatic split; a letter left out keeps the planner's (or the flags') choice.
+ */
+export function parseStreamPlan(text: string): { name: string; options: VqGemvOptions } {
+  const keys = { r: 'rowsPerWorkgroup', s: 'splits', w: 'workgroupSize', u: 'unroll', t: 'targetWorkgroups' } as const;
+  const options: Record<string, number> = {};
+  for (const entry of text.split(',')) {
+    const match = /^([rswut])([1-9]\d*)$/.exec(entry);
+    const key = match && keys[match[1] as keyof typeof keys];
+    if (!match || !key || key in options) throw new Error(`bench kernels: --stream-plans takes entries such as r2,s8,w128,u2 (letters r s w u t, each once, with a positive integer; got ${text})`);
+    options[key] = Number(match[2]);
+  }
+  if (options.rowsPerWorkgroup !== undefined && options.rowsPerWorkgroup > 2) throw new Error(`bench kernels: --stream-plans: r must be 1 or 2 (got ${text})`);
+  return { name: `vq-gemv-${text.replaceAll(',', '')}`, options: options as VqGemvOptions };
+}
+
 function parseShape(text: string): BenchmarkShape {
   const match = /^(\d+)x(\d+)$/.exec(text);
   if (!match) throw new Error(`bench kernels: --shapes takes OUTxIN entries such as 4096x11008 (got ${text})`);
@@ -93,6 +112,10 @@ export function registerBenchGpu(bench: Command): void {
     .option('--shapes <shapes...>', 'weight shapes OUTxIN (default: 4096x4096 11008x4096 4096x11008)')
     .option('--kernels <kernels...>', 'VQ-GEMV kernels to measure, each a row: streaming onchip (default both)')
     .option('--gemv <variants...>', 'extra f16 GEMV configurations ROWS,UNROLL,WORKGROUPSIZE (e.g. 8,2,128 4,4,256)')
+    .option(
+      '--stream-plans <plans...>',
+      'extra streaming VQ-GEMV plans, each a row after the planned one (vq-gemv-r2s8w128u2): comma-separated r<rows per workgroup, 1|2> s<column splits> w<invocations per workgroup> u<unroll> t<target workgroups>, letters left out as planned (e.g. r1,s1,w128,u4 r2,s4 w256)',
+    )
     .option('--json', 'print JSON');
   addVqGemvFlags(kernels).action(async (flags: BenchKernelsFlags) => {
       const configs = flags.configs?.map((name) => {
@@ -111,6 +134,7 @@ export function registerBenchGpu(bench: Command): void {
           shapes: flags.shapes?.map(parseShape),
           vqGemv: vqGemvOptions(flags),
           vqGemvKernels: kernels,
+          vqGemvPlans: flags.streamPlans?.map(parseStreamPlan),
           gemvVariants: flags.gemv ? [...defaultGemvVariants, ...flags.gemv.map(parseGemvVariant)] : undefined,
           sizeDivisor: flags.sizeDivisor,
           iterations: flags.iterations,
@@ -123,7 +147,7 @@ export function registerBenchGpu(bench: Command): void {
         }
         process.stdout.write(`adapter: ${info.adapterInfo.vendor} ${info.adapterInfo.device} ${info.adapterInfo.description}; timing: ${result.timing}; copy ${result.copyGbPerSecond.toFixed(0)} GB/s\n`);
         printTable(
-          ['kernel', 'shape', 'config', 'µs', 'MB moved', 'GB/s', 'of copy BW', '× f16 GEMV'],
+          ['kernel', 'shape', 'config', 'µs', 'MB moved', 'GB/s', 'of copy BW', '× f16 GEMV', 'plan'],
           result.rows.map((row) => [
             row.kernel,
             row.shape,
@@ -133,8 +157,10 @@ export function registerBenchGpu(bench: Command): void {
             row.gbPerSecond.toFixed(0),
             `${(row.fractionOfCopyBandwidth * 100).toFixed(1)}%`,
             Number.isNaN(row.speedupOverF16Gemv) ? '' : row.speedupOverF16Gemv.toFixed(2),
+            row.plan ?? '',
           ]),
         );
+        for (const skip of result.skipped) process.stdout.write(`skipped ${skip.kernel} ${skip.shape} ${skip.config}: ${skip.reason}\n`);
       } finally {
         releaseNodeDevice(device);
       }
