@@ -96,6 +96,21 @@ export function getPlaceholderBuffer(device: GPUDevice): GPUBuffer {
  * @throws {RangeError} when `byteLength` is not a multiple of 4 or exceeds the buffer.
  */
 export async function readBuffer(device: GPUDevice, source: BufferBinding, byteLength?: number): Promise<ArrayBuffer> {
+  return readBufferWith(device, source, byteLength, (bytes) => bytes.slice(0));
+}
+
+/**
+ * {@link readBuffer} without the copy: `consume` gets the mapped bytes (valid only during the call) and returns
+ * what it made of them, e.g. a widened copy, so that a large readback is not copied twice.
+ *
+ * @throws as {@link readBuffer}, and whatever `consume` throws.
+ */
+export async function readBufferWith<T>(
+  device: GPUDevice,
+  source: BufferBinding,
+  byteLength: number | undefined,
+  consume: (bytes: ArrayBuffer) => T,
+): Promise<T> {
   const { buffer, offset = 0, size } = toBufferBinding(source);
   const length = byteLength ?? size ?? buffer.size - offset;
   if (length % 4 !== 0 || length < 0 || offset + length > buffer.size) {
@@ -103,7 +118,7 @@ export async function readBuffer(device: GPUDevice, source: BufferBinding, byteL
       `readBuffer: byteLength must be a multiple of 4 within the buffer (got ${length} at offset ${offset}, buffer size ${buffer.size})`,
     );
   }
-  if (length === 0) return new ArrayBuffer(0);
+  if (length === 0) return consume(new ArrayBuffer(0));
   void watchDeviceLoss(device);
   const staging = device.createBuffer({
     label: `${buffer.label || 'buffer'}/readback`,
@@ -120,7 +135,7 @@ export async function readBuffer(device: GPUDevice, source: BufferBinding, byteL
       const lost = await findDeviceLoss(device);
       throw lost ?? error;
     }
-    return staging.getMappedRange().slice(0);
+    return consume(staging.getMappedRange());
   } finally {
     staging.destroy();
   }

@@ -1,9 +1,9 @@
-import { createUniformBuffer } from '../buffers';
+import { createBufferWithData, createStorageBuffer, createUniformBuffer, paddedByteLength, readBuffer, readBufferWith } from '../buffers';
 import type { BufferBinding } from '../buffers';
-import { ComputeStep, DispatchSequence, checkWorkgroups } from '../dispatch';
+import { ComputeStep, DispatchSequence, captureGpuErrors, checkWorkgroups, submitDispatches } from '../dispatch';
+import { bufferUsage } from '../gpu-flags';
 import type { KernelDispatch } from '../dispatch';
 import { getComputePipeline } from '../pipeline-cache';
-import { runKernel } from '../run-kernel';
 import { assertCount, describe } from '../validate';
 import { choleskyDiagonalWgsl } from './cholesky-diagonal.wgsl';
 import { choleskyPanelWgsl } from './cholesky-panel.wgsl';
@@ -126,46 +126,86 @@ export async function upperCholeskyOfInverseGpu(
   }
   const blockSize = assertCount(fn, 'options.blockSize', options.blockSize ?? maxBlockSize, 1, maxBlockSize);
   checkInverseCholeskySize(fn, 'matrix.size', device.limits, size);
-  const values = new Float32Array(matrix.data);
-  for (let index = 0; index < values.length; index++) {
-    const value = values[index];
-    // Infinity − Infinity and NaN − NaN are NaN: one subtraction catches both, and f64 values beyond f32's range.
-    if (value - value !== 0) {
-      throw new RangeError(
-        `${fn}: matrix must be finite in f32 (got ${matrix.data[index]} at row ${Math.floor(index / size)}, column ${index % size})`,
-      );
-    }
-  }
-
-  const [inverseBytes, statusBytes] = await runKernel(
-    device,
-    label,
-    [values],
-    [size * size * 4, new Uint32Array([noFailure, 0])],
-    ([matrixBuffer], [inverse, status]) => createInverseCholeskyDispatch(device, { matrix: matrixBuffer, inverse, status }, { size, blockSize }),
-  );
-  const [pivot, pivotBits] = new Uint32Array(statusBytes);
-  if (pivot !== noFailure) {
-    const value = new Float32Array(new Uint32Array([pivotBits]).buffer)[0];
-    throw new NotPositiveDefiniteError(
-      `${fn}: matrix is not positive definite in f32 (pivot ${value} at position ${pivot}: the trailing block from position ${pivot} on is not positive definite)`,
-      pivot,
-      value,
-    );
-  }
-  const inverse = new Float32Array(inverseBytes, 0, size * size);
-  for (let index = 0; index < inverse.length; index++) {
-    const value = inverse[index];
-    if (value - value !== 0) {
-      const row = Math.floor(index / size);
+  // The matrix is rounded straight into the mapped upload and U widened straight out of the mapped readback: at
+  // n = 11008 each f32 copy the plain path made (a Float32Array of A, the readback's copy) is 485 MB of fresh
+  // memory, about a second of host time on the hosts measured.
+  const byteLength = size * size * 4;
+  const buffers: GPUBuffer[] = [];
+  let dispatch: KernelDispatch | undefined;
+  try {
+    const { factor, status } = await captureGpuErrors(device, label, async () => {
+      const matrixBuffer = device.createBuffer({
+        label: `${label}/matrix`,
+        size: paddedByteLength(byteLength),
+        usage: bufferUsage.storage | bufferUsage.copySrc | bufferUsage.copyDst,
+        mappedAtCreation: true,
+      });
+      buffers.push(matrixBuffer);
+      try {
+        const values = new Float32Array(matrixBuffer.getMappedRange(), 0, size * size);
+        const data = matrix.data;
+        let finite = 0;
+        for (let index = 0; index < values.length; index++) {
+          const value = Math.fround(data[index]);
+          values[index] = value;
+          // Infinity − Infinity and NaN − NaN are NaN: one subtraction catches both, and f64 values beyond f32's range.
+          finite += value - value;
+        }
+        if (finite !== 0) {
+          const index = values.findIndex((value) => value - value !== 0);
+          throw new RangeError(
+            `${fn}: matrix must be finite in f32 (got ${data[index]} at row ${Math.floor(index / size)}, column ${index % size})`,
+          );
+        }
+      } finally {
+        matrixBuffer.unmap();
+      }
+      const inverse = createStorageBuffer(device, `${label}/inverse`, byteLength);
+      buffers.push(inverse);
+      const statusBuffer = createBufferWithData(device, `${label}/status`, new Uint32Array([noFailure, 0]));
+      buffers.push(statusBuffer);
+      dispatch = await createInverseCholeskyDispatch(device, { matrix: matrixBuffer, inverse, status: statusBuffer }, { size, blockSize });
+      submitDispatches(device, label, [dispatch]);
+      const statusWords = new Uint32Array(await readBuffer(device, statusBuffer, 8));
+      // A failed factorization leaves U unfinished: do not read it back.
+      if (statusWords[0] !== noFailure) return { factor: undefined, status: statusWords };
+      return { factor: await readBufferWith(device, inverse, byteLength, (bytes) => widen(fn, new Float32Array(bytes, 0, size * size), size)), status: statusWords };
+    });
+    const [pivot, pivotBits] = status;
+    if (pivot !== noFailure || factor === undefined) {
+      const value = new Float32Array(new Uint32Array([pivotBits]).buffer)[0];
       throw new NotPositiveDefiniteError(
-        `${fn}: matrix is numerically singular in f32 (U[${row}, ${index % size}] = ${value}): it needs more damping`,
-        row,
+        `${fn}: matrix is not positive definite in f32 (pivot ${value} at position ${pivot}: the trailing block from position ${pivot} on is not positive definite)`,
+        pivot,
         value,
       );
     }
+    return factor;
+  } finally {
+    dispatch?.destroy();
+    for (const buffer of buffers) buffer.destroy();
   }
-  return new Float64Array(inverse);
+}
+
+/** `[n, n]` f32 U widened to f64, after checking that it is finite (an overflow means A needs more damping). */
+function widen(fn: string, inverse: Float32Array, size: number): Float64Array {
+  const factor = new Float64Array(inverse.length);
+  let finite = 0;
+  for (let index = 0; index < inverse.length; index++) {
+    const value = inverse[index];
+    factor[index] = value;
+    finite += value - value;
+  }
+  if (finite !== 0) {
+    const index = inverse.findIndex((value) => value - value !== 0);
+    const row = Math.floor(index / size);
+    throw new NotPositiveDefiniteError(
+      `${fn}: matrix is numerically singular in f32 (U[${row}, ${index % size}] = ${inverse[index]}): it needs more damping`,
+      row,
+      inverse[index],
+    );
+  }
+  return factor;
 }
 
 /**
