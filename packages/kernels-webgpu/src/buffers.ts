@@ -32,13 +32,30 @@ export function createStorageBuffer(device: GPUDevice, label: string, byteLength
  * to a multiple of 16 bytes.
  */
 export function createBufferWithData(device: GPUDevice, label: string, data: ArrayBufferView): GPUBuffer {
+  return createBufferFilled(device, label, data.byteLength, (bytes) => {
+    new Uint8Array(bytes).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  });
+}
+
+/**
+ * A storage buffer of `byteLength` bytes (padded with zeros to a multiple of 16) that `fill` writes at creation,
+ * through the mapped range: for a large array computed on the host (a conversion, a scaling), this saves making
+ * it first as its own array and copying it. The buffer is destroyed if `fill` throws.
+ */
+export function createBufferFilled(device: GPUDevice, label: string, byteLength: number, fill: (bytes: ArrayBuffer) => void): GPUBuffer {
   const buffer = device.createBuffer({
     label,
-    size: paddedByteLength(data.byteLength),
+    size: paddedByteLength(byteLength),
     usage: bufferUsage.storage | bufferUsage.copySrc | bufferUsage.copyDst,
     mappedAtCreation: true,
   });
-  new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  try {
+    fill(buffer.getMappedRange());
+  } catch (error) {
+    buffer.unmap();
+    buffer.destroy();
+    throw error;
+  }
   buffer.unmap();
   return buffer;
 }

@@ -1,5 +1,5 @@
 import type { VptqPassLayer, VptqPassRequest, VptqPassResult } from '@vptq/codebook/engine';
-import { createBufferWithData, createStorageBuffer, createUniformBuffer, readBuffer } from '../buffers';
+import { createBufferFilled, createBufferWithData, createStorageBuffer, createUniformBuffer, readBuffer } from '../buffers';
 import { captureGpuErrors } from '../dispatch';
 import type { KernelDispatch } from '../dispatch';
 import { createGemmTnDispatch } from '../gemm-tn/gemm-tn';
@@ -101,8 +101,8 @@ export class GpuVptqPassSession {
         const buffers: LayerBuffers = {
           start: data('start', layer.start),
           working: storage('working', rows * cols * 4),
-          factors: data('factors', scaledFactors(layer)),
-          hessian: data('hessian', Float32Array.from(layer.hessian)),
+          factors: keep(createBufferFilled(device, `${label}/factors`, cols * cols * 4, (bytes) => scaledFactors(layer, new Float32Array(bytes, 0, cols * cols)))),
+          hessian: keep(createBufferFilled(device, `${label}/hessian`, cols * cols * 4, (bytes) => new Float32Array(bytes, 0, cols * cols).set(layer.hessian))),
           original: data('original', original),
           norm: norm === undefined ? undefined : data('norm', norm),
           codebooks: storage('codebooks', plan.codebookWords * 16),
@@ -327,10 +327,12 @@ function sumTiles(bytes: ArrayBuffer): number {
   return total;
 }
 
-/** `[cols, cols]` f32: row c holds d_c/U_cc on the diagonal and U_cj/d_j right of it, each quotient rounded once. */
-function scaledFactors(layer: VptqPassLayer): Float32Array {
+/**
+ * Writes `[cols, cols]` f32 `factors` (zeros on entry, e.g. a freshly mapped upload): row c holds d_c/U_cc on the
+ * diagonal and U_cj/d_j right of it, each quotient rounded once.
+ */
+function scaledFactors(layer: VptqPassLayer, factors: Float32Array): Float32Array {
   const { cols, inverseCholesky: u, columnScale } = layer;
-  const factors = new Float32Array(cols * cols);
   for (let c = 0; c < cols; c++) {
     factors[c * cols + c] = (columnScale === undefined ? 1 : columnScale[c]) / u[c * cols + c];
     for (let j = c + 1; j < cols; j++) factors[c * cols + j] = u[c * cols + j] / (columnScale === undefined ? 1 : columnScale[j]);

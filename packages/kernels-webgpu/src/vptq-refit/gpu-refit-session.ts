@@ -1,7 +1,7 @@
 import type { VptqRefitLayer, VptqRefitRequest, VptqRefitResult } from '@vptq/codebook/engine';
 import { floatTensorFromF32, floatTensorToF32 } from '@vptq/pack-format';
 
-import { createBufferWithData, createStorageBuffer, readBuffer } from '../buffers';
+import { createBufferFilled, createBufferWithData, createStorageBuffer, readBuffer } from '../buffers';
 import { captureGpuErrors } from '../dispatch';
 import type { KernelDispatch } from '../dispatch';
 import { createGemmTnDispatch } from '../gemm-tn/gemm-tn';
@@ -124,7 +124,8 @@ export class GpuRefitSession {
         const keep = (buffer: GPUBuffer) => (created.push(buffer), buffer);
         const data = (name: string, values: ArrayBufferView) => keep(createBufferWithData(device, `${label}/${name}`, values));
         const storage = (name: string, bytes: number) => keep(createStorageBuffer(device, `${label}/${name}`, bytes));
-        const hessian = data('hessian', Float32Array.from(layer.hessian));
+        // Rounded straight into the mapped upload: no n² f32 copy on the host.
+        const hessian = keep(createBufferFilled(device, `${label}/hessian`, cols * cols * 4, (bytes) => new Float32Array(bytes, 0, cols * cols).set(layer.hessian)));
         const shared = {
           hessian,
           // S₀ = T·H̃ once per layer: every right-hand side is a gather of S₀ minus the other block's share.
