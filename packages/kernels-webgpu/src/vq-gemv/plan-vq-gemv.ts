@@ -45,10 +45,10 @@ export interface VqGemvOptions {
    */
   readonly splits?: number;
   /**
-   * Workgroups the automatic split aims at. Default 2048 ({@link vqGemvTargetWorkgroups}): about 15 per SM of a
-   * 132-SM H100/H200, where 128-invocation workgroups need 16 to fill an SM's 2048 threads. The previous 512
-   * kept every LLaMA-7B layer at one split: 342–512 workgroups at 4096 outputs (2.6–3.9 per SM, a quarter of
-   * the threads or less), which left the gathers latency-bound (v8-k256-r256 at 4096×11008: 150 µs on an H200).
+   * Workgroups the automatic split aims at. Default 1024 ({@link vqGemvTargetWorkgroups}), measured on an H100
+   * (2026-12-07, v8-k256-r256): 4 splits of 256 two-row tiles at 4096×11008 took 31.3 µs against 35.6 at 2048
+   * workgroups and 40.5 for the old one-split plan; one split of 688 tiles at 11008×4096 took 29.3 against 33.9
+   * at 3 splits. The previous 512 kept every LLaMA-7B layer at one split (342–512 workgroups at 4096 outputs).
    */
   readonly targetWorkgroups?: number;
   /** Reduce with subgroup operations. Default: whether the device has the `subgroups` feature. */
@@ -183,10 +183,10 @@ export interface VqGemvPartPlan {
 }
 
 /**
- * Workgroups the automatic column split aims at: about 15 per SM of a 132-SM H100/H200 (WebGPU does not tell
- * the SM count), so that 128-invocation workgroups fill the SMs' threads rather than a quarter of them.
+ * Workgroups the automatic column split aims at: about 8 per SM of a 132-SM H100/H200 (WebGPU does not tell the SM
+ * count); the H100 sweep that chose it is in {@link VqGemvOptions.targetWorkgroups}.
  */
-export const vqGemvTargetWorkgroups = 2048;
+export const vqGemvTargetWorkgroups = 1024;
 
 /**
  * Chooses the column splits of a part with `rows` vector-rows × `groups` groups of `fieldsPerRow` fields:
