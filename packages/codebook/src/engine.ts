@@ -3,6 +3,7 @@
 // CPU engines, the references every other engine (the WebGPU ones of `@vptq/kernels-webgpu/quantize`) is compared
 // with in parity tests.
 export { cpuVptqPassEngine } from './cpu-vptq-pass-engine';
+export { toWorkingLayout } from './column-norm';
 export type { VptqPassEngine, VptqPassLayer, VptqPassRequest, VptqPassResult, VptqPassSession } from './vptq-pass-engine';
 export type { VptqPart } from './vptq-parts';
 export { cpuVptqRefitEngine } from './cpu-vptq-refit-engine';

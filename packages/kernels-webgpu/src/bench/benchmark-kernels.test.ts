@@ -8,18 +8,15 @@ const device = await requestTestDevice();
 describe.skipIf(!device)('benchmarkKernels', () => {
   const gpu = device as GPUDevice;
   afterAll(releaseTestDevice);
+  // 1/64 of the 7B shapes, two iterations, one repeat: a check of the harness, not a measurement.
+  const tiny = { sizeDivisor: 64, iterations: 2, repeats: 1, warmUpMilliseconds: 0, rotationBytes: 1, copyBytes: 1 << 20 };
 
   it('measures copy, both f16 GEMVs and both VQ-GEMV kernels side by side at small sizes', async () => {
     const seen: string[] = [];
     const result = await benchmarkKernels(gpu, {
       shapes: [{ outFeatures: 4096, inFeatures: 11008 }],
       configs: [defaultBenchmarkConfigs[0], defaultBenchmarkConfigs[3], defaultBenchmarkConfigs[4]],
-      sizeDivisor: 64,
-      iterations: 2,
-      repeats: 1,
-      warmUpMilliseconds: 0,
-      rotationBytes: 1,
-      copyBytes: 1 << 20,
+      ...tiny,
       onRow: (row) => seen.push(row.kernel),
     });
     // v6-k4096's 48 KiB codebook does not fit lavapipe's 32 KiB of workgroup memory, and the outlier layout is not
@@ -58,12 +55,7 @@ describe.skipIf(!device)('benchmarkKernels', () => {
         { name: 'vq-gemv-w4096', options: { workgroupSize: 4096 } },
       ],
       gemvVariants: [{ name: 'gemv-f16', options: {} }],
-      sizeDivisor: 64,
-      iterations: 2,
-      repeats: 1,
-      warmUpMilliseconds: 0,
-      rotationBytes: 1,
-      copyBytes: 1 << 20,
+      ...tiny,
     });
     // 64×192 v8-k256-r256: 8 vector-rows, 192 fields; the planner takes two rows per workgroup and one split.
     expect(result.rows.filter((row) => row.kernel.startsWith('vq-gemv')).map((row) => [row.kernel, row.plan])).toEqual([

@@ -1,7 +1,6 @@
-import { createBufferWithData, createStorageBuffer, createUniformBuffer, paddedByteLength, readBuffer, readBufferWith } from '../buffers';
+import { createBufferFilled, createBufferWithData, createStorageBuffer, createUniformBuffer, readBuffer, readBufferWith } from '../buffers';
 import type { BufferBinding } from '../buffers';
 import { ComputeStep, DispatchSequence, captureGpuErrors, checkWorkgroups, submitDispatches } from '../dispatch';
-import { bufferUsage } from '../gpu-flags';
 import type { KernelDispatch } from '../dispatch';
 import { getComputePipeline } from '../pipeline-cache';
 import { assertCount, describe } from '../validate';
@@ -134,15 +133,8 @@ export async function upperCholeskyOfInverseGpu(
   let dispatch: KernelDispatch | undefined;
   try {
     const { factor, status } = await captureGpuErrors(device, label, async () => {
-      const matrixBuffer = device.createBuffer({
-        label: `${label}/matrix`,
-        size: paddedByteLength(byteLength),
-        usage: bufferUsage.storage | bufferUsage.copySrc | bufferUsage.copyDst,
-        mappedAtCreation: true,
-      });
-      buffers.push(matrixBuffer);
-      try {
-        const values = new Float32Array(matrixBuffer.getMappedRange(), 0, size * size);
+      const matrixBuffer = createBufferFilled(device, `${label}/matrix`, byteLength, (bytes) => {
+        const values = new Float32Array(bytes, 0, size * size);
         const data = matrix.data;
         let finite = 0;
         for (let index = 0; index < values.length; index++) {
@@ -157,9 +149,8 @@ export async function upperCholeskyOfInverseGpu(
             `${fn}: matrix must be finite in f32 (got ${data[index]} at row ${Math.floor(index / size)}, column ${index % size})`,
           );
         }
-      } finally {
-        matrixBuffer.unmap();
-      }
+      });
+      buffers.push(matrixBuffer);
       const inverse = createStorageBuffer(device, `${label}/inverse`, byteLength);
       buffers.push(inverse);
       const statusBuffer = createBufferWithData(device, `${label}/status`, new Uint32Array([noFailure, 0]));

@@ -1,3 +1,4 @@
+import { toWorkingLayout } from '@vptq/codebook/engine';
 import type { VptqPassLayer, VptqPassRequest, VptqPassResult } from '@vptq/codebook/engine';
 import { createBufferFilled, createBufferWithData, createStorageBuffer, createUniformBuffer, readBuffer } from '../buffers';
 import { captureGpuErrors } from '../dispatch';
@@ -342,19 +343,9 @@ function scaledFactors(layer: VptqPassLayer, factors: Float32Array): Float32Arra
 
 /** The proxy error's reference in the loop's layout: `[cols, rows]` original weight and `[2, cols]` scale, bias. */
 function referenceInQuantizationOrder(layer: VptqPassLayer): { original: Float32Array; norm: Float32Array | undefined } {
-  const { rows, cols, perm, weight, norm } = layer;
-  const original = new Float32Array(cols * rows);
-  const positionOf = new Uint32Array(cols);
-  for (let position = 0; position < cols; position++) positionOf[perm[position]] = position;
-  // A blocked transpose (bands of 64 rows read row-major, one contiguous run per column): a column-at-a-time
-  // walk reads one cache line per row and took about half a second at 4096².
-  for (let band = 0; band < rows; band += 64) {
-    const end = Math.min(rows, band + 64);
-    for (let column = 0; column < cols; column++) {
-      const offset = positionOf[column] * rows;
-      for (let row = band; row < end; row++) original[offset + row] = weight.data[row * cols + column];
-    }
-  }
+  const { cols, perm, weight, norm } = layer;
+  // The un-normalized weight in the loop's transposed layout, every column live (the proxy error's H zeroes dead ones).
+  const original = toWorkingLayout(weight, perm, new Uint8Array(cols), undefined);
   if (norm === undefined) return { original, norm: undefined };
   const values = new Float32Array(2 * cols);
   for (let position = 0; position < cols; position++) {
