@@ -3,7 +3,8 @@
 //   eval "$(bash ../shared/gpu/lavapipe.sh)"; node --cpu-prof --cpu-prof-dir=/tmp/prof benchmarks/prepare-host.mjs [n]
 // It prepares a synthetic n × n Hessian (default 4096) with the factorization replaced by the host conversions
 // around the GPU one (round to f32 with a finiteness scan, widen a diagonal factor back to f64), then runs
-// quantizeVptqLayerAsync with the GPU engines up to its first k-means report (v6-k4096), printing the wall time
+// quantizeVptqLayerAsync with the GPU engines up to its first report (v6-k4096; STOP_AT=<phase> up to that phase's),
+// printing the wall time
 // of each part; the profile names the functions inside them. PREPARE_ONLY=1 skips the GPU part (no adapter).
 import { createRequire } from 'node:module';
 import { acquireDevice } from '../packages/kernels-webgpu/dist/index.js';
@@ -66,8 +67,9 @@ if (process.env.PREPARE_ONLY !== '1') {
       engine: createGpuVptqPassEngine(device),
       kmeansEngine: createGpuKmeansEngine(device),
       refitEngine: createGpuRefitEngine(device),
-      onProgress: () => {
-        throw new FirstReport();
+      // STOP_AT=column-loop goes on through the one k-means iteration (its point upload included).
+      onProgress: (phase) => {
+        if (phase === (process.env.STOP_AT ?? phase)) throw new FirstReport();
       },
     });
   } catch (error) {

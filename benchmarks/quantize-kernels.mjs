@@ -15,7 +15,7 @@ const print = (kind, row) => process.stdout.write(`${JSON.stringify({ kind, ...r
 const { device, info } = await createNodeDevice();
 print('device', { adapter: info.adapterInfo, limits: info.limits });
 try {
-  for (const row of await benchmarkKmeans(device, { sizeDivisor: divide * divide, steps: 5 })) print('kmeans', row);
+  for (const row of await benchmarkKmeans(device, { sizeDivisor: divide * divide, steps: 5, kernelTimes: true })) print('kmeans', row);
   for (const row of await benchmarkHessianAccumulator(device, { columns: [4096 / divide, 11008 / divide].map(Math.round), tokensPerCall: 4096, calls: 8 })) print('hessian', row);
   const cases = vptqPassTargets.map((c) => ({
     ...c,
@@ -24,7 +24,7 @@ try {
     numCentroids: Math.max(2, c.numCentroids / (divide * divide)),
     ...(c.numResidualCentroids ? { numResidualCentroids: Math.max(2, c.numResidualCentroids / (divide * divide)) } : {}),
   }));
-  for (const row of await benchmarkVptqPass(device, { cases, passes: 2 })) print('vptq-pass', row);
+  for (const row of await benchmarkVptqPass(device, { cases, passes: 2, engines: [{}, { pointsPerWorkgroup: 8 }] })) print('vptq-pass', row);
   for (const size of [4096, 11008].map((n) => Math.round(n / divide))) {
     const data = new Float64Array(size * size);
     for (let i = 0; i < size; i++) {

@@ -26,4 +26,8 @@ cp "$shared"/fixtures/en10-babyllama-tok105/{model5000.bin,tok105.bin} .device/e
 pnpm exec esbuild benchmarks/quantize-kernels.mjs --bundle --platform=node --format=esm --target=node20 \
   --external:webgpu --outfile=.device/quantize-kernels.mjs \
   --banner:js="import { createRequire as bundleCreateRequire } from 'node:module'; const require = bundleCreateRequire(import.meta.url);"
+# Where a refinement round's refit goes (benchmarks/refit-profile.mjs; benchmarks/h100-profile.sh runs it).
+pnpm exec esbuild benchmarks/refit-profile.mjs --bundle --platform=node --format=esm --target=node20 \
+  --external:webgpu --outfile=.device/refit-profile.mjs \
+  --banner:js="import { createRequire as bundleCreateRequire } from 'node:module'; const require = bundleCreateRequire(import.meta.url);"
 du -sh .device

@@ -27,7 +27,15 @@ describe.skipIf(!device)('benchmarkKmeans', () => {
       expect(row.stepMilliseconds).toBeGreaterThan(0);
       expect(row.flopsPerSecond).toBeCloseTo((2 * row.dim * row.count * row.k) / (row.stepMilliseconds / 1000), 0);
       expect(row.runMilliseconds).toBeGreaterThan(0);
+      expect(row.assignMicroseconds).toBeUndefined();
     }
+  });
+
+  it('times the assignment and reduction kernels alone when asked', async () => {
+    const [row] = await benchmarkKmeans(gpu, { cases: [vptqKmeansCases[0]], sizeDivisor: 1024, steps: 1, kernelTimes: true });
+    expect(row.assignMicroseconds).toBeGreaterThan(0);
+    expect(row.reduceMicroseconds).toBeGreaterThan(0);
+    expect(['timestamp-query', 'wall-clock']).toContain(row.kernelTiming);
   });
 
   it('rejects bad options', async () => {

@@ -1,7 +1,12 @@
 import { createRandom, kmeansAsync } from '@vptq/kmeans';
 
+import { createBufferWithData, createStorageBuffer } from '../buffers';
+import type { KernelDispatch } from '../dispatch';
+import { createKmeansAssignDispatch } from '../kmeans-assign/kmeans-assign';
 import { createGpuKmeansEngine } from '../kmeans-engine/create-gpu-kmeans-engine';
 import type { GpuKmeansEngineOptions } from '../kmeans-engine/create-gpu-kmeans-engine';
+import { createKmeansReduceDispatch, kmeansReduceWords } from '../kmeans-reduce/kmeans-reduce';
+import { timeDispatches } from './time-dispatches';
 
 /** One k-means problem to time: `count` points of width `dim`, `k` centroids. */
 export interface KmeansBenchmarkCase {
@@ -31,6 +36,11 @@ export interface BenchmarkKmeansOptions {
   readonly steps?: number;
   /** Lloyd iterations of a whole `kmeansAsync` run (random init, tolerance 0) to time as well; 0 skips it. Default 0. */
   readonly iterations?: number;
+  /**
+   * Also time the assignment and the reduction kernels alone (GPU time from timestamp queries where the device
+   * has them, else one submit's wall clock), to split a step into its kernels and its round trip. Default false.
+   */
+  readonly kernelTimes?: boolean;
   /** Options of the engine (assignment kernel tuning). */
   readonly engine?: GpuKmeansEngineOptions;
   /** Called with each row as soon as it is measured. */
@@ -53,6 +63,12 @@ export interface KmeansBenchmarkRow {
   readonly flopsPerSecond: number;
   /** Wall time of the whole `kmeansAsync` run (initialization and final readback included), when asked for. */
   readonly runMilliseconds?: number;
+  /** With `kernelTimes`: the assignment kernel alone, median µs. */
+  readonly assignMicroseconds?: number;
+  /** With `kernelTimes`: the fixed-point reduction kernel alone, median µs. */
+  readonly reduceMicroseconds?: number;
+  /** With `kernelTimes`: how the kernels were timed. */
+  readonly kernelTiming?: 'timestamp-query' | 'wall-clock';
   /** Iterations that run made. */
   readonly runIterations?: number;
 }
@@ -104,6 +120,7 @@ export async function benchmarkKmeans(device: GPUDevice, options: BenchmarkKmean
     times.sort((a, b) => a - b);
     const stepMilliseconds = times[Math.floor(times.length / 2)];
     const pairsPerSecond = (count * k) / (stepMilliseconds / 1000);
+    const kernels = options.kernelTimes ? await timeKmeansKernels(device, data, weights, k, dim, options.engine) : undefined;
     let run: { runMilliseconds: number; runIterations: number } | undefined;
     if (iterations > 0) {
       const begin = performance.now();
@@ -120,9 +137,53 @@ export async function benchmarkKmeans(device: GPUDevice, options: BenchmarkKmean
       pairsPerSecond,
       flopsPerSecond: 2 * dim * pairsPerSecond,
       ...run,
+      ...kernels,
     };
     options.onRow?.(row);
     rows.push(row);
   }
   return rows;
+}
+
+/**
+ * The two kernels of a k-means step, each timed alone on one set of buffers (the reduction's sums wrap around
+ * between runs; only its time is used).
+ */
+async function timeKmeansKernels(
+  device: GPUDevice,
+  data: Float32Array,
+  weights: Float64Array,
+  k: number,
+  dim: number,
+  engine: GpuKmeansEngineOptions | undefined,
+): Promise<{ assignMicroseconds: number; reduceMicroseconds: number; kernelTiming: 'timestamp-query' | 'wall-clock' }> {
+  const count = weights.length;
+  const timing = device.features.has('timestamp-query') ? 'timestamp-query' : 'wall-clock';
+  const buffers = [
+    createBufferWithData(device, 'benchmark/points', data),
+    createBufferWithData(device, 'benchmark/weights', Float32Array.from(weights)),
+    createBufferWithData(device, 'benchmark/centroids', data.slice(0, k * dim)),
+    createStorageBuffer(device, 'benchmark/assignments', count * 4),
+    createStorageBuffer(device, 'benchmark/accumulators', kmeansReduceWords(k, dim, false) * 4),
+    createStorageBuffer(device, 'benchmark/stats', 16),
+  ];
+  const [points, weightBuffer, centroids, assignments, accumulators, stats] = buffers;
+  const dispatches: KernelDispatch[] = [];
+  try {
+    const shape = { count, k, dim };
+    const assign = await createKmeansAssignDispatch(device, { points, centroids, assignments, stats }, shape, engine?.assign);
+    dispatches.push(assign);
+    const reduce = await createKmeansReduceDispatch(
+      device,
+      { points, weights: weightBuffer, assignments, centroids, accumulators, stats },
+      { ...shape, costMode: false, sumScale: 2 ** 32, costScale: 2 ** 32 },
+    );
+    dispatches.push(reduce);
+    const assignMicroseconds = await timeDispatches(device, [assign], 3, 5, timing, 200);
+    const reduceMicroseconds = await timeDispatches(device, [reduce], 3, 5, timing, 200);
+    return { assignMicroseconds, reduceMicroseconds, kernelTiming: timing };
+  } finally {
+    for (const dispatch of dispatches) dispatch.destroy();
+    for (const buffer of buffers) buffer.destroy();
+  }
 }

@@ -1,6 +1,6 @@
 import type { Matrix } from '@vptq/kmeans';
 
-import { createBufferWithData } from '../buffers';
+import { createBufferFilled } from '../buffers';
 import { exponentAbove } from '../kmeans-reduce/fixed-point';
 import type { GpuKmeansPlan } from './plan-gpu-kmeans';
 
@@ -55,23 +55,30 @@ export function uploadKmeansPoints(device: GPUDevice, fn: string, plan: GpuKmean
   const pointFactor = 2 ** -pointExponent;
   const weightFactor = 2 ** -weightExponent;
 
+  // Scaled straight into the mapped uploads: a fresh host array per chunk (and its copy) cost as much as the
+  // arithmetic at millions of points.
   const chunks: KmeansPointChunk[] = [];
+  const made: GPUBuffer[] = [];
+  const filled = (name: string, byteLength: number, fill: (bytes: ArrayBuffer) => void) => {
+    const buffer = createBufferFilled(device, `kmeans-engine/${name}`, byteLength, fill);
+    made.push(buffer);
+    return buffer;
+  };
   try {
     for (const { first, count } of plan.chunks) {
-      const scaledPoints = new Float32Array(count * dim);
-      for (let i = 0, from = first * dim; i < scaledPoints.length; i++, from++) scaledPoints[i] = data[from] * pointFactor;
-      const scaledWeights = new Float32Array(count);
-      for (let i = 0; i < count; i++) scaledWeights[i] = weights[first + i] * weightFactor;
-      chunks.push({
-        first,
-        count,
-        points: createBufferWithData(device, 'kmeans-engine/points', scaledPoints),
-        weights: createBufferWithData(device, 'kmeans-engine/weights', scaledWeights),
-        assignments: createBufferWithData(device, 'kmeans-engine/assignments', new Uint32Array(count).fill(0xffffffff)),
+      const points = filled('points', count * dim * 4, (bytes) => {
+        const scaled = new Float32Array(bytes, 0, count * dim);
+        for (let i = 0, from = first * dim; i < scaled.length; i++, from++) scaled[i] = data[from] * pointFactor;
       });
+      const chunkWeights = filled('weights', count * 4, (bytes) => {
+        const scaled = new Float32Array(bytes, 0, count);
+        for (let i = 0; i < count; i++) scaled[i] = weights[first + i] * weightFactor;
+      });
+      const assignments = filled('assignments', count * 4, (bytes) => new Uint32Array(bytes, 0, count).fill(0xffffffff));
+      chunks.push({ first, count, points, weights: chunkWeights, assignments });
     }
   } catch (error) {
-    destroyChunks(chunks);
+    for (const buffer of made) buffer.destroy();
     throw error;
   }
   return { chunks, weightExponent, pointExponent, destroy: () => destroyChunks(chunks) };

@@ -11,6 +11,7 @@ import type { QuantizeOptions } from '../../quantize/quantize-options';
 import { printTable } from '../print-table';
 import { readTextFile } from '../read-text-file';
 import { integerOption } from '../parse-options';
+import { parseVptqSpec } from './parse-vptq-spec';
 
 interface BenchQualityFlags {
   model: string;
@@ -21,18 +22,6 @@ interface BenchQualityFlags {
   bits: string;
   vptq: string[];
   json?: boolean;
-}
-
-/** A VPTQ setting written as `v4-k256`, `v4-k256-r16`, `v4-k256-g2`. */
-function parseVptqSpec(spec: string): Pick<QuantizeOptions, 'vectorLength' | 'numCentroids' | 'numResidualCentroids' | 'groupNum'> {
-  const match = /^v(\d+)-k(\d+)(?:-r(\d+))?(?:-g(\d+))?$/.exec(spec);
-  if (!match) throw new Error(`bench quality: --vptq entries look like v4-k256, v4-k256-r16 or v4-k256-g2 (got ${spec})`);
-  return {
-    vectorLength: Number(match[1]),
-    numCentroids: Number(match[2]),
-    numResidualCentroids: match[3] ? Number(match[3]) : 0,
-    groupNum: match[4] ? Number(match[4]) : 1,
-  };
 }
 
 /** One row of the quality table. */
@@ -83,7 +72,7 @@ export function registerBenchQuality(bench: Command): void {
           runs.push({ method: 'rtn', setting: `${bits}-bit`, options: { method: 'rtn', bits } });
           runs.push({ method: 'gptq', setting: `${bits}-bit`, options: { method: 'gptq', bits } });
         }
-        for (const spec of flags.vptq) runs.push({ method: 'vptq', setting: spec, options: parseVptqSpec(spec) });
+        for (const spec of flags.vptq) runs.push({ method: 'vptq', setting: spec, options: parseVptqSpec('bench quality: --vptq', spec) });
         for (const run of runs) {
           const out = join(scratch, `${run.method}-${run.setting}`);
           const started = performance.now();

@@ -10,6 +10,7 @@ import { quantizeDefaults } from '../../quantize/quantize-defaults';
 import { createCpuQuantizeBackend } from '../../quantize/cpu-quantize-backend';
 import { createGpuQuantizeBackend } from '../../quantize/gpu-quantize-backend';
 import type { QuantizeBackend } from '../../quantize/quantize-backend';
+import { parseVptqSpec } from './parse-vptq-spec';
 import { syntheticLayer } from './synthetic-layer';
 import type { SyntheticLayer } from './synthetic-layer';
 
@@ -54,6 +55,7 @@ function gpuCases(iterations: number, refine: number, refineTolerance: number, d
 }
 
 interface BenchLayerFlags {
+  case?: string[];
   divide: number;
   iterations: number;
   refine: number;
@@ -86,6 +88,7 @@ export function registerBenchQuantizeLayer(bench: Command): void {
     .option('--cpu-rows <n>', 'rows and columns of the CPU layer', integerOption('--cpu-rows', 8), 1024)
     .option('--cpu-iterations <n>', 'k-means iterations of the CPU layer', integerOption('--cpu-iterations', 1), 10)
     .option('--cpu-refine <n>', 'refinement rounds of the CPU layer (default: --refine)', integerOption('--cpu-refine', 0))
+    .option('--case <cases...>', "GPU cases instead of the issue's two, as OUTxIN:setting (e.g. 11008x4096:v6-k4096 4096x11008:v6-k4096)")
     .option('--only <name>', "run the GPU case whose name contains this (e.g. 'v6'), 'none' for the CPU path only")
     .option('--warm', 'run each GPU case twice: cold (shader compilation included), then warm')
     .option('--json', 'also print one JSON line per case')
@@ -93,13 +96,14 @@ export function registerBenchQuantizeLayer(bench: Command): void {
       const rows: string[][] = [];
       const say = (line: string) => process.stderr.write(`${line}\n`);
       // The JSON line also carries the proxy error of every stage (each refinement round's included).
-      const report = (row: { name: string; device: string; seconds: number; phases: Record<string, number>; proxyError: number; stages?: VptqProxyError; target?: number; reference?: number }) => {
+      const report = (row: { name: string; device: string; seconds: number; phases: Record<string, number>; proxyError: number; stages?: VptqProxyError; kmeansIterations: string; target?: number; reference?: number }) => {
         rows.push([
           row.name,
           row.device,
           row.seconds.toFixed(2),
           Object.entries(row.phases)
             .map(([phase, seconds]) => `${phase} ${seconds.toFixed(1)}`)
+            .concat(`k-means iterations ${row.kmeansIterations}`)
             .join(', '),
           row.proxyError.toExponential(3),
           row.target === undefined ? '' : `≤ ${row.target}`,
@@ -108,7 +112,8 @@ export function registerBenchQuantizeLayer(bench: Command): void {
         if (flags.json) process.stdout.write(`${JSON.stringify(row)}\n`);
       };
 
-      const cases = gpuCases(flags.iterations, flags.refine, flags.refineTolerance, flags.divide).filter((layerCase) => flags.only === undefined || layerCase.name.includes(flags.only));
+      const all = flags.case === undefined ? gpuCases(flags.iterations, flags.refine, flags.refineTolerance, flags.divide) : flags.case.map((text) => customCase(text, flags));
+      const cases = all.filter((layerCase) => flags.only === undefined || layerCase.name.includes(flags.only));
       if (cases.length > 0) {
         const { device, info } = await createNodeDevice();
         const refit = { cgIterations: flags.refitIterations, solver: flags.refitSolver };
@@ -158,6 +163,27 @@ export function registerBenchQuantizeLayer(bench: Command): void {
     });
 }
 
+/** A `--case` entry: `OUTxIN:setting`, at the run's iterations and refinement (not shrunk by `--divide`). */
+function customCase(text: string, flags: BenchLayerFlags): LayerCase {
+  const match = /^(\d+)x(\d+):(.+)$/.exec(text);
+  if (!match) throw new InvalidArgumentError(`--case entries look like 11008x4096:v6-k4096 (got ${text})`);
+  const [rows, cols] = [Number(match[1]), Number(match[2])];
+  if (!(rows >= 1 && cols >= 1)) throw new InvalidArgumentError(`--case: rows and columns must be at least 1 (got ${text})`);
+  const setting = parseVptqSpec('--case', match[3]);
+  return {
+    name: `${rows}×${cols} ${match[3]}`,
+    rows,
+    cols,
+    options: {
+      ...setting,
+      kmeansIterations: flags.iterations,
+      refineIterations: flags.refine,
+      refineTolerance: flags.refineTolerance,
+      storageDtype: 'F16',
+    },
+  };
+}
+
 function powerOfTwoOption(value: string): number {
   const parsed = integerOption('--divide', 1, 64)(value);
   if ((parsed & (parsed - 1)) !== 0) throw new InvalidArgumentError(`--divide must be a power of two (got ${value})`);
@@ -169,7 +195,7 @@ async function timeLayer(
   backend: QuantizeBackend,
   layer: SyntheticLayer,
   options: VptqOptions,
-): Promise<{ seconds: number; phases: Record<string, number>; proxyError: number; stages: VptqProxyError }> {
+): Promise<{ seconds: number; phases: Record<string, number>; proxyError: number; stages: VptqProxyError; kmeansIterations: string }> {
   const clock = new PhaseClock();
   clock.enter('prepare');
   const prepared = await backend.prepareHessian(layer.hessian, {});
@@ -178,5 +204,6 @@ async function timeLayer(
     onProgress: (phase) => clock.enter(phase),
   });
   const { phases, total } = clock.stop();
-  return { seconds: total, phases, proxyError: result.proxyError.after, stages: result.proxyError };
+  const kmeansIterations = result.kmeans.map((run) => run.iterations).join('+');
+  return { seconds: total, phases, proxyError: result.proxyError.after, stages: result.proxyError, kmeansIterations };
 }

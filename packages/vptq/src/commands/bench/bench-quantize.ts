@@ -10,6 +10,7 @@ import { printTable } from '../print-table';
 import { integerOption } from '../parse-options';
 import { describeVptq } from '../../quantize/describe-vptq';
 import { addQuantizeFlags, quantizeSettingsFromFlags } from '../quantize-flags';
+import type { ProjectionSummary } from '../../quantize/layer-store';
 
 interface BenchQuantizeFlags {
   model: string;
@@ -22,6 +23,9 @@ interface BenchQuantizeFlags {
 
 /** Seconds per phase of each layer of the last run, from `quantize`'s phase events. */
 type LayerBreakdown = Map<number, Record<string, number>>;
+
+/** Seconds per quantizer phase (k-means, column loops, refinement) of each projection of the last run, by name. */
+type ProjectionBreakdown = Map<string, Record<string, number>>;
 
 /**
  * The reference's published quantization cost (spec §2, `algorithm:algorithm.md` log of Llama-3.1-8B `up_proj`,
@@ -47,6 +51,7 @@ export function registerBenchQuantize(bench: Command): void {
     const times: number[] = [];
     let weights = 0;
     let breakdown: LayerBreakdown = new Map();
+    let byProjection: ProjectionBreakdown = new Map();
     let last: Awaited<ReturnType<typeof quantize>> | undefined;
     try {
       for (let run = 0; run < flags.repeats; run++) {
@@ -54,9 +59,18 @@ export function registerBenchQuantize(bench: Command): void {
         const out = keep ? (flags.keep as string) : join(scratch, `run-${run}`);
         const started = performance.now();
         breakdown = new Map();
+        byProjection = new Map();
         // One clock per computed layer (a replayed layer reports phases too, under its own index).
         let clock: { layer: number; clock: PhaseClock } | undefined;
+        // One clock per projection: 'setup' from the layer loop's 'quantize' phase to the quantizer's first
+        // progress event (reading the weight, uploads), then the quantizer's phases; it stops at the next phase.
+        let projection: { name: string | undefined; clock: PhaseClock } | undefined;
+        const closeProjection = () => {
+          if (projection?.name !== undefined) byProjection.set(projection.name, projection.clock.stop().phases);
+          projection = undefined;
+        };
         const close = () => {
+          closeProjection();
           if (clock) breakdown.set(clock.layer, clock.clock.stop().phases);
           clock = undefined;
         };
@@ -70,7 +84,20 @@ export function registerBenchQuantize(bench: Command): void {
           onEvent: (event) => {
             if (event.type === 'log') process.stderr.write(`${event.message}\n`);
             if (event.type === 'layer') close();
+            if (event.type === 'linear') {
+              if (projection?.name === undefined && projection !== undefined) projection.name = event.name;
+              if (projection?.name !== event.name) {
+                closeProjection();
+                projection = { name: event.name, clock: new PhaseClock() };
+              }
+              projection.clock.enter(event.phase);
+            }
             if (event.type === 'phase') {
+              closeProjection();
+              if (event.phase === 'quantize') {
+                projection = { name: undefined, clock: new PhaseClock() };
+                projection.clock.enter('setup');
+              }
               if (clock?.layer !== event.layer) {
                 close();
                 clock = { layer: event.layer, clock: new PhaseClock() };
@@ -98,6 +125,7 @@ export function registerBenchQuantize(bench: Command): void {
       ],
     );
     printBreakdown(breakdown, times[times.length - 1]);
+    printProjectionBreakdown(byProjection, last?.projections ?? []);
     const peakRssBytes = process.resourceUsage().maxRSS * 1024;
     process.stdout.write(
       `\nquantized on ${last?.deviceDescription}: ${last?.indexBitsPerWeight.toFixed(3)} index bits/weight, ${last?.totalBitsPerWeight.toFixed(3)} total; ` +
@@ -105,7 +133,10 @@ export function registerBenchQuantize(bench: Command): void {
     );
     if (flags.json) {
       const layers = [...breakdown].map(([layer, phases]) => ({ layer, ...phases }));
-      process.stdout.write(`${JSON.stringify({ seconds: median, weights, peakRssBytes, peakDeviceBytes: last?.peakDeviceBytes, device: last?.deviceDescription, indexBits: last?.indexBitsPerWeight, layers })}\n`);
+      const projections = [...byProjection].map(([name, phases]) => ({ name, ...phases, kmeansIterations: kmeansIterations(last?.projections ?? [], name) }));
+      process.stdout.write(
+        `${JSON.stringify({ seconds: median, weights, peakRssBytes, peakDeviceBytes: last?.peakDeviceBytes, device: last?.deviceDescription, indexBits: last?.indexBitsPerWeight, layers, projections })}\n`,
+      );
     }
     process.stdout.write(
       '\nThe workloads differ (K = 65536 on a 58.7 M-weight layer vs the whole small model): k-means cost grows with K·vectors, ' +
@@ -127,4 +158,28 @@ function printBreakdown(breakdown: LayerBreakdown, total: number): void {
   process.stdout.write('\nper layer, seconds by phase (last run):\n');
   printTable(['layer', ...phases, 'layer total'], rows);
   process.stdout.write(`layers ${inLayers.toFixed(1)} s of ${total.toFixed(1)} s; the rest (${(total - inLayers).toFixed(1)} s) is input checks, calibration encoding and the output.\n`);
+}
+
+/** Lloyd iterations of each k-means run of projection `name` (main, outlier, residual), joined by '+'. */
+function kmeansIterations(projections: readonly ProjectionSummary[], name: string): string {
+  return (projections.find((candidate) => candidate.name === name)?.kmeans ?? []).map((run) => run.iterations).join('+');
+}
+
+/** Per projection of the last run: seconds per quantizer phase and the k-means iterations it ran. */
+function printProjectionBreakdown(byProjection: ProjectionBreakdown, projections: readonly ProjectionSummary[]): void {
+  if (byProjection.size === 0) return;
+  const phases = [...new Set([...byProjection.values()].flatMap((times) => Object.keys(times)))];
+  const rows = [...byProjection].map(([name, times]) => {
+    const shape = projections.find((candidate) => candidate.name === name);
+    const sum = Object.values(times).reduce((a, b) => a + b, 0);
+    return [
+      name,
+      shape ? `${shape.outFeatures}×${shape.inFeatures}` : '',
+      ...phases.map((phase) => (times[phase] ?? 0).toFixed(2)),
+      sum.toFixed(2),
+      kmeansIterations(projections, name),
+    ];
+  });
+  process.stdout.write('\nper projection, seconds by quantizer phase (last run; the Hessian preparation is the layer\'s "prepare"):\n');
+  printTable(['projection', 'out×in', ...phases, 'total', 'k-means iterations'], rows);
 }
