@@ -24,7 +24,7 @@ try {
     numCentroids: Math.max(2, c.numCentroids / (divide * divide)),
     ...(c.numResidualCentroids ? { numResidualCentroids: Math.max(2, c.numResidualCentroids / (divide * divide)) } : {}),
   }));
-  for (const row of await benchmarkVptqPass(device, { cases, passes: 2, engines: [{}, { pointsPerWorkgroup: 8 }] })) print('vptq-pass', row);
+  for (const row of await benchmarkVptqPass(device, { cases, passes: 2 })) print('vptq-pass', row);
   for (const size of [4096, 11008].map((n) => Math.round(n / divide))) {
     const data = new Float64Array(size * size);
     for (let i = 0; i < size; i++) {

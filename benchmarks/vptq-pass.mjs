@@ -6,7 +6,7 @@
 // (in a git worktree, device-prep.sh's `mkdir .git/info` fails: .device/ is already git-ignored, run its other lines)
 // On the device (carry [".device"]):
 //   source .device/enter.sh; node .device/vptq-pass.mjs small|big|all '<JSON list of GpuVptqPassOptions>' <passes> [precision]
-// e.g. node .device/vptq-pass.mjs all '[{},{"pointsPerWorkgroup":8},{"pointsPerWorkgroup":32}]' 3 precision
+// e.g. node .device/vptq-pass.mjs all '[{},{"searchSlices":1},{"pointsPerWorkgroup":32}]' 3 precision
 import { create } from 'webgpu';
 import { acquireDevice } from '../packages/kernels-webgpu/dist/index.js';
 import { benchmarkVptqPass, vptqPassTargets } from '../packages/kernels-webgpu/dist/bench.js';

@@ -11,12 +11,12 @@ describe.skipIf(!device)('benchmarkVptqPass', () => {
   it('times the first pass, the warm passes and a measure for every case and tuning', async () => {
     const rows = await benchmarkVptqPass(device as GPUDevice, {
       cases: [{ rows: 40, cols: 24, vectorLength: 4, numCentroids: 64, numResidualCentroids: 4, blockSize: 8 }],
-      engines: [{}, { pointsPerWorkgroup: 2 }],
+      engines: [{}, { searchSlices: 2 }],
       passes: 2,
     });
-    expect(rows.map((row) => [row.layer, row.tiles, row.passMs.length])).toEqual([
-      ['40×24 v4-k64-4', 1, 2],
-      ['40×24 v4-k64-4', 5, 2],
+    expect(rows.map((row) => [row.layer, row.searchSlices, row.tiles, row.passMs.length])).toEqual([
+      ['40×24 v4-k64-4', 1, 1, 2],
+      ['40×24 v4-k64-4', 2, 1, 2],
     ]);
     for (const row of rows) {
       for (const time of [row.openMs, row.firstPassMs, ...row.passMs, row.measureMs]) expect(time).toBeGreaterThan(0);

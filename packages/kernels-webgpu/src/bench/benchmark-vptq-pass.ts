@@ -34,7 +34,8 @@ export interface VptqPassBenchmarkRow {
   /** `rows×cols v-k[-kr]`. */
   readonly layer: string;
   readonly engine: GpuVptqPassOptions;
-  /** Workgroups of the sweep (point tiles of P vector-rows) the planner chose. */
+  /** K slices and point tiles per column the planner chose. */
+  readonly searchSlices: number;
   readonly tiles: number;
   /** Upload of the layer's constants and tr(W·H·Wᵀ). */
   readonly openMs: number;
@@ -88,6 +89,7 @@ export async function benchmarkVptqPass(device: GPUDevice, options: BenchmarkVpt
         rows.push({
           layer: `${out}×${cols} v${vectorLength}-k${numCentroids}${residual > 0 ? `-${residual}` : ''}`,
           engine: engineOptions,
+          searchSlices: plan.parts[0].searchSlices,
           tiles: plan.parts[0].tiles,
           openMs,
           firstPassMs,

@@ -1,9 +1,8 @@
 import { defineParams, u32Fields } from '../params-struct';
 
 /**
- * The `Params` struct of `vptqColumnWgsl`, one record per column in a storage array (16 u32: 64 bytes, its stride;
- * see `planVptqPass` for the values). Offsets are in the units of their buffer: codebook offsets in vec4 words,
- * index offsets in u32, output offsets in f32.
+ * The `Params` struct of `vptqColumnWgsl`, one record per column (see `planVptqPass` for the values). Offsets are
+ * in the units of their buffer: codebook offsets in vec4 words, index offsets in u32, output offsets in f32.
  */
 export const vptqColumnParams = defineParams('vptq-column', u32Fields([
   'rows',
@@ -22,6 +21,8 @@ export const vptqColumnParams = defineParams('vptq-column', u32Fields([
   'residualIndexOffset',
   'flagOffset',
   'residualOutputOffset',
+  'sliceEntries',
+  'searchSlices',
 ] as const));
 
 /** The values of one column's record. */

@@ -1,5 +1,6 @@
 import type { VptqPart } from '@vptq/codebook/engine';
-import { createUniformBuffer, packParams, toBufferBinding } from '../buffers';
+import { toBufferBinding } from '../buffers';
+import type { BufferBinding } from '../buffers';
 import { checkWorkgroups } from '../dispatch';
 import type { KernelDispatch } from '../dispatch';
 import { getComputePipeline } from '../pipeline-cache';
@@ -9,18 +10,19 @@ import type { VptqColumnParams } from './vptq-column-params';
 import { vptqColumnWgsl } from './vptq-column.wgsl';
 
 const label = 'vptq-column';
-/** Bytes of one column's `Params` record in the storage array (16 u32). */
-export const vptqColumnRecordBytes = 64;
+/** Bytes of one `Params` record as bound (18 u32, rounded up to WGSL's 16-byte struct alignment). */
+export const vptqColumnRecordBytes = 80;
 
-/** The buffers a sweep binds (see `vptqColumnWgsl` for shapes and dtypes). */
+/** The buffers every column's steps bind (see `vptqColumnWgsl` for shapes and dtypes). */
 export interface VptqColumnBuffers {
   readonly codebooks: GPUBuffer;
   readonly factors: GPUBuffer;
+  readonly partials: GPUBuffer;
   readonly working: GPUBuffer;
   readonly outputs: GPUBuffer;
   readonly blockErrors: GPUBuffer;
   readonly indices: GPUBuffer;
-  /** One record per column (see {@link vptqColumnRecords}). */
+  /** One record per column, `plan.recordStride` bytes apart (see {@link vptqColumnRecords}). */
   readonly records: GPUBuffer;
 }
 
@@ -31,11 +33,11 @@ export interface VptqColumnKind {
 }
 
 /**
- * The `Params` records of every column, `[cols]` × 64 bytes for one storage buffer: constant for the layer, so
- * they are written once and every pass reuses them.
+ * The `Params` records of every column, `plan.recordStride` bytes apart, for one uniform buffer bound at an offset
+ * per column: constant for the layer, so they are written once and every pass reuses them.
  */
 export function vptqColumnRecords(layer: { readonly rows: number; readonly cols: number; readonly parts: readonly VptqPart[] }, plan: VptqPassPlan): ArrayBuffer {
-  const records = new Uint8Array(layer.cols * vptqColumnRecordBytes);
+  const records = new Uint8Array(layer.cols * plan.recordStride);
   for (const [blockStart, blockEnd] of plan.blocks) {
     for (let column = blockStart; column < blockEnd; column++) {
       const partIndex = plan.columnPart[column];
@@ -58,20 +60,21 @@ export function vptqColumnRecords(layer: { readonly rows: number; readonly cols:
         residualIndexOffset: placed.residualIndexOffset,
         flagOffset: plan.flagOffset,
         residualOutputOffset: layer.rows * layer.cols,
+        sliceEntries: placed.sliceEntries,
+        searchSlices: placed.searchSlices,
       };
-      records.set(new Uint8Array(vptqColumnParams.pack(values)), column * vptqColumnRecordBytes);
+      records.set(new Uint8Array(vptqColumnParams.pack(values)), column * plan.recordStride);
     }
   }
   return records.buffer;
 }
 
 /**
- * Records the sweeps of a pass of `kind` over the column ranges `chunks` (consecutive, covering the layer): each
- * chunk becomes one dispatch per run of columns whose parts share a vector length (the row mapping of a workgroup
- * depends on v), with one workgroup per tile of P vector-rows. Bind groups and range uniforms are made here once and
- * reused by every pass of that kind; each step owns its range uniform.
+ * Records the steps of every column of a pass of `kind`: per column, the split main search (when the part's K is
+ * split over several workgroups) and the finalize step. Bind groups are made here once and reused by every pass of
+ * that kind; the steps own nothing (the session owns the buffers).
  *
- * @returns one list of steps per chunk, to be encoded in order.
+ * @returns `[cols]` lists of steps, to be encoded column after column (with the block updates in between).
  * @throws {RangeError} when a grid exceeds `maxComputeWorkgroupsPerDimension`.
  */
 export async function createVptqColumnSteps(
@@ -80,66 +83,70 @@ export async function createVptqColumnSteps(
   plan: VptqPassPlan,
   buffers: VptqColumnBuffers,
   kind: VptqColumnKind,
-  chunks: readonly (readonly [number, number])[],
 ): Promise<KernelDispatch[][]> {
   const fn = 'createVptqColumnSteps';
-  const pipelines = await Promise.all(
-    layer.parts.map((part, partIndex) =>
-      getComputePipeline(device, {
-        label,
-        code: vptqColumnWgsl,
-        entryPoint: 'sweep',
-        constants: {
-          vectorLength: part.vectorLength,
-          pointsPerWorkgroup: plan.pointsPerWorkgroup,
-          workgroupSize: plan.workgroupSize,
-          tileEntries: plan.parts[partIndex].tileEntries,
-          useResidual: kind.useResidual,
-          keepResidual: kind.keepResidual,
-        },
-      }),
-    ),
+  const partSteps = await Promise.all(
+    layer.parts.map(async (part, partIndex) => {
+      const placed = plan.parts[partIndex];
+      const constants = {
+        vectorLength: part.vectorLength,
+        pointsPerWorkgroup: plan.pointsPerWorkgroup,
+        workgroupSize: plan.workgroupSize,
+        tileEntries: placed.tileEntries,
+        fusedSearch: placed.searchSlices === 1,
+        useResidual: kind.useResidual,
+        keepResidual: kind.keepResidual,
+      };
+      const finalize = await getComputePipeline(device, { label, code: vptqColumnWgsl, entryPoint: 'finalize', constants });
+      const search = placed.searchSlices > 1 ? await getComputePipeline(device, { label, code: vptqColumnWgsl, entryPoint: 'search', constants }) : undefined;
+      return { placed, finalize, search };
+    }),
   );
-  const bindings = [buffers.codebooks, buffers.factors, buffers.records, buffers.working, buffers.outputs, buffers.blockErrors, buffers.indices];
-  const made: SweepStep[] = [];
-  try {
-    return chunks.map(([first, last]) => {
-      const steps: KernelDispatch[] = [];
-      let start = first;
-      while (start < last) {
-        const vectorLength = layer.parts[plan.columnPart[start]].vectorLength;
-        let end = start + 1;
-        while (end < last && layer.parts[plan.columnPart[end]].vectorLength === vectorLength) end++;
-        const partIndex = plan.columnPart[start];
-        const step = new SweepStep(device, pipelines[partIndex], bindings, [start, end], checkWorkgroups(fn, device, plan.parts[partIndex].tiles));
-        made.push(step);
-        steps.push(step);
-        start = end;
-      }
-      return steps;
-    });
-  } catch (error) {
-    for (const step of made) step.destroy();
-    throw error;
+  const steps: KernelDispatch[][] = [];
+  for (let column = 0; column < layer.cols; column++) {
+    const { placed, finalize, search } = partSteps[plan.columnPart[column]];
+    const record = { buffer: buffers.records, offset: column * plan.recordStride, size: vptqColumnRecordBytes };
+    const columnSteps: KernelDispatch[] = [];
+    if (search !== undefined) {
+      const grid = checkWorkgroups(fn, device, placed.tiles, placed.searchSlices);
+      columnSteps.push(
+        new BoundStep(device, `${label}/search`, search, [[0, buffers.codebooks], [2, buffers.partials], [3, buffers.working], [7, record]], grid),
+      );
+    }
+    const bindings: [number, BufferBinding][] = [
+      [0, buffers.codebooks],
+      [1, buffers.factors],
+      [2, buffers.partials],
+      [3, buffers.working],
+      [4, buffers.outputs],
+      [5, buffers.blockErrors],
+      [6, buffers.indices],
+      [7, record],
+    ];
+    columnSteps.push(new BoundStep(device, `${label}/finalize`, finalize, bindings, checkWorkgroups(fn, device, placed.tiles)));
+    steps.push(columnSteps);
   }
+  return steps;
 }
 
-/** One dispatch of the sweep over columns [first, last): its pipeline, bind group (with its own range uniform), grid. */
-class SweepStep implements KernelDispatch {
-  readonly label = `${label}/sweep`;
+/**
+ * A pipeline + bind group + grid whose bindings need not be numbered 0..n−1: an entry point of a shared module
+ * with `layout: 'auto'` binds only what it uses (the search step uses 0, 2, 3 and 7).
+ */
+class BoundStep implements KernelDispatch {
+  readonly label: string;
   private readonly pipeline: GPUComputePipeline;
   private readonly bindGroup: GPUBindGroup;
   private readonly grid: readonly [number, number, number];
-  private readonly range: GPUBuffer;
 
-  constructor(device: GPUDevice, pipeline: GPUComputePipeline, bindings: readonly GPUBuffer[], columns: readonly [number, number], grid: readonly [number, number, number]) {
+  constructor(device: GPUDevice, label: string, pipeline: GPUComputePipeline, bindings: readonly [number, BufferBinding][], grid: readonly [number, number, number]) {
+    this.label = label;
     this.pipeline = pipeline;
     this.grid = grid;
-    this.range = createUniformBuffer(device, this.label, packParams([['u32', columns[0]], ['u32', columns[1]]]));
     this.bindGroup = device.createBindGroup({
-      label: this.label,
+      label,
       layout: pipeline.getBindGroupLayout(0),
-      entries: [...bindings, this.range].map((buffer, binding) => ({ binding, resource: toBufferBinding(buffer) })),
+      entries: bindings.map(([binding, resource]) => ({ binding, resource: toBufferBinding(resource) })),
     });
   }
 
@@ -149,7 +156,5 @@ class SweepStep implements KernelDispatch {
     pass.dispatchWorkgroups(this.grid[0], this.grid[1], this.grid[2]);
   }
 
-  destroy(): void {
-    this.range.destroy();
-  }
+  destroy(): void {}
 }

@@ -1,42 +1,41 @@
 /**
- * The VPTQ column loop (spec §3, the CPU twin is `@vptq/codebook`'s loop) as one persistent sweep: every vector-row
- * (v consecutive output rows, zero-padded past the last row) of every column in `range` gets its Euclidean-nearest
- * main entry (f32 distances, ties to the lower index), then greedily the residual entry nearest to what is left; the
- * column's quantized values, indices, residual and scaled error `(w − q)·d_c/U_cc` are written, the error is pushed
- * into the later columns of the block (`W[:, c+1:end] −= e·U'[c, c+1:end]`, U' = U·D⁻¹), and at the end of each block
- * the block's errors update every later column (`W[:, end:] −= E·U'[start:end, end:]`, GPTQ's lazy batch update).
+ * One column of the VPTQ column loop (spec §3, the CPU twin is `@vptq/codebook`'s loop): every vector-row of
+ * column `column` (v consecutive output rows, zero-padded past the last row) gets its Euclidean-nearest main entry
+ * (f32 distances, ties to the lower index), then greedily the residual entry nearest to what is left; the
+ * column's quantized values, indices, residual and scaled error `(w − q)·d_c/U_cc` are written, and the error is
+ * pushed into the later columns of the block (`W[:, c+1:end] −= e·U'[c, c+1:end]`, U' = U·D⁻¹). The lazy update
+ * of the columns after the block is `gemm-tn`'s.
  *
- * Why one sweep: the error feedback of a row reaches only that row, so the vector-rows are independent chains. A
- * workgroup owns P vector-rows (`pointsPerWorkgroup`, the same rows in every column) and walks the columns itself,
- * with nothing to wait for but its own barriers; a design with a dispatch per column step spent ~25 µs of dispatch
- * latency per step (8192 dispatches, 216 ms for a 4096 × 4096 pass on an H100) on ~2 µs of arithmetic.
+ * Workgroups hold `pointsPerWorkgroup` (P) vector-rows; invocation `local` serves point `local % P` as search lane
+ * `local / P` of S = workgroupSize / P lanes. The codebook is staged `tileEntries` entries at a time in workgroup
+ * memory; each lane scans every S-th entry of a tile for its point (held in registers) and keeps its best; the
+ * lanes' bests are merged per point. Entry (distance, index) pairs are compared lexicographically, a total order,
+ * so the merged minimum is the lowest index among equal distances whatever the merge order: the result does not
+ * depend on how the search is split (lanes, K slices). Two entry points:
  *
- * Invocation `local` serves point `local % P` as search lane `local / P` of S = workgroupSize / P lanes. The codebook
- * streams through workgroup memory `tileEntries` entries at a time; each lane scans every S-th entry of a tile for
- * its point (held in registers) and keeps its best; the lanes' bests are merged per point. Entry (distance, index)
- * pairs are compared lexicographically, a total order, so the merged minimum is the lowest index among equal
- * distances whatever the merge order. Sums run in a fixed order (the lazy update in 16-deep slabs of fused
- * multiply-adds, the slabs added with Kahan compensation, as `gemm-tn`), so a pass gives the same bytes every time.
+ * - `search`: workgroup (x, y) scans slice y (`sliceEntries` entries) of the main codebook for its points and
+ *   writes the best per point to `partials` (used when K is split over several workgroups for parallelism).
+ * - `finalize`: the main index (`fusedSearch`: scans the whole main codebook itself; else merges the slices'
+ *   partials), the residual search (`useResidual`), the outputs and the in-block update of its own rows.
  *
- * One dispatch covers columns whose parts share v (the row mapping depends on v): an outlier part of another
- * vector length gets its own dispatches, and WebGPU orders storage writes between dispatches, so a block may span
- * two. Entries are stored zero-padded to `vectorWords` vec4 (v = 6 → 8 floats); the point's padding is zero too,
- * so the padding adds nothing to a distance.
+ * Entries are stored zero-padded to `vectorWords` vec4 (v = 6 → 8 floats); the point's padding is zero too, so
+ * the padding adds nothing to a distance.
  *
  * 0 codebooks    [entries, vectorWords] vec4f   read        every part's main entries, then its residual entries
  * 1 factors      [cols, cols] f32               read        row c: d_c/U_cc on the diagonal, U_cj/d_j right of it
- * 2 columns      [cols] Params                  read        each column's record (see `planVptqPass`)
+ * 2 partials     [searchSlices, vectorRows] vec2u  read_write  (distance bits, index): each K slice's best
  * 3 working      [cols, rows] f32               read_write  the error-compensated weight
  * 4 outputs      [cols, rows] f32, then [cols, rows] f32   read_write  quantized, then (`keepResidual`) residual
  * 5 blockErrors  [blockSize, rows] f32          read_write  scaled errors of the block's columns
  * 6 indices      u32                            read_write  main indices, residual indices, non-finite flags
- * 7 range        Range                          uniform     the columns [first, last) of this dispatch
+ * 7 params       Params                         uniform
  */
 export const vptqColumnWgsl = /* wgsl */ `
 override vectorLength: u32 = 8;
 override pointsPerWorkgroup: u32 = 16;
 override workgroupSize: u32 = 256;
 override tileEntries: u32 = 256;
+override fusedSearch: bool = true;
 override useResidual: bool = false;
 override keepResidual: bool = false;
 override vectorWords: u32 = (vectorLength + 3u) / 4u;
@@ -46,7 +45,6 @@ override errorSlots: u32 = pointsPerWorkgroup * vectorLength;
 const maxWords = 4u;
 const farAway = 0x1.fffffep+127f;
 const noEntry = 0xffffffffu;
-const slab = 16u;
 
 struct Params {
   rows: u32,
@@ -65,11 +63,8 @@ struct Params {
   residualIndexOffset: u32,
   flagOffset: u32,
   residualOutputOffset: u32,
-}
-
-struct Range {
-  first: u32,
-  last: u32,
+  sliceEntries: u32,
+  searchSlices: u32,
 }
 
 struct Best {
@@ -79,12 +74,12 @@ struct Best {
 
 @group(0) @binding(0) var<storage, read> codebooks: array<vec4f>;
 @group(0) @binding(1) var<storage, read> factors: array<f32>;
-@group(0) @binding(2) var<storage, read> columns: array<Params>;
+@group(0) @binding(2) var<storage, read_write> partials: array<vec2u>;
 @group(0) @binding(3) var<storage, read_write> working: array<f32>;
 @group(0) @binding(4) var<storage, read_write> outputs: array<f32>;
 @group(0) @binding(5) var<storage, read_write> blockErrors: array<f32>;
 @group(0) @binding(6) var<storage, read_write> indices: array<u32>;
-@group(0) @binding(7) var<uniform> range: Range;
+@group(0) @binding(7) var<uniform> params: Params;
 
 var<workgroup> tile: array<vec4f, tileWords>;
 var<workgroup> laneDistance: array<f32, workgroupSize>;
@@ -103,15 +98,15 @@ fn isNonFinite(value: f32) -> bool {
   return (bitcast<u32>(value) & 0x7f800000u) == 0x7f800000u;
 }
 
-// Vector-row vectorRow of column p.column: v values, zero past the last row (the reference's padding).
-fn loadPoint(p: Params, vectorRow: u32) -> array<vec4f, maxWords> {
+// Vector-row vectorRow of the current column: v values, zero past the last row (the reference's padding).
+fn loadPoint(vectorRow: u32) -> array<vec4f, maxWords> {
   // Explicitly zero (see gemm-tn: lavapipe did not re-zero a declaration without initializer in a loop).
   var point = array<vec4f, maxWords>(vec4f(), vec4f(), vec4f(), vec4f());
-  if (vectorRow < p.vectorRows) {
-    let base = p.column * p.rows;
+  if (vectorRow < params.vectorRows) {
+    let base = params.column * params.rows;
     for (var t = 0u; t < vectorLength; t++) {
       let row = vectorRow * vectorLength + t;
-      if (row < p.rows) {
+      if (row < params.rows) {
         point[t / 4u][t % 4u] = working[base + row];
       }
     }
@@ -119,13 +114,13 @@ fn loadPoint(p: Params, vectorRow: u32) -> array<vec4f, maxWords> {
   return point;
 }
 
-// This lane's best of entries [0, end) of the codebook that starts at vec4 word offset, for point. Each lane
-// visits its entries in ascending order and keeps the first of equal distances. Called by the whole workgroup
-// (it has barriers) with workgroup-uniform offset and end.
-fn scan(point: array<vec4f, maxWords>, offset: u32, end: u32, local: u32, lane: u32) -> Best {
+// This lane's best of entries [first, end) of the codebook that starts at vec4 word offset, for point.
+// Each lane visits its entries in ascending order and keeps the first of equal distances. Called by the whole
+// workgroup (it has barriers) with workgroup-uniform offset, first and end.
+fn scan(point: array<vec4f, maxWords>, offset: u32, first: u32, end: u32, local: u32, lane: u32) -> Best {
   var own = point;
   var best = Best(farAway, noEntry);
-  for (var tileStart = 0u; tileStart < end; tileStart += tileEntries) {
+  for (var tileStart = first; tileStart < end; tileStart += tileEntries) {
     let count = min(tileEntries, end - tileStart);
     workgroupBarrier();
     for (var word = local; word < count * vectorWords; word += workgroupSize) {
@@ -166,143 +161,107 @@ fn mergeLanes(best: Best, local: u32, lane: u32) -> Best {
   return Best(laneDistance[slot], laneIndex[slot]);
 }
 
-// One column for the workgroup's points: search, outputs, indices, non-finite flag, in-block error feedback.
-fn quantizeColumn(p: Params, tileIndex: u32, local: u32) {
+@compute @workgroup_size(workgroupSize)
+fn search(@builtin(workgroup_id) workgroup: vec3u, @builtin(local_invocation_index) local: u32) {
+  let lane = local / pointsPerWorkgroup;
+  let vectorRow = workgroup.x * pointsPerWorkgroup + local % pointsPerWorkgroup;
+  let first = workgroup.y * params.sliceEntries;
+  let end = min(first + params.sliceEntries, params.numCentroids);
+  let best = mergeLanes(scan(loadPoint(vectorRow), params.codebookOffset, first, end, local, lane), local, lane);
+  if (lane == 0u && vectorRow < params.vectorRows) {
+    partials[workgroup.y * params.vectorRows + vectorRow] = vec2u(bitcast<u32>(best.distance), best.index);
+  }
+}
+
+@compute @workgroup_size(workgroupSize)
+fn finalize(@builtin(workgroup_id) workgroup: vec3u, @builtin(local_invocation_index) local: u32) {
   let slot = local % pointsPerWorkgroup;
   let lane = local / pointsPerWorkgroup;
-  let vectorRow = tileIndex * pointsPerWorkgroup + slot;
-  let valid = vectorRow < p.vectorRows;
-  let point = loadPoint(p, vectorRow);
+  let vectorRow = workgroup.x * pointsPerWorkgroup + slot;
+  let valid = vectorRow < params.vectorRows;
+  let point = loadPoint(vectorRow);
 
-  let nearest = mergeLanes(scan(point, p.codebookOffset, p.numCentroids, local, lane), local, lane);
+  var nearest = Best(farAway, noEntry);
+  if (fusedSearch) {
+    nearest = mergeLanes(scan(point, params.codebookOffset, 0u, params.numCentroids, local, lane), local, lane);
+  } else if (valid) {
+    for (var slice = 0u; slice < params.searchSlices; slice++) {
+      let candidate = partials[slice * params.vectorRows + vectorRow];
+      if (isBetter(bitcast<f32>(candidate.x), candidate.y, nearest)) {
+        nearest = Best(bitcast<f32>(candidate.x), candidate.y);
+      }
+    }
+  }
   // A NaN point is nearest to nothing; keep its index in range (the pass fails through its non-finite flag).
-  let mainIndex = min(nearest.index, p.numCentroids - 1u);
+  let mainIndex = min(nearest.index, params.numCentroids - 1u);
   var residualIndex = 0u;
-  let withResidual = useResidual && p.numResidualCentroids > 0u;
+  let withResidual = useResidual && params.numResidualCentroids > 0u;
   if (withResidual) {
     var remainder = point;
-    let base = p.codebookOffset + mainIndex * vectorWords;
+    let base = params.codebookOffset + mainIndex * vectorWords;
     for (var word = 0u; word < vectorWords; word++) {
       remainder[word] = point[word] - codebooks[base + word];
     }
-    let extra = mergeLanes(scan(remainder, p.residualCodebookOffset, p.numResidualCentroids, local, lane), local, lane);
-    residualIndex = min(extra.index, p.numResidualCentroids - 1u);
+    let extra = mergeLanes(scan(remainder, params.residualCodebookOffset, 0u, params.numResidualCentroids, local, lane), local, lane);
+    residualIndex = min(extra.index, params.numResidualCentroids - 1u);
   }
   if (lane == 0u) {
     chosen[slot] = mainIndex;
     chosenResidual[slot] = residualIndex;
     if (valid) {
-      let entry = vectorRow * p.partSize + p.localColumn;
-      indices[p.indexOffset + entry] = mainIndex;
+      let entry = vectorRow * params.partSize + params.localColumn;
+      indices[params.indexOffset + entry] = mainIndex;
       if (withResidual) {
-        indices[p.residualIndexOffset + entry] = residualIndex;
+        indices[params.residualIndexOffset + entry] = residualIndex;
       }
     }
   }
   workgroupBarrier();
 
   // The workgroup's rows are contiguous: point s holds rows firstRow + s·v .. + v.
-  let column = p.column;
-  let firstRow = tileIndex * errorSlots;
-  let columnBase = column * p.rows;
-  let errorScale = factors[column * p.cols + column];
+  let column = params.column;
+  let firstRow = workgroup.x * errorSlots;
+  let columnBase = column * params.rows;
+  let errorScale = factors[column * params.cols + column];
   for (var e = local; e < errorSlots; e += workgroupSize) {
     let row = firstRow + e;
-    if (row < p.rows) {
+    if (row < params.rows) {
       let s = e / vectorLength;
       let t = e % vectorLength;
-      var q = codebooks[p.codebookOffset + chosen[s] * vectorWords + t / 4u][t % 4u];
+      var q = codebooks[params.codebookOffset + chosen[s] * vectorWords + t / 4u][t % 4u];
       if (withResidual) {
-        q += codebooks[p.residualCodebookOffset + chosenResidual[s] * vectorWords + t / 4u][t % 4u];
+        q += codebooks[params.residualCodebookOffset + chosenResidual[s] * vectorWords + t / 4u][t % 4u];
       }
       let w = working[columnBase + row];
       let difference = w - q;
       outputs[columnBase + row] = q;
       if (keepResidual) {
-        outputs[p.residualOutputOffset + columnBase + row] = difference;
+        outputs[params.residualOutputOffset + columnBase + row] = difference;
       }
       let error = difference * errorScale;
       errors[e] = error;
-      blockErrors[(column - p.blockStart) * p.rows + row] = error;
+      blockErrors[(column - params.blockStart) * params.rows + row] = error;
       if (isNonFinite(w)) {
         atomicOr(&sawNonFinite, 1u);
       }
     }
   }
   workgroupBarrier();
-  // One flag per point tile, set at the first column that went non-finite there (the workgroup's own invocation 0
-  // writes it and reads it back, so no two invocations race).
-  if (local == 0u && atomicLoad(&sawNonFinite) != 0u && indices[p.flagOffset + tileIndex] == 0u) {
-    indices[p.flagOffset + tileIndex] = column + 1u;
+  // One flag per point tile, set at the first column that went non-finite there; one workgroup per tile and
+  // dispatch writes it, so no two invocations race.
+  if (local == 0u && atomicLoad(&sawNonFinite) != 0u && indices[params.flagOffset + workgroup.x] == 0u) {
+    indices[params.flagOffset + workgroup.x] = column + 1u;
   }
 
-  // Error feedback into the block's later columns, for this workgroup's rows only.
-  let laterCount = p.blockEnd - column - 1u;
+  // Error feedback into the block's later columns, for this workgroup's rows only (rows are independent).
+  let laterCount = params.blockEnd - column - 1u;
   for (var i = local; i < errorSlots * laterCount; i += workgroupSize) {
     let e = i % errorSlots;
     let row = firstRow + e;
-    if (row < p.rows) {
+    if (row < params.rows) {
       let later = column + 1u + i / errorSlots;
-      let index = later * p.rows + row;
-      working[index] = fma(-errors[e], factors[column * p.cols + later], working[index]);
-    }
-  }
-}
-
-// U'[c, j .. j+3] (zero past the last column).
-fn factorQuad(p: Params, c: u32, j: u32) -> vec4f {
-  var value = vec4f(0.0);
-  for (var q = 0u; q < 4u; q++) {
-    if (j + q < p.cols) {
-      value[q] = factors[c * p.cols + j + q];
-    }
-  }
-  return value;
-}
-
-// The lazy update after block [p.blockStart, p.blockEnd) for this workgroup's rows: W[row, j] −= Σ_b E[b, row]·U'[b, j]
-// for every later column j, four columns per item; 16-deep slabs of FMAs, slabs added with Kahan compensation.
-fn updateLater(p: Params, tileIndex: u32, local: u32) {
-  let firstRow = tileIndex * errorSlots;
-  let depth = p.blockEnd - p.blockStart;
-  let quads = (p.cols - p.blockEnd + 3u) / 4u;
-  for (var i = local; i < errorSlots * quads; i += workgroupSize) {
-    let e = i % errorSlots;
-    let row = firstRow + e;
-    if (row < p.rows) {
-      let j = p.blockEnd + (i / errorSlots) * 4u;
-      var total = vec4f(0.0);
-      var compensation = vec4f(0.0);
-      for (var b0 = 0u; b0 < depth; b0 += slab) {
-        var partial = vec4f(0.0);
-        for (var b = b0; b < min(b0 + slab, depth); b++) {
-          partial = fma(vec4f(blockErrors[b * p.rows + row]), factorQuad(p, p.blockStart + b, j), partial);
-        }
-        let y = partial - compensation;
-        let t = total + y;
-        compensation = (t - total) - y;
-        total = t;
-      }
-      for (var q = 0u; q < 4u; q++) {
-        if (j + q < p.cols) {
-          let index = (j + q) * p.rows + row;
-          working[index] = working[index] - total[q];
-        }
-      }
-    }
-  }
-}
-
-@compute @workgroup_size(workgroupSize)
-fn sweep(@builtin(workgroup_id) workgroup: vec3u, @builtin(local_invocation_index) local: u32) {
-  for (var column = range.first; column < range.last; column++) {
-    let p = columns[column];
-    quantizeColumn(p, workgroup.x, local);
-    // The next column reads what this one's feedback wrote, from other invocations of the workgroup.
-    storageBarrier();
-    if (column + 1u == p.blockEnd && p.blockEnd < p.cols) {
-      updateLater(p, workgroup.x, local);
-      storageBarrier();
+      let index = later * params.rows + row;
+      working[index] = fma(-errors[e], factors[column * params.cols + later], working[index]);
     }
   }
 }

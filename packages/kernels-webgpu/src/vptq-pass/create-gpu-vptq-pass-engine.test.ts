@@ -95,7 +95,7 @@ describe.skipIf(!device)('createGpuVptqPassEngine', () => {
   const gpu = device as GPUDevice;
   afterAll(releaseTestDevice);
 
-  it('compiles the sweep for every variant the engine uses', async () => {
+  it('compiles both entry points for every variant the engine uses', async () => {
     await expect(compileShader(gpu, 'vptq-column', vptqColumnWgsl)).resolves.toBeDefined();
   });
 
@@ -106,12 +106,12 @@ describe.skipIf(!device)('createGpuVptqPassEngine', () => {
 
   const variants: [string, VptqOptions, GpuVptqPassOptions][] = [
     ['outliers (vo = 3), 2 groups, residual, norm, perm, scale-aware, ragged last vector', full, {}],
-    ['the same with 4 points per workgroup (more sweep workgroups)', full, { pointsPerWorkgroup: 4 }],
+    ['the same with K split into 3 search slices and 4 points per workgroup', full, { searchSlices: 3, pointsPerWorkgroup: 4 }],
     ['scale-aware objective off', { ...full, scaleAwareObjective: false }, {}],
     [
-      'dense 2-D codebook (v = 2, K = 256, Kr = 64), one point per workgroup',
+      'dense 2-D codebook (v = 2, K = 256, Kr = 64), K split automatically',
       { kmeansIterations: 10, vectorLength: 2, numCentroids: 256, numResidualCentroids: 64, blockSize: 16, refineIterations: 1 },
-      { pointsPerWorkgroup: 1 },
+      { targetWorkgroups: 64 },
     ],
     ['norm off, v = 3, no residual, no outliers, 7-column blocks', { kmeansIterations: 10, vectorLength: 3, numCentroids: 16, enableNorm: false, blockSize: 7, refineIterations: 2 }, {}],
   ];
@@ -158,7 +158,7 @@ describe.skipIf(!device)('createGpuVptqPassEngine', () => {
     });
   }
 
-  it('breaks exact ties to the lower index within a lane, across lanes and across tiles, as the CPU search does', async () => {
+  it('breaks exact ties to the lower index within a lane, across lanes and across K slices, as the CPU search does', async () => {
     const { layer, requests } = await capture({ ...full, refineIterations: 0 });
     // Twins: entry k + stride repeats entry k, so every nearest entry comes as a pair and the lower one must win.
     // stride 1 puts twins in neighbouring lanes; stride K/2 (16 for K = 32, with 16 lanes) in the same lane of one tile.
@@ -180,7 +180,7 @@ describe.skipIf(!device)('createGpuVptqPassEngine', () => {
         keepResidual: false,
       };
       const expected = await (await cpuVptqPassEngine.openLayer(layer)).runPass(request);
-      for (const options of [{}, { pointsPerWorkgroup: 2 }]) {
+      for (const options of [{}, { searchSlices: 5, pointsPerWorkgroup: 2 }]) {
         const session = await createGpuVptqPassEngine(gpu, options).openLayer(layer);
         const actual = await session.runPass(request);
         session.close();
@@ -209,7 +209,7 @@ describe.skipIf(!device)('createGpuVptqPassEngine', () => {
   it('gives the same bytes twice, in one session and in a new one', async () => {
     const { layer, requests } = await capture({ ...full, refineIterations: 0 });
     const request = { ...requests[0], keepResidual: true };
-    const engine = createGpuVptqPassEngine(gpu, { pointsPerWorkgroup: 4 });
+    const engine = createGpuVptqPassEngine(gpu, { searchSlices: 2 });
     const first = await engine.openLayer(layer);
     const a = await first.runPass(request);
     const b = await first.runPass(request);
@@ -274,6 +274,8 @@ describe.skipIf(!device)('createGpuVptqPassEngine', () => {
 
   it('rejects bad options, layers and codebooks with the parameter and what was expected', async () => {
     expect(() => createGpuVptqPassEngine(gpu, { pointsPerWorkgroup: 3 })).toThrow(/pointsPerWorkgroup must be a power of two between 1 and 64 \(got 3\)/);
+    expect(() => createGpuVptqPassEngine(gpu, { searchSlices: 0 })).toThrow(/searchSlices must be an integer ≥ 1 \(got 0\)/);
+    expect(() => createGpuVptqPassEngine(gpu, { targetWorkgroups: 1.5 })).toThrow(/targetWorkgroups must be an integer ≥ 1/);
     const { layer, requests } = await capture({ ...full, refineIterations: 0 });
     const engine = createGpuVptqPassEngine(gpu);
     await expect(engine.openLayer({ ...layer, start: new Float32Array(5) })).rejects.toThrow(/layer.start must have 1440 elements \(\[cols, rows\]\) \(got 5\)/);

@@ -5,11 +5,19 @@ import { readVptqPassTuning } from './plan-vptq-pass';
 /** Tuning of the GPU column loop; every field is optional. */
 export interface GpuVptqPassOptions {
   /**
-   * Vector-rows per workgroup of the column sweep (P), a power of two from 1 to 64. Every workgroup streams the
-   * whole codebook once per column for its P points, so a larger P reads less codebook per point but gives fewer
-   * workgroups (ceil(R/P)) to fill the GPU with. Default 16.
+   * Vector-rows per workgroup of the column kernel (P), a power of two from 1 to 64. Each workgroup reads its K
+   * slice of the codebook once for P points, so a larger P reads less codebook per column but makes fewer
+   * workgroups. Default 16.
    */
   readonly pointsPerWorkgroup?: number;
+  /**
+   * Workgroups per column the main search aims for: when a column has fewer point tiles (ceil(R/P)) than this, K
+   * is split into slices searched by separate workgroups and merged in the finalize step (two dispatches per
+   * column instead of one). Never below one workgroup tile of entries per slice. Default 1024.
+   */
+  readonly targetWorkgroups?: number;
+  /** Forces the number of K slices of every part's main search (1: one fused dispatch per column). */
+  readonly searchSlices?: number;
 }
 
 /** The GPU engine: `openLayer` uploads a layer and resolves to its session. */

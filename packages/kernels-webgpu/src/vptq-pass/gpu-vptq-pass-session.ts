@@ -1,6 +1,6 @@
 import { toWorkingLayout } from '@vptq/codebook/engine';
 import type { VptqPassLayer, VptqPassRequest, VptqPassResult } from '@vptq/codebook/engine';
-import { createBufferFilled, createBufferWithData, createStorageBuffer, readBuffer } from '../buffers';
+import { createBufferFilled, createBufferWithData, createStorageBuffer, createUniformBuffer, readBuffer } from '../buffers';
 import { captureGpuErrors } from '../dispatch';
 import type { KernelDispatch } from '../dispatch';
 import { createGemmTnDispatch } from '../gemm-tn/gemm-tn';
@@ -25,6 +25,7 @@ interface LayerBuffers {
   readonly norm: GPUBuffer | undefined;
   readonly codebooks: GPUBuffer;
   readonly indices: GPUBuffer;
+  readonly partials: GPUBuffer;
   readonly blockErrors: GPUBuffer;
   readonly delta: GPUBuffer;
   readonly sums: GPUBuffer;
@@ -36,8 +37,7 @@ interface LayerBuffers {
  * as f32 (`factors`: row c holds d_c/U_cc on the diagonal and U_cj/d_j right of it, each rounded once from the
  * f64 quotient), H as f32, the original weight and norm for the proxy error, one `Params` record per column, and
  * every bind group. A pass then writes its codebooks, copies the starting weight to the working buffer and
- * records the whole loop (`progressChunks` ranges of blocks, each one sweep dispatch per run of parts with the same
- * vector length: every workgroup walks the columns for its own vector-rows, lazy updates included) and the proxy
+ * records the whole loop (per column one or two dispatches, per block one `gemm-tn` lazy update) and the proxy
  * error (`proxy-delta`, then `gemm-tn`'s quadratic form) with no readback in between; the quantized weight, the
  * indices (with the non-finite flags) and the proxy error's per-tile sums are read back once at the end.
  */
@@ -46,11 +46,12 @@ export class GpuVptqPassSession {
   private readonly layer: VptqPassLayer;
   private readonly plan: VptqPassPlan;
   private readonly buffers: LayerBuffers;
+  private readonly blockUpdates: readonly (KernelDispatch | undefined)[];
   private readonly denominator: number;
   private outputs: GPUBuffer;
   private withResidualOutput: boolean;
   private measureSteps: readonly KernelDispatch[];
-  private readonly kinds = new Map<string, Promise<ColumnChunks>>();
+  private readonly kinds = new Map<string, Promise<KernelDispatch[][]>>();
   private busy = false;
   private closed = false;
 
@@ -60,6 +61,7 @@ export class GpuVptqPassSession {
     plan: VptqPassPlan,
     buffers: LayerBuffers,
     outputs: { readonly buffer: GPUBuffer; readonly withResidual: boolean },
+    blockUpdates: readonly (KernelDispatch | undefined)[],
     measureSteps: readonly KernelDispatch[],
     denominator: number,
   ) {
@@ -69,6 +71,7 @@ export class GpuVptqPassSession {
     this.buffers = buffers;
     this.outputs = outputs.buffer;
     this.withResidualOutput = outputs.withResidual;
+    this.blockUpdates = blockUpdates;
     this.measureSteps = measureSteps;
     this.denominator = denominator;
   }
@@ -105,12 +108,27 @@ export class GpuVptqPassSession {
           norm: norm === undefined ? undefined : data('norm', norm),
           codebooks: storage('codebooks', plan.codebookWords * 16),
           indices: storage('indices', plan.indexWords * 4),
+          partials: storage('partials', plan.partialEntries * 8),
           blockErrors: storage('block-errors', Math.min(layer.blockSize, cols) * rows * 4),
           delta: storage('delta', rows * cols * 4),
           sums: storage('sums', plan.measureTiles * 4),
-          records: data('records', new Uint8Array(vptqColumnRecords(layer, plan))),
+          records: keep(createUniformBuffer(device, `${label}/records`, vptqColumnRecords(layer, plan))),
         };
         const outputs = storage('outputs', rows * cols * 4 * (withResidual ? 2 : 1));
+        const blockUpdates = await Promise.all(
+          plan.blocks.map(async ([start, end]) => {
+            if (end === cols) return undefined;
+            // W[:, end:] −= E·U'[start:end, end:] in the [cols, rows] layout.
+            const step = await createGemmTnDispatch(
+              device,
+              { a: buffers.blockErrors, b: buffers.factors, x: buffers.working },
+              { m: rows, n: cols - end, k: end - start, lda: rows, ldb: cols, ldx: rows, bOffset: start * cols + end, xOffset: end * rows },
+              'subtract',
+            );
+            owned.push(step);
+            return step;
+          }),
+        );
         const measureSteps = await createMeasureSteps(device, layer, buffers, outputs);
         owned.push(...measureSteps);
         // tr(W·H·Wᵀ) once: the quadratic form of the original weight itself.
@@ -118,7 +136,7 @@ export class GpuVptqPassSession {
         owned.push(reference);
         submit(device, [reference]);
         const denominator = sumTiles(await readBuffer(device, buffers.sums, plan.measureTiles * 4));
-        return new GpuVptqPassSession(device, layer, plan, buffers, { buffer: outputs, withResidual }, measureSteps, denominator);
+        return new GpuVptqPassSession(device, layer, plan, buffers, { buffer: outputs, withResidual }, blockUpdates, measureSteps, denominator);
       });
     } catch (error) {
       for (const step of owned) step.destroy();
@@ -143,25 +161,28 @@ export class GpuVptqPassSession {
       captureGpuErrors(device, label, async () => {
         if (kind.keepResidual && !this.withResidualOutput) await this.growOutputs();
         device.queue.writeBuffer(buffers.codebooks, 0, packCodebooks(layer, plan, request));
-        const chunks = await this.columnSteps(kind);
+        const columns = await this.columnSteps(kind);
         const onFraction = request.onFraction;
         onFraction?.(0);
         const progress: Promise<void>[] = [];
-        // Without progress, one submit; with it, one per chunk, all submitted at once.
-        const perSubmit = onFraction === undefined ? chunks.steps.length : 1;
-        for (let first = 0; first < chunks.steps.length; first += perSubmit) {
+        const chunk = onFraction === undefined ? plan.blocks.length : Math.ceil(plan.blocks.length / progressChunks);
+        for (let first = 0; first < plan.blocks.length; first += chunk) {
           const encoder = device.createCommandEncoder({ label });
           if (first === 0) {
             encoder.copyBufferToBuffer(buffers.start, 0, buffers.working, 0, rows * cols * 4);
             if (plan.flagCount > 0) encoder.clearBuffer(buffers.indices, plan.flagOffset * 4, plan.flagCount * 4);
           }
           const pass = encoder.beginComputePass({ label });
-          const last = Math.min(first + perSubmit, chunks.steps.length);
-          for (let chunk = first; chunk < last; chunk++) for (const step of chunks.steps[chunk]) step.encode(pass);
+          const last = Math.min(first + chunk, plan.blocks.length);
+          for (let block = first; block < last; block++) {
+            const [start, end] = plan.blocks[block];
+            for (let column = start; column < end; column++) for (const step of columns[column]) step.encode(pass);
+            this.blockUpdates[block]?.encode(pass);
+          }
           pass.end();
           device.queue.submit([encoder.finish()]);
           if (onFraction !== undefined) {
-            const done = chunks.ranges[last - 1][1];
+            const done = plan.blocks[last - 1][1];
             progress.push(device.queue.onSubmittedWorkDone().then(() => onFraction(done / cols)));
           }
         }
@@ -201,8 +222,7 @@ export class GpuVptqPassSession {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const step of this.measureSteps) step.destroy();
-    this.dropColumnSteps();
+    for (const step of [...this.blockUpdates, ...this.measureSteps]) step?.destroy();
     for (const buffer of Object.values(this.buffers)) (buffer as GPUBuffer | undefined)?.destroy();
     this.outputs.destroy();
   }
@@ -218,30 +238,17 @@ export class GpuVptqPassSession {
     }
   }
 
-  /** The sweep steps of a pass of `kind` in `progressChunks` column ranges of whole blocks, made at first use. */
-  private columnSteps(kind: VptqColumnKind): Promise<ColumnChunks> {
+  private columnSteps(kind: VptqColumnKind): Promise<KernelDispatch[][]> {
     const key = `${kind.useResidual}/${kind.keepResidual}`;
-    let chunks = this.kinds.get(key);
-    if (chunks === undefined) {
-      const { codebooks, factors, working, blockErrors, indices, records } = this.buffers;
-      const buffers = { codebooks, factors, working, outputs: this.outputs, blockErrors, indices, records };
-      const { blocks } = this.plan;
-      const perChunk = Math.ceil(blocks.length / progressChunks);
-      const ranges: [number, number][] = [];
-      for (let first = 0; first < blocks.length; first += perChunk) ranges.push([blocks[first][0], blocks[Math.min(first + perChunk, blocks.length) - 1][1]]);
-      chunks = createVptqColumnSteps(this.device, this.layer, this.plan, buffers, kind, ranges).then((steps) => ({ ranges, steps }));
-      this.kinds.set(key, chunks);
-      chunks.catch(() => this.kinds.delete(key));
+    let steps = this.kinds.get(key);
+    if (steps === undefined) {
+      const { codebooks, factors, partials, working, blockErrors, indices, records } = this.buffers;
+      const buffers = { codebooks, factors, partials, working, outputs: this.outputs, blockErrors, indices, records };
+      steps = createVptqColumnSteps(this.device, this.layer, this.plan, buffers, kind);
+      this.kinds.set(key, steps);
+      steps.catch(() => this.kinds.delete(key));
     }
-    return chunks;
-  }
-
-  /** Frees the recorded sweep steps (their range uniforms); they are made again at the next pass. */
-  private dropColumnSteps(): void {
-    for (const chunks of this.kinds.values()) {
-      void chunks.then(({ steps }) => steps.flat().forEach((step) => step.destroy())).catch(() => {});
-    }
-    this.kinds.clear();
+    return steps;
   }
 
   /** Makes room for the residual in the outputs (a layer without residual parts asked to keep one). */
@@ -256,7 +263,7 @@ export class GpuVptqPassSession {
     this.measureSteps = measureSteps;
     this.withResidualOutput = true;
     // Every bind group held the old outputs buffer.
-    this.dropColumnSteps();
+    this.kinds.clear();
   }
 
   private result(outputs: ArrayBuffer, words: Uint32Array, numerator: number, kind: VptqColumnKind): VptqPassResult {
@@ -288,12 +295,6 @@ export class GpuVptqPassSession {
     if (this.denominator === 0) return numerator === 0 ? 0 : Number.POSITIVE_INFINITY;
     return numerator / this.denominator;
   }
-}
-
-/** A pass's sweep steps: per column range (whole blocks, in order), its dispatches. */
-interface ColumnChunks {
-  readonly ranges: readonly (readonly [number, number])[];
-  readonly steps: readonly (readonly KernelDispatch[])[];
 }
 
 /** ΔW = (q·scale + bias) − W, then its quadratic form with H: the two dispatches of a proxy error. */

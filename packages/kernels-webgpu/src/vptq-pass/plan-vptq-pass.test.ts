@@ -13,6 +13,7 @@ const h100: VptqPassLimits = {
   maxComputeWorkgroupStorageSize: 49152,
   maxComputeInvocationsPerWorkgroup: 1024,
   maxComputeWorkgroupSizeX: 1024,
+  minUniformBufferOffsetAlignment: 64,
 };
 const tuning = readVptqPassTuning('test', {});
 const part = (start: number, size: number, vectorLength: number, rows: number, numCentroids: number, numResidualCentroids = 0): VptqPart => ({
@@ -52,24 +53,26 @@ describe('planVptqPass', () => {
       [16, 32],
       [32, 48],
     ]);
+    // Records on the device's uniform offset alignment: 80 bytes → 128 at 64.
+    expect(plan.recordStride).toBe(128);
     expect(plan.measureTiles).toBe(1);
-    // One workgroup per tile of 16 vector-rows: R = 10 and 5 → one tile each.
-    expect(plan.parts.map((placed) => placed.tiles)).toEqual([1, 1, 1]);
+    // Small codebooks are searched in the finalize step itself.
+    expect(plan.parts.map((placed) => [placed.searchSlices, placed.sliceEntries])).toEqual([[1, 16], [1, 32], [1, 32]]);
   });
 
-  it('gives the sweep one workgroup per tile of P vector-rows, whatever K', () => {
-    // 14336 × 4096 at v8-k65536: R = 1792, 112 tiles of 16; 4096 × 4096 at v6-k4096: R = 683, 43 tiles.
+  it('splits a large codebook over K slices until a column fills the device, one tile of entries at least', () => {
+    // 14336 × 4096 at v8-k65536: R = 1792, 112 point tiles; 1024 / 112 → 10 slices of 6554 entries.
     const big = planVptqPass('test', { rows: 14336, cols: 4096, blockSize: 128, parts: [part(0, 4096, 8, 14336, 65536, 256)] }, h100, tuning);
-    // 32 KiB tiles where the device allows them: 1024 entries of two vec4 words.
-    expect(big.parts[0]).toMatchObject({ tiles: 112, tileEntries: 1024 });
+    expect(big.parts[0]).toMatchObject({ tiles: 112, searchSlices: 10, sliceEntries: 6554, tileEntries: 256 });
+    expect(big.partialEntries).toBe(10 * 1792);
+    // 4096 × 4096 at v6-k4096: R = 683, 43 tiles; 4096 / 256 entries per tile caps it at 16 slices.
     const small = planVptqPass('test', { rows: 4096, cols: 4096, blockSize: 128, parts: [part(0, 4096, 6, 4096, 4096)] }, h100, tuning);
-    expect(small.parts[0]).toMatchObject({ tiles: 43, tileEntries: 1024 });
-    // WebGPU's default 16 KiB of workgroup memory: what the lane merge, the chosen indices and errors leave.
-    const modest = planVptqPass('test', { rows: 4096, cols: 4096, blockSize: 128, parts: [part(0, 4096, 6, 4096, 4096)] }, { ...h100, maxComputeWorkgroupStorageSize: 16384 }, tuning);
-    expect(modest.parts[0].tileEntries).toBe(Math.floor((16384 - (2 * 256 * 4 + 2 * 16 * 4 + 16 * 6 * 4 + 16)) / 32));
-    const halved = planVptqPass('test', { rows: 4096, cols: 4096, blockSize: 128, parts: [part(0, 4096, 6, 4096, 4096)] }, h100, readVptqPassTuning('test', { pointsPerWorkgroup: 8 }));
-    expect(halved.parts[0].tiles).toBe(86);
-    expect(small.flagCount).toBe(43);
+    expect(small.parts[0]).toMatchObject({ tiles: 43, searchSlices: 16, sliceEntries: 256 });
+    // A forced count is kept, without empty slices: 32 entries in slices of ceil(32/3) = 11 → 3 slices.
+    const forced = planVptqPass('test', { rows: 30, cols: 8, blockSize: 4, parts: [part(0, 8, 4, 30, 32)] }, h100, readVptqPassTuning('test', { searchSlices: 3 }));
+    expect(forced.parts[0]).toMatchObject({ searchSlices: 3, sliceEntries: 11 });
+    const excessive = planVptqPass('test', { rows: 30, cols: 8, blockSize: 4, parts: [part(0, 8, 4, 30, 4)] }, h100, readVptqPassTuning('test', { searchSlices: 9 }));
+    expect(excessive.parts[0]).toMatchObject({ searchSlices: 4, sliceEntries: 1 });
   });
 
   it('names the device limit a layer exceeds', () => {
@@ -84,7 +87,7 @@ describe('planVptqPass', () => {
     expect(plan({ maxBufferSize: 1 << 20 })).toThrow(/above the device's maxBufferSize of 1048576/);
     expect(plan({ maxStorageBuffersPerShaderStage: 6 })).toThrow(/binds 7 storage buffers, above the device's maxStorageBuffersPerShaderStage of 6/);
     expect(plan({ maxComputeInvocationsPerWorkgroup: 128 })).toThrow(/workgroups of 256, above the device's maxComputeInvocationsPerWorkgroup \(128\)/);
-    expect(plan({ maxComputeWorkgroupStorageSize: 8192 })).toThrow(/needs 10896 bytes of workgroup memory .* above the device's maxComputeWorkgroupStorageSize of 8192/);
+    expect(plan({ maxComputeWorkgroupStorageSize: 8192 })).toThrow(/needs 10884 bytes of workgroup memory .* above the device's maxComputeWorkgroupStorageSize of 8192/);
     expect(plan({ maxComputeWorkgroupsPerDimension: 16 }, { pointsPerWorkgroup: 1 })).toThrow(/512 workgroups for point tiles .* maxComputeWorkgroupsPerDimension of 16/);
   });
 

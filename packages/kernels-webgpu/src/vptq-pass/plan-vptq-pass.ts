@@ -4,13 +4,9 @@ import type { VptqPart } from '@vptq/codebook/engine';
 export const maxGpuVectorLength = 16;
 /** Invocations per workgroup of the column kernel. */
 const workgroupSize = 256;
-/**
- * Workgroup memory for one tile of codebook entries: at least 8 KiB, and up to 32 KiB where the device allows it
- * (fewer tiles per column means fewer barriers; a sweep has only ceil(R/P) workgroups, so occupancy is not the limit).
- */
-const minTileBytes = 8192;
-const maxTileBytes = 32768;
-/** Storage buffers bound at once by the column kernel's sweep. */
+/** Workgroup memory for one tile of codebook entries. */
+const tileBytes = 8192;
+/** Storage buffers bound at once by the column kernel's finalize step. */
 const storageBuffersNeeded = 7;
 
 /** What {@link planVptqPass} needs to know about a device. */
@@ -22,11 +18,14 @@ export interface VptqPassLimits {
   readonly maxComputeWorkgroupStorageSize: number;
   readonly maxComputeInvocationsPerWorkgroup: number;
   readonly maxComputeWorkgroupSizeX: number;
+  readonly minUniformBufferOffsetAlignment: number;
 }
 
 /** Tuning of the GPU pass (see `GpuVptqPassOptions`). */
 export interface VptqPassTuning {
   readonly pointsPerWorkgroup: number;
+  readonly targetWorkgroups: number;
+  readonly searchSlices: number | undefined;
 }
 
 /** Where one part lives in the GPU buffers and how its search is split. */
@@ -35,8 +34,11 @@ export interface VptqPassPartPlan {
   readonly vectorWords: number;
   /** Entries staged per tile of workgroup memory. */
   readonly tileEntries: number;
-  /** Workgroups of a sweep over the part: ceil(R / pointsPerWorkgroup). */
+  /** Workgroups along x: ceil(R / pointsPerWorkgroup). */
   readonly tiles: number;
+  /** K slices of the main search; 1 = fused into the finalize step (one dispatch per column). */
+  readonly searchSlices: number;
+  readonly sliceEntries: number;
   /** vec4 word offsets in the codebook buffer. */
   readonly codebookOffset: number;
   readonly residualCodebookOffset: number;
@@ -60,14 +62,18 @@ export interface VptqPassPlan {
   readonly indexWords: number;
   readonly flagOffset: number;
   readonly flagCount: number;
+  /** vec2u entries of the K-slice partials (at least 1). */
+  readonly partialEntries: number;
+  /** Bytes between two columns' `Params` records in the uniform buffer (the offset alignment). */
+  readonly recordStride: number;
   /** Workgroup tiles of the proxy error's quadratic form: `[ceil(rows/64), ceil(cols/64)]`. */
   readonly measureTiles: number;
 }
 
 /**
  * Plans a layer's GPU pass: the buffer layout (codebooks padded to vec4 words, all parts' indices in one u32
- * buffer), the sweep's workgroups (one per tile of `pointsPerWorkgroup` vector-rows), the lazy-update blocks, and
- * checks everything against the device.
+ * buffer), how each part's main search is split over K (enough workgroups per column to fill the device:
+ * `targetWorkgroups`, never below one tile of entries per slice), and checks everything against the device.
  *
  * @throws {RangeError} naming the parameter or device limit: parts that do not tile the columns, v above 16, a
  *   tuning value out of range, a grid above `maxComputeWorkgroupsPerDimension`, a buffer above
@@ -100,17 +106,23 @@ export function planVptqPass(
 
   let codebookWords = 0;
   let indexWords = 0;
+  let partialEntries = 1;
   let flagCount = 0;
   const planned: Omit<VptqPassPartPlan, 'residualIndexOffset'>[] = [];
   for (const part of parts) {
     const vectorWords = Math.ceil(part.vectorLength / 4);
-    // The lane merge, the chosen indices, the errors and the non-finite flag, each variable on 16 bytes (as Dawn counts).
-    const others = 2 * workgroupSize * 4 + 2 * roundUp16(points * 4) + roundUp16(points * part.vectorLength * 4) + 16;
-    const tileBytes = Math.max(minTileBytes, Math.min(maxTileBytes, limits.maxComputeWorkgroupStorageSize - others));
     const tileEntries = Math.floor(tileBytes / (16 * vectorWords));
     const tiles = Math.ceil(part.vectorRows / points);
+    let searchSlices = tuning.searchSlices ?? 1;
+    if (tuning.searchSlices === undefined && tiles < tuning.targetWorkgroups) {
+      searchSlices = Math.min(Math.ceil(tuning.targetWorkgroups / tiles), Math.floor(part.numCentroids / tileEntries));
+    }
+    searchSlices = Math.max(1, Math.min(searchSlices, part.numCentroids));
+    const sliceEntries = Math.ceil(part.numCentroids / searchSlices);
+    searchSlices = Math.ceil(part.numCentroids / sliceEntries); // no empty slice
     checkGrid(fn, `point tiles of a part with R = ${part.vectorRows}`, tiles, limits);
-    const storage = tileEntries * vectorWords * 16 + others;
+    checkGrid(fn, 'searchSlices', searchSlices, limits);
+    const storage = tileEntries * vectorWords * 16 + 2 * workgroupSize * 4 + 2 * points * 4 + points * part.vectorLength * 4 + 4;
     if (storage > limits.maxComputeWorkgroupStorageSize) {
       throw new RangeError(
         `${fn}: the column kernel needs ${storage} bytes of workgroup memory for v = ${part.vectorLength} and pointsPerWorkgroup = ${points}, above the device's maxComputeWorkgroupStorageSize of ${limits.maxComputeWorkgroupStorageSize}`,
@@ -120,8 +132,9 @@ export function planVptqPass(
     codebookWords += part.numCentroids * vectorWords;
     const residualCodebookOffset = codebookWords;
     codebookWords += part.numResidualCentroids * vectorWords;
-    planned.push({ vectorWords, tileEntries, tiles, codebookOffset, residualCodebookOffset, indexOffset: indexWords });
+    planned.push({ vectorWords, tileEntries, tiles, searchSlices, sliceEntries, codebookOffset, residualCodebookOffset, indexOffset: indexWords });
     indexWords += part.vectorRows * part.size;
+    if (searchSlices > 1) partialEntries = Math.max(partialEntries, searchSlices * part.vectorRows);
     flagCount = Math.max(flagCount, tiles);
   }
   const withResidualIndices = planned.map((part, index) => {
@@ -143,6 +156,7 @@ export function planVptqPass(
     ['U·D⁻¹ (cols² f32)', cols * cols * 4],
     ['the codebooks', codebookWords * 16],
     ['the indices', indexWords * 4],
+    ['the search partials', partialEntries * 8],
     ['the block errors', Math.min(blockSize, cols) * rows * 4],
   ] as const) {
     checkBuffer(fn, name, bytes, limits);
@@ -152,6 +166,7 @@ export function planVptqPass(
   parts.forEach((part, index) => columnPart.fill(index, part.start, part.start + part.size));
   const blocks: [number, number][] = [];
   for (let start = 0; start < cols; start += blockSize) blocks.push([start, Math.min(start + blockSize, cols)]);
+  const recordStride = Math.ceil(80 / limits.minUniformBufferOffsetAlignment) * limits.minUniformBufferOffsetAlignment;
   return {
     pointsPerWorkgroup: points,
     workgroupSize,
@@ -162,17 +177,30 @@ export function planVptqPass(
     indexWords,
     flagOffset,
     flagCount,
+    partialEntries,
+    recordStride,
     measureTiles: measureGrid[0] * measureGrid[1],
   };
 }
 
 /** Reads and checks the tuning options of the GPU pass engine. */
-export function readVptqPassTuning(fn: string, options: { readonly pointsPerWorkgroup?: number }): VptqPassTuning {
+export function readVptqPassTuning(
+  fn: string,
+  options: { readonly pointsPerWorkgroup?: number; readonly targetWorkgroups?: number; readonly searchSlices?: number },
+): VptqPassTuning {
   const points = options.pointsPerWorkgroup ?? 16;
   if (!Number.isInteger(points) || points < 1 || points > 64 || (points & (points - 1)) !== 0) {
     throw new RangeError(`${fn}: pointsPerWorkgroup must be a power of two between 1 and 64 (got ${String(points)})`);
   }
-  return { pointsPerWorkgroup: points };
+  const targetWorkgroups = options.targetWorkgroups ?? 1024;
+  if (!Number.isInteger(targetWorkgroups) || targetWorkgroups < 1) {
+    throw new RangeError(`${fn}: targetWorkgroups must be an integer ≥ 1 (got ${String(targetWorkgroups)})`);
+  }
+  const searchSlices = options.searchSlices;
+  if (searchSlices !== undefined && (!Number.isInteger(searchSlices) || searchSlices < 1)) {
+    throw new RangeError(`${fn}: searchSlices must be an integer ≥ 1 (got ${String(searchSlices)})`);
+  }
+  return { pointsPerWorkgroup: points, targetWorkgroups, searchSlices };
 }
 
 function checkParts(fn: string, layer: { readonly rows: number; readonly cols: number; readonly parts: readonly VptqPart[] }): void {
@@ -209,8 +237,4 @@ export function checkBuffer(fn: string, name: string, bytes: number, limits: Vpt
     const which = limits.maxStorageBufferBindingSize <= limits.maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
     throw new RangeError(`${fn}: ${name} take ${bytes} bytes, above the device's ${which} of ${limit}`);
   }
-}
-
-function roundUp16(bytes: number): number {
-  return Math.ceil(bytes / 16) * 16;
 }

@@ -7,12 +7,18 @@ export interface GpuRefitOptions {
   /**
    * `'dense'`: the exact normal matrix (64-bit fixed-point sums) and its f32 Cholesky factor as the preconditioner
    * of CG; `'cg'`: matrix-free CG (products through H̃ by GEMM) with the Jacobi preconditioner; `'auto'` (default):
-   * dense where a block has at most `maxDenseUnknowns` slots and that is the cheaper, else matrix-free.
+   * dense where a block has at most `maxDenseUnknowns` slots and that is the cheaper by a flop count, unless one
+   * matrix-free product is a large GEMM (out·w² ≥ 2³², e.g. every projection of a 7B model), where matrix-free
+   * measured faster; else matrix-free.
    */
   readonly solver?: 'auto' | 'dense' | 'cg';
   /** Most slots (K + Kr over a block's parts) of a dense block, ≤ 65534. Default 8192 (256 MB per f32 matrix). */
   readonly maxDenseUnknowns?: number;
-  /** Most CG iterations per block and sweep (all v codebook columns iterate together). Default 100, as the CPU's. */
+  /**
+   * Most CG iterations per block and sweep (all v codebook columns iterate together). Default 100, as the CPU's,
+   * except 25 where one product is a large GEMM (out·w² ≥ 2³²): 25 keep 98–99.7% of the exact refit's decrease at a
+   * quarter of the cost (kernels-webgpu README).
+   */
   readonly cgIterations?: number;
   /**
    * A column stops once ‖r‖ ≤ cgTolerance·‖r₀‖. Default 1e-6: about where f32 products leave the residual (the CPU's

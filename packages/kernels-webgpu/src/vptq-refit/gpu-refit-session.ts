@@ -315,12 +315,12 @@ export class GpuRefitSession {
     for (const step of [...preconditionSteps, ...finish, steps.start, ...direction]) step.encode(pass);
     let done = 0;
     for (;;) {
-      const count = Math.min(plan.checkInterval, this.tuning.cgIterations - done);
+      const count = Math.min(plan.checkInterval, plan.cgIterations - done);
       for (let i = 0; i < count; i++) for (const step of iteration) step.encode(pass);
       done += count;
       pass.end();
       device.queue.submit([encoder.finish()]);
-      if (done >= this.tuning.cgIterations || !(await this.anyActive(block))) return done;
+      if (done >= plan.cgIterations || !(await this.anyActive(block))) return done;
       encoder = device.createCommandEncoder({ label });
       pass = encoder.beginComputePass({ label });
     }

@@ -12,14 +12,25 @@ const h100 = {
 const tuning = readGpuRefitTuning('test', {});
 
 describe('planGpuRefit', () => {
-  it('plans the issue’s layers: dense for 4096 × 4096 v6-k4096, matrix-free CG for 14336 × 4096 v8-k65536-256', () => {
+  it('plans the issue’s layers matrix-free with 25 iterations: their products are large GEMMs', () => {
     const small = planGpuRefit('test', { rows: 4096, cols: 4096, parts: refitParts({ rows: 4096, cols: 4096, vectorLength: 6, numCentroids: 4096 }) }, h100, tuning);
     expect(small.blocks).toHaveLength(1);
-    expect(small.blocks[0]).toMatchObject({ solver: 'dense', unknowns: 4096, vectorRows: 683, filled: 4, matrixCount: 2, width: 4096, entryCount: 683 * 4096 });
+    expect(small.blocks[0]).toMatchObject({ solver: 'cg', cgIterations: 25, unknowns: 4096, vectorRows: 683, filled: 4, matrixCount: 2, width: 4096, entryCount: 683 * 4096 });
     const layout = { rows: 14336, cols: 4096, vectorLength: 8, numCentroids: 65536, numResidualCentroids: 256 };
     const large = planGpuRefit('test', { rows: 14336, cols: 4096, parts: refitParts(layout) }, h100, tuning);
-    expect(large.blocks[0]).toMatchObject({ solver: 'cg', unknowns: 65792, vectorRows: 1792, filled: 8, hasResidual: true, entryCount: 2 * 1792 * 4096 });
+    expect(large.blocks[0]).toMatchObject({ solver: 'cg', cgIterations: 25, unknowns: 65792, vectorRows: 1792, filled: 8, hasResidual: true, entryCount: 2 * 1792 * 4096 });
     expect(large.sweeps).toBe(1);
+    // An explicit cap is kept, and the dense solver where asked.
+    const capped = planGpuRefit('test', { rows: 4096, cols: 4096, parts: refitParts({ rows: 4096, cols: 4096, vectorLength: 6, numCentroids: 4096 }) }, h100, readGpuRefitTuning('test', { cgIterations: 100 }));
+    expect(capped.blocks[0]).toMatchObject({ solver: 'cg', cgIterations: 100 });
+  });
+
+  it('keeps the flop-count rule and 100 iterations where products are small (a BabyLlama-sized layer: dense)', () => {
+    const plan = planGpuRefit('test', { rows: 288, cols: 288, parts: refitParts({ rows: 288, cols: 288, vectorLength: 8, numCentroids: 256, numResidualCentroids: 256 }) }, h100, tuning);
+    expect(plan.blocks[0]).toMatchObject({ solver: 'dense', cgIterations: 100, unknowns: 512 });
+    // 64 wide: 100 products of 64 × 64² cost less than factoring 512²: matrix-free at 100 iterations.
+    const narrow = planGpuRefit('test', { rows: 64, cols: 64, parts: refitParts({ rows: 64, cols: 64, vectorLength: 8, numCentroids: 256, numResidualCentroids: 256 }) }, h100, tuning);
+    expect(narrow.blocks[0]).toMatchObject({ solver: 'cg', cgIterations: 100 });
   });
 
   it('splits an outlier part of another vector length into its own block, sweeping between them', () => {

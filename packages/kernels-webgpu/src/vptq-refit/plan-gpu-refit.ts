@@ -14,7 +14,8 @@ export interface GpuRefitLimits {
 export interface GpuRefitTuning {
   readonly solver: 'auto' | 'dense' | 'cg';
   readonly maxDenseUnknowns: number;
-  readonly cgIterations: number;
+  /** The caller's cap on CG iterations; undefined: each block's default (see {@link GpuRefitBlockPlan.cgIterations}). */
+  readonly cgIterations: number | undefined;
   readonly cgTolerance: number;
   readonly sweeps: number;
 }
@@ -44,6 +45,11 @@ export interface GpuRefitBlockPlan {
   readonly matrixCount: number;
   /** Iterations recorded between two readbacks of the convergence flags. */
   readonly checkInterval: number;
+  /**
+   * Most CG iterations per solve: the caller's `cgIterations`, else 100 (as the CPU's), or {@link largeCgIterations}
+   * where one product is a large GEMM (out·w² ≥ {@link largeProduct}).
+   */
+  readonly cgIterations: number;
 }
 
 /** The layout of a layer's refit on the GPU; pure, so it is tested without a device. */
@@ -62,6 +68,18 @@ export interface GpuRefitPlan {
 const denseCheckInterval = 2;
 /** A matrix-free iteration costs a GEMM: read the flags every few iterations, a readback is cheap next to them. */
 const cgCheckInterval = 8;
+/**
+ * out·w² multiply-adds from which one matrix-free product is a large GEMM (2³², ~0.5 ms on an H100): there `'auto'`
+ * solves by CG and the default iteration cap is {@link largeCgIterations}.
+ */
+export const largeProduct = 2 ** 32;
+/**
+ * Default CG iterations of a block whose products are large: 25 keep 98–99.7% of the exact refit's decrease (BabyLlama,
+ * kernels-webgpu README) and the same proxy error to 5e-6 relative at 4096 × 4096, at a quarter of 100's cost.
+ */
+export const largeCgIterations = 25;
+/** Default CG iterations elsewhere, as the CPU refit's. */
+const defaultCgIterations = 100;
 
 /**
  * Plans a layer's refit: the blocks as the CPU refit forms them (all parts with the last part's vector length
@@ -69,7 +87,9 @@ const cgCheckInterval = 8;
  * the device. `'auto'` takes the dense solver (exact normal matrix, Cholesky-preconditioned CG) when the block has at
  * most `maxDenseUnknowns` slots, its matrices fit one binding, and the factorizations (n³/3 multiply-adds each) and
  * the normal matrix (R·w² adds per chunk of columns) cost less than `cgIterations` matrix-free products (out·w²
- * multiply-adds each); else the matrix-free Jacobi-preconditioned CG.
+ * multiply-adds each), and a product is not a large GEMM (out·w² < 2³²: on an H100 the matrix-free solve measured
+ * 2.5–3× faster at the 7B layer shapes, where the flop count calls dense cheaper); else the matrix-free
+ * Jacobi-preconditioned CG.
  *
  * @throws {RangeError} naming the parameter or device limit: parts that do not tile the columns, v above 16, a
  *   tuning value out of range, `solver: 'dense'` for a block that cannot be dense, or a buffer above
@@ -144,10 +164,15 @@ export function planGpuRefit(
       solver = 'dense';
     } else if (tuning.solver === 'cg' || !denseFits) {
       solver = 'cg';
+    } else if (rows * width * width >= largeProduct) {
+      // Measured on an H100 (benchmarks/refit-profile.mjs, 2026-12-07): at 4096 × 4096 v6-k4096 a dense refit took
+      // 0.51 s and 25 CG iterations 0.20 s (1.17 / 0.52 s at 11008 × 4096, 2.51 / 0.84 s at 4096 × 11008), at the
+      // same proxy error to 5e-6 relative on a realistic layer: the flop count below calls dense cheaper there.
+      solver = 'cg';
     } else {
       const chunks = Math.ceil(unknowns / refitNormalChunkColumns(limits, unknowns));
       const denseCost = matrixCount * unknowns ** 3 / 3 + chunks * vectorRows * width * width * (hasResidual ? 2 : 1);
-      const cgCost = tuning.cgIterations * rows * width * width;
+      const cgCost = (tuning.cgIterations ?? defaultCgIterations) * rows * width * width;
       solver = denseCost <= cgCost ? 'dense' : 'cg';
     }
     const plan: GpuRefitBlockPlan = {
@@ -166,6 +191,7 @@ export function planGpuRefit(
       matrixStride,
       matrixCount,
       checkInterval: solver === 'dense' ? denseCheckInterval : cgCheckInterval,
+      cgIterations: tuning.cgIterations ?? (rows * width * width >= largeProduct ? largeCgIterations : defaultCgIterations),
     };
     return plan;
   });
@@ -195,7 +221,7 @@ export function readGpuRefitTuning(fn: string, options: Partial<GpuRefitTuning>)
   return {
     solver,
     maxDenseUnknowns: integer('maxDenseUnknowns', options.maxDenseUnknowns ?? 8192, 1, maxRefitNormalUnknowns),
-    cgIterations: integer('cgIterations', options.cgIterations ?? 100, 1, 100000),
+    cgIterations: options.cgIterations === undefined ? undefined : integer('cgIterations', options.cgIterations, 1, 100000),
     cgTolerance,
     sweeps: integer('sweeps', options.sweeps ?? 4, 1, 1000),
   };
