@@ -133,7 +133,12 @@ export function registerBenchQuantize(bench: Command): void {
     );
     if (flags.json) {
       const layers = [...breakdown].map(([layer, phases]) => ({ layer, ...phases }));
-      const projections = [...byProjection].map(([name, phases]) => ({ name, ...phases, kmeansIterations: kmeansIterations(last?.projections ?? [], name) }));
+      const projections = [...byProjection].map(([name, phases]) => ({
+        name,
+        ...phases,
+        kmeansIterations: kmeansIterations(last?.projections ?? [], name),
+        refinementRounds: last?.projections.find((candidate) => candidate.name === name)?.proxyErrorStages?.refinements.length,
+      }));
       process.stdout.write(
         `${JSON.stringify({ seconds: median, weights, peakRssBytes, peakDeviceBytes: last?.peakDeviceBytes, device: last?.deviceDescription, indexBits: last?.indexBitsPerWeight, layers, projections })}\n`,
       );
@@ -178,8 +183,9 @@ function printProjectionBreakdown(byProjection: ProjectionBreakdown, projections
       ...phases.map((phase) => (times[phase] ?? 0).toFixed(2)),
       sum.toFixed(2),
       kmeansIterations(projections, name),
+      String(shape?.proxyErrorStages?.refinements.length ?? ''),
     ];
   });
   process.stdout.write('\nper projection, seconds by quantizer phase (last run; the Hessian preparation is the layer\'s "prepare"):\n');
-  printTable(['projection', 'out×in', ...phases, 'total', 'k-means iterations'], rows);
+  printTable(['projection', 'out×in', ...phases, 'total', 'k-means iterations', 'refinement rounds'], rows);
 }
