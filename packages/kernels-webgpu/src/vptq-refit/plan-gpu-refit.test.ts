@@ -20,7 +20,7 @@ describe('planGpuRefit', () => {
     const large = planGpuRefit('test', { rows: 14336, cols: 4096, parts: refitParts(layout) }, h100, tuning);
     expect(large.blocks[0]).toMatchObject({ solver: 'cg', cgIterations: 25, unknowns: 65792, vectorRows: 1792, filled: 8, hasResidual: true, entryCount: 2 * 1792 * 4096 });
     expect(large.sweeps).toBe(1);
-    // An explicit cap is kept, and the dense solver where asked.
+    // An explicit cap is kept.
     const capped = planGpuRefit('test', { rows: 4096, cols: 4096, parts: refitParts({ rows: 4096, cols: 4096, vectorLength: 6, numCentroids: 4096 }) }, h100, readGpuRefitTuning('test', { cgIterations: 100 }));
     expect(capped.blocks[0]).toMatchObject({ solver: 'cg', cgIterations: 100 });
   });
