@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Where a LLaMA-2-7B-shaped layer's time goes, in one device call (about 7 minutes on an H100), logs under $OUT, in
 # order of priority (a call cut short keeps the first): the quantizer's kernels one by one (k-means assignment and
-# reduction alone beside a whole step, the Hessian accumulator, column-loop passes at P = 16 and 8, the inverse
+# reduction alone beside a whole step, the Hessian accumulator, column-loop passes, the inverse
 # Cholesky factor); a one-layer slice (synthetic bf16, 65,536 calibration tokens, v6-k4096) with its per-projection
 # breakdown (k-means, column loops, refinement, iterations); the two layer targets; the refit's solvers at the
 # layer's shapes (benchmarks/refit-profile.mjs); and, on a card other than an H100 (whose earlier figures are the
