@@ -23,9 +23,9 @@ export interface BenchmarkRefitOptions {
   /** Default {@link refitTargets}. */
   readonly cases?: readonly RefitBenchmarkCase[];
   /**
-   * Engine options to compare, each run on every case. Default `[{}]` (auto: dense for v6-k4096, matrix-free CG for
-   * v8-k65536-256). `{ cgTolerance: 0 }` makes every solve run its `cgIterations`: the synthetic Hessian converges
-   * faster than a real one.
+   * Engine options to compare, each run on every case. Default `[{}]` (auto: matrix-free CG with 25 iterations for
+   * both targets, whose products are large GEMMs; `{ solver: 'dense' }` for the exact solve). `{ cgTolerance: 0 }`
+   * makes every solve run its `cgIterations`: the synthetic Hessian converges faster than a real one.
    */
   readonly engines?: readonly GpuRefitOptions[];
   /** Timed refits after the first, default 2. */
