@@ -170,7 +170,7 @@ function kmeansIterations(projections: readonly ProjectionSummary[], name: strin
   return (projections.find((candidate) => candidate.name === name)?.kmeans ?? []).map((run) => run.iterations).join('+');
 }
 
-/** Per projection of the last run: seconds per quantizer phase and the k-means iterations it ran. */
+/** Per projection of the last run: seconds per quantizer phase, the k-means iterations and refinement rounds it ran. */
 function printProjectionBreakdown(byProjection: ProjectionBreakdown, projections: readonly ProjectionSummary[]): void {
   if (byProjection.size === 0) return;
   const phases = [...new Set([...byProjection.values()].flatMap((times) => Object.keys(times)))];
