@@ -5,19 +5,12 @@
 # and the 4096² layer with the refit at 25 CG iterations; in order of priority, so a call cut short keeps the first.
 # Prepare with `bash scripts/device-bundle.sh`; run with carry [".device"]:
 #   source .device/enter.sh; bash benchmarks/h100-check.sh
-set -u
-OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
-V="node .device/vptq.mjs"; E=.device/examples/stories260K
-t0=$(date +%s); stamp() { echo "[$(( $(date +%s) - t0 )) s] $*" | tee -a "$OUT/progress.txt"; }
-nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > "$OUT/gpu.txt"
-(nvidia-smi --query-gpu=timestamp,memory.used --format=csv,noheader -lms 500 > "$OUT/gpu-memory.csv" 2>/dev/null &)
+source "$(dirname "$0")/device-call.sh"
 timeout 70 $V bench quantize-layer --only v6 --warm --cpu-rows 256 --cpu-iterations 1 --cpu-refine 0 --json > "$OUT/layer-v6.txt" 2>&1; stamp "layer v6 rc=$?"
 timeout 60 $V bench decode --quantization v8-k256-r256 > "$OUT/decode-v8-k256-r256.txt" 2>&1; stamp "decode v8 rc=$?"
 timeout 60 $V bench kernels --shapes 4096x11008 11008x4096 --repeats 3 --kernels streaming --configs v8-k256-r256 --stream-plans r1,s1,w128,u4 r2,s1,w128,u2 r2,s4,w128,u2 r1,s4,w128,u4 > "$OUT/stream-v8-k256-r256.txt" 2>&1; stamp "stream v8 rc=$?"
-rm -rf /tmp/s260 /tmp/syn /tmp/syn-q
-$V convert --from llama2c --to hf -m $E/stories260K.bin -t $E/tok512.bin -o /tmp/s260 > /dev/null
-timeout 35 $V bench synthetic-model /tmp/syn --tokenizer-from /tmp/s260 --layers 1 > "$OUT/model.txt" 2>&1; stamp "synthetic rc=$?"
+make_slice_model
 timeout 150 $V bench quantize -m /tmp/syn --calib $E/calibration.txt --repeats 1 --device gpu --vector-len 6 --centroids 4096 --res-centroids 0 --calib-tokens 65536 --keep /tmp/syn-q --json >> "$OUT/model.txt" 2>&1; stamp "slice rc=$?"
 timeout 110 $V bench quantize-layer --only v8 --cpu-rows 256 --cpu-iterations 1 --cpu-refine 0 --json > "$OUT/layer-v8.txt" 2>&1; stamp "layer v8 rc=$?"
 timeout 45 $V bench quantize-layer --only v6 --warm --refit-solver cg --refit-iterations 25 --cpu-rows 256 --cpu-iterations 1 --cpu-refine 0 --json > "$OUT/layer-v6-cg25.txt" 2>&1; stamp "layer v6 cg25 rc=$?"
-pkill -f "nvidia-smi --query-gpu=timestamp" || true
+stop_sampling

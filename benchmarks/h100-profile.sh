@@ -9,16 +9,9 @@
 # KERNELS=0 and REFIT=0 skip those parts; SLICE_TIMEOUT (default 150 s) bounds the slice.
 # Prepare with `bash scripts/device-bundle.sh`; run with carry [".device"]:
 #   source .device/enter.sh; bash benchmarks/h100-profile.sh
-set -u
-OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
-V="node .device/vptq.mjs"; E=.device/examples/stories260K
-t0=$(date +%s); stamp() { echo "[$(( $(date +%s) - t0 )) s] $*" | tee -a "$OUT/progress.txt"; }
-nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > "$OUT/gpu.txt"
-(nvidia-smi --query-gpu=timestamp,memory.used --format=csv,noheader -lms 500 > "$OUT/gpu-memory.csv" 2>/dev/null &)
+source "$(dirname "$0")/device-call.sh"
 if [ "${KERNELS:-1}" = 1 ]; then timeout 120 node .device/quantize-kernels.mjs > "$OUT/kernels.jsonl" 2>&1; stamp "kernels rc=$?"; fi
-rm -rf /tmp/s260 /tmp/syn /tmp/syn-q
-$V convert --from llama2c --to hf -m $E/stories260K.bin -t $E/tok512.bin -o /tmp/s260 > /dev/null
-timeout 35 $V bench synthetic-model /tmp/syn --tokenizer-from /tmp/s260 --layers 1 > "$OUT/model.txt" 2>&1; stamp "synthetic rc=$?"
+make_slice_model
 timeout ${SLICE_TIMEOUT:-150} $V bench quantize -m /tmp/syn --calib $E/calibration.txt --repeats 1 --device gpu --vector-len 6 --centroids 4096 --res-centroids 0 --calib-tokens 65536 ${SLICE_FLAGS:-} --json >> "$OUT/model.txt" 2>&1; stamp "slice rc=$?"
 timeout 45 $V bench quantize-layer --only v6 --warm --cpu-rows 256 --cpu-iterations 1 --cpu-refine 0 --json > "$OUT/layer-v6.txt" 2>&1; stamp "layer v6 rc=$?"
 timeout 75 $V bench quantize-layer --only v8 --cpu-rows 256 --cpu-iterations 1 --cpu-refine 0 --json > "$OUT/layer-v8.txt" 2>&1; stamp "layer v8 rc=$?"
@@ -26,4 +19,4 @@ if [ "${REFIT:-1}" = 1 ]; then timeout 100 node .device/refit-profile.mjs > "$OU
 if [ -f .device/baseline-quantize-kernels.mjs ] && ! grep -q H100 "$OUT/gpu.txt"; then
   timeout 90 node .device/baseline-quantize-kernels.mjs > "$OUT/kernels-baseline.jsonl" 2>&1; stamp "baseline kernels rc=$?"
 fi
-pkill -f "nvidia-smi --query-gpu=timestamp" || true
+stop_sampling

@@ -1,11 +1,12 @@
 // The quantizer's GPU kernels one by one at the issue's sizes (issue 9): k-means steps (assignment + deterministic
-// reduction), the Hessian accumulator, full column-loop passes, the inverse Cholesky factor. One JSON line per row.
+// reduction), the Hessian accumulator, full column-loop passes, the inverse Cholesky factor (with and without the host's
+// conversions). One JSON line per row.
 // Here, after building: `node benchmarks/quantize-kernels.mjs --divide 16` (lavapipe: shrunk cases).
 // Device machine: `pnpm exec esbuild benchmarks/quantize-kernels.mjs --bundle --platform=node --format=esm
 //   --external:webgpu --outfile=.device/quantize-kernels.mjs`, then `node .device/quantize-kernels.mjs`.
 import { createNodeDevice } from '../packages/vptq/dist/node.js';
 import { benchmarkHessianAccumulator, benchmarkKmeans, benchmarkVptqPass, vptqPassTargets } from '../packages/kernels-webgpu/dist/bench.js';
-import { upperCholeskyOfInverseGpu } from '../packages/kernels-webgpu/dist/quantize.js';
+import { createInverseCholeskyDispatch, upperCholeskyOfInverseGpu } from '../packages/kernels-webgpu/dist/quantize.js';
 
 const args = process.argv.slice(2);
 const divideAt = args.indexOf('--divide');
@@ -36,8 +37,41 @@ try {
     const first = performance.now() - started;
     started = performance.now();
     await upperCholeskyOfInverseGpu(device, { data, size });
-    print('inverse-cholesky', { size, firstMilliseconds: first, milliseconds: performance.now() - started });
+    const milliseconds = performance.now() - started;
+    print('inverse-cholesky', { size, firstMilliseconds: first, milliseconds, kernelMilliseconds: await timeInverseCholeskyKernels(data, size) });
   }
 } finally {
   device.destroy();
+}
+
+/** The factorization's kernels alone (one submit, no host conversions), median of 3 after one warm-up run. */
+async function timeInverseCholeskyKernels(data, size) {
+  // The factorization is in place: the f32 matrix is written again before every run.
+  const f32 = Float32Array.from(data);
+  const usage = 0x80 | 0x08 | 0x04; // STORAGE | COPY_DST | COPY_SRC (no GPUBufferUsage global in Node)
+  const matrix = device.createBuffer({ size: f32.byteLength, usage });
+  const inverse = device.createBuffer({ size: f32.byteLength, usage });
+  const status = device.createBuffer({ size: 16, usage });
+  const dispatch = await createInverseCholeskyDispatch(device, { matrix, inverse, status }, { size });
+  const runs = [];
+  try {
+    for (let run = 0; run < 4; run++) {
+      device.queue.writeBuffer(matrix, 0, f32);
+      device.queue.writeBuffer(status, 0, new Uint32Array([0xffffffff, 0, 0, 0]));
+      await device.queue.onSubmittedWorkDone();
+      const started = performance.now();
+      const encoder = device.createCommandEncoder();
+      encoder.clearBuffer(inverse);
+      const pass = encoder.beginComputePass();
+      dispatch.encode(pass);
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+      await device.queue.onSubmittedWorkDone();
+      runs.push(performance.now() - started);
+    }
+  } finally {
+    dispatch.destroy();
+    for (const buffer of [matrix, inverse, status]) buffer.destroy();
+  }
+  return runs.slice(1).sort((a, b) => a - b)[1];
 }

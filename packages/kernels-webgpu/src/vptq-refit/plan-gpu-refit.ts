@@ -72,12 +72,12 @@ const cgCheckInterval = 8;
  * out·w² multiply-adds from which one matrix-free product is a large GEMM (2³², ~0.5 ms on an H100): there `'auto'`
  * solves by CG and the default iteration cap is {@link largeCgIterations}.
  */
-export const largeProduct = 2 ** 32;
+const largeProduct = 2 ** 32;
 /**
  * Default CG iterations of a block whose products are large: 25 keep 98–99.7% of the exact refit's decrease (BabyLlama,
  * kernels-webgpu README) and the same proxy error to 5e-6 relative at 4096 × 4096, at a quarter of 100's cost.
  */
-export const largeCgIterations = 25;
+const largeCgIterations = 25;
 /** Default CG iterations elsewhere, as the CPU refit's. */
 const defaultCgIterations = 100;
 
@@ -154,6 +154,8 @@ export function planGpuRefit(
     const matrixStride = Math.ceil((unknowns * unknowns) / 64) * 64;
     const denseBytes = matrixStride * 4 * matrixCount;
     const denseFits = unknowns <= Math.min(tuning.maxDenseUnknowns, maxRefitNormalUnknowns) && denseBytes <= bindingLimit;
+    // One matrix-free product (out·w² multiply-adds) is a large GEMM: the solver and the iteration cap depend on it.
+    const largeGemm = rows * width * width >= largeProduct;
     let solver: 'dense' | 'cg';
     if (tuning.solver === 'dense') {
       if (!denseFits) {
@@ -164,7 +166,7 @@ export function planGpuRefit(
       solver = 'dense';
     } else if (tuning.solver === 'cg' || !denseFits) {
       solver = 'cg';
-    } else if (rows * width * width >= largeProduct) {
+    } else if (largeGemm) {
       // Measured on an H100 (benchmarks/refit-profile.mjs, 2026-12-07): at 4096 × 4096 v6-k4096 a dense refit took
       // 0.51 s and 25 CG iterations 0.20 s (1.17 / 0.52 s at 11008 × 4096, 2.51 / 0.84 s at 4096 × 11008), at the
       // same proxy error to 5e-6 relative on a realistic layer: the flop count below calls dense cheaper there.
@@ -191,7 +193,7 @@ export function planGpuRefit(
       matrixStride,
       matrixCount,
       checkInterval: solver === 'dense' ? denseCheckInterval : cgCheckInterval,
-      cgIterations: tuning.cgIterations ?? (rows * width * width >= largeProduct ? largeCgIterations : defaultCgIterations),
+      cgIterations: tuning.cgIterations ?? (largeGemm ? largeCgIterations : defaultCgIterations),
     };
     return plan;
   });

@@ -27,12 +27,17 @@ interface LayerCase {
 /** The reference's published time for its case (spec §2): Llama-3.1-8B up_proj, one GPU. */
 const referenceSeconds = 130.6 + 5.6 + 0.9 + 5.8;
 
+/** The k-means and refinement settings every case of a run shares; codebooks and norm stored as f16. */
+function runOptions(iterations: number, refine: number, refineTolerance: number) {
+  return { kmeansIterations: iterations, refineIterations: refine, refineTolerance, storageDtype: 'F16' as const };
+}
+
 /**
  * The issue's two cases; both run 100 k-means iterations, the full column loops and refinement. `divide` shrinks
  * them for a check on a software adapter: sides by `divide`, codebooks by `divide²` (at least 2 entries).
  */
 function gpuCases(iterations: number, refine: number, refineTolerance: number, divide: number): LayerCase[] {
-  const common = { kmeansIterations: iterations, refineIterations: refine, refineTolerance, storageDtype: 'F16' as const };
+  const common = runOptions(iterations, refine, refineTolerance);
   const side = (n: number) => n / divide;
   const entries = (k: number) => Math.max(2, k / (divide * divide));
   const name = (rows: number, cols: number, setting: string) => `${side(rows)}×${side(cols)} ${setting}`;
@@ -148,10 +153,7 @@ export function registerBenchQuantizeLayer(bench: Command): void {
         vectorLength: 6,
         numCentroids: 4096,
         numResidualCentroids: 0,
-        kmeansIterations: flags.cpuIterations,
-        refineIterations: cpuRefine,
-        refineTolerance: flags.refineTolerance,
-        storageDtype: 'F16',
+        ...runOptions(flags.cpuIterations, cpuRefine, flags.refineTolerance),
       };
       report({
         name: `${size}×${size} v6-k4096, ${flags.cpuIterations} k-means iterations, ${cpuRefine} refinement rounds`,
@@ -174,13 +176,7 @@ function customCase(text: string, flags: BenchLayerFlags): LayerCase {
     name: `${rows}×${cols} ${match[3]}`,
     rows,
     cols,
-    options: {
-      ...setting,
-      kmeansIterations: flags.iterations,
-      refineIterations: flags.refine,
-      refineTolerance: flags.refineTolerance,
-      storageDtype: 'F16',
-    },
+    options: { ...setting, ...runOptions(flags.iterations, flags.refine, flags.refineTolerance) },
   };
 }
 

@@ -133,12 +133,8 @@ export function registerBenchQuantize(bench: Command): void {
     );
     if (flags.json) {
       const layers = [...breakdown].map(([layer, phases]) => ({ layer, ...phases }));
-      const projections = [...byProjection].map(([name, phases]) => ({
-        name,
-        ...phases,
-        kmeansIterations: kmeansIterations(last?.projections ?? [], name),
-        refinementRounds: last?.projections.find((candidate) => candidate.name === name)?.proxyErrorStages?.refinements.length,
-      }));
+      const summaries = summariesByName(last?.projections ?? []);
+      const projections = [...byProjection].map(([name, phases]) => ({ name, ...phases, ...runsOf(summaries.get(name)) }));
       process.stdout.write(
         `${JSON.stringify({ seconds: median, weights, peakRssBytes, peakDeviceBytes: last?.peakDeviceBytes, device: last?.deviceDescription, indexBits: last?.indexBitsPerWeight, layers, projections })}\n`,
       );
@@ -165,25 +161,34 @@ function printBreakdown(breakdown: LayerBreakdown, total: number): void {
   process.stdout.write(`layers ${inLayers.toFixed(1)} s of ${total.toFixed(1)} s; the rest (${(total - inLayers).toFixed(1)} s) is input checks, calibration encoding and the output.\n`);
 }
 
-/** Lloyd iterations of each k-means run of projection `name` (main, outlier, residual), joined by '+'. */
-function kmeansIterations(projections: readonly ProjectionSummary[], name: string): string {
-  return (projections.find((candidate) => candidate.name === name)?.kmeans ?? []).map((run) => run.iterations).join('+');
+function summariesByName(projections: readonly ProjectionSummary[]): Map<string, ProjectionSummary> {
+  return new Map(projections.map((summary) => [summary.name, summary]));
+}
+
+/** The Lloyd iterations of a projection's k-means runs (main, outlier, residual; joined by '+') and its refinement rounds. */
+function runsOf(summary: ProjectionSummary | undefined): { kmeansIterations: string; refinementRounds: number | undefined } {
+  return {
+    kmeansIterations: (summary?.kmeans ?? []).map((run) => run.iterations).join('+'),
+    refinementRounds: summary?.proxyErrorStages?.refinements.length,
+  };
 }
 
 /** Per projection of the last run: seconds per quantizer phase, the k-means iterations and refinement rounds it ran. */
 function printProjectionBreakdown(byProjection: ProjectionBreakdown, projections: readonly ProjectionSummary[]): void {
   if (byProjection.size === 0) return;
   const phases = [...new Set([...byProjection.values()].flatMap((times) => Object.keys(times)))];
+  const summaries = summariesByName(projections);
   const rows = [...byProjection].map(([name, times]) => {
-    const shape = projections.find((candidate) => candidate.name === name);
+    const summary = summaries.get(name);
+    const { kmeansIterations, refinementRounds } = runsOf(summary);
     const sum = Object.values(times).reduce((a, b) => a + b, 0);
     return [
       name,
-      shape ? `${shape.outFeatures}×${shape.inFeatures}` : '',
+      summary ? `${summary.outFeatures}×${summary.inFeatures}` : '',
       ...phases.map((phase) => (times[phase] ?? 0).toFixed(2)),
       sum.toFixed(2),
-      kmeansIterations(projections, name),
-      String(shape?.proxyErrorStages?.refinements.length ?? ''),
+      kmeansIterations,
+      String(refinementRounds ?? ''),
     ];
   });
   process.stdout.write('\nper projection, seconds by quantizer phase (last run; the Hessian preparation is the layer\'s "prepare"):\n');
