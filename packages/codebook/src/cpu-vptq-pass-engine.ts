@@ -1,5 +1,6 @@
 import { toOriginalLayout } from './column-norm';
 import { measureProxyError } from './measure-proxy-error';
+import { hostMatrix } from './read-prepared';
 import { runVptqPass } from './run-vptq-pass';
 import type { VptqPassEngine, VptqPassLayer, VptqPassRequest, VptqPassResult, VptqPassSession } from './vptq-pass-engine';
 
@@ -15,8 +16,14 @@ export interface CpuPassSession extends VptqPassSession {
  */
 export const cpuVptqPassEngine: VptqPassEngine = { openLayer: (layer) => openCpuPassSession(layer) };
 
-/** The CPU engine's session for `layer`; nothing to prepare beyond the column → part table. */
-export function openCpuPassSession(layer: VptqPassLayer): CpuPassSession {
+/**
+ * The CPU engine's session for `layer` (its matrices on the host); nothing to prepare beyond the column → part table.
+ *
+ * @throws {TypeError} for a layer whose matrices live on a device.
+ */
+export function openCpuPassSession(input: VptqPassLayer): CpuPassSession {
+  const fn = 'cpuVptqPassEngine.openLayer';
+  const layer = { ...input, inverseCholesky: hostMatrix(fn, 'layer.inverseCholesky', input.inverseCholesky), hessian: hostMatrix(fn, 'layer.hessian', input.hessian) };
   const columnPart = new Uint32Array(layer.cols);
   layer.parts.forEach((part, partIndex) => columnPart.fill(partIndex, part.start, part.start + part.size));
   const prepared = { perm: layer.perm, hessian: layer.hessian, size: layer.cols };

@@ -1,3 +1,5 @@
+import { hostMatrix } from './read-prepared';
+import { scaleHessian } from './refine-vptq';
 import { refitCodebooks } from './refit-codebooks';
 import type { VptqRefitEngine, VptqRefitLayer, VptqRefitRequest, VptqRefitResult, VptqRefitSession } from './vptq-refit-engine';
 
@@ -13,9 +15,15 @@ export interface CpuRefitSession extends VptqRefitSession {
  */
 export const cpuVptqRefitEngine: VptqRefitEngine = { openLayer: (layer) => openCpuRefitSession(layer) };
 
-/** The CPU engine's session for `layer`: nothing to prepare, each refit reads the layer as it is. */
+/**
+ * The CPU engine's session for `layer`: D·H·D once (the layer's `hessian` scaled by `hessianScale`), then each
+ * refit reads it.
+ *
+ * @throws {TypeError} for a layer whose Hessian lives on a device.
+ */
 export function openCpuRefitSession(layer: VptqRefitLayer): CpuRefitSession {
-  const input = { target: layer.target, rows: layer.rows, cols: layer.cols, hessian: layer.hessian, parts: layer.parts };
+  const hessian = scaleHessian(hostMatrix('cpuVptqRefitEngine.openLayer', 'layer.hessian', layer.hessian), layer.cols, layer.hessianScale);
+  const input = { target: layer.target, rows: layer.rows, cols: layer.cols, hessian, parts: layer.parts };
   return {
     refit: (request) => refitCodebooks(input, request.assignments, { storageDtype: layer.storageDtype }),
     close() {},

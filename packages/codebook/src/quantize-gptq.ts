@@ -3,7 +3,7 @@ import type { Matrix } from '@vptq/kmeans';
 
 import { runColumnLoop } from './column-loop';
 import type { ScalarQuantization, ScalarQuantizationOptions } from './quantize-rtn';
-import { readPrepared } from './read-prepared';
+import { hostMatrix, readPrepared } from './read-prepared';
 import { computeRowGrid, roundToGrid } from './scalar-grid';
 import { assertInteger, assertWeight } from './validate';
 
@@ -46,7 +46,7 @@ export function quantizeGptq(weight: Matrix, prepared: PreparedHessian, options:
     working,
     rows,
     cols,
-    inverseCholesky: inputs.inverseCholesky,
+    inverseCholesky: hostMatrix(fn, 'prepared.inverseCholesky', inputs.inverseCholesky),
     blockSize,
     quantized,
     quantizeColumn: (_column, source, target, offset) => {

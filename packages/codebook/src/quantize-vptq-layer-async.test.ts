@@ -219,7 +219,7 @@ describe('quantizeVptqLayerAsync', () => {
     const [layer] = layers;
     expect([layer.rows, layer.cols, layer.storageDtype, layer.parts.length]).toEqual([rows, cols, 'F32', 3]);
     expect(layer.target.length).toBe(rows * cols);
-    expect(layer.hessian.length).toBe(cols * cols);
+    expect((layer.hessian as Float64Array).length).toBe(cols * cols);
     // Without refinement no refit session is opened at all.
     const none = recordingRefitEngine();
     await quantizeVptqLayerAsync(weight, prepared, { ...full, refineIterations: 0, refitEngine: none.engine });

@@ -1,4 +1,4 @@
-import type { PreparedHessian } from '@vptq/hessian';
+import type { DeviceMatrix, PreparedHessian } from '@vptq/hessian';
 import type { Matrix } from '@vptq/kmeans';
 import type { AsyncKmeansEngineFactory } from '@vptq/kmeans/engine';
 
@@ -45,18 +45,19 @@ const fn = 'quantizeVptqLayerAsync';
  * last digits can differ.
  *
  * @param weight - `[out, in]` f32 `nn.Linear` weight, finite.
- * @param prepared - `prepareHessian` of this layer's `[in, in]` input Hessian.
+ * @param prepared - `prepareHessian` of this layer's `[in, in]` input Hessian, or `prepareHessianGpu`'s (its
+ *   matrices on the device, for GPU engines of that device only).
  * @param options - as for `quantizeVptqLayer`, plus `engine`, `kmeansEngine` and `refitEngine`.
  * @returns the unpacked layer and its proxy errors, as `quantizeVptqLayer`.
  * @throws as `quantizeVptqLayer`, plus {TypeError} for an engine without `openLayer`, a malformed pass or refit
  *   result, and whatever an engine throws (the sessions are closed first).
  */
-export async function quantizeVptqLayerAsync(weight: Matrix, prepared: PreparedHessian, options: VptqAsyncOptions): Promise<VptqLayerResult> {
+export async function quantizeVptqLayerAsync(weight: Matrix, prepared: PreparedHessian<Float64Array | DeviceMatrix>, options: VptqAsyncOptions): Promise<VptqLayerResult> {
   return (await runVptqAsync(weight, prepared, options)).result;
 }
 
 /** {@link quantizeVptqLayerAsync}, also returning the column loop's own output. */
-export async function runVptqAsync(weight: Matrix, prepared: PreparedHessian, options: VptqAsyncOptions): Promise<VptqRun> {
+export async function runVptqAsync(weight: Matrix, prepared: PreparedHessian<Float64Array | DeviceMatrix>, options: VptqAsyncOptions): Promise<VptqRun> {
   const engine = options?.engine ?? cpuVptqPassEngine;
   if (typeof engine !== 'object' || engine === null || typeof engine.openLayer !== 'function') {
     throw new TypeError(`${fn}: engine must be an object with an openLayer function (got ${describe(engine)})`);

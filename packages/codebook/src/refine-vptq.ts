@@ -1,3 +1,4 @@
+import type { DeviceMatrix } from '@vptq/hessian';
 import type { FloatTensorDtype, IndexArray } from '@vptq/pack-format';
 
 import type { VptqPartAssignment } from './vptq-refit-engine';
@@ -21,8 +22,10 @@ export interface RefineRequest {
   readonly storageDtype: FloatTensorDtype;
   /** The final column loop with the k-means codebooks; its proxy error is the one to beat. */
   readonly start: LoopOutput;
-  /** `[in, in]` f64 D·H·D in quantization order (see {@link scaleHessian}). */
-  readonly hessian: Float64Array;
+  /** `[in, in]` H in quantization order (f64, or on a device): the refit weighs by D·H·D with D = `hessianScale`. */
+  readonly hessian: Float64Array | DeviceMatrix;
+  /** `[in]` f32 per-column norm scale in quantization order; undefined without norm. */
+  readonly hessianScale: Float32Array | undefined;
   /** Whether the loop uses the residual codebooks (pass 2). */
   readonly withResidual: boolean;
   readonly rounds: number;
@@ -53,6 +56,7 @@ export function* refineSteps(request: RefineRequest): VptqSteps<{ refinements: n
     rows: layer.rows,
     cols: layer.cols,
     hessian: request.hessian,
+    hessianScale: request.hessianScale,
     parts: layer.parts,
     storageDtype: request.storageDtype,
   };
@@ -102,16 +106,13 @@ export function partAssignments(loop: LoopOutput): VptqPartAssignment[] {
   });
 }
 
-/**
- * `[in, in]` f64 D·H·D for the per-column norm scale D (`[in]`, original column order, read through `perm`), or
- * H itself (not copied) without norm.
- */
-export function scaleHessian(hessian: Float64Array, cols: number, scale: Float32Array | undefined, perm: Uint32Array): Float64Array {
+/** `[in, in]` f64 D·H·D for the diagonal D (`[in]`, same order as H), or H itself (not copied) without one. */
+export function scaleHessian(hessian: Float64Array, cols: number, scale: Float32Array | undefined): Float64Array {
   if (scale === undefined) return hessian;
   const scaled = new Float64Array(cols * cols);
   for (let a = 0; a < cols; a++) {
-    const left = scale[perm[a]];
-    for (let b = 0; b < cols; b++) scaled[a * cols + b] = left * hessian[a * cols + b] * scale[perm[b]];
+    const left = scale[a];
+    for (let b = 0; b < cols; b++) scaled[a * cols + b] = left * hessian[a * cols + b] * scale[b];
   }
   return scaled;
 }

@@ -15,7 +15,7 @@ import { createIndexArray } from './vptq-parts';
  * @param columnPart - `[in]` index into `layer.parts` of every column.
  * @returns the pass without its proxy error (see `openCpuPassSession`).
  */
-export function runVptqPass(layer: VptqPassLayer, columnPart: Uint32Array, request: VptqPassRequest): Omit<VptqPassResult, 'proxyError'> {
+export function runVptqPass(layer: VptqPassLayer & { readonly inverseCholesky: Float64Array }, columnPart: Uint32Array, request: VptqPassRequest): Omit<VptqPassResult, 'proxyError'> {
   const { rows, cols, parts } = layer;
   const { codebooks, residualCodebooks, keepResidual, onFraction } = request;
   checkCodebooks(layer, request);

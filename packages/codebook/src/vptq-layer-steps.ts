@@ -1,4 +1,4 @@
-import type { PreparedHessian } from '@vptq/hessian';
+import type { DeviceMatrix, PreparedHessian } from '@vptq/hessian';
 import { getVptqLayerLayout } from '@vptq/pack-format';
 import type { IndexArray } from '@vptq/pack-format';
 import type { Matrix } from '@vptq/kmeans';
@@ -9,7 +9,7 @@ import { CodebookError } from './codebook-error';
 import { computeColumnNorm, toOriginalLayout, toWorkingLayout } from './column-norm';
 import { planLayer } from './plan-vptq-layer';
 import { readPrepared } from './read-prepared';
-import { refineSteps, scaleHessian } from './refine-vptq';
+import { refineSteps } from './refine-vptq';
 import type { LoopOutput } from './refine-vptq';
 import { assertWeight } from './validate';
 import type { VptqKmeansRun, VptqLayerResult } from './vptq-layer-result';
@@ -34,7 +34,7 @@ export interface VptqRun {
  *
  * @param fn - the public function's name, for error messages.
  */
-export function* vptqLayerSteps(fn: string, weight: Matrix, prepared: PreparedHessian, options: VptqOptions): VptqSteps<VptqRun> {
+export function* vptqLayerSteps(fn: string, weight: Matrix, prepared: PreparedHessian<Float64Array | DeviceMatrix>, options: VptqOptions): VptqSteps<VptqRun> {
   assertWeight(fn, weight);
   const plan = planLayer(fn, weight.rows, weight.cols, options);
   const settings = readVptqSettings(fn, options);
@@ -145,7 +145,8 @@ export function* vptqLayerSteps(fn: string, weight: Matrix, prepared: PreparedHe
       storageDtype: settings.storageDtype,
       start: finalPass,
       // The refit always minimizes the error in original units, tr(ΔW'·D·H·D·ΔW'ᵀ), whatever the loop's objective.
-      hessian: scaleHessian(prepared.hessian, cols, norm?.scale, inputs.perm),
+      hessian: prepared.hessian,
+      hessianScale: norm === undefined ? undefined : Float32Array.from(inputs.perm, (column) => norm.scale[column]),
       withResidual,
       rounds: settings.refineIterations,
       tolerance: settings.refineTolerance,

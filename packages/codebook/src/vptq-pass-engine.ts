@@ -1,3 +1,4 @@
+import type { DeviceMatrix } from '@vptq/hessian';
 import type { Matrix } from '@vptq/kmeans';
 import type { IndexArray } from '@vptq/pack-format';
 
@@ -14,8 +15,11 @@ export interface VptqPassLayer {
   readonly cols: number;
   /** `[in, out]` f32 weight the loop starts from: normalized, dead columns zeroed, quantization order. */
   readonly start: Float32Array;
-  /** `[in, in]` f64 upper Cholesky factor U of H⁻¹, quantization order. */
-  readonly inverseCholesky: Float64Array;
+  /**
+   * `[in, in]` upper Cholesky factor U of H⁻¹, quantization order: f64 on the host, or kept on a device
+   * (`prepareHessianGpu`), which only that device's engine reads.
+   */
+  readonly inverseCholesky: Float64Array | DeviceMatrix;
   /** `[in]` f64 D of the scale-aware objective (the loop then uses U·D⁻¹), quantization order; undefined = I. */
   readonly columnScale: Float64Array | undefined;
   /** Columns per lazy-update block (GPTQ's B), ≥ 1. */
@@ -24,8 +28,8 @@ export interface VptqPassLayer {
   readonly parts: readonly VptqPart[];
   /** The proxy error's reference: the `[out, in]` f32 weight as given, original column order. */
   readonly weight: Matrix;
-  /** `[in, in]` f64 H of the proxy error (`prepareHessian`'s `hessian`), quantization order. */
-  readonly hessian: Float64Array;
+  /** `[in, in]` H of the proxy error (`prepareHessian`'s `hessian`), quantization order: f64, or on a device. */
+  readonly hessian: Float64Array | DeviceMatrix;
   /** `[in]` u32 original column at each quantization position. */
   readonly perm: Uint32Array;
   /** `[in]` f32 per-column norm, original column order: the weight is `q·scale + bias`; undefined = norm off. */

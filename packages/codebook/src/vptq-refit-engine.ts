@@ -1,3 +1,4 @@
+import type { DeviceMatrix } from '@vptq/hessian';
 import type { FloatTensorDtype, IndexArray } from '@vptq/pack-format';
 
 import type { VptqPart } from './vptq-parts';
@@ -14,10 +15,13 @@ export interface VptqRefitLayer {
   /** Input columns of the layer (in). */
   readonly cols: number;
   /**
-   * `[in, in]` f64 symmetric positive definite weight of the objective, quantization order: D·H·D with
-   * D = diag(norm scale) (H alone without norm), so that the objective is the output error in original units.
+   * `[in, in]` symmetric positive definite H, quantization order (f64 on the host, or on a device, which only that
+   * device's engine reads): the objective's weight is D·H·D with D = {@link hessianScale}, so that the objective
+   * is the output error in original units.
    */
-  readonly hessian: Float64Array;
+  readonly hessian: Float64Array | DeviceMatrix;
+  /** `[in]` f32 D = the per-column norm scale in quantization order; undefined = I (norm off). */
+  readonly hessianScale?: Float32Array;
   /** The outlier part (if any), then the G groups, in column order. */
   readonly parts: readonly VptqPart[];
   /** The refit codebooks are rounded to this dtype (ties to even) before they are returned. */

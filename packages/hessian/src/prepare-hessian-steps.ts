@@ -1,4 +1,5 @@
 import { HessianError } from './hessian-error';
+import { planHessianPreparation, readPreparationOptions, retryDamping } from './plan-hessian-preparation';
 import type { PrepareHessianOptions, PreparedHessian } from './prepare-hessian';
 import { type SquareMatrix, describe, validateSquareMatrix } from './square-matrix';
 
@@ -19,51 +20,19 @@ export function* prepareHessianSteps(
   options: PrepareHessianOptions,
 ): Generator<SquareMatrix, PreparedHessian, Float64Array> {
   validateSquareMatrix(fn, 'hessian', hessian as SquareMatrix, true);
-  const damp = options.damp ?? 0.01;
-  const inverseDampStart = options.inverseDamp ?? 0.01;
-  const order = options.order ?? 'diag-desc';
-  const dampingRetries = options.dampingRetries ?? 0;
-  checkDamping(fn, 'damp', damp);
-  checkDamping(fn, 'inverseDamp', inverseDampStart);
-  if (order !== 'diag-desc' && order !== 'identity') {
-    throw new RangeError(`${fn}: order must be 'diag-desc' or 'identity' (got ${describe(order)})`);
-  }
-  if (!Number.isSafeInteger(dampingRetries) || dampingRetries < 0) {
-    throw new RangeError(`${fn}: dampingRetries must be a non-negative integer (got ${describe(dampingRetries)})`);
-  }
-
   const size = hessian.size;
   const data = hessian.data;
   // Four O(n²) passes, each sequential or blocked, because at n = 4096 (16.7 M entries) a strided pass costs a
   // second of host time: a finiteness scan, a row gather into quantization order, a blocked in-place
   // symmetrization, and the copy that receives the second damping. Every entry gets the arithmetic it always
   // had ((upper + lower) / 2, then / scale), so the result is bit-identical to the straightforward order.
-  const largest = largestMagnitude(fn, data, size);
-
   const rawDiagonal = new Float64Array(size);
-  let scale = 0;
-  for (let i = 0; i < size; i++) {
-    rawDiagonal[i] = data[i * size + i];
-    scale += rawDiagonal[i];
-  }
-  scale /= size;
-  if (scale === 0) {
-    throw new HessianError('VPTQ_HESSIAN_ZERO', `${fn}: hessian has an all-zero diagonal (no input reached the layer)`);
-  }
-  if (!(scale > 0)) {
-    throw new HessianError(
-      'VPTQ_HESSIAN_NOT_PD',
-      `${fn}: hessian has a negative mean diagonal (got ${scale}), so it is not positive semi-definite`,
-      { value: scale },
-    );
-  }
-
-  const perm = new Uint32Array(size);
-  for (let p = 0; p < size; p++) perm[p] = p;
-  // Sorting by the raw diagonal keeps dead columns last (their fixed-up diagonal of 1 would not).
-  if (order === 'diag-desc') perm.sort((a, b) => rawDiagonal[b] - rawDiagonal[a] || a - b);
-  const invPerm = new Uint32Array(size);
-  for (let p = 0; p < size; p++) invPerm[perm[p]] = p;
+  for (let i = 0; i < size; i++) rawDiagonal[i] = data[i * size + i];
+  readPreparationOptions(fn, options);
+  // Every entry is checked to be finite, not only the diagonal the plan reads.
+  const largest = largestMagnitude(fn, data, size);
+  const plan = planHessianPreparation(fn, rawDiagonal, options);
+  const { scale, perm, invPerm, deadColumns, diagonal, meanDiagonal, damp } = plan;
 
   const permuted = new Float64Array(size * size);
   for (let p = 0; p < size; p++) {
@@ -74,8 +43,6 @@ export function* prepareHessianSteps(
   // f32 storage rounds each entry independently, so allow a few f32 ulps of the largest entry.
   symmetrizeInPlace(fn, permuted, size, scale, largest * 1e-6, perm);
 
-  const deadColumns: number[] = [];
-  for (let c = 0; c < size; c++) if (rawDiagonal[c] === 0) deadColumns.push(c);
   for (const c of deadColumns) {
     // A column with E[x_c²] = 0 has x_c ≡ 0, so its row and column are zero in any PSD matrix.
     const p = invPerm[c];
@@ -85,16 +52,9 @@ export function* prepareHessianSteps(
     }
     permuted[p * size + p] = 1;
   }
-  const diagonal = new Float64Array(size);
-  for (let p = 0; p < size; p++) {
-    permuted[p * size + p] += damp;
-    diagonal[p] = permuted[p * size + p];
-  }
-  let meanDiagonal = 0;
-  for (let p = 0; p < size; p++) meanDiagonal += diagonal[p];
-  meanDiagonal /= size;
+  for (let p = 0; p < size; p++) permuted[p * size + p] += damp;
 
-  let inverseDamp = inverseDampStart;
+  let inverseDamp = plan.inverseDamp;
   for (let retries = 0; ; retries++) {
     const damped = permuted.slice();
     for (let p = 0; p < size; p++) damped[p * size + p] += inverseDamp * meanDiagonal;
@@ -102,18 +62,7 @@ export function* prepareHessianSteps(
     try {
       factor = yield { data: damped, size };
     } catch (error) {
-      if (!isNotPositiveDefinite(error)) throw error;
-      if (retries >= dampingRetries) {
-        const pivot = Number.isSafeInteger(error.pivot) && (error.pivot as number) < size ? (error.pivot as number) : undefined;
-        const column = pivot === undefined ? undefined : perm[pivot];
-        const value = typeof error.value === 'number' ? error.value : undefined;
-        throw new HessianError(
-          'VPTQ_HESSIAN_NOT_PD',
-          `${fn}: hessian is not positive definite after damping (pivot at position ${pivot}, original column ${column}, value ${value}; damp = ${damp}, inverseDamp = ${inverseDamp}); raise the damping or set dampingRetries`,
-          { pivot, column, value, cause: error },
-        );
-      }
-      inverseDamp = inverseDamp > 0 ? inverseDamp * 10 : 0.01;
+      inverseDamp = retryDamping(fn, plan, error, inverseDamp, retries);
       continue;
     }
     checkFactor(fn, factor, size);
@@ -133,10 +82,6 @@ export function* prepareHessianSteps(
   }
 }
 
-function isNotPositiveDefinite(error: unknown): error is { code: string; pivot?: unknown; value?: unknown } {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'VPTQ_HESSIAN_NOT_PD';
-}
-
 /** A factor from a pluggable factorization must be `[n, n]` f64 with a finite positive diagonal (O(n) check). */
 function checkFactor(fn: string, factor: unknown, size: number): asserts factor is Float64Array {
   if (!(factor instanceof Float64Array)) {
@@ -150,12 +95,6 @@ function checkFactor(fn: string, factor: unknown, size: number): asserts factor 
     if (!(value > 0) || value === Infinity) {
       throw new RangeError(`${fn}: the factorization returned a diagonal that is not finite and positive (got ${value} at position ${p})`);
     }
-  }
-}
-
-function checkDamping(fn: string, name: string, value: number): void {
-  if (typeof value !== 'number' || !(value >= 0) || value === Infinity) {
-    throw new RangeError(`${fn}: ${name} must be a finite number ≥ 0 (got ${describe(value)})`);
   }
 }
 

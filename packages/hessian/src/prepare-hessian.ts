@@ -1,4 +1,5 @@
 import { type HessianInput, prepareHessianSteps } from './prepare-hessian-steps';
+import type { DeviceMatrix } from './device-matrix';
 import { upperCholeskyOfInverse } from './upper-cholesky-of-inverse';
 
 /** Column order of {@link prepareHessian}: decreasing diag(H) (GPTQ act-order, VPTQ `enable_perm`) or none. */
@@ -28,21 +29,25 @@ export interface PrepareHessianOptions {
   readonly dampingRetries?: number;
 }
 
-/** Result of {@link prepareHessian}. Every matrix is in quantization (permuted) order. */
-export interface PreparedHessian {
+/**
+ * Result of {@link prepareHessian}. Every matrix is in quantization (permuted) order. The two `[n, n]` matrices
+ * are f64 host arrays (`M` = Float64Array, what {@link prepareHessian} and {@link prepareHessianAsync} return) or
+ * {@link DeviceMatrix} values kept on a device (`prepareHessianGpu`); the rest is on the host either way.
+ */
+export interface PreparedHessian<M extends Float64Array | DeviceMatrix = Float64Array> {
   /** n. */
   readonly size: number;
-  /** `[n, n]` f64 H normalized by its mean diagonal, dead columns fixed, first damping added, permuted. */
-  readonly hessian: Float64Array;
+  /** `[n, n]` H normalized by its mean diagonal, dead columns fixed, first damping added, permuted. */
+  readonly hessian: M;
   /** `[n]` original column at each quantization position: `perm[p]` = column c. */
   readonly perm: Uint32Array;
   /** `[n]` inverse of `perm`: `invPerm[c]` = position p. */
   readonly invPerm: Uint32Array;
   /**
-   * `[n, n]` f64 upper triangular U, row-major, with UᵀU = (hessian + inverseDamp·mean(diag)·I)⁻¹: the factor
+   * `[n, n]` upper triangular U, row-major, with UᵀU = (hessian + inverseDamp·mean(diag)·I)⁻¹: the factor
    * the column loop uses (spec §3), computed on the permuted matrix.
    */
-  readonly inverseCholesky: Float64Array;
+  readonly inverseCholesky: M;
   /** Original indices (ascending) of columns whose input was always zero (raw diag = 0); zero their weights. */
   readonly deadColumns: number[];
   /** `[n]` f64 diagonal of `hessian`, in quantization order: the per-column k-means weights (spec §2). */

@@ -8,7 +8,10 @@ export { createGpuKmeansEngine } from './kmeans-engine/create-gpu-kmeans-engine'
 export type { GpuKmeansEngineOptions } from './kmeans-engine/create-gpu-kmeans-engine';
 export type { KmeansAssignOptions } from './kmeans-assign/kmeans-assign';
 export { GpuHessianAccumulator, createGpuHessianAccumulator } from './hessian-accumulator/hessian-accumulator';
-export type { GpuHessianAccumulatorOptions, GpuHessianSums } from './hessian-accumulator/hessian-accumulator';
+export type { GpuHessian, GpuHessianAccumulatorOptions, GpuHessianSums } from './hessian-accumulator/hessian-accumulator';
+export { prepareHessianGpu } from './prepare-hessian-gpu/prepare-hessian-gpu';
+export type { HostHessian } from './prepare-hessian-gpu/prepare-hessian-gpu';
+export { GpuMatrix } from './device-matrix/gpu-matrix';
 export { createGpuVptqPassEngine } from './vptq-pass/create-gpu-vptq-pass-engine';
 export type { GpuVptqPassEngine, GpuVptqPassOptions } from './vptq-pass/create-gpu-vptq-pass-engine';
 export type { GpuVptqPassSession } from './vptq-pass/gpu-vptq-pass-session';

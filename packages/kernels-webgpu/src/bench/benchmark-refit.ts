@@ -109,7 +109,7 @@ export async function benchmarkRefit(device: GPUDevice, options: BenchmarkRefitO
   return rows;
 }
 
-function syntheticRefit(benchmarkCase: RefitBenchmarkCase): { layer: VptqRefitLayer; assignments: VptqPartAssignment[] } {
+function syntheticRefit(benchmarkCase: RefitBenchmarkCase): { layer: VptqRefitLayer & { readonly hessian: Float64Array }; assignments: VptqPartAssignment[] } {
   const { rows, cols, vectorLength, numCentroids } = benchmarkCase;
   const residual = benchmarkCase.numResidualCentroids ?? 0;
   const random = createRandom(11);
@@ -128,7 +128,7 @@ function syntheticRefit(benchmarkCase: RefitBenchmarkCase): { layer: VptqRefitLa
   for (let i = 0; i < count; i++) indices[i] = Math.floor(random() * numCentroids);
   const codebook = Float32Array.from({ length: numCentroids * vectorLength }, () => random() * 2 - 1);
   const part = { start: 0, size: cols, vectorLength, vectorRows, numCentroids, numResidualCentroids: residual };
-  const layer: VptqRefitLayer = { target, rows, cols, hessian, parts: [part], storageDtype: 'F32' };
+  const layer = { target, rows, cols, hessian, parts: [part], storageDtype: 'F32' as const };
   if (residual === 0) return { layer, assignments: [{ codebook, indices }] };
   const residualIndices = Uint16Array.from({ length: count }, () => Math.floor(random() * residual));
   const residualCodebook = Float32Array.from({ length: residual * vectorLength }, () => 0.1 * (random() - 0.5));

@@ -3,14 +3,16 @@ import type { FinalizedHessian } from '@vptq/hessian';
 import { countDifferences, createTestRng, releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { createBufferWithData } from '../buffers';
+import { createBufferWithData, readBuffer } from '../buffers';
 import { compileShader } from '../compile-shader';
 import { bufferUsage } from '../gpu-flags';
 import { createGpuHessianAccumulator } from './hessian-accumulator';
 import type { GpuHessianAccumulatorOptions } from './hessian-accumulator';
 import { hessianAccumulatorWgsl } from './hessian-accumulator.wgsl';
+import { unpackHessianWgsl } from './unpack-hessian.wgsl';
 
 const device = await requestTestDevice();
+afterAll(releaseTestDevice);
 
 /** `[tokens, columns]` inputs shaped like activations: a per-column scale and offset, seeded. */
 function activations(tokens: number, columns: number, seed: number): Float32Array {
@@ -52,13 +54,13 @@ async function onGpu(
  * too); each compensated addition adds at most ≈ 2⁻⁴⁷ of the running sum; the CPU's f64 sums and both divisions
  * by the token count add ≈ 2⁻⁵⁰ relative. So |ΔH| ≤ (γ₆₄ + blocks · 2⁻⁴⁶) · E[|x||x|ᵀ] + 2⁻⁵⁰ |H|.
  */
-function worstErrorOverBound(gpu: FinalizedHessian, cpu: FinalizedHessian, x: Float32Array, tokens: number): number {
+function worstErrorOverBound(gpu: FinalizedHessian, cpu: FinalizedHessian, x: Float32Array, tokens: number, finalRounding = 0): number {
   const absolute = finalizeHessian(accumulateHessian(createHessianAccumulator(cpu.size), x.map(Math.abs), tokens));
   const u = 2 ** -24;
   const factor = (64 * u) / (1 - 64 * u) + Math.floor(tokens / 64) * 2 ** -46;
   let worst = 0;
   for (let i = 0; i < gpu.data.length; i++) {
-    const bound = factor * absolute.data[i] + 2 ** -50 * Math.abs(cpu.data[i]);
+    const bound = factor * absolute.data[i] + (2 ** -50 + finalRounding) * Math.abs(cpu.data[i]);
     worst = Math.max(worst, Math.abs(gpu.data[i] - cpu.data[i]) / bound);
   }
   for (let i = 0; i < gpu.mean.length; i++) {
@@ -76,7 +78,6 @@ function differingBytes(a: FinalizedHessian, b: FinalizedHessian): number {
 
 describe.skipIf(!device)('createGpuHessianAccumulator', () => {
   const gpu = device as GPUDevice;
-  afterAll(releaseTestDevice);
 
   it('compiles', async () => {
     await expect(compileShader(gpu, 'hessian-accumulator', hessianAccumulatorWgsl)).resolves.toBeDefined();
@@ -176,5 +177,76 @@ describe.skipIf(!device)('createGpuHessianAccumulator', () => {
     }
     expect(() => accumulator.accumulate(narrow, 0)).toThrow(/accumulate: the accumulator was destroyed/);
     await expect(accumulator.read()).rejects.toThrow(/read: the accumulator was destroyed/);
+  });
+});
+
+describe.skipIf(!device)('GpuHessianAccumulator.finalize', () => {
+  const gpu = device as GPUDevice;
+
+  /** Accumulates `x` in the given calls and finalizes on the device; the matrix read back as f64. */
+  async function finalizeOnGpu(x: Float32Array, columns: number, calls: readonly number[], options?: GpuHessianAccumulatorOptions) {
+    const buffer = createBufferWithData(gpu, 'x', x);
+    const accumulator = await createGpuHessianAccumulator(gpu, columns, options);
+    try {
+      let start = 0;
+      for (const tokens of calls) {
+        accumulator.accumulate({ buffer, offset: start * columns * 4, size: tokens * columns * 4 }, tokens);
+        start += tokens;
+      }
+      const result = await accumulator.finalize();
+      const matrix = new Float32Array(await readBuffer(gpu, result.matrix.buffer, columns * columns * 4));
+      result.matrix.destroy();
+      expect(() => accumulator.accumulate(buffer, 1)).toThrow(/finalized on the device and takes no more tokens/);
+      return { ...result, data: Float64Array.from(matrix) };
+    } finally {
+      accumulator.destroy();
+      buffer.destroy();
+    }
+  }
+
+  it('compiles its unpacking shader', async () => {
+    await expect(compileShader(gpu, 'unpack-hessian', unpackHessianWgsl)).resolves.toBeDefined();
+  });
+
+  for (const columns of [7, 64, 257]) {
+    it(`gives E[xxᵀ] on the device within the f32 block bound plus its final rounding, symmetric, pending tokens included (n = ${columns})`, async () => {
+      const tokens = 1000; // 15 blocks + 40 pending
+      const x = activations(tokens, columns, columns);
+      const cpu = finalizeHessian(accumulateHessian(createHessianAccumulator(columns), x, tokens));
+      const gpuResult = await finalizeOnGpu(x, columns, [1, 63, 64, 872]);
+      expect(gpuResult.tokens).toBe(tokens);
+      expect(gpuResult.size).toBe(columns);
+      for (let i = 0; i < columns; i++) for (let j = 0; j < i; j++) expect(gpuResult.data[i * columns + j]).toBe(gpuResult.data[j * columns + i]);
+      // The accumulation's bound (see worstErrorOverBound) plus three roundings of the value: the f32 sum hi + lo,
+      // the f32 reciprocal of the token count and the product.
+      const onDevice: FinalizedHessian = { ...cpu, data: gpuResult.data, mean: gpuResult.mean };
+      expect(worstErrorOverBound(onDevice, cpu, x, tokens, 3 * 2 ** -24)).toBeLessThanOrEqual(1);
+      for (let i = 0; i < columns; i++) expect(Math.abs(gpuResult.diagonal[i] - cpu.data[i * columns + i])).toBeLessThanOrEqual(1e-6 * cpu.data[i * columns + i]);
+    });
+  }
+
+  it('gives exactly the host finalization’s diagonal and mean when no token is pending, and the same bytes across windows', async () => {
+    const columns = 257;
+    const x = activations(640, columns, 11);
+    const viaHost = await onGpu(gpu, x, columns, [640]);
+    const whole = await finalizeOnGpu(x, columns, [640]);
+    const windows = await finalizeOnGpu(x, columns, [300, 340], { maxBindingBytes: 5 * 64 * 64 * 8 });
+    for (let i = 0; i < columns; i++) expect(whole.diagonal[i]).toBe(viaHost.data[i * columns + i]);
+    expect(Array.from(whole.mean)).toEqual(Array.from(viaHost.mean));
+    expect(countDifferences(new Uint8Array(windows.data.buffer), new Uint8Array(whole.data.buffer))).toBe(0);
+    // Each entry is the f32 rounding of its sum / tokens.
+    let worst = 0;
+    for (let i = 0; i < whole.data.length; i++) worst = Math.max(worst, Math.abs(whole.data[i] - viaHost.data[i]) / (Math.abs(viaHost.data[i]) || 1));
+    expect(worst).toBeLessThanOrEqual(3 * 2 ** -24);
+  });
+
+  it('rejects non-finite sums naming the entry, and an empty accumulator', async () => {
+    const columns = 9;
+    const x = activations(128, columns, 5);
+    x[70 * columns + 4] = Number.POSITIVE_INFINITY;
+    await expect(finalizeOnGpu(x, columns, [128])).rejects.toThrow(/finalize: the sums must be finite \(got a non-finite value at row 0, column 4/);
+    const empty = await createGpuHessianAccumulator(gpu, columns);
+    await expect(empty.finalize()).rejects.toThrow(/must hold at least one token \(got 0\)/);
+    empty.destroy();
   });
 });

@@ -1,10 +1,13 @@
-import { createUniformBuffer, packParams, readBuffer, toBufferBinding } from '../buffers';
+import { createStorageBuffer, createUniformBuffer, packParams, readBuffer, toBufferBinding } from '../buffers';
+import { allFinite, createNonFiniteResult } from '../device-matrix/device-matrix';
+import { GpuMatrix } from '../device-matrix/gpu-matrix';
 import type { BufferBinding } from '../buffers';
 import { ComputeStep, captureGpuErrors, checkWorkgroups } from '../dispatch';
 import { bufferUsage } from '../gpu-flags';
 import { getComputePipeline } from '../pipeline-cache';
 import { assertCount, describe } from '../validate';
 import { hessianAccumulatorWgsl } from './hessian-accumulator.wgsl';
+import { unpackHessianWgsl } from './unpack-hessian.wgsl';
 import { hessianBlockTokens, hessianTile, planHessianAccumulator, planHessianInputs } from './plan-hessian-accumulator';
 import type { HessianAccumulatorPlan, HessianWindow } from './plan-hessian-accumulator';
 
@@ -34,6 +37,26 @@ export interface GpuHessianSums {
   readonly tokens: number;
   /** `[pendingTokens, n]` f32 row-major: the stream's last partial block (fewer than 64 tokens), not summed. */
   readonly pending: Float32Array;
+}
+
+/**
+ * What {@link GpuHessianAccumulator.finalize} returns: E[xxᵀ] kept on the device, with what the host needs of
+ * it in f64 (the diagonal, to plan the preparation, and the mean).
+ */
+export interface GpuHessian {
+  /** Input width n. */
+  readonly size: number;
+  /** Tokens summed. */
+  readonly tokens: number;
+  /**
+   * `[n, n]` f32 E[xxᵀ] = Σxxᵀ / tokens, symmetric, original column order: each entry (hi + lo)·f32(1/tokens) of
+   * its compensated sum. The caller owns it (`destroy`).
+   */
+  readonly matrix: GpuMatrix;
+  /** `[n]` f64 E[x_c²]: the diagonal's compensated sums divided in f64, as the CPU's `finalizeHessian` divides them. */
+  readonly diagonal: Float64Array;
+  /** `[n]` f64 E[x]. */
+  readonly mean: Float64Array;
 }
 
 interface Window extends HessianWindow {
@@ -68,6 +91,7 @@ export class GpuHessianAccumulator {
   private summedTokens = 0;
   private pendingTokens = 0;
   private destroyed = false;
+  private sealed = false;
 
   /** Use {@link createGpuHessianAccumulator}. */
   constructor(
@@ -107,6 +131,7 @@ export class GpuHessianAccumulator {
   accumulate(x: BufferBinding, tokens: number): void {
     const fn = 'GpuHessianAccumulator.accumulate';
     this.assertAlive(fn);
+    if (this.sealed) throw new Error(`${fn}: the accumulator was finalized on the device and takes no more tokens`);
     assertCount(fn, 'tokens', tokens, 0);
     const { buffer, offset } = checkInput(fn, x, tokens, this.columns);
     if (tokens === 0) return;
@@ -132,33 +157,7 @@ export class GpuHessianAccumulator {
     consumed += blocks * hessianBlockTokens;
     this.summedTokens += blocks * hessianBlockTokens;
 
-    if (inputs.length > 0) {
-      const pass = encoder.beginComputePass({ label });
-      let slot = 0;
-      for (const input of inputs) {
-        for (const window of this.windows) {
-          const params = this.paramsBuffer(slot++);
-          // Uniform buffers are reused across calls: writeBuffer is ordered after the previous call's submit.
-          this.device.queue.writeBuffer(
-            params,
-            0,
-            packParams([
-              ['u32', this.columns],
-              ['u32', this.plan.tileColumns],
-              ['u32', window.tileRowStart],
-              ['u32', window.firstTile],
-              ['u32', input.tokenOffset],
-              ['u32', input.blocks],
-              ['u32', 0], // opaqueZero: see the shader, it keeps TwoSum from being simplified away
-            ]),
-          );
-          const grid = checkWorkgroups(fn, this.device, this.plan.tileColumns, window.tileRows);
-          const bindings = [input.binding, { buffer: window.buffer, offset: 0, size: window.byteLength }, this.sums, params];
-          new ComputeStep(this.device, label, this.pipeline, bindings, grid).encode(pass);
-        }
-      }
-      pass.end();
-    }
+    this.encodeBlocks(fn, encoder, inputs);
     const left = tokens - consumed;
     if (left > 0) {
       // Only reached with an empty partial block: a call that does not complete it is consumed above.
@@ -196,12 +195,127 @@ export class GpuHessianAccumulator {
     return { columns, sumOuter, sum, tokens, pending: new Float32Array(await pending) };
   }
 
+  /**
+   * E[xxᵀ] on the device ({@link GpuHessian}), with no n² readback: the pending partial block is summed first
+   * (zero-padded to a whole block, which adds nothing), then every window of pairs is unpacked into one
+   * `[n, n]` f32 matrix. Ends the accumulation: later {@link accumulate} calls throw ({@link read} still works
+   * and reports the pending tokens as summed).
+   *
+   * @throws {RangeError} when no token was accumulated, or a sum is not finite (an input held NaN or ±Infinity,
+   *   or a product exceeded f32), naming the entry.
+   * @throws {GpuValidationError} `VPTQ_GPU_OUT_OF_MEMORY` when the n² f32 matrix does not fit.
+   */
+  async finalize(): Promise<GpuHessian> {
+    const fn = 'GpuHessianAccumulator.finalize';
+    this.assertAlive(fn);
+    const { columns, device, plan } = this;
+    const tokens = this.tokens;
+    if (tokens === 0) throw new RangeError(`${fn}: the accumulator must hold at least one token (got 0)`);
+    const unpack = await getComputePipeline(device, { label: `${label}/unpack`, code: unpackHessianWgsl });
+    const owned: GPUBuffer[] = [];
+    let matrix: GPUBuffer | undefined;
+    try {
+      const encoder = device.createCommandEncoder({ label });
+      if (this.pendingTokens > 0) {
+        const rowBytes = columns * 4;
+        encoder.clearBuffer(this.pending, this.pendingTokens * rowBytes, (hessianBlockTokens - this.pendingTokens) * rowBytes);
+        this.encodeBlocks(fn, encoder, [{ binding: { buffer: this.pending, offset: 0, size: hessianBlockTokens * rowBytes }, tokenOffset: 0, blocks: 1 }]);
+        this.summedTokens += this.pendingTokens;
+        this.pendingTokens = 0;
+      }
+      this.sealed = true;
+      const created = await captureGpuErrors(device, label, () => ({
+        matrix: createStorageBuffer(device, `${label}/matrix`, columns * columns * 4),
+        diagonal: createStorageBuffer(device, `${label}/diagonal`, columns * 8),
+        flag: createNonFiniteResult(device, `${label}/flag`),
+      }));
+      matrix = created.matrix;
+      owned.push(created.diagonal, created.flag);
+      const pass = encoder.beginComputePass({ label: `${label}/unpack` });
+      for (const window of this.windows) {
+        const params = createUniformBuffer(
+          device,
+          `${label}/unpack`,
+          packParams([
+            ['u32', columns],
+            ['u32', plan.tileColumns],
+            ['u32', window.tileRowStart],
+            ['u32', window.firstTile],
+            ['f32', 1 / tokens],
+          ]),
+        );
+        owned.push(params);
+        const bindings = [{ buffer: window.buffer, offset: 0, size: window.byteLength }, created.matrix, created.diagonal, created.flag, params];
+        new ComputeStep(device, `${label}/unpack`, unpack, bindings, checkWorkgroups(fn, device, plan.tileColumns, window.tileRows)).encode(pass);
+      }
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+      const [diagonalPairs, flagWords, sumPairs] = await Promise.all([
+        readBuffer(device, created.diagonal, columns * 8),
+        readBuffer(device, created.flag, 4),
+        readBuffer(device, this.sums, plan.tileColumns * hessianTile * 8),
+      ]);
+      const first = new Uint32Array(flagWords)[0];
+      if (first !== allFinite) {
+        throw new RangeError(
+          `${fn}: the sums must be finite (got a non-finite value at row ${Math.floor(first / columns)}, column ${first % columns}: an input held NaN or ±Infinity, or a product exceeded f32)`,
+        );
+      }
+      const pairs = new Float32Array(diagonalPairs);
+      const diagonal = new Float64Array(columns);
+      for (let column = 0; column < columns; column++) diagonal[column] = (pairs[2 * column] + pairs[2 * column + 1]) / tokens;
+      const sums = new Float32Array(sumPairs);
+      const mean = new Float64Array(columns);
+      for (let column = 0; column < columns; column++) {
+        const sum = sums[2 * column] + sums[2 * column + 1];
+        if (!Number.isFinite(sum)) throw new RangeError(`${fn}: the sums must be finite (got ${sum} in Σx at column ${column})`);
+        mean[column] = sum / tokens;
+      }
+      const result = { size: columns, tokens, matrix: new GpuMatrix(device, matrix, columns), diagonal, mean };
+      matrix = undefined;
+      return result;
+    } finally {
+      matrix?.destroy();
+      for (const buffer of owned) buffer.destroy();
+    }
+  }
+
   /** Frees the GPU memory; the accumulator cannot be used afterwards. */
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
     for (const window of this.windows) window.buffer.destroy();
     for (const buffer of [this.sums, this.pending, ...this.params]) buffer.destroy();
+  }
+
+  /** Records the accumulation of whole blocks of `inputs` into every window (one dispatch per input and window). */
+  private encodeBlocks(fn: string, encoder: GPUCommandEncoder, inputs: readonly { binding: GPUBufferBinding; tokenOffset: number; blocks: number }[]): void {
+    if (inputs.length === 0) return;
+    const pass = encoder.beginComputePass({ label });
+    let slot = 0;
+    for (const input of inputs) {
+      for (const window of this.windows) {
+        const params = this.paramsBuffer(slot++);
+        // Uniform buffers are reused across calls: writeBuffer is ordered after the previous call's submit.
+        this.device.queue.writeBuffer(
+          params,
+          0,
+          packParams([
+            ['u32', this.columns],
+            ['u32', this.plan.tileColumns],
+            ['u32', window.tileRowStart],
+            ['u32', window.firstTile],
+            ['u32', input.tokenOffset],
+            ['u32', input.blocks],
+            ['u32', 0], // opaqueZero: see the shader, it keeps TwoSum from being simplified away
+          ]),
+        );
+        const grid = checkWorkgroups(fn, this.device, this.plan.tileColumns, window.tileRows);
+        const bindings = [input.binding, { buffer: window.buffer, offset: 0, size: window.byteLength }, this.sums, params];
+        new ComputeStep(this.device, label, this.pipeline, bindings, grid).encode(pass);
+      }
+    }
+    pass.end();
   }
 
   private paramsBuffer(slot: number): GPUBuffer {

@@ -9,6 +9,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { compileShader } from '../compile-shader';
 import { vptqColumnWgsl } from '../vptq-column/vptq-column.wgsl';
+import { prepareHessianGpu } from '../prepare-hessian-gpu/prepare-hessian-gpu';
+import { createGpuRefitEngine } from '../vptq-refit/create-gpu-refit-engine';
 import { createGpuVptqPassEngine } from './create-gpu-vptq-pass-engine';
 import type { GpuVptqPassOptions } from './create-gpu-vptq-pass-engine';
 import { replayChoices } from './test/replay-choices';
@@ -251,6 +253,33 @@ describe.skipIf(!device)('createGpuVptqPassEngine', () => {
         expect(relative(onGpu.proxyError[key], onCpu.proxyError[key])).toBeLessThanOrEqual(1e-3);
       }
       expect(onGpu.proxyError.refinements.length).toBe(onCpu.proxyError.refinements.length);
+    }
+  });
+
+  it('quantizes from matrices prepared on the device (prepareHessianGpu) as from host ones, and the CPU engine refuses them', async () => {
+    const raw = { data: randomHessian(cols, 2), size: cols };
+    const onDevice = await prepareHessianGpu(gpu, raw);
+    try {
+      for (const options of [full, { ...full, outlierPercent: 0, numResidualCentroids: 0, enableNorm: true }]) {
+        // The refit reads the device H too (scaled by the norm on the device where norm is on).
+        const engines = { engine: createGpuVptqPassEngine(gpu), refitEngine: createGpuRefitEngine(gpu) };
+        const fromDevice = await quantizeVptqLayerAsync(weight, onDevice, { ...options, ...engines });
+        const fromHost = await quantizeVptqLayerAsync(weight, prepared, { ...options, ...engines });
+        expect(fromDevice.config).toEqual(fromHost.config);
+        expect(Array.from(fromDevice.perm ?? [])).toEqual(Array.from(fromHost.perm ?? []));
+        // U and H differ by f32 roundings (the factor by about κ·2⁻²⁴): the same quantization up to near-ties.
+        const rebuilt = dequantizeVptqLayer(packVptqLayer(fromDevice, 'F32'));
+        expect(relative(fromDevice.proxyError.after, cpuProxyError(rebuilt))).toBeLessThanOrEqual(1e-5);
+        for (const key of ['before', 'firstPass', 'unrefined', 'after'] as const) {
+          expect(relative(fromDevice.proxyError[key], fromHost.proxyError[key])).toBeLessThanOrEqual(1e-3);
+        }
+      }
+      // The matrices are the caller's: the sessions left them alone.
+      expect(onDevice.hessian.isDestroyed || onDevice.inverseCholesky.isDestroyed).toBe(false);
+      await expect(quantizeVptqLayerAsync(weight, onDevice, full)).rejects.toThrow(/layer.inverseCholesky lives on a device \(prepareHessianGpu\): the CPU engines need it as a host Float64Array/);
+    } finally {
+      onDevice.hessian.destroy();
+      onDevice.inverseCholesky.destroy();
     }
   });
 

@@ -1,8 +1,11 @@
 import { toWorkingLayout } from '@vptq/codebook/engine';
+import { isDeviceMatrix } from '@vptq/hessian';
 import type { VptqPassLayer, VptqPassRequest, VptqPassResult } from '@vptq/codebook/engine';
 import { createBufferFilled, createBufferWithData, createStorageBuffer, createUniformBuffer, readBuffer } from '../buffers';
 import { captureGpuErrors } from '../dispatch';
 import type { KernelDispatch } from '../dispatch';
+import { createScaleMatrixDispatch } from '../device-matrix/device-matrix';
+import { gpuMatrixBuffer } from '../device-matrix/gpu-matrix';
 import { createGemmTnDispatch } from '../gemm-tn/gemm-tn';
 import { createProxyDeltaDispatch } from '../proxy-delta/proxy-delta';
 import { assertArray, assertCount } from '../validate';
@@ -36,7 +39,8 @@ interface LayerBuffers {
  * The passes of one layer on the GPU. The layer's constants are uploaded once at open: the starting weight, U·D⁻¹
  * as f32 (`factors`: row c holds d_c/U_cc on the diagonal and U_cj/d_j right of it, each rounded once from the
  * f64 quotient), H as f32, the original weight and norm for the proxy error, one `Params` record per column, and
- * every bind group. A pass then writes its codebooks, copies the starting weight to the working buffer and
+ * every bind group. A layer prepared on this device (`prepareHessianGpu`) uploads neither matrix: a kernel forms
+ * U·D⁻¹ from its U, and its H is read in place (it stays the caller's). A pass then writes its codebooks, copies the starting weight to the working buffer and
  * records the whole loop (per column one or two dispatches, per block one `gemm-tn` lazy update) and the proxy
  * error (`proxy-delta`, then `gemm-tn`'s quadratic form) with no readback in between; the quantized weight, the
  * indices (with the non-finite flags) and the proxy error's per-tile sums are read back once at the end.
@@ -99,11 +103,19 @@ export class GpuVptqPassSession {
         };
         const { original, norm } = referenceInQuantizationOrder(layer);
         const withResidual = layer.parts.some((part) => part.numResidualCentroids > 0);
+        // Matrices prepared on this device are read where they are: U·D⁻¹ by a kernel, H borrowed (not freed here).
+        const { inverseCholesky: u, hessian } = layer;
+        const deviceFactor = isDeviceMatrix(u) ? gpuMatrixBuffer(fn, 'layer.inverseCholesky', u, device, cols) : undefined;
         const buffers: LayerBuffers = {
           start: data('start', layer.start),
           working: storage('working', rows * cols * 4),
-          factors: keep(createBufferFilled(device, `${label}/factors`, cols * cols * 4, (bytes) => scaledFactors(layer, new Float32Array(bytes, 0, cols * cols)))),
-          hessian: keep(createBufferFilled(device, `${label}/hessian`, cols * cols * 4, (bytes) => new Float32Array(bytes, 0, cols * cols).set(layer.hessian))),
+          factors:
+            deviceFactor === undefined
+              ? keep(createBufferFilled(device, `${label}/factors`, cols * cols * 4, (bytes) => scaledFactors(layer, u as Float64Array, new Float32Array(bytes, 0, cols * cols))))
+              : storage('factors', cols * cols * 4),
+          hessian: isDeviceMatrix(hessian)
+            ? gpuMatrixBuffer(fn, 'layer.hessian', hessian, device, cols)
+            : keep(createBufferFilled(device, `${label}/hessian`, cols * cols * 4, (bytes) => new Float32Array(bytes, 0, cols * cols).set(hessian))),
           original: data('original', original),
           norm: norm === undefined ? undefined : data('norm', norm),
           codebooks: storage('codebooks', plan.codebookWords * 16),
@@ -131,6 +143,13 @@ export class GpuVptqPassSession {
         );
         const measureSteps = await createMeasureSteps(device, layer, buffers, outputs);
         owned.push(...measureSteps);
+        if (deviceFactor !== undefined) {
+          const scale = createBufferWithData(device, `${label}/column-scale`, layer.columnScale === undefined ? new Float32Array(cols).fill(1) : Float32Array.from(layer.columnScale));
+          const step = await createScaleMatrixDispatch(device, { source: deviceFactor, scale, destination: buffers.factors }, { size: cols, mode: 'factors' });
+          submit(device, [step]);
+          step.destroy();
+          scale.destroy();
+        }
         // tr(W·H·Wᵀ) once: the quadratic form of the original weight itself.
         const reference = await createGemmTnDispatch(device, { a: buffers.original, b: buffers.hessian, sums: buffers.sums }, measureShape(layer), 'quadratic');
         owned.push(reference);
@@ -223,7 +242,10 @@ export class GpuVptqPassSession {
     if (this.closed) return;
     this.closed = true;
     for (const step of [...this.blockUpdates, ...this.measureSteps]) step?.destroy();
-    for (const buffer of Object.values(this.buffers)) (buffer as GPUBuffer | undefined)?.destroy();
+    for (const [name, buffer] of Object.entries(this.buffers)) {
+      // A Hessian prepared on the device is the caller's.
+      if (name !== 'hessian' || !isDeviceMatrix(this.layer.hessian)) (buffer as GPUBuffer | undefined)?.destroy();
+    }
     this.outputs.destroy();
   }
 
@@ -332,8 +354,8 @@ function sumTiles(bytes: ArrayBuffer): number {
  * Writes `[cols, cols]` f32 `factors` (zeros on entry, e.g. a freshly mapped upload): row c holds d_c/U_cc on the
  * diagonal and U_cj/d_j right of it, each quotient rounded once.
  */
-function scaledFactors(layer: VptqPassLayer, factors: Float32Array): Float32Array {
-  const { cols, inverseCholesky: u, columnScale } = layer;
+function scaledFactors(layer: VptqPassLayer, u: Float64Array, factors: Float32Array): Float32Array {
+  const { cols, columnScale } = layer;
   for (let c = 0; c < cols; c++) {
     factors[c * cols + c] = (columnScale === undefined ? 1 : columnScale[c]) / u[c * cols + c];
     for (let j = c + 1; j < cols; j++) factors[c * cols + j] = u[c * cols + j] / (columnScale === undefined ? 1 : columnScale[j]);
@@ -416,9 +438,9 @@ function checkLayer(fn: string, layer: VptqPassLayer): void {
   const cols = assertCount(fn, 'layer.cols', layer.cols);
   assertCount(fn, 'layer.blockSize', layer.blockSize);
   assertArray(fn, 'layer.start', layer.start, Float32Array, rows * cols, '[cols, rows]');
-  assertArray(fn, 'layer.inverseCholesky', layer.inverseCholesky, Float64Array, cols * cols, '[cols, cols]');
+  if (!isDeviceMatrix(layer.inverseCholesky)) assertArray(fn, 'layer.inverseCholesky', layer.inverseCholesky, Float64Array, cols * cols, '[cols, cols]');
   if (layer.columnScale !== undefined) assertArray(fn, 'layer.columnScale', layer.columnScale, Float64Array, cols, '[cols]');
-  assertArray(fn, 'layer.hessian', layer.hessian, Float64Array, cols * cols, '[cols, cols]');
+  if (!isDeviceMatrix(layer.hessian)) assertArray(fn, 'layer.hessian', layer.hessian, Float64Array, cols * cols, '[cols, cols]');
   assertArray(fn, 'layer.perm', layer.perm, Uint32Array, cols, '[cols]');
   if (layer.weight?.rows !== rows || layer.weight.cols !== cols) {
     throw new RangeError(`${fn}: layer.weight must be [${rows}, ${cols}] (got [${layer.weight?.rows}, ${layer.weight?.cols}])`);

@@ -6,6 +6,8 @@ import type { VptqRefitEngine, VptqRefitLayer } from '@vptq/codebook/engine';
 import { randomMatrix, releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { createBufferWithData, readBuffer } from '../buffers';
+import { GpuMatrix } from '../device-matrix/gpu-matrix';
 import { createGpuRefitEngine } from './create-gpu-refit-engine';
 import type { GpuRefitOptions } from './create-gpu-refit-engine';
 import { randomSpd, refitObjective, refitProblem } from './test/refit-problem';
@@ -85,6 +87,28 @@ describe.skipIf(!device)('createGpuRefitEngine', () => {
       expect(difference).toBeLessThan(1e-4 * largest);
     });
   }
+
+  it.each(['dense', 'cg'] as const)('weighs by D·H·D from a device H and a scale as the CPU engine does from a host H (%s)', async (solver) => {
+    const problem = refitProblem({ rows: 11, cols: 30, vectorLength: 4, numCentroids: 16, numResidualCentroids: 4, groups: 2, outlier: { size: 6, vectorLength: 3, numCentroids: 8 } }, 5);
+    const { cols } = problem.layer;
+    const hessianScale = Float32Array.from({ length: cols }, (_, index) => 0.5 + ((index * 7) % 11) / 10);
+    const cpu = await (await cpuVptqRefitEngine.openLayer({ ...problem.layer, hessianScale })).refit({ assignments: problem.assignments });
+    const buffer = createBufferWithData(gpu, 'test/hessian', Float32Array.from(problem.layer.hessian));
+    const matrix = new GpuMatrix(gpu, buffer, cols);
+    const session = await createGpuRefitEngine(gpu, { solver }).openLayer({ ...problem.layer, hessian: matrix, hessianScale });
+    const onDevice = await session.refit({ assignments: problem.assignments });
+    session.close();
+    // The session scaled into its own buffer and left the caller's matrix alone.
+    expect(matrix.isDestroyed).toBe(false);
+    expect(new Float32Array(await readBuffer(gpu, buffer, cols * cols * 4))).toEqual(Float32Array.from(problem.layer.hessian));
+    matrix.destroy();
+    const values = (result: typeof cpu) => [...(result?.codebooks ?? []), ...(result?.residualCodebooks ?? [])].filter((c) => c !== undefined).flatMap((c) => Array.from(c));
+    const [expected, actual] = [values(cpu), values(onDevice)];
+    const largest = Math.max(...expected.map(Math.abs));
+    expect(actual.length).toBe(expected.length);
+    // Without the scale the codebooks would be those of another objective: differences of order 1.
+    expect(Math.max(...actual.map((value, index) => Math.abs(value - expected[index])))).toBeLessThan(1e-4 * largest);
+  });
 
   it('keeps entries that no vector uses unchanged, bit for bit, with either solver', async () => {
     const unused = [2, 9, 15];

@@ -1,9 +1,12 @@
 import type { VptqRefitLayer, VptqRefitRequest, VptqRefitResult } from '@vptq/codebook/engine';
+import { isDeviceMatrix } from '@vptq/hessian';
 import { floatTensorFromF32, floatTensorToF32 } from '@vptq/pack-format';
 
 import { createBufferFilled, createBufferWithData, createStorageBuffer, readBuffer } from '../buffers';
 import { captureGpuErrors } from '../dispatch';
 import type { KernelDispatch } from '../dispatch';
+import { createScaleMatrixDispatch } from '../device-matrix/device-matrix';
+import { gpuMatrixBuffer } from '../device-matrix/gpu-matrix';
 import { createGemmTnDispatch } from '../gemm-tn/gemm-tn';
 import { createInverseCholeskyDispatch } from '../inverse-cholesky/inverse-cholesky';
 import { exponentAbove } from '../kmeans-reduce/fixed-point';
@@ -124,8 +127,7 @@ export class GpuRefitSession {
         const keep = (buffer: GPUBuffer) => (created.push(buffer), buffer);
         const data = (name: string, values: ArrayBufferView) => keep(createBufferWithData(device, `${label}/${name}`, values));
         const storage = (name: string, bytes: number) => keep(createStorageBuffer(device, `${label}/${name}`, bytes));
-        // Rounded straight into the mapped upload: no n² f32 copy on the host.
-        const hessian = keep(createBufferFilled(device, `${label}/hessian`, cols * cols * 4, (bytes) => new Float32Array(bytes, 0, cols * cols).set(layer.hessian)));
+        const hessian = await weightBuffer(device, fn, layer, keep, owned);
         const shared = {
           hessian,
           // S₀ = T·H̃ once per layer: every right-hand side is a gather of S₀ minus the other block's share.
@@ -147,9 +149,11 @@ export class GpuRefitSession {
         } finally {
           target.destroy();
         }
+        // Dense blocks scale their fixed-point normal matrices by Σ|H̃| over the block: H̃ on the host, read back if need be.
+        const hostWeight = plan.blocks.some((block) => block.solver === 'dense') ? await readWeight(device, layer, hessian) : undefined;
         const blocks: BlockResources[] = [];
         for (const block of plan.blocks) {
-          blocks.push(await createBlock(device, layer, tuning, block, shared, storage, owned));
+          blocks.push(await createBlock(device, layer, tuning, block, shared, storage, owned, hostWeight));
         }
         return new GpuRefitSession(device, layer, plan, tuning, shared, blocks);
       });
@@ -200,7 +204,10 @@ export class GpuRefitSession {
       for (const dispatch of dispatches) dispatch?.destroy();
       for (const buffer of Object.values(block.buffers)) buffer.destroy();
     }
-    for (const buffer of Object.values(this.shared)) buffer.destroy();
+    for (const [name, buffer] of Object.entries(this.shared)) {
+      // A Hessian of the device used as it is (no norm scale) is the caller's.
+      if (name !== 'hessian' || !isDeviceMatrix(this.layer.hessian) || this.layer.hessianScale !== undefined) buffer.destroy();
+    }
   }
 
   private async run(fn: string, request: VptqRefitRequest): Promise<VptqRefitResult | undefined> {
@@ -371,6 +378,7 @@ async function createBlock(
   shared: { readonly hessian: GPUBuffer; readonly reconstruction: GPUBuffer; readonly product: GPUBuffer },
   storage: (name: string, bytes: number) => GPUBuffer,
   owned: { destroy(): void }[],
+  hostWeight: Float32Array | undefined,
 ): Promise<BlockResources> {
   const keep = <T extends { destroy(): void }>(item: T): T => (owned.push(item), item);
   const { rows, cols } = layer;
@@ -507,7 +515,7 @@ async function createBlock(
           gauge: buffers.gauge,
           factorInputs: buffers.factorInputs,
         },
-        { unknowns, width, cols, start, cutRow: filled < v ? vectorRows - 1 : undefined, matrixStride: plan.matrixStride, scale: normalScale(layer, plan) },
+        { unknowns, width, cols, start, cutRow: filled < v ? vectorRows - 1 : undefined, matrixStride: plan.matrixStride, scale: normalScale(hostWeight as Float32Array, layer.cols, plan) },
       ),
     );
     const factorizations: KernelDispatch[] = [];
@@ -583,13 +591,50 @@ function nullDirections(
 }
 
 /**
+ * The objective's weight H̃ = D·H·D as f32 on the device: a host H rounded (after scaling in f64) straight into
+ * the mapped upload, with no n² f32 copy on the host; a device H scaled by a kernel into a new buffer, or used as
+ * it is without a scale.
+ */
+async function weightBuffer(device: GPUDevice, fn: string, layer: VptqRefitLayer, keep: (buffer: GPUBuffer) => GPUBuffer, owned: { destroy(): void }[]): Promise<GPUBuffer> {
+  const { cols, hessian, hessianScale: d } = layer;
+  if (!isDeviceMatrix(hessian)) {
+    return keep(
+      createBufferFilled(device, `${label}/hessian`, cols * cols * 4, (bytes) => {
+        const values = new Float32Array(bytes, 0, cols * cols);
+        if (d === undefined) values.set(hessian);
+        // The f64 products D·H·D of the CPU engine, each rounded once.
+        else for (let a = 0; a < cols; a++) for (let b = 0; b < cols; b++) values[a * cols + b] = d[a] * hessian[a * cols + b] * d[b];
+      }),
+    );
+  }
+  const source = gpuMatrixBuffer(fn, 'layer.hessian', hessian, device, cols);
+  if (d === undefined) return source;
+  const weight = keep(createStorageBuffer(device, `${label}/hessian`, cols * cols * 4));
+  const scale = createBufferWithData(device, `${label}/hessian-scale`, d);
+  owned.push(scale);
+  const step = await createScaleMatrixDispatch(device, { source, scale, destination: weight }, { size: cols, mode: 'both-sides' });
+  owned.push(step);
+  submit(device, [step]);
+  return weight;
+}
+
+/** H̃ as f32 on the host, for the dense blocks' fixed-point scale: the host weight rounded, or the device's read back. */
+async function readWeight(device: GPUDevice, layer: VptqRefitLayer, weight: GPUBuffer): Promise<Float32Array> {
+  const { cols, hessian, hessianScale: d } = layer;
+  if (isDeviceMatrix(hessian)) return new Float32Array(await readBuffer(device, weight, cols * cols * 4));
+  const values = new Float32Array(cols * cols);
+  for (let a = 0; a < cols; a++) for (let b = 0; b < cols; b++) values[a * cols + b] = d === undefined ? hessian[a * cols + b] : d[a] * hessian[a * cols + b] * d[b];
+  return values;
+}
+
+/**
  * The fixed-point scale of a dense block's normal matrix: every entry of M is a sum over the R vector rows of H̃
  * entries of the block, so |M[k1, k2]| ≤ R·Σ|H̃_block|; 2^(62 − ⌈log₂ of that⌉) keeps it below 2^62 units.
  */
-function normalScale(layer: VptqRefitLayer, plan: GpuRefitBlockPlan): number {
+function normalScale(weight: Float32Array, cols: number, plan: GpuRefitBlockPlan): number {
   let sum = 0;
   for (let a = plan.start; a < plan.end; a++) {
-    for (let b = plan.start; b < plan.end; b++) sum += Math.abs(Math.fround(layer.hessian[a * layer.cols + b]));
+    for (let b = plan.start; b < plan.end; b++) sum += Math.abs(weight[a * cols + b]);
   }
   if (!(sum > 0)) return 1;
   return 2 ** Math.max(-126, Math.min(127, 62 - exponentAbove(sum * plan.vectorRows)));
@@ -634,7 +679,8 @@ function checkLayer(fn: string, layer: VptqRefitLayer): void {
   const rows = assertCount(fn, 'layer.rows', layer.rows);
   const cols = assertCount(fn, 'layer.cols', layer.cols);
   assertArray(fn, 'layer.target', layer.target, Float32Array, rows * cols, '[cols, rows]');
-  assertArray(fn, 'layer.hessian', layer.hessian, Float64Array, cols * cols, '[cols, cols]');
+  if (!isDeviceMatrix(layer.hessian)) assertArray(fn, 'layer.hessian', layer.hessian, Float64Array, cols * cols, '[cols, cols]');
+  if (layer.hessianScale !== undefined) assertArray(fn, 'layer.hessianScale', layer.hessianScale, Float32Array, cols, '[cols]');
   if (!Array.isArray(layer.parts) || layer.parts.length === 0) throw new TypeError(`${fn}: layer.parts must be a non-empty array`);
   if (layer.storageDtype !== 'F32' && layer.storageDtype !== 'F16' && layer.storageDtype !== 'BF16') {
     throw new RangeError(`${fn}: layer.storageDtype must be 'F32', 'F16' or 'BF16' (got ${describe(layer.storageDtype)})`);

@@ -5,6 +5,7 @@ import type { ModelSource } from '@vptq/loader';
 import { openModel } from '@vptq/loader/node';
 
 import { prepareOptions } from '../quantize/projection-runner';
+import { releasePrepared } from '../quantize/quantize-backend';
 import type { QuantizeBackend } from '../quantize/quantize-backend';
 import { quantizeLinear } from '../quantize/quantize-linear';
 import { deriveSeed } from '../quantize/quantize-settings';
@@ -91,20 +92,27 @@ export async function processProjectionJob(data: unknown, backend: QuantizeBacke
   const settings = manifest.settings;
   const hessian = readHessianFile(hessianPath(jobDirectory, job.layer, spec.input));
   await source.prefetch([`${spec.prefix}.weight`, ...(spec.bias ? [`${spec.prefix}.bias`] : [])]);
-  const prepared = await backend.prepareHessian(hessian, prepareOptions(settings));
-  const result = await quantizeLinear({
-    spec,
-    weight: source.readTensor(`${spec.prefix}.weight`),
-    bias: spec.bias ? source.readTensor(`${spec.prefix}.bias`) : undefined,
-    prepared,
-    hessian,
-    method: settings.method,
-    bits: settings.bits,
-    vptq: settings.vptq,
-    dtype: settings.dtype,
-    seed: deriveSeed(settings.seed, job.layer, spec.name),
-    backend,
-  });
+  // VPTQ on a GPU worker prepares on the device (released below); the baselines need host matrices.
+  const options = prepareOptions(settings);
+  const prepared = settings.method === 'vptq' ? await backend.prepareVptqHessian(hessian, options) : await backend.prepareHessian(hessian, options);
+  let result: Awaited<ReturnType<typeof quantizeLinear>>;
+  try {
+    result = await quantizeLinear({
+      spec,
+      weight: source.readTensor(`${spec.prefix}.weight`),
+      bias: spec.bias ? source.readTensor(`${spec.prefix}.bias`) : undefined,
+      prepared,
+      hessian,
+      method: settings.method,
+      bits: settings.bits,
+      vptq: settings.vptq,
+      dtype: settings.dtype,
+      seed: deriveSeed(settings.seed, job.layer, spec.name),
+      backend,
+    });
+  } finally {
+    releasePrepared(prepared);
+  }
   if (backend.lost()) throw new Error(`the device was lost while quantizing ${spec.prefix}`);
   writeProjectionResult(resultPath, { tensors: result.tensors, summary: result.summary });
   return outcome(false);

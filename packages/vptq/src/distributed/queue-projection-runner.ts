@@ -12,6 +12,7 @@ import { watchQueue } from './connect-queue';
 import { ignoreClosedConnectionRejections } from './ignore-closed-connection-rejections';
 import { DistributedError } from './distributed-error';
 import { fingerprintModel } from './fingerprint-model';
+import { isOnDevice } from '../quantize/calibration-stream';
 import { writeHessianFile } from './hessian-file';
 import { writeJobManifest } from './job-manifest';
 import { hessianPath, projectionJobId, projectionQueueName, projectionResultPath } from './projection-job';
@@ -81,6 +82,8 @@ export async function openQueueProjectionRunner(job: QuantizeJob, options: Queue
 
   return {
     layersInFlight: options.layersInFlight ?? 4,
+    // The Hessians go to workers through files: host ones.
+    takesDeviceHessians: false,
     async quantizeProjections(layer, specs, hessians, context) {
       try {
         return await queueProjections(layer, specs, hessians, context);
@@ -106,7 +109,11 @@ export async function openQueueProjectionRunner(job: QuantizeJob, options: Queue
     phase('quantize');
     const missing = specs.filter((spec) => !existsSync(projectionResultPath(job.path, layer, spec.name)));
     const groups = new Set<LinearInput>(missing.map((spec) => spec.input));
-    for (const group of groups) writeHessianFile(hessianPath(job.path, layer, group), hessians[group]);
+    for (const group of groups) {
+      const hessian = hessians[group];
+      if (isOnDevice(hessian)) throw new TypeError(`queue: layer ${layer} ${group}: the queue sends host Hessians (got one kept on a GPU)`);
+      writeHessianFile(hessianPath(job.path, layer, group), hessian);
+    }
     const waits = missing.map(async (spec) => {
       const id = projectionJobId(job.fingerprint, job.path, layer, spec.name);
       const data: ProjectionJobData = {

@@ -1,4 +1,5 @@
 import type { FinalizedHessian } from '@vptq/hessian';
+import type { GpuHessian } from '@vptq/kernels-webgpu/quantize';
 import { listLinearSpecs } from '@vptq/loader';
 import type { LinearInput, LlamaConfig } from '@vptq/loader';
 import type { WeightSource } from '@vptq/runtime';
@@ -10,8 +11,24 @@ import type { WeightSource } from '@vptq/runtime';
  */
 export type HessianGroup = LinearInput;
 
-/** E[xxᵀ] of each of the four projection inputs of one decoder layer (`[in, in]` f64 each). */
-export type LayerHessians = Readonly<Record<HessianGroup, FinalizedHessian>>;
+/**
+ * E[xxᵀ] of one projection input as a stream collected it: `[in, in]` f64 on the host, or (a GPU stream asked for
+ * `onDevice`) kept on the GPU as f32, which only that GPU's backend prepares.
+ */
+export type CollectedHessian = FinalizedHessian | GpuHessian;
+
+/** E[xxᵀ] of each of the four projection inputs of one decoder layer. */
+export type LayerHessians = Readonly<Record<HessianGroup, CollectedHessian>>;
+
+/** Whether `hessian` is kept on a device. */
+export function isOnDevice(hessian: CollectedHessian): hessian is GpuHessian {
+  return 'matrix' in hessian;
+}
+
+/** Frees what a collected Hessian holds on its device (nothing for a host one). */
+export function releaseHessian(hessian: CollectedHessian): void {
+  if (isOnDevice(hessian)) hessian.matrix.destroy();
+}
 
 /** What {@link CalibrationStream.forwardLayer} does besides running the layer. */
 export interface ForwardLayerOptions {
@@ -19,6 +36,11 @@ export interface ForwardLayerOptions {
   readonly collect: boolean;
   /** Replace the stream by the layer's output; otherwise the stream is left as it was. */
   readonly advance: boolean;
+  /**
+   * Keep the Hessians on the device where the stream has one (no n² readback; the caller releases them with
+   * {@link releaseHessian}); a host stream ignores it.
+   */
+  readonly onDevice?: boolean;
   /** Called as windows finish. */
   readonly onProgress?: (doneTokens: number, totalTokens: number) => void;
 }
@@ -35,7 +57,7 @@ export interface CalibrationStream {
   /**
    * Runs decoder layer `layer`, with weights read from `weights` one layer at a time, over every window.
    *
-   * @returns the four Hessians with `collect`, else undefined.
+   * @returns the four Hessians with `collect` (on the device with `onDevice` where there is one), else undefined.
    */
   forwardLayer(layer: number, weights: WeightSource, options: ForwardLayerOptions): Promise<LayerHessians | undefined>;
   destroy(): void;

@@ -1,6 +1,8 @@
 import { quantizeVptqLayer } from '@vptq/codebook';
-import { prepareHessian } from '@vptq/hessian';
+import { isDeviceMatrix, prepareHessian } from '@vptq/hessian';
+import type { PreparedHessian } from '@vptq/hessian';
 
+import { isOnDevice } from './calibration-stream';
 import { createCpuCalibrationStream } from './cpu-calibration-stream';
 import type { QuantizeBackend } from './quantize-backend';
 
@@ -11,7 +13,16 @@ export function createCpuQuantizeBackend(): QuantizeBackend {
     description: 'CPU',
     createStream: async (config, embeddings, window) => createCpuCalibrationStream(config, embeddings, window),
     prepareHessian: async (hessian, options) => prepareHessian(hessian, options),
-    quantizeVptq: async (weight, prepared, options) => quantizeVptqLayer(weight, prepared, options),
+    prepareVptqHessian: async (hessian, options) => {
+      if (isOnDevice(hessian)) throw new TypeError('the CPU backend prepares host Hessians only (got one kept on a GPU)');
+      return prepareHessian(hessian, options);
+    },
+    quantizeVptq: async (weight, prepared, options) => {
+      if (isDeviceMatrix(prepared.inverseCholesky) || isDeviceMatrix(prepared.hessian)) {
+        throw new TypeError('the CPU backend quantizes with host matrices only (got a Hessian prepared on a GPU)');
+      }
+      return quantizeVptqLayer(weight, prepared as PreparedHessian, options);
+    },
     peakDeviceBytes: () => 0,
     lost: () => false,
     destroy() {},

@@ -5,8 +5,8 @@ import type { GpuHessianAccumulator } from '@vptq/kernels-webgpu/quantize';
 import type { LlamaConfig } from '@vptq/loader';
 import { createGpuLayerRunner, uploadLayerWeights } from '@vptq/runtime/layers';
 
-import type { CalibrationStream, HessianGroup, LayerHessians } from './calibration-stream';
-import { groupWidths } from './calibration-stream';
+import type { CalibrationStream, CollectedHessian, HessianGroup, LayerHessians } from './calibration-stream';
+import { groupWidths, isOnDevice, releaseHessian } from './calibration-stream';
 
 /** Rows per recorded pass of the layer runner: large enough to keep the GEMMs efficient, bounded activations. */
 export const gpuChunkTokens = 2048;
@@ -14,7 +14,8 @@ export const gpuChunkTokens = 2048;
 /**
  * The calibration stream resident on the GPU (one `tokens × hidden` f32 buffer), advanced by the GPU runtime's
  * layer runner; the Hessians are accumulated on the device (`createGpuHessianAccumulator`, compensated f32) from
- * the inputs the runner captures after every chunk, then read back and finalized in f64.
+ * the inputs the runner captures after every chunk, then kept there as f32 matrices (`onDevice`) or read back and
+ * finalized in f64.
  *
  * @param track - told the bytes held at each peak (stream, runner, layer weights, accumulators).
  */
@@ -39,7 +40,7 @@ export async function createGpuCalibrationStream(
   return {
     tokens,
     byteLength: stream.size,
-    async forwardLayer(layer, source, { collect, advance, onProgress }) {
+    async forwardLayer(layer, source, { collect, advance, onDevice, onProgress }) {
       const weights = uploadLayerWeights(device, source, layer);
       const accumulators = new Map<HessianGroup, GpuHessianAccumulator>();
       try {
@@ -62,8 +63,19 @@ export async function createGpuCalibrationStream(
         });
         track(stream.size + runner.byteLength() + weights.byteLength + accumulated);
         if (!collect) return undefined;
-        const hessians: Partial<Record<HessianGroup, ReturnType<typeof finalizeHessian>>> = {};
-        for (const [group, accumulator] of accumulators) hessians[group] = finalizeHessian(hessianAccumulatorFromSums(await accumulator.read()));
+        const hessians: Partial<Record<HessianGroup, CollectedHessian>> = {};
+        try {
+          for (const [group, accumulator] of accumulators) {
+            // On the device: an n² f32 matrix per group and no readback; on the host: the f64 sums read back.
+            hessians[group] = onDevice ? await accumulator.finalize() : finalizeHessian(hessianAccumulatorFromSums(await accumulator.read()));
+            accumulator.destroy();
+            accumulated -= accumulator.byteLength;
+            if (onDevice) track(stream.size + runner.byteLength() + weights.byteLength + accumulated + matrixBytes(hessians));
+          }
+        } catch (error) {
+          for (const hessian of Object.values(hessians)) releaseHessian(hessian);
+          throw error;
+        }
         return hessians as LayerHessians;
       } finally {
         weights.destroy();
@@ -75,4 +87,11 @@ export async function createGpuCalibrationStream(
       stream.destroy();
     },
   };
+}
+
+/** Bytes of the device matrices among `hessians`. */
+function matrixBytes(hessians: Partial<Record<HessianGroup, CollectedHessian>>): number {
+  let bytes = 0;
+  for (const hessian of Object.values(hessians)) if (isOnDevice(hessian)) bytes += hessian.size * hessian.size * 4;
+  return bytes;
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 
 import { quantizeVptqLayer } from '@vptq/codebook';
 import { prepareHessian, prepareHessianAsync } from '@vptq/hessian';
+import type { FinalizedHessian } from '@vptq/hessian';
 import { upperCholeskyOfInverseGpu } from '@vptq/kernels-webgpu/quantize';
 import { listLinearSpecs } from '@vptq/loader';
 import { loadLlama2cTokenizer, openModel } from '@vptq/loader/node';
@@ -32,7 +33,8 @@ describe.skipIf(!device)('prepareHessianAsync with upperCholeskyOfInverseGpu on 
     const layer0 = listLinearSpecs(source.config).filter((spec) => spec.layer === 0 && ['q_proj', 'o_proj', 'up_proj', 'down_proj'].some((name) => spec.prefix.endsWith(name)));
     expect(new Set(layer0.map((spec) => spec.input)).size).toBe(4);
     for (const spec of layer0) {
-      const hessian = hessians[spec.input];
+      // The CPU stream collects host Hessians.
+      const hessian = hessians[spec.input] as FinalizedHessian;
       const size = hessian.size;
       const onCpu = prepareHessian(hessian);
       const onGpu = await prepareHessianAsync(hessian, { factorize });

@@ -1,8 +1,9 @@
 import type { Matrix, VptqLayerResult, VptqOptions } from '@vptq/codebook';
-import type { FinalizedHessian, PreparedHessian, PrepareHessianOptions } from '@vptq/hessian';
+import { isDeviceMatrix } from '@vptq/hessian';
+import type { DeviceMatrix, FinalizedHessian, PreparedHessian, PrepareHessianOptions } from '@vptq/hessian';
 import type { LlamaConfig } from '@vptq/loader';
 
-import type { CalibrationStream } from './calibration-stream';
+import type { CalibrationStream, CollectedHessian } from './calibration-stream';
 
 /**
  * Where `quantize` runs its heavy steps: the calibration stream (decoder layers and Hessians), the Hessian
@@ -15,11 +16,22 @@ export interface QuantizeBackend {
   readonly description: string;
   /** Takes ownership of `embeddings` (`[tokens, hidden]` f32, the embedded calibration tokens). */
   createStream(config: LlamaConfig, embeddings: Float32Array, window: number): Promise<CalibrationStream>;
+  /** The preparation with host results, for the scalar baselines (which run on the CPU). */
   prepareHessian(hessian: FinalizedHessian, options: PrepareHessianOptions): Promise<PreparedHessian>;
-  quantizeVptq(weight: Matrix, prepared: PreparedHessian, options: VptqOptions): Promise<VptqLayerResult>;
+  /**
+   * The preparation for {@link quantizeVptq}: where the backend has a device, the n² matrices stay on it (free
+   * them with `releasePrepared`).
+   */
+  prepareVptqHessian(hessian: CollectedHessian, options: PrepareHessianOptions): Promise<PreparedHessian<Float64Array | DeviceMatrix>>;
+  quantizeVptq(weight: Matrix, prepared: PreparedHessian<Float64Array | DeviceMatrix>, options: VptqOptions): Promise<VptqLayerResult>;
   /** Peak bytes of device memory the backend has held (0 on the CPU). */
   peakDeviceBytes(): number;
   /** Whether the device was lost (never on the CPU). */
   lost(): boolean;
   destroy(): void;
+}
+
+/** Frees the device matrices of a prepared Hessian (nothing for a host one). */
+export function releasePrepared(prepared: PreparedHessian<Float64Array | DeviceMatrix>): void {
+  for (const matrix of [prepared.hessian, prepared.inverseCholesky]) if (isDeviceMatrix(matrix)) matrix.destroy();
 }

@@ -54,6 +54,7 @@ describe('quantizeLayers with several layers in flight', () => {
     });
     const overlapped = await run((local) => ({
       layersInFlight: 3,
+      takesDeviceHessians: false,
       async quantizeProjections(layer, specs, hessians, context) {
         const result = await local.quantizeProjections(layer, specs, hessians, context);
         if (layer % 2 === 0 && layer + 1 < 5) await done[layer + 1].promise;
@@ -71,6 +72,7 @@ describe('quantizeLayers with several layers in flight', () => {
     await expect(
       run((local) => ({
         layersInFlight: 2,
+        takesDeviceHessians: false,
         async quantizeProjections(layer, specs, hessians, context) {
           if (layer === 0) return new Promise(() => {});
           if (layer === 1) {

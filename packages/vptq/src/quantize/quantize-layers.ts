@@ -126,6 +126,7 @@ export async function quantizeLayers(
     const hessians = (await stream.forwardLayer(layer, source, {
       collect: true,
       advance: advanceNow,
+      onDevice: runner.takesDeviceHessians,
       onProgress: (doneTokens, totalTokens) => onEvent?.({ type: 'calibration', doneTokens, totalTokens }),
     })) as LayerHessians;
     const work = runner.quantizeProjections(layer, specs.filter((candidate) => candidate.layer === layer), hessians, { phase, onEvent });

@@ -1,7 +1,7 @@
 import { planVptqLayer, quantizeGptq, quantizeRtn } from '@vptq/codebook';
 import type { VptqLayoutOptions } from '@vptq/codebook';
-import { proxyError } from '@vptq/hessian';
-import type { FinalizedHessian, PreparedHessian } from '@vptq/hessian';
+import { isDeviceMatrix, proxyError } from '@vptq/hessian';
+import type { DeviceMatrix, FinalizedHessian, PreparedHessian } from '@vptq/hessian';
 import { computeVptqLayerBits, dequantizeVptqLayer, encodeVptqLayerTensors, findReferenceMisreads, packVptqLayer, toVptqLayerConfigJson } from '@vptq/pack-format';
 import type { FloatTensorDtype, ReferenceMisread } from '@vptq/pack-format';
 import type { SafetensorsTensorInput } from '@vptq/pack-format/safetensors';
@@ -16,9 +16,10 @@ export interface LinearJob {
   readonly spec: LinearSpec;
   readonly weight: Float32Array;
   readonly bias: Float32Array | undefined;
-  readonly prepared: PreparedHessian;
-  /** The raw E[xxᵀ] in original column order, for the baselines' proxy error. */
-  readonly hessian: FinalizedHessian;
+  /** Host matrices for the scalar baselines; VPTQ takes the backend's `prepareVptqHessian` (maybe on its device). */
+  readonly prepared: PreparedHessian<Float64Array | DeviceMatrix>;
+  /** The raw E[xxᵀ] in original column order, for the baselines' proxy error (VPTQ does not read it). */
+  readonly hessian: FinalizedHessian | undefined;
   readonly method: QuantizeMethod;
   readonly bits: number;
   readonly vptq: Required<VptqSettings>;
@@ -34,7 +35,10 @@ export interface QuantizedLinear {
   /** The tensors of the output model, with their final names. */
   readonly tensors: SafetensorsTensorInput[];
   readonly summary: ProjectionSummary;
-  /** `[out, in]` f32 weight the output model multiplies by (the dequantized packed layer, or the baseline's weight). */
+  /**
+   * `[out, in]` f32 weight the output model multiplies by (the dequantized packed layer, or the baseline's weight);
+   * VPTQ's is dequantized on first read (only a run that advances through the quantized layers needs it).
+   */
   readonly weight: Float32Array;
 }
 
@@ -90,8 +94,12 @@ export async function quantizeLinear(job: LinearJob): Promise<QuantizedLinear> {
     // The quantizer handles the weight; the layer's bias (Qwen2 q/k/v) is stored beside it at the same dtype.
     const packed = packVptqLayer({ ...result, config: { ...result.config, bias: job.bias !== undefined }, bias: job.bias }, job.dtype);
     const bits = computeVptqLayerBits(packed.config, { floatDtype: job.dtype });
+    let weight: Float32Array | undefined;
     return {
-      weight: dequantizeVptqLayer(packed),
+      get weight() {
+        weight ??= dequantizeVptqLayer(packed);
+        return weight;
+      },
       tensors: encodeVptqLayerTensors(spec.prefix, packed.config, packed.tensors),
       summary: {
         name: spec.prefix,
@@ -106,9 +114,13 @@ export async function quantizeLinear(job: LinearJob): Promise<QuantizedLinear> {
       },
     };
   }
+  const { hessian, prepared } = job;
+  if (hessian === undefined || isDeviceMatrix(prepared.hessian) || isDeviceMatrix(prepared.inverseCholesky)) {
+    throw new TypeError(`quantize: ${spec.prefix}: the ${job.method} baseline needs host Hessians`);
+  }
   const scalar =
     job.method === 'gptq'
-      ? quantizeGptq(matrix, job.prepared, { bits: job.bits })
+      ? quantizeGptq(matrix, prepared as PreparedHessian, { bits: job.bits })
       : quantizeRtn(matrix, { bits: job.bits });
   const tensors: SafetensorsTensorInput[] = [
     { name: `${spec.prefix}.weight`, dtype: 'F32', shape: [spec.outFeatures, spec.inFeatures], data: scalar.weight },
@@ -121,7 +133,7 @@ export async function quantizeLinear(job: LinearJob): Promise<QuantizedLinear> {
       name: spec.prefix,
       outFeatures: spec.outFeatures,
       inFeatures: spec.inFeatures,
-      proxyError: proxyError(matrix, { data: scalar.weight, rows: spec.outFeatures, cols: spec.inFeatures }, job.hessian),
+      proxyError: proxyError(matrix, { data: scalar.weight, rows: spec.outFeatures, cols: spec.inFeatures }, hessian),
       indexBits: job.bits,
       // Per output row an f16 scale and an f16 offset (the min–max grid's minimum).
       totalBits: job.bits + 32 / spec.inFeatures,

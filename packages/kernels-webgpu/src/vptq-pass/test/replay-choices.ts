@@ -25,7 +25,9 @@ export function replayChoices(
   indices: readonly IndexArray[],
   residualIndices: readonly (IndexArray | undefined)[],
 ): ChoiceGaps {
-  const { rows, cols, parts, inverseCholesky: u, columnScale, blockSize } = layer;
+  const { rows, cols, parts, columnScale, blockSize } = layer;
+  if (!(layer.inverseCholesky instanceof Float64Array)) throw new TypeError('replayChoices: the layer must have a host factor');
+  const u = layer.inverseCholesky;
   const scale = (column: number) => (columnScale === undefined ? 1 : columnScale[column]);
   const working = Float64Array.from(layer.start);
   const errors = new Float64Array(blockSize * rows);

@@ -15,7 +15,8 @@ export interface RefitProblemLayout {
 
 /** Random test input of a refit: an SPD Hessian of correlated features, a target, codebooks and indices. */
 export interface RefitProblem {
-  readonly layer: VptqRefitLayer;
+  /** A host layer (its Hessian an f64 array, pre-scaled). */
+  readonly layer: VptqRefitLayer & { readonly hessian: Float64Array };
   readonly assignments: VptqPartAssignment[];
 }
 

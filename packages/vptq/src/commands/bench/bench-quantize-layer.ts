@@ -9,6 +9,7 @@ import { PhaseClock } from '../../phase-clock';
 import { quantizeDefaults } from '../../quantize/quantize-defaults';
 import { createCpuQuantizeBackend } from '../../quantize/cpu-quantize-backend';
 import { createGpuQuantizeBackend } from '../../quantize/gpu-quantize-backend';
+import { releasePrepared } from '../../quantize/quantize-backend';
 import type { QuantizeBackend } from '../../quantize/quantize-backend';
 import { parseVptqSpec } from './parse-vptq-spec';
 import { syntheticLayer } from './synthetic-layer';
@@ -194,11 +195,16 @@ async function timeLayer(
 ): Promise<{ seconds: number; phases: Record<string, number>; proxyError: number; stages: VptqProxyError; kmeansIterations: string }> {
   const clock = new PhaseClock();
   clock.enter('prepare');
-  const prepared = await backend.prepareHessian(layer.hessian, {});
-  const result = await backend.quantizeVptq({ data: layer.weight, rows: layer.rows, cols: layer.cols }, prepared, {
-    ...options,
-    onProgress: (phase) => clock.enter(phase),
-  });
+  const prepared = await backend.prepareVptqHessian(layer.hessian, {});
+  let result: Awaited<ReturnType<QuantizeBackend['quantizeVptq']>>;
+  try {
+    result = await backend.quantizeVptq({ data: layer.weight, rows: layer.rows, cols: layer.cols }, prepared, {
+      ...options,
+      onProgress: (phase) => clock.enter(phase),
+    });
+  } finally {
+    releasePrepared(prepared);
+  }
   const { phases, total } = clock.stop();
   const kmeansIterations = result.kmeans.map((run) => run.iterations).join('+');
   return { seconds: total, phases, proxyError: result.proxyError.after, stages: result.proxyError, kmeansIterations };
