@@ -1,4 +1,4 @@
-import type { KmeansClusterMembers, KmeansEngineStep } from './kmeans-engine';
+import type { KmeansClusterMembers, KmeansEngineStep, KmeansIterations } from './kmeans-engine';
 import { describe } from './matrix';
 
 // A replaced engine is checked where its mistakes would otherwise turn into NaN centroids far away.
@@ -15,6 +15,34 @@ export function checkStep(fn: string, step: KmeansEngineStep, count: number, k: 
     throw new RangeError(`${fn}: engine.step().changed must be an integer between 0 and ${count} (got ${describe(step.changed)})`);
   }
   return step;
+}
+
+/** Checks the shapes and values of {@link KmeansIterations} for `size` iterations over `count` points. */
+export function checkIterations(fn: string, run: KmeansIterations, size: number, count: number): KmeansIterations {
+  if (run === null || typeof run !== 'object') throw new TypeError(`${fn}: engine.iterate must return an object (got ${describe(run)})`);
+  checkFloat64(fn, 'iterate().objectives', run.objectives, size, '[iterations]');
+  for (const [name, values] of [['changed', run.changed], ['empty', run.empty]] as const) {
+    if (!(values instanceof Uint32Array) || values.length !== size) {
+      throw new TypeError(`${fn}: engine.iterate().${name} must be a Uint32Array of ${size} entries (got ${describe(values)})`);
+    }
+  }
+  for (let j = 0; j < size; j++) {
+    const objective = run.objectives[j];
+    if (!(objective >= 0) || objective === Infinity) throw new RangeError(`${fn}: engine.iterate().objectives must be finite and ≥ 0 (got ${objective} at ${j})`);
+    if (run.changed[j] > count) throw new RangeError(`${fn}: engine.iterate().changed must be at most ${count} (got ${run.changed[j]} at ${j})`);
+  }
+  return run;
+}
+
+/** Checks centroids an engine returns (`iteratedCentroids`): `[k, dim]` f32, finite. */
+export function checkCentroids(fn: string, values: Float32Array, k: number, dim: number): Float32Array {
+  if (!(values instanceof Float32Array) || values.length !== k * dim) {
+    throw new TypeError(`${fn}: engine.iteratedCentroids must return a Float32Array [k, dim] of ${k * dim} entries (got ${describe(values)})`);
+  }
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) throw new RangeError(`${fn}: engine.iteratedCentroids must be finite (got ${values[i]} at ${i})`);
+  }
+  return values;
 }
 
 /** Checks the result of `clusterCosts`. */

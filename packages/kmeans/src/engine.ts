@@ -9,4 +9,5 @@ export type {
   KmeansEngineFactory,
   KmeansEngineInput,
   KmeansEngineStep,
+  KmeansIterations,
 } from './kmeans-engine';

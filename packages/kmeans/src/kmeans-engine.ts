@@ -65,9 +65,34 @@ export interface KmeansEngine {
   destroy?(): void;
 }
 
+/** What {@link AsyncKmeansEngine.iterate} did: per iteration, in order. */
+export interface KmeansIterations {
+  /** Σ wᵢ‖xᵢ − c(xᵢ)‖² of each iteration's assignment against its centroids. */
+  readonly objectives: Float64Array;
+  /** Points whose centroid changed in each iteration. */
+  readonly changed: Uint32Array;
+  /**
+   * Clusters that each iteration's update found empty (zero total weight in the assignment before it). The host
+   * would have repaired them before that update, so an iteration with a non-zero count, and every later one, is
+   * discarded by the algorithm.
+   */
+  readonly empty: Uint32Array;
+}
+
 /** A {@link KmeansEngine} whose operations may return promises (a GPU engine with readbacks), for `kmeansAsync`. */
 export interface AsyncKmeansEngine {
   step(centroids: Float32Array): KmeansEngineStep | Promise<KmeansEngineStep>;
+  /**
+   * Optional: `count` further Lloyd iterations on the engine's side with no round trip between them, continuing
+   * from the current assignment: each one moves every non-empty cluster to its weighted mean (the engine's
+   * arithmetic: within a few f32 roundings of the algorithm's `updateCentroids`; empty clusters keep their
+   * centroid and are counted) and then assigns and reduces as {@link step}. The algorithm replays the
+   * convergence test over the returned statistics and, where it stops inside the batch or meets an empty cluster,
+   * returns to that iteration with {@link iteratedCentroids} and a `step`.
+   */
+  iterate?(count: number): Promise<KmeansIterations>;
+  /** The `[k, dim]` f32 centroids of iteration `index` of the last {@link iterate} call (−1: those it started from). */
+  iteratedCentroids?(index: number): Promise<Float32Array>;
   clusterCosts(centroids: Float32Array): Float64Array | Promise<Float64Array>;
   clusterMembers(clusters: Uint32Array, centroids: Float32Array): KmeansClusterMembers | Promise<KmeansClusterMembers>;
   assignments(): Uint32Array | Promise<Uint32Array>;

@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createBufferWithData, createStorageBuffer, readBuffer } from '../buffers';
 import { compileShader } from '../compile-shader';
 import { submitDispatches } from '../dispatch';
+import type { KernelDispatch } from '../dispatch';
 import { allFinite, createFirstNonFiniteDispatch, createNonFiniteResult, createPermuteHessianDispatch, createScaleMatrixDispatch, deadColumn } from './device-matrix';
 import { firstNonFiniteWgsl, permuteHessianWgsl, scaleMatrixWgsl } from './device-matrix.wgsl';
 
@@ -29,7 +30,7 @@ describe.skipIf(!device)('device-matrix kernels', () => {
   const gpu = device as GPUDevice;
   afterAll(releaseTestDevice);
 
-  async function run(size: number, record: (destination: GPUBuffer) => Promise<{ destroy(): void; encode(pass: GPUComputePassEncoder): void }>): Promise<Float32Array> {
+  async function run(size: number, record: (destination: GPUBuffer) => Promise<KernelDispatch>): Promise<Float32Array> {
     const destination = createStorageBuffer(gpu, 'test/destination', size * size * 4);
     const step = await record(destination);
     submitDispatches(gpu, 'test', [step]);

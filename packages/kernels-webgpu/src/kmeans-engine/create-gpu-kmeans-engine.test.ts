@@ -73,6 +73,7 @@ function squaredNorm(values: Float32Array, row: number, dim: number): number {
 }
 
 /** The engine factory, counting the calls of each operation. */
+/** The engine's calls counted; without `iterate`, so that the algorithm drives every iteration from the host. */
 function counted(factory: ReturnType<typeof createGpuKmeansEngine>) {
   const calls: Record<string, number> = {};
   const wrapped = async (input: Parameters<typeof factory>[0]): Promise<AsyncKmeansEngine> => {
@@ -249,6 +250,55 @@ describe.skipIf(!device)('createGpuKmeansEngine', () => {
     }
     const cpu = kmeans(points, 64, options);
     expect(Math.abs(first.objective - cpu.objective)).toBeLessThanOrEqual(1e-5 * cpu.objective);
+  });
+
+  it('iterates in device batches to the host-driven result: same iterations, centroids within f32 roundings', async () => {
+    const points = randomMatrix({ rows: 5000, cols: 6, seed: 31 });
+    const weights = randomWeights(5000, 32);
+    for (const options of [
+      { weights, maxIterations: 30, tolerance: 0, seed: 4 },
+      { weights, maxIterations: 100, tolerance: 1e-4, seed: 5 },
+    ]) {
+      const hostDriven = counted(createGpuKmeansEngine(gpu));
+      const viaHost = await kmeansAsync(points, 96, { ...options, engine: hostDriven.wrapped });
+      const batched = await kmeansAsync(points, 96, { ...options, engine: createGpuKmeansEngine(gpu) });
+      expect(hostDriven.calls.step).toBe(viaHost.iterations + 1);
+      // The device update rounds each fixed-point sum and the quotient to f32 where the host divides in f64: the
+      // same path up to near-ties, which these random points do not have at 30 iterations.
+      expect(batched.iterations).toBe(viaHost.iterations);
+      expect(batched.converged).toBe(viaHost.converged);
+      let disagreements = 0;
+      for (let i = 0; i < points.rows; i++) if (batched.assignments[i] !== viaHost.assignments[i]) disagreements++;
+      expect(disagreements).toBeLessThanOrEqual(points.rows / 1000);
+      expect(Math.abs(batched.objective - viaHost.objective)).toBeLessThanOrEqual(1e-5 * viaHost.objective);
+      for (let i = 0; i < batched.centroids.length; i++) expect(Math.abs(batched.centroids[i] - viaHost.centroids[i])).toBeLessThanOrEqual(2 ** -20);
+    }
+  });
+
+  it('iterates only after a step, and gives back the centroids each batch iteration ended with', async () => {
+    const points = randomMatrix({ rows: 2000, cols: 4, seed: 33 });
+    const engine = await createGpuKmeansEngine(gpu)({ points, weights: new Float64Array(2000).fill(1), k: 16 });
+    try {
+      await expect((engine.iterate as NonNullable<typeof engine.iterate>)(2)).rejects.toThrow(/iterate must follow a step/);
+      const start = points.data.slice(0, 16 * 4);
+      await engine.step(start);
+      const run = await (engine.iterate as NonNullable<typeof engine.iterate>)(3);
+      expect(Array.from(run.empty)).toEqual([0, 0, 0]);
+      const iterated = engine.iteratedCentroids as NonNullable<typeof engine.iteratedCentroids>;
+      expect(Array.from(await iterated(-1))).toEqual(Array.from(start));
+      // Iteration 0's centroids are the means of the step's clusters (host f64 update as the reference).
+      const step = await engine.step(start);
+      const first = await iterated(0);
+      for (let c = 0; c < 16; c++) {
+        for (let j = 0; j < 4; j++) expect(Math.abs(first[c * 4 + j] - step.sums[c * 4 + j] / step.totals[c])).toBeLessThanOrEqual(2 ** -21);
+      }
+      // Stepping from an iterated batch's centroids reproduces that iteration's objective.
+      const second = await engine.step(await iterated(1));
+      expect(Math.abs(second.objective - run.objectives[1])).toBeLessThanOrEqual(1e-6 * run.objectives[1]);
+      await expect(iterated(3)).rejects.toThrow(/iteratedCentroids needs an iteration of the last iterate call \(got 3\)/);
+    } finally {
+      engine.destroy?.();
+    }
   });
 
   it.each(['random', 'kmeans++'] as const)('reaches the CPU result on real layer vectors of stories260K (v8, k 256, %s init)', async (init) => {

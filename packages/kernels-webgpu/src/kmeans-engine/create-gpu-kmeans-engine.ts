@@ -1,4 +1,4 @@
-import type { AsyncKmeansEngine, KmeansClusterMembers, KmeansEngineInput, KmeansEngineStep } from '@vptq/kmeans/engine';
+import type { AsyncKmeansEngine, KmeansClusterMembers, KmeansEngineInput, KmeansEngineStep, KmeansIterations } from '@vptq/kmeans/engine';
 
 import { createStorageBuffer, readBuffer } from '../buffers';
 import { captureGpuErrors } from '../dispatch';
@@ -9,6 +9,7 @@ import type { KmeansAssignOptions } from '../kmeans-assign/kmeans-assign';
 import { createKmeansMembersDispatch } from '../kmeans-members/kmeans-members';
 import { decodeFixed, fixedPointExponent } from '../kmeans-reduce/fixed-point';
 import { createKmeansReduceDispatch } from '../kmeans-reduce/kmeans-reduce';
+import { createKmeansUpdateDispatch } from '../kmeans-update/kmeans-update';
 import type { KmeansReduceDispatch } from '../kmeans-reduce/kmeans-reduce';
 import { planGpuKmeans } from './plan-gpu-kmeans';
 import type { GpuKmeansPlan } from './plan-gpu-kmeans';
@@ -97,6 +98,15 @@ async function createEngine(device: GPUDevice, plan: GpuKmeansPlan, uploaded: Up
   const sumScale = 2 ** sumExponent;
 
   const dispatches: KernelDispatch[] = [];
+  // The device M-step of `iterate`; its batches record each iteration's centroids (slot 0: those it started
+  // from) and statistics, grown to the largest batch asked for.
+  const update = await createKmeansUpdateDispatch(device, { accumulators, centroids, stats }, { k, dim });
+  dispatches.push(update);
+  let history: { slots: number; centroids: GPUBuffer; stats: GPUBuffer; staging: GPUBuffer } | undefined;
+  // Iterated centroids are means of points in [−1, 1], so the cost's fixed point needs no per-step bound.
+  const iteratedCostExponent = fixedPointExponent(dim * 4);
+  // `iterate` continues from the reduction of the last step; a cost reduction (repair) overwrites it.
+  let accumulatorsHoldStep = false;
   const assignSteps: KernelDispatch[] = [];
   const reduceSteps: KmeansReduceDispatch[] = [];
   const costSteps: KmeansReduceDispatch[] = [];
@@ -185,7 +195,70 @@ async function createEngine(device: GPUDevice, plan: GpuKmeansPlan, uploaded: Up
         }
         const statsPair = plan.accumulatorWords / 2;
         const objective = decodeFixed(words, statsPair) * 2 ** (weightExponent + 2 * pointExponent - costExponent);
+        accumulatorsHoldStep = true;
         return { sums, totals, objective, changed: words[plan.accumulatorWords + 2] };
+      }),
+
+    iterate: (size) =>
+      captureGpuErrors(device, label, async (): Promise<KmeansIterations> => {
+        checkAlive();
+        if (!Number.isSafeInteger(size) || size < 1) throw new RangeError(`createGpuKmeansEngine: iterate needs a positive count (got ${size})`);
+        if (!accumulatorsHoldStep) throw new Error('createGpuKmeansEngine: iterate must follow a step');
+        if (history === undefined || history.slots < size + 1) {
+          history?.centroids.destroy();
+          history?.stats.destroy();
+          history?.staging.destroy();
+          history = {
+            slots: size + 1,
+            centroids: createStorageBuffer(device, `${label}/iterated-centroids`, (size + 1) * k * dim * 4),
+            stats: createStorageBuffer(device, `${label}/iterated-stats`, size * 16),
+            staging: device.createBuffer({ label: `${label}/iterated-staging`, size: size * 16, usage: bufferUsage.mapRead | bufferUsage.copyDst }),
+          };
+        }
+        for (const reduce of reduceSteps) reduce.setScales(sumScale, 2 ** iteratedCostExponent);
+        const centroidBytes = k * dim * 4;
+        const encoder = device.createCommandEncoder({ label });
+        encoder.copyBufferToBuffer(centroids, 0, history.centroids, 0, centroidBytes);
+        for (let j = 0; j < size; j++) {
+          encoder.clearBuffer(stats);
+          const updatePass = encoder.beginComputePass({ label });
+          update.encode(updatePass);
+          updatePass.end();
+          encoder.copyBufferToBuffer(centroids, 0, history.centroids, (j + 1) * centroidBytes, centroidBytes);
+          encoder.clearBuffer(accumulators);
+          const pass = encoder.beginComputePass({ label });
+          for (const step of [...assignSteps, ...reduceSteps]) step.encode(pass);
+          pass.end();
+          encoder.copyBufferToBuffer(stats, 0, history.stats, j * 16, 16);
+        }
+        encoder.copyBufferToBuffer(history.stats, 0, history.staging, 0, size * 16);
+        device.queue.submit([encoder.finish()]);
+        const staging = history.staging;
+        await staging.mapAsync(mapMode.read, 0, size * 16);
+        const words = new Uint32Array(staging.getMappedRange(0, size * 16).slice(0));
+        staging.unmap();
+        const factor = 2 ** (weightExponent + 2 * pointExponent - iteratedCostExponent);
+        const objectives = new Float64Array(size);
+        const changed = new Uint32Array(size);
+        const empty = new Uint32Array(size);
+        for (let j = 0; j < size; j++) {
+          objectives[j] = decodeFixed(words, 2 * j) * factor;
+          changed[j] = words[4 * j + 2];
+          empty[j] = words[4 * j + 3];
+        }
+        return { objectives, changed, empty };
+      }),
+
+    iteratedCentroids: (index) =>
+      captureGpuErrors(device, label, async () => {
+        checkAlive();
+        if (history === undefined || !Number.isSafeInteger(index) || index < -1 || index + 1 >= history.slots) {
+          throw new RangeError(`createGpuKmeansEngine: iteratedCentroids needs an iteration of the last iterate call (got ${index})`);
+        }
+        const values = new Float32Array(await readBuffer(device, { buffer: history.centroids, offset: (index + 1) * k * dim * 4, size: k * dim * 4 }));
+        const factor = 2 ** pointExponent;
+        for (let i = 0; i < values.length; i++) values[i] *= factor;
+        return values;
       }),
 
     clusterCosts: (values) =>
@@ -193,6 +266,7 @@ async function createEngine(device: GPUDevice, plan: GpuKmeansPlan, uploaded: Up
         checkAlive();
         const costExponent = loadCentroids(values);
         for (const cost of costSteps) cost.setScales(sumScale, 2 ** costExponent);
+        accumulatorsHoldStep = false;
         const words = await run(costSteps, [accumulators], [[accumulators, 2 * k]]);
         const factor = 2 ** (weightExponent + 2 * pointExponent - costExponent);
         return Float64Array.from({ length: k }, (_, c) => decodeFixed(words, c) * factor);
@@ -219,6 +293,9 @@ async function createEngine(device: GPUDevice, plan: GpuKmeansPlan, uploaded: Up
       destroyed = true;
       for (const dispatch of dispatches) dispatch.destroy();
       members?.destroy();
+      history?.centroids.destroy();
+      history?.stats.destroy();
+      history?.staging.destroy();
       for (const buffer of owned) buffer.destroy();
       uploaded.destroy();
     },
