@@ -6,7 +6,8 @@
 # breakdown (k-means, column loops, refinement, iterations); the two layer targets; the refit's solvers at the
 # layer's shapes (benchmarks/refit-profile.mjs); and, on a card other than an H100 (whose earlier figures are the
 # baseline), a baseline build of the kernel benchmark bundled as .device/baseline-quantize-kernels.mjs.
-# KERNELS=0, LAYER=0 and REFIT=0 skip those parts; SLICE_TIMEOUT (default 150 s) bounds the slice; PROFILE=1 writes
+# With .device/baseline-vptq.mjs (an earlier commit's CLI, bundled by hand) the slice runs again with it (BASELINE=0
+# skips it). KERNELS=0, LAYER=0 and REFIT=0 skip those parts; SLICE_TIMEOUT (default 150 s) bounds the slice; PROFILE=1 writes
 # a V8 CPU profile of the slice's process, summarized into $OUT/profile.txt (where the host's share of a layer goes).
 # Prepare with `bash scripts/device-bundle.sh`; run with carry [".device"]:
 #   source .device/enter.sh; bash benchmarks/h100-profile.sh
@@ -18,6 +19,10 @@ timeout ${SLICE_TIMEOUT:-150} node $prof .device/vptq.mjs bench quantize -m /tmp
 if [ "${PROFILE:-0}" = 1 ]; then
   # The raw profile is tens of MB: its summary comes back, the profile gzipped where it fits.
   for f in /tmp/prof/*.cpuprofile; do node benchmarks/summarize-cpu-profile.mjs "$f" 60 > "$OUT/profile.txt"; gzip -c "$f" > "$OUT/slice.cpuprofile.gz"; done
+fi
+# The same slice with the CLI of an earlier commit bundled as .device/baseline-vptq.mjs (same machine, same call).
+if [ -f .device/baseline-vptq.mjs ] && [ "${BASELINE:-1}" = 1 ]; then
+  timeout ${SLICE_TIMEOUT:-150} node .device/baseline-vptq.mjs bench quantize -m /tmp/syn --calib $E/calibration.txt --repeats 1 --device gpu --vector-len 6 --centroids 4096 --res-centroids 0 --calib-tokens 65536 ${SLICE_FLAGS:-} --json > "$OUT/model-baseline.txt" 2>&1; stamp "baseline slice rc=$?"
 fi
 if [ "${LAYER:-1}" = 1 ]; then
 timeout 45 $V bench quantize-layer --only v6 --warm --cpu-rows 256 --cpu-iterations 1 --cpu-refine 0 --json > "$OUT/layer-v6.txt" 2>&1; stamp "layer v6 rc=$?"

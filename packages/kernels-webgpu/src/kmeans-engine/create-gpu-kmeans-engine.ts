@@ -38,6 +38,8 @@ export interface GpuKmeansEngineOptions {
  * tiled assignment kernel and the fixed-point reduction over every chunk in one submit, and reads back the
  * `[k, dim + 1]` sums and totals and the objective and changed count (16 bytes): O(k·dim) per iteration. The
  * algorithm (initialization, update, repair, convergence) stays in @vptq/kmeans; its CPU engine is the twin.
+ * `iterate(count)` runs `count` iterations in one submit with the update on the device (`kmeans-update`) and reads
+ * back 16 bytes per iteration, so `kmeansAsync` makes one round trip per batch of iterations instead of one each.
  *
  * Deterministic: the sums are 64-bit fixed-point integers added with integer atomics (exact, so independent of
  * order, chunking and workgroup count) and the member lists of repair are sorted, so the same inputs give the
