@@ -189,7 +189,7 @@ async function onDevice<T>(
         'VPTQ_QUANTIZE_GPU_OUT_OF_MEMORY',
         `quantize: the GPU ran out of memory in layer ${layer} (${phase}): the run needs about ${gb(estimate.peak)} of GPU buffers ` +
           `(calibration stream ${gb(estimate.stream)}, then either the calibration pass: layer weights ${gb(estimate.layerWeights)}, runner ${gb(estimate.runner)}, ` +
-          `Hessian accumulators ${gb(estimate.accumulators)}; or one projection's quantization ${gb(estimate.quantize)}). ${kept}; ` +
+          `Hessian accumulators ${gb(estimate.accumulators)}; or the quantization: the Hessians kept on the GPU and one projection ${gb(estimate.quantize)}). ${kept}; ` +
           'run the same command again on a larger GPU, with fewer --calib-tokens (a smaller stream), or with --device cpu.',
         { ...details, neededBytes: estimate.peak },
         { cause: error },
