@@ -6,9 +6,10 @@
 # breakdown (k-means, column loops, refinement, iterations); the issue's two layer targets; the refit's solvers at the
 # layer's shapes (benchmarks/refit-profile.mjs); and, on a card other than an H100 (whose earlier figures are the
 # baseline), a baseline build of the kernel benchmark bundled as .device/baseline-quantize-kernels.mjs.
-# With .device/baseline-vptq.mjs (an earlier commit's CLI, bundled by hand) the slice runs again with it (BASELINE=0
-# skips it). KERNELS=0, LAYER=0 and REFIT=0 skip those parts; SLICE_TIMEOUT (default 150 s) bounds the slice; PROFILE=1 writes
-# a V8 CPU profile of the slice's process, summarized into $OUT/profile.txt (where the host's share of a layer goes).
+# With .device/baseline-vptq.mjs (an earlier commit's CLI, bundled by hand as BENCHMARKS.md shows) the slice runs
+# again with it (BASELINE=0 skips it). KERNELS=0, LAYER=0 and REFIT=0 skip those parts; SLICE_TIMEOUT (default
+# 150 s) bounds the slice; PROFILE=1 takes a V8 CPU profile of the slice's process and returns its summary in
+# $OUT/profile.txt (where the host's share of a layer goes) and the profile gzipped.
 # Prepare with `bash scripts/device-bundle.sh`; run with carry [".device"]:
 #   source .device/enter.sh; bash benchmarks/h100-profile.sh
 source "$(dirname "$0")/device-call.sh"
