@@ -1,3 +1,4 @@
+import { rejection } from '@vptq/test-utils';
 import { describe, expect, it } from 'vitest';
 
 import { HessianError } from './hessian-error';
@@ -10,15 +11,6 @@ import { upperCholeskyOfInverse } from './upper-cholesky-of-inverse';
 // Columns 0 and 2 form [[0.5, 0.95], [0.95, 1.5]] after normalization: not positive definite at 2% damping,
 // positive definite at the first retry (as in prepare-hessian.test.ts).
 const indefinite = { data: new Float64Array([1, 0, 1.9, 0, 2, 0, 1.9, 0, 3]), size: 3 };
-
-async function rejection(promise: Promise<unknown>): Promise<Error & Record<string, unknown>> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & Record<string, unknown>;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('prepareHessianAsync', () => {
   it('returns exactly what prepareHessian returns when factorize is left out', async () => {

@@ -5,6 +5,7 @@ import { createCpuKmeansEngine } from './create-cpu-kmeans-engine';
 import { kmeans } from './kmeans';
 import { kmeansAsync } from './kmeans-async';
 import type { AsyncKmeansEngine, AsyncKmeansEngineFactory, KmeansIterations } from './kmeans-engine';
+import { gridCase } from './test/grid-cases';
 import { updateCentroids } from './update-centroids';
 
 /**
@@ -73,15 +74,10 @@ describe('kmeansAsync with an engine that iterates in batches', () => {
     // As kmeans' repair test: from far starting centroids (clusters empty at the first step) or from random points.
     const next = createTestRng(13);
     for (let run = 0; run < 160; run++) {
-      const dim = 1 + Math.floor(next() * 4);
-      const count = 5 + Math.floor(next() * 200);
-      const k = 1 + Math.floor(next() * Math.min(count, 60));
-      const data = Float32Array.from({ length: count * dim }, () => Math.round(next() * 4) / 2);
-      const weights = Float64Array.from({ length: count }, (_, i) => (i > 0 && next() < 0.2 ? 0 : next() * 3 + 0.01));
-      const far = { data: Float32Array.from({ length: k * dim }, () => next() * 40 - 20), rows: k, cols: dim };
+      const { points, k, weights, far } = gridCase(next);
       const options = run % 2 === 0 ? { weights, initialCentroids: far, maxIterations: 30, tolerance: 0 } : { weights, init: 'random' as const, seed: run, maxIterations: 30, tolerance: 0 };
-      const batched = await kmeansAsync({ data, rows: count, cols: dim }, k, { ...options, engine: iteratingCpuEngine([]) });
-      expect(batched).toEqual(kmeans({ data, rows: count, cols: dim }, k, options));
+      const batched = await kmeansAsync(points, k, { ...options, engine: iteratingCpuEngine([]) });
+      expect(batched).toEqual(kmeans(points, k, options));
     }
   });
 

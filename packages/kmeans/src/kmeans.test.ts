@@ -5,6 +5,7 @@ import { assignNearest } from './assign-nearest';
 import { kmeans } from './kmeans';
 import { kmeansAsync } from './kmeans-async';
 import type { Matrix } from './matrix';
+import { gridCase } from './test/grid-cases';
 
 /** `perCluster` points around each of `centers` (a [k, dim] list), with uniform noise of ±`spread`. */
 function clustered(centers: number[][], perCluster: number, spread: number, seed: number): Matrix {
@@ -142,13 +143,8 @@ describe('kmeans', () => {
     // fix, about one case in ten ended with a NaN centroid.
     const next = createTestRng(13);
     for (let run = 0; run < 200; run++) {
-      const dim = 1 + Math.floor(next() * 4);
-      const count = 5 + Math.floor(next() * 200);
-      const k = 1 + Math.floor(next() * Math.min(count, 60));
-      const data = Float32Array.from({ length: count * dim }, () => Math.round(next() * 4) / 2);
-      const weights = Float64Array.from({ length: count }, (_, i) => (i > 0 && next() < 0.2 ? 0 : next() * 3 + 0.01));
-      const far = { data: Float32Array.from({ length: k * dim }, () => next() * 40 - 20), rows: k, cols: dim };
-      const outcome = kmeans({ data, rows: count, cols: dim }, k, { weights, initialCentroids: far, maxIterations: 30 });
+      const { points, k, weights, far } = gridCase(next);
+      const outcome = kmeans(points, k, { weights, initialCentroids: far, maxIterations: 30 });
       expect(outcome.centroids.every(Number.isFinite)).toBe(true);
       expect(Number.isFinite(outcome.objective)).toBe(true);
     }

@@ -9,3 +9,4 @@ export { publishedConfigs, shrinkPublishedConfig } from './published-configs';
 export type { PublishedModel, TestModelSizes } from './published-configs';
 export { serveFiles } from './serve-files';
 export type { FileServer, ServedRequest, ServeFilesOptions } from './serve-files';
+export { rejection } from './rejection';

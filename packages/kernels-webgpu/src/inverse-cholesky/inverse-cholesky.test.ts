@@ -1,5 +1,5 @@
 import { HessianError, prepareHessian, prepareHessianAsync, upperCholeskyOfInverse } from '@vptq/hessian';
-import { releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
+import { rejection, releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { compileShader } from '../compile-shader';
@@ -35,15 +35,6 @@ function expectFactor(gpuFactor: Float64Array, a: Float64Array, size: number, co
   expect(backwardError(gpuFactor, a, size)).toBeLessThan(backwardTolerance);
   const kappa = condition ?? conditionNumber(a, cpuFactor, size);
   expect(relativeError(gpuFactor, cpuFactor)).toBeLessThan(kappa * u + backwardTolerance);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error & Record<string, unknown>> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & Record<string, unknown>;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe.skipIf(!device)('upperCholeskyOfInverseGpu', () => {

@@ -1,6 +1,6 @@
 import { HessianError, finalizeHessian, hessianAccumulatorFromSums, prepareHessian } from '@vptq/hessian';
 import type { PrepareHessianOptions } from '@vptq/hessian';
-import { createTestRng, releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
+import { createTestRng, rejection, releaseTestDevice, requestTestDevice } from '@vptq/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { createBufferWithData, readBuffer } from '../buffers';
@@ -28,15 +28,6 @@ function rawHessian(size: number, seed: number, dead: readonly number[] = []): F
 
 async function read(gpu: GPUDevice, matrix: GpuMatrix): Promise<Float64Array> {
   return Float64Array.from(new Float32Array(await readBuffer(gpu, matrix.buffer, matrix.size * matrix.size * 4)));
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error & Record<string, unknown>> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & Record<string, unknown>;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe.skipIf(!device)('prepareHessianGpu', () => {
