@@ -31,15 +31,14 @@ export function* runKmeans(
       ? options.initialCentroids.data.slice()
       : initCentroids(data, count, dim, weights, k, init, createRandom(seed));
 
-  const first = centroids;
-  let step: KmeansEngineStep | undefined = checkStep(fn, yield* callEngine((engine) => engine.step(first)), count, k, dim);
+  const stepAt = (values: Float32Array) => callEngine((engine) => engine.step(values));
+  let step: KmeansEngineStep | undefined = checkStep(fn, yield* stepAt(centroids), count, k, dim);
   let objective = step.objective;
   let iterations = 0;
   let converged = false;
   // An engine that iterates on its side (a GPU) runs batches of iterations with no round trip while no cluster is
   // empty; the host replays the convergence test over them and takes over where a repair is due.
   const batched = yield* callEngine((engine) => typeof engine.iterate === 'function' && typeof engine.iteratedCentroids === 'function');
-  const stepAt = (values: Float32Array) => callEngine((engine) => engine.step(values));
   const readCentroids = function* (index: number) {
     const values = yield* callEngine((engine) => (engine.iteratedCentroids as (index: number) => Promise<Float32Array>)(index));
     return checkCentroids(fn, values, k, dim);
@@ -92,7 +91,7 @@ export function* runKmeans(
     const updated = updateCentroids(sums, totals, centroids, k, dim);
     const repaired = yield* repairEmptyClusters(fn, data, dim, weights, updated, sums, totals, k);
     iterations++;
-    step = checkStep(fn, yield* callEngine((engine) => engine.step(updated)), count, k, dim);
+    step = checkStep(fn, yield* stepAt(updated), count, k, dim);
     const nextObjective = step.objective;
     options.onIteration?.(iterations, nextObjective);
 

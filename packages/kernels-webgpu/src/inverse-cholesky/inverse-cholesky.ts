@@ -16,7 +16,8 @@ const label = 'inverse-cholesky';
 const tile = 64;
 /** The widest diagonal block: the substitutions keep one row of it in registers and its triangle in 8 KiB. */
 const maxBlockSize = 64;
-const noFailure = 0xffffffff;
+/** The status word of a factorization whose every pivot was positive (its value on entry). */
+export const noFailure = 0xffffffff;
 /** The kernels index the flat matrix with u32 arithmetic, so n² − 1 must fit in 32 bits. */
 const maxSize = 65535;
 
@@ -133,22 +134,8 @@ export async function upperCholeskyOfInverseGpu(
   let dispatch: KernelDispatch | undefined;
   try {
     const { factor, status } = await captureGpuErrors(device, label, async () => {
-      const matrixBuffer = createBufferFilled(device, `${label}/matrix`, byteLength, (bytes) => {
-        const values = new Float32Array(bytes, 0, size * size);
-        const data = matrix.data;
-        let finite = 0;
-        for (let index = 0; index < values.length; index++) {
-          const value = Math.fround(data[index]);
-          values[index] = value;
-          // Infinity − Infinity and NaN − NaN are NaN: one subtraction catches both, and f64 values beyond f32's range.
-          finite += value - value;
-        }
-        if (finite !== 0) {
-          const index = values.findIndex((value) => value - value !== 0);
-          throw new RangeError(
-            `${fn}: matrix must be finite in f32 (got ${data[index]} at row ${Math.floor(index / size)}, column ${index % size})`,
-          );
-        }
+      const matrixBuffer = uploadMatrixF32(device, `${label}/matrix`, matrix.data, size, (index) => {
+        throw new RangeError(`${fn}: matrix must be finite in f32 (got ${matrix.data[index]} at row ${Math.floor(index / size)}, column ${index % size})`);
       });
       buffers.push(matrixBuffer);
       const inverse = createStorageBuffer(device, `${label}/inverse`, byteLength);
@@ -162,20 +149,45 @@ export async function upperCholeskyOfInverseGpu(
       if (statusWords[0] !== noFailure) return { factor: undefined, status: statusWords };
       return { factor: await readBufferWith(device, inverse, byteLength, (bytes) => widen(fn, new Float32Array(bytes, 0, size * size), size)), status: statusWords };
     });
-    const [pivot, pivotBits] = status;
-    if (pivot !== noFailure || factor === undefined) {
-      const value = new Float32Array(new Uint32Array([pivotBits]).buffer)[0];
-      throw new NotPositiveDefiniteError(
-        `${fn}: matrix is not positive definite in f32 (pivot ${value} at position ${pivot}: the trailing block from position ${pivot} on is not positive definite)`,
-        pivot,
-        value,
-      );
-    }
+    if (factor === undefined) throw pivotError(fn, 'matrix', status);
     return factor;
   } finally {
     dispatch?.destroy();
     for (const buffer of buffers) buffer.destroy();
   }
+}
+
+/**
+ * An `[n, n]` f64 or f32 matrix rounded to f32 straight into a mapped upload (no n² f32 copy on the host), every
+ * entry checked to be finite in f32; at the first that is not, the buffer is destroyed and `nonFinite(index)`,
+ * which throws the caller's error, is called.
+ */
+export function uploadMatrixF32(device: GPUDevice, label: string, data: Float64Array | Float32Array, size: number, nonFinite: (index: number) => never): GPUBuffer {
+  return createBufferFilled(device, label, size * size * 4, (bytes) => {
+    const values = new Float32Array(bytes, 0, size * size);
+    let finite = 0;
+    for (let index = 0; index < values.length; index++) {
+      const value = Math.fround(data[index]);
+      values[index] = value;
+      // Infinity − Infinity and NaN − NaN are NaN: one subtraction catches both, and f64 values beyond f32's range.
+      finite += value - value;
+    }
+    if (finite !== 0) nonFinite(values.findIndex((value) => value - value !== 0));
+  });
+}
+
+/**
+ * The {@link NotPositiveDefiniteError} of a factorization whose status (`[pivot, f32 bits of the pivot]`) records
+ * a pivot that was not positive; `subject` names the factored matrix in the message.
+ */
+export function pivotError(fn: string, subject: string, status: Uint32Array): NotPositiveDefiniteError {
+  const [pivot, pivotBits] = status;
+  const value = new Float32Array(new Uint32Array([pivotBits]).buffer)[0];
+  return new NotPositiveDefiniteError(
+    `${fn}: ${subject} is not positive definite in f32 (pivot ${value} at position ${pivot}: the trailing block from position ${pivot} on is not positive definite)`,
+    pivot,
+    value,
+  );
 }
 
 /** `[n, n]` f32 U widened to f64, after checking that it is finite (an overflow means A needs more damping). */

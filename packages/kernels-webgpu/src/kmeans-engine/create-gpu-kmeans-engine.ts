@@ -104,7 +104,7 @@ async function createEngine(device: GPUDevice, plan: GpuKmeansPlan, uploaded: Up
   // from) and statistics, grown to the largest batch asked for.
   const update = await createKmeansUpdateDispatch(device, { accumulators, centroids, stats }, { k, dim });
   dispatches.push(update);
-  let history: { slots: number; centroids: GPUBuffer; stats: GPUBuffer; staging: GPUBuffer } | undefined;
+  let history: { slots: number; centroids: GPUBuffer; stats: GPUBuffer } | undefined;
   // Iterated centroids are means of points in [−1, 1], so the cost's fixed point needs no per-step bound.
   const iteratedCostExponent = fixedPointExponent(dim * 4);
   // `iterate` continues from the reduction of the last step; a cost reduction (repair) overwrites it.
@@ -209,12 +209,10 @@ async function createEngine(device: GPUDevice, plan: GpuKmeansPlan, uploaded: Up
         if (history === undefined || history.slots < size + 1) {
           history?.centroids.destroy();
           history?.stats.destroy();
-          history?.staging.destroy();
           history = {
             slots: size + 1,
             centroids: createStorageBuffer(device, `${label}/iterated-centroids`, (size + 1) * k * dim * 4),
             stats: createStorageBuffer(device, `${label}/iterated-stats`, size * 16),
-            staging: device.createBuffer({ label: `${label}/iterated-staging`, size: size * 16, usage: bufferUsage.mapRead | bufferUsage.copyDst }),
           };
         }
         for (const reduce of reduceSteps) reduce.setScales(sumScale, 2 ** iteratedCostExponent);
@@ -233,12 +231,8 @@ async function createEngine(device: GPUDevice, plan: GpuKmeansPlan, uploaded: Up
           pass.end();
           encoder.copyBufferToBuffer(stats, 0, history.stats, j * 16, 16);
         }
-        encoder.copyBufferToBuffer(history.stats, 0, history.staging, 0, size * 16);
         device.queue.submit([encoder.finish()]);
-        const staging = history.staging;
-        await staging.mapAsync(mapMode.read, 0, size * 16);
-        const words = new Uint32Array(staging.getMappedRange(0, size * 16).slice(0));
-        staging.unmap();
+        const words = new Uint32Array(await readBuffer(device, history.stats, size * 16));
         const factor = 2 ** (weightExponent + 2 * pointExponent - iteratedCostExponent);
         const objectives = new Float64Array(size);
         const changed = new Uint32Array(size);
@@ -297,7 +291,6 @@ async function createEngine(device: GPUDevice, plan: GpuKmeansPlan, uploaded: Up
       members?.destroy();
       history?.centroids.destroy();
       history?.stats.destroy();
-      history?.staging.destroy();
       for (const buffer of owned) buffer.destroy();
       uploaded.destroy();
     },

@@ -1,18 +1,17 @@
 import { HessianError, planHessianPreparation, retryDamping } from '@vptq/hessian';
 import type { HessianPreparationPlan, PrepareHessianOptions, PreparedHessian } from '@vptq/hessian';
 
-import { createBufferFilled, createBufferWithData, createStorageBuffer, readBuffer } from '../buffers';
+import { createBufferWithData, createStorageBuffer, readBuffer } from '../buffers';
 import { captureGpuErrors, submitDispatches } from '../dispatch';
 import type { KernelDispatch } from '../dispatch';
 import { allFinite, createFirstNonFiniteDispatch, createNonFiniteResult, createPermuteHessianDispatch, deadColumn } from '../device-matrix/device-matrix';
 import { GpuMatrix, gpuMatrixBuffer } from '../device-matrix/gpu-matrix';
 import type { GpuHessian } from '../hessian-accumulator/hessian-accumulator';
-import { checkInverseCholeskySize, createInverseCholeskyDispatch } from '../inverse-cholesky/inverse-cholesky';
+import { checkInverseCholeskySize, createInverseCholeskyDispatch, noFailure, pivotError, uploadMatrixF32 } from '../inverse-cholesky/inverse-cholesky';
 import { NotPositiveDefiniteError } from '../inverse-cholesky/not-positive-definite-error';
 import { describe } from '../validate';
 
 const label = 'prepare-hessian-gpu';
-const noFailure = 0xffffffff;
 
 /** A host E[xxᵀ] for {@link prepareHessianGpu}: `[n, n]` f64 or f32 row-major (e.g. `finalizeHessian`'s). */
 export interface HostHessian {
@@ -147,15 +146,8 @@ async function factorize(
     owned.push(...steps);
     submitDispatches(device, label, steps);
     const [statusWords, flagWords] = await Promise.all([readBuffer(device, status, 8), readBuffer(device, flag, 4)]);
-    const [pivot, pivotBits] = new Uint32Array(statusWords);
-    if (pivot !== noFailure) {
-      const value = new Float32Array(new Uint32Array([pivotBits]).buffer)[0];
-      throw new NotPositiveDefiniteError(
-        `${fn}: the damped hessian is not positive definite in f32 (pivot ${value} at position ${pivot}: the trailing block from position ${pivot} on is not positive definite)`,
-        pivot,
-        value,
-      );
-    }
+    const pivot = new Uint32Array(statusWords);
+    if (pivot[0] !== noFailure) throw pivotError(fn, 'the damped hessian', pivot);
     const first = new Uint32Array(flagWords)[0];
     if (first !== allFinite) {
       const row = Math.floor(first / size);
@@ -177,28 +169,13 @@ function orderOf(plan: HessianPreparationPlan): Uint32Array {
   return order;
 }
 
-/** A host matrix rounded straight into a mapped upload, every entry checked to be finite in f32. */
-function uploadHost(device: GPUDevice, fn: string, hessian: HostHessian): GPUBuffer {
-  const { data, size } = hessian;
-  let bad = -1;
-  const buffer = createBufferFilled(device, `${label}/source`, size * size * 4, (bytes) => {
-    const values = new Float32Array(bytes, 0, size * size);
-    let finite = 0;
-    for (let index = 0; index < values.length; index++) {
-      const value = Math.fround(data[index]);
-      values[index] = value;
-      // Infinity − Infinity and NaN − NaN are NaN: one subtraction catches both, and f64 values beyond f32's range.
-      finite += value - value;
-    }
-    if (finite !== 0) bad = values.findIndex((value) => value - value !== 0);
-  });
-  if (bad >= 0) {
-    buffer.destroy();
-    throw new HessianError('VPTQ_HESSIAN_NOT_FINITE', `${fn}: hessian must be finite in f32 (got ${data[bad]} at row ${Math.floor(bad / size)}, column ${bad % size})`, {
-      value: data[bad],
+/** A host matrix rounded into an f32 upload, every entry checked to be finite in f32. */
+function uploadHost(device: GPUDevice, fn: string, { data, size }: HostHessian): GPUBuffer {
+  return uploadMatrixF32(device, `${label}/source`, data, size, (index) => {
+    throw new HessianError('VPTQ_HESSIAN_NOT_FINITE', `${fn}: hessian must be finite in f32 (got ${data[index]} at row ${Math.floor(index / size)}, column ${index % size})`, {
+      value: data[index],
     });
-  }
-  return buffer;
+  });
 }
 
 function isGpuHessian(value: GpuHessian | HostHessian): value is GpuHessian {

@@ -127,7 +127,9 @@ export class GpuRefitSession {
         const keep = (buffer: GPUBuffer) => (created.push(buffer), buffer);
         const data = (name: string, values: ArrayBufferView) => keep(createBufferWithData(device, `${label}/${name}`, values));
         const storage = (name: string, bytes: number) => keep(createStorageBuffer(device, `${label}/${name}`, bytes));
-        const hessian = await weightBuffer(device, fn, layer, keep, owned);
+        // Dense blocks scale their fixed-point normal matrices by Σ|H̃| over the block: H̃ on the host too.
+        const dense = plan.blocks.some((block) => block.solver === 'dense');
+        const { buffer: hessian, host: hostWeight } = await weightBuffers(device, fn, layer, dense, keep, owned);
         const shared = {
           hessian,
           // S₀ = T·H̃ once per layer: every right-hand side is a gather of S₀ minus the other block's share.
@@ -149,8 +151,6 @@ export class GpuRefitSession {
         } finally {
           target.destroy();
         }
-        // Dense blocks scale their fixed-point normal matrices by Σ|H̃| over the block: H̃ on the host, read back if need be.
-        const hostWeight = plan.blocks.some((block) => block.solver === 'dense') ? await readWeight(device, layer, hessian) : undefined;
         const blocks: BlockResources[] = [];
         for (const block of plan.blocks) {
           blocks.push(await createBlock(device, layer, tuning, block, shared, storage, owned, hostWeight));
@@ -591,40 +591,41 @@ function nullDirections(
 }
 
 /**
- * The objective's weight H̃ = D·H·D as f32 on the device: a host H rounded (after scaling in f64) straight into
- * the mapped upload, with no n² f32 copy on the host; a device H scaled by a kernel into a new buffer, or used as
- * it is without a scale.
+ * The objective's weight H̃ = D·H·D as f32 on the device: a host H scaled in f64 (the CPU engine's products) and
+ * rounded once, straight into the mapped upload; a device H scaled by a kernel into a new buffer, or used as it
+ * is without a scale. With `onHost` (dense blocks scale their fixed-point normal matrices by Σ|H̃| over the block)
+ * H̃ is also returned as f32 on the host: the uploaded values themselves, or the device's read back.
  */
-async function weightBuffer(device: GPUDevice, fn: string, layer: VptqRefitLayer, keep: (buffer: GPUBuffer) => GPUBuffer, owned: { destroy(): void }[]): Promise<GPUBuffer> {
+async function weightBuffers(
+  device: GPUDevice,
+  fn: string,
+  layer: VptqRefitLayer,
+  onHost: boolean,
+  keep: (buffer: GPUBuffer) => GPUBuffer,
+  owned: { destroy(): void }[],
+): Promise<{ buffer: GPUBuffer; host: Float32Array | undefined }> {
   const { cols, hessian, hessianScale: d } = layer;
   if (!isDeviceMatrix(hessian)) {
-    return keep(
-      createBufferFilled(device, `${label}/hessian`, cols * cols * 4, (bytes) => {
-        const values = new Float32Array(bytes, 0, cols * cols);
-        if (d === undefined) values.set(hessian);
-        // The f64 products D·H·D of the CPU engine, each rounded once.
-        else for (let a = 0; a < cols; a++) for (let b = 0; b < cols; b++) values[a * cols + b] = d[a] * hessian[a * cols + b] * d[b];
-      }),
-    );
+    const fill = (values: Float32Array) => {
+      if (d === undefined) values.set(hessian);
+      else for (let a = 0; a < cols; a++) for (let b = 0; b < cols; b++) values[a * cols + b] = d[a] * hessian[a * cols + b] * d[b];
+      return values;
+    };
+    if (!onHost) return { buffer: keep(createBufferFilled(device, `${label}/hessian`, cols * cols * 4, (bytes) => fill(new Float32Array(bytes, 0, cols * cols)))), host: undefined };
+    const host = fill(new Float32Array(cols * cols));
+    return { buffer: keep(createBufferWithData(device, `${label}/hessian`, host)), host };
   }
-  const source = gpuMatrixBuffer(fn, 'layer.hessian', hessian, device, cols);
-  if (d === undefined) return source;
-  const weight = keep(createStorageBuffer(device, `${label}/hessian`, cols * cols * 4));
-  const scale = createBufferWithData(device, `${label}/hessian-scale`, d);
-  owned.push(scale);
-  const step = await createScaleMatrixDispatch(device, { source, scale, destination: weight }, { size: cols, mode: 'both-sides' });
-  owned.push(step);
-  submit(device, [step]);
-  return weight;
-}
-
-/** H̃ as f32 on the host, for the dense blocks' fixed-point scale: the host weight rounded, or the device's read back. */
-async function readWeight(device: GPUDevice, layer: VptqRefitLayer, weight: GPUBuffer): Promise<Float32Array> {
-  const { cols, hessian, hessianScale: d } = layer;
-  if (isDeviceMatrix(hessian)) return new Float32Array(await readBuffer(device, weight, cols * cols * 4));
-  const values = new Float32Array(cols * cols);
-  for (let a = 0; a < cols; a++) for (let b = 0; b < cols; b++) values[a * cols + b] = d === undefined ? hessian[a * cols + b] : d[a] * hessian[a * cols + b] * d[b];
-  return values;
+  let buffer = gpuMatrixBuffer(fn, 'layer.hessian', hessian, device, cols);
+  if (d !== undefined) {
+    const weight = keep(createStorageBuffer(device, `${label}/hessian`, cols * cols * 4));
+    const scale = createBufferWithData(device, `${label}/hessian-scale`, d);
+    owned.push(scale);
+    const step = await createScaleMatrixDispatch(device, { source: buffer, scale, destination: weight }, { size: cols, mode: 'both-sides' });
+    owned.push(step);
+    submit(device, [step]);
+    buffer = weight;
+  }
+  return { buffer, host: onHost ? new Float32Array(await readBuffer(device, buffer, cols * cols * 4)) : undefined };
 }
 
 /**
