@@ -7,13 +7,15 @@
 # layer's shapes (benchmarks/refit-profile.mjs); and, on a card other than an H100 (whose earlier figures are the
 # baseline), a baseline build of the kernel benchmark bundled as .device/baseline-quantize-kernels.mjs.
 # With .device/baseline-vptq.mjs (an earlier commit's CLI, bundled by hand as BENCHMARKS.md shows) the slice runs
-# again with it (BASELINE=0 skips it). KERNELS=0, LAYER=0 and REFIT=0 skip those parts; SLICE_TIMEOUT (default
+# again with it (BASELINE=0 skips it). KERNELS=0, LAYER=0 and REFIT=0 skip those parts; KERNEL_ARGS are passed to the
+# kernel benchmark (e.g. `--only pass --pass-engines ...`, see benchmarks/quantize-kernels.mjs), KERNELS_TIMEOUT bounds
+# it (default 120 s); SLICE_TIMEOUT (default
 # 150 s) bounds the slice; PROFILE=1 takes a V8 CPU profile of the slice's process and returns its summary in
 # $OUT/profile.txt (where the host's share of a layer goes) and the profile gzipped.
 # Prepare with `bash scripts/device-bundle.sh`; run with carry [".device"]:
 #   source .device/enter.sh; bash benchmarks/h100-profile.sh
 source "$(dirname "$0")/device-call.sh"
-if [ "${KERNELS:-1}" = 1 ]; then timeout 120 node .device/quantize-kernels.mjs > "$OUT/kernels.jsonl" 2>&1; stamp "kernels rc=$?"; fi
+if [ "${KERNELS:-1}" = 1 ]; then timeout ${KERNELS_TIMEOUT:-120} node .device/quantize-kernels.mjs ${KERNEL_ARGS:-} > "$OUT/kernels.jsonl" 2>&1; stamp "kernels rc=$?"; fi
 make_slice_model
 prof=; if [ "${PROFILE:-0}" = 1 ]; then prof="--cpu-prof --cpu-prof-dir=/tmp/prof"; fi
 timeout ${SLICE_TIMEOUT:-150} node $prof .device/vptq.mjs bench quantize -m /tmp/syn --calib $E/calibration.txt --repeats 1 --device gpu --vector-len 6 --centroids 4096 --res-centroids 0 --calib-tokens 65536 ${SLICE_FLAGS:-} --json >> "$OUT/model.txt" 2>&1; stamp "slice rc=$?"

@@ -2,6 +2,8 @@
 // reduction), the Hessian accumulator, full column-loop passes, the inverse Cholesky factor (with and without the host's
 // conversions). One JSON line per row.
 // Here, after building: `node benchmarks/quantize-kernels.mjs --divide 16` (lavapipe: shrunk cases).
+// `--only kmeans,hessian,pass,cholesky` picks parts; `--pass-engines '[{"columnLoop":"per-column"},{}]'` compares
+// column-loop tunings (GpuVptqPassOptions) on every pass case; `--pass-cases all` adds 4096×11008 (down_proj) at v6-k4096.
 // Device machine: `pnpm exec esbuild benchmarks/quantize-kernels.mjs --bundle --platform=node --format=esm
 //   --external:webgpu --outfile=.device/quantize-kernels.mjs`, then `node .device/quantize-kernels.mjs`.
 import { createNodeDevice } from '../packages/vptq/dist/node.js';
@@ -12,21 +14,26 @@ const args = process.argv.slice(2);
 const divideAt = args.indexOf('--divide');
 const divide = divideAt >= 0 ? Number(args[divideAt + 1]) : 1;
 const print = (kind, row) => process.stdout.write(`${JSON.stringify({ kind, ...row })}\n`);
+const option = (name) => (args.indexOf(name) >= 0 ? args[args.indexOf(name) + 1] : undefined);
+const only = option('--only')?.split(',');
+const runs = (part) => only === undefined || only.includes(part);
+const engines = option('--pass-engines') === undefined ? undefined : JSON.parse(option('--pass-engines'));
+const passTargets = option('--pass-cases') === 'all' ? [...vptqPassTargets, { rows: 4096, cols: 11008, vectorLength: 6, numCentroids: 4096 }] : vptqPassTargets;
 
 const { device, info } = await createNodeDevice();
 print('device', { adapter: info.adapterInfo, limits: info.limits });
 try {
-  for (const row of await benchmarkKmeans(device, { sizeDivisor: divide * divide, steps: 5, kernelTimes: true })) print('kmeans', row);
-  for (const row of await benchmarkHessianAccumulator(device, { columns: [4096 / divide, 11008 / divide].map(Math.round), tokensPerCall: 4096, calls: 8 })) print('hessian', row);
-  const cases = vptqPassTargets.map((c) => ({
+  if (runs('kmeans')) for (const row of await benchmarkKmeans(device, { sizeDivisor: divide * divide, steps: 5, kernelTimes: true })) print('kmeans', row);
+  if (runs('hessian')) for (const row of await benchmarkHessianAccumulator(device, { columns: [4096 / divide, 11008 / divide].map(Math.round), tokensPerCall: 4096, calls: 8 })) print('hessian', row);
+  const cases = passTargets.map((c) => ({
     ...c,
     rows: c.rows / divide,
     cols: c.cols / divide,
     numCentroids: Math.max(2, c.numCentroids / (divide * divide)),
     ...(c.numResidualCentroids ? { numResidualCentroids: Math.max(2, c.numResidualCentroids / (divide * divide)) } : {}),
   }));
-  for (const row of await benchmarkVptqPass(device, { cases, passes: 2 })) print('vptq-pass', row);
-  for (const size of [4096, 11008].map((n) => Math.round(n / divide))) {
+  if (runs('pass')) for (const row of await benchmarkVptqPass(device, { cases, passes: 2, engines })) print('vptq-pass', row);
+  for (const size of runs('cholesky') ? [4096, 11008].map((n) => Math.round(n / divide)) : []) {
     const data = new Float64Array(size * size);
     for (let i = 0; i < size; i++) {
       for (let j = 0; j < i; j++) data[i * size + j] = data[j * size + i] = Math.sin(i * 7 + j * 13) / size;

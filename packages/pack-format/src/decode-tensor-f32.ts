@@ -1,4 +1,3 @@
-import { bf16BitsToF32 } from './bf16-bits';
 import { f16ArrayToF32 } from './f16-bits';
 import { PackFormatError } from './pack-format-error';
 import { safetensorsDtypeByteSize, type SafetensorsDtype } from './safetensors-dtype';
@@ -24,9 +23,12 @@ export function decodeTensorF32(bytes: Uint8Array, dtype: SafetensorsDtype, labe
     case 'F16':
       return f16ArrayToF32(new Uint16Array(littleEndianCopy(bytes, 2)));
     case 'BF16': {
-      const bits = new Uint16Array(littleEndianCopy(bytes, 2));
-      const out = new Float32Array(bits.length);
-      for (let i = 0; i < bits.length; i++) out[i] = bf16BitsToF32(bits[i]);
+      const count = bytes.byteLength / 2;
+      // Read in place where the bytes are aligned native order; a bfloat16 is the top half of its f32's bits.
+      const bits = littleEndian && bytes.byteOffset % 2 === 0 ? new Uint16Array(bytes.buffer, bytes.byteOffset, count) : new Uint16Array(littleEndianCopy(bytes, 2));
+      const out = new Float32Array(count);
+      const outBits = new Uint32Array(out.buffer);
+      for (let i = 0; i < count; i++) outBits[i] = bits[i] << 16;
       return out;
     }
     default:

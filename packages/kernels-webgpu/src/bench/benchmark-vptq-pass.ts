@@ -34,9 +34,11 @@ export interface VptqPassBenchmarkRow {
   /** `rows×cols v-k[-kr]`. */
   readonly layer: string;
   readonly engine: GpuVptqPassOptions;
-  /** K slices and point tiles per column the planner chose. */
+  /** K slices and point tiles per column the planner chose (for the per-column kernels). */
   readonly searchSlices: number;
   readonly tiles: number;
+  /** Vector-rows per sweep workgroup the planner chose; 0 when the columns run the per-column kernels. */
+  readonly sweepPoints: number;
   /** Upload of the layer's constants and tr(W·H·Wᵀ). */
   readonly openMs: number;
   /** The first pass (keeping the residual when there is one): pipelines and bind groups included. */
@@ -91,6 +93,7 @@ export async function benchmarkVptqPass(device: GPUDevice, options: BenchmarkVpt
           engine: engineOptions,
           searchSlices: plan.parts[0].searchSlices,
           tiles: plan.parts[0].tiles,
+          sweepPoints: plan.parts[0].sweepPoints,
           openMs,
           firstPassMs,
           passMs,

@@ -71,7 +71,7 @@ export function vptqColumnRecords(layer: { readonly rows: number; readonly cols:
 
 /**
  * Records the steps of every column of a pass of `kind`: per column, the split main search (when the part's K is
- * split over several workgroups) and the finalize step. Bind groups are made here once and reused by every pass of
+ * split over several workgroups) and the finalize step; none for the columns of parts that run the sweep kernel. Bind groups are made here once and reused by every pass of
  * that kind; the steps own nothing (the session owns the buffers).
  *
  * @returns `[cols]` lists of steps, to be encoded column after column (with the block updates in between).
@@ -88,6 +88,7 @@ export async function createVptqColumnSteps(
   const partSteps = await Promise.all(
     layer.parts.map(async (part, partIndex) => {
       const placed = plan.parts[partIndex];
+      if (placed.sweepPoints > 0) return undefined;
       const constants = {
         vectorLength: part.vectorLength,
         pointsPerWorkgroup: plan.pointsPerWorkgroup,
@@ -104,7 +105,12 @@ export async function createVptqColumnSteps(
   );
   const steps: KernelDispatch[][] = [];
   for (let column = 0; column < layer.cols; column++) {
-    const { placed, finalize, search } = partSteps[plan.columnPart[column]];
+    const partStep = partSteps[plan.columnPart[column]];
+    if (partStep === undefined) {
+      steps.push([]);
+      continue;
+    }
+    const { placed, finalize, search } = partStep;
     const record = { buffer: buffers.records, offset: column * plan.recordStride, size: vptqColumnRecordBytes };
     const columnSteps: KernelDispatch[] = [];
     if (search !== undefined) {

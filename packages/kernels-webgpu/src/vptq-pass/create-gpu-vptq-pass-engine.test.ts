@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { compileShader } from '../compile-shader';
 import { vptqColumnWgsl } from '../vptq-column/vptq-column.wgsl';
+import { vptqSweepSubgroupsWgsl, vptqSweepWgsl } from '../vptq-sweep/vptq-sweep.wgsl';
 import { prepareHessianGpu } from '../prepare-hessian-gpu/prepare-hessian-gpu';
 import { createGpuRefitEngine } from '../vptq-refit/create-gpu-refit-engine';
 import { createGpuVptqPassEngine } from './create-gpu-vptq-pass-engine';
@@ -99,6 +100,8 @@ describe.skipIf(!device)('createGpuVptqPassEngine', () => {
 
   it('compiles both entry points for every variant the engine uses', async () => {
     await expect(compileShader(gpu, 'vptq-column', vptqColumnWgsl)).resolves.toBeDefined();
+    await expect(compileShader(gpu, 'vptq-sweep', vptqSweepWgsl)).resolves.toBeDefined();
+    if (gpu.features.has('subgroups')) await expect(compileShader(gpu, 'vptq-sweep', vptqSweepSubgroupsWgsl)).resolves.toBeDefined();
   });
 
   it('is an engine of @vptq/codebook', () => {
@@ -107,15 +110,26 @@ describe.skipIf(!device)('createGpuVptqPassEngine', () => {
   });
 
   const variants: [string, VptqOptions, GpuVptqPassOptions][] = [
-    ['outliers (vo = 3), 2 groups, residual, norm, perm, scale-aware, ragged last vector', full, {}],
-    ['the same with K split into 3 search slices and 4 points per workgroup', full, { searchSlices: 3, pointsPerWorkgroup: 4 }],
+    ['outliers (vo = 3), 2 groups, residual, norm, perm, scale-aware, ragged last vector (sweep)', full, {}],
+    ['the same per column, with K split into 3 search slices and 4 points per workgroup', full, { columnLoop: 'per-column', searchSlices: 3, pointsPerWorkgroup: 4 }],
+    ['the same swept by 3 vector-rows per workgroup, merged without subgroups', full, { sweepPoints: 3, useSubgroups: false }],
     ['scale-aware objective off', { ...full, scaleAwareObjective: false }, {}],
     [
-      'dense 2-D codebook (v = 2, K = 256, Kr = 64), K split automatically',
+      'dense 2-D codebook (v = 2, K = 256, Kr = 64), K split automatically, per column',
       { kmeansIterations: 10, vectorLength: 2, numCentroids: 256, numResidualCentroids: 64, blockSize: 16, refineIterations: 1 },
-      { targetWorkgroups: 64 },
+      { columnLoop: 'per-column', targetWorkgroups: 64 },
+    ],
+    [
+      'the same dense codebook swept by 4 vector-rows per workgroup',
+      { kmeansIterations: 10, vectorLength: 2, numCentroids: 256, numResidualCentroids: 64, blockSize: 16, refineIterations: 1 },
+      { sweepPoints: 4 },
     ],
     ['norm off, v = 3, no residual, no outliers, 7-column blocks', { kmeansIterations: 10, vectorLength: 3, numCentroids: 16, enableNorm: false, blockSize: 7, refineIterations: 2 }, {}],
+    [
+      'v = 12 (per-column kernels) after outliers of v = 3 (swept)',
+      { kmeansIterations: 10, vectorLength: 12, numCentroids: 16, outlierPercent: 10, outlierVectorLength: 3, numOutlierCentroids: 8, blockSize: 16, refineIterations: 1 },
+      {},
+    ],
   ];
   for (const [name, options, gpuOptions] of variants) {
     it(`matches the CPU pass: ${name}`, async () => {
@@ -182,7 +196,8 @@ describe.skipIf(!device)('createGpuVptqPassEngine', () => {
         keepResidual: false,
       };
       const expected = await (await cpuVptqPassEngine.openLayer(layer)).runPass(request);
-      for (const options of [{}, { searchSlices: 5, pointsPerWorkgroup: 2 }]) {
+      const perColumn = { columnLoop: 'per-column', searchSlices: 5, pointsPerWorkgroup: 2 } as const;
+      for (const options of [{}, { sweepPoints: 5, useSubgroups: false }, perColumn]) {
         const session = await createGpuVptqPassEngine(gpu, options).openLayer(layer);
         const actual = await session.runPass(request);
         session.close();
@@ -206,6 +221,33 @@ describe.skipIf(!device)('createGpuVptqPassEngine', () => {
       expect(relative(await session.measure(quantized), await cpu.measure(quantized))).toBeLessThanOrEqual(1e-5);
     }
     session.close();
+  });
+
+  it('sweeps a block in one dispatch to the same bytes as one or two dispatches per column', async () => {
+    for (const options of [full, { ...full, outlierPercent: 0, groupNum: 1, vectorLength: 8, numCentroids: 64 }]) {
+      const { layer, requests } = await capture(options);
+      const perColumn = await createGpuVptqPassEngine(gpu, { columnLoop: 'per-column', searchSlices: 2 }).openLayer(layer);
+      const sweeps = await Promise.all([{}, { sweepPoints: 7 }, { sweepPoints: 2, useSubgroups: false }].map((tuning) => createGpuVptqPassEngine(gpu, tuning).openLayer(layer)));
+      try {
+        // The first loop (keeping the residual) and the second (with the residual codebooks).
+        for (const request of [{ ...requests[0], keepResidual: true }, requests[1]]) {
+          const expected = await perColumn.runPass(request);
+          for (const session of sweeps) {
+            const actual = await session.runPass(request);
+            expect(new Uint8Array(actual.quantized.buffer)).toEqual(new Uint8Array(expected.quantized.buffer));
+            expect(actual.residual === undefined ? undefined : new Uint8Array(actual.residual.buffer)).toEqual(
+              expected.residual === undefined ? undefined : new Uint8Array(expected.residual.buffer),
+            );
+            expect(actual.indices).toEqual(expected.indices);
+            expect(actual.residualIndices).toEqual(expected.residualIndices);
+            expect(actual.proxyError).toBe(expected.proxyError);
+          }
+        }
+      } finally {
+        perColumn.close();
+        for (const session of sweeps) session.close();
+      }
+    }
   });
 
   it('gives the same bytes twice, in one session and in a new one', async () => {

@@ -18,6 +18,20 @@ export interface GpuVptqPassOptions {
   readonly targetWorkgroups?: number;
   /** Forces the number of K slices of every part's main search (1: one fused dispatch per column). */
   readonly searchSlices?: number;
+  /**
+   * How a block's columns run. `'sweep'` (default): one dispatch per block (and part), in which each workgroup
+   * walks the block's columns for its own vector-rows, reading the codebook from the cache every column; parts
+   * with v > 8 fall back to the per-column kernels. `'per-column'`: one or two dispatches per column (the search
+   * split over K, `pointsPerWorkgroup`/`targetWorkgroups`/`searchSlices` apply). Both give the same indices and
+   * bytes.
+   */
+  readonly columnLoop?: 'sweep' | 'per-column';
+  /** Vector-rows per sweep workgroup, 1 to 16 (default: the fewest that keep a sweep within `sweepWorkgroups`). */
+  readonly sweepPoints?: number;
+  /** Workgroups a sweep dispatch aims at, at most (default 256). */
+  readonly sweepWorkgroups?: number;
+  /** Merge the sweep's searches with subgroup operations. Default: whether the device has the `subgroups` feature. */
+  readonly useSubgroups?: boolean;
 }
 
 /** The GPU engine: `openLayer` uploads a layer and resolves to its session. */

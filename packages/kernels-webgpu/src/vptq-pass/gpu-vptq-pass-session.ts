@@ -11,6 +11,7 @@ import { createProxyDeltaDispatch } from '../proxy-delta/proxy-delta';
 import { assertArray, assertCount } from '../validate';
 import { createVptqColumnSteps, vptqColumnRecords } from '../vptq-column/vptq-column';
 import type { VptqColumnKind } from '../vptq-column/vptq-column';
+import { createVptqSweepSteps, vptqSweepRecords } from '../vptq-sweep/vptq-sweep';
 import { checkBuffer, planVptqPass } from './plan-vptq-pass';
 import type { VptqPassPlan, VptqPassTuning } from './plan-vptq-pass';
 
@@ -33,6 +34,7 @@ interface LayerBuffers {
   readonly delta: GPUBuffer;
   readonly sums: GPUBuffer;
   readonly records: GPUBuffer;
+  readonly sweepRecords: GPUBuffer;
 }
 
 /**
@@ -41,7 +43,8 @@ interface LayerBuffers {
  * f64 quotient), H as f32, the original weight and norm for the proxy error, one `Params` record per column, and
  * every bind group. A layer prepared on this device (`prepareHessianGpu`) uploads neither matrix: a kernel forms
  * U·D⁻¹ from its U, and its H is read in place (it stays the caller's). A pass then writes its codebooks, copies the starting weight to the working buffer and
- * records the whole loop (per column one or two dispatches, per block one `gemm-tn` lazy update) and the proxy
+ * records the whole loop (per block one sweep dispatch per part, or one or two dispatches per column; then one
+ * `gemm-tn` lazy update) and the proxy
  * error (`proxy-delta`, then `gemm-tn`'s quadratic form) with no readback in between; the quantized weight, the
  * indices (with the non-finite flags) and the proxy error's per-tile sums are read back once at the end.
  */
@@ -56,6 +59,7 @@ export class GpuVptqPassSession {
   private withResidualOutput: boolean;
   private measureSteps: readonly KernelDispatch[];
   private readonly kinds = new Map<string, Promise<KernelDispatch[][]>>();
+  private readonly useSubgroups: boolean;
   private busy = false;
   private closed = false;
 
@@ -68,6 +72,7 @@ export class GpuVptqPassSession {
     blockUpdates: readonly (KernelDispatch | undefined)[],
     measureSteps: readonly KernelDispatch[],
     denominator: number,
+    tuning: VptqPassTuning,
   ) {
     this.device = device;
     this.layer = layer;
@@ -78,6 +83,7 @@ export class GpuVptqPassSession {
     this.blockUpdates = blockUpdates;
     this.measureSteps = measureSteps;
     this.denominator = denominator;
+    this.useSubgroups = tuning.useSubgroups ?? device.features.has('subgroups');
   }
 
   /**
@@ -125,6 +131,7 @@ export class GpuVptqPassSession {
           delta: storage('delta', rows * cols * 4),
           sums: storage('sums', plan.measureTiles * 4),
           records: keep(createUniformBuffer(device, `${label}/records`, vptqColumnRecords(layer, plan))),
+          sweepRecords: keep(createUniformBuffer(device, `${label}/sweep-records`, vptqSweepRecords(layer, plan))),
         };
         const outputs = storage('outputs', rows * cols * 4 * (withResidual ? 2 : 1));
         const blockUpdates = await Promise.all(
@@ -155,7 +162,7 @@ export class GpuVptqPassSession {
         owned.push(reference);
         submit(device, [reference]);
         const denominator = sumTiles(await readBuffer(device, buffers.sums, plan.measureTiles * 4));
-        return new GpuVptqPassSession(device, layer, plan, buffers, { buffer: outputs, withResidual }, blockUpdates, measureSteps, denominator);
+        return new GpuVptqPassSession(device, layer, plan, buffers, { buffer: outputs, withResidual }, blockUpdates, measureSteps, denominator, tuning);
       });
     } catch (error) {
       for (const step of owned) step.destroy();
@@ -180,7 +187,7 @@ export class GpuVptqPassSession {
       captureGpuErrors(device, label, async () => {
         if (kind.keepResidual && !this.withResidualOutput) await this.growOutputs();
         device.queue.writeBuffer(buffers.codebooks, 0, packCodebooks(layer, plan, request));
-        const columns = await this.columnSteps(kind);
+        const blocks = await this.blockSteps(kind);
         const onFraction = request.onFraction;
         onFraction?.(0);
         const progress: Promise<void>[] = [];
@@ -194,8 +201,7 @@ export class GpuVptqPassSession {
           const pass = encoder.beginComputePass({ label });
           const last = Math.min(first + chunk, plan.blocks.length);
           for (let block = first; block < last; block++) {
-            const [start, end] = plan.blocks[block];
-            for (let column = start; column < end; column++) for (const step of columns[column]) step.encode(pass);
+            for (const step of blocks[block]) step.encode(pass);
             this.blockUpdates[block]?.encode(pass);
           }
           pass.end();
@@ -260,17 +266,37 @@ export class GpuVptqPassSession {
     }
   }
 
-  private columnSteps(kind: VptqColumnKind): Promise<KernelDispatch[][]> {
+  /** Per block, the dispatches of its columns in order (the lazy update after it is separate), made once per kind. */
+  private blockSteps(kind: VptqColumnKind): Promise<KernelDispatch[][]> {
     const key = `${kind.useResidual}/${kind.keepResidual}`;
     let steps = this.kinds.get(key);
     if (steps === undefined) {
-      const { codebooks, factors, partials, working, blockErrors, indices, records } = this.buffers;
-      const buffers = { codebooks, factors, partials, working, outputs: this.outputs, blockErrors, indices, records };
-      steps = createVptqColumnSteps(this.device, this.layer, this.plan, buffers, kind);
+      steps = this.createBlockSteps(kind);
       this.kinds.set(key, steps);
       steps.catch(() => this.kinds.delete(key));
     }
     return steps;
+  }
+
+  private async createBlockSteps(kind: VptqColumnKind): Promise<KernelDispatch[][]> {
+    const { device, layer, plan } = this;
+    const { codebooks, factors, partials, working, blockErrors, indices, records, sweepRecords } = this.buffers;
+    const outputs = this.outputs;
+    const sweeping = plan.parts.some((part) => part.sweepPoints > 0);
+    const perColumn = plan.parts.some((part) => part.sweepPoints === 0);
+    const [sweeps, columns] = await Promise.all([
+      sweeping ? createVptqSweepSteps(device, layer, plan, { codebooks, factors, working, outputs, blockErrors, indices, records: sweepRecords }, kind, this.useSubgroups) : undefined,
+      perColumn ? createVptqColumnSteps(device, layer, plan, { codebooks, factors, partials, working, outputs, blockErrors, indices, records }, kind) : undefined,
+    ]);
+    return plan.blockRanges.map((ranges, block) =>
+      ranges.flatMap((range, position) => {
+        const sweep = sweeps?.[block][position];
+        if (sweep !== undefined) return [sweep];
+        const steps: KernelDispatch[] = [];
+        for (let column = range.start; column < range.end; column++) steps.push(...(columns as KernelDispatch[][])[column]);
+        return steps;
+      }),
+    );
   }
 
   /** Makes room for the residual in the outputs (a layer without residual parts asked to keep one). */

@@ -21,11 +21,23 @@ export interface VptqPassLimits {
   readonly minUniformBufferOffsetAlignment: number;
 }
 
+/** The longest vector the sweep kernel holds in registers (two vec4 per point). */
+export const maxSweepVectorLength = 8;
+/** The most vector-rows one sweep workgroup owns. */
+const maxSweepPoints = 16;
+
+/** How the GPU runs a block's columns: one sweep dispatch per block, or one or two dispatches per column. */
+export type VptqColumnLoop = 'sweep' | 'per-column';
+
 /** Tuning of the GPU pass (see `GpuVptqPassOptions`). */
 export interface VptqPassTuning {
   readonly pointsPerWorkgroup: number;
   readonly targetWorkgroups: number;
   readonly searchSlices: number | undefined;
+  readonly columnLoop: VptqColumnLoop;
+  readonly sweepPoints: number | undefined;
+  readonly sweepWorkgroups: number;
+  readonly useSubgroups: boolean | undefined;
 }
 
 /** Where one part lives in the GPU buffers and how its search is split. */
@@ -45,6 +57,17 @@ export interface VptqPassPartPlan {
   /** u32 offsets in the index buffer. */
   readonly indexOffset: number;
   readonly residualIndexOffset: number;
+  /** Vector-rows per workgroup of the sweep kernel; 0 when the part's columns run the per-column kernels. */
+  readonly sweepPoints: number;
+  /** Workgroups of one sweep dispatch: ceil(R / sweepPoints); 0 without a sweep. */
+  readonly sweepTiles: number;
+}
+
+/** Columns `[start, end)` of one block that belong to one part: one sweep dispatch, or per-column steps. */
+export interface VptqPassRange {
+  readonly start: number;
+  readonly end: number;
+  readonly part: number;
 }
 
 /** The layout of a layer's pass on the GPU; pure, so it is tested without a device. */
@@ -56,6 +79,8 @@ export interface VptqPassPlan {
   readonly columnPart: Uint32Array;
   /** `[start, end)` column ranges of the lazy-update blocks. */
   readonly blocks: readonly (readonly [number, number])[];
+  /** Per block, its columns split at part boundaries (in column order). */
+  readonly blockRanges: readonly (readonly VptqPassRange[])[];
   /** vec4 words of the codebook buffer (main and residual entries of every part). */
   readonly codebookWords: number;
   /** u32 words of the index buffer: main indices, residual indices, then one flag per point tile. */
@@ -64,7 +89,7 @@ export interface VptqPassPlan {
   readonly flagCount: number;
   /** vec2u entries of the K-slice partials (at least 1). */
   readonly partialEntries: number;
-  /** Bytes between two columns' `Params` records in the uniform buffer (the offset alignment). */
+  /** Bytes between two columns' (or two sweep ranges') `Params` records in a uniform buffer (the offset alignment). */
   readonly recordStride: number;
   /** Workgroup tiles of the proxy error's quadratic form: `[ceil(rows/64), ceil(cols/64)]`. */
   readonly measureTiles: number;
@@ -122,8 +147,11 @@ export function planVptqPass(
     searchSlices = Math.ceil(part.numCentroids / sliceEntries); // no empty slice
     checkGrid(fn, `point tiles of a part with R = ${part.vectorRows}`, tiles, limits);
     checkGrid(fn, 'searchSlices', searchSlices, limits);
+    const sweepPoints = tuning.columnLoop === 'sweep' && part.vectorLength <= maxSweepVectorLength ? pickSweepPoints(part.vectorRows, tuning) : 0;
+    const sweepTiles = sweepPoints === 0 ? 0 : Math.ceil(part.vectorRows / sweepPoints);
+    checkGrid(fn, `sweep workgroups of a part with R = ${part.vectorRows}`, sweepTiles, limits);
     const storage = tileEntries * vectorWords * 16 + 2 * workgroupSize * 4 + 2 * points * 4 + points * part.vectorLength * 4 + 4;
-    if (storage > limits.maxComputeWorkgroupStorageSize) {
+    if (sweepPoints === 0 && storage > limits.maxComputeWorkgroupStorageSize) {
       throw new RangeError(
         `${fn}: the column kernel needs ${storage} bytes of workgroup memory for v = ${part.vectorLength} and pointsPerWorkgroup = ${points}, above the device's maxComputeWorkgroupStorageSize of ${limits.maxComputeWorkgroupStorageSize}`,
       );
@@ -132,10 +160,10 @@ export function planVptqPass(
     codebookWords += part.numCentroids * vectorWords;
     const residualCodebookOffset = codebookWords;
     codebookWords += part.numResidualCentroids * vectorWords;
-    planned.push({ vectorWords, tileEntries, tiles, searchSlices, sliceEntries, codebookOffset, residualCodebookOffset, indexOffset: indexWords });
+    planned.push({ vectorWords, tileEntries, tiles, searchSlices, sliceEntries, codebookOffset, residualCodebookOffset, indexOffset: indexWords, sweepPoints, sweepTiles });
     indexWords += part.vectorRows * part.size;
-    if (searchSlices > 1) partialEntries = Math.max(partialEntries, searchSlices * part.vectorRows);
-    flagCount = Math.max(flagCount, tiles);
+    if (sweepPoints === 0 && searchSlices > 1) partialEntries = Math.max(partialEntries, searchSlices * part.vectorRows);
+    flagCount = Math.max(flagCount, sweepPoints === 0 ? tiles : sweepTiles);
   }
   const withResidualIndices = planned.map((part, index) => {
     const residualIndexOffset = indexWords;
@@ -166,6 +194,16 @@ export function planVptqPass(
   parts.forEach((part, index) => columnPart.fill(index, part.start, part.start + part.size));
   const blocks: [number, number][] = [];
   for (let start = 0; start < cols; start += blockSize) blocks.push([start, Math.min(start + blockSize, cols)]);
+  const blockRanges = blocks.map(([start, end]) => {
+    const ranges: VptqPassRange[] = [];
+    for (let first = start; first < end; ) {
+      const part = columnPart[first];
+      const last = Math.min(end, parts[part].start + parts[part].size);
+      ranges.push({ start: first, end: last, part });
+      first = last;
+    }
+    return ranges;
+  });
   const recordStride = Math.ceil(80 / limits.minUniformBufferOffsetAlignment) * limits.minUniformBufferOffsetAlignment;
   return {
     pointsPerWorkgroup: points,
@@ -173,6 +211,7 @@ export function planVptqPass(
     parts: withResidualIndices,
     columnPart,
     blocks,
+    blockRanges,
     codebookWords,
     indexWords,
     flagOffset,
@@ -183,10 +222,30 @@ export function planVptqPass(
   };
 }
 
+/**
+ * Vector-rows per sweep workgroup: the forced `sweepPoints`, else the fewest (a power of two up to 16) that keep
+ * the dispatch at or under `sweepWorkgroups` workgroups. Fewer points per workgroup means more workgroups
+ * sharing a column's scan, and each reads the whole codebook once per column.
+ */
+function pickSweepPoints(vectorRows: number, tuning: VptqPassTuning): number {
+  if (tuning.sweepPoints !== undefined) return tuning.sweepPoints;
+  let points = 1;
+  while (points < maxSweepPoints && Math.ceil(vectorRows / points) > tuning.sweepWorkgroups) points *= 2;
+  return points;
+}
+
 /** Reads and checks the tuning options of the GPU pass engine. */
 export function readVptqPassTuning(
   fn: string,
-  options: { readonly pointsPerWorkgroup?: number; readonly targetWorkgroups?: number; readonly searchSlices?: number },
+  options: {
+    readonly pointsPerWorkgroup?: number;
+    readonly targetWorkgroups?: number;
+    readonly searchSlices?: number;
+    readonly columnLoop?: VptqColumnLoop;
+    readonly sweepPoints?: number;
+    readonly sweepWorkgroups?: number;
+    readonly useSubgroups?: boolean;
+  },
 ): VptqPassTuning {
   const points = options.pointsPerWorkgroup ?? 16;
   if (!Number.isInteger(points) || points < 1 || points > 64 || (points & (points - 1)) !== 0) {
@@ -200,7 +259,19 @@ export function readVptqPassTuning(
   if (searchSlices !== undefined && (!Number.isInteger(searchSlices) || searchSlices < 1)) {
     throw new RangeError(`${fn}: searchSlices must be an integer ≥ 1 (got ${String(searchSlices)})`);
   }
-  return { pointsPerWorkgroup: points, targetWorkgroups, searchSlices };
+  const columnLoop = options.columnLoop ?? 'sweep';
+  if (columnLoop !== 'sweep' && columnLoop !== 'per-column') {
+    throw new RangeError(`${fn}: columnLoop must be 'sweep' or 'per-column' (got ${String(columnLoop)})`);
+  }
+  const sweepPoints = options.sweepPoints;
+  if (sweepPoints !== undefined && (!Number.isInteger(sweepPoints) || sweepPoints < 1 || sweepPoints > maxSweepPoints)) {
+    throw new RangeError(`${fn}: sweepPoints must be an integer between 1 and ${maxSweepPoints} (got ${String(sweepPoints)})`);
+  }
+  const sweepWorkgroups = options.sweepWorkgroups ?? 256;
+  if (!Number.isInteger(sweepWorkgroups) || sweepWorkgroups < 1) {
+    throw new RangeError(`${fn}: sweepWorkgroups must be an integer ≥ 1 (got ${String(sweepWorkgroups)})`);
+  }
+  return { pointsPerWorkgroup: points, targetWorkgroups, searchSlices, columnLoop, sweepPoints, sweepWorkgroups, useSubgroups: options.useSubgroups };
 }
 
 function checkParts(fn: string, layer: { readonly rows: number; readonly cols: number; readonly parts: readonly VptqPart[] }): void {
