@@ -129,7 +129,8 @@ async function performAsync<T>(steps: VptqSteps<T>, { engine, kmeansEngine, refi
 }
 
 /**
- * Checks the shapes of an engine's pass result, so that a faulty engine fails here and not as a corrupt layer.
+ * Checks the shapes of an engine's pass result, so that a faulty engine fails here and not as a corrupt layer. The
+ * quantized weight is checked when it is read (an engine may build it only then, and most loops' is never read).
  *
  * @throws {TypeError} naming the field that has the wrong type or length.
  */
@@ -138,7 +139,7 @@ function checkPassResult(layer: VptqPassLayer, request: VptqPassRequest, result:
   const fail = (what: string, got: unknown): never => {
     throw new TypeError(`${fn}: the engine's pass result must have ${what} (got ${describe(got)})`);
   };
-  if (!(result?.quantized instanceof Float32Array) || result.quantized.length !== size) fail(`quantized: Float32Array(${size})`, result?.quantized);
+  if (typeof result !== 'object' || result === null) fail('fields', result);
   if (request.keepResidual && (!(result.residual instanceof Float32Array) || result.residual.length !== size)) {
     fail(`residual: Float32Array(${size})`, result.residual);
   }
@@ -156,7 +157,19 @@ function checkPassResult(layer: VptqPassLayer, request: VptqPassRequest, result:
     }
     if (!searched && residual !== undefined) fail(`residualIndices[${index}] undefined (no residual codebook)`, residual);
   });
-  return result;
+  const { residual, indices, residualIndices, proxyError, nonFinite } = result;
+  return {
+    get quantized() {
+      const quantized = result.quantized;
+      if (!(quantized instanceof Float32Array) || quantized.length !== size) fail(`quantized: Float32Array(${size})`, quantized);
+      return quantized;
+    },
+    residual,
+    indices,
+    residualIndices,
+    proxyError,
+    nonFinite,
+  };
 }
 
 /**

@@ -166,6 +166,8 @@ describe.skipIf(!device)('createGpuVptqPassEngine', () => {
           }
           expect(relative(actual.proxyError, expected.proxyError)).toBeLessThanOrEqual(disagreements === 0 ? 1e-5 : 1e-3);
           expect(actual.nonFinite).toBeUndefined();
+          // The weight rebuilt on the host from the indices is the one the GPU wrote: the same proxy error, exactly.
+          expect(await session.measure(actual.quantized)).toBe(actual.proxyError);
         }
       } finally {
         session.close();

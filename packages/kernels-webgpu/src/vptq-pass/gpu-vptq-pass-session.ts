@@ -1,6 +1,7 @@
 import { toWorkingLayout } from '@vptq/codebook/engine';
 import { isDeviceMatrix } from '@vptq/hessian';
 import type { VptqPassLayer, VptqPassRequest, VptqPassResult } from '@vptq/codebook/engine';
+import type { IndexArray } from '@vptq/pack-format';
 import { createBufferFilled, createBufferWithData, createStorageBuffer, createUniformBuffer, readBuffer } from '../buffers';
 import { captureGpuErrors } from '../dispatch';
 import type { KernelDispatch } from '../dispatch';
@@ -45,8 +46,9 @@ interface LayerBuffers {
  * U·D⁻¹ from its U, and its H is read in place (it stays the caller's). A pass then writes its codebooks, copies the starting weight to the working buffer and
  * records the whole loop (per block one sweep dispatch per part, or one or two dispatches per column; then one
  * `gemm-tn` lazy update) and the proxy
- * error (`proxy-delta`, then `gemm-tn`'s quadratic form) with no readback in between; the quantized weight, the
- * indices (with the non-finite flags) and the proxy error's per-tile sums are read back once at the end.
+ * error (`proxy-delta`, then `gemm-tn`'s quadratic form) with no readback in between; the indices (with the
+ * non-finite flags), the proxy error's per-tile sums and, when asked for, the residual are read back once at the
+ * end; the quantized weight stays on the device and is rebuilt on the host from the indices if it is read.
  */
 export class GpuVptqPassSession {
   private readonly device: GPUDevice;
@@ -212,15 +214,17 @@ export class GpuVptqPassSession {
           }
         }
         submit(device, this.measureSteps);
-        const outputBytes = rows * cols * 4 * (kind.keepResidual ? 2 : 1);
-        const [outputs, indexWords, sums] = await Promise.all([
-          readBuffer(device, this.outputs, outputBytes),
+        // The quantized weight stays on the device (the host rebuilds it from the indices if it is asked for); only
+        // the residual a residual k-means needs comes back.
+        const size = rows * cols * 4;
+        const [residual, indexWords, sums] = await Promise.all([
+          kind.keepResidual ? readBuffer(device, { buffer: this.outputs, offset: size, size }) : undefined,
           readBuffer(device, buffers.indices, plan.indexWords * 4),
           readBuffer(device, buffers.sums, plan.measureTiles * 4),
           ...progress,
         ]);
         onFraction?.(1);
-        return this.result(outputs as ArrayBuffer, new Uint32Array(indexWords as ArrayBuffer), sumTiles(sums as ArrayBuffer), kind);
+        return this.result(request, residual as ArrayBuffer | undefined, new Uint32Array(indexWords as ArrayBuffer), sumTiles(sums as ArrayBuffer), kind);
       }),
     );
   }
@@ -314,9 +318,8 @@ export class GpuVptqPassSession {
     this.kinds.clear();
   }
 
-  private result(outputs: ArrayBuffer, words: Uint32Array, numerator: number, kind: VptqColumnKind): VptqPassResult {
+  private result(request: VptqPassRequest, residual: ArrayBuffer | undefined, words: Uint32Array, numerator: number, kind: VptqColumnKind): VptqPassResult {
     const { layer, plan } = this;
-    const size = layer.rows * layer.cols;
     const indices = layer.parts.map((part, index) => toIndexArray(words, plan.parts[index].indexOffset, part.vectorRows * part.size, part.numCentroids));
     const residualIndices = layer.parts.map((part, index) =>
       kind.useResidual && part.numResidualCentroids > 0
@@ -328,9 +331,16 @@ export class GpuVptqPassSession {
       const flag = words[plan.flagOffset + tile];
       if (flag !== 0 && (firstFlag === 0 || flag < firstFlag)) firstFlag = flag;
     }
+    let quantized: Float32Array | undefined;
+    const codebooks = request.codebooks;
+    const residualCodebooks = kind.useResidual ? request.residualCodebooks : undefined;
     return {
-      quantized: new Float32Array(outputs, 0, size),
-      residual: kind.keepResidual ? new Float32Array(outputs, size * 4, size) : undefined,
+      // Built once, on first read: a quantizer reads the weight of its final loop only.
+      get quantized() {
+        quantized ??= quantizedFromIndices(layer, codebooks, residualCodebooks, indices, residualIndices);
+        return quantized;
+      },
+      residual: residual === undefined ? undefined : new Float32Array(residual),
       indices,
       residualIndices,
       proxyError: this.proxyError(numerator),
@@ -343,6 +353,43 @@ export class GpuVptqPassSession {
     if (this.denominator === 0) return numerator === 0 ? 0 : Number.POSITIVE_INFINITY;
     return numerator / this.denominator;
   }
+}
+
+/**
+ * The `[cols, rows]` f32 quantized weight of a pass from its indices, as the column kernels write it: per vector,
+ * the main entry plus (f32 addition) the residual entry; rows past the last are padding and not stored.
+ */
+export function quantizedFromIndices(
+  layer: Pick<VptqPassLayer, 'rows' | 'cols' | 'parts'>,
+  codebooks: readonly Float32Array[],
+  residualCodebooks: readonly (Float32Array | undefined)[] | undefined,
+  indices: readonly IndexArray[],
+  residualIndices: readonly (IndexArray | undefined)[],
+): Float32Array {
+  const { rows, cols } = layer;
+  const quantized = new Float32Array(rows * cols);
+  layer.parts.forEach((part, partIndex) => {
+    const { vectorLength: v, vectorRows, size } = part;
+    const codebook = codebooks[partIndex];
+    const residualCodebook = residualCodebooks?.[partIndex];
+    const main = indices[partIndex];
+    const extra = residualIndices[partIndex];
+    for (let local = 0; local < size; local++) {
+      const base = (part.start + local) * rows;
+      for (let r = 0; r < vectorRows; r++) {
+        const entry = main[r * size + local] * v;
+        const width = Math.min(v, rows - r * v);
+        const at = base + r * v;
+        if (residualCodebook === undefined || extra === undefined) {
+          for (let t = 0; t < width; t++) quantized[at + t] = codebook[entry + t];
+        } else {
+          const residualEntry = extra[r * size + local] * v;
+          for (let t = 0; t < width; t++) quantized[at + t] = codebook[entry + t] + residualCodebook[residualEntry + t];
+        }
+      }
+    }
+  });
+  return quantized;
 }
 
 /** ΔW = (q·scale + bias) − W, then its quadratic form with H: the two dispatches of a proxy error. */
