@@ -23,7 +23,7 @@ import type { VptqSteps } from './vptq-steps';
 /** One run with its internal trace, for tests and diagnostics. */
 export interface VptqRun {
   readonly result: VptqLayerResult;
-  /** `[out, in]` f32: the final column loop's output, un-permuted and de-normalized. */
+  /** `[out, in]` f32: the final column loop's output, un-permuted and de-normalized (built on first read). */
   readonly quantizedWeight: Float32Array;
 }
 
@@ -176,5 +176,13 @@ export function* vptqLayerSteps(fn: string, weight: Matrix, prepared: PreparedHe
     proxyError: { before, firstPass: firstPassError ?? unrefined, unrefined, refinements, after },
     kmeans,
   };
-  return { result, quantizedWeight: toOriginalLayout(pass.quantized, rows, inputs.perm, norm) };
+  let quantizedWeight: Float32Array | undefined;
+  return {
+    result,
+    // Built when read (tests, diagnostics): the quantizer's callers dequantize the packed layer instead.
+    get quantizedWeight() {
+      quantizedWeight ??= toOriginalLayout(pass.quantized, rows, inputs.perm, norm);
+      return quantizedWeight;
+    },
+  };
 }

@@ -40,5 +40,8 @@ describe('quantize flags', () => {
       allowReferenceMisreads: true,
     });
     expect(() => parse(['--centroids', '1'])).toThrow(/--centroids must be an integer in \[2, /);
+    expect(parse(['--projections-in-flight', '3']).projectionsInFlight).toBe(3);
+    expect(parse(['--projections-in-flight', 'auto']).projectionsInFlight).toBe('auto');
+    expect(() => parse(['--projections-in-flight', '9'])).toThrow(/--projections-in-flight must be an integer in \[1, 8\] \(got 9\)/);
   });
 });

@@ -77,6 +77,12 @@ export const quantizeFlags: readonly QuantizeFlag[] = [
     parse: choiceOption('--device', ['auto', 'cpu', 'gpu']),
   },
   {
+    flag: '--projections-in-flight <n>',
+    key: 'projectionsInFlight',
+    description: "projections of a layer quantized at once: 1–8, or auto (2 on the GPU, 1 on the CPU); the output is the same",
+    parse: inFlightOption,
+  },
+  {
     flag: '--allow-reference-misreads',
     key: 'allowReferenceMisreads',
     description: 'write settings the reference implementation would decode wrongly (Kr > K, groups with Kr ≠ K), with a warning',
@@ -107,6 +113,11 @@ function choiceOption<T extends string>(flag: string, choices: readonly T[]): (v
     if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`${flag} must be ${choices.join(', ')} (got ${value})`);
     return value as T;
   };
+}
+
+function inFlightOption(value: string): number | 'auto' {
+  if (value === 'auto') return value;
+  return integerOption('--projections-in-flight', 1, 8)(value);
 }
 
 function methodOption(value: string): QuantizeMethod {

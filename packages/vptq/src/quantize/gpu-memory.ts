@@ -15,8 +15,9 @@ export interface GpuMemoryEstimate {
   readonly accumulators: number;
   /**
    * The quantization phase: the Hessians kept on the device (each group's E[xxᵀ] until prepared, then its H and U
-   * until its last projection: at most three n² f32 per group, plus the matrix being factorized) and the largest
-   * projection's quantization (its weight and error buffers, the H factor, the k-means points).
+   * until its last projection: at most three n² f32 per group, plus the matrix being factorized) and the
+   * quantization of the `projectionsInFlight` largest projections (each: its weight and error buffers, the H
+   * factor, the k-means points).
    */
   readonly quantize: number;
   /** Most held at once: stream + max(calibrate, quantize). */
@@ -26,12 +27,14 @@ export interface GpuMemoryEstimate {
 /**
  * Estimates the GPU memory of quantizing `config` on `tokens` calibration tokens: the stream stays resident; the
  * calibration pass holds one layer's weights, the runner and the accumulators; the quantization phase holds the
- * layer's Hessians (kept on the device: at most E[xxᵀ], H and U per group and one matrix being factorized) and one
- * projection's buffers, about five `out × in` f32 arrays (weight, normalized weight, error, the kept quantized
- * weight, k-means points) and the `in × in` factor. Bounded by one decoder layer plus the activations, whatever the
- * depth.
+ * layer's Hessians (kept on the device: at most E[xxᵀ], H and U per group and one matrix being factorized) and the
+ * buffers of the projections in flight, each about five `out × in` f32 arrays (weight, normalized weight, error,
+ * the kept quantized weight, k-means points) and the `in × in` factor. Bounded by one decoder layer plus the
+ * activations, whatever the depth.
+ *
+ * @param projectionsInFlight - projections quantized at once (`quantize`'s resolved `projectionsInFlight`).
  */
-export function estimateGpuMemory(config: LlamaConfig, tokens: number, window: number, chunk: number): GpuMemoryEstimate {
+export function estimateGpuMemory(config: LlamaConfig, tokens: number, window: number, chunk: number, projectionsInFlight = 1): GpuMemoryEstimate {
   const f32 = 4;
   const hidden = config.hiddenSize;
   const queryWidth = config.numAttentionHeads * config.headDim;
@@ -52,7 +55,8 @@ export function estimateGpuMemory(config: LlamaConfig, tokens: number, window: n
   const accumulators = [...groupWidths(config).values()].reduce((sum, n) => sum + tiled(n), 0);
   const widths = [...groupWidths(config).values()];
   const kept = 3 * widths.reduce((sum, n) => sum + n * n * f32, 0) + Math.max(...widths) ** 2 * f32;
-  const quantize = kept + Math.max(...specs.map((spec) => 5 * spec.outFeatures * spec.inFeatures * f32 + spec.inFeatures * spec.inFeatures * f32));
+  const projections = specs.map((spec) => 5 * spec.outFeatures * spec.inFeatures * f32 + spec.inFeatures * spec.inFeatures * f32).sort((a, b) => b - a);
+  const quantize = kept + projections.slice(0, projectionsInFlight).reduce((sum, bytes) => sum + bytes, 0);
   const stream = tokens * hidden * f32;
   return { stream, layerWeights, runner, accumulators, quantize, peak: stream + Math.max(layerWeights + runner + accumulators, quantize) };
 }

@@ -54,70 +54,105 @@ export interface ProjectionRunner {
 }
 
 /**
- * Quantizes a layer's projections here, one after another on `backend`, preparing each Hessian group once
- * (damping, column order, Cholesky factor of H⁻¹) for the projections that share it. For VPTQ on a GPU backend the
- * Hessians stay on the device from the calibration to the column loop; each group's device memory is released as
- * soon as its last projection is quantized.
+ * Quantizes a layer's projections here on `backend`, `settings.projectionsInFlight` at a time (`'auto'`: two on
+ * a GPU, so that one projection's host work overlaps the other's GPU work; one on the CPU), preparing each Hessian
+ * group once (damping, column order, Cholesky factor of H⁻¹) for the projections that share it. Every projection
+ * depends only on its weight, its group's prepared Hessian and its seed, so the bytes do not depend on the
+ * interleaving; results are kept in model order. For VPTQ on a GPU backend the Hessians stay on the device from
+ * the calibration to the column loop; each group's device memory is released as soon as its last projection is
+ * quantized.
  */
 export function localProjectionRunner(source: ModelSource, settings: ResolvedSettings, backend: QuantizeBackend): ProjectionRunner {
   const vptq = settings.method === 'vptq';
+  const inFlight = projectionsInFlight(settings, backend);
   return {
     layersInFlight: 1,
     takesDeviceHessians: vptq,
     async quantizeProjections(layer, specs, hessians, { phase, onEvent }) {
-      const prepared = new Map<HessianGroup, PreparedHessian<Float64Array | DeviceMatrix>>();
-      const tensors: SafetensorsTensorInput[] = [];
-      const projections: ProjectionSummary[] = [];
-      const weights = new Map<string, Float32Array>();
-      const lastUse = new Map<HessianGroup, number>();
-      specs.forEach((spec, index) => lastUse.set(spec.input, index));
-      try {
-        for (const [index, spec] of specs.entries()) {
-          const hessian = hessians[spec.input];
-          let groupPrepared = prepared.get(spec.input);
-          if (!groupPrepared) {
-            phase('prepare');
-            if (vptq) {
-              groupPrepared = await backend.prepareVptqHessian(hessian, prepareOptions(settings));
-              // The raw E[xxᵀ] is not read again.
-              releaseHessian(hessian);
-            } else {
+      const prepared = new Map<HessianGroup, Promise<PreparedHessian<Float64Array | DeviceMatrix>>>();
+      const results: Awaited<ReturnType<typeof quantizeLinear>>[] = [];
+      const remaining = new Map<HessianGroup, number>();
+      for (const spec of specs) remaining.set(spec.input, (remaining.get(spec.input) ?? 0) + 1);
+      const prepare = (group: HessianGroup): Promise<PreparedHessian<Float64Array | DeviceMatrix>> => {
+        let promise = prepared.get(group);
+        if (promise === undefined) {
+          const hessian = hessians[group];
+          phase('prepare');
+          promise = (async () => {
+            if (!vptq) {
               if (isOnDevice(hessian)) throw new TypeError(`quantize: the ${settings.method} baseline needs host Hessians`);
-              groupPrepared = await backend.prepareHessian(hessian, prepareOptions(settings));
+              return backend.prepareHessian(hessian, prepareOptions(settings));
             }
-            prepared.set(spec.input, groupPrepared);
-          }
-          phase('quantize');
-          const result = await quantizeLinear({
-            spec,
-            weight: source.readTensor(`${spec.prefix}.weight`),
-            bias: spec.bias ? source.readTensor(`${spec.prefix}.bias`) : undefined,
-            prepared: groupPrepared,
-            hessian: isOnDevice(hessian) ? undefined : hessian,
-            method: settings.method,
-            bits: settings.bits,
-            vptq: settings.vptq,
-            dtype: settings.dtype,
-            seed: deriveSeed(settings.seed, layer, spec.name),
-            backend,
-            onProgress: (name, fraction) => onEvent?.({ type: 'linear', layer, name: spec.prefix, phase: name, fraction }),
-          });
-          tensors.push(...result.tensors);
-          projections.push(result.summary);
-          // Only the activations that advance through the quantized layers read them.
-          if (settings.advanceThrough === 'quantized') weights.set(`${spec.prefix}.weight`, result.weight);
-          if (lastUse.get(spec.input) === index) {
-            releasePrepared(groupPrepared);
-            prepared.delete(spec.input);
+            const result = await backend.prepareVptqHessian(hessian, prepareOptions(settings));
+            // The raw E[xxᵀ] is not read again.
+            releaseHessian(hessian);
+            return result;
+          })();
+          prepared.set(group, promise);
+        }
+        return promise;
+      };
+      const quantizeOne = async (index: number): Promise<void> => {
+        const spec = specs[index];
+        const hessian = hessians[spec.input];
+        const groupPrepared = await prepare(spec.input);
+        phase('quantize');
+        const result = await quantizeLinear({
+          spec,
+          weight: source.readTensor(`${spec.prefix}.weight`),
+          bias: spec.bias ? source.readTensor(`${spec.prefix}.bias`) : undefined,
+          prepared: groupPrepared,
+          hessian: isOnDevice(hessian) ? undefined : hessian,
+          method: settings.method,
+          bits: settings.bits,
+          vptq: settings.vptq,
+          dtype: settings.dtype,
+          seed: deriveSeed(settings.seed, layer, spec.name),
+          backend,
+          onProgress: (name, fraction) => onEvent?.({ type: 'linear', layer, name: spec.prefix, phase: name, fraction }),
+        });
+        results[index] = result;
+        const left = (remaining.get(spec.input) as number) - 1;
+        remaining.set(spec.input, left);
+        if (left === 0) {
+          releasePrepared(groupPrepared);
+          prepared.delete(spec.input);
+        }
+      };
+      // Workers take the projections in model order; after a failure none starts another, and the run waits for
+      // the ones in progress (they hold device memory that the cleanup below frees) before it reports the failure.
+      let next = 0;
+      let failure: { error: unknown } | undefined;
+      const worker = async () => {
+        while (failure === undefined && next < specs.length) {
+          try {
+            await quantizeOne(next++);
+          } catch (error) {
+            failure ??= { error };
           }
         }
-        return { tensors, projections, weights: settings.advanceThrough === 'quantized' ? weights : undefined };
+      };
+      try {
+        await Promise.all(Array.from({ length: Math.min(inFlight, specs.length) }, worker));
+        if (failure) throw failure.error;
+        return {
+          tensors: results.flatMap((result) => result.tensors),
+          projections: results.map((result) => result.summary),
+          // Only the activations that advance through the quantized layers read them (a VPTQ weight is built when read).
+          weights: settings.advanceThrough === 'quantized' ? new Map(results.map((result, index) => [`${specs[index].prefix}.weight`, result.weight])) : undefined,
+        };
       } finally {
-        for (const groupPrepared of prepared.values()) releasePrepared(groupPrepared);
+        for (const promise of prepared.values()) void promise.then(releasePrepared, () => {});
         for (const hessian of Object.values(hessians)) releaseHessian(hessian);
       }
     },
   };
+}
+
+/** How many projections the local runner quantizes at once: the setting, `'auto'` = 2 on a GPU, 1 on the CPU. */
+export function projectionsInFlight(settings: Pick<ResolvedSettings, 'projectionsInFlight'>, backend: Pick<QuantizeBackend, 'kind'>): number {
+  if (settings.projectionsInFlight !== 'auto') return settings.projectionsInFlight;
+  return backend.kind === 'gpu' ? 2 : 1;
 }
 
 /** The Hessian preparation every projection of a run gets: damping, and the column order of the method. */

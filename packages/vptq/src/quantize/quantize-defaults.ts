@@ -39,4 +39,5 @@ export const quantizeDefaults: QuantizeSettings = Object.freeze({
   seed: 0,
   allowReferenceMisreads: false,
   device: 'auto',
+  projectionsInFlight: 'auto',
 });

@@ -70,6 +70,17 @@ describe.skipIf(!device)('quantize on the GPU (WebGPU backend)', () => {
     }
   }
 
+  it('quantizes one projection at a time or several at once to the same bytes', async () => {
+    const base = { ...models.stories260K, ...quick, ...settings['v8-k256-r256'], calibration, device: 'gpu' as const, gpuDevice: gpu };
+    const runs: Record<string, Buffer>[] = [];
+    for (const projectionsInFlight of [1, 3]) {
+      const out = join(dir, `in-flight-${projectionsInFlight}`);
+      await quantize({ ...base, out, projectionsInFlight });
+      runs.push(readTree(out));
+    }
+    expect(runs[1]).toEqual(runs[0]);
+  }, 600_000);
+
   it('a device lost mid-run leaves the finished layers; the same command on a new device continues to the same bytes as an uninterrupted run', async () => {
     const base = { ...models.stories260K, ...quick, ...settings['v8-k256-r256'], calibration, device: 'gpu' as const };
     const whole = join(dir, 'whole');

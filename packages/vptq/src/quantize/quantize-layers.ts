@@ -12,7 +12,7 @@ import { readCheckpointWeights } from './layer-store';
 import type { LayerCheckpoint, LayerStore } from './layer-store';
 import { QuantizeDeviceError } from './quantize-device-error';
 import type { QuantizeBackend } from './quantize-backend';
-import { localProjectionRunner } from './projection-runner';
+import { localProjectionRunner, projectionsInFlight } from './projection-runner';
 import type { LayerProjections, ProjectionRunner } from './projection-runner';
 import type { QuantizeEvent, QuantizePhase } from './quantize-options';
 import { roundPhases } from './quantize-settings';
@@ -100,7 +100,7 @@ export async function quantizeLayers(
         clock.enter(name);
         onEvent?.({ type: 'phase', layer, phase: name });
       };
-      await onDevice(backend, store, () => current, () => quantizeLayer(layer, resumed, phase, clock), { config, tokens: calibration.length, window });
+      await onDevice(backend, store, () => current, () => quantizeLayer(layer, resumed, phase, clock), { config, tokens: calibration.length, window, inFlight: projectionsInFlight(settings, backend) });
       seconds.set(layer, roundPhases(clock.stop().phases));
     }
     await settle(0);
@@ -164,7 +164,7 @@ async function onDevice<T>(
   store: LayerStore,
   where: () => { layer: number; phase: string },
   work: () => Promise<T>,
-  shape: { config: LlamaConfig; tokens: number; window: number },
+  shape: { config: LlamaConfig; tokens: number; window: number; inFlight?: number },
 ): Promise<T> {
   try {
     return await work();
@@ -183,13 +183,13 @@ async function onDevice<T>(
       );
     }
     if (code === 'VPTQ_GPU_OUT_OF_MEMORY') {
-      const estimate = estimateGpuMemory(shape.config, shape.tokens, shape.window, gpuChunkTokens);
+      const estimate = estimateGpuMemory(shape.config, shape.tokens, shape.window, gpuChunkTokens, shape.inFlight);
       const gb = (bytes: number) => `${(bytes / 1e9).toFixed(2)} GB`;
       throw new QuantizeDeviceError(
         'VPTQ_QUANTIZE_GPU_OUT_OF_MEMORY',
         `quantize: the GPU ran out of memory in layer ${layer} (${phase}): the run needs about ${gb(estimate.peak)} of GPU buffers ` +
           `(calibration stream ${gb(estimate.stream)}, then either the calibration pass: layer weights ${gb(estimate.layerWeights)}, runner ${gb(estimate.runner)}, ` +
-          `Hessian accumulators ${gb(estimate.accumulators)}; or the quantization: the Hessians kept on the GPU and one projection ${gb(estimate.quantize)}). ${kept}; ` +
+          `Hessian accumulators ${gb(estimate.accumulators)}; or the quantization: the Hessians kept on the GPU and the projections in flight ${gb(estimate.quantize)}). ${kept}; ` +
           'run the same command again on a larger GPU, with fewer --calib-tokens (a smaller stream), or with --device cpu.',
         { ...details, neededBytes: estimate.peak },
         { cause: error },

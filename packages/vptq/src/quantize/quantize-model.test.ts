@@ -203,6 +203,7 @@ describe('quantize rejects bad inputs and leaves nothing behind', () => {
     const dir = makeTempDir();
     const out = join(dir, 'out');
     await expect(quantize({ ...fast, numCentroids: 100, out })).rejects.toThrow(/power of two/);
+    await expect(quantize({ ...fast, projectionsInFlight: 0, out })).rejects.toThrow(/projectionsInFlight must be auto or an integer from 1 to 8 \(got 0\)/);
     expect(existsSync(out)).toBe(false);
   });
 

@@ -116,8 +116,9 @@ export async function runQuantizeJob(
   const backend = await openQuantizeBackend(settings.device, options.gpuDevice, log);
   try {
     const inputs = [...listInputFiles(modelPath), ...(tokenizerPath === modelPath ? [] : listInputFiles(tokenizerPath)), resolve(options.calibration)];
-    // The backend is part of the job: a CPU run and a GPU run of the same settings give different bytes.
-    const { device: _device, ...fingerprinted } = settings;
+    // The backend is part of the job: a CPU run and a GPU run of the same settings give different bytes. How many
+    // projections run at once does not change a byte.
+    const { device: _device, projectionsInFlight: _inFlight, ...fingerprinted } = settings;
     const job = openJobDirectory(out, fingerprintJob({ version: 2, ...fingerprinted, backend: backend.kind }, inputs));
     if (job.resumed) log(`resuming the unfinished run in ${job.path}`);
 

@@ -48,6 +48,13 @@ export interface QuantizeOptions extends VptqSettings {
   readonly device?: 'auto' | 'cpu' | 'gpu';
   /** A WebGPU device to use when `device` is `'gpu'` (or `'auto'`) instead of creating one; the caller owns it. */
   readonly gpuDevice?: GPUDevice;
+  /**
+   * Projections of a layer quantized at once (VPTQ). On the GPU two (the default there) let one projection's host
+   * work (reading and laying out the weight, k-means inputs, refit tables) run while the GPU works on the other,
+   * at the cost of a second projection's buffers; 1 (the CPU's default) quantizes one after another. `'auto'`:
+   * 2 on the GPU, 1 on the CPU. The output is the same bytes whatever the value.
+   */
+  readonly projectionsInFlight?: number | 'auto';
   /** Storage of codebooks and norm vectors in the packed layers (`'F16'` as published VPTQ models). */
   readonly dtype?: FloatTensorDtype;
   /** Relative damping of the Hessian (each of the two dampings of spec §1.2). */

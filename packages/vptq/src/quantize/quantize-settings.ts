@@ -87,7 +87,11 @@ export function resolveSettings(options: Partial<QuantizeSettings>) {
   if (!Number.isInteger(calibrationWindow) || calibrationWindow < 1) {
     throw new RangeError(`quantize: calibrationWindow must be a positive integer (got ${calibrationWindow})`);
   }
-  return { method, bits, vptq, damp, calibrationTokens, calibrationWindow, advanceThrough, seed, dtype, allowReferenceMisreads, device };
+  const projectionsInFlight = options.projectionsInFlight ?? quantizeDefaults.projectionsInFlight;
+  if (projectionsInFlight !== 'auto' && !(Number.isInteger(projectionsInFlight) && projectionsInFlight >= 1 && projectionsInFlight <= 8)) {
+    throw new RangeError(`quantize: projectionsInFlight must be auto or an integer from 1 to 8 (got ${String(projectionsInFlight)})`);
+  }
+  return { method, bits, vptq, damp, calibrationTokens, calibrationWindow, advanceThrough, seed, dtype, allowReferenceMisreads, device, projectionsInFlight };
 }
 
 /** A per-projection seed: the same for a layer whether or not the run was resumed. */
@@ -104,10 +108,16 @@ export function weightedBits(summaries: readonly ProjectionSummary[]): { indexBi
   return { indexBitsPerWeight: weighted('indexBits'), totalBitsPerWeight: weighted('totalBits') };
 }
 
-/** The resolved settings as the flat `quantize` options (the report lists them as the CLI's flags). */
-export function flatSettings({ vptq, ...rest }: ResolvedSettings): QuantizeSettings {
+/**
+ * The resolved settings as the flat `quantize` options, as the report lists them (the CLI's flags), less
+ * `projectionsInFlight`: it changes no byte of the output, so two runs of one job report the same settings.
+ */
+export function flatSettings({ vptq, projectionsInFlight: _inFlight, ...rest }: ResolvedSettings): ReportedSettings {
   return { ...rest, ...vptq };
 }
+
+/** The settings a quantization report records. */
+export type ReportedSettings = Omit<QuantizeSettings, 'projectionsInFlight'>;
 
 /** Seconds to the millisecond: the report's times are wall-clock, finer digits are noise. */
 export function roundSeconds(seconds: number): number {

@@ -23,7 +23,8 @@ export interface QuantizationReport {
   readonly model: string;
   readonly method: QuantizeSettings['method'];
   /** Every setting of the run (the flags of `vptq quantize`), defaults filled in. */
-  readonly settings: QuantizeSettings;
+  /** Every setting but `projectionsInFlight` (which changes no byte). */
+  readonly settings: Omit<QuantizeSettings, 'projectionsInFlight'>;
   /** Where it ran, and on what (`CPU`, `GPU <adapter>`). */
   readonly device: 'cpu' | 'gpu';
   readonly deviceDescription: string;
