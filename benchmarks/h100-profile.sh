@@ -7,7 +7,7 @@
 # layer's shapes (benchmarks/refit-profile.mjs); and, on a card other than an H100 (whose earlier figures are the
 # baseline), a baseline build of the kernel benchmark bundled as .device/baseline-quantize-kernels.mjs.
 # With .device/baseline-vptq.mjs (an earlier commit's CLI, bundled by hand as BENCHMARKS.md shows) the slice runs
-# again with it (BASELINE=0 skips it). KERNELS=0, LAYER=0 and REFIT=0 skip those parts; KERNEL_ARGS are passed to the
+# again with it (BASELINE=0 skips it; BASELINE_FLAGS replace SLICE_FLAGS for it). KERNELS=0, LAYER=0 and REFIT=0 skip those parts; KERNEL_ARGS are passed to the
 # kernel benchmark (e.g. `--only pass --pass-engines ...`, see benchmarks/quantize-kernels.mjs), KERNELS_TIMEOUT bounds
 # it (default 120 s); SLICE_TIMEOUT (default
 # 150 s) bounds the slice; PROFILE=1 takes a V8 CPU profile of the slice's process and returns its summary in
@@ -25,7 +25,7 @@ if [ "${PROFILE:-0}" = 1 ]; then
 fi
 # The same slice with the CLI of an earlier commit bundled as .device/baseline-vptq.mjs (same machine, same call).
 if [ -f .device/baseline-vptq.mjs ] && [ "${BASELINE:-1}" = 1 ]; then
-  timeout ${SLICE_TIMEOUT:-150} node .device/baseline-vptq.mjs bench quantize -m /tmp/syn --calib $E/calibration.txt --repeats 1 --device gpu --vector-len 6 --centroids 4096 --res-centroids 0 --calib-tokens 65536 ${SLICE_FLAGS:-} --json > "$OUT/model-baseline.txt" 2>&1; stamp "baseline slice rc=$?"
+  timeout ${SLICE_TIMEOUT:-150} node .device/baseline-vptq.mjs bench quantize -m /tmp/syn --calib $E/calibration.txt --repeats 1 --device gpu --vector-len 6 --centroids 4096 --res-centroids 0 --calib-tokens 65536 ${BASELINE_FLAGS:-${SLICE_FLAGS:-}} --json > "$OUT/model-baseline.txt" 2>&1; stamp "baseline slice rc=$?"
 fi
 if [ "${LAYER:-1}" = 1 ]; then
 timeout 45 $V bench quantize-layer --only v6 --warm --cpu-rows 256 --cpu-iterations 1 --cpu-refine 0 --json > "$OUT/layer-v6.txt" 2>&1; stamp "layer v6 rc=$?"
