@@ -219,6 +219,19 @@ describe('openHfModel', () => {
     );
     expect(model.readTensor('lm_head.weight')).toHaveLength(80);
     expectLoaderError(() => model.readTensor('nope'), { code: 'VPTQ_LOADER_UNKNOWN_TENSOR' }, /has no tensor nope/);
+    // BF16 ±Infinity and NaN, found in the stored bits before widening.
+    const bf16 = tinyModel({ dtype: 'BF16' });
+    const bf16Path = join(bf16.dir, 'model.safetensors');
+    for (const [bits, value] of [[0xff80, '-Infinity'], [0x7f80, 'Infinity'], [0x7fc1, 'NaN']] as const) {
+      const stored = readFileSync(bf16Path);
+      const length = stored.readUInt32LE(0);
+      const [start] = JSON.parse(stored.subarray(8, 8 + length).toString('utf8'))['model.norm.weight'].data_offsets as number[];
+      stored.writeUInt16LE(bits, 8 + length + start + 2 * 5);
+      writeFileSync(bf16Path, stored);
+      const reopened = openHfModel(bf16.dir);
+      expectLoaderError(() => reopened.readTensor('model.norm.weight'), { code: 'VPTQ_LOADER_NOT_FINITE', tensor: 'model.norm.weight' }, new RegExp(`holds ${value} at element 5`));
+      reopened.close();
+    }
     model.close();
     expectLoaderError(() => model.readTensor('lm_head.weight'), { code: 'VPTQ_LOADER_CLOSED' }, /was closed/);
   });

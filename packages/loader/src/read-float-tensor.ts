@@ -23,10 +23,29 @@ export function readFloatTensor(fn: string, located: LocatedTensor): Float32Arra
     // No second copy of the largest tensors where the source reads into a new buffer.
     values = readF32(fn, file, info.byteOffset, info.byteLength / 4, { tensor: info.name });
   } else {
-    values = decodeTensorF32(readBytes(fn, file, info.byteOffset, info.byteLength, { tensor: info.name }), info.dtype, info.name);
+    const bytes = readBytes(fn, file, info.byteOffset, info.byteLength, { tensor: info.name });
+    if (littleEndian && bytes.byteOffset % 2 === 0) {
+      // The stored halves, not the widened values: half the memory to read.
+      assertFiniteHalves(fn, file.path, info.name, new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2), info.dtype as 'F16' | 'BF16');
+      return decodeTensorF32(bytes, info.dtype, info.name);
+    }
+    values = decodeTensorF32(bytes, info.dtype, info.name);
   }
   assertFinite(fn, file.path, info.name, values);
   return values;
+}
+
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** {@link assertFinite} on F16 or BF16 bits: NaN and ±Infinity are the patterns whose exponent bits are all ones. */
+function assertFiniteHalves(fn: string, path: string, tensor: string, bits: Uint16Array, dtype: 'F16' | 'BF16'): void {
+  const exponent = dtype === 'F16' ? 0x7c00 : 0x7f80;
+  for (let i = 0; i < bits.length; i++) {
+    if ((bits[i] & exponent) === exponent) {
+      const value = (bits[i] & ~exponent & 0x7fff) !== 0 ? Number.NaN : bits[i] & 0x8000 ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+      throw new LoaderError('VPTQ_LOADER_NOT_FINITE', `${fn}: ${path}: tensor ${tensor} holds ${value} at element ${i}; weights must be finite`, { path, tensor });
+    }
+  }
 }
 
 /** VPTQ_LOADER_UNSUPPORTED_DTYPE for a tensor that should be F32, F16 or BF16. */
