@@ -97,6 +97,7 @@ export function localProjectionRunner(source: ModelSource, settings: ResolvedSet
         const hessian = hessians[spec.input];
         const groupPrepared = await prepare(spec.input);
         phase('quantize');
+        onEvent?.({ type: 'linear', layer, name: spec.prefix, phase: 'setup', fraction: 0 });
         const result = await quantizeLinear({
           spec,
           weight: source.readTensor(`${spec.prefix}.weight`),
@@ -112,6 +113,7 @@ export function localProjectionRunner(source: ModelSource, settings: ResolvedSet
           onProgress: (name, fraction) => onEvent?.({ type: 'linear', layer, name: spec.prefix, phase: name, fraction }),
         });
         results[index] = result;
+        onEvent?.({ type: 'linear', layer, name: spec.prefix, phase: 'done', fraction: 1 });
         const left = (remaining.get(spec.input) as number) - 1;
         remaining.set(spec.input, left);
         if (left === 0) {

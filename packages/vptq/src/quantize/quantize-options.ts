@@ -87,6 +87,11 @@ export type QuantizeEvent =
   | { readonly type: 'calibration'; readonly doneTokens: number; readonly totalTokens: number }
   | { readonly type: 'layer'; readonly layer: number; readonly layers: number; readonly resumed: boolean }
   | {
+      /**
+       * A projection's progress: `setup` (0) when it starts (reading its weight), then its quantizer's phases
+       * (k-means, column loops, refinement) with the fraction done, and `done` (1) when it is quantized. With
+       * `projectionsInFlight` > 1 the events of several projections interleave.
+       */
       readonly type: 'linear';
       readonly layer: number;
       readonly name: string;

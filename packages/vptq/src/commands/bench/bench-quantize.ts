@@ -62,15 +62,11 @@ export function registerBenchQuantize(bench: Command): void {
         byProjection = new Map();
         // One clock per computed layer (a replayed layer reports phases too, under its own index).
         let clock: { layer: number; clock: PhaseClock } | undefined;
-        // One clock per projection: 'setup' from the layer loop's 'quantize' phase to the quantizer's first
-        // progress event (reading the weight, uploads), then the quantizer's phases; it stops at the next phase.
-        let projection: { name: string | undefined; clock: PhaseClock } | undefined;
-        const closeProjection = () => {
-          if (projection?.name !== undefined) byProjection.set(projection.name, projection.clock.stop().phases);
-          projection = undefined;
-        };
+        // One clock per projection, from its 'setup' event (reading the weight, uploads) through the quantizer's
+        // phases to its 'done' event. Projections in flight at once overlap: each clock is that projection's wall
+        // time, waits for the GPU included.
+        const projections = new Map<string, PhaseClock>();
         const close = () => {
-          closeProjection();
           if (clock) breakdown.set(clock.layer, clock.clock.stop().phases);
           clock = undefined;
         };
@@ -85,19 +81,16 @@ export function registerBenchQuantize(bench: Command): void {
             if (event.type === 'log') process.stderr.write(`${event.message}\n`);
             if (event.type === 'layer') close();
             if (event.type === 'linear') {
-              if (projection?.name === undefined && projection !== undefined) projection.name = event.name;
-              if (projection?.name !== event.name) {
-                closeProjection();
-                projection = { name: event.name, clock: new PhaseClock() };
+              let projection = projections.get(event.name);
+              if (projection === undefined) projections.set(event.name, (projection = new PhaseClock()));
+              if (event.phase === 'done') {
+                byProjection.set(event.name, projection.stop().phases);
+                projections.delete(event.name);
+              } else {
+                projection.enter(event.phase);
               }
-              projection.clock.enter(event.phase);
             }
             if (event.type === 'phase') {
-              closeProjection();
-              if (event.phase === 'quantize') {
-                projection = { name: undefined, clock: new PhaseClock() };
-                projection.clock.enter('setup');
-              }
               if (clock?.layer !== event.layer) {
                 close();
                 clock = { layer: event.layer, clock: new PhaseClock() };
@@ -107,6 +100,9 @@ export function registerBenchQuantize(bench: Command): void {
           },
         });
         close();
+        // In model order (projections in flight at once finish in any order).
+        const order = new Map(last.projections.map((summary, index) => [summary.name, index]));
+        byProjection = new Map([...byProjection].sort(([a], [b]) => (order.get(a) ?? 0) - (order.get(b) ?? 0)));
         times.push((performance.now() - started) / 1000);
         weights = last.projections.reduce((sum, p) => sum + p.outFeatures * p.inFeatures, 0);
         if (!keep) rmSync(out, { recursive: true, force: true });
@@ -191,6 +187,8 @@ function printProjectionBreakdown(byProjection: ProjectionBreakdown, projections
       String(refinementRounds ?? ''),
     ];
   });
-  process.stdout.write('\nper projection, seconds by quantizer phase (last run; the Hessian preparation is the layer\'s "prepare"):\n');
+  process.stdout.write(
+    '\nper projection, seconds by quantizer phase (last run; the Hessian preparation is the layer\'s "prepare"; projections in flight at once overlap, so their sum can exceed the layer\'s "quantize"):\n',
+  );
   printTable(['projection', 'out×in', ...phases, 'total', 'k-means iterations', 'refinement rounds'], rows);
 }
