@@ -41,12 +41,12 @@ interface LayerBuffers {
 /**
  * The passes of one layer on the GPU. The layer's constants are uploaded once at open: the starting weight, U·D⁻¹
  * as f32 (`factors`: row c holds d_c/U_cc on the diagonal and U_cj/d_j right of it, each rounded once from the
- * f64 quotient), H as f32, the original weight and norm for the proxy error, one `Params` record per column, and
- * every bind group. A layer prepared on this device (`prepareHessianGpu`) uploads neither matrix: a kernel forms
- * U·D⁻¹ from its U, and its H is read in place (it stays the caller's). A pass then writes its codebooks, copies the starting weight to the working buffer and
- * records the whole loop (per block one sweep dispatch per part, or one or two dispatches per column; then one
- * `gemm-tn` lazy update) and the proxy
- * error (`proxy-delta`, then `gemm-tn`'s quadratic form) with no readback in between; the indices (with the
+ * f64 quotient), H as f32, the original weight and norm for the proxy error, the `Params` records (per column, and
+ * per block and part for the sweep), and every bind group. A layer prepared on this device (`prepareHessianGpu`)
+ * uploads neither matrix: a kernel forms U·D⁻¹ from its U, and its H is read in place (it stays the caller's). A
+ * pass then writes its codebooks, copies the starting weight to the working buffer and records the whole loop (per
+ * block one sweep dispatch per part, or one or two dispatches per column; then one `gemm-tn` lazy update) and the
+ * proxy error (`proxy-delta`, then `gemm-tn`'s quadratic form) with no readback in between; the indices (with the
  * non-finite flags), the proxy error's per-tile sums and, when asked for, the residual are read back once at the
  * end; the quantized weight stays on the device and is rebuilt on the host from the indices if it is read.
  */
