@@ -32,34 +32,47 @@ export interface VptqColumnKind {
   readonly keepResidual: boolean;
 }
 
+type RecordLayer = { readonly rows: number; readonly cols: number; readonly parts: readonly VptqPart[] };
+
+/**
+ * The record fields both column kernels take from the layer and a part (`vptqColumnParams`, the sweep's params):
+ * its sizes and where its codebooks, indices, flags and residual outputs lie in the pass's buffers.
+ */
+export function partRecordFields(layer: RecordLayer, plan: VptqPassPlan, partIndex: number) {
+  const part = layer.parts[partIndex];
+  const placed = plan.parts[partIndex];
+  return {
+    rows: layer.rows,
+    cols: layer.cols,
+    vectorRows: part.vectorRows,
+    numCentroids: part.numCentroids,
+    codebookOffset: placed.codebookOffset,
+    numResidualCentroids: part.numResidualCentroids,
+    residualCodebookOffset: placed.residualCodebookOffset,
+    partSize: part.size,
+    indexOffset: placed.indexOffset,
+    residualIndexOffset: placed.residualIndexOffset,
+    flagOffset: plan.flagOffset,
+    residualOutputOffset: layer.rows * layer.cols,
+  };
+}
+
 /**
  * The `Params` records of every column, `plan.recordStride` bytes apart, for one uniform buffer bound at an offset
  * per column: constant for the layer, so they are written once and every pass reuses them.
  */
-export function vptqColumnRecords(layer: { readonly rows: number; readonly cols: number; readonly parts: readonly VptqPart[] }, plan: VptqPassPlan): ArrayBuffer {
+export function vptqColumnRecords(layer: RecordLayer, plan: VptqPassPlan): ArrayBuffer {
   const records = new Uint8Array(layer.cols * plan.recordStride);
   for (const [blockStart, blockEnd] of plan.blocks) {
     for (let column = blockStart; column < blockEnd; column++) {
       const partIndex = plan.columnPart[column];
-      const part = layer.parts[partIndex];
       const placed = plan.parts[partIndex];
       const values: VptqColumnParams = {
-        rows: layer.rows,
-        cols: layer.cols,
+        ...partRecordFields(layer, plan, partIndex),
         column,
         blockStart,
         blockEnd,
-        vectorRows: part.vectorRows,
-        numCentroids: part.numCentroids,
-        codebookOffset: placed.codebookOffset,
-        numResidualCentroids: part.numResidualCentroids,
-        residualCodebookOffset: placed.residualCodebookOffset,
-        partSize: part.size,
-        localColumn: column - part.start,
-        indexOffset: placed.indexOffset,
-        residualIndexOffset: placed.residualIndexOffset,
-        flagOffset: plan.flagOffset,
-        residualOutputOffset: layer.rows * layer.cols,
+        localColumn: column - layer.parts[partIndex].start,
         sliceEntries: placed.sliceEntries,
         searchSlices: placed.searchSlices,
       };

@@ -1,3 +1,5 @@
+import { columnOutputWgsl } from './column-output.wgsl';
+
 /**
  * One column of the VPTQ column loop (spec §3, the CPU twin is `@vptq/codebook`'s loop): every vector-row of
  * column `column` (v consecutive output rows, zero-padded past the last row) gets its Euclidean-nearest main entry
@@ -91,11 +93,6 @@ var<workgroup> sawNonFinite: atomic<u32>;
 
 fn isBetter(distance: f32, index: u32, than: Best) -> bool {
   return distance < than.distance || (distance == than.distance && index < than.index);
-}
-
-// NaN and ±infinity have all exponent bits set; read the bits, since a compiler may assume floats are finite.
-fn isNonFinite(value: f32) -> bool {
-  return (bitcast<u32>(value) & 0x7f800000u) == 0x7f800000u;
 }
 
 // Vector-row vectorRow of the current column: v values, zero past the last row (the reference's padding).
@@ -221,48 +218,15 @@ fn finalize(@builtin(workgroup_id) workgroup: vec3u, @builtin(local_invocation_i
   // The workgroup's rows are contiguous: point s holds rows firstRow + s·v .. + v.
   let column = params.column;
   let firstRow = workgroup.x * errorSlots;
-  let columnBase = column * params.rows;
   let errorScale = factors[column * params.cols + column];
   for (var e = local; e < errorSlots; e += workgroupSize) {
     let row = firstRow + e;
     if (row < params.rows) {
-      let s = e / vectorLength;
-      let t = e % vectorLength;
-      var q = codebooks[params.codebookOffset + chosen[s] * vectorWords + t / 4u][t % 4u];
-      if (withResidual) {
-        q += codebooks[params.residualCodebookOffset + chosenResidual[s] * vectorWords + t / 4u][t % 4u];
-      }
-      let w = working[columnBase + row];
-      let difference = w - q;
-      outputs[columnBase + row] = q;
-      if (keepResidual) {
-        outputs[params.residualOutputOffset + columnBase + row] = difference;
-      }
-      let error = difference * errorScale;
-      errors[e] = error;
-      blockErrors[(column - params.blockStart) * params.rows + row] = error;
-      if (isNonFinite(w)) {
-        atomicOr(&sawNonFinite, 1u);
-      }
+      finishRow(column, row, e, working[column * params.rows + row], errorScale, withResidual);
     }
   }
   workgroupBarrier();
-  // One flag per point tile, set at the first column that went non-finite there; one workgroup per tile and
-  // dispatch writes it, so no two invocations race.
-  if (local == 0u && atomicLoad(&sawNonFinite) != 0u && indices[params.flagOffset + workgroup.x] == 0u) {
-    indices[params.flagOffset + workgroup.x] = column + 1u;
-  }
-
-  // Error feedback into the block's later columns, for this workgroup's rows only (rows are independent).
-  let laterCount = params.blockEnd - column - 1u;
-  for (var i = local; i < errorSlots * laterCount; i += workgroupSize) {
-    let e = i % errorSlots;
-    let row = firstRow + e;
-    if (row < params.rows) {
-      let later = column + 1u + i / errorSlots;
-      let index = later * params.rows + row;
-      working[index] = fma(-errors[e], factors[column * params.cols + later], working[index]);
-    }
-  }
+  flagNonFinite(workgroup.x, column, local);
+  feedBack(column, firstRow, errorSlots, local);
 }
-`;
+` + columnOutputWgsl;

@@ -359,7 +359,7 @@ export class GpuVptqPassSession {
  * The `[cols, rows]` f32 quantized weight of a pass from its indices, as the column kernels write it: per vector,
  * the main entry plus (f32 addition) the residual entry; rows past the last are padding and not stored.
  */
-export function quantizedFromIndices(
+function quantizedFromIndices(
   layer: Pick<VptqPassLayer, 'rows' | 'cols' | 'parts'>,
   codebooks: readonly Float32Array[],
   residualCodebooks: readonly (Float32Array | undefined)[] | undefined,

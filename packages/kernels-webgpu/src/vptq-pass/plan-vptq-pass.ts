@@ -22,7 +22,7 @@ export interface VptqPassLimits {
 }
 
 /** The longest vector the sweep kernel holds in registers (two vec4 per point). */
-export const maxSweepVectorLength = 8;
+const maxSweepVectorLength = 8;
 /** The most vector-rows one sweep workgroup owns. */
 const maxSweepPoints = 16;
 

@@ -3,6 +3,7 @@ import { ComputeStep, checkWorkgroups } from '../dispatch';
 import type { KernelDispatch } from '../dispatch';
 import { defineParams, u32Fields } from '../params-struct';
 import { getComputePipeline } from '../pipeline-cache';
+import { partRecordFields } from '../vptq-column/vptq-column';
 import type { VptqColumnKind } from '../vptq-column/vptq-column';
 import type { VptqPassPlan, VptqPassRange } from '../vptq-pass/plan-vptq-pass';
 import { vptqSweepSubgroupsWgsl, vptqSweepWgsl } from './vptq-sweep.wgsl';
@@ -11,7 +12,7 @@ const label = 'vptq-sweep';
 const workgroupSize = 256;
 
 /** The `Params` struct of `vptqSweepWgsl`, one record per sweep range (offsets as in `vptqColumnParams`). */
-export const vptqSweepParams = defineParams('vptq-sweep', u32Fields([
+const vptqSweepParams = defineParams('vptq-sweep', u32Fields([
   'rows',
   'cols',
   'columnStart',
@@ -59,27 +60,14 @@ export function vptqSweepRecords(layer: { readonly rows: number; readonly cols: 
   const ordered = rangesInOrder(plan);
   const records = new Uint8Array(Math.max(1, ordered.length) * plan.recordStride);
   ordered.forEach(({ block, range }, index) => {
-    const part = layer.parts[range.part];
-    const placed = plan.parts[range.part];
     const [blockStart, blockEnd] = plan.blocks[block];
     const values = vptqSweepParams.pack({
-      rows: layer.rows,
-      cols: layer.cols,
+      ...partRecordFields(layer, plan, range.part),
       columnStart: range.start,
       columnEnd: range.end,
       blockStart,
       blockEnd,
-      vectorRows: part.vectorRows,
-      numCentroids: part.numCentroids,
-      codebookOffset: placed.codebookOffset,
-      numResidualCentroids: part.numResidualCentroids,
-      residualCodebookOffset: placed.residualCodebookOffset,
-      partSize: part.size,
-      partStart: part.start,
-      indexOffset: placed.indexOffset,
-      residualIndexOffset: placed.residualIndexOffset,
-      flagOffset: plan.flagOffset,
-      residualOutputOffset: layer.rows * layer.cols,
+      partStart: layer.parts[range.part].start,
     });
     records.set(new Uint8Array(values), index * plan.recordStride);
   });

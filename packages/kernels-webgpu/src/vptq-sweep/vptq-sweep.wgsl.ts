@@ -1,3 +1,5 @@
+import { columnOutputWgsl } from '../vptq-column/column-output.wgsl';
+
 /**
  * The VPTQ column loop over a range of columns in one dispatch (spec §3; the same arithmetic as `vptqColumnWgsl`,
  * so the same indices and bytes). GPTQ's error feedback only mixes values of one row, so the vector-rows of a
@@ -12,8 +14,8 @@
  * point; the bests are merged per point by two atomic minima in workgroup memory (the distance's bits, then the
  * lowest index at that distance: distances are ≥ 0, so their bits order like the floats), after a subgroup
  * minimum where the device has subgroups. The residual search does the same on what the main entry leaves. Then
- * every row's quantized value, scaled error and outputs are written as by the column kernel's finalize step, and
- * the error is pushed into the block's later columns of the workgroup's own rows.
+ * `columnOutputWgsl`, the code the column kernel's finalize step runs, writes every row's quantized value, scaled
+ * error and outputs and pushes the error into the block's later columns of the workgroup's own rows.
  *
  * 0 codebooks    [entries, vectorWords] vec4f   read        every part's main entries, then its residual entries
  * 1 factors      [cols, cols] f32               read        row c: d_c/U_cc on the diagonal, U_cj/d_j right of it
@@ -64,18 +66,14 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> indices: array<u32>;
 @group(0) @binding(6) var<uniform> params: Params;
 
-var<workgroup> column: array<f32, rowSlots>;
+// The current column's values of the workgroup's rows.
+var<workgroup> current: array<f32, rowSlots>;
 var<workgroup> errors: array<f32, rowSlots>;
 var<workgroup> nearestDistance: array<atomic<u32>, points>;
 var<workgroup> nearestIndex: array<atomic<u32>, points>;
 var<workgroup> chosen: array<u32, points>;
 var<workgroup> chosenResidual: array<u32, points>;
 var<workgroup> sawNonFinite: atomic<u32>;
-
-// NaN and ±infinity have all exponent bits set; read the bits, since a compiler may assume floats are finite.
-fn isNonFinite(value: f32) -> bool {
-  return (bitcast<u32>(value) & 0x7f800000u) == 0x7f800000u;
-}
 
 // Every point's best of the count entries at vec4 word offset, over all invocations, into chosen (or
 // chosenResidual): each invocation scans its own entries in ascending order keeping the first of equal distances,
@@ -147,7 +145,7 @@ fn sweep(@builtin(workgroup_id) workgroup: vec3u, @builtin(local_invocation_inde
     // The P points of column c, zero past the last row (the reference's padding).
     for (var e = local; e < rowSlots; e += workgroupSize) {
       let row = firstRow + e;
-      column[e] = select(0.0, working[columnBase + row], row < rows);
+      current[e] = select(0.0, working[columnBase + row], row < rows);
     }
     workgroupBarrier();
     var point: array<vec4f, 32>;
@@ -157,7 +155,7 @@ fn sweep(@builtin(workgroup_id) workgroup: vec3u, @builtin(local_invocation_inde
         for (var lane = 0u; lane < 4u; lane++) {
           let t = word * 4u + lane;
           if (t < vectorLength) {
-            value[lane] = column[p * vectorLength + t];
+            value[lane] = current[p * vectorLength + t];
           }
         }
         point[p * vectorWords + word] = value;
@@ -189,43 +187,13 @@ fn sweep(@builtin(workgroup_id) workgroup: vec3u, @builtin(local_invocation_inde
     for (var e = local; e < rowSlots; e += workgroupSize) {
       let row = firstRow + e;
       if (row < rows) {
-        let s = e / vectorLength;
-        let t = e % vectorLength;
-        var q = codebooks[params.codebookOffset + chosen[s] * vectorWords + t / 4u][t % 4u];
-        if (withResidual) {
-          q += codebooks[params.residualCodebookOffset + chosenResidual[s] * vectorWords + t / 4u][t % 4u];
-        }
-        let w = column[e];
-        let difference = w - q;
-        outputs[columnBase + row] = q;
-        if (keepResidual) {
-          outputs[params.residualOutputOffset + columnBase + row] = difference;
-        }
-        let error = difference * errorScale;
-        errors[e] = error;
-        blockErrors[(c - params.blockStart) * rows + row] = error;
-        if (isNonFinite(w)) {
-          atomicOr(&sawNonFinite, 1u);
-        }
+        finishRow(c, row, e, current[e], errorScale, withResidual);
       }
     }
     workgroupBarrier();
-    // One flag per point tile: the first column that went non-finite there (only this workgroup writes it).
-    if (local == 0u && atomicLoad(&sawNonFinite) != 0u && indices[params.flagOffset + workgroup.x] == 0u) {
-      indices[params.flagOffset + workgroup.x] = c + 1u;
-    }
-    // Error feedback into the block's later columns of this workgroup's rows, column by column as the column
-    // kernel does; the next column's points are read after the barrier below.
-    let laterCount = params.blockEnd - c - 1u;
-    for (var i = local; i < rowSlots * laterCount; i += workgroupSize) {
-      let e = i % rowSlots;
-      let row = firstRow + e;
-      if (row < rows) {
-        let later = c + 1u + i / rowSlots;
-        let index = later * rows + row;
-        working[index] = fma(-errors[e], factors[c * params.cols + later], working[index]);
-      }
-    }
+    flagNonFinite(workgroup.x, c, local);
+    // The next column's points are read after the barrier below.
+    feedBack(c, firstRow, rowSlots, local);
     storageBarrier();
     workgroupBarrier();
   }
@@ -258,6 +226,6 @@ fn minimumIndex(p: u32, index: u32) {
 `;
 
 /** The sweep with workgroup atomics only. */
-export const vptqSweepWgsl = sweepBody + plainMinima;
+export const vptqSweepWgsl = sweepBody + columnOutputWgsl + plainMinima;
 /** The sweep with a subgroup minimum before the atomics (needs the `subgroups` feature). */
-export const vptqSweepSubgroupsWgsl = 'enable subgroups;\n' + sweepBody + subgroupMinima;
+export const vptqSweepSubgroupsWgsl = 'enable subgroups;\n' + sweepBody + columnOutputWgsl + subgroupMinima;

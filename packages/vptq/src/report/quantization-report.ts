@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { QuantizeSettings } from '../quantize/quantize-defaults';
+import type { ReportedSettings } from '../quantize/quantize-settings';
 import type { ProjectionSummary } from '../quantize/layer-checkpoint';
 import { writeFileAtomic } from '../quantize/write-atomic';
 
@@ -24,7 +25,7 @@ export interface QuantizationReport {
   readonly method: QuantizeSettings['method'];
   /** Every setting of the run (the flags of `vptq quantize`), defaults filled in. */
   /** Every setting but `projectionsInFlight` (which changes no byte). */
-  readonly settings: Omit<QuantizeSettings, 'projectionsInFlight'>;
+  readonly settings: ReportedSettings;
   /** Where it ran, and on what (`CPU`, `GPU <adapter>`). */
   readonly device: 'cpu' | 'gpu';
   readonly deviceDescription: string;
