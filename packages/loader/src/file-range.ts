@@ -199,7 +199,8 @@ function readFailure(fn: string, file: LoaderFile, byteOffset: number, what: Rea
   });
 }
 
-const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** Whether this host stores numbers little-endian (as safetensors and llama2.c files do). */
+export const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Reverses each group of `width` bytes in place, so little-endian file data reads right on a big-endian host. */
 export function fromLittleEndian(bytes: Uint8Array, width: number): void {
@@ -211,6 +212,16 @@ export function fromLittleEndian(bytes: Uint8Array, width: number): void {
       bytes[high] = swap;
     }
   }
+}
+
+/**
+ * The first F16 or BF16 bit pattern of `bits` that is NaN or ±Infinity (its exponent bits all ones: 5 bits at
+ * 10..14 for F16, 8 at 7..14 for BF16), or −1 when every value is finite.
+ */
+export function firstNonFiniteHalf(bits: Uint16Array, dtype: 'F16' | 'BF16'): number {
+  const mask = dtype === 'F16' ? 0x7c00 : 0x7f80;
+  for (let i = 0; i < bits.length; i++) if ((bits[i] & mask) === mask) return i;
+  return -1;
 }
 
 /**

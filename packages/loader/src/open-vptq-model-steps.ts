@@ -1,7 +1,7 @@
 import { dequantizeVptqLayer, PackFormatError, readVptqLayerTensors } from '@vptq/pack-format';
 import type { FloatTensor, PackedVptqLayer, StoredTensor, VptqLayerTensors } from '@vptq/pack-format';
 
-import { assertFinite, closeFile, readOwnedBytes } from './file-range';
+import { assertFinite, closeFile, firstNonFiniteHalf, readOwnedBytes } from './file-range';
 import { findDeclaredQuantization } from './find-declared-quantization';
 import { LoaderError } from './loader-error';
 import type { Steps } from './loader-steps';
@@ -159,9 +159,7 @@ function assertFiniteFloat(reader: string, path: string, name: string, tensor: F
     assertFinite(reader, path, name, tensor.data);
     return;
   }
-  // All-ones exponent: 5 bits at 10..14 for F16, 8 bits at 7..14 for BF16.
-  const mask = tensor.dtype === 'F16' ? 0x7c00 : 0x7f80;
-  const bad = tensor.data.findIndex((bits) => (bits & mask) === mask);
+  const bad = firstNonFiniteHalf(tensor.data, tensor.dtype);
   if (bad >= 0) {
     throw new LoaderError(
       'VPTQ_LOADER_NOT_FINITE',

@@ -1,6 +1,6 @@
 import { decodeTensorF32 } from '@vptq/pack-format/safetensors';
 
-import { assertFinite, readBytes, readF32 } from './file-range';
+import { assertFinite, firstNonFiniteHalf, littleEndianHost, readBytes, readF32 } from './file-range';
 import { LoaderError } from './loader-error';
 import type { LocatedTensor } from './safetensors-files';
 
@@ -24,7 +24,7 @@ export function readFloatTensor(fn: string, located: LocatedTensor): Float32Arra
     values = readF32(fn, file, info.byteOffset, info.byteLength / 4, { tensor: info.name });
   } else {
     const bytes = readBytes(fn, file, info.byteOffset, info.byteLength, { tensor: info.name });
-    if (littleEndian && bytes.byteOffset % 2 === 0) {
+    if (littleEndianHost && bytes.byteOffset % 2 === 0) {
       // The stored halves, not the widened values: half the memory to read.
       assertFiniteHalves(fn, file.path, info.name, new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2), info.dtype as 'F16' | 'BF16');
       return decodeTensorF32(bytes, info.dtype, info.name);
@@ -35,17 +35,13 @@ export function readFloatTensor(fn: string, located: LocatedTensor): Float32Arra
   return values;
 }
 
-const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-/** {@link assertFinite} on F16 or BF16 bits: NaN and ±Infinity are the patterns whose exponent bits are all ones. */
+/** {@link assertFinite} on F16 or BF16 bits, naming the bad value as it would widen (NaN, ±Infinity). */
 function assertFiniteHalves(fn: string, path: string, tensor: string, bits: Uint16Array, dtype: 'F16' | 'BF16'): void {
+  const i = firstNonFiniteHalf(bits, dtype);
+  if (i < 0) return;
   const exponent = dtype === 'F16' ? 0x7c00 : 0x7f80;
-  for (let i = 0; i < bits.length; i++) {
-    if ((bits[i] & exponent) === exponent) {
-      const value = (bits[i] & ~exponent & 0x7fff) !== 0 ? Number.NaN : bits[i] & 0x8000 ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
-      throw new LoaderError('VPTQ_LOADER_NOT_FINITE', `${fn}: ${path}: tensor ${tensor} holds ${value} at element ${i}; weights must be finite`, { path, tensor });
-    }
-  }
+  const value = (bits[i] & ~exponent & 0x7fff) !== 0 ? Number.NaN : bits[i] & 0x8000 ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  throw new LoaderError('VPTQ_LOADER_NOT_FINITE', `${fn}: ${path}: tensor ${tensor} holds ${value} at element ${i}; weights must be finite`, { path, tensor });
 }
 
 /** VPTQ_LOADER_UNSUPPORTED_DTYPE for a tensor that should be F32, F16 or BF16. */
