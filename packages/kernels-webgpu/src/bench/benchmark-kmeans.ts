@@ -41,7 +41,7 @@ export interface BenchmarkKmeansOptions {
    * has them, else one submit's wall clock), to split a step into its kernels and its round trip. Default false.
    */
   readonly kernelTimes?: boolean;
-  /** Options of the engine (assignment kernel tuning). */
+  /** Options of the engine (assignment kernel tuning, bounds; the timed steps default to `bounds: false`). */
   readonly engine?: GpuKmeansEngineOptions;
   /** Called with each row as soon as it is measured. */
   readonly onRow?: (row: KmeansBenchmarkRow) => void;
@@ -71,6 +71,8 @@ export interface KmeansBenchmarkRow {
   readonly kernelTiming?: 'timestamp-query' | 'wall-clock';
   /** Iterations that run made. */
   readonly runIterations?: number;
+  /** Points the run's assignments scanned in full, as a fraction of count × (iterations + 1). */
+  readonly runScannedFraction?: number;
 }
 
 /**
@@ -103,7 +105,9 @@ export async function benchmarkKmeans(device: GPUDevice, options: BenchmarkKmean
     const points = { data, rows: count, cols: dim };
 
     const started = performance.now();
-    const engine = await createGpuKmeansEngine(device, options.engine)({ points, weights, k });
+    // Repeated steps at the same centroids would be settled by the bounds after the first: the steps time the full
+    // scan unless the options ask for bounds.
+    const engine = await createGpuKmeansEngine(device, { ...options.engine, bounds: options.engine?.bounds ?? false })({ points, weights, k });
     const uploadMilliseconds = performance.now() - started;
     const times: number[] = [];
     try {
@@ -121,11 +125,18 @@ export async function benchmarkKmeans(device: GPUDevice, options: BenchmarkKmean
     const stepMilliseconds = times[Math.floor(times.length / 2)];
     const pairsPerSecond = (count * k) / (stepMilliseconds / 1000);
     const kernels = options.kernelTimes ? await timeKmeansKernels(device, data, weights, k, dim, options.engine) : undefined;
-    let run: { runMilliseconds: number; runIterations: number } | undefined;
+    let run: { runMilliseconds: number; runIterations: number; runScannedFraction: number } | undefined;
     if (iterations > 0) {
+      let scanned = 0;
+      let assignments = 0;
+      const onScanned = (points: number) => {
+        scanned += points;
+        assignments++;
+        options.engine?.onScanned?.(points);
+      };
       const begin = performance.now();
-      const result = await kmeansAsync(points, k, { weights, maxIterations: iterations, tolerance: 0, engine: createGpuKmeansEngine(device, options.engine) });
-      run = { runMilliseconds: performance.now() - begin, runIterations: result.iterations };
+      const result = await kmeansAsync(points, k, { weights, maxIterations: iterations, tolerance: 0, engine: createGpuKmeansEngine(device, { ...options.engine, onScanned }) });
+      run = { runMilliseconds: performance.now() - begin, runIterations: result.iterations, runScannedFraction: scanned / (count * Math.max(1, assignments)) };
     }
     const row: KmeansBenchmarkRow = {
       name: base.name,

@@ -6,6 +6,9 @@ import type { KernelDispatch } from '../dispatch';
 import { bufferUsage, mapMode } from '../gpu-flags';
 import { createKmeansAssignDispatch } from '../kmeans-assign/kmeans-assign';
 import type { KmeansAssignOptions } from '../kmeans-assign/kmeans-assign';
+import { boundsState } from '../kmeans-bounds/bounds-state';
+import { createKmeansBoundsDispatch } from '../kmeans-bounds/kmeans-bounds';
+import type { KmeansBoundsDispatch } from '../kmeans-bounds/kmeans-bounds';
 import { createKmeansMembersDispatch } from '../kmeans-members/kmeans-members';
 import { decodeFixed, fixedPointExponent } from '../kmeans-reduce/fixed-point';
 import { createKmeansReduceDispatch } from '../kmeans-reduce/kmeans-reduce';
@@ -29,6 +32,16 @@ export interface GpuKmeansEngineOptions {
   readonly maxChunkPoints?: number;
   /** Tuning of the assignment kernel (workgroup size, points per invocation, distance form). */
   readonly assign?: KmeansAssignOptions;
+  /**
+   * Keep per-point bounds across iterations and scan only the points they do not settle (`kmeans-bounds`): the
+   * same assignments as the full scan, at a fraction of its work once the centroids settle. Needs the expanded
+   * distance (the default). Default true.
+   */
+  readonly bounds?: boolean;
+  /** With `bounds`: most centroids per iteration whose exact distance every point measures (1–256). Default 128. */
+  readonly maxMovers?: number;
+  /** Told the number of points each assignment scanned in full (all of them without `bounds`). */
+  readonly onScanned?: (points: number) => void;
 }
 
 /**
@@ -92,7 +105,14 @@ async function createEngine(device: GPUDevice, plan: GpuKmeansPlan, uploaded: Up
   const centroids = storage('centroids', k * dim * 4);
   const accumulators = storage('accumulators', plan.accumulatorWords * 4);
   const stats = storage('stats', 16);
-  const staging = device.createBuffer({ label: `${label}/staging`, size: plan.accumulatorWords * 4 + 16, usage: bufferUsage.mapRead | bufferUsage.copyDst });
+  const bounded = (options.bounds ?? true) && options.assign?.distance !== 'direct';
+  // The bounded assignment's state words up to the chunks' list lengths: how many points each scanned.
+  const stateWords = boundsState.listLengths + chunks.length;
+  const staging = device.createBuffer({
+    label: `${label}/staging`,
+    size: plan.accumulatorWords * 4 + 16 + stateWords * 4,
+    usage: bufferUsage.mapRead | bufferUsage.copyDst,
+  });
   owned.push(staging);
   // Sums of w·x: |Σ| ≤ Σ w ≤ 1 per cluster in normalized units (the f32 rounding of the weights can add 2^-24,
   // still far inside ±2^63 at 2^62 units).
@@ -104,7 +124,7 @@ async function createEngine(device: GPUDevice, plan: GpuKmeansPlan, uploaded: Up
   // from) and statistics, grown to the largest batch asked for.
   const update = await createKmeansUpdateDispatch(device, { accumulators, centroids, stats }, { k, dim });
   dispatches.push(update);
-  let history: { slots: number; centroids: GPUBuffer; stats: GPUBuffer } | undefined;
+  let history: { slots: number; centroids: GPUBuffer; stats: GPUBuffer; scanned: GPUBuffer } | undefined;
   // Iterated centroids are means of points in [−1, 1], so the cost's fixed point needs no per-step bound.
   const iteratedCostExponent = fixedPointExponent(dim * 4);
   // `iterate` continues from the reduction of the last step; a cost reduction (repair) overwrites it.
@@ -112,11 +132,16 @@ async function createEngine(device: GPUDevice, plan: GpuKmeansPlan, uploaded: Up
   const assignSteps: KernelDispatch[] = [];
   const reduceSteps: KmeansReduceDispatch[] = [];
   const costSteps: KmeansReduceDispatch[] = [];
+  let bounds: KmeansBoundsDispatch | undefined;
   try {
+    if (bounded) {
+      bounds = await createKmeansBoundsDispatch(device, { centroids, stats, chunks }, { k, dim }, { maxMovers: options.maxMovers, assign: options.assign });
+      assignSteps.push(bounds);
+    }
     for (const chunk of chunks) {
       const shape = { count: chunk.count, k, dim };
       const common = { points: chunk.points, weights: chunk.weights, assignments: chunk.assignments, centroids, accumulators, stats };
-      assignSteps.push(await createKmeansAssignDispatch(device, { points: chunk.points, centroids, assignments: chunk.assignments, stats }, shape, options.assign));
+      if (!bounded) assignSteps.push(await createKmeansAssignDispatch(device, { points: chunk.points, centroids, assignments: chunk.assignments, stats }, shape, options.assign));
       reduceSteps.push(await createKmeansReduceDispatch(device, common, { ...shape, costMode: false, sumScale, costScale: 1 }));
       costSteps.push(await createKmeansReduceDispatch(device, common, { ...shape, costMode: true, sumScale, costScale: 1 }));
     }
@@ -172,6 +197,15 @@ async function createEngine(device: GPUDevice, plan: GpuKmeansPlan, uploaded: Up
     return words;
   };
 
+  /** Tells `onScanned` how many points one assignment scanned, from its copy of the bounds state at `offset`. */
+  const reportScanned = (words: Uint32Array | undefined, offset: number) => {
+    if (!options.onScanned) return;
+    if (!bounds || words === undefined) return options.onScanned(count);
+    let scanned = 0;
+    for (let i = 0; i < chunks.length; i++) scanned += words[offset + boundsState.listLengths + i];
+    options.onScanned(scanned);
+  };
+
   const checkAlive = () => {
     if (destroyed) throw new Error('createGpuKmeansEngine: the engine was destroyed');
   };
@@ -182,10 +216,12 @@ async function createEngine(device: GPUDevice, plan: GpuKmeansPlan, uploaded: Up
         checkAlive();
         const costExponent = loadCentroids(values);
         for (const reduce of reduceSteps) reduce.setScales(sumScale, 2 ** costExponent);
-        const words = await run([...assignSteps, ...reduceSteps], [accumulators, stats], [
+        const words = await run([...assignSteps, ...reduceSteps], bounds ? [accumulators, stats, bounds.state] : [accumulators, stats], [
           [accumulators, plan.accumulatorWords],
           [stats, 4],
+          ...(bounds ? [[bounds.state, stateWords] as const] : []),
         ]);
+        reportScanned(words, plan.accumulatorWords + 4);
         const sums = new Float64Array(k * dim);
         const totals = new Float64Array(k);
         const sumFactor = 2 ** (weightExponent + pointExponent - sumExponent);
@@ -209,10 +245,12 @@ async function createEngine(device: GPUDevice, plan: GpuKmeansPlan, uploaded: Up
         if (history === undefined || history.slots < size + 1) {
           history?.centroids.destroy();
           history?.stats.destroy();
+          history?.scanned.destroy();
           history = {
             slots: size + 1,
             centroids: createStorageBuffer(device, `${label}/iterated-centroids`, (size + 1) * k * dim * 4),
             stats: createStorageBuffer(device, `${label}/iterated-stats`, size * 16),
+            scanned: createStorageBuffer(device, `${label}/iterated-scanned`, size * stateWords * 4),
           };
         }
         for (const reduce of reduceSteps) reduce.setScales(sumScale, 2 ** iteratedCostExponent);
@@ -226,13 +264,19 @@ async function createEngine(device: GPUDevice, plan: GpuKmeansPlan, uploaded: Up
           updatePass.end();
           encoder.copyBufferToBuffer(centroids, 0, history.centroids, (j + 1) * centroidBytes, centroidBytes);
           encoder.clearBuffer(accumulators);
+          if (bounds) encoder.clearBuffer(bounds.state);
           const pass = encoder.beginComputePass({ label });
           for (const step of [...assignSteps, ...reduceSteps]) step.encode(pass);
           pass.end();
           encoder.copyBufferToBuffer(stats, 0, history.stats, j * 16, 16);
+          if (bounds && options.onScanned) encoder.copyBufferToBuffer(bounds.state, 0, history.scanned, j * stateWords * 4, stateWords * 4);
         }
         device.queue.submit([encoder.finish()]);
         const words = new Uint32Array(await readBuffer(device, history.stats, size * 16));
+        if (options.onScanned) {
+          const scanned = bounds ? new Uint32Array(await readBuffer(device, history.scanned, size * stateWords * 4)) : undefined;
+          for (let j = 0; j < size; j++) reportScanned(scanned, j * stateWords);
+        }
         const factor = 2 ** (weightExponent + 2 * pointExponent - iteratedCostExponent);
         const objectives = new Float64Array(size);
         const changed = new Uint32Array(size);
@@ -291,6 +335,7 @@ async function createEngine(device: GPUDevice, plan: GpuKmeansPlan, uploaded: Up
       members?.destroy();
       history?.centroids.destroy();
       history?.stats.destroy();
+      history?.scanned.destroy();
       for (const buffer of owned) buffer.destroy();
       uploaded.destroy();
     },
