@@ -26,56 +26,46 @@ export interface RefitTables {
  * counting sort by slot, stable in position order, so the lists and every sum the kernels take over them have a
  * fixed order).
  *
+ * Runs on the host every refit round over R·width vectors (~2.8 M at 4096 × 4096 v6), so it is written as a few
+ * flat typed-array passes: check the indices (counting the slots on the way), fill the slots, a prefix sum, one
+ * scatter in position order, then the segments.
+ *
  * @throws {RangeError} naming the part whose index is not below its codebook size.
  */
 export function buildRefitTables(fn: string, block: GpuRefitBlockPlan, parts: readonly VptqPart[], assignments: readonly VptqPartAssignment[]): RefitTables {
-  const { width, vectorRows, unknowns, start } = block;
-  const slots = new Uint32Array(vectorRows * width * 2).fill(noSlot);
-  block.partIndices.forEach((partIndex, position) => {
-    const part = parts[partIndex];
-    const offset = block.partOffsets[position];
-    const { indices, residualIndices } = assignments[partIndex];
-    const column = part.start - start;
-    for (let r = 0; r < vectorRows; r++) {
-      for (let local = 0; local < part.size; local++) {
-        const index = indices[r * part.size + local];
-        if (index >= part.numCentroids) {
-          throw new RangeError(`${fn}: assignments[${partIndex}].indices must be below ${part.numCentroids} (got ${index} at ${r * part.size + local})`);
-        }
-        const slot = (r * width + column + local) * 2;
-        slots[slot] = offset + index;
-        if (residualIndices !== undefined) {
-          const residual = residualIndices[r * part.size + local];
-          if (residual >= part.numResidualCentroids) {
-            throw new RangeError(
-              `${fn}: assignments[${partIndex}].residualIndices must be below ${part.numResidualCentroids} (got ${residual} at ${r * part.size + local})`,
-            );
-          }
-          slots[slot + 1] = offset + part.numCentroids + residual;
-        }
-      }
-    }
-  });
+  const { width, vectorRows, unknowns, partIndices, partOffsets } = block;
   const vectors = vectorRows * width;
-  const counts = new Uint32Array(unknowns + 1);
-  for (let i = 0; i < vectors * 2; i++) if (slots[i] !== noSlot) counts[slots[i] + 1]++;
-  for (let k = 0; k < unknowns; k++) counts[k + 1] += counts[k];
-  const listOffsets = counts.slice();
-  const next = counts.subarray(0, unknowns).slice();
+  const regular = isRegularBlock(block, parts, assignments);
+  const slots = new Uint32Array(vectors * 2);
+  // A regular block's parts write both words of every vector; otherwise the uncovered ones must read noSlot.
+  if (!regular) slots.fill(noSlot);
+  // counts[k + 1]: the vectors that use slot k; prefix-summed in place below into the list offsets.
+  const listOffsets = new Uint32Array(unknowns + 1);
+  // Check every part before writing any (the first bad index in part order throws), counting on the way.
+  for (let position = 0; position < partIndices.length; position++) {
+    const partIndex = partIndices[position];
+    checkPartIndices(fn, vectorRows, parts[partIndex], partIndex, partOffsets[position], assignments[partIndex], regular ? listOffsets : undefined);
+  }
+  for (let position = 0; position < partIndices.length; position++) {
+    const partIndex = partIndices[position];
+    fillPartSlots(block, parts[partIndex], partOffsets[position], assignments[partIndex], slots, regular);
+  }
+  if (!regular) {
+    // Parts may overlap or leave gaps: count what the slots hold in the end.
+    for (let i = 0; i < vectors * 2; i++) if (slots[i] !== noSlot) listOffsets[slots[i] + 1]++;
+  }
+  for (let k = 0; k < unknowns; k++) listOffsets[k + 1] += listOffsets[k];
+
+  // The counting sort's scatter, in position order (so each list is increasing).
+  const next = listOffsets.slice(0, unknowns);
   const entries = new Uint32Array(listOffsets[unknowns]);
   for (let position = 0; position < vectors; position++) {
-    entries[next[slots[position * 2]]++] = position;
+    const main = slots[position * 2];
     const residual = slots[position * 2 + 1];
+    // (A noSlot main is only a vector no part covers: it is in no list.)
+    if (main !== noSlot) entries[next[main]++] = position;
     if (residual !== noSlot) entries[next[residual]++] = position;
   }
-  const slotSegments = new Uint32Array(unknowns + 1);
-  const segmentStarts: number[] = [];
-  for (let k = 0; k < unknowns; k++) {
-    slotSegments[k] = segmentStarts.length;
-    for (let e = listOffsets[k]; e < listOffsets[k + 1]; e += refitGatherSegmentLength) segmentStarts.push(e);
-  }
-  slotSegments[unknowns] = segmentStarts.length;
-  segmentStarts.push(entries.length);
   let slotPairs: Uint32Array | undefined;
   if (block.solver === 'dense') {
     slotPairs = new Uint32Array(vectors);
@@ -84,7 +74,103 @@ export function buildRefitTables(fn: string, block: GpuRefitBlockPlan, parts: re
       slotPairs[position] = (slots[position * 2] | ((residual === noSlot ? 0 : residual + 1) << 16)) >>> 0;
     }
   }
-  return { slots, slotPairs, listOffsets, entries, segments: Uint32Array.from(segmentStarts), slotSegments };
+
+  // Segments: count them first, so they fill a typed array of the right length.
+  let segmentCount = 0;
+  for (let k = 0; k < unknowns; k++) segmentCount += Math.ceil((listOffsets[k + 1] - listOffsets[k]) / refitGatherSegmentLength);
+  const segments = new Uint32Array(segmentCount + 1);
+  const slotSegments = new Uint32Array(unknowns + 1);
+  let segment = 0;
+  for (let k = 0; k < unknowns; k++) {
+    slotSegments[k] = segment;
+    const end = listOffsets[k + 1];
+    for (let e = listOffsets[k]; e < end; e += refitGatherSegmentLength) segments[segment++] = e;
+  }
+  slotSegments[unknowns] = segment;
+  segments[segment] = entries.length;
+  return { slots, slotPairs, listOffsets, entries, segments, slotSegments };
+}
+
+/**
+ * Whether the block's parts tile its columns in order and every index array holds its part's R·size entries: then
+ * every vector gets exactly one part's slots (as for every block of `planGpuRefit`), so the slots are counted from
+ * the indices and need no noSlot fill first.
+ */
+function isRegularBlock(block: GpuRefitBlockPlan, parts: readonly VptqPart[], assignments: readonly VptqPartAssignment[]): boolean {
+  let column = block.start;
+  for (const partIndex of block.partIndices) {
+    const part = parts[partIndex];
+    const { indices, residualIndices } = assignments[partIndex];
+    const count = block.vectorRows * part.size;
+    if (part.start !== column || indices.length < count || (residualIndices !== undefined && residualIndices.length < count)) return false;
+    column += part.size;
+  }
+  return column === block.start + block.width;
+}
+
+/**
+ * Checks one part's indices, counting its slots into `counts[slot + 1]` when given (a regular block). Apart from the
+ * fill so that the fill's loop holds no throw (a loop that has thrown once is optimized worse, about 2× here).
+ *
+ * @throws {RangeError} at the first index (in index order, main before residual) not below its codebook size.
+ */
+function checkPartIndices(fn: string, vectorRows: number, part: VptqPart, partIndex: number, offset: number, assignment: VptqPartAssignment, counts: Uint32Array | undefined): void {
+  const { numCentroids, numResidualCentroids } = part;
+  const { indices, residualIndices } = assignment;
+  const count = vectorRows * part.size;
+  const residualOffset = offset + numCentroids;
+  let bad = count;
+  for (let i = 0; i < count; i++) {
+    const index = indices[i];
+    if (index >= numCentroids) {
+      bad = i;
+      break;
+    }
+    if (counts !== undefined) counts[offset + index + 1]++;
+    if (residualIndices !== undefined) {
+      const residual = residualIndices[i];
+      if (residual >= numResidualCentroids) {
+        bad = i;
+        break;
+      }
+      if (counts !== undefined) counts[residualOffset + residual + 1]++;
+    }
+  }
+  if (bad === count) return;
+  if (indices[bad] >= numCentroids) {
+    throw new RangeError(`${fn}: assignments[${partIndex}].indices must be below ${numCentroids} (got ${indices[bad]} at ${bad})`);
+  }
+  throw new RangeError(`${fn}: assignments[${partIndex}].residualIndices must be below ${numResidualCentroids} (got ${residualIndices?.[bad]} at ${bad})`);
+}
+
+/**
+ * Writes one part's (checked) slots: main `offset + index`, residual `offset + K + residual`. Where the part has no
+ * residual indices it writes noSlot when `clearResidual` (a regular block, whose slots were not filled first), else
+ * leaves the word as it is (noSlot, or a part's before it that overlaps).
+ */
+function fillPartSlots(block: GpuRefitBlockPlan, part: VptqPart, offset: number, assignment: VptqPartAssignment, slots: Uint32Array, clearResidual: boolean): void {
+  const { width, vectorRows } = block;
+  const { size } = part;
+  const { indices, residualIndices } = assignment;
+  const column = part.start - block.start;
+  const residualOffset = offset + part.numCentroids;
+  for (let r = 0; r < vectorRows; r++) {
+    const source = r * size;
+    const first = (r * width + column) * 2;
+    if (residualIndices !== undefined) {
+      for (let local = 0; local < size; local++) {
+        slots[first + local * 2] = offset + indices[source + local];
+        slots[first + local * 2 + 1] = residualOffset + residualIndices[source + local];
+      }
+    } else if (clearResidual) {
+      for (let local = 0; local < size; local++) {
+        slots[first + local * 2] = offset + indices[source + local];
+        slots[first + local * 2 + 1] = noSlot;
+      }
+    } else {
+      for (let local = 0; local < size; local++) slots[first + local * 2] = offset + indices[source + local];
+    }
+  }
 }
 
 /**
