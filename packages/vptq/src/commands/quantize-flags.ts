@@ -79,7 +79,7 @@ export const quantizeFlags: readonly QuantizeFlag[] = [
   {
     flag: '--projections-in-flight <n>',
     key: 'projectionsInFlight',
-    description: "projections of a layer quantized at once: 1–8, or auto (2 on the GPU, 1 on the CPU); the output is the same",
+    description: 'projections quantized at once: 1–8, or auto (2 on the GPU, 1 on the CPU); above 1 the next layer is calibrated meanwhile; the output is the same',
     parse: inFlightOption,
   },
   {

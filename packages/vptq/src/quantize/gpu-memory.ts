@@ -20,7 +20,11 @@ export interface GpuMemoryEstimate {
    * factor, the k-means points).
    */
   readonly quantize: number;
-  /** Most held at once: stream + max(calibrate, quantize). */
+  /**
+   * Most held at once: stream + max(calibrate, quantize) one layer at a time; with layers in flight the next
+   * layer is calibrated while the last one is quantized, and each layer in flight keeps its Hessians:
+   * stream + calibrate + quantize + (layersInFlight − 1) · that layer's Hessians.
+   */
   readonly peak: number;
 }
 
@@ -33,8 +37,9 @@ export interface GpuMemoryEstimate {
  * activations, whatever the depth.
  *
  * @param projectionsInFlight - projections quantized at once (`quantize`'s resolved `projectionsInFlight`).
+ * @param layersInFlight - layers whose projections may be quantized while the next is calibrated (1: none).
  */
-export function estimateGpuMemory(config: LlamaConfig, tokens: number, window: number, chunk: number, projectionsInFlight = 1): GpuMemoryEstimate {
+export function estimateGpuMemory(config: LlamaConfig, tokens: number, window: number, chunk: number, projectionsInFlight = 1, layersInFlight = 1): GpuMemoryEstimate {
   const f32 = 4;
   const hidden = config.hiddenSize;
   const queryWidth = config.numAttentionHeads * config.headDim;
@@ -58,5 +63,7 @@ export function estimateGpuMemory(config: LlamaConfig, tokens: number, window: n
   const projections = specs.map((spec) => 5 * spec.outFeatures * spec.inFeatures * f32 + spec.inFeatures * spec.inFeatures * f32).sort((a, b) => b - a);
   const quantize = kept + projections.slice(0, projectionsInFlight).reduce((sum, bytes) => sum + bytes, 0);
   const stream = tokens * hidden * f32;
-  return { stream, layerWeights, runner, accumulators, quantize, peak: stream + Math.max(layerWeights + runner + accumulators, quantize) };
+  const calibrate = layerWeights + runner + accumulators;
+  const peak = layersInFlight > 1 ? stream + calibrate + quantize + (layersInFlight - 1) * kept : stream + Math.max(calibrate, quantize);
+  return { stream, layerWeights, runner, accumulators, quantize, peak };
 }

@@ -8,6 +8,7 @@ import type { ProjectionSummary } from './layer-store';
 import { releasePrepared } from './quantize-backend';
 import type { QuantizeBackend } from './quantize-backend';
 import { quantizeLinear } from './quantize-linear';
+import { createTaskQueue } from './task-queue';
 import type { QuantizeEvent, QuantizePhase } from './quantize-options';
 import { deriveSeed } from './quantize-settings';
 import type { ResolvedSettings } from './quantize-settings';
@@ -60,13 +61,16 @@ export interface ProjectionRunner {
  * depends only on its weight, its group's prepared Hessian and its seed, so the bytes do not depend on the
  * interleaving; results are kept in model order. For VPTQ on a GPU backend the Hessians stay on the device from
  * the calibration to the column loop; each group's device memory is released as soon as its last projection is
- * quantized.
+ * quantized. With more than one projection in flight, two layers are: the next layer is calibrated while this
+ * one's projections run, and its projections queue behind them (one queue for the run, so never more than
+ * `projectionsInFlight` at once).
  */
 export function localProjectionRunner(source: ModelSource, settings: ResolvedSettings, backend: QuantizeBackend): ProjectionRunner {
   const vptq = settings.method === 'vptq';
   const inFlight = projectionsInFlight(settings, backend);
+  const queue = createTaskQueue(inFlight);
   return {
-    layersInFlight: 1,
+    layersInFlight: inFlight > 1 ? 2 : 1,
     takesDeviceHessians: vptq,
     async quantizeProjections(layer, specs, hessians, { phase, onEvent }) {
       const prepared = new Map<HessianGroup, Promise<PreparedHessian<Float64Array | DeviceMatrix>>>();
@@ -121,21 +125,22 @@ export function localProjectionRunner(source: ModelSource, settings: ResolvedSet
           prepared.delete(spec.input);
         }
       };
-      // Workers take the projections in model order; after a failure none starts another, and the run waits for
-      // the ones in progress (they hold device memory that the cleanup below frees) before it reports the failure.
-      let next = 0;
+      // The run's queue takes the projections in model order, after those of earlier layers; after a failure none
+      // of this layer's starts, and the layer waits for the ones in progress (they hold device memory that the
+      // cleanup below frees) before it reports the failure.
       let failure: { error: unknown } | undefined;
-      const worker = async () => {
-        while (failure === undefined && next < specs.length) {
+      const tasks = specs.map((_, index) =>
+        queue.run(async () => {
+          if (failure !== undefined) return;
           try {
-            await quantizeOne(next++);
+            await quantizeOne(index);
           } catch (error) {
             failure ??= { error };
           }
-        }
-      };
+        }),
+      );
       try {
-        await Promise.all(Array.from({ length: Math.min(inFlight, specs.length) }, worker));
+        await Promise.all(tasks);
         if (failure) throw failure.error;
         return {
           tensors: results.flatMap((result) => result.tensors),

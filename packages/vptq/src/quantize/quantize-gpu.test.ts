@@ -98,13 +98,19 @@ describe.skipIf(!device)('quantize on the GPU (WebGPU backend)', () => {
       },
     }).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(QuantizeDeviceError);
-    expect(failure).toMatchObject({ code: 'VPTQ_QUANTIZE_GPU_LOST', layer: 2, phase: 'quantize', jobDirectory: `${out}.partial` });
-    expect((failure as Error).message).toMatch(/the GPU was lost in layer 2 \(quantize\).*layers 0–1 are kept in .*lost\.partial; run the same command again/);
+    // Layer 1's projections may still be running when layer 2's start (two layers in flight on a GPU): the error
+    // names the earliest layer that was not finished, and every layer before it is kept.
+    const { layer: lost, phase } = failure as QuantizeDeviceError;
+    expect([1, 2]).toContain(lost);
+    expect(failure).toMatchObject({ code: 'VPTQ_QUANTIZE_GPU_LOST', jobDirectory: `${out}.partial` });
+    const kept = lost === 1 ? 'layer 0 is kept' : 'layers 0–1 are kept';
+    expect((failure as Error).message).toMatch(new RegExp(`the GPU was lost in layer ${lost} \\(${phase}\\).*${kept} in .*lost\\.partial; run the same command again`));
     expect(existsSync(out)).toBe(false);
-    expect(readdirSync(`${out}.partial`).filter((file) => file.startsWith('layer-')).sort()).toEqual(['layer-0000.safetensors', 'layer-0001.safetensors']);
+    const layerFiles = Array.from({ length: lost }, (_, layer) => `layer-${String(layer).padStart(4, '0')}.safetensors`);
+    expect(readdirSync(`${out}.partial`).filter((file) => file.startsWith('layer-')).sort()).toEqual(layerFiles);
 
     const resumed = await quantize({ ...base, out, gpuDevice: gpu });
-    expect(resumed.resumedLayers).toBe(2);
+    expect(resumed.resumedLayers).toBe(lost);
     expect(readTree(out)).toEqual(readTree(whole));
   }, 600_000);
 

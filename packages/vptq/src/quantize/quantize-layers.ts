@@ -62,8 +62,7 @@ export async function quantizeLayers(
   }
   const window = Math.min(settings.calibrationWindow, config.maxPositionEmbeddings);
   onEvent?.({ type: 'log', message: `quantizing on ${backend.description}, ${calibration.length} calibration tokens in windows of ${window}, activations advance through the ${settings.advanceThrough} layers` });
-  let current = { layer: 0, phase: 'calibrate' as QuantizePhase };
-  const stream = await onDevice(backend, store, () => current, async () => {
+  const stream = await onDevice(backend, store, () => ({ layer: 0, phase: 'calibrate' }), async () => {
     await source.prefetch(['model.embed_tokens.weight']);
     return backend.createStream(config, embedCalibration(source, calibration), window);
   }, {
@@ -89,21 +88,30 @@ export async function quantizeLayers(
     while (inFlight.length > count) await Promise.race([inFlight.shift(), failed]);
     if (failure) throw failure.error;
   };
+  const memoryShape = { config, tokens: calibration.length, window, inFlight: projectionsInFlight(settings, backend), layersInFlight };
   try {
     for (let layer = 0; layer <= lastPending; layer++) {
       await settle(layersInFlight - 1);
       const resumed = !computed.has(layer);
       onEvent?.({ type: 'layer', layer, layers, resumed });
       const clock = new PhaseClock();
+      // Where this layer is, for its errors (with layers in flight, another layer may be elsewhere).
+      const here = { layer, phase: 'calibrate' as QuantizePhase };
       const phase = (name: QuantizePhase) => {
-        current = { layer, phase: name };
+        here.phase = name;
         clock.enter(name);
         onEvent?.({ type: 'phase', layer, phase: name });
       };
-      await onDevice(backend, store, () => current, () => quantizeLayer(layer, resumed, phase, clock), { config, tokens: calibration.length, window, inFlight: projectionsInFlight(settings, backend) });
-      seconds.set(layer, roundPhases(clock.stop().phases));
+      const onThisDevice = <T>(work: () => Promise<T>) => onDevice(backend, store, () => here, work, memoryShape);
+      const handedOff = await onThisDevice(() => quantizeLayer(layer, resumed, phase, clock, onThisDevice));
+      if (!handedOff) seconds.set(layer, roundPhases(clock.stop().phases));
     }
     await settle(0);
+  } catch (error) {
+    // A layer still in flight may have failed first (a lost device fails it and the calibration after it): the
+    // earliest failure names the layer to resume from.
+    await Promise.allSettled(inFlight);
+    throw failure ? failure.error : error;
   } finally {
     stream.destroy();
     // On a failure, the layers still in flight are left to finish or fail on their own (their errors are kept).
@@ -111,8 +119,18 @@ export async function quantizeLayers(
   for (let layer = lastPending + 1; layer < layers; layer++) onEvent?.({ type: 'layer', layer, layers, resumed: true });
   return { resumedLayers: layers - pending.length, computed, seconds };
 
-  /** One layer: replayed, or calibrated, quantized (or sent off to be), checkpointed and advanced. */
-  async function quantizeLayer(layer: number, resumed: boolean, phase: (name: QuantizePhase) => void, clock: PhaseClock): Promise<void> {
+  /**
+   * One layer: replayed, or calibrated, quantized (or sent off to be), checkpointed and advanced. Returns whether
+   * its projections were sent off (their completion then sets the layer's seconds); `onThisDevice` turns device
+   * errors of the work sent off into the layer's {@link QuantizeDeviceError}.
+   */
+  async function quantizeLayer(
+    layer: number,
+    resumed: boolean,
+    phase: (name: QuantizePhase) => void,
+    clock: PhaseClock,
+    onThisDevice: <T>(work: () => Promise<T>) => Promise<T>,
+  ): Promise<boolean> {
     // A model that reads asynchronously (over HTTP, from Blobs) holds one layer's tensors at a time.
     await source.prefetch(listLayerTensorNames(config, layer));
     if (resumed) {
@@ -120,7 +138,7 @@ export async function quantizeLayers(
       phase('replay');
       const weights = settings.advanceThrough === 'quantized' ? withWeights(source, readCheckpointWeights(store.read(layer) as LayerCheckpoint)) : source;
       await stream.forwardLayer(layer, weights, { collect: false, advance: true });
-      return;
+      return false;
     }
     phase('calibrate');
     const hessians = (await stream.forwardLayer(layer, source, {
@@ -137,10 +155,19 @@ export async function quantizeLayers(
       runner.layerCheckpointed?.(layer);
     };
     if (layersInFlight > 1) {
-      // The phases so far (calibration, handing the projections over) go into the checkpoint.
-      const computedSeconds = roundPhases(clock.stop().phases);
-      inFlight.push(work.then((result) => checkpoint(result, computedSeconds)).catch(fail));
-      return;
+      // The clock pauses until the runner starts the layer's projections (they may queue behind the last layer's);
+      // the phases up to the checkpoint go into it, the layer's seconds are set when it is written.
+      clock.stop();
+      inFlight.push(
+        onThisDevice(async () => {
+          const result = await work;
+          const computedSeconds = roundPhases(clock.stop().phases);
+          phase('checkpoint');
+          checkpoint(result, computedSeconds);
+          seconds.set(layer, roundPhases(clock.stop().phases));
+        }).catch(fail),
+      );
+      return true;
     }
     const result = await work;
     // The phases so far go into the checkpoint, for the report of a run that resumes this one.
@@ -152,6 +179,7 @@ export async function quantizeLayers(
       const weights = result.weights ?? readCheckpointWeights({ tensors: result.tensors, summary: { projections: result.projections } });
       await stream.forwardLayer(layer, withWeights(source, weights), { collect: false, advance: true });
     }
+    return false;
   }
 }
 
@@ -164,7 +192,7 @@ async function onDevice<T>(
   store: LayerStore,
   where: () => { layer: number; phase: string },
   work: () => Promise<T>,
-  shape: { config: LlamaConfig; tokens: number; window: number; inFlight?: number },
+  shape: { config: LlamaConfig; tokens: number; window: number; inFlight?: number; layersInFlight?: number },
 ): Promise<T> {
   try {
     return await work();
@@ -172,7 +200,7 @@ async function onDevice<T>(
     if (backend.kind !== 'gpu') throw error;
     const { layer, phase } = where();
     const code = (error as { code?: unknown }).code;
-    const kept = layer === 0 ? 'no layer was finished yet' : `layers 0–${layer - 1} are kept in ${store.where}`;
+    const kept = layer === 0 ? 'no layer was finished yet' : layer === 1 ? `layer 0 is kept in ${store.where}` : `layers 0–${layer - 1} are kept in ${store.where}`;
     const details = { layer, phase, jobDirectory: store.where };
     if (backend.lost() || code === 'VPTQ_GPU_DEVICE_LOST') {
       throw new QuantizeDeviceError(
@@ -183,7 +211,7 @@ async function onDevice<T>(
       );
     }
     if (code === 'VPTQ_GPU_OUT_OF_MEMORY') {
-      const estimate = estimateGpuMemory(shape.config, shape.tokens, shape.window, gpuChunkTokens, shape.inFlight);
+      const estimate = estimateGpuMemory(shape.config, shape.tokens, shape.window, gpuChunkTokens, shape.inFlight, shape.layersInFlight);
       const gb = (bytes: number) => `${(bytes / 1e9).toFixed(2)} GB`;
       throw new QuantizeDeviceError(
         'VPTQ_QUANTIZE_GPU_OUT_OF_MEMORY',

@@ -51,8 +51,10 @@ export interface QuantizeOptions extends VptqSettings {
   /**
    * Projections of a layer quantized at once (VPTQ). On the GPU two (the default there) let one projection's host
    * work (reading and laying out the weight, k-means inputs, refit tables) run while the GPU works on the other,
-   * at the cost of a second projection's buffers; 1 (the CPU's default) quantizes one after another. `'auto'`:
-   * 2 on the GPU, 1 on the CPU. The output is the same bytes whatever the value.
+   * at the cost of a second projection's buffers; 1 (the CPU's default) quantizes one after another. Above 1,
+   * the next layer is also calibrated while this one's projections run (its projections queue behind them), at
+   * the cost of that layer's Hessians on the device. `'auto'`: 2 on the GPU, 1 on the CPU. The output is the
+   * same bytes whatever the value.
    */
   readonly projectionsInFlight?: number | 'auto';
   /** Storage of codebooks and norm vectors in the packed layers (`'F16'` as published VPTQ models). */
