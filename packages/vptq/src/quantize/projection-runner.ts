@@ -30,6 +30,11 @@ export interface ProjectionContext {
   /** Enters a phase of the layer (for its clock and the progress events). */
   readonly phase: (name: QuantizePhase) => void;
   readonly onEvent: ((event: QuantizeEvent) => void) | undefined;
+  /**
+   * The `[out, in]` f32 weight `name` if the layer loop still holds it from the calibration pass (each is given
+   * once, then forgotten); undefined when it must be read from the model.
+   */
+  readonly takeWeight?: (name: string) => Float32Array | undefined;
 }
 
 /**
@@ -48,6 +53,12 @@ export interface ProjectionRunner {
    * them there and releases them. A runner that sends them elsewhere needs host ones.
    */
   readonly takesDeviceHessians: boolean;
+  /**
+   * Whether the layers in flight run in this process (on its device): when the loop fails, it then waits for them
+   * to settle before it reports (they hold device memory, and one of them may have failed first, e.g. on a lost
+   * device). Otherwise the loop reports at once.
+   */
+  readonly waitsForLayersOnFailure?: boolean;
   /** Quantizes `specs` (the layer's projections, in model order) with the layer's Hessians. */
   quantizeProjections(layer: number, specs: readonly LinearSpec[], hessians: LayerHessians, context: ProjectionContext): Promise<LayerProjections>;
   /** Called once the layer's checkpoint is written: what the runner kept for it may go. */
@@ -72,7 +83,8 @@ export function localProjectionRunner(source: ModelSource, settings: ResolvedSet
   return {
     layersInFlight: inFlight > 1 ? 2 : 1,
     takesDeviceHessians: vptq,
-    async quantizeProjections(layer, specs, hessians, { phase, onEvent }) {
+    waitsForLayersOnFailure: true,
+    async quantizeProjections(layer, specs, hessians, { phase, onEvent, takeWeight }) {
       const prepared = new Map<HessianGroup, Promise<PreparedHessian<Float64Array | DeviceMatrix>>>();
       const results: Awaited<ReturnType<typeof quantizeLinear>>[] = [];
       const remaining = new Map<HessianGroup, number>();
@@ -104,7 +116,7 @@ export function localProjectionRunner(source: ModelSource, settings: ResolvedSet
         onEvent?.({ type: 'linear', layer, name: spec.prefix, phase: 'setup', fraction: 0 });
         const result = await quantizeLinear({
           spec,
-          weight: source.readTensor(`${spec.prefix}.weight`),
+          weight: takeWeight?.(`${spec.prefix}.weight`) ?? source.readTensor(`${spec.prefix}.weight`),
           bias: spec.bias ? source.readTensor(`${spec.prefix}.bias`) : undefined,
           prepared: groupPrepared,
           hessian: isOnDevice(hessian) ? undefined : hessian,

@@ -84,4 +84,26 @@ describe('quantizeLayers with several layers in flight', () => {
       })),
     ).rejects.toThrow('layer 1 failed on a worker');
   }, 30_000);
+
+  it('reads every projection weight from the model once: the calibration pass keeps it for the quantizer', async () => {
+    const source = openModel(hf);
+    const reads = new Map<string, number>();
+    const readTensor = source.readTensor.bind(source);
+    source.readTensor = (name: string) => {
+      reads.set(name, (reads.get(name) ?? 0) + 1);
+      return readTensor(name);
+    };
+    const backend = createCpuQuantizeBackend();
+    const store = memoryLayerStore();
+    try {
+      await quantizeLayers(source, store, calibration, settings, backend, undefined);
+    } finally {
+      source.close();
+    }
+    const weights = [...reads].filter(([name]) => /^model\.layers\.\d+\.(self_attn|mlp)\..*\.weight$/.test(name));
+    expect(weights).toHaveLength(5 * 7);
+    for (const [name, count] of weights) expect([name, count]).toEqual([name, 1]);
+    expect(contents(store)).toEqual(contents(await run()));
+  }, 60_000);
 });
+

@@ -108,9 +108,9 @@ export async function quantizeLayers(
     }
     await settle(0);
   } catch (error) {
-    // A layer still in flight may have failed first (a lost device fails it and the calibration after it): the
-    // earliest failure names the layer to resume from.
-    await Promise.allSettled(inFlight);
+    // A layer still in flight here may have failed first (a lost device fails it and the calibration after it):
+    // the earliest failure names the layer to resume from.
+    if (runner.waitsForLayersOnFailure) await Promise.allSettled(inFlight);
     throw failure ? failure.error : error;
   } finally {
     stream.destroy();
@@ -141,13 +141,32 @@ export async function quantizeLayers(
       return false;
     }
     phase('calibrate');
-    const hessians = (await stream.forwardLayer(layer, source, {
+    // The projection weights the calibration pass reads (decoded and checked) are kept for the quantizer, which
+    // takes each once: every weight is read from the model once per layer.
+    const layerSpecs = specs.filter((candidate) => candidate.layer === layer);
+    const projectionWeights = new Set(layerSpecs.map((spec) => `${spec.prefix}.weight`));
+    const readWeights = new Map<string, Float32Array>();
+    const reading: WeightSource = {
+      config: source.config,
+      path: source.path,
+      readTensor: (name) => {
+        const values = source.readTensor(name);
+        if (projectionWeights.has(name)) readWeights.set(name, values);
+        return values;
+      },
+    };
+    const takeWeight = (name: string) => {
+      const values = readWeights.get(name);
+      readWeights.delete(name);
+      return values;
+    };
+    const hessians = (await stream.forwardLayer(layer, reading, {
       collect: true,
       advance: advanceNow,
       onDevice: runner.takesDeviceHessians,
       onProgress: (doneTokens, totalTokens) => onEvent?.({ type: 'calibration', doneTokens, totalTokens }),
     })) as LayerHessians;
-    const work = runner.quantizeProjections(layer, specs.filter((candidate) => candidate.layer === layer), hessians, { phase, onEvent });
+    const work = runner.quantizeProjections(layer, layerSpecs, hessians, { phase, onEvent, takeWeight });
     const checkpoint = (result: LayerProjections, computedSeconds: Record<string, number>) => {
       // A lost device may have let a pass end without an error; nothing it computed is written.
       if (backend.lost()) throw new Error(`the device was lost before layer ${layer} was checkpointed`);
@@ -216,8 +235,9 @@ async function onDevice<T>(
       throw new QuantizeDeviceError(
         'VPTQ_QUANTIZE_GPU_OUT_OF_MEMORY',
         `quantize: the GPU ran out of memory in layer ${layer} (${phase}): the run needs about ${gb(estimate.peak)} of GPU buffers ` +
-          `(calibration stream ${gb(estimate.stream)}, then either the calibration pass: layer weights ${gb(estimate.layerWeights)}, runner ${gb(estimate.runner)}, ` +
-          `Hessian accumulators ${gb(estimate.accumulators)}; or the quantization: the Hessians kept on the GPU and the projections in flight ${gb(estimate.quantize)}). ${kept}; ` +
+          `(calibration stream ${gb(estimate.stream)}; the calibration pass: layer weights ${gb(estimate.layerWeights)}, runner ${gb(estimate.runner)}, ` +
+          `Hessian accumulators ${gb(estimate.accumulators)}; the quantization: the Hessians kept on the GPU and the projections in flight ${gb(estimate.quantize)}; ` +
+          `${(shape.layersInFlight ?? 1) > 1 ? 'with two layers in flight, all of these at once and the next layer’s Hessians' : 'the larger of the two at a time'}). ${kept}; ` +
           'run the same command again on a larger GPU, with fewer --calib-tokens (a smaller stream), or with --device cpu.',
         { ...details, neededBytes: estimate.peak },
         { cause: error },
