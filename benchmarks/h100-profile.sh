@@ -7,7 +7,8 @@
 # layer's shapes (benchmarks/refit-profile.mjs); and, on a card other than an H100 (whose earlier figures are the
 # baseline), a baseline build of the kernel benchmark bundled as .device/baseline-quantize-kernels.mjs.
 # With .device/baseline-vptq.mjs (an earlier commit's CLI, bundled by hand as BENCHMARKS.md shows) the slice runs
-# again with it (BASELINE=0 skips it; BASELINE_FLAGS replace SLICE_FLAGS for it). KERNELS=0, LAYER=0 and REFIT=0 skip those parts; KERNEL_ARGS are passed to the
+# again with it (BASELINE=0 skips it; BASELINE_FLAGS replace SLICE_FLAGS for it). SLICE_LAYERS (default 1) decoder
+# layers make the slice (with 2 or more, the next layer's calibration overlaps this one's quantization). KERNELS=0, LAYER=0 and REFIT=0 skip those parts; KERNEL_ARGS are passed to the
 # kernel benchmark (e.g. `--only pass --pass-engines ...`, see benchmarks/quantize-kernels.mjs), KERNELS_TIMEOUT bounds
 # it (default 120 s); SLICE_TIMEOUT (default
 # 150 s) bounds the slice; PROFILE=1 takes a V8 CPU profile of the slice's process and returns its summary in

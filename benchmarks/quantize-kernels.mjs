@@ -3,7 +3,7 @@
 // conversions). One JSON line per row.
 // Here, after building: `node benchmarks/quantize-kernels.mjs --divide 16` (lavapipe: shrunk cases).
 // `--only kmeans,kmeans-run,hessian,pass,cholesky` picks parts (kmeans-run: whole runs of `--kmeans-iterations`, default
-// 100, full scan against bounds); `--pass-engines '[{"columnLoop":"per-column"},{}]'` compares
+// 100, full scan against bounds, or the GpuKmeansEngineOptions of `--kmeans-engines '[{"bounds":false},{"maxMovers":32}]'`); `--pass-engines '[{"columnLoop":"per-column"},{}]'` compares
 // column-loop tunings (GpuVptqPassOptions) on every pass case; `--pass-cases all` adds 4096×11008 (down_proj) at v6-k4096.
 // Device machine: `pnpm exec esbuild benchmarks/quantize-kernels.mjs --bundle --platform=node --format=esm
 //   --external:webgpu --outfile=.device/quantize-kernels.mjs`, then `node .device/quantize-kernels.mjs`.
@@ -20,15 +20,17 @@ const only = option('--only')?.split(',');
 const runs = (part) => only === undefined || only.includes(part);
 const engines = option('--pass-engines') === undefined ? undefined : JSON.parse(option('--pass-engines'));
 const kmeansIterations = Number(option('--kmeans-iterations') ?? 100);
+const kmeansEngines = JSON.parse(option('--kmeans-engines') ?? '[{"bounds":false},{}]');
 const passTargets = option('--pass-cases') === 'all' ? [...vptqPassTargets, { rows: 4096, cols: 11008, vectorLength: 6, numCentroids: 4096 }] : vptqPassTargets;
 
 const { device, info } = await createNodeDevice();
 print('device', { adapter: info.adapterInfo, limits: info.limits });
 try {
   if (runs('kmeans')) for (const row of await benchmarkKmeans(device, { sizeDivisor: divide * divide, steps: 5, kernelTimes: true })) print('kmeans', row);
-  // Whole runs (random init, tolerance 0) with the full scan as the baseline and the bounded assignment (the default).
-  for (const bounds of runs('kmeans-run') ? [false, true] : []) {
-    for (const row of await benchmarkKmeans(device, { sizeDivisor: divide * divide, steps: 1, iterations: kmeansIterations, engine: { bounds } })) print('kmeans-run', { bounds, ...row });
+  // Whole runs (random init, tolerance 0): the full scan as the baseline, then the bounded assignment (the default)
+  // and any other engine options of --kmeans-engines.
+  for (const engine of runs('kmeans-run') ? kmeansEngines : []) {
+    for (const row of await benchmarkKmeans(device, { sizeDivisor: divide * divide, steps: 1, iterations: kmeansIterations, engine })) print('kmeans-run', { engine, ...row });
   }
   if (runs('hessian')) for (const row of await benchmarkHessianAccumulator(device, { columns: [4096 / divide, 11008 / divide].map(Math.round), tokensPerCall: 4096, calls: 8 })) print('hessian', row);
   const cases = passTargets.map((c) => ({

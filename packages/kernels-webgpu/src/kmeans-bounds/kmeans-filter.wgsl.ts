@@ -97,15 +97,18 @@ fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(num_workgroups) grid: 
       let old = bounds[point];
       var upper = (old.x + drift[assigned]) * boundUp;
       var lower = max(0.0, old.y - bitcast<f32>(atomicLoad(&state[restWord]))) * boundDown;
+      // The nearest other mover, squared (one square root after the loop).
+      var nearestMover = 0x1.fffffep+127f;
       for (var m = 0u; m < moverCount; m++) {
         if (moverIds[m] != assigned) {
           var c: array<vec4f, maxVectors>;
           for (var v = 0u; v < dimVectors; v++) {
             c[v] = moverTile[m * maxVectors + v];
           }
-          lower = min(lower, sqrt(squaredDistance(x, c)) * boundDown);
+          nearestMover = min(nearestMover, squaredDistance(x, c));
         }
       }
+      lower = min(lower, sqrt(nearestMover) * boundDown);
       if (!separated(upper, lower, error)) {
         var c: array<vec4f, maxVectors>;
         for (var j = 0u; j < dim; j++) {
