@@ -1,3 +1,4 @@
+import { firstNonFinite } from '@vptq/kmeans';
 import type { Matrix } from '@vptq/kmeans';
 
 /** Throws unless `value` is an integer in [min, max]. */
@@ -25,6 +26,12 @@ export function assertBoolean(fn: string, name: string, value: unknown): boolean
 
 /** Throws unless `weight` is a well-formed, finite `[rows, cols]` Float32Array matrix. */
 export function assertWeight(fn: string, weight: Matrix): void {
+  assertWeightShape(fn, weight);
+  assertFiniteWeight(fn, weight);
+}
+
+/** {@link assertWeight}'s checks of the matrix's form (type, sizes, length), without the scan of its values. */
+export function assertWeightShape(fn: string, weight: Matrix): void {
   if (typeof weight !== 'object' || weight === null || !(weight.data instanceof Float32Array)) {
     throw new TypeError(`${fn}: weight.data must be a Float32Array (got ${describe(weight?.data)})`);
   }
@@ -35,13 +42,16 @@ export function assertWeight(fn: string, weight: Matrix): void {
       `${fn}: weight.data must hold rows × cols values (got ${weight.data.length} for ${weight.rows} × ${weight.cols})`,
     );
   }
+}
+
+/** Throws {@link assertWeight}'s error for the first NaN or ±Infinity of a well-formed weight, if it holds one. */
+export function assertFiniteWeight(fn: string, weight: Matrix): void {
   const data = weight.data;
-  for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i])) {
-      throw new RangeError(
-        `${fn}: weight must be finite (got ${data[i]} at row ${Math.floor(i / weight.cols)}, column ${i % weight.cols})`,
-      );
-    }
+  const i = firstNonFinite(data);
+  if (i !== -1) {
+    throw new RangeError(
+      `${fn}: weight must be finite (got ${data[i]} at row ${Math.floor(i / weight.cols)}, column ${i % weight.cols})`,
+    );
   }
 }
 

@@ -6,7 +6,7 @@ import type { Matrix } from '@vptq/kmeans';
 import { fillFromAssignments } from './cluster-part';
 import type { ClusteredPart } from './cluster-part';
 import { CodebookError } from './codebook-error';
-import { computeColumnNorm, toOriginalLayout, toWorkingLayout } from './column-norm';
+import { assertWeightWithExtremes, computeColumnNorm, toOriginalLayout, toWorkingLayout } from './column-norm';
 import { planLayer } from './plan-vptq-layer';
 import { readPrepared } from './read-prepared';
 import { refineSteps } from './refine-vptq';
@@ -35,14 +35,16 @@ export interface VptqRun {
  * @param fn - the public function's name, for error messages.
  */
 export function* vptqLayerSteps(fn: string, weight: Matrix, prepared: PreparedHessian<Float64Array | DeviceMatrix>, options: VptqOptions): VptqSteps<VptqRun> {
-  assertWeight(fn, weight);
+  // The weight's checks come first, as they always have. With the column norm on (the default; planLayer validates
+  // the option just below) they share one read of the weight with the norm's column extremes.
+  const extremes = options?.enableNorm === false ? (assertWeight(fn, weight), undefined) : assertWeightWithExtremes(fn, weight);
   const plan = planLayer(fn, weight.rows, weight.cols, options);
   const settings = readVptqSettings(fn, options);
   const inputs = readPrepared(fn, prepared, weight.cols);
   const { rows, cols } = weight;
   const report = settings.onProgress;
 
-  const norm = plan.enableNorm ? computeColumnNorm(weight, settings.storageDtype) : undefined;
+  const norm = plan.enableNorm ? computeColumnNorm(weight, settings.storageDtype, extremes) : undefined;
   let columnScale: Float64Array | undefined;
   if (norm !== undefined && settings.scaleAwareObjective) {
     columnScale = Float64Array.from(inputs.perm, (column) => norm.scale[column]);

@@ -15,3 +15,4 @@ export type { NearestCentroidSearch } from './create-nearest-centroid-search';
 export type { Matrix } from './matrix';
 export { createRandom } from './create-random';
 export { randomPermutation } from './random-permutation';
+export { firstNonFinite } from './first-non-finite';

@@ -1,3 +1,4 @@
+import { firstNonFinite } from './first-non-finite';
 import type { KmeansAsyncOptions } from './kmeans-options';
 import { type Matrix, describe, validateMatrix } from './matrix';
 
@@ -29,12 +30,11 @@ export function validateKmeans(fn: string, points: Matrix, k: number, options: K
     throw new TypeError(`${fn}: options must be an object (got ${describe(options)})`);
   }
   const data = points.data;
-  for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i])) {
-      throw new RangeError(
-        `${fn}: points must be finite (got ${data[i]} at row ${Math.floor(i / dim)}, column ${i % dim})`,
-      );
-    }
+  const bad = firstNonFinite(data);
+  if (bad !== -1) {
+    throw new RangeError(
+      `${fn}: points must be finite (got ${data[bad]} at row ${Math.floor(bad / dim)}, column ${bad % dim})`,
+    );
   }
 
   const weights = new Float64Array(count);
@@ -86,10 +86,11 @@ export function validateKmeans(fn: string, points: Matrix, k: number, options: K
         `${fn}: initialCentroids must be [k, dim] = [${k}, ${dim}] (got [${initial.rows}, ${initial.cols}])`,
       );
     }
-    for (let i = 0; i < initial.data.length; i++) {
-      if (!Number.isFinite(initial.data[i])) {
-        throw new RangeError(`${fn}: initialCentroids must be finite (got ${initial.data[i]} at index ${i})`);
-      }
+    const badCentroid = firstNonFinite(initial.data);
+    if (badCentroid !== -1) {
+      throw new RangeError(
+        `${fn}: initialCentroids must be finite (got ${initial.data[badCentroid]} at index ${badCentroid})`,
+      );
     }
   }
   if (options.assign !== undefined && typeof options.assign !== 'function') {
