@@ -1,4 +1,3 @@
-import { toWorkingLayout } from '@vptq/codebook/engine';
 import { isDeviceMatrix } from '@vptq/hessian';
 import type { VptqPassLayer, VptqPassRequest, VptqPassResult } from '@vptq/codebook/engine';
 import type { IndexArray } from '@vptq/pack-format';
@@ -8,6 +7,7 @@ import type { KernelDispatch } from '../dispatch';
 import { createScaleMatrixDispatch } from '../device-matrix/device-matrix';
 import { gpuMatrixBuffer } from '../device-matrix/gpu-matrix';
 import { createGemmTnDispatch } from '../gemm-tn/gemm-tn';
+import { createPermuteTransposeDispatch } from '../permute-transpose/permute-transpose';
 import { createProxyDeltaDispatch } from '../proxy-delta/proxy-delta';
 import { assertArray, assertCount } from '../validate';
 import { createVptqColumnSteps, vptqColumnRecords } from '../vptq-column/vptq-column';
@@ -109,7 +109,7 @@ export class GpuVptqPassSession {
           created.push(buffer);
           return buffer;
         };
-        const { original, norm } = referenceInQuantizationOrder(layer);
+        const norm = normInQuantizationOrder(layer);
         const withResidual = layer.parts.some((part) => part.numResidualCentroids > 0);
         // Matrices prepared on this device are read where they are: U·D⁻¹ by a kernel, H borrowed (not freed here).
         const { inverseCholesky: u, hessian } = layer;
@@ -124,7 +124,7 @@ export class GpuVptqPassSession {
           hessian: isDeviceMatrix(hessian)
             ? gpuMatrixBuffer(fn, 'layer.hessian', hessian, device, cols)
             : keep(createBufferFilled(device, `${label}/hessian`, cols * cols * 4, (bytes) => new Float32Array(bytes, 0, cols * cols).set(hessian))),
-          original: data('original', original),
+          original: storage('original', rows * cols * 4),
           norm: norm === undefined ? undefined : data('norm', norm),
           codebooks: storage('codebooks', plan.codebookWords * 16),
           indices: storage('indices', plan.indexWords * 4),
@@ -159,6 +159,7 @@ export class GpuVptqPassSession {
           step.destroy();
           scale.destroy();
         }
+        await layOutOriginal(device, layer, buffers.original);
         // tr(W·H·Wᵀ) once: the quadratic form of the original weight itself.
         const reference = await createGemmTnDispatch(device, { a: buffers.original, b: buffers.hessian, sums: buffers.sums }, measureShape(layer), 'quadratic');
         owned.push(reference);
@@ -436,18 +437,36 @@ function scaledFactors(layer: VptqPassLayer, u: Float64Array, factors: Float32Ar
   return factors;
 }
 
-/** The proxy error's reference in the loop's layout: `[cols, rows]` original weight and `[2, cols]` scale, bias. */
-function referenceInQuantizationOrder(layer: VptqPassLayer): { original: Float32Array; norm: Float32Array | undefined } {
-  const { cols, perm, weight, norm } = layer;
-  // The un-normalized weight in the loop's transposed layout, every column live (the proxy error's H zeroes dead ones).
-  const original = toWorkingLayout(weight, perm, new Uint8Array(cols), undefined);
-  if (norm === undefined) return { original, norm: undefined };
+/**
+ * The proxy error's reference weight in the loop's layout, `[cols, rows]`, un-normalized, every column live (the
+ * proxy error's H zeroes dead ones): uploaded as stored and laid out on the device (`permute-transpose`, the twin of
+ * `toWorkingLayout` without norm or dead columns), which saves the host a strided pass over the weight.
+ */
+async function layOutOriginal(device: GPUDevice, layer: VptqPassLayer, original: GPUBuffer): Promise<void> {
+  const { rows, cols } = layer;
+  const weight = createBufferWithData(device, `${label}/weight`, layer.weight.data);
+  const perm = createBufferWithData(device, `${label}/perm`, layer.perm);
+  try {
+    const step = await createPermuteTransposeDispatch(device, { weight, perm, out: original }, { rows, cols });
+    submit(device, [step]);
+    step.destroy();
+  } finally {
+    // Freed once the submitted work is done.
+    weight.destroy();
+    perm.destroy();
+  }
+}
+
+/** The proxy error's `[2, cols]` scale and bias in the loop's column order, or undefined without a norm. */
+function normInQuantizationOrder(layer: VptqPassLayer): Float32Array | undefined {
+  const { cols, perm, norm } = layer;
+  if (norm === undefined) return undefined;
   const values = new Float32Array(2 * cols);
   for (let position = 0; position < cols; position++) {
     values[position] = norm.scale[perm[position]];
     values[cols + position] = norm.bias[perm[position]];
   }
-  return { original, norm: values };
+  return values;
 }
 
 /** Every part's codebooks, entries zero-padded to vec4 words, at their planned offsets. */
