@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 
 import { quantize } from '../../quantize/quantize-model';
+import { readQuantizationReport } from '../../report/quantization-report';
 import { makeScratchDir } from '../scratch-dir';
 import { PhaseClock } from '../../phase-clock';
 import { printTable } from '../print-table';
@@ -58,18 +59,11 @@ export function registerBenchQuantize(bench: Command): void {
         const keep = flags.keep !== undefined && run === flags.repeats - 1;
         const out = keep ? (flags.keep as string) : join(scratch, `run-${run}`);
         const started = performance.now();
-        breakdown = new Map();
         byProjection = new Map();
-        // One clock per computed layer (a replayed layer reports phases too, under its own index).
-        let clock: { layer: number; clock: PhaseClock } | undefined;
         // One clock per projection, from its 'setup' event (reading the weight, uploads) through the quantizer's
         // phases to its 'done' event. Projections in flight at once overlap: each clock is that projection's wall
         // time, waits for the GPU included.
         const projections = new Map<string, PhaseClock>();
-        const close = () => {
-          if (clock) breakdown.set(clock.layer, clock.clock.stop().phases);
-          clock = undefined;
-        };
         last = await quantize({
           model: flags.model,
           tokenizer: flags.tokenizer,
@@ -79,7 +73,6 @@ export function registerBenchQuantize(bench: Command): void {
           overwrite: keep,
           onEvent: (event) => {
             if (event.type === 'log') process.stderr.write(`${event.message}\n`);
-            if (event.type === 'layer') close();
             if (event.type === 'linear') {
               let projection = projections.get(event.name);
               if (projection === undefined) projections.set(event.name, (projection = new PhaseClock()));
@@ -90,16 +83,10 @@ export function registerBenchQuantize(bench: Command): void {
                 projection.enter(event.phase);
               }
             }
-            if (event.type === 'phase') {
-              if (clock?.layer !== event.layer) {
-                close();
-                clock = { layer: event.layer, clock: new PhaseClock() };
-              }
-              clock.clock.enter(event.phase);
-            }
           },
         });
-        close();
+        // The layer loop's own clocks (in the report): with layers in flight their phases overlap in time.
+        breakdown = new Map(readQuantizationReport(out).timing.layers.map(({ layer, seconds }) => [layer, { ...seconds }]));
         // In model order (projections in flight at once finish in any order).
         const order = new Map(last.projections.map((summary, index) => [summary.name, index]));
         byProjection = new Map([...byProjection].sort(([a], [b]) => (order.get(a) ?? 0) - (order.get(b) ?? 0)));
@@ -154,7 +141,13 @@ function printBreakdown(breakdown: LayerBreakdown, total: number): void {
   const inLayers = layerSeconds.reduce((a, b) => a + b, 0);
   process.stdout.write('\nper layer, seconds by phase (last run):\n');
   printTable(['layer', ...phases, 'layer total'], rows);
-  process.stdout.write(`layers ${inLayers.toFixed(1)} s of ${total.toFixed(1)} s; the rest (${(total - inLayers).toFixed(1)} s) is input checks, calibration encoding and the output.\n`);
+  if (inLayers <= total) {
+    process.stdout.write(`layers ${inLayers.toFixed(1)} s of ${total.toFixed(1)} s; the rest (${(total - inLayers).toFixed(1)} s) is input checks, calibration encoding and the output.\n`);
+  } else {
+    process.stdout.write(
+      `layers ${inLayers.toFixed(1)} s in a ${total.toFixed(1)} s run: with two layers in flight a layer's calibration runs while the one before it is quantized, so their phases overlap.\n`,
+    );
+  }
 }
 
 function summariesByName(projections: readonly ProjectionSummary[]): Map<string, ProjectionSummary> {
