@@ -50,30 +50,19 @@ var<workgroup> moverIds: array<u32, maxMovers>;
 var<workgroup> listed: atomic<u32>;
 var<workgroup> listBase: u32;
 ${boundsSlackWgsl}
-fn squaredDistance(x: array<vec4f, maxVectors>, c: array<vec4f, maxVectors>) -> f32 {
-  var sum = 0.0;
-  for (var v = 0u; v < dimVectors; v++) {
-    let difference = x[v] - c[v];
-    sum += dot(difference, difference);
-  }
-  return sum;
-}
-
-fn loadCentroid(values: ptr<storage, array<u32>, read>, first: u32) -> array<vec4f, maxVectors> {
-  var c: array<vec4f, maxVectors>;
-  for (var j = 0u; j < dim; j++) {
-    c[j / 4u][j % 4u] = bitcast<f32>((*values)[first + j]);
-  }
-  return c;
-}
 
 @compute @workgroup_size(workgroupSize)
 fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(num_workgroups) grid: vec3u, @builtin(local_invocation_index) local: u32) {
   let moverCount = atomicLoad(&state[moversWord]);
   for (var m = local; m < moverCount; m += workgroupSize) {
-    let c = loadCentroid(&movers, m * dim);
     for (var v = 0u; v < dimVectors; v++) {
-      moverTile[m * maxVectors + v] = c[v];
+      var c = vec4f(0.0);
+      for (var lane = 0u; lane < 4u; lane++) {
+        if (v * 4u + lane < dim) {
+          c[lane] = bitcast<f32>(movers[m * dim + v * 4u + lane]);
+        }
+      }
+      moverTile[m * maxVectors + v] = c;
     }
     moverIds[m] = movers[maxMovers * dim + m];
   }
@@ -100,21 +89,22 @@ fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(num_workgroups) grid: 
       // The nearest other mover, squared (one square root after the loop).
       var nearestMover = 0x1.fffffep+127f;
       for (var m = 0u; m < moverCount; m++) {
-        if (moverIds[m] != assigned) {
-          var c: array<vec4f, maxVectors>;
-          for (var v = 0u; v < dimVectors; v++) {
-            c[v] = moverTile[m * maxVectors + v];
-          }
-          nearestMover = min(nearestMover, squaredDistance(x, c));
+        var distance = 0.0;
+        for (var v = 0u; v < dimVectors; v++) {
+          let difference = x[v] - moverTile[m * maxVectors + v];
+          distance += dot(difference, difference);
         }
+        // The point's own centroid, if it is a mover, is no "other" centroid.
+        nearestMover = select(nearestMover, min(nearestMover, distance), moverIds[m] != assigned);
       }
       lower = min(lower, sqrt(nearestMover) * boundDown);
       if (!separated(upper, lower, error)) {
-        var c: array<vec4f, maxVectors>;
+        var distance = 0.0;
         for (var j = 0u; j < dim; j++) {
-          c[j / 4u][j % 4u] = centroids[assigned * dim + j];
+          let difference = x[j / 4u][j % 4u] - centroids[assigned * dim + j];
+          distance += difference * difference;
         }
-        upper = sqrt(squaredDistance(x, c)) * boundUp;
+        upper = sqrt(distance) * boundUp;
         scan = !separated(upper, lower, error);
       }
       bounds[point] = vec2f(upper, lower);
