@@ -48,7 +48,8 @@ export interface GpuKmeansEngineOptions {
  * A k-means engine on the GPU for `kmeansAsync` of @vptq/kmeans (`options.engine`): the points `[count, dim ≤ 16]`
  * f32 and their weights are uploaded once, in chunks of one storage binding each (scaled by powers of two:
  * coordinates into [−1, 1], weights to a sum ≤ 1); each step then uploads the `[k, dim]` centroids, runs the
- * tiled assignment kernel and the fixed-point reduction over every chunk in one submit, and reads back the
+ * assignment (bounded by default: only the points whose bounds do not settle them are scanned, `kmeans-bounds`;
+ * the tiled full scan with `bounds: false`) and the fixed-point reduction over every chunk in one submit, and reads back the
  * `[k, dim + 1]` sums and totals and the objective and changed count (16 bytes): O(k·dim) per iteration. The
  * algorithm (initialization, update, repair, convergence) stays in @vptq/kmeans; its CPU engine is the twin.
  * `iterate(count)` runs `count` iterations in one submit with the update on the device (`kmeans-update`) and reads

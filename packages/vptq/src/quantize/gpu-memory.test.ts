@@ -31,8 +31,9 @@ describe('estimateGpuMemory', () => {
     expect(one.layerWeights).toBe((4 * 4096 * 4096 + 3 * 11008 * 4096) * f32);
     // Three input groups of width 4096 and one (down) of 11008: E[xxᵀ], H and U each, plus one being factorized.
     const kept = 3 * (3 * 4096 ** 2 + 11008 ** 2) * f32 + 11008 ** 2 * f32;
-    // The two largest projections in flight: 5 out·in arrays and the in² factor each (down, then gate).
-    const projections = (5 * 4096 * 11008 + 11008 ** 2 + 5 * 11008 * 4096 + 4096 ** 2) * f32;
+    // The two largest projections in flight: 5 out·in f32 arrays, the k-means bounds (3 bytes a weight) and the in²
+    // factor each (down, then gate).
+    const projections = 23 * 4096 * 11008 + 11008 ** 2 * f32 + 23 * 11008 * 4096 + 4096 ** 2 * f32;
     expect(one.quantize).toBe(kept + projections);
     const calibrate = one.layerWeights + one.runner + one.accumulators;
     expect(one.peak).toBe(one.stream + Math.max(calibrate, one.quantize));

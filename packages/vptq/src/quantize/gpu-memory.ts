@@ -33,7 +33,7 @@ export interface GpuMemoryEstimate {
  * calibration pass holds one layer's weights, the runner and the accumulators; the quantization phase holds the
  * layer's Hessians (kept on the device: at most E[xxᵀ], H and U per group and one matrix being factorized) and the
  * buffers of the projections in flight, each about five `out × in` f32 arrays (weight, normalized weight, error,
- * the kept quantized weight, k-means points) and the `in × in` factor. Bounded by one decoder layer plus the
+ * the kept quantized weight, k-means points), the k-means bounds (≤ 3 bytes per weight) and the `in × in` factor. Bounded by one decoder layer plus the
  * activations, whatever the depth.
  *
  * @param projectionsInFlight - projections quantized at once (`quantize`'s resolved `projectionsInFlight`).
@@ -60,7 +60,8 @@ export function estimateGpuMemory(config: LlamaConfig, tokens: number, window: n
   const accumulators = [...groupWidths(config).values()].reduce((sum, n) => sum + tiled(n), 0);
   const widths = [...groupWidths(config).values()];
   const kept = 3 * widths.reduce((sum, n) => sum + n * n * f32, 0) + Math.max(...widths) ** 2 * f32;
-  const projections = specs.map((spec) => 5 * spec.outFeatures * spec.inFeatures * f32 + spec.inFeatures * spec.inFeatures * f32).sort((a, b) => b - a);
+  // The k-means bounds add 12 bytes per vector (upper and lower bound, list entry): at most 3 per weight for v ≥ 4.
+  const projections = specs.map((spec) => (5 * f32 + 3) * spec.outFeatures * spec.inFeatures + spec.inFeatures * spec.inFeatures * f32).sort((a, b) => b - a);
   const quantize = kept + projections.slice(0, projectionsInFlight).reduce((sum, bytes) => sum + bytes, 0);
   const stream = tokens * hidden * f32;
   const calibrate = layerWeights + runner + accumulators;
