@@ -114,7 +114,8 @@ export async function quantizeLayers(
     throw failure ? failure.error : error;
   } finally {
     stream.destroy();
-    // On a failure, the layers still in flight are left to finish or fail on their own (their errors are kept).
+    // On a failure, a remote runner's layers still in flight are left to finish or fail on their own (their errors
+    // are kept); local ones were waited for above.
   }
   for (let layer = lastPending + 1; layer < layers; layer++) onEvent?.({ type: 'layer', layer, layers, resumed: true });
   return { resumedLayers: layers - pending.length, computed, seconds };
