@@ -14,6 +14,6 @@ slice() { # name layers timeout flags...
   timeout "$limit" $V bench quantize -m /tmp/syn --calib $E/calibration.txt --repeats 1 --device gpu --calib-tokens 65536 "$@" --json >> "$OUT/$name.txt" 2>&1
   stamp "$name rc=$?"
 }
-for n in ${V6_LAYERS:-6}; do slice "slice-v6-$n" "$n" ${V6_TIMEOUT:-300} --vector-len 6 --centroids 4096 --res-centroids 0; done
+for n in ${V6_LAYERS:-6}; do if [ "$n" -gt 0 ]; then slice "slice-v6-$n" "$n" ${V6_TIMEOUT:-300} --vector-len 6 --centroids 4096 --res-centroids 0; fi; done
 if [ "${V8_LAYERS:-1}" -gt 0 ]; then slice "slice-v8" "${V8_LAYERS:-1}" ${V8_TIMEOUT:-200} --vector-len 8 --centroids 65536 --res-centroids 256; fi
 stop_sampling
