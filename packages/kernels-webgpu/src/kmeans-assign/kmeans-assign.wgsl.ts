@@ -1,3 +1,5 @@
+import { assignLoadsWgsl } from './assign-loads.wgsl';
+
 /**
  * Nearest-centroid assignment (squared Euclidean distance, ties to the lower centroid index), the heavy step
  * of k-means, written as the small GEMM it is: each invocation keeps `pointsPerInvocation` points in registers
@@ -24,9 +26,6 @@ override dim: u32 = 8;
 override expandedDistance: bool = true;
 override dimVectors: u32 = (dim + 3u) / 4u;
 override tileVectors: u32 = workgroupSize * dimVectors;
-const maxPoints = 4u;
-const maxVectors = 4u;
-const largest = 0x1.fffffep+127f;
 
 struct Params {
   count: u32,
@@ -42,27 +41,7 @@ struct Params {
 var<workgroup> tile: array<vec4f, tileVectors>;
 var<workgroup> tileHalfNorms: array<f32, workgroupSize>;
 var<workgroup> workgroupChanged: atomic<u32>;
-
-fn loadPoint(point: u32, v: u32) -> vec4f {
-  var value = vec4f(0.0);
-  for (var lane = 0u; lane < 4u; lane++) {
-    if (v * 4u + lane < dim) {
-      value[lane] = points[point * dim + v * 4u + lane];
-    }
-  }
-  return value;
-}
-
-fn loadCentroid(centroid: u32, v: u32) -> vec4f {
-  var value = vec4f(0.0);
-  for (var lane = 0u; lane < 4u; lane++) {
-    if (v * 4u + lane < dim) {
-      value[lane] = centroids[centroid * dim + v * 4u + lane];
-    }
-  }
-  return value;
-}
-
+${assignLoadsWgsl}
 @compute @workgroup_size(workgroupSize)
 fn main(
   @builtin(workgroup_id) workgroup: vec3u,

@@ -1,3 +1,4 @@
+import { assignLoadsWgsl } from '../kmeans-assign/assign-loads.wgsl';
 import { boundsSlackWgsl, boundsState } from './bounds-state';
 
 /**
@@ -24,9 +25,6 @@ override pointsPerInvocation: u32 = 4;
 override dim: u32 = 8;
 override dimVectors: u32 = (dim + 3u) / 4u;
 override tileVectors: u32 = workgroupSize * dimVectors;
-const maxPoints = 4u;
-const maxVectors = 4u;
-const largest = 0x1.fffffep+127f;
 const maxNormWord = ${boundsState.maxNorm}u;
 const listLengths = ${boundsState.listLengths}u;
 
@@ -47,27 +45,7 @@ struct Params {
 var<workgroup> tile: array<vec4f, tileVectors>;
 var<workgroup> tileHalfNorms: array<f32, workgroupSize>;
 var<workgroup> workgroupChanged: atomic<u32>;
-${boundsSlackWgsl}
-fn loadPoint(point: u32, v: u32) -> vec4f {
-  var value = vec4f(0.0);
-  for (var lane = 0u; lane < 4u; lane++) {
-    if (v * 4u + lane < dim) {
-      value[lane] = points[point * dim + v * 4u + lane];
-    }
-  }
-  return value;
-}
-
-fn loadCentroid(centroid: u32, v: u32) -> vec4f {
-  var value = vec4f(0.0);
-  for (var lane = 0u; lane < 4u; lane++) {
-    if (v * 4u + lane < dim) {
-      value[lane] = centroids[centroid * dim + v * 4u + lane];
-    }
-  }
-  return value;
-}
-
+${boundsSlackWgsl}${assignLoadsWgsl}
 @compute @workgroup_size(workgroupSize)
 fn main(
   @builtin(workgroup_id) workgroup: vec3u,
