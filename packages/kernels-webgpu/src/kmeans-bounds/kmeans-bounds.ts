@@ -16,7 +16,7 @@ const label = 'kmeans-bounds';
 const workgroupSize = 256;
 
 /** Default most movers (centroids whose distance every point measures exactly) per iteration. */
-export const defaultMaxMovers = 128;
+const defaultMaxMovers = 128;
 
 /** One chunk of points of a bounded assignment (the k-means engine's chunks). */
 export interface KmeansBoundsChunk {
@@ -34,8 +34,6 @@ export interface KmeansBoundsDispatch extends KernelDispatch {
    * `boundsState.listLengths + i` holds the number of points of chunk i that were scanned.
    */
   readonly state: GPUBuffer;
-  /** Bytes of the buffers it owns. */
-  readonly byteLength: number;
 }
 
 /**
@@ -73,11 +71,9 @@ export async function createKmeansBoundsDispatch(
 
   const owned: Destroyable[] = [];
   const steps: KernelDispatch[] = [];
-  let byteLength = 0;
   const storage = (name: string, bytes: number) => {
     const buffer = createStorageBuffer(device, `${label}/${name}`, bytes);
     owned.push(buffer);
-    byteLength += buffer.size;
     return buffer;
   };
   const uniform = (fields: Parameters<typeof packParams>[0]) => {
@@ -127,7 +123,7 @@ export async function createKmeansBoundsDispatch(
     });
     steps.push(...scans);
     const sequence = new DispatchSequence(label, steps, owned);
-    return { label, state, byteLength, encode: (pass) => sequence.encode(pass), destroy: () => sequence.destroy() };
+    return { label, state, encode: (pass) => sequence.encode(pass), destroy: () => sequence.destroy() };
   } catch (error) {
     for (const buffer of owned) buffer.destroy();
     throw error;
