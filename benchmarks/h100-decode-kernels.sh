@@ -13,6 +13,9 @@
 #     --stream-plans; r rows per workgroup, s splits, w workgroup size, u unroll, t target workgroups), one process
 #     per config so the plans of a config share one warm run (stream-<config>.txt; its plan column is the grid
 #     each row ran; T_STREAM the timeout of each);
+#  3c. with LANES_SWEEPS=1 (default off), lanes VQ-GEMV plan sweeps at 4096×11008 and 11008×4096 for
+#     v8-k256-r256, v6-k4096 and v8-k65536 beside the planned streaming and lanes rows (bench kernels --lanes-plans;
+#     f fields per lane, w workgroup size; lanes-<config>.txt; LANES_PLANS overrides the plans);
 #  4. with DECODE=1, bench decode v8-k256-r256 (every projection on the on-chip kernel) and v6-k4096 (o and down
 #     on-chip; the stacked q/k/v and gate/up codebooks do not fit 48 KiB together), each with the planner's choice
 #     (beside fp16; the streaming kernel, the default) and with --kernel auto (on-chip where it applies); v8-k256-r256 also with one column split (no reduction dispatch).
@@ -58,6 +61,13 @@ if [ "${STREAM_SWEEPS:-0}" = 1 ]; then
     timeout ${T_STREAM:-120} $V bench kernels $KERNELS $SWEEP_SHAPES --kernels streaming --configs $config --stream-plans $plans > "$OUT/stream-$config.txt" 2> "$OUT/stream-$config.err"; stamp "stream $config rc=$?"
   done
 fi
+# The lanes kernel (each lane a vector-row, x staged once per workgroup): the planned fields per lane and
+# alternatives, beside the planned streaming row of the same run.
+if [ "${LANES_SWEEPS:-0}" = 1 ]; then
+  for config in v8-k256-r256 v6-k4096 v8-k65536; do
+    timeout ${T_LANES:-120} $V bench kernels $KERNELS $SWEEP_SHAPES --kernels streaming lanes --configs $config --lanes-plans ${LANES_PLANS:-f16 f64 f128 f32,w128 f32,w512} > "$OUT/lanes-$config.txt" 2> "$OUT/lanes-$config.err"; stamp "lanes $config rc=$?"
+  done
+fi
 if [ "${DECODE:-0}" = 1 ]; then
   TINY=""; [ "${SMALL:-0}" = 1 ] && TINY="--tiny --tokens 4"
   for q in v8-k256-r256 v6-k4096; do
@@ -70,4 +80,4 @@ if [ "${DECODE:-0}" = 1 ]; then
 fi
 pkill -f "nvidia-smi --query-gpu=timestamp" || true
 for f in gather-probe kernels; do echo "== $f"; cat "$OUT/$f.txt"; done
-for f in "$OUT"/stream-*.txt; do [ -f "$f" ] && { echo "== $(basename "$f" .txt)"; cat "$f"; }; done
+for f in "$OUT"/stream-*.txt "$OUT"/lanes-*.txt; do [ -f "$f" ] && { echo "== $(basename "$f" .txt)"; cat "$f"; }; done

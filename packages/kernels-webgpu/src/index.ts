@@ -12,6 +12,8 @@ export type { BufferBinding } from './buffers';
 export { allocateWeights, describeWeights, uploadWeights } from './gpu-weights';
 export type { GpuWeights, UploadWeightsOptions, WeightFormat, WeightWindow } from './gpu-weights';
 export { GpuVqLayer, uploadVqLayer, uploadVqLayers } from './vq-layer/upload-vq-layer';
+export type { UploadVqLayerOptions } from './vq-layer/upload-vq-layer';
+export type { VqIndexLayout } from './vq-layer/lane-index-layout';
 export { createVqGemvDispatch, maxVqGemvTokens, maxVqGemvVectorLength, vqGemvCoversRows, vqStackMismatch } from './vq-gemv/vq-gemv';
 export type { VqGemvBuffers, VqGemvOptions, VqGemvShape } from './vq-gemv/vq-gemv';
 export { createVqDequantDispatch, vqDequantByteLength } from './vq-dequant/vq-dequant';

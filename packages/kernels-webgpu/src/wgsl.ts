@@ -17,4 +17,5 @@ export { ropeKvAppendWgsl } from './rope-kv-append/rope-kv-append.wgsl';
 export { swigluWgsl } from './swiglu/swiglu.wgsl';
 export { vqDequantWgsl } from './vq-dequant/vq-dequant.wgsl';
 export { maxVqGemvProjections, vqGemvReduceWgsl, vqGemvSubgroupsWgsl, vqGemvWgsl } from './vq-gemv/vq-gemv.wgsl';
+export { vqGemvLanesWgsl } from './vq-gemv/vq-gemv-lanes.wgsl';
 export { vqGemvOnChipBlocksWgsl, vqGemvOnChipWordsWgsl, vqGemvPrepareXWgsl } from './vq-gemv/vq-gemv-onchip.wgsl';

@@ -9,6 +9,8 @@ import type { GemvOptions } from '../gemv/gemv';
 import { uploadWeights } from '../gpu-weights';
 import { createVqGemvDispatch, placeVqGemvLayer } from '../vq-gemv/vq-gemv';
 import { planVqGemv } from '../vq-gemv/plan-vq-gemv';
+import { planVqGemvLanes } from '../vq-gemv/plan-vq-gemv-lanes';
+import type { VqGemvLanesPlan } from '../vq-gemv/plan-vq-gemv-lanes';
 import { planVqGemvOnChip } from '../vq-gemv/plan-vq-gemv-onchip';
 import type { VqGemvOptions } from '../vq-gemv/vq-gemv';
 import { createSyntheticVqLayer } from './create-synthetic-vq-layer';
@@ -16,6 +18,7 @@ import { timeDispatches } from './time-dispatches';
 import type { SyntheticVqLayerOptions } from './create-synthetic-vq-layer';
 import { uploadVqLayer } from '../vq-layer/upload-vq-layer';
 import type { GpuVqLayer } from '../vq-layer/upload-vq-layer';
+import type { VqIndexLayout } from '../vq-layer/lane-index-layout';
 
 /** A weight shape `[outFeatures, inFeatures]` to benchmark. */
 export interface BenchmarkShape {
@@ -109,14 +112,16 @@ export interface BenchmarkKernelsOptions {
   /** Tuning options of the fused VQ-GEMV. */
   readonly vqGemv?: VqGemvOptions;
   /**
-   * VQ-GEMV main-pass kernels to measure, each a row (`vq-gemv` streaming, `vq-gemv-onchip`); a layout the
-   * on-chip kernel does not cover gets no on-chip row. Default both.
+   * VQ-GEMV main-pass kernels to measure, each a row (`vq-gemv` streaming, `vq-gemv-onchip`, `vq-gemv-lanes`,
+   * the last on layers uploaded in the lanes index layout); a layout the on-chip kernel does not cover gets no
+   * on-chip row. Default all three.
    */
-  readonly vqGemvKernels?: readonly ('streaming' | 'onchip')[];
+  readonly vqGemvKernels?: readonly ('streaming' | 'onchip' | 'lanes')[];
   /**
-   * Extra plans of the streaming VQ-GEMV, each a row after the planned one (kernel `name`, e.g.
-   * `vq-gemv-r1s1w128u4`): its options replace those of `vqGemv` that it sets. A plan the planner rejects for
-   * a layout or the device (e.g. a workgroup above the device limit) is skipped and listed in `skipped`.
+   * Extra plans, each a row after the planned ones (kernel `name`, e.g. `vq-gemv-r1s1w128u4`): its options
+   * replace those of `vqGemv` that it sets, and its `kernel` (default `streaming`) must be one of
+   * `vqGemvKernels` for it to be measured. A plan the planner rejects for a layout or the device (e.g. a
+   * workgroup above the device limit) is skipped and listed in `skipped`.
    */
   readonly vqGemvPlans?: readonly { readonly name: string; readonly options: VqGemvOptions }[];
   /** f16 GEMV configurations, each a row. Default {@link defaultGemvVariants}. */
@@ -250,32 +255,42 @@ export async function benchmarkKernels(device: GPUDevice, options: BenchmarkKern
       for (const config of options.configs ?? defaultBenchmarkConfigs) {
         await captureGpuErrors(device, `benchmark/vq-gemv ${config.name}`, async () => {
           const { config: layerConfig, tensors } = createSyntheticVqLayer(syntheticOptions(config, outFeatures, inFeatures));
-          const layers: GpuVqLayer[] = [uploadVqLayer(device, { config: layerConfig, tensors }, { label: 'benchmark/vq' })];
-          const mustRead = vqBytes(layers[0]) + io;
-          const copies = Math.min(32, Math.max(1, Math.ceil(rotationBytes / layers[0].byteLength)));
-          while (layers.length < copies) layers.push(uploadVqLayer(device, { config: layerConfig, tensors }, { label: 'benchmark/vq' }));
+          // Copies of the layer in each index layout a run needs, enough to cycle through rotationBytes.
+          const layerSets = new Map<VqIndexLayout, GpuVqLayer[]>();
+          const layersIn = (indexLayout: VqIndexLayout): GpuVqLayer[] => {
+            let set = layerSets.get(indexLayout);
+            if (set) return set;
+            set = [uploadVqLayer(device, { config: layerConfig, tensors }, { label: 'benchmark/vq', indexLayout })];
+            layerSets.set(indexLayout, set);
+            const copies = Math.min(32, Math.max(1, Math.ceil(rotationBytes / set[0].byteLength)));
+            while (set.length < copies) set.push(uploadVqLayer(device, { config: layerConfig, tensors }, { label: 'benchmark/vq', indexLayout }));
+            return set;
+          };
           try {
             const limits = { limits: device.limits, subgroups: device.features.has('subgroups') };
-            const kernels = options.vqGemvKernels ?? (['streaming', 'onchip'] as const);
-            // The planned streaming kernel, the on-chip kernel, then each extra streaming plan.
+            const kernels = options.vqGemvKernels ?? (['streaming', 'onchip', 'lanes'] as const);
+            const names = { streaming: 'vq-gemv', onchip: 'vq-gemv-onchip', lanes: 'vq-gemv-lanes' } as const;
+            // The planned kernels, then each extra plan of a kernel that is measured.
             const runs = [
-              ...kernels.map((kernel) => ({ name: kernel === 'onchip' ? 'vq-gemv-onchip' : 'vq-gemv', options: { ...options.vqGemv, kernel } })),
-              ...(kernels.includes('streaming') ? (options.vqGemvPlans ?? []) : []).map((plan) => ({
-                name: plan.name,
-                options: { ...options.vqGemv, ...plan.options, kernel: 'streaming' as const },
-                extra: true,
-              })),
+              ...kernels.map((kernel) => ({ name: names[kernel], options: { ...options.vqGemv, kernel } })),
+              ...(options.vqGemvPlans ?? [])
+                .map((plan) => ({ name: plan.name, options: { ...options.vqGemv, ...plan.options, kernel: plan.options.kernel ?? ('streaming' as const) }, extra: true }))
+                .filter((run) => (kernels as readonly string[]).includes(run.options.kernel)),
             ];
             for (const run of runs) {
+              const layers = layersIn(run.options.kernel === 'lanes' ? 'lanes' : 'rows');
+              // The bytes of the stored format, whichever index layout the kernel reads.
+              const mustRead = vqBytes(layers[0]) + io;
               const placements = [placeVqGemvLayer(layers[0])];
               let plan: string | undefined;
               if (run.options.kernel === 'onchip') {
                 if (planVqGemvOnChip(placements, { tokens }, run.options, limits).kernel !== 'onchip') continue;
               } else {
                 try {
-                  plan = describeStreamingPlan(planVqGemv(placements, { tokens }, run.options, limits));
+                  plan = run.options.kernel === 'lanes' ? describeLanesPlan(planVqGemvLanes(placements, { tokens }, run.options, limits)) : describeStreamingPlan(planVqGemv(placements, { tokens }, run.options, limits));
                 } catch (error) {
-                  if (!('extra' in run) || !(error instanceof RangeError)) throw error;
+                  // An extra plan the planner rejects, or a layout the lanes kernel does not cover (outliers).
+                  if (!(('extra' in run) || run.options.kernel === 'lanes') || !(error instanceof RangeError)) throw error;
                   skipped.push({ kernel: run.name, shape: shapeName, config: config.name, reason: error.message });
                   continue;
                 }
@@ -301,7 +316,7 @@ export async function benchmarkKernels(device: GPUDevice, options: BenchmarkKern
               }
             }
           } finally {
-            for (const layer of layers) layer.destroy();
+            for (const set of layerSets.values()) for (const layer of set) layer.destroy();
           }
         });
       }
@@ -311,6 +326,12 @@ export async function benchmarkKernels(device: GPUDevice, options: BenchmarkKern
     }
   }
   return { rows, timing, copyGbPerSecond, skipped };
+}
+
+/** `lanes f32 w256: 688 wg + reduce`: the lanes VQ-GEMV's fields per lane, workgroup size and grid. */
+function describeLanesPlan(plan: VqGemvLanesPlan): string {
+  const [x, y, z] = plan.workgroups;
+  return `lanes f${plan.constants.fieldsPerLane} w${plan.constants.workgroupSize}: ${x * y * z} wg${plan.reduce ? ' + reduce' : ''}`;
 }
 
 /** `r2 u2 s8 w128: 2048 wg + reduce`: the main pass of a streaming VQ-GEMV plan (see {@link KernelBenchmarkRow.plan}). */

@@ -26,7 +26,8 @@ export function vqDequantByteLength(layer: GpuVqLayer, format: WeightFormat): nu
  * Records the dequantization of `layer` into `output` as a dense `[outFeatures, rowStride]` matrix in f32 or
  * f16 (padding columns are 0), ready for `describeWeights` + GEMM.
  *
- * @throws {RangeError} when the output would exceed one binding or the grid exceeds the device limit.
+ * @throws {RangeError} when the layer's indices are not in the rows layout, the output would exceed one binding
+ *   or the grid exceeds the device limit.
  */
 export async function createVqDequantDispatch(
   device: GPUDevice,
@@ -37,6 +38,7 @@ export async function createVqDequantDispatch(
   const fn = 'createVqDequantDispatch';
   const format = options.format ?? 'f32';
   if (format !== 'f32' && format !== 'f16') throw new RangeError(`${fn}: options.format must be 'f32' or 'f16' (got ${String(format)})`);
+  if (layer.indexLayout !== 'rows') throw new RangeError(`${fn}: the layer was uploaded with indexLayout ${layer.indexLayout}; dequantization reads the rows layout`);
   const { layout } = layer;
   const byteLength = vqDequantByteLength(layer, format);
   if (byteLength > device.limits.maxStorageBufferBindingSize) {

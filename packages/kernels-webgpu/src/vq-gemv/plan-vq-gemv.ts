@@ -73,8 +73,15 @@ export interface VqGemvOptions {
    * caches, every format; the default), or `auto`: `onchip` wherever it applies, else `streaming`. The default is
    * `streaming` because it measured faster in decode (H200, 2026-12-07: v8-k256-r256 115 against 87 tokens/s,
    * v6-k4096 101 against 84; BENCHMARKS.md); the on-chip kernel stays for GPUs and shapes where it wins.
+   * `lanes` (each lane owns a vector-row, x staged once per workgroup; see `vqGemvLanesWgsl`) is the only kernel
+   * that reads layers uploaded with `indexLayout: 'lanes'`, and `auto` picks it for them.
    */
-  readonly kernel?: 'auto' | 'onchip' | 'streaming';
+  readonly kernel?: 'auto' | 'onchip' | 'streaming' | 'lanes';
+  /**
+   * Lanes kernel (`kernel: 'lanes'`, layers uploaded with `indexLayout: 'lanes'`): columns each lane (one
+   * vector-row) takes per workgroup, a multiple of 8. Default: about `targetWorkgroups` workgroups, at least 32.
+   */
+  readonly fieldsPerLane?: number;
   /** On-chip kernel: persistent workgroups (a few per SM; an H100 has 132). Default 528. */
   readonly persistentWorkgroups?: number;
   /**

@@ -10,9 +10,12 @@ import { uploadVqLayer } from '../vq-layer/upload-vq-layer';
 import type { GpuVqLayer } from '../vq-layer/upload-vq-layer';
 import { planVqGemv } from './plan-vq-gemv';
 import type { VqGemvLayerPlacement, VqGemvOptions, VqGemvShape } from './plan-vq-gemv';
+import { planVqGemvLanes, packVqGemvLanesParams } from './plan-vq-gemv-lanes';
+import type { VqGemvLanesPlan } from './plan-vq-gemv-lanes';
 import { planVqGemvOnChip } from './plan-vq-gemv-onchip';
 import type { VqGemvOnChipPlan } from './plan-vq-gemv-onchip';
 import { packVqGemvOnChipParams, packVqGemvPrepareXParams } from './vq-gemv-onchip-params';
+import { vqGemvLanesWgsl } from './vq-gemv-lanes.wgsl';
 import { vqGemvOnChipBlocksWgsl, vqGemvOnChipWordsWgsl, vqGemvPrepareXWgsl } from './vq-gemv-onchip.wgsl';
 import { packVqGemvParams, packVqGemvReduceParams } from './vq-gemv-params';
 import { maxVqGemvProjections, vqGemvReduceWgsl, vqGemvSubgroupsWgsl, vqGemvWgsl } from './vq-gemv.wgsl';
@@ -58,8 +61,16 @@ export async function createVqGemvDispatch(
   const limits = { limits: device.limits, subgroups: device.features.has('subgroups') };
   // Validates the shape and options for both kernels.
   const plan = planVqGemv(placements, shape, options, limits);
-  const kernel = options.kernel ?? 'streaming';
-  if (kernel !== 'auto' && kernel !== 'onchip' && kernel !== 'streaming') throw new RangeError(`createVqGemvDispatch: options.kernel must be auto, onchip or streaming (got ${String(kernel)})`);
+  const lanesLayout = stack[0].indexLayout === 'lanes';
+  const kernel = options.kernel ?? (lanesLayout ? 'lanes' : 'streaming');
+  if (kernel !== 'auto' && kernel !== 'onchip' && kernel !== 'streaming' && kernel !== 'lanes') {
+    throw new RangeError(`createVqGemvDispatch: options.kernel must be auto, onchip, streaming or lanes (got ${String(kernel)})`);
+  }
+  if (lanesLayout && kernel !== 'lanes' && kernel !== 'auto') {
+    throw new RangeError(`createVqGemvDispatch: the layers were uploaded with indexLayout lanes, which only options.kernel lanes (or auto) reads (got ${kernel})`);
+  }
+  if (!lanesLayout && kernel === 'lanes') throw new RangeError(`createVqGemvDispatch: options.kernel lanes needs layers uploaded with indexLayout: 'lanes' (uploadVqLayers)`);
+  if (lanesLayout) return createLanesDispatch(device, stack[0], buffers, planVqGemvLanes(placements, shape, options, limits));
   if (kernel !== 'streaming') {
     const onChip = planVqGemvOnChip(placements, shape, options, limits);
     if (onChip.kernel === 'onchip') return createOnChipDispatch(device, stack, buffers, onChip);
@@ -104,6 +115,44 @@ export async function createVqGemvDispatch(
     return new DispatchSequence(label, steps, owned);
   } catch (error) {
     for (const buffer of owned) buffer.destroy();
+    throw error;
+  }
+}
+
+/** Records the lanes kernel and, when a row is cut into several column tiles or groups, the split-K reduction. */
+async function createLanesDispatch(device: GPUDevice, layer: GpuVqLayer, buffers: VqGemvBuffers, plan: VqGemvLanesPlan): Promise<KernelDispatch> {
+  const placeholder = getPlaceholderBuffer(device);
+  const whole = (binding: BufferBinding | undefined): GPUBuffer => (binding === undefined ? placeholder : toBufferBinding(binding).buffer);
+  const owned: Destroyable[] = [];
+  const own = <T extends Destroyable>(resource: T): T => {
+    owned.push(resource);
+    return resource;
+  };
+  try {
+    const steps: KernelDispatch[] = [];
+    const partials = plan.reduce && own(createStorageBuffer(device, `${label}/partials`, plan.reduce.partialsByteLength));
+    const pipeline = await getComputePipeline(device, { label: `${label}/lanes`, code: vqGemvLanesWgsl, constants: { ...plan.constants } });
+    const params = own(createUniformBuffer(device, label, packVqGemvLanesParams(plan.params)));
+    const bindings = [
+      whole(layer.indices),
+      whole(layer.centroids),
+      whole(layer.residualCentroids),
+      buffers.x,
+      whole(layer.perm),
+      whole(layer.norm),
+      whole(layer.bias),
+      partials ?? buffers.y,
+      params,
+    ];
+    steps.push(new ComputeStep(device, `${label}/lanes`, pipeline, bindings, plan.workgroups));
+    if (partials && plan.reduce) {
+      const reduce = await getComputePipeline(device, { label: `${label}/reduce`, code: vqGemvReduceWgsl, constants: plan.reduce.constants });
+      const reduceParams = own(createUniformBuffer(device, label, packVqGemvReduceParams(plan.reduce.params)));
+      steps.push(new ComputeStep(device, `${label}/reduce`, reduce, [partials, buffers.y, reduceParams], plan.reduce.workgroups));
+    }
+    return new DispatchSequence(label, steps, owned);
+  } catch (error) {
+    for (const resource of owned) resource.destroy();
     throw error;
   }
 }
@@ -198,7 +247,7 @@ export function vqStackMismatch(layers: readonly GpuVqLayer[]): string | undefin
     'outlierVectorLength',
     'numOutlierCentroids',
   ] as const;
-  const formatKeys = ['centroidFormat', 'residualFormat', 'outlierFormat', 'outlierRowWords'] as const;
+  const formatKeys = ['centroidFormat', 'residualFormat', 'outlierFormat', 'outlierRowWords', 'indexLayout'] as const;
   for (const [index, other] of layers.entries()) {
     for (const key of shared) {
       if (bufferOf(other[key]) !== bufferOf(first[key])) return `layer ${index} does not share the ${key} buffer of layer 0; upload them together with uploadVqLayers`;
@@ -229,7 +278,7 @@ export async function vqGemv(
   tokens = 1,
   options: VqGemvOptions = {},
 ): Promise<Float32Array> {
-  const layer = uploadVqLayer(device, { config, tensors }, { label });
+  const layer = uploadVqLayer(device, { config, tensors }, { label, indexLayout: options.kernel === 'lanes' ? 'lanes' : 'rows' });
   try {
     const { inFeatures, outFeatures } = layer.layout;
     if (!(x instanceof Float32Array) || x.length !== tokens * inFeatures) {

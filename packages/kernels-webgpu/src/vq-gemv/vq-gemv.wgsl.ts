@@ -4,6 +4,74 @@ import { lowBitsWgsl, packedFieldWgsl, vqBlockWgsl } from '../vq-layer/wgsl-code
 export const maxVqGemvProjections = 4;
 
 /**
+ * Gathering one field's codebook entry (main + residual) as four vec4f quads, shared by the VQ-GEMV kernels that
+ * read codebooks through the caches. Needs the bindings `centroids` and `residualCentroids` (`array<vec4u>`),
+ * the overrides vectorLength, indexBits, residualBits, centroidFormat, residualFormat, entryWords,
+ * residualEntryWords and quads, and {@link vqBlockWgsl} and {@link lowBitsWgsl}.
+ */
+export const vqGatherWgsl = /* wgsl */ `
+fn mainBlock(w: u32, b: u32) -> vec4u {
+  return firstBlock(centroids[(w >> 2u) + b], w, entryWords);
+}
+
+fn residualBlock(w: u32, b: u32) -> vec4u {
+  return firstBlock(residualCentroids[(w >> 2u) + b], w, residualEntryWords);
+}
+
+// Quad q (0..3) of the entry at word w: f32 entries take a 16-byte block per quad, f16/bf16 entries two
+// quads per block. q is a constant where it is called, so each branch folds away.
+fn mainQuad(w: u32, q: u32) -> vec4f {
+  if (centroidFormat == 0u) {
+    return quadOf(mainBlock(w, q), false, 0u);
+  }
+  return quadOf(mainBlock(w, q / 2u), (q & 1u) == 1u, centroidFormat);
+}
+
+fn residualQuad(w: u32, q: u32) -> vec4f {
+  if (residualFormat == 0u) {
+    return quadOf(residualBlock(w, q), false, 0u);
+  }
+  return quadOf(residualBlock(w, q / 2u), (q & 1u) == 1u, residualFormat);
+}
+
+struct Entry {
+  q0: vec4f,
+  q1: vec4f,
+  q2: vec4f,
+  q3: vec4f,
+}
+
+// The main (+ residual) codebook entry of a field, four elements a quad (quads past v stay 0).
+fn gather(field: u32, mainBase: u32, residualBase: u32) -> Entry {
+  let main = mainBase + (field & lowBits(indexBits)) * entryWords;
+  let residual = residualBase + ((field >> min(indexBits, 31u)) & lowBits(residualBits)) * residualEntryWords;
+  var entry = Entry(mainQuad(main, 0u), vec4f(0.0), vec4f(0.0), vec4f(0.0));
+  if (residualBits > 0u) {
+    entry.q0 += residualQuad(residual, 0u);
+  }
+  if (quads > 1u) {
+    entry.q1 = mainQuad(main, 1u);
+    if (residualBits > 0u) {
+      entry.q1 += residualQuad(residual, 1u);
+    }
+  }
+  if (quads > 2u) {
+    entry.q2 = mainQuad(main, 2u);
+    if (residualBits > 0u) {
+      entry.q2 += residualQuad(residual, 2u);
+    }
+  }
+  if (quads > 3u) {
+    entry.q3 = mainQuad(main, 3u);
+    if (residualBits > 0u) {
+      entry.q3 += residualQuad(residual, 3u);
+    }
+  }
+  return entry;
+}
+`;
+
+/**
  * The fused VQ-GEMV, the hot loop of decode: `y[t, o] = Σ_p C[o, p] · scale[p] · x[t, perm[p]] + Σ_p
  * shift[p] · x[t, perm[p]] + bias[o]` over one part of one or more packed layers (the main groups, or the
  * repacked outliers) without materializing W, in one dispatch: perm and norm are applied while reading x
@@ -104,65 +172,7 @@ var<private> hasSecond: bool;
 // Σ x² of this invocation's fields when the kernel applies RMSNorm to its input.
 var<private> squares: f32;
 
-fn mainBlock(w: u32, b: u32) -> vec4u {
-  return firstBlock(centroids[(w >> 2u) + b], w, entryWords);
-}
-
-fn residualBlock(w: u32, b: u32) -> vec4u {
-  return firstBlock(residualCentroids[(w >> 2u) + b], w, residualEntryWords);
-}
-
-// Quad q (0..3) of the entry at word w: f32 entries take a 16-byte block per quad, f16/bf16 entries two
-// quads per block. q is a constant where it is called, so each branch folds away.
-fn mainQuad(w: u32, q: u32) -> vec4f {
-  if (centroidFormat == 0u) {
-    return quadOf(mainBlock(w, q), false, 0u);
-  }
-  return quadOf(mainBlock(w, q / 2u), (q & 1u) == 1u, centroidFormat);
-}
-
-fn residualQuad(w: u32, q: u32) -> vec4f {
-  if (residualFormat == 0u) {
-    return quadOf(residualBlock(w, q), false, 0u);
-  }
-  return quadOf(residualBlock(w, q / 2u), (q & 1u) == 1u, residualFormat);
-}
-
-struct Entry {
-  q0: vec4f,
-  q1: vec4f,
-  q2: vec4f,
-  q3: vec4f,
-}
-
-// The main (+ residual) codebook entry of a field, four elements a quad (quads past v stay 0).
-fn gather(field: u32, mainBase: u32, residualBase: u32) -> Entry {
-  let main = mainBase + (field & lowBits(indexBits)) * entryWords;
-  let residual = residualBase + ((field >> min(indexBits, 31u)) & lowBits(residualBits)) * residualEntryWords;
-  var entry = Entry(mainQuad(main, 0u), vec4f(0.0), vec4f(0.0), vec4f(0.0));
-  if (residualBits > 0u) {
-    entry.q0 += residualQuad(residual, 0u);
-  }
-  if (quads > 1u) {
-    entry.q1 = mainQuad(main, 1u);
-    if (residualBits > 0u) {
-      entry.q1 += residualQuad(residual, 1u);
-    }
-  }
-  if (quads > 2u) {
-    entry.q2 = mainQuad(main, 2u);
-    if (residualBits > 0u) {
-      entry.q2 += residualQuad(residual, 2u);
-    }
-  }
-  if (quads > 3u) {
-    entry.q3 = mainQuad(main, 3u);
-    if (residualBits > 0u) {
-      entry.q3 += residualQuad(residual, 3u);
-    }
-  }
-  return entry;
-}
+` + vqGatherWgsl + /* wgsl */ `
 
 fn accumulate(field: u32, xv: f32, mainBase: u32, residualBase: u32) {
   let entry = gather(field, mainBase, residualBase);

@@ -4,6 +4,8 @@ import type { FloatTensor, PackedVptqLayer, VptqLayerConfig, VptqLayerLayout, Vp
 import { bufferUsage } from '../gpu-flags';
 import { paddedByteLength } from '../buffers';
 import type { BufferBinding } from '../buffers';
+import { toLaneIndexLayout } from './lane-index-layout';
+import type { VqIndexLayout } from './lane-index-layout';
 
 /** WGSL code of a codebook's storage format: 0 = f32, 1 = f16 bits, 2 = bf16 bits. */
 export type CodebookFormatCode = 0 | 1 | 2;
@@ -23,7 +25,15 @@ export type CodebookFormatCode = 0 | 1 | 2;
 export class GpuVqLayer {
   readonly config: VptqLayerConfig;
   readonly layout: VptqLayerLayout;
-  /** `[G, R, P]` u32 words plus 8 zero words, so a decoder may read a whole chunk past the last field. */
+  /**
+   * How `indices` is ordered: `rows` as stored (every kernel reads it), or `lanes` (tiles of 32 rows, word by
+   * word; only the lanes VQ-GEMV reads it, see `toLaneIndexLayout`).
+   */
+  readonly indexLayout: VqIndexLayout;
+  /**
+   * `[G, R, P]` u32 words (`rows`) or `[G, ⌈R / 32⌉, P, 32]` (`lanes`) plus 8 zero words, so a decoder may read
+   * a whole chunk past the last field.
+   */
   readonly indices: GpuVqRange;
   /** `[G, K, centroidStride]` codebook elements (f16/bf16 pairs or f32 words), padded entries. */
   readonly centroids: GpuVqRange;
@@ -61,6 +71,7 @@ export class GpuVqLayer {
   constructor(fields: Omit<GpuVqLayer, 'destroy' | 'buffers'>, buffers: readonly GPUBuffer[]) {
     this.config = fields.config;
     this.layout = fields.layout;
+    this.indexLayout = fields.indexLayout;
     this.indices = fields.indices;
     this.centroids = fields.centroids;
     this.centroidFormat = fields.centroidFormat;
@@ -96,6 +107,17 @@ export interface GpuVqRange {
   readonly size: number;
 }
 
+/** Options of {@link uploadVqLayer} and {@link uploadVqLayers}. */
+export interface UploadVqLayerOptions {
+  /** Label prefix of the buffers. Default `vq-layer`. */
+  readonly label?: string;
+  /**
+   * Order of the index words on the GPU: `rows` (as stored; every kernel; the default) or `lanes` (for the
+   * lanes VQ-GEMV, `kernel: 'lanes'`, which then is the only kernel that reads the layer).
+   */
+  readonly indexLayout?: VqIndexLayout;
+}
+
 /**
  * Validates one packed VPTQ layer and uploads it into buffers of its own.
  *
@@ -105,7 +127,7 @@ export interface GpuVqRange {
  *   perm is not a permutation, an outlier index is not below Ko, or a tensor exceeds one storage binding.
  * @throws {TypeError} when a tensor has the wrong array type.
  */
-export function uploadVqLayer(device: GPUDevice, layer: PackedVptqLayer, options: { readonly label?: string } = {}): GpuVqLayer {
+export function uploadVqLayer(device: GPUDevice, layer: PackedVptqLayer, options: UploadVqLayerOptions = {}): GpuVqLayer {
   return uploadVqLayers(device, [layer], options)[0];
 }
 
@@ -118,13 +140,15 @@ export function uploadVqLayer(device: GPUDevice, layer: PackedVptqLayer, options
  *
  * @throws {RangeError} or {TypeError} as {@link uploadVqLayer}, naming the layer's index.
  */
-export function uploadVqLayers(device: GPUDevice, sources: readonly PackedVptqLayer[], options: { readonly label?: string } = {}): GpuVqLayer[] {
+export function uploadVqLayers(device: GPUDevice, sources: readonly PackedVptqLayer[], options: UploadVqLayerOptions = {}): GpuVqLayer[] {
   const fn = 'uploadVqLayers';
   if (sources.length === 0) throw new RangeError(`${fn}: sources must hold at least one layer`);
   const label = options.label ?? 'vq-layer';
+  const indexLayout = options.indexLayout ?? 'rows';
+  if (indexLayout !== 'rows' && indexLayout !== 'lanes') throw new RangeError(`${fn}: options.indexLayout must be rows or lanes (got ${String(indexLayout)})`);
   const hosts = sources.map((source, index) => {
     try {
-      return prepareVqLayer(source.config, source.tensors);
+      return prepareVqLayer(source.config, source.tensors, indexLayout);
     } catch (error) {
       if (sources.length === 1 || !(error instanceof Error)) throw error;
       error.message = `layer ${index}: ${error.message}`;
@@ -212,6 +236,7 @@ type HostVqMeta = Pick<
   GpuVqLayer,
   | 'config'
   | 'layout'
+  | 'indexLayout'
   | 'centroidFormat'
   | 'centroidStride'
   | 'residualFormat'
@@ -221,7 +246,7 @@ type HostVqMeta = Pick<
   | 'outlierStride'
 >;
 
-function prepareVqLayer(config: VptqLayerConfig, tensors: VptqLayerTensors): { meta: HostVqMeta; tensors: HostVqTensors } {
+function prepareVqLayer(config: VptqLayerConfig, tensors: VptqLayerTensors, indexLayout: VqIndexLayout): { meta: HostVqMeta; tensors: HostVqTensors } {
   const fn = 'uploadVqLayer';
   const layout = getVptqLayerLayout(config);
   const { groupNum: groups, vectorLength, numCentroids, numResidualCentroids, vectorRows, rowWords, inFeatures, outFeatures } = layout;
@@ -303,6 +328,7 @@ function prepareVqLayer(config: VptqLayerConfig, tensors: VptqLayerTensors): { m
     meta: {
       config,
       layout,
+      indexLayout,
       centroidFormat: formatCode(centroids),
       centroidStride: main.stride,
       residualFormat: residual ? formatCode(residual) : formatCode(centroids),
@@ -313,7 +339,7 @@ function prepareVqLayer(config: VptqLayerConfig, tensors: VptqLayerTensors): { m
     },
     tensors: {
       // Spare words: decoders read one word past a field and the VQ-GEMV whole chunks (≤ 8 words) past a row.
-      indices: withSpare(indices, 8),
+      indices: withSpare(indexLayout === 'lanes' ? toLaneIndexLayout(indices, groups, vectorRows, rowWords) : indices, 8),
       // 16 spare bytes after each codebook: kernels read whole 16-byte blocks past a short last entry.
       centroids: withSpare(main.data, 16 / main.data.BYTES_PER_ELEMENT),
       residualCentroids: residualPadded && withSpare(residualPadded.data, 16 / residualPadded.data.BYTES_PER_ELEMENT),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { parseStreamPlan } from './bench-gpu';
+import { parseLanesPlan, parseStreamPlan } from './bench-gpu';
 
 describe('bench kernels --stream-plans', () => {
   it('reads r/s/w/u/t entries into VQ-GEMV options and names the row after them', () => {
@@ -11,5 +11,16 @@ describe('bench kernels --stream-plans', () => {
 
   it('rejects unknown letters, repeats, zero, and more than two rows', () => {
     for (const bad of ['x1', 'r1,r2', 's0', 'r3', 'r2,', 'w-1', '']) expect(() => parseStreamPlan(bad)).toThrow(/--stream-plans/);
+  });
+});
+
+describe('bench kernels --lanes-plans', () => {
+  it('reads f/w/t entries into lanes VQ-GEMV options and names the row after them', () => {
+    expect(parseLanesPlan('f32,w256')).toEqual({ name: 'vq-gemv-lanes-f32w256', options: { kernel: 'lanes', fieldsPerLane: 32, workgroupSize: 256 } });
+    expect(parseLanesPlan('t512')).toEqual({ name: 'vq-gemv-lanes-t512', options: { kernel: 'lanes', targetWorkgroups: 512 } });
+  });
+
+  it('rejects unknown letters, repeats and zero', () => {
+    for (const bad of ['r1', 'f8,f16', 'f0', 'f8,', '']) expect(() => parseLanesPlan(bad)).toThrow(/--lanes-plans/);
   });
 });

@@ -13,7 +13,8 @@ interface VqGemvFlags {
   unroll?: number;
   targetWorkgroups?: number;
   rowsPerWorkgroup?: number;
-  kernel?: 'auto' | 'onchip' | 'streaming';
+  kernel?: 'auto' | 'onchip' | 'streaming' | 'lanes';
+  fieldsPerLane?: number;
   persistentWorkgroups?: number;
   maxReplicas?: number;
   splits?: number;
@@ -28,6 +29,7 @@ interface BenchKernelsFlags extends VqGemvFlags {
   kernels?: string[];
   gemv?: string[];
   streamPlans?: string[];
+  lanesPlans?: string[];
   json?: boolean;
 }
 
@@ -49,7 +51,8 @@ function addVqGemvFlags(command: Command): Command {
     .option('--unroll <n>', 'VQ-GEMV word-aligned index chunks per invocation and iteration', integerOption('--unroll', 1))
     .option('--target-workgroups <n>', 'VQ-GEMV workgroups the column split aims at', integerOption('--target-workgroups', 1))
     .option('--rows-per-workgroup <n>', 'VQ-GEMV vector-rows per workgroup, 1 or 2', integerOption('--rows-per-workgroup', 1))
-    .option('--kernel <k>', 'VQ-GEMV main pass: streaming (default), auto (on-chip where it applies) or onchip')
+    .option('--kernel <k>', 'VQ-GEMV main pass: streaming (default), auto (on-chip where it applies), onchip or lanes')
+    .option('--fields-per-lane <n>', 'lanes VQ-GEMV: columns each lane takes per workgroup (a multiple of 8)', integerOption('--fields-per-lane', 8))
     .option('--persistent-workgroups <n>', 'on-chip VQ-GEMV: persistent workgroups', integerOption('--persistent-workgroups', 1))
     .option('--max-replicas <n>', 'on-chip VQ-GEMV: most copies of each codebook entry in workgroup memory', integerOption('--max-replicas', 1))
     .option('--splits <n>', 'VQ-GEMV column splits per vector-row', integerOption('--splits', 1));
@@ -62,6 +65,7 @@ function vqGemvOptions(flags: VqGemvFlags): VqGemvOptions {
     targetWorkgroups: flags.targetWorkgroups,
     rowsPerWorkgroup: flags.rowsPerWorkgroup as 1 | 2 | undefined,
     kernel: flags.kernel,
+    fieldsPerLane: flags.fieldsPerLane,
     persistentWorkgroups: flags.persistentWorkgroups,
     maxReplicas: flags.maxReplicas,
     splits: flags.splits,
@@ -94,6 +98,22 @@ export function parseStreamPlan(text: string): { name: string; options: VqGemvOp
   return { name: `vq-gemv-${text.replaceAll(',', '')}`, options: options as VqGemvOptions };
 }
 
+/**
+ * `--lanes-plans f32,w256 …`: extra lanes VQ-GEMV plans, each a row named `vq-gemv-lanes-f32w256`. Letters: f
+ * fields per lane (a multiple of 8), w invocations per workgroup, t target workgroups of the automatic choice of f.
+ */
+export function parseLanesPlan(text: string): { name: string; options: VqGemvOptions } {
+  const keys = { f: 'fieldsPerLane', w: 'workgroupSize', t: 'targetWorkgroups' } as const;
+  const options: Record<string, number | string> = { kernel: 'lanes' };
+  for (const entry of text.split(',')) {
+    const match = /^([fwt])([1-9]\d*)$/.exec(entry);
+    const key = match && keys[match[1] as keyof typeof keys];
+    if (!match || !key || key in options) throw new Error(`bench kernels: --lanes-plans takes entries such as f32,w256 (letters f w t, each once, with a positive integer; got ${text})`);
+    options[key] = Number(match[2]);
+  }
+  return { name: `vq-gemv-lanes-${text.replaceAll(',', '')}`, options: options as VqGemvOptions };
+}
+
 function parseShape(text: string): BenchmarkShape {
   const match = /^(\d+)x(\d+)$/.exec(text);
   if (!match) throw new Error(`bench kernels: --shapes takes OUTxIN entries such as 4096x11008 (got ${text})`);
@@ -110,12 +130,13 @@ export function registerBenchGpu(bench: Command): void {
     .option('--repeats <n>', 'measurements per kernel (median reported)', integerOption('--repeats', 1), 5)
     .option('--configs <names...>', `VPTQ layouts (default: ${defaultBenchmarkConfigs.map((config) => config.name).join(' ')}; also ${benchmarkVqConfigs.slice(defaultBenchmarkConfigs.length).map((config) => config.name).join(' ')})`)
     .option('--shapes <shapes...>', 'weight shapes OUTxIN (default: 4096x4096 11008x4096 4096x11008)')
-    .option('--kernels <kernels...>', 'VQ-GEMV kernels to measure, each a row: streaming onchip (default both)')
+    .option('--kernels <kernels...>', 'VQ-GEMV kernels to measure, each a row: streaming onchip lanes (default all three)')
     .option('--gemv <variants...>', 'extra f16 GEMV configurations ROWS,UNROLL,WORKGROUPSIZE (e.g. 8,2,128 4,4,256)')
     .option(
       '--stream-plans <plans...>',
       'extra streaming VQ-GEMV plans, each a row after the planned one (vq-gemv-r2s8w128u2): comma-separated r<rows per workgroup, 1|2> s<column splits> w<invocations per workgroup> u<unroll> t<target workgroups>, letters left out as planned (e.g. r1,s1,w128,u4 r2,s4 w256)',
     )
+    .option('--lanes-plans <plans...>', 'extra lanes VQ-GEMV plans, each a row (vq-gemv-lanes-f32w256): comma-separated f<fields per lane> w<invocations per workgroup> t<target workgroups> (e.g. f16 f64,w128)')
     .option('--json', 'print JSON');
   addVqGemvFlags(kernels).action(async (flags: BenchKernelsFlags) => {
       const configs = flags.configs?.map((name) => {
@@ -124,7 +145,7 @@ export function registerBenchGpu(bench: Command): void {
         return config;
       });
       const kernels = flags.kernels?.map((kernel) => {
-        if (kernel !== 'streaming' && kernel !== 'onchip') throw new Error(`bench kernels: --kernels takes streaming and/or onchip (got ${kernel})`);
+        if (kernel !== 'streaming' && kernel !== 'onchip' && kernel !== 'lanes') throw new Error(`bench kernels: --kernels takes streaming, onchip and/or lanes (got ${kernel})`);
         return kernel;
       });
       const { device, info } = await createNodeDevice();
@@ -134,7 +155,7 @@ export function registerBenchGpu(bench: Command): void {
           shapes: flags.shapes?.map(parseShape),
           vqGemv: vqGemvOptions(flags),
           vqGemvKernels: kernels,
-          vqGemvPlans: flags.streamPlans?.map(parseStreamPlan),
+          vqGemvPlans: [...(flags.streamPlans ?? []).map(parseStreamPlan), ...(flags.lanesPlans ?? []).map(parseLanesPlan)],
           gemvVariants: flags.gemv ? [...defaultGemvVariants, ...flags.gemv.map(parseGemvVariant)] : undefined,
           sizeDivisor: flags.sizeDivisor,
           iterations: flags.iterations,

@@ -1,0 +1,245 @@
+import { lowBitsWgsl, packedFieldWgsl, vqBlockWgsl } from '../vq-layer/wgsl-codebook';
+import { vqLaneTileRows } from '../vq-layer/lane-index-layout';
+import { vqGatherWgsl } from './vq-gemv.wgsl';
+
+/**
+ * The lanes VQ-GEMV (issue 10): `y[t, o] = Σ_p C[o, p] · scale[p] · x[t, perm[p]] + Σ_p shift[p] · x[t, perm[p]]
+ * + bias[o]` over the main groups of one packed layer whose indices were uploaded in the `lanes` layout
+ * (`uploadVqLayers(…, { indexLayout: 'lanes' })`).
+ *
+ * Why this shape: the streaming kernel spreads one vector-row over a workgroup, so every field costs, besides
+ * its one or two codebook lookups, a perm load, the dependent load of x, two norm loads and a share of a
+ * workgroup reduction of v sums; the lookup probe (BENCHMARKS.md) runs 3–4× faster than that kernel's lookups.
+ * Here each lane owns a vector-row and keeps its v sums in registers, and the lanes of a subgroup walk the same
+ * columns: x is read through perm, scaled by the norm and staged in workgroup memory once per workgroup (one
+ * column per invocation), every lane then reads it as a broadcast vec4 for four fields, and an index word
+ * load is one coalesced line for 32 rows. What remains per field is its lookups.
+ *
+ * A workgroup takes a tile of 32 vector-rows × `slices · fieldsPerLane` columns of one group and token:
+ * invocation i is lane `i mod 32` (the row) of slice `i / 32`, which takes the slice's `fieldsPerLane` columns
+ * in steps of 8 fields (`totalBits / 4` words when totalBits is a multiple of 4; otherwise one field at a time
+ * from two words). The slices' sums are added in workgroup memory in a fixed order, the shift term β of the
+ * tile's columns is added by a tree, and the tile writes either y (one column tile, one group) or a partial
+ * `[slot, token, o]` that `vqGemvReduceWgsl` sums in slot order: deterministic, no float atomics.
+ *
+ * Grid: (row tiles, G · column tiles, tokens).
+ *
+ * 0 indices            u32 words, lanes layout: word w of row r of group g at ((g · tiles + r / 32) · rowWords + w) · 32 + r mod 32
+ * 1 centroids          vec4u codebook blocks (padded entries, as the streaming kernel)   read
+ * 2 residualCentroids  (placeholder if none)                                               read
+ * 3 x                  [tokens, xStride] f32, original column order                      read
+ * 4 perm               u32 positions → columns (placeholder if none)                     read
+ * 5 norm               [2, in] f32 scale, shift by position (placeholder if none)        read
+ * 6 bias               f32 (placeholder if none)                                          read
+ * 7 output             y [tokens, yStride] or partials [slots, tokens, outputs] f32      read_write
+ * 8 params             Params                                                             uniform
+ */
+export const vqGemvLanesWgsl = /* wgsl */ `
+override workgroupSize: u32 = 256;
+override fieldsPerLane: u32 = 32;
+override vectorLength: u32 = 8;
+override indexBits: u32 = 16;
+override residualBits: u32 = 0;
+override centroidFormat: u32 = 1;
+override residualFormat: u32 = 1;
+override entryWords: u32 = 4;
+override residualEntryWords: u32 = 4;
+override directOutput: bool = false;
+override hasPerm: bool = false;
+override hasNorm: bool = false;
+override hasBias: bool = false;
+override totalBits: u32 = indexBits + residualBits;
+override quads: u32 = (vectorLength + 3u) / 4u;
+override alignedSteps: bool = totalBits % 4u == 0u;
+override stepWords: u32 = totalBits / 4u;
+const tileRows = ${vqLaneTileRows}u;
+override slices: u32 = workgroupSize / tileRows;
+override columns: u32 = slices * fieldsPerLane;
+override columnQuads: u32 = columns / 4u;
+override outputsPerTile: u32 = tileRows * vectorLength;
+override betaSlots: u32 = select(1u, workgroupSize, hasNorm);
+
+struct Params {
+  rowWords: u32,
+  rows: u32,
+  rowTiles: u32,
+  fieldsPerRow: u32,
+  columnOffset: u32,
+  columnTiles: u32,
+  xStride: u32,
+  yStride: u32,
+  tokens: u32,
+  outputs: u32,
+  inFeatures: u32,
+  groupCentroidWords: u32,
+  groupResidualWords: u32,
+  indexWord: u32,
+  centroidWord: u32,
+  residualWord: u32,
+  permWord: u32,
+  normWord: u32,
+  biasWord: u32,
+}
+
+@group(0) @binding(0) var<storage, read> indices: array<u32>;
+@group(0) @binding(1) var<storage, read> centroids: array<vec4u>;
+@group(0) @binding(2) var<storage, read> residualCentroids: array<vec4u>;
+@group(0) @binding(3) var<storage, read> x: array<f32>;
+@group(0) @binding(4) var<storage, read> perm: array<u32>;
+@group(0) @binding(5) var<storage, read> norm: array<f32>;
+@group(0) @binding(6) var<storage, read> bias: array<f32>;
+@group(0) @binding(7) var<storage, read_write> output: array<f32>;
+@group(0) @binding(8) var<uniform> params: Params;
+
+// x of the tile's columns, through perm and scaled by the norm (0 past the group's last column).
+var<workgroup> xs: array<vec4f, columnQuads>;
+// The sums of every (slice, lane), quad by quad, then the shift term's tree.
+var<workgroup> scratch: array<vec4f, workgroupSize * quads>;
+var<workgroup> betaScratch: array<f32, betaSlots>;
+
+var<private> sum0: vec4f;
+var<private> sum1: vec4f;
+var<private> sum2: vec4f;
+var<private> sum3: vec4f;
+
+` + vqGatherWgsl + /* wgsl */ `
+
+fn accumulate(field: u32, xv: f32, mainBase: u32, residualBase: u32) {
+  let entry = gather(field, mainBase, residualBase);
+  sum0 += entry.q0 * xv;
+  if (quads > 1u) {
+    sum1 += entry.q1 * xv;
+  }
+  if (quads > 2u) {
+    sum2 += entry.q2 * xv;
+  }
+  if (quads > 3u) {
+    sum3 += entry.q3 * xv;
+  }
+}
+
+fn indexWord(base: u32, w: u32) -> u32 {
+  // Steps past the end of a row read its last word again: their fields are never used.
+  return indices[base + min(w, params.rowWords - 1u) * tileRows];
+}
+
+@compute @workgroup_size(workgroupSize)
+fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(local_invocation_index) local: u32) {
+  let rowTile = workgroup.x;
+  let group = workgroup.y / params.columnTiles;
+  let columnTile = workgroup.y % params.columnTiles;
+  let token = workgroup.z;
+  // Fields (columns of the group) first..end belong to this tile.
+  let first = columnTile * columns;
+  let end = min(first + columns, params.fieldsPerRow);
+  let positionBase = params.columnOffset + group * params.fieldsPerRow;
+  let xBase = token * params.xStride;
+
+  // Stage x' = scale · x[perm] of the tile's columns; sum this invocation's share of β = Σ shift · x[perm].
+  var betaPart = 0.0;
+  for (var c = local; c < columns; c += workgroupSize) {
+    var value = 0.0;
+    if (first + c < end) {
+      let position = positionBase + first + c;
+      var column = position;
+      if (hasPerm) {
+        column = perm[params.permWord + position];
+      }
+      value = x[xBase + column];
+      if (hasNorm) {
+        betaPart += value * norm[params.normWord + params.inFeatures + position];
+        value *= norm[params.normWord + position];
+      }
+    }
+    xs[c / 4u][c % 4u] = value;
+  }
+  if (hasNorm) {
+    betaScratch[local] = betaPart;
+  }
+  workgroupBarrier();
+
+  let lane = local % tileRows;
+  let slice = local / tileRows;
+  let row = rowTile * tileRows + lane;
+  if (row < params.rows) {
+    let mainBase = params.centroidWord + group * params.groupCentroidWords;
+    let residualBase = params.residualWord + group * params.groupResidualWords;
+    let wordBase = params.indexWord + (group * params.rowTiles + rowTile) * params.rowWords * tileRows + lane;
+    let sliceFirst = first + slice * fieldsPerLane;
+    let sliceEnd = min(sliceFirst + fieldsPerLane, end);
+    if (alignedSteps) {
+      // 8 fields per step in totalBits / 4 words: all words loaded before any lookup; the fields' bit offsets
+      // are constants once the loops are unrolled.
+      for (var s0 = sliceFirst; s0 < sliceEnd; s0 += 8u) {
+        var words: array<u32, 9>;
+        let w0 = (s0 / 8u) * stepWords;
+        for (var l = 0u; l < stepWords; l++) {
+          words[l] = indexWord(wordBase, w0 + l);
+        }
+        let xq = (s0 - first) / 4u;
+        let low = xs[xq];
+        let high = xs[xq + 1u];
+        for (var f = 0u; f < 8u; f++) {
+          if (s0 + f < sliceEnd) {
+            let bit = f * totalBits;
+            let w = bit >> 5u;
+            let xv = select(low, high, f >= 4u)[f & 3u];
+            accumulate(fieldFrom(words[w], words[min(w + 1u, 8u)], bit & 31u), xv, mainBase, residualBase);
+          }
+        }
+      }
+    } else {
+      for (var s = sliceFirst; s < sliceEnd; s++) {
+        let bit = s * totalBits;
+        let w = bit >> 5u;
+        let c = s - first;
+        accumulate(fieldFrom(indexWord(wordBase, w), indexWord(wordBase, w + 1u), bit & 31u), xs[c / 4u][c % 4u], mainBase, residualBase);
+      }
+    }
+  }
+
+  scratch[local * quads] = sum0;
+  if (quads > 1u) {
+    scratch[local * quads + 1u] = sum1;
+  }
+  if (quads > 2u) {
+    scratch[local * quads + 2u] = sum2;
+  }
+  if (quads > 3u) {
+    scratch[local * quads + 3u] = sum3;
+  }
+  workgroupBarrier();
+  if (hasNorm) {
+    for (var stride = workgroupSize / 2u; stride > 0u; stride >>= 1u) {
+      if (local < stride) {
+        betaScratch[local] += betaScratch[local + stride];
+      }
+      workgroupBarrier();
+    }
+  }
+
+  // Output j of the tile: element e of its vector-row r, summed over the slices in order.
+  for (var j = local; j < outputsPerTile; j += workgroupSize) {
+    let r = j / vectorLength;
+    let e = j % vectorLength;
+    let o = (rowTile * tileRows + r) * vectorLength + e;
+    if (rowTile * tileRows + r < params.rows && o < params.outputs) {
+      var total = 0.0;
+      for (var s = 0u; s < slices; s++) {
+        total += scratch[(s * tileRows + r) * quads + e / 4u][e % 4u];
+      }
+      if (hasNorm) {
+        total += betaScratch[0];
+      }
+      if (hasBias && workgroup.y == 0u) {
+        total += bias[params.biasWord + o];
+      }
+      if (directOutput) {
+        output[token * params.yStride + o] = total;
+      } else {
+        output[(workgroup.y * params.tokens + token) * params.outputs + o] = total;
+      }
+    }
+  }
+}
+` + lowBitsWgsl + vqBlockWgsl + packedFieldWgsl;
