@@ -5,7 +5,8 @@ import type { DeviceInfo } from '@vptq/kernels-webgpu';
 import { adapterFlagFor, parseDawnAdapterList } from './distributed/select-dawn-adapter';
 
 interface DawnHolder {
-  __vptqDawn?: GPU;
+  /** Every Dawn instance this process created, by its flags: none is ever dropped (see {@link releaseNodeDevice}). */
+  __vptqDawn?: Map<string, GPU>;
 }
 
 /** Which adapter {@link createNodeDevice} opens. */
@@ -22,8 +23,8 @@ export interface NodeDeviceOptions {
  * Creates a WebGPU device in Node through Dawn (npm `webgpu`, an optional peer dependency), with the
  * adapter's real limits and the optional features our kernels use.
  *
- * Dawn holds a raw pointer to its instance, so the instance is kept on `globalThis` until
- * {@link releaseNodeDevice} (docs/webgpu-dawn.md, pitfall 1).
+ * Dawn holds a raw pointer to its instance, so each instance is kept on `globalThis` for the life of the process
+ * and reused by later calls with the same adapter (docs/webgpu-dawn.md, pitfall 1).
  * @throws {Error} when `webgpu` is not installed or no adapter exists (e.g. no Vulkan driver).
  * @throws {RangeError} when `adapterIndex` is out of range or names an adapter Dawn cannot tell from an earlier one.
  */
@@ -36,25 +37,33 @@ export async function createNodeDevice(options: NodeDeviceOptions = {}): Promise
       cause: error,
     });
   }
-  const holder = globalThis as unknown as DawnHolder;
+  const instances = ((globalThis as unknown as DawnHolder).__vptqDawn ??= new Map());
+  const instance = (flags: string[]): GPU => {
+    const key = flags.join(' ');
+    let gpu = instances.get(key);
+    if (!gpu) instances.set(key, (gpu = create(flags)));
+    return gpu;
+  };
   // f16 on NVIDIA's Vulkan driver is behind a Dawn toggle; timestamp quantization would blur kernel timings.
   const flags = ['enable-dawn-features=vulkan_enable_f16_on_nvidia', 'disable-dawn-features=timestamp_quantization'];
-  if (options.adapterIndex !== undefined && !holder.__vptqDawn) {
+  if (options.adapterIndex !== undefined) {
     // dawn.node lists its adapters in the rejection of an adapter= flag that matches none.
     let listing = '';
     try {
-      await create([...flags, 'adapter=\u0001 no adapter has this name']).requestAdapter();
+      await instance([...flags, 'adapter=\u0001 no adapter has this name']).requestAdapter();
     } catch (error) {
       listing = (error as Error).message ?? String(error);
     }
     flags.push(adapterFlagFor(options.adapterIndex, parseDawnAdapterList(listing)));
   }
-  holder.__vptqDawn ??= create(flags);
-  return acquireDevice(holder.__vptqDawn);
+  return acquireDevice(instance(flags));
 }
 
-/** Destroys `device` and drops the Dawn instance so the process can exit. */
+/**
+ * Destroys `device`. The Dawn instance stays for the life of the process: one dropped while a quantization went on
+ * on the CPU (`--device auto` on a software adapter) took the process down natively in CI (2026-12-07 and -08),
+ * and node exits with it kept (docs/webgpu-dawn.md, "Process exit").
+ */
 export function releaseNodeDevice(device: GPUDevice): void {
   device.destroy();
-  delete (globalThis as unknown as DawnHolder).__vptqDawn;
 }

@@ -50,6 +50,19 @@ describe.skipIf(!device)('vqDequantize', () => {
     });
   }
 
+  it('reads the lanes index layout to the same bytes (70 vector-rows: three tiles of 32, the last partial; 13-bit fields)', async () => {
+    for (const options of [
+      { ...everything, outFeatures: 8 * 70 - 3, seed: 11 },
+      { outFeatures: 4 * 40, inFeatures: 3 * 19, vectorLength: 4, numCentroids: 8192, groupNum: 3, seed: 12 },
+    ]) {
+      const { config, tensors } = createSyntheticVqLayer(options);
+      const rows = await vqDequantize(gpu, config, tensors);
+      const lanes = await vqDequantize(gpu, config, tensors, { indexLayout: 'lanes' });
+      expect(Buffer.from(lanes.buffer).equals(Buffer.from(rows.buffer))).toBe(true);
+      expect(maxAbsDifference(lanes, dequantizeVptqLayer({ config, tensors }))).toBeLessThan(1e-6);
+    }
+  });
+
   it('writes f16 output within one f16 ulp', async () => {
     const { config, tensors } = createSyntheticVqLayer(everything);
     const onGpu = await vqDequantize(gpu, config, tensors, { format: 'f16' });

@@ -8,6 +8,7 @@ import { weightRowStride } from '../gpu-weights';
 import type { WeightFormat } from '../gpu-weights';
 import { getComputePipeline } from '../pipeline-cache';
 import { uploadVqLayer } from '../vq-layer/upload-vq-layer';
+import type { VqIndexLayout } from '../vq-layer/lane-index-layout';
 import type { GpuVqLayer } from '../vq-layer/upload-vq-layer';
 import { vqDequantWgsl } from './vq-dequant.wgsl';
 
@@ -26,8 +27,7 @@ export function vqDequantByteLength(layer: GpuVqLayer, format: WeightFormat): nu
  * Records the dequantization of `layer` into `output` as a dense `[outFeatures, rowStride]` matrix in f32 or
  * f16 (padding columns are 0), ready for `describeWeights` + GEMM.
  *
- * @throws {RangeError} when the layer's indices are not in the rows layout, the output would exceed one binding
- *   or the grid exceeds the device limit.
+ * @throws {RangeError} when the output would exceed one binding or the grid exceeds the device limit.
  */
 export async function createVqDequantDispatch(
   device: GPUDevice,
@@ -38,7 +38,6 @@ export async function createVqDequantDispatch(
   const fn = 'createVqDequantDispatch';
   const format = options.format ?? 'f32';
   if (format !== 'f32' && format !== 'f16') throw new RangeError(`${fn}: options.format must be 'f32' or 'f16' (got ${String(format)})`);
-  if (layer.indexLayout !== 'rows') throw new RangeError(`${fn}: the layer was uploaded with indexLayout ${layer.indexLayout}; dequantization reads the rows layout`);
   const { layout } = layer;
   const byteLength = vqDequantByteLength(layer, format);
   if (byteLength > device.limits.maxStorageBufferBindingSize) {
@@ -67,6 +66,7 @@ export async function createVqDequantDispatch(
       hasPerm: layer.inversePerm !== undefined,
       hasNorm: layer.norm !== undefined,
       f16Output: format === 'f16',
+      laneLayout: layer.indexLayout === 'lanes',
     },
   });
   const params = createUniformBuffer(
@@ -120,10 +120,10 @@ export async function vqDequantize(
   device: GPUDevice,
   config: VptqLayerConfig,
   tensors: VptqLayerTensors,
-  options: { readonly format?: WeightFormat } = {},
+  options: { readonly format?: WeightFormat; readonly indexLayout?: VqIndexLayout } = {},
 ): Promise<Float32Array | Uint16Array> {
   const format = options.format ?? 'f32';
-  const layer = uploadVqLayer(device, { config, tensors }, { label });
+  const layer = uploadVqLayer(device, { config, tensors }, { label, indexLayout: options.indexLayout });
   const { outFeatures, inFeatures } = layer.layout;
   const output = createStorageBuffer(device, `${label}/output`, vqDequantByteLength(layer, format));
   let dispatch: KernelDispatch | undefined;

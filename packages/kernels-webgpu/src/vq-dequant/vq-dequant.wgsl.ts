@@ -1,3 +1,4 @@
+import { vqLaneTileRows } from '../vq-layer/lane-index-layout';
 import { codebookReaderWgsl, lowBitsWgsl } from '../vq-layer/wgsl-codebook';
 
 /**
@@ -10,7 +11,7 @@ import { codebookReaderWgsl, lowBitsWgsl } from '../vq-layer/wgsl-codebook';
  * as one u32 of two f16 (`f16Output`) or two f32 words; columns c ≥ inFeatures are written as 0 so the
  * padded rows can be read as 16-byte vectors. Workgroups flattened as `id.x + id.y·nx`.
  *
- * 0 indices            [G, R, P] u32                      read
+ * 0 indices            [G, R, P] u32, or the lanes layout (`laneLayout`, see `toLaneIndexLayout`)  read
  * 1 centroids          [G, K, stride] f32 / f16 / bf16 words  read
  * 2 residualCentroids  [G, Kr, stride] (placeholder if none)  read
  * 3 outlierIndices     [Ro, Po] u32 repacked (or placeholder) read
@@ -37,6 +38,9 @@ override hasOutliers: bool = false;
 override hasPerm: bool = false;
 override hasNorm: bool = false;
 override f16Output: bool = false;
+// Index words in the lanes layout: word w of row r of group g at ((g · tiles + r / 32) · rowWords + w) · 32 + r mod 32.
+override laneLayout: bool = false;
+const laneTileRows = ${vqLaneTileRows}u;
 
 struct Params {
   outFeatures: u32,
@@ -61,14 +65,21 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> output: array<u32>;
 @group(0) @binding(8) var<uniform> params: Params;
 
-fn mainField(rowWord: u32, field: u32) -> u32 {
+// Field 'field' of vector-row 'row' of group 'group' of the packed indices, in either layout.
+fn mainField(group: u32, row: u32, field: u32) -> u32 {
   let bits = indexBits + residualBits;
   let bit = field * bits;
-  let word = rowWord + (bit >> 5u);
+  var word = (group * params.vectorRows + row) * params.rowWords + (bit >> 5u);
+  var next = 1u;
+  if (laneLayout) {
+    let tiles = (params.vectorRows + laneTileRows - 1u) / laneTileRows;
+    word = ((group * tiles + row / laneTileRows) * params.rowWords + (bit >> 5u)) * laneTileRows + row % laneTileRows;
+    next = laneTileRows;
+  }
   let offset = bit & 31u;
   var value = indices[word] >> offset;
   if (offset + bits > 32u) {
-    value |= indices[word + 1u] << (32u - offset);
+    value |= indices[word + next] << (32u - offset);
   }
   return value & lowBits(bits);
 }
@@ -99,7 +110,7 @@ fn weightAt(row: u32, column: u32) -> f32 {
   } else {
     let local = position - params.outlierSize;
     let group = local / params.groupSize;
-    let field = mainField((group * params.vectorRows + row / vectorLength) * params.rowWords, local % params.groupSize);
+    let field = mainField(group, row / vectorLength, local % params.groupSize);
     let within = row % vectorLength;
     value = elementMain(group * params.centroidsPerGroup + (field & lowBits(indexBits)) * centroidStride + within);
     if (residualBits > 0u) {

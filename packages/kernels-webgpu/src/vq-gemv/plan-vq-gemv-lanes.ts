@@ -2,30 +2,27 @@ import { checkWorkgroups } from '../dispatch';
 import { vqLaneTileRows } from '../vq-layer/lane-index-layout';
 import type { VqGemvDeviceLimits, VqGemvLayerPlacement, VqGemvOptions, VqGemvReducePlan, VqGemvShape } from './plan-vq-gemv';
 import { maxVqGemvTokens, vqGemvTargetWorkgroups } from './plan-vq-gemv';
-import { packStruct } from './vq-gemv-params';
+import { packStruct, vqGemvTableWords } from './vq-gemv-params';
 import type { StructField, StructValues } from './vq-gemv-params';
+import { maxVqGemvProjections } from './vq-gemv.wgsl';
 
 /** The `Params` struct of the lanes VQ-GEMV (`vqGemvLanesWgsl`), in declaration order. */
 export const vqGemvLanesParamsFields = [
   ['rowWords', 'u32'],
-  ['rows', 'u32'],
-  ['rowTiles', 'u32'],
   ['fieldsPerRow', 'u32'],
   ['columnOffset', 'u32'],
   ['columnTiles', 'u32'],
   ['xStride', 'u32'],
   ['yStride', 'u32'],
   ['tokens', 'u32'],
-  ['outputs', 'u32'],
+  ['partialStride', 'u32'],
   ['inFeatures', 'u32'],
   ['groupCentroidWords', 'u32'],
   ['groupResidualWords', 'u32'],
-  ['indexWord', 'u32'],
-  ['centroidWord', 'u32'],
-  ['residualWord', 'u32'],
-  ['permWord', 'u32'],
-  ['normWord', 'u32'],
-  ['biasWord', 'u32'],
+  ['projections', 'u32'],
+  ['upOffset', 'u32'],
+  ['epsilon', 'f32'],
+  ['table', `array<vec4u, ${vqGemvTableWords / 4}>`],
 ] as const satisfies readonly StructField[];
 
 /** Uniform values of the lanes VQ-GEMV. */
@@ -51,6 +48,8 @@ export interface VqGemvLanesConstants {
   readonly hasPerm: boolean;
   readonly hasNorm: boolean;
   readonly hasBias: boolean;
+  readonly swigluInput: boolean;
+  readonly normalizeInput: boolean;
 }
 
 /** What `createVqGemvDispatch` records for the lanes kernel, decided without a GPU. */
@@ -58,7 +57,7 @@ export interface VqGemvLanesPlan {
   readonly kernel: 'lanes';
   readonly constants: VqGemvLanesConstants;
   readonly params: VqGemvLanesParams;
-  /** (row tiles, G · column tiles, tokens). */
+  /** (Σ row tiles of the layers, G · column tiles, tokens). */
   readonly workgroups: readonly [number, number, number];
   /** Workgroup memory the kernel declares. */
   readonly workgroupBytes: number;
@@ -67,12 +66,13 @@ export interface VqGemvLanesPlan {
 }
 
 /**
- * Plans the lanes VQ-GEMV of one layer uploaded in the `lanes` index layout: 32 vector-rows per workgroup (one
- * per lane), `fieldsPerLane` columns per lane (a multiple of 8; by default enough column tiles for about
+ * Plans the lanes VQ-GEMV of one layer, or of a stack of up to 4 that share their buffers and layout (checked by
+ * the caller, see `vqStackMismatch`), uploaded in the `lanes` index layout: 32 vector-rows per workgroup (one per
+ * lane), `fieldsPerLane` columns per lane (a multiple of 8; by default enough column tiles for about
  * `targetWorkgroups` workgroups, at least 32 fields a lane so that staging x and the slice sums stay a small share),
- * the grid, the uniforms and the split-K reduction. It covers the main groups of one layer with any G, residual,
- * perm, norm, bias, codebook format and field width up to 32 bits; outliers, stacks of layers, SwiGLU inputs and
- * RMSNorm in the kernel are not covered (it throws naming which). Pure.
+ * the layer table, the grid, the uniforms and the split-K reduction. It covers the main groups with any G, residual,
+ * perm, norm, bias, codebook format and field width up to 32 bits, SwiGLU inputs and RMSNorm of the input; it
+ * throws for outliers. Pure.
  *
  * @throws {RangeError} naming the option, shape or layer feature that does not fit.
  */
@@ -85,22 +85,32 @@ export function planVqGemvLanes(
   const fn = 'createVqGemvDispatch';
   const layer = layers[0];
   const { layout } = layer;
-  if (layers.length !== 1) throw new RangeError(`${fn}: the lanes kernel takes one layer (got ${layers.length}); run each layer on its own`);
+  if (layers.length < 1 || layers.length > maxVqGemvProjections) throw new RangeError(`${fn}: the lanes kernel takes 1 to ${maxVqGemvProjections} layers (got ${layers.length})`);
   if (layout.hasOutliers) throw new RangeError(`${fn}: the lanes kernel has no outlier part (the layer has ${layout.outlierSize} outlier columns)`);
-  if (shape.swigluUpOffset !== undefined) throw new RangeError(`${fn}: the lanes kernel does not read SwiGLU inputs (shape.swigluUpOffset)`);
-  if (shape.normalizeInput !== undefined) throw new RangeError(`${fn}: the lanes kernel does not normalize its input (shape.normalizeInput)`);
   const tokens = shape.tokens;
   if (!Number.isInteger(tokens) || tokens < 1 || tokens > maxVqGemvTokens) throw new RangeError(`${fn}: shape.tokens must be an integer between 1 and ${maxVqGemvTokens} (got ${tokens})`);
-  const { inFeatures, outFeatures, vectorRows, groupNum: groups, groupSize } = layout;
-  const xStride = shape.xStride ?? inFeatures;
+  const { inFeatures, groupNum: groups, groupSize } = layout;
+  const outFeatures = layers.reduce((sum, each) => sum + each.layout.outFeatures, 0);
+  const upOffset = shape.swigluUpOffset;
+  if (upOffset !== undefined && (!Number.isInteger(upOffset) || upOffset < inFeatures)) throw new RangeError(`${fn}: shape.swigluUpOffset must be an integer ≥ ${inFeatures} (got ${upOffset})`);
+  const normalize = shape.normalizeInput;
+  if (normalize !== undefined) {
+    if (!(normalize.epsilon >= 0 && Number.isFinite(normalize.epsilon))) throw new RangeError(`${fn}: shape.normalizeInput.epsilon must be a finite number ≥ 0 (got ${normalize.epsilon})`);
+    if (upOffset !== undefined) throw new RangeError(`${fn}: shape.normalizeInput and shape.swigluUpOffset exclude each other`);
+  }
+  const xWidth = (upOffset ?? 0) + inFeatures;
+  const xStride = shape.xStride ?? xWidth;
   const yStride = shape.yStride ?? outFeatures;
+  if (!Number.isInteger(xStride) || xStride < xWidth) throw new RangeError(`${fn}: shape.xStride must be an integer ≥ ${xWidth} (got ${xStride})`);
+  if (!Number.isInteger(yStride) || yStride < outFeatures) throw new RangeError(`${fn}: shape.yStride must be an integer ≥ ${outFeatures} (got ${yStride})`);
   const limit = device.limits.maxComputeInvocationsPerWorkgroup;
   const workgroupSize = options.workgroupSize ?? 256;
   if (!Number.isInteger(workgroupSize) || workgroupSize < vqLaneTileRows || workgroupSize > limit || (workgroupSize & (workgroupSize - 1)) !== 0) {
     throw new RangeError(`${fn}: options.workgroupSize of the lanes kernel must be a power of two between ${vqLaneTileRows} and ${limit} (got ${workgroupSize})`);
   }
   const slices = workgroupSize / vqLaneTileRows;
-  const rowTiles = Math.ceil(vectorRows / vqLaneTileRows);
+  const tilesOf = (each: VqGemvLayerPlacement) => Math.ceil(each.layout.vectorRows / vqLaneTileRows);
+  const rowTiles = layers.reduce((sum, each) => sum + tilesOf(each), 0);
   const fieldsPerLane = options.fieldsPerLane ?? defaultFieldsPerLane(rowTiles * groups, groupSize, slices, options.targetWorkgroups ?? vqGemvTargetWorkgroups);
   if (!Number.isInteger(fieldsPerLane) || fieldsPerLane < 8 || fieldsPerLane % 8 !== 0) {
     throw new RangeError(`${fn}: options.fieldsPerLane must be a positive multiple of 8 (got ${fieldsPerLane})`);
@@ -109,7 +119,7 @@ export function planVqGemvLanes(
   const columnTiles = Math.ceil(groupSize / columns);
   const quads = Math.ceil(layout.vectorLength / 4);
   const hasNorm = layer.words.norm !== undefined;
-  const workgroupBytes = columns * 4 + workgroupSize * quads * 16 + (hasNorm ? workgroupSize : 1) * 4;
+  const workgroupBytes = columns * 4 + workgroupSize * quads * 16 + (hasNorm || normalize ? workgroupSize : 1) * 8;
   if (workgroupBytes > device.limits.maxComputeWorkgroupStorageSize) {
     throw new RangeError(
       `${fn}: the lanes kernel needs ${workgroupBytes} bytes of workgroup memory, above maxComputeWorkgroupStorageSize (${device.limits.maxComputeWorkgroupStorageSize}); lower options.fieldsPerLane or options.workgroupSize`,
@@ -145,32 +155,51 @@ export function planVqGemvLanes(
       hasPerm: layer.words.perm !== undefined,
       hasNorm,
       hasBias: layer.words.bias !== undefined,
+      swigluInput: upOffset !== undefined,
+      normalizeInput: normalize !== undefined,
     },
     params: {
       rowWords: layout.rowWords,
-      rows: vectorRows,
-      rowTiles,
       fieldsPerRow: groupSize,
       columnOffset: layout.outlierSize,
       columnTiles,
       xStride,
       yStride,
       tokens,
-      outputs: outFeatures,
+      partialStride: outFeatures,
       inFeatures,
       groupCentroidWords: layout.numCentroids * entryWords,
       groupResidualWords: residual ? layout.numResidualCentroids * residualEntryWords : 0,
-      indexWord: layer.words.indices,
-      centroidWord: layer.words.centroids,
-      residualWord: layer.words.residualCentroids ?? 0,
-      permWord: layer.words.perm ?? 0,
-      normWord: layer.words.norm ?? 0,
-      biasWord: layer.words.bias ?? 0,
+      projections: layers.length,
+      upOffset: upOffset ?? 0,
+      epsilon: normalize?.epsilon ?? 0,
+      table: lanesLayerTable(layers, tilesOf),
     },
     workgroups: checkWorkgroups(fn, device, rowTiles, slots, tokens),
     workgroupBytes,
     reduce,
   };
+}
+
+/**
+ * Three vec4u per layer: (first row tile, index word, centroid word, residual word), (perm word, norm word, first
+ * output, outputs), (bias word, vector-rows, row tiles, 0).
+ */
+function lanesLayerTable(layers: readonly VqGemvLayerPlacement[], tilesOf: (layer: VqGemvLayerPlacement) => number): Uint32Array {
+  const table = new Uint32Array(vqGemvTableWords);
+  let firstTile = 0;
+  let firstOutput = 0;
+  for (const [index, each] of layers.entries()) {
+    const { layout, words } = each;
+    const tiles = tilesOf(each);
+    table.set(
+      [firstTile, words.indices, words.centroids, words.residualCentroids ?? 0, words.perm ?? 0, words.norm ?? 0, firstOutput, layout.outFeatures, words.bias ?? 0, layout.vectorRows, tiles, 0],
+      12 * index,
+    );
+    firstTile += tiles;
+    firstOutput += layout.outFeatures;
+  }
+  return table;
 }
 
 /**

@@ -9,7 +9,6 @@ import type { SyntheticVqLayerOptions } from '../bench/create-synthetic-vq-layer
 import { bufferUsage } from '../gpu-flags';
 import { toLaneIndexLayout } from '../vq-layer/lane-index-layout';
 import { uploadVqLayers } from '../vq-layer/upload-vq-layer';
-import { createVqDequantDispatch } from '../vq-dequant/vq-dequant';
 import { planVqGemvLanes } from './plan-vq-gemv-lanes';
 import { createVqGemvDispatch, placeVqGemvLayer, vqGemv } from './vq-gemv';
 import type { VqGemvOptions } from './vq-gemv';
@@ -90,8 +89,10 @@ describe('planVqGemvLanes', () => {
     const layer = place(64, 256);
     expect(() => planVqGemvLanes([layer], { tokens: 1 }, { fieldsPerLane: 12 }, limits)).toThrow(/options.fieldsPerLane must be a positive multiple of 8 \(got 12\)/);
     expect(() => planVqGemvLanes([layer], { tokens: 1 }, { workgroupSize: 16 }, limits)).toThrow(/power of two between 32 and 1024 \(got 16\)/);
-    expect(() => planVqGemvLanes([layer, layer], { tokens: 1 }, {}, limits)).toThrow(/takes one layer \(got 2\)/);
-    expect(() => planVqGemvLanes([layer], { tokens: 1, normalizeInput: { epsilon: 1e-5 } }, {}, limits)).toThrow(/does not normalize/);
+    expect(() => planVqGemvLanes([layer, layer, layer, layer, layer], { tokens: 1 }, {}, limits)).toThrow(/takes 1 to 4 layers \(got 5\)/);
+    expect(() => planVqGemvLanes([layer], { tokens: 1, normalizeInput: { epsilon: -1 } }, {}, limits)).toThrow(/epsilon must be a finite number ≥ 0 \(got -1\)/);
+    expect(() => planVqGemvLanes([layer], { tokens: 1, normalizeInput: { epsilon: 1e-5 }, swigluUpOffset: 256 }, {}, limits)).toThrow(/exclude each other/);
+    expect(() => planVqGemvLanes([layer], { tokens: 1, xStride: 255 }, {}, limits)).toThrow(/shape.xStride must be an integer ≥ 256 \(got 255\)/);
     expect(() => planVqGemvLanes([layer], { tokens: 1 }, { fieldsPerLane: 4096 }, limits)).toThrow(/needs \d+ bytes of workgroup memory/);
     expect(() => planVqGemvLanes([layer], { tokens: 9 }, {}, limits)).toThrow(/shape.tokens must be an integer between 1 and 8 \(got 9\)/);
   });
@@ -173,6 +174,93 @@ describe.skipIf(!device)('the lanes VQ-GEMV', () => {
     }
   });
 
+  it('runs layers uploaded together as one dispatch, outputs side by side ([q | k | v]), with and without column tiles', async () => {
+    const shared = { ...everything, inFeatures: 2 * 150 };
+    const sources = [
+      createSyntheticVqLayer({ ...shared, outFeatures: 8 * 40 - 3, seed: 90 }),
+      createSyntheticVqLayer({ ...shared, outFeatures: 16, seed: 91 }),
+      createSyntheticVqLayer({ ...shared, outFeatures: 8 * 33, seed: 92 }),
+    ];
+    const layers = uploadVqLayers(gpu, sources, { indexLayout: 'lanes' });
+    try {
+      const tokens = 2;
+      const x = randomFloats(tokens * shared.inFeatures, 93);
+      const total = sources.reduce((sum, { config }) => sum + config.outFeatures, 0);
+      const expected = new Float32Array(tokens * total);
+      let start = 0;
+      for (const { config, tensors } of sources) {
+        const part = vqGemvCpu(config, tensors, x, tokens);
+        for (let t = 0; t < tokens; t++) expected.set(part.subarray(t * config.outFeatures, (t + 1) * config.outFeatures), t * total + start);
+        start += config.outFeatures;
+      }
+      for (const fieldsPerLane of [8, 32]) {
+        const [bytes] = await runKernel(gpu, 'vq-gemv-lanes-stack', [x], [tokens * total * 4], ([xBuffer], [yBuffer]) =>
+          createVqGemvDispatch(gpu, layers, { x: xBuffer, y: yBuffer }, { tokens }, { fieldsPerLane }),
+        );
+        expect(maxAbsDifference(new Float32Array(bytes), expected)).toBeLessThan(2e-4);
+      }
+    } finally {
+      layers[0].destroy();
+    }
+  });
+
+  it('reads silu(gate) · up from [gate | up] (SwiGLU folded into the down projection)', async () => {
+    const { config, tensors } = createSyntheticVqLayer({ ...everything, seed: 94 });
+    const tokens = 2;
+    const inFeatures = config.inFeatures;
+    const upOffset = inFeatures + 3;
+    const gateUp = randomFloats(tokens * (upOffset + inFeatures), 95);
+    const activated = new Float32Array(tokens * inFeatures);
+    for (let t = 0; t < tokens; t++) {
+      for (let c = 0; c < inFeatures; c++) {
+        const g = gateUp[t * (upOffset + inFeatures) + c];
+        activated[t * inFeatures + c] = (g / (1 + Math.exp(-g))) * gateUp[t * (upOffset + inFeatures) + upOffset + c];
+      }
+    }
+    const [layer] = uploadVqLayers(gpu, [{ config, tensors }], { indexLayout: 'lanes' });
+    try {
+      const [bytes] = await runKernel(gpu, 'vq-gemv-lanes-swiglu', [gateUp], [tokens * config.outFeatures * 4], ([xBuffer], [yBuffer]) =>
+        createVqGemvDispatch(gpu, layer, { x: xBuffer, y: yBuffer }, { tokens, swigluUpOffset: upOffset }, { fieldsPerLane: 8 }),
+      );
+      expect(maxAbsDifference(new Float32Array(bytes), vqGemvCpu(config, tensors, activated, tokens))).toBeLessThan(2e-4);
+    } finally {
+      layer.destroy();
+    }
+  });
+
+  it('applies RMSNorm (without gain) to its input, in one column tile and across several', async () => {
+    const shared = { outFeatures: 6 * 40, inFeatures: 320, vectorLength: 6, numCentroids: 4096, bias: true };
+    const sources = [createSyntheticVqLayer({ ...shared, seed: 96 }), createSyntheticVqLayer({ ...shared, outFeatures: 12, seed: 97 })];
+    const layers = uploadVqLayers(gpu, sources, { indexLayout: 'lanes' });
+    try {
+      const tokens = 2;
+      const epsilon = 1e-5;
+      const x = randomFloats(tokens * 320, 98);
+      const normalized = new Float32Array(x.length);
+      for (let t = 0; t < tokens; t++) {
+        const row = x.subarray(t * 320, (t + 1) * 320);
+        const scale = 1 / Math.sqrt(row.reduce((sum, value) => sum + value * value, 0) / 320 + epsilon);
+        row.forEach((value, c) => (normalized[t * 320 + c] = value * scale));
+      }
+      const first = vqGemvCpu(sources[0].config, sources[0].tensors, normalized, tokens);
+      const second = vqGemvCpu(sources[1].config, sources[1].tensors, normalized, tokens);
+      const expected = new Float32Array(tokens * 252);
+      for (let t = 0; t < tokens; t++) {
+        expected.set(first.subarray(t * 240, (t + 1) * 240), t * 252);
+        expected.set(second.subarray(t * 12, (t + 1) * 12), t * 252 + 240);
+      }
+      // 48 fields a lane cover the 320 columns in one tile; 8 take five tiles and a reduction.
+      for (const fieldsPerLane of [48, 8]) {
+        const [bytes] = await runKernel(gpu, 'vq-gemv-lanes-normalized', [x], [tokens * 252 * 4], ([xBuffer], [yBuffer]) =>
+          createVqGemvDispatch(gpu, layers, { x: xBuffer, y: yBuffer }, { tokens, normalizeInput: { epsilon } }, { fieldsPerLane }),
+        );
+        expect(maxAbsDifference(new Float32Array(bytes), expected)).toBeLessThan(2e-4);
+      }
+    } finally {
+      layers[0].destroy();
+    }
+  });
+
   it('keeps each index layout to the kernels that read it', async () => {
     const source = createSyntheticVqLayer({ outFeatures: 16, inFeatures: 64, vectorLength: 8, numCentroids: 256, seed: 85 });
     const [lanes] = uploadVqLayers(gpu, [source], { indexLayout: 'lanes' });
@@ -186,7 +274,6 @@ describe.skipIf(!device)('the lanes VQ-GEMV', () => {
       await expect(createVqGemvDispatch(gpu, lanes, { x, y: x }, { tokens: 1 }, { kernel: 'streaming' })).rejects.toThrow(/uploaded with indexLayout lanes, which only options.kernel lanes \(or auto\) reads \(got streaming\)/);
       await expect(createVqGemvDispatch(gpu, rows, { x, y: x }, { tokens: 1 }, { kernel: 'lanes' })).rejects.toThrow(/needs layers uploaded with indexLayout: 'lanes'/);
       await expect(createVqGemvDispatch(gpu, withOutliers, { x, y: x }, { tokens: 1 })).rejects.toThrow(/no outlier part \(the layer has 5 outlier columns\)/);
-      await expect(createVqDequantDispatch(gpu, lanes, { buffer: x })).rejects.toThrow(/uploaded with indexLayout lanes; dequantization reads the rows layout/);
       expect(() => uploadVqLayers(gpu, [source], { indexLayout: 'columns' as 'rows' })).toThrow(/options.indexLayout must be rows or lanes \(got columns\)/);
     } finally {
       for (const layer of [lanes, rows, withOutliers]) layer.destroy();

@@ -1,11 +1,14 @@
 import { lowBitsWgsl, packedFieldWgsl, vqBlockWgsl } from '../vq-layer/wgsl-codebook';
 import { vqLaneTileRows } from '../vq-layer/lane-index-layout';
-import { vqGatherWgsl } from './vq-gemv.wgsl';
+import { maxVqGemvProjections, vqGatherWgsl } from './vq-gemv.wgsl';
 
 /**
  * The lanes VQ-GEMV (issue 10): `y[t, o] = Σ_p C[o, p] · scale[p] · x[t, perm[p]] + Σ_p shift[p] · x[t, perm[p]]
- * + bias[o]` over the main groups of one packed layer whose indices were uploaded in the `lanes` layout
- * (`uploadVqLayers(…, { indexLayout: 'lanes' })`).
+ * + bias[o]` over the main groups of one packed layer, or of a stack of layers that share their buffers (q/k/v,
+ * gate/up: outputs side by side), whose indices were uploaded in the `lanes` layout
+ * (`uploadVqLayers(…, { indexLayout: 'lanes' })`). As the streaming kernel it can read `silu(gate) · up` from
+ * `[gate | up]` (`swigluInput`) or RMS-normalize x itself (`normalizeInput`: every workgroup sums x² over the
+ * whole row, which the L2 serves; the sums are linear in x, so each partial is scaled before the reduction).
  *
  * Why this shape: the streaming kernel spreads one vector-row over a workgroup, so every field costs, besides
  * its one or two codebook lookups, a perm load, the dependent load of x, two norm loads and a share of a
@@ -22,7 +25,7 @@ import { vqGatherWgsl } from './vq-gemv.wgsl';
  * tile's columns is added by a tree, and the tile writes either y (one column tile, one group) or a partial
  * `[slot, token, o]` that `vqGemvReduceWgsl` sums in slot order: deterministic, no float atomics.
  *
- * Grid: (row tiles, G · column tiles, tokens).
+ * Grid: (Σ row tiles of the stack's layers, G · column tiles, tokens); tiles do not straddle layers.
  *
  * 0 indices            u32 words, lanes layout: word w of row r of group g at ((g · tiles + r / 32) · rowWords + w) · 32 + r mod 32
  * 1 centroids          vec4u codebook blocks (padded entries, as the streaming kernel)   read
@@ -31,7 +34,7 @@ import { vqGatherWgsl } from './vq-gemv.wgsl';
  * 4 perm               u32 positions → columns (placeholder if none)                     read
  * 5 norm               [2, in] f32 scale, shift by position (placeholder if none)        read
  * 6 bias               f32 (placeholder if none)                                          read
- * 7 output             y [tokens, yStride] or partials [slots, tokens, outputs] f32      read_write
+ * 7 output             y [tokens, yStride] or partials [slots, tokens, Σ outputs] f32    read_write
  * 8 params             Params                                                             uniform
  */
 export const vqGemvLanesWgsl = /* wgsl */ `
@@ -48,6 +51,8 @@ override directOutput: bool = false;
 override hasPerm: bool = false;
 override hasNorm: bool = false;
 override hasBias: bool = false;
+override swigluInput: bool = false;
+override normalizeInput: bool = false;
 override totalBits: u32 = indexBits + residualBits;
 override quads: u32 = (vectorLength + 3u) / 4u;
 override alignedSteps: bool = totalBits % 4u == 0u;
@@ -57,28 +62,26 @@ override slices: u32 = workgroupSize / tileRows;
 override columns: u32 = slices * fieldsPerLane;
 override columnQuads: u32 = columns / 4u;
 override outputsPerTile: u32 = tileRows * vectorLength;
-override betaSlots: u32 = select(1u, workgroupSize, hasNorm);
+override treeSlots: u32 = select(1u, workgroupSize, hasNorm || normalizeInput);
 
 struct Params {
   rowWords: u32,
-  rows: u32,
-  rowTiles: u32,
   fieldsPerRow: u32,
   columnOffset: u32,
   columnTiles: u32,
   xStride: u32,
   yStride: u32,
   tokens: u32,
-  outputs: u32,
+  partialStride: u32,
   inFeatures: u32,
   groupCentroidWords: u32,
   groupResidualWords: u32,
-  indexWord: u32,
-  centroidWord: u32,
-  residualWord: u32,
-  permWord: u32,
-  normWord: u32,
-  biasWord: u32,
+  projections: u32,
+  upOffset: u32,
+  epsilon: f32,
+  // Per layer three vec4u: (first row tile, index word, centroid word, residual word),
+  // (perm word, norm word, first output, outputs), (bias word, vector-rows, row tiles, 0).
+  table: array<vec4u, ${3 * maxVqGemvProjections}>,
 }
 
 @group(0) @binding(0) var<storage, read> indices: array<u32>;
@@ -93,9 +96,10 @@ struct Params {
 
 // x of the tile's columns, through perm and scaled by the norm (0 past the group's last column).
 var<workgroup> xs: array<vec4f, columnQuads>;
-// The sums of every (slice, lane), quad by quad, then the shift term's tree.
+// The sums of every (slice, lane), quad by quad.
 var<workgroup> scratch: array<vec4f, workgroupSize * quads>;
-var<workgroup> betaScratch: array<f32, betaSlots>;
+// The tree of the shift term β (x) and of Σ x² over the whole row (y, with normalizeInput).
+var<workgroup> tree: array<vec2f, treeSlots>;
 
 var<private> sum0: vec4f;
 var<private> sum1: vec4f;
@@ -123,9 +127,35 @@ fn indexWord(base: u32, w: u32) -> u32 {
   return indices[base + min(w, params.rowWords - 1u) * tileRows];
 }
 
+// The layer (entry of the table) whose row tiles include 'tile'.
+fn layerOfTile(tile: u32) -> u32 {
+  var layer = 0u;
+  for (var i = 1u; i < params.projections; i++) {
+    if (tile >= params.table[3u * i].x) {
+      layer = i;
+    }
+  }
+  return layer;
+}
+
+// The kernel's input at column c of x: x itself, or silu(gate) · up of a [gate | up] input.
+fn inputAt(xBase: u32, column: u32) -> f32 {
+  let value = x[xBase + column];
+  if (swigluInput) {
+    // silu(gate) · up, as the SwiGLU kernel computes it (exp(-g) = inf for g < -88 gives the limit -0).
+    return value / (1.0 + exp(-value)) * x[xBase + params.upOffset + column];
+  }
+  return value;
+}
+
 @compute @workgroup_size(workgroupSize)
 fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(local_invocation_index) local: u32) {
-  let rowTile = workgroup.x;
+  let layer = layerOfTile(workgroup.x);
+  let where0 = params.table[3u * layer];
+  let where1 = params.table[3u * layer + 1u];
+  let where2 = params.table[3u * layer + 2u];
+  let rowTile = workgroup.x - where0.x;
+  let rows = where2.y;
   let group = workgroup.y / params.columnTiles;
   let columnTile = workgroup.y % params.columnTiles;
   let token = workgroup.z;
@@ -136,35 +166,42 @@ fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(local_invocation_index
   let xBase = token * params.xStride;
 
   // Stage x' = scale · x[perm] of the tile's columns; sum this invocation's share of β = Σ shift · x[perm].
-  var betaPart = 0.0;
+  var part = vec2f(0.0);
   for (var c = local; c < columns; c += workgroupSize) {
     var value = 0.0;
     if (first + c < end) {
       let position = positionBase + first + c;
       var column = position;
       if (hasPerm) {
-        column = perm[params.permWord + position];
+        column = perm[where1.x + position];
       }
-      value = x[xBase + column];
+      value = inputAt(xBase, column);
       if (hasNorm) {
-        betaPart += value * norm[params.normWord + params.inFeatures + position];
-        value *= norm[params.normWord + position];
+        part.x += value * norm[where1.y + params.inFeatures + position];
+        value *= norm[where1.y + position];
       }
     }
     xs[c / 4u][c % 4u] = value;
   }
-  if (hasNorm) {
-    betaScratch[local] = betaPart;
+  if (normalizeInput) {
+    // RMSNorm needs the whole row, whatever columns this workgroup takes.
+    for (var c = local; c < params.inFeatures; c += workgroupSize) {
+      let value = x[xBase + c];
+      part.y += value * value;
+    }
+  }
+  if (hasNorm || normalizeInput) {
+    tree[local] = part;
   }
   workgroupBarrier();
 
   let lane = local % tileRows;
   let slice = local / tileRows;
   let row = rowTile * tileRows + lane;
-  if (row < params.rows) {
-    let mainBase = params.centroidWord + group * params.groupCentroidWords;
-    let residualBase = params.residualWord + group * params.groupResidualWords;
-    let wordBase = params.indexWord + (group * params.rowTiles + rowTile) * params.rowWords * tileRows + lane;
+  if (row < rows) {
+    let mainBase = where0.z + group * params.groupCentroidWords;
+    let residualBase = where0.w + group * params.groupResidualWords;
+    let wordBase = where0.y + (group * where2.z + rowTile) * params.rowWords * tileRows + lane;
     let sliceFirst = first + slice * fieldsPerLane;
     let sliceEnd = min(sliceFirst + fieldsPerLane, end);
     if (alignedSteps) {
@@ -209,10 +246,10 @@ fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(local_invocation_index
     scratch[local * quads + 3u] = sum3;
   }
   workgroupBarrier();
-  if (hasNorm) {
+  if (hasNorm || normalizeInput) {
     for (var stride = workgroupSize / 2u; stride > 0u; stride >>= 1u) {
       if (local < stride) {
-        betaScratch[local] += betaScratch[local + stride];
+        tree[local] += tree[local + stride];
       }
       workgroupBarrier();
     }
@@ -223,21 +260,26 @@ fn main(@builtin(workgroup_id) workgroup: vec3u, @builtin(local_invocation_index
     let r = j / vectorLength;
     let e = j % vectorLength;
     let o = (rowTile * tileRows + r) * vectorLength + e;
-    if (rowTile * tileRows + r < params.rows && o < params.outputs) {
+    if (rowTile * tileRows + r < rows && o < where1.w) {
       var total = 0.0;
       for (var s = 0u; s < slices; s++) {
         total += scratch[(s * tileRows + r) * quads + e / 4u][e % 4u];
       }
       if (hasNorm) {
-        total += betaScratch[0];
+        total += tree[0].x;
+      }
+      if (normalizeInput) {
+        // RMSNorm of x without its gain (folded into the layer's norm): the sums are linear in x.
+        total *= inverseSqrt(tree[0].y / f32(params.inFeatures) + params.epsilon);
       }
       if (hasBias && workgroup.y == 0u) {
-        total += bias[params.biasWord + o];
+        total += bias[where2.x + o];
       }
+      let outIndex = where1.z + o;
       if (directOutput) {
-        output[token * params.yStride + o] = total;
+        output[token * params.yStride + outIndex] = total;
       } else {
-        output[(workgroup.y * params.tokens + token) * params.outputs + o] = total;
+        output[(workgroup.y * params.tokens + token) * params.partialStride + outIndex] = total;
       }
     }
   }

@@ -193,7 +193,9 @@ export async function benchmarkDecode(device: GPUDevice, options: DecodeBenchmar
     const linears: SyntheticLinears = variant === 'fp16' ? { kind: 'dense', format: 'f16' } : { kind: 'vptq', ...quantization };
     progress(`${label}: building synthetic weights`);
     const setupStart = now();
-    const weights = await createSyntheticGpuWeights(device, config, { linears, embeddingFormat: 'f16', seed: options.seed });
+    // The lanes VQ-GEMV reads its own index layout, chosen at upload.
+    const vqIndexLayout = options.vqGemv?.kernel === 'lanes' ? 'lanes' : 'rows';
+    const weights = await createSyntheticGpuWeights(device, config, { linears, embeddingFormat: 'f16', seed: options.seed, vqIndexLayout });
     let model: GpuLlamaModel;
     try {
       // Decode alone needs one-token activations; a prefill to startPosition runs in chunks of 256.

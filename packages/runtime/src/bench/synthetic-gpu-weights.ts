@@ -1,6 +1,6 @@
 import { allocateWeights, submitDispatches, uploadVqLayers, vqStackMismatch } from '@vptq/kernels-webgpu';
 import { createBufferWithData } from '@vptq/kernels-webgpu/authoring';
-import type { BufferBinding, GpuVqLayer, GpuWeights, KernelDispatch, WeightFormat } from '@vptq/kernels-webgpu';
+import type { BufferBinding, GpuVqLayer, GpuWeights, KernelDispatch, VqIndexLayout, WeightFormat } from '@vptq/kernels-webgpu';
 import { listLinearSpecs } from '@vptq/loader';
 import type { LinearInput, LinearName, LinearSpec, LlamaConfig } from '@vptq/loader';
 import { createRandom, randomPermutation } from '@vptq/kmeans';
@@ -37,6 +37,8 @@ export interface SyntheticGpuWeightsOptions {
   readonly embeddingFormat?: WeightFormat;
   /** Seed of every random value. Default 1. */
   readonly seed?: number;
+  /** Index layout of the VPTQ layers (`lanes` for the lanes VQ-GEMV). Default `rows`. */
+  readonly vqIndexLayout?: VqIndexLayout;
 }
 
 /**
@@ -118,7 +120,7 @@ export async function createSyntheticGpuWeights(device: GPUDevice, config: Llama
         for (const group of groups) {
           const key = group.length > 1 ? group[0].input : undefined;
           const gain = folded?.[group[0].input];
-          const vqLayers = await syntheticVqLayers(device, group, options.linears, random, zeros, fill, stream, gain);
+          const vqLayers = await syntheticVqLayers(device, group, options.linears, options.vqIndexLayout ?? 'rows', random, zeros, fill, stream, gain);
           stream += 3 * group.length;
           keep({ destroy: () => vqLayers[0].destroy() });
           vqLayers.forEach((layer, index) => {
@@ -194,6 +196,7 @@ async function syntheticVqLayers(
   device: GPUDevice,
   specs: readonly LinearSpec[],
   linears: Extract<SyntheticLinears, { kind: 'vptq' }>,
+  indexLayout: VqIndexLayout,
   random: () => number,
   zeros: Map<string, Uint32Array | Uint16Array>,
   fill: Fill,
@@ -242,7 +245,7 @@ async function syntheticVqLayers(
     };
     return { config, tensors, indexWords };
   });
-  const layers = uploadVqLayers(device, sources, { label: 'synthetic-vq-layer' });
+  const layers = uploadVqLayers(device, sources, { label: 'synthetic-vq-layer', indexLayout });
   try {
     for (const [index, layer] of layers.entries()) {
       const streamSeed = seed + 3 * index;

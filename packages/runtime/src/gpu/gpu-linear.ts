@@ -161,6 +161,7 @@ function withBias(layer: GpuVqLayer, bias: GPUBuffer): GpuVqLayer {
     {
       config: layer.config,
       layout: layer.layout,
+      indexLayout: layer.indexLayout,
       indices: layer.indices,
       centroids: layer.centroids,
       centroidFormat: layer.centroidFormat,

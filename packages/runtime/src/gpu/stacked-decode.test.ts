@@ -37,7 +37,20 @@ describe.skipIf(!device)('decode with stacked projections and adjacent q|k|v (al
     await releaseTestDevice();
   });
 
-  const cases: { name: string; open: () => { gpuSource: ModelSource; cpuSource: ModelSource; close(): void }; weightFormat: 'f32' | 'f16'; dispatches: number }[] = [
+  const openPacked = (): { gpuSource: ModelSource; cpuSource: ModelSource; close(): void } => {
+    writeHfModelFixture(createSyntheticSource({ ...aligned, tieWordEmbeddings: false }, 13), join(temp, 'hf'));
+    writeVptqModelFixture(join(temp, 'hf'), join(temp, 'vptq'));
+    const gpuSource = openModel(join(temp, 'vptq'));
+    const cpuSource = openModel(join(temp, 'vptq'));
+    return { gpuSource, cpuSource, close: () => (gpuSource.close(), cpuSource.close()) };
+  };
+  const cases: {
+    name: string;
+    open: () => { gpuSource: ModelSource; cpuSource: ModelSource; close(): void };
+    weightFormat: 'f32' | 'f16';
+    dispatches: number;
+    vqIndexLayout?: 'lanes';
+  }[] = [
     {
       name: 'dense f32',
       open: () => ({ gpuSource: createSyntheticSource(aligned, 11), cpuSource: createSyntheticSource(aligned, 11), close() {} }),
@@ -56,13 +69,7 @@ describe.skipIf(!device)('decode with stacked projections and adjacent q|k|v (al
     },
     {
       name: 'VPTQ packed',
-      open: () => {
-        writeHfModelFixture(createSyntheticSource({ ...aligned, tieWordEmbeddings: false }, 13), join(temp, 'hf'));
-        writeVptqModelFixture(join(temp, 'hf'), join(temp, 'vptq'));
-        const gpuSource = openModel(join(temp, 'vptq'));
-        const cpuSource = openModel(join(temp, 'vptq'));
-        return { gpuSource, cpuSource, close: () => (gpuSource.close(), cpuSource.close()) };
-      },
+      open: openPacked,
       weightFormat: 'f32',
       // As dense, with q/k/v and gate/up each one fused VQ-GEMV dispatch over layers in shared buffers, but the
       // down projection reads SwiGLU of [gate | up] itself (no SwiGLU dispatch) and q/k/v (one group, no
@@ -71,17 +78,30 @@ describe.skipIf(!device)('decode with stacked projections and adjacent q|k|v (al
       // takes the on-chip kernel also its prepare pass (perm, norm, SwiGLU, Σx²).
       dispatches: 1 + 2 * 8 + 3,
     },
+    {
+      // q/k/v, o and down in the lanes index layout, read by the lanes VQ-GEMV (stacked, normalizing, reading
+      // SwiGLU) and, for windows above 8 tokens, by the dequantization; gate/up has outliers and keeps the rows
+      // layout and the streaming kernel.
+      name: 'VPTQ packed, lanes index layout',
+      open: openPacked,
+      weightFormat: 'f32',
+      dispatches: 1 + 2 * 8 + 3,
+      vqIndexLayout: 'lanes',
+    },
   ];
 
-  for (const { name, open, weightFormat, dispatches } of cases) {
+  for (const { name, open, weightFormat, dispatches, vqIndexLayout } of cases) {
     it(`${name}: window, single steps and greedy decoding match the CPU`, async () => {
       const sources = open();
       const cpu = createCpuModel(loadWeights(sources.cpuSource), { contextLength: 32 });
-      const model = await createGpuModel(gpu, sources.gpuSource, { weightFormat, contextLength: 32 });
+      const model = await createGpuModel(gpu, sources.gpuSource, { weightFormat, contextLength: 32, vqIndexLayout });
       sources.close();
       try {
-        if (name === 'VPTQ packed') expect(model.dispatchesPerToken).toBeGreaterThanOrEqual(dispatches), expect(model.dispatchesPerToken).toBeLessThanOrEqual(dispatches + 2 * 4 * 2);
+        if (name.startsWith('VPTQ packed')) expect(model.dispatchesPerToken).toBeGreaterThanOrEqual(dispatches), expect(model.dispatchesPerToken).toBeLessThanOrEqual(dispatches + 2 * 4 * 2);
         else expect(model.dispatchesPerToken).toBe(dispatches);
+        // A 12-token window runs the packed projections as dequantization + GEMM (more than 8 tokens).
+        const window = [1, 17, 33, 2, 63, 5, 8, 9, 10, 11, 12, 13];
+        expect(maxAbsDifference(await model.forward(window, 0, { allLogits: true }), cpu.forward(window, 0, { allLogits: true }))).toBeLessThan(2e-4);
         const prompt = [1, 17, 33, 2, 63, 5];
         expect(maxAbsDifference(await model.forward(prompt, 0, { allLogits: true }), cpu.forward(prompt, 0, { allLogits: true }))).toBeLessThan(2e-4);
         for (const [offset, token] of [40, 8, 22].entries()) {

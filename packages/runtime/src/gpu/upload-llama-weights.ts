@@ -1,6 +1,6 @@
 import { maxVqGemvVectorLength, uploadVqLayers, uploadWeights, vqStackMismatch } from '@vptq/kernels-webgpu';
 import { createBufferWithData } from '@vptq/kernels-webgpu/authoring';
-import type { GpuWeights, WeightFormat } from '@vptq/kernels-webgpu';
+import type { GpuWeights, VqIndexLayout, WeightFormat } from '@vptq/kernels-webgpu';
 import { listLayerTensorNames, listLinearSpecs } from '@vptq/loader';
 import type { LinearInput, LinearName, LinearSpec, ModelSource, VptqModelSource } from '@vptq/loader';
 import { f32ToF16Bits } from '@vptq/pack-format/safetensors';
@@ -50,6 +50,12 @@ export interface UploadLlamaWeightsOptions {
    * `uploadLayerWeights` never folds (a quantizer captures the normalized, gained inputs).
    */
   readonly foldDenseNormGains?: boolean;
+  /**
+   * Order of the packed index words on the GPU: `rows` (default; the streaming and on-chip VQ-GEMV) or `lanes`
+   * (the lanes VQ-GEMV, see `uploadVqLayers`; not yet measured faster on a GPU). Groups of projections with
+   * outliers, which the lanes kernel does not cover, stay `rows`.
+   */
+  readonly vqIndexLayout?: VqIndexLayout;
 }
 
 const fn = 'createGpuModel';
@@ -67,6 +73,7 @@ export async function uploadLlamaWeights(device: GPUDevice, source: GpuWeightSou
   const config = source.config;
   validateConfig(fn, config);
   const { format, packedNames } = resolveUpload(source, options, fn);
+  const vqIndexLayout = resolveIndexLayout(options, fn);
   const hidden = config.hiddenSize;
   const owned: { destroy(): void }[] = [];
   const keep = <T extends { destroy(): void }>(resource: T): T => {
@@ -89,7 +96,7 @@ export async function uploadLlamaWeights(device: GPUDevice, source: GpuWeightSou
     const layers: GpuLayerWeights[] = [];
     for (let layer = 0; layer < config.numHiddenLayers; layer++) {
       await prefetch(listLayerTensorNames(config, layer));
-      const settings = { format, packedNames, maxBindingBytes: options.maxBindingBytes, foldDenseGains: options.foldDenseNormGains ?? format === 'f32', caller: fn };
+      const settings = { format, packedNames, maxBindingBytes: options.maxBindingBytes, foldDenseGains: options.foldDenseNormGains ?? format === 'f32', vqIndexLayout, caller: fn };
       layers.push(uploadLayer(device, source, layer, settings, keep));
     }
     await prefetch(config.tieWordEmbeddings ? ['model.norm.weight'] : ['model.norm.weight', 'lm_head.weight']);
@@ -131,7 +138,7 @@ export function uploadLayerWeights(device: GPUDevice, source: GpuWeightSource, l
     return resource;
   };
   try {
-    const settings = { format, packedNames, maxBindingBytes: options.maxBindingBytes, foldDenseGains: false, caller: 'uploadLayerWeights' };
+    const settings = { format, packedNames, maxBindingBytes: options.maxBindingBytes, foldDenseGains: false, vqIndexLayout: resolveIndexLayout(options, 'uploadLayerWeights'), caller: 'uploadLayerWeights' };
     const weights = uploadLayer(device, source, layer, settings, keep);
     let byteLength = weights.inputNorm.size + weights.postAttentionNorm.size;
     for (const linear of [...Object.values(weights.linears), ...Object.values(weights.stacked ?? {})]) byteLength += linear.byteLength;
@@ -163,6 +170,13 @@ function resolveUpload(source: GpuWeightSource, options: UploadLlamaWeightsOptio
   return { format, packedNames };
 }
 
+/** The checked `vqIndexLayout` option. */
+function resolveIndexLayout(options: UploadLlamaWeightsOptions, caller: string): VqIndexLayout {
+  const layout = options.vqIndexLayout ?? 'rows';
+  if (layout !== 'rows' && layout !== 'lanes') throw new RangeError(`${caller}: options.vqIndexLayout must be 'rows' or 'lanes' (got ${String(layout)})`);
+  return layout;
+}
+
 /** How {@link uploadLayer} uploads: dense storage, the projections to keep packed, the binding cap. */
 interface LayerUploadSettings {
   readonly format: WeightFormat;
@@ -170,6 +184,8 @@ interface LayerUploadSettings {
   readonly maxBindingBytes: number | undefined;
   /** Fold the norm gains into all-dense, bias-free q/k/v and gate/up groups (see `foldDenseNormGains`). */
   readonly foldDenseGains: boolean;
+  /** Index layout of packed groups without outliers. */
+  readonly vqIndexLayout: VqIndexLayout;
   /** The public function named in errors. */
   readonly caller: string;
 }
@@ -220,7 +236,7 @@ function uploadLayer(
     if (group.length === 0) continue;
     const normed = hasNormBefore(input);
     const gain = normed && group.length === whole.length ? readChecked(source, gainName(input), hidden, settings.caller) : undefined;
-    const packed = uploadPacked(device, source, group, gain);
+    const packed = uploadPacked(device, source, group, settings.vqIndexLayout, gain);
     if (!packed) continue;
     if (normed && gain !== undefined) folded[input] = true;
     keep({ destroy: () => packed[0].layer.destroy() });
@@ -340,7 +356,7 @@ function uploadDense(
  * folded into each when given, or undefined when the fused kernel cannot run one of them (the caller then
  * uploads the group dense).
  */
-function uploadPacked(device: GPUDevice, source: GpuWeightSource, group: readonly LinearSpec[], gain?: Float32Array): VqGpuLinear[] | undefined {
+function uploadPacked(device: GPUDevice, source: GpuWeightSource, group: readonly LinearSpec[], indexLayout: VqIndexLayout, gain?: Float32Array): VqGpuLinear[] | undefined {
   const read = source.readQuantizedLayer as NonNullable<GpuWeightSource['readQuantizedLayer']>;
   const layers = group.map((spec) => {
     const { config, tensors } = read(spec.prefix);
@@ -354,7 +370,9 @@ function uploadPacked(device: GPUDevice, source: GpuWeightSource, group: readonl
     return gain ? foldNormGain(config, tensors, gain) : { config, tensors };
   });
   if (layers.some(({ config }) => Math.max(config.vectorLength, config.outlierVectorLength) > maxVqGemvVectorLength)) return undefined;
-  const uploaded = uploadVqLayers(device, layers, { label: group[0].prefix });
+  // The lanes kernel has no outlier part: such groups keep the rows layout (and the streaming kernel).
+  const outliers = layers.some(({ config }) => config.outlierSize > 0);
+  const uploaded = uploadVqLayers(device, layers, { label: group[0].prefix, indexLayout: outliers ? 'rows' : indexLayout });
   return uploaded.map((layer, index) => ({
     kind: 'vq',
     inFeatures: group[index].inFeatures,
