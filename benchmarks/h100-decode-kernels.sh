@@ -18,13 +18,15 @@
 #     f fields per lane, w workgroup size; lanes-<config>.txt; LANES_PLANS overrides the plans);
 #  4. with DECODE=1, bench decode v8-k256-r256 (every projection on the on-chip kernel) and v6-k4096 (o and down
 #     on-chip; the stacked q/k/v and gate/up codebooks do not fit 48 KiB together), each with the planner's choice
-#     (beside fp16; the streaming kernel, the default) and with --kernel auto (on-chip where it applies); v8-k256-r256 also with one column split (no reduction dispatch).
+#     (beside fp16; the streaming kernel, the default), with --kernel auto (on-chip where it applies) and with --kernel
+#     lanes (the lanes kernel on every projection); v8-k256-r256 also with one column split (no reduction dispatch).
 # Prepare with `bash scripts/device-bundle.sh`; run with carry [".device"]:
 #   source .device/enter.sh; bash benchmarks/h100-decode-kernels.sh
-# SMALL=1 runs shrunk versions (a lavapipe check). T_* are the timeouts in seconds.
+# SMALL=1 runs shrunk versions (a lavapipe check; V="node packages/vptq/dist/cli.js" runs the built CLI instead of
+# the bundle). T_* are the timeouts in seconds.
 set -u
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
-V="node .device/vptq.mjs"
+V=${V:-node .device/vptq.mjs}
 CONFIGS="v8-k256-r256 v6-k4096 v8-k65536 v4-k256-r16"
 GEMV_VARIANTS=${GEMV_VARIANTS:-"8,1,128 8,4,128 4,2,256 8,2,256"}
 if [ "${SMALL:-0}" = 1 ]; then
@@ -73,10 +75,12 @@ if [ "${DECODE:-0}" = 1 ]; then
   for q in v8-k256-r256 v6-k4096; do
     timeout ${T_DECODE:-60} $V bench decode --quantization $q $TINY > "$OUT/decode-$q.txt" 2> "$OUT/decode-$q.err"; stamp "decode $q rc=$?"
     timeout ${T_DECODE:-60} $V bench decode --quantization $q --vptq-only --kernel auto $TINY > "$OUT/decode-$q-onchip.txt" 2> "$OUT/decode-$q-onchip.err"; stamp "decode $q onchip rc=$?"
+    # Every projection on the lanes kernel (index words uploaded in its layout).
+    timeout ${T_DECODE:-60} $V bench decode --quantization $q --vptq-only --kernel lanes $TINY > "$OUT/decode-$q-lanes.txt" 2> "$OUT/decode-$q-lanes.err"; stamp "decode $q lanes rc=$?"
   done
   # One column split: no reduction dispatch per projection, fewer subgroups busy.
   timeout ${T_DECODE:-60} $V bench decode --quantization v8-k256-r256 --vptq-only --kernel auto --splits 1 $TINY > "$OUT/decode-v8-k256-r256-splits1.txt" 2> "$OUT/decode-v8-k256-r256-splits1.err"; stamp "decode v8-k256-r256 splits1 rc=$?"
-  for q in v8-k256-r256 v6-k4096; do echo "== decode $q"; cat "$OUT/decode-$q.txt" "$OUT/decode-$q-onchip.txt"; done
+  for q in v8-k256-r256 v6-k4096; do echo "== decode $q"; cat "$OUT/decode-$q.txt" "$OUT/decode-$q-onchip.txt" "$OUT/decode-$q-lanes.txt"; done
 fi
 pkill -f "nvidia-smi --query-gpu=timestamp" || true
 for f in gather-probe kernels; do echo "== $f"; cat "$OUT/$f.txt"; done
