@@ -225,7 +225,9 @@ describe.skipIf(!device)('createGpuVptqPassEngine', () => {
     session.close();
   });
 
-  it('sweeps a block in one dispatch to the same bytes as one or two dispatches per column', async () => {
+  // Two layouts × four engines × two passes on lavapipe: 1.5 s alone on a 2-core VM, but over 30 s in one CI run
+  // (2026-12-08) where other packages' suites shared the cores and this file's other tests ran 10–100× slower too.
+  it('sweeps a block in one dispatch to the same bytes as one or two dispatches per column', { timeout: 180_000 }, async () => {
     for (const options of [full, { ...full, outlierPercent: 0, groupNum: 1, vectorLength: 8, numCentroids: 64 }]) {
       const { layer, requests } = await capture(options);
       const perColumn = await createGpuVptqPassEngine(gpu, { columnLoop: 'per-column', searchSlices: 2 }).openLayer(layer);
