@@ -27,7 +27,7 @@ export class GpuVqLayer {
   readonly layout: VptqLayerLayout;
   /**
    * How `indices` is ordered: `rows` as stored (every kernel reads it), or `lanes` (tiles of 32 rows, word by
-   * word; only the lanes VQ-GEMV reads it, see `toLaneIndexLayout`).
+   * word; the lanes VQ-GEMV and the dequantization read it).
    */
   readonly indexLayout: VqIndexLayout;
   /**
@@ -113,7 +113,8 @@ export interface UploadVqLayerOptions {
   readonly label?: string;
   /**
    * Order of the index words on the GPU: `rows` (as stored; every kernel; the default) or `lanes` (for the
-   * lanes VQ-GEMV, `kernel: 'lanes'`, which then is the only kernel that reads the layer).
+   * lanes VQ-GEMV, `kernel: 'lanes'`; the streaming and on-chip VQ-GEMV then refuse the layer, the
+   * dequantization reads it).
    */
   readonly indexLayout?: VqIndexLayout;
 }
