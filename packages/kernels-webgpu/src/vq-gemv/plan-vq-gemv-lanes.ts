@@ -1,7 +1,7 @@
 import { checkWorkgroups } from '../dispatch';
 import { vqLaneTileRows } from '../vq-layer/lane-index-layout';
 import type { VqGemvDeviceLimits, VqGemvLayerPlacement, VqGemvOptions, VqGemvReducePlan, VqGemvShape } from './plan-vq-gemv';
-import { maxVqGemvTokens, vqGemvTargetWorkgroups } from './plan-vq-gemv';
+import { maxVqGemvTokens, planVqGemvReduce, vqGemvTargetWorkgroups } from './plan-vq-gemv';
 import { packStruct, vqGemvTableWords } from './vq-gemv-params';
 import type { StructField, StructValues } from './vq-gemv-params';
 import { maxVqGemvProjections } from './vq-gemv.wgsl';
@@ -130,15 +130,7 @@ export function planVqGemvLanes(
   const entryWords = layer.centroidStride * elementWords(layer.centroidFormat);
   const residual = layout.residualBits > 0;
   const residualEntryWords = residual ? layer.residualStride * elementWords(layer.residualFormat) : entryWords;
-  const reduce =
-    slots === 1
-      ? undefined
-      : {
-          constants: { workgroupSize: 256 },
-          params: { outputs: outFeatures, tokens, slots, yStride },
-          workgroups: checkWorkgroups(fn, device, Math.ceil(outFeatures / 256), tokens),
-          partialsByteLength: slots * tokens * outFeatures * 4,
-        };
+  const reduce = planVqGemvReduce(fn, device, { outputs: outFeatures, tokens, slots, yStride });
   return {
     kernel: 'lanes',
     constants: {

@@ -1,6 +1,6 @@
 import { checkWorkgroups } from '../dispatch';
 import type { VqGemvConstants, VqGemvDeviceLimits, VqGemvLayerPlacement, VqGemvOptions, VqGemvReducePlan, VqGemvShape } from './plan-vq-gemv';
-import { planVqGemvChunks } from './plan-vq-gemv';
+import { planVqGemvChunks, planVqGemvReduce } from './plan-vq-gemv';
 import { vqGemvOnChipTableWords } from './vq-gemv-onchip-params';
 import type { VqGemvOnChipParams, VqGemvPrepareXParams } from './vq-gemv-onchip-params';
 import { maxVqGemvProjections } from './vq-gemv.wgsl';
@@ -242,14 +242,6 @@ export function planVqGemvOnChip(
     },
     workgroups,
     prepare,
-    reduce:
-      splits === 1
-        ? undefined
-        : {
-            constants: { workgroupSize: 256 },
-            params: { outputs: outFeatures, tokens, slots: splits, yStride },
-            workgroups: checkWorkgroups(fn, device, Math.ceil(outFeatures / 256), tokens),
-            partialsByteLength: splits * tokens * outFeatures * 4,
-          },
+    reduce: planVqGemvReduce(fn, device, { outputs: outFeatures, tokens, slots: splits, yStride }),
   };
 }

@@ -397,15 +397,22 @@ export function planVqGemv(
     });
     slot += part.groups * splits;
   }
-  const reduce = directOutput
-    ? undefined
-    : {
-        constants: { workgroupSize: 256 },
-        params: { outputs: outFeatures, tokens, slots, yStride },
-        workgroups: checkWorkgroups(fn, device, Math.ceil(outFeatures / 256), tokens),
-        partialsByteLength: slots * tokens * outFeatures * 4,
-      };
+  const reduce = planVqGemvReduce(fn, device, { outputs: outFeatures, tokens, slots, yStride });
   return { workgroupSize, rowsPerWorkgroup, slots, passes, reduce };
+}
+
+/**
+ * The split-K reduction of every VQ-GEMV kernel: `slots` partials `[slots, tokens, outputs]` f32 summed in slot
+ * order into y, 256 outputs per workgroup; undefined when one workgroup feeds each output (slots = 1).
+ */
+export function planVqGemvReduce(fn: string, device: VqGemvDeviceLimits, params: VqGemvReduceParams): VqGemvReducePlan | undefined {
+  if (params.slots === 1) return undefined;
+  return {
+    constants: { workgroupSize: 256 },
+    params,
+    workgroups: checkWorkgroups(fn, device, Math.ceil(params.outputs / 256), params.tokens),
+    partialsByteLength: params.slots * params.tokens * params.outputs * 4,
+  };
 }
 
 /** The main part of a stack (its first layer stands for all: they share the layout), and its outliers if any. */

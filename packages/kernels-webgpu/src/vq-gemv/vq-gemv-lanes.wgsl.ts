@@ -1,6 +1,6 @@
 import { lowBitsWgsl, packedFieldWgsl, vqBlockWgsl } from '../vq-layer/wgsl-codebook';
 import { vqLaneTileRows } from '../vq-layer/lane-index-layout';
-import { maxVqGemvProjections, vqGatherWgsl } from './vq-gemv.wgsl';
+import { maxVqGemvProjections, vqAccumulateWgsl } from './vq-gemv.wgsl';
 
 /**
  * The lanes VQ-GEMV (issue 10): `y[t, o] = Σ_p C[o, p] · scale[p] · x[t, perm[p]] + Σ_p shift[p] · x[t, perm[p]]
@@ -101,26 +101,7 @@ var<workgroup> scratch: array<vec4f, workgroupSize * quads>;
 // The tree of the shift term β (x) and of Σ x² over the whole row (y, with normalizeInput).
 var<workgroup> tree: array<vec2f, treeSlots>;
 
-var<private> sum0: vec4f;
-var<private> sum1: vec4f;
-var<private> sum2: vec4f;
-var<private> sum3: vec4f;
-
-` + vqGatherWgsl + /* wgsl */ `
-
-fn accumulate(field: u32, xv: f32, mainBase: u32, residualBase: u32) {
-  let entry = gather(field, mainBase, residualBase);
-  sum0 += entry.q0 * xv;
-  if (quads > 1u) {
-    sum1 += entry.q1 * xv;
-  }
-  if (quads > 2u) {
-    sum2 += entry.q2 * xv;
-  }
-  if (quads > 3u) {
-    sum3 += entry.q3 * xv;
-  }
-}
+` + vqAccumulateWgsl + /* wgsl */ `
 
 fn indexWord(base: u32, w: u32) -> u32 {
   // Steps past the end of a row read its last word again: their fields are never used.

@@ -9,7 +9,7 @@ import { runKernel } from '../run-kernel';
 import { uploadVqLayer } from '../vq-layer/upload-vq-layer';
 import type { GpuVqLayer } from '../vq-layer/upload-vq-layer';
 import { planVqGemv } from './plan-vq-gemv';
-import type { VqGemvLayerPlacement, VqGemvOptions, VqGemvShape } from './plan-vq-gemv';
+import type { VqGemvLayerPlacement, VqGemvOptions, VqGemvReducePlan, VqGemvShape } from './plan-vq-gemv';
 import { planVqGemvLanes, packVqGemvLanesParams } from './plan-vq-gemv-lanes';
 import type { VqGemvLanesPlan } from './plan-vq-gemv-lanes';
 import { planVqGemvOnChip } from './plan-vq-gemv-onchip';
@@ -106,17 +106,20 @@ export async function createVqGemvDispatch(
       ];
       steps.push(new ComputeStep(device, label, pipeline, bindings, pass.workgroups));
     }
-    if (partials && plan.reduce) {
-      const reduce = await getComputePipeline(device, { label: `${label}/reduce`, code: vqGemvReduceWgsl, constants: plan.reduce.constants });
-      const params = createUniformBuffer(device, label, packVqGemvReduceParams(plan.reduce.params));
-      owned.push(params);
-      steps.push(new ComputeStep(device, `${label}/reduce`, reduce, [partials, buffers.y, params], plan.reduce.workgroups));
-    }
+    if (partials && plan.reduce) steps.push(await recordVqGemvReduce(device, plan.reduce, partials, buffers.y, owned));
     return new DispatchSequence(label, steps, owned);
   } catch (error) {
     for (const buffer of owned) buffer.destroy();
     throw error;
   }
+}
+
+/** Records the split-K reduction that every VQ-GEMV kernel ends with when several workgroups feed an output; its uniform joins `owned`. */
+async function recordVqGemvReduce(device: GPUDevice, reduce: VqGemvReducePlan, partials: GPUBuffer, y: BufferBinding, owned: Destroyable[]): Promise<KernelDispatch> {
+  const pipeline = await getComputePipeline(device, { label: `${label}/reduce`, code: vqGemvReduceWgsl, constants: reduce.constants });
+  const params = createUniformBuffer(device, label, packVqGemvReduceParams(reduce.params));
+  owned.push(params);
+  return new ComputeStep(device, `${label}/reduce`, pipeline, [partials, y, params], reduce.workgroups);
 }
 
 /** Records the lanes kernel and, when a row is cut into several column tiles or groups, the split-K reduction. */
@@ -145,11 +148,7 @@ async function createLanesDispatch(device: GPUDevice, layer: GpuVqLayer, buffers
       params,
     ];
     steps.push(new ComputeStep(device, `${label}/lanes`, pipeline, bindings, plan.workgroups));
-    if (partials && plan.reduce) {
-      const reduce = await getComputePipeline(device, { label: `${label}/reduce`, code: vqGemvReduceWgsl, constants: plan.reduce.constants });
-      const reduceParams = own(createUniformBuffer(device, label, packVqGemvReduceParams(plan.reduce.params)));
-      steps.push(new ComputeStep(device, `${label}/reduce`, reduce, [partials, buffers.y, reduceParams], plan.reduce.workgroups));
-    }
+    if (partials && plan.reduce) steps.push(await recordVqGemvReduce(device, plan.reduce, partials, buffers.y, owned));
     return new DispatchSequence(label, steps, owned);
   } catch (error) {
     for (const resource of owned) resource.destroy();
@@ -189,11 +188,7 @@ async function createOnChipDispatch(device: GPUDevice, stack: readonly GpuVqLaye
     const params = own(createUniformBuffer(device, label, packVqGemvOnChipParams(plan.params)));
     const bindings = [whole(layer.indices), whole(layer.centroids), whole(layer.residualCentroids), x, beta, whole(layer.bias), partials ?? buffers.y, params];
     steps.push(new ComputeStep(device, `${label}/onchip`, pipeline, bindings, plan.workgroups));
-    if (partials && plan.reduce) {
-      const reduce = await getComputePipeline(device, { label: `${label}/reduce`, code: vqGemvReduceWgsl, constants: plan.reduce.constants });
-      const reduceParams = own(createUniformBuffer(device, label, packVqGemvReduceParams(plan.reduce.params)));
-      steps.push(new ComputeStep(device, `${label}/reduce`, reduce, [partials, buffers.y, reduceParams], plan.reduce.workgroups));
-    }
+    if (partials && plan.reduce) steps.push(await recordVqGemvReduce(device, plan.reduce, partials, buffers.y, owned));
     return new DispatchSequence(label, steps, owned);
   } catch (error) {
     for (const resource of owned) resource.destroy();

@@ -4,12 +4,13 @@ import { lowBitsWgsl, packedFieldWgsl, vqBlockWgsl } from '../vq-layer/wgsl-code
 export const maxVqGemvProjections = 4;
 
 /**
- * Gathering one field's codebook entry (main + residual) as four vec4f quads, shared by the VQ-GEMV kernels that
- * read codebooks through the caches. Needs the bindings `centroids` and `residualCentroids` (`array<vec4u>`),
+ * Gathering one field's codebook entry (main + residual) as four vec4f quads and adding it, times x, to the
+ * vector-row's sums `sum0`…`sum3` (`accumulate`), shared by the VQ-GEMV kernels that read codebooks through the
+ * caches. Needs the bindings `centroids` and `residualCentroids` (`array<vec4u>`),
  * the overrides vectorLength, indexBits, residualBits, centroidFormat, residualFormat, entryWords,
  * residualEntryWords and quads, and {@link vqBlockWgsl} and {@link lowBitsWgsl}.
  */
-export const vqGatherWgsl = /* wgsl */ `
+export const vqAccumulateWgsl = /* wgsl */ `
 fn mainBlock(w: u32, b: u32) -> vec4u {
   return firstBlock(centroids[(w >> 2u) + b], w, entryWords);
 }
@@ -68,6 +69,27 @@ fn gather(field: u32, mainBase: u32, residualBase: u32) -> Entry {
     }
   }
   return entry;
+}
+
+// The v ≤ 16 sums of a vector-row, four vec4 registers (no arrays: nothing spills).
+var<private> sum0: vec4f;
+var<private> sum1: vec4f;
+var<private> sum2: vec4f;
+var<private> sum3: vec4f;
+
+// Adds a field's entry times xv to the sums.
+fn accumulate(field: u32, xv: f32, mainBase: u32, residualBase: u32) {
+  let entry = gather(field, mainBase, residualBase);
+  sum0 += entry.q0 * xv;
+  if (quads > 1u) {
+    sum1 += entry.q1 * xv;
+  }
+  if (quads > 2u) {
+    sum2 += entry.q2 * xv;
+  }
+  if (quads > 3u) {
+    sum3 += entry.q3 * xv;
+  }
 }
 `;
 
@@ -158,10 +180,6 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> output: array<f32>;
 @group(0) @binding(8) var<uniform> params: Params;
 
-var<private> sum0: vec4f;
-var<private> sum1: vec4f;
-var<private> sum2: vec4f;
-var<private> sum3: vec4f;
 var<private> beta: f32;
 // The sums of the second vector-row when a workgroup takes two (rowsPerWorkgroup = 2), and whether it has one.
 var<private> second0: vec4f;
@@ -172,21 +190,7 @@ var<private> hasSecond: bool;
 // Σ x² of this invocation's fields when the kernel applies RMSNorm to its input.
 var<private> squares: f32;
 
-` + vqGatherWgsl + /* wgsl */ `
-
-fn accumulate(field: u32, xv: f32, mainBase: u32, residualBase: u32) {
-  let entry = gather(field, mainBase, residualBase);
-  sum0 += entry.q0 * xv;
-  if (quads > 1u) {
-    sum1 += entry.q1 * xv;
-  }
-  if (quads > 2u) {
-    sum2 += entry.q2 * xv;
-  }
-  if (quads > 3u) {
-    sum3 += entry.q3 * xv;
-  }
-}
+` + vqAccumulateWgsl + /* wgsl */ `
 
 // The same for the second vector-row of a workgroup that takes two (rowsPerWorkgroup = 2).
 fn accumulateSecond(field: u32, xv: f32, mainBase: u32, residualBase: u32) {
