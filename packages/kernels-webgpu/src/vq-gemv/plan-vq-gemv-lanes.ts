@@ -1,6 +1,6 @@
 import { checkWorkgroups } from '../dispatch';
 import { vqLaneTileRows } from '../vq-layer/lane-index-layout';
-import type { VqGemvDeviceLimits, VqGemvLayerPlacement, VqGemvOptions, VqGemvReducePlan, VqGemvShape } from './plan-vq-gemv';
+import type { VqGemvConstants, VqGemvDeviceLimits, VqGemvLayerPlacement, VqGemvOptions, VqGemvReducePlan, VqGemvShape } from './plan-vq-gemv';
 import { maxVqGemvTokens, planVqGemvReduce, vqGemvTargetWorkgroups } from './plan-vq-gemv';
 import { packStruct, vqGemvTableWords } from './vq-gemv-params';
 import type { StructField, StructValues } from './vq-gemv-params';
@@ -33,23 +33,29 @@ export function packVqGemvLanesParams(values: VqGemvLanesParams): ArrayBuffer {
   return packStruct(vqGemvLanesParamsFields, values);
 }
 
-/** The WGSL `override` values of the lanes VQ-GEMV (names as in `vqGemvLanesWgsl`; booleans become 0/1). */
-export interface VqGemvLanesConstants {
-  readonly workgroupSize: number;
+/**
+ * The WGSL `override` values of the lanes VQ-GEMV (names as in `vqGemvLanesWgsl`; booleans become 0/1): the codebook,
+ * field and input features as in the streaming kernel's, and the columns each lane takes.
+ */
+export interface VqGemvLanesConstants
+  extends Pick<
+    VqGemvConstants,
+    | 'workgroupSize'
+    | 'vectorLength'
+    | 'indexBits'
+    | 'residualBits'
+    | 'centroidFormat'
+    | 'residualFormat'
+    | 'entryWords'
+    | 'residualEntryWords'
+    | 'directOutput'
+    | 'hasPerm'
+    | 'hasNorm'
+    | 'hasBias'
+    | 'swigluInput'
+    | 'normalizeInput'
+  > {
   readonly fieldsPerLane: number;
-  readonly vectorLength: number;
-  readonly indexBits: number;
-  readonly residualBits: number;
-  readonly centroidFormat: number;
-  readonly residualFormat: number;
-  readonly entryWords: number;
-  readonly residualEntryWords: number;
-  readonly directOutput: boolean;
-  readonly hasPerm: boolean;
-  readonly hasNorm: boolean;
-  readonly hasBias: boolean;
-  readonly swigluInput: boolean;
-  readonly normalizeInput: boolean;
 }
 
 /** What `createVqGemvDispatch` records for the lanes kernel, decided without a GPU. */
